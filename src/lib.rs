@@ -1,0 +1,12 @@
+//! `runbook`: guided troubleshooting of Palette-managed Kubernetes clusters.
+//!
+//! Architecture, one way dependencies:
+//! - [`runbook`] is the model and the MDX-tolerant parser: files in, scenarios/procedures/steps
+//!   out. It runs nothing and draws nothing.
+//! - [`lint`] checks runbooks (structure, shell pitfalls, shellcheck) and reports
+//!   `file:line:col` findings.
+//! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
+
+pub mod cli;
+pub mod lint;
+pub mod runbook;

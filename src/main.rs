@@ -1,0 +1,128 @@
+//! The `runbook` binary: error reporting at the edge, then subcommand dispatch.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use color_eyre::eyre::{Result, bail};
+use runbook::cli::{Cli, Command, LintArgs, ListArgs, ShowArgs};
+use runbook::runbook::{Catalog, Runbook, Severity};
+use serde_json::json;
+
+fn main() -> ExitCode {
+    if let Err(err) = color_eyre::install() {
+        eprintln!("runbook: {err}");
+    }
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        // `runbook show x | head` closing the pipe early is not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("runbook: {err:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(err: &color_eyre::eyre::Report) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::List(args) => list(&args),
+        Command::Show(args) => show(&args),
+        Command::Lint(args) => lint(&args),
+    }
+}
+
+fn list(args: &ListArgs) -> Result<ExitCode> {
+    let catalog = Catalog::load(&args.paths, !args.no_bundled);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let runbooks: Vec<_> = catalog
+            .runbooks
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id,
+                    "path": r.path,
+                    "title": r.title,
+                    "tags": r.front_matter.tags,
+                    "scenarios": r.scenarios.iter().map(|s| json!({"id": s.id, "title": s.title})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        serde_json::to_writer(&mut out, &json!({ "runbooks": runbooks }))?;
+        writeln!(out)?;
+    } else {
+        for r in &catalog.runbooks {
+            writeln!(out, "{}  {}  ({})", r.id, r.title, r.path.display())?;
+            for s in &r.scenarios {
+                writeln!(out, "  {}  {}", s.id, s.title)?;
+            }
+        }
+    }
+    for err in catalog.diagnostics().filter(|d| d.severity == Severity::Error) {
+        eprintln!("{err}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(args: &ShowArgs) -> Result<ExitCode> {
+    let path = Path::new(&args.target);
+    let runbooks: Vec<Runbook> = if path.is_file() {
+        match runbook::runbook::Catalog::load(&[path.to_owned()], false) {
+            Catalog { runbooks, errors } if runbooks.is_empty() => {
+                bail!("{}", errors.first().map(ToString::to_string).unwrap_or_default())
+            }
+            c => c.runbooks,
+        }
+    } else {
+        let catalog = Catalog::load(&args.paths, true);
+        if let Some(r) = catalog.runbook(&args.target) {
+            vec![r.clone()]
+        } else if let Some((r, s)) = catalog.runbooks.iter().find_map(|r| r.scenario(&args.target).map(|s| (r, s))) {
+            let mut only = r.clone();
+            only.scenarios = vec![s.clone()];
+            vec![only]
+        } else {
+            bail!("no runbook or scenario `{}`; `runbook list` shows the ids", args.target)
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &json!({ "runbooks": runbooks }))?;
+        writeln!(out)?;
+    } else {
+        for r in &runbooks {
+            write!(out, "{}", runbook::runbook::outline(r))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lint(args: &LintArgs) -> Result<ExitCode> {
+    let catalog = Catalog::load(&args.paths, args.paths.is_empty());
+    let mut findings: Vec<_> = catalog.errors.clone();
+    for r in &catalog.runbooks {
+        findings.extend(runbook::lint::lint_runbook(r));
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &json!({ "findings": findings }))?;
+        writeln!(out)?;
+    } else {
+        for f in &findings {
+            writeln!(out, "{f}")?;
+        }
+    }
+    let errors = findings.iter().any(|f| f.severity == Severity::Error);
+    Ok(if errors { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,228 @@
+//! The catalog: every runbook the app knows, bundled ones first, then the user's files.
+//!
+//! The bundled `runbooks/` folder is embedded in the binary, so the catalog works from any
+//! directory. Files are read and parsed in parallel; a file that cannot be read or is too large
+//! becomes an error entry and every other file still loads.
+
+use std::path::{Path, PathBuf};
+
+use include_dir::{Dir, include_dir};
+use rayon::prelude::*;
+
+use super::source::diag;
+use super::{Diagnostic, Runbook, Scenario, Severity, parse};
+
+/// Files larger than this are refused.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Prefix of the path of an embedded runbook (`bundled:packs/calico-ipv6.md`).
+pub const BUNDLED_PREFIX: &str = "bundled:";
+
+/// File names read from a folder.
+const EXTENSIONS: &[&str] = &["md", "mdx", "markdown"];
+
+static BUNDLED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/runbooks");
+
+/// A file that could not be loaded at all.
+pub type LoadError = Diagnostic;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Bundled,
+    User,
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub runbooks: Vec<Runbook>,
+    /// Files that could not be read at all (missing, unreadable, too large).
+    pub errors: Vec<LoadError>,
+}
+
+impl Catalog {
+    /// The bundled runbooks plus every runbook under `paths` (files, or folders searched for
+    /// `.md`/`.mdx`).
+    pub fn load(paths: &[PathBuf], bundled: bool) -> Self {
+        let mut catalog = Self::default();
+        if bundled {
+            catalog.runbooks = bundled_files()
+                .par_iter()
+                .map(|(path, bytes)| parse(bytes, Path::new(path)))
+                .collect();
+        }
+        let mut files = Vec::new();
+        for path in paths {
+            collect_files(path, &mut files, &mut catalog.errors);
+        }
+        let loaded: Vec<Result<Runbook, LoadError>> = files.par_iter().map(|p| load_file(p)).collect();
+        for result in loaded {
+            match result {
+                Ok(runbook) => catalog.runbooks.push(runbook),
+                Err(error) => catalog.errors.push(error),
+            }
+        }
+        catalog.make_ids_unique();
+        catalog
+    }
+
+    pub fn origin(runbook: &Runbook) -> Origin {
+        if runbook.path.to_string_lossy().starts_with(BUNDLED_PREFIX) { Origin::Bundled } else { Origin::User }
+    }
+
+    pub fn runbook(&self, id: &str) -> Option<&Runbook> {
+        self.runbooks.iter().find(|r| r.id == id)
+    }
+
+    /// A scenario by its id (`file-stem/slug`), or the only scenario of a runbook id.
+    pub fn scenario(&self, id: &str) -> Option<(&Runbook, &Scenario)> {
+        for runbook in &self.runbooks {
+            if let Some(s) = runbook.scenario(id) {
+                return Some((runbook, s));
+            }
+        }
+        let runbook = self.runbook(id)?;
+        match runbook.scenarios.as_slice() {
+            [only] => Some((runbook, only)),
+            _ => None,
+        }
+    }
+
+    /// Every diagnostic: load errors and each runbook's warnings.
+    pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.errors.iter().chain(self.runbooks.iter().flat_map(|r| r.warnings.iter()))
+    }
+
+    /// Two files with the same stem: the later one gets `-2`, `-3`, ... and a warning.
+    fn make_ids_unique(&mut self) {
+        let mut seen = std::collections::HashSet::new();
+        for runbook in &mut self.runbooks {
+            if seen.insert(runbook.id.clone()) {
+                continue;
+            }
+            let old = runbook.id.clone();
+            let mut n = 2;
+            while !seen.insert(format!("{old}-{n}")) {
+                n += 1;
+            }
+            let new = format!("{old}-{n}");
+            for scenario in &mut runbook.scenarios {
+                if let Some(rest) = scenario.id.strip_prefix(&format!("{old}/")) {
+                    scenario.id = format!("{new}/{rest}");
+                }
+            }
+            runbook.warnings.push(diag(
+                &runbook.path,
+                1,
+                Severity::Warning,
+                "duplicate-id",
+                format!("another runbook is already called `{old}`; this one is `{new}`"),
+            ));
+            runbook.id = new;
+        }
+    }
+}
+
+/// The embedded runbooks as (`bundled:relative/path.md`, bytes), sorted by path.
+pub fn bundled_files() -> Vec<(String, &'static [u8])> {
+    let mut out = Vec::new();
+    walk_bundled(&BUNDLED, &mut out);
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn walk_bundled(dir: &'static Dir<'static>, out: &mut Vec<(String, &'static [u8])>) {
+    for file in dir.files() {
+        let path = file.path();
+        if is_runbook_file(path) {
+            out.push((format!("{BUNDLED_PREFIX}{}", path.display()), file.contents()));
+        }
+    }
+    for sub in dir.dirs() {
+        walk_bundled(sub, out);
+    }
+}
+
+fn is_runbook_file(path: &Path) -> bool {
+    let markdown = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    let readme = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .is_some_and(|s| s.eq_ignore_ascii_case("readme"));
+    markdown && !readme
+}
+
+fn collect_files(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            let mut found = Vec::new();
+            walk_dir(path, &mut found, errors, 0);
+            found.sort();
+            files.extend(found);
+        }
+        // A file named on the command line is read whatever its extension.
+        Ok(_) => files.push(path.to_owned()),
+        Err(err) => errors.push(diag(
+            path,
+            1,
+            Severity::Error,
+            "unreadable",
+            format!("cannot read: {err}"),
+        )),
+    }
+}
+
+fn walk_dir(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => {
+            errors.push(diag(dir, 1, Severity::Error, "unreadable", format!("cannot read folder: {err}")));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            if !entry.file_name().to_string_lossy().starts_with('.') {
+                walk_dir(&path, found, errors, depth + 1);
+            }
+        } else if is_runbook_file(&path) {
+            found.push(path);
+        }
+    }
+}
+
+/// Reads and parses one file; refuses files over [`MAX_FILE_BYTES`].
+pub fn load_file(path: &Path) -> Result<Runbook, LoadError> {
+    let too_big = |size: u64| {
+        diag(
+            path,
+            1,
+            Severity::Error,
+            "too-large",
+            format!(
+                "file is {} MiB; runbooks larger than {} MiB are refused",
+                size / (1024 * 1024),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        )
+    };
+    let unreadable = |err: std::io::Error| {
+        diag(path, 1, Severity::Error, "unreadable", format!("cannot read: {err}"))
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(parse(&bytes, path))
+}
