@@ -36,7 +36,8 @@ const MAX_DEPTH: usize = 8;
 pub fn parse(bytes: &[u8], path: &Path) -> Runbook {
     let mut warnings = Vec::new();
     let text = source::decode(bytes, path, &mut warnings);
-    let lines: Vec<&str> = text.lines().collect();
+    let mut lines: Vec<&str> = Vec::with_capacity(text.len() / 32 + 1);
+    lines.extend(text.lines());
     let (front_matter, body) = source::front_matter(&lines, path, &mut warnings);
     let (items, issues) = line::lex(&lines, body);
     for issue in issues {
@@ -698,26 +699,35 @@ fn finish_scenario(scenario: &mut Scenario) {
     scenario.summary = tidy(&scenario.summary);
 }
 
-static SCENARIO_WORD: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^([A-Za-z]+)\s*[-–—:]?\s*(.*)$").ok());
-static DEBUG_HEADING: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?i)^debug(?:ging)?\s+steps?\b").ok());
-
 /// "Scenario - X", "Scenairo - X", "Scenario -X", "Scenario: X", "Scenario — X" -> "X".
 fn scenario_title(heading: &str) -> Option<String> {
-    let caps = SCENARIO_WORD.as_ref()?.captures(heading)?;
-    let word = caps.get(1)?.as_str().to_ascii_lowercase();
-    let rest = caps
-        .get(2)?
-        .as_str()
-        .trim_start_matches(['-', '–', '—', ':', ' '])
-        .trim();
-    (word.len() >= 6 && strsim::damerau_levenshtein(&word, "scenario") <= 2 && !rest.is_empty())
-        .then(|| rest.to_owned())
+    let word_end = heading.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(heading.len());
+    let word = &heading[..word_end];
+    // Cheap filter first: the edit distance is only worth computing for words that could be it.
+    if !(6..=10).contains(&word.len()) || !word[..1].eq_ignore_ascii_case("s") {
+        return None;
+    }
+    let rest = heading[word_end..].trim_start_matches(['-', '–', '—', ':', ' ', '\t']).trim();
+    if rest.is_empty()
+        || !word.eq_ignore_ascii_case("scenario")
+            && strsim::damerau_levenshtein(&word.to_ascii_lowercase(), "scenario") > 2
+    {
+        return None;
+    }
+    Some(rest.to_owned())
 }
 
+/// "Debug Steps", "Debugging Steps", "Debug Steps - <variant>", "Debug Steps for <x>".
 fn is_debug_heading(text: &str) -> bool {
-    DEBUG_HEADING.as_ref().is_some_and(|re| re.is_match(text))
+    let lower = text.get(..text.len().min(20)).unwrap_or(text).to_ascii_lowercase();
+    let Some(rest) = lower.strip_prefix("debug") else { return false };
+    let rest = rest.strip_prefix("ging").unwrap_or(rest);
+    let trimmed = rest.trim_start();
+    trimmed.len() < rest.len()
+        && trimmed.strip_prefix("step").is_some_and(|after| {
+            let after = after.strip_prefix('s').unwrap_or(after);
+            after.chars().next().is_none_or(|c| !c.is_alphanumeric())
+        })
 }
 
 /// `Title {#custom-id}` -> (`Title`, `custom-id`).
