@@ -5,8 +5,11 @@
 //!   out. It runs nothing and draws nothing.
 //! - [`lint`] checks runbooks (structure, shell pitfalls, shellcheck) and reports
 //!   `file:line:col` findings.
+//! - [`exec`] is the engine: classifies, fills in, runs and judges command blocks, streaming
+//!   events that the headless `runbook run` prints and the TUI draws. It imports the model only.
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
 pub mod cli;
+pub mod exec;
 pub mod lint;
 pub mod runbook;
