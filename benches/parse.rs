@@ -13,8 +13,16 @@ use runbook::runbook::parse;
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for dir in ["runbooks/enterprise", "runbooks/pcg", "runbooks/packs", "runbooks/vmware", "tests/fixtures/mdx"] {
-        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+    for dir in [
+        "runbooks/enterprise",
+        "runbooks/pcg",
+        "runbooks/packs",
+        "runbooks/vmware",
+        "tests/fixtures/mdx",
+    ] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
         for entry in entries.flatten() {
             if let Ok(bytes) = std::fs::read(entry.path()) {
                 files.push((entry.path().display().to_string(), bytes));

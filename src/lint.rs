@@ -15,6 +15,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::exec;
 use crate::runbook::{Block, BlockKind, Diagnostic, Runbook, Severity, Step, placeholder};
 
 pub use shell::{Pitfall, pitfalls};
@@ -76,6 +77,9 @@ pub fn lint_runbook(runbook: &Runbook, options: Options) -> Vec<Diagnostic> {
         }
         if matches!(c.block.kind, BlockKind::Command | BlockKind::Example) {
             findings.extend(shell_pitfalls(&runbook.path, c.block));
+        }
+        if c.block.kind == BlockKind::Command {
+            findings.extend(safety(&runbook.path, c.block));
         }
     }
     if options.shellcheck && shellcheck_available() {
@@ -185,6 +189,44 @@ fn shell_pitfalls(path: &Path, block: &Block) -> Vec<Diagnostic> {
             ),
         })
         .collect()
+}
+
+/// Destructive commands (info: the user will be asked to confirm), and fence attributes that
+/// overrule the classifier (a warning unless `reason="..."` says why).
+fn safety(path: &Path, block: &Block) -> Vec<Diagnostic> {
+    let c = exec::classify_block(block);
+    let mut out = Vec::new();
+    if c.overridden {
+        let why = block.attribute("reason");
+        out.push(finding(
+            path,
+            block.line,
+            1,
+            if why.is_some() { Severity::Info } else { Severity::Warning },
+            "classification-override",
+            match why {
+                Some(why) => format!("classification overridden by the runbook: {why}"),
+                None => format!(
+                    "a fence attribute overrides the classifier ({}); add reason=\"...\" saying why",
+                    c.reasons.join("; ")
+                ),
+            },
+        ));
+    }
+    if c.destructive {
+        out.push(finding(
+            path,
+            block.line,
+            1,
+            Severity::Info,
+            "destructive",
+            format!(
+                "destructive, asks for confirmation before it runs: {}",
+                c.reasons.join("; ")
+            ),
+        ));
+    }
+    out
 }
 
 /// 1-based (line, column) of a byte offset.

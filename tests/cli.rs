@@ -15,8 +15,13 @@ fn runbook(args: &[&str], cwd: &std::path::Path) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn fixtures() -> PathBuf {
@@ -29,11 +34,18 @@ fn list_works_from_an_empty_folder_because_runbooks_are_embedded() {
     let v = json(&runbook(&["list", "--json"], empty.path()));
     let runbooks = v["runbooks"].as_array().cloned().unwrap_or_default();
     assert!(runbooks.len() >= 21);
-    let backup = runbooks.iter().find(|r| r["id"] == "backup-stuck").cloned().unwrap_or_default();
+    let backup = runbooks
+        .iter()
+        .find(|r| r["id"] == "backup-stuck")
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(backup["path"], "bundled:enterprise/backup-stuck.md");
     assert_eq!(backup["title"], "Enterprise backup stuck");
     assert!(backup["tags"].as_array().is_some_and(|t| !t.is_empty()));
-    assert_eq!(backup["scenarios"][0]["id"], "backup-stuck/restart-mgmt-pod");
+    assert_eq!(
+        backup["scenarios"][0]["id"],
+        "backup-stuck/restart-mgmt-pod"
+    );
     assert!(backup["scenarios"][0]["title"].is_string());
 }
 
@@ -52,14 +64,20 @@ fn list_adds_files_and_folders_given_as_arguments() {
         .flatten()
         .filter_map(|r| r["id"].as_str().map(str::to_owned))
         .collect();
-    assert!(ids.contains(&"steps".to_owned()) && ids.contains(&"backup-stuck".to_owned()), "{ids:?}");
+    assert!(
+        ids.contains(&"steps".to_owned()) && ids.contains(&"backup-stuck".to_owned()),
+        "{ids:?}"
+    );
     // `.txt` is only read when named: a folder yields Markdown files.
     assert!(!ids.contains(&"plain-text".to_owned()));
 }
 
 #[test]
 fn show_json_follows_the_contract() {
-    let v = json(&runbook(&["show", "--json", "backup-stuck/restart-mgmt-pod"], &fixtures()));
+    let v = json(&runbook(
+        &["show", "--json", "backup-stuck/restart-mgmt-pod"],
+        &fixtures(),
+    ));
     let r = &v["runbooks"][0];
     for key in ["id", "path", "title", "warnings", "scenarios"] {
         assert!(!r[key].is_null(), "runbook.{key}");
@@ -75,7 +93,10 @@ fn show_json_follows_the_contract() {
     let block = &step["blocks"][0];
     assert_eq!(block["kind"], "command");
     assert_eq!(block["language"], "shell");
-    assert_eq!(block["code"], "kubectl get pods --namespace hubble-system | grep mgmt\n");
+    assert_eq!(
+        block["code"],
+        "kubectl get pods --namespace hubble-system | grep mgmt\n"
+    );
     assert!(block["attributes"].is_object() && block["highlight"].is_array());
     assert!(block["line"].as_u64().is_some_and(|l| l > 1));
 }
@@ -85,7 +106,10 @@ fn show_reads_a_file_path_and_prints_an_outline() {
     let out = runbook(&["show", "procedures.md"], &fixtures());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.contains("Procedure 2: Example - Pin the Kernel in an Image  (under 1)"), "{text}");
+    assert!(
+        text.contains("Procedure 2: Example - Pin the Kernel in an Image  (under 1)"),
+        "{text}"
+    );
     assert!(text.contains("uname --kernel-release"));
 }
 
@@ -101,9 +125,16 @@ fn show_an_unknown_id_says_what_to_do() {
 fn a_closed_pipe_is_not_an_error() {
     let out = Command::new("bash")
         .arg("-c")
-        .arg(format!("{} show backup-stuck | head -1", env!("CARGO_BIN_EXE_runbook")))
+        .arg(format!(
+            "{} show backup-stuck | head -1",
+            env!("CARGO_BIN_EXE_runbook")
+        ))
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(out.status.success());
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use runbook::lint::{self, Options};
-use runbook::runbook::{Catalog, Diagnostic};
+use runbook::runbook::{Catalog, Diagnostic, Severity};
 
 fn findings(name: &str, shellcheck: bool) -> Vec<Diagnostic> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -27,12 +27,15 @@ fn each_pitfall_is_reported_where_it_is() {
         summary(&got),
         [
             (21, 18, "single-quoted-var"),
+            (26, 1, "destructive"),
             (27, 20, "unexplained-placeholder"),
             (33, 16, "heredoc-terminator")
         ]
     );
-    assert!(got[1].message.contains("<pod-name>"));
-    assert!(got[2].message.contains("line 35"));
+    assert_eq!(got[1].severity, Severity::Info);
+    assert!(got[1].message.contains("kubectl delete"), "{}", got[1]);
+    assert!(got[2].message.contains("<pod-name>"));
+    assert!(got[3].message.contains("line 35"));
 }
 
 #[test]
@@ -71,6 +74,25 @@ fn unterminated_fences_and_comments_are_errors_with_their_line() {
         summary(&got).contains(&(3, 1, "unterminated-comment")),
         "{got:?}"
     );
+}
+
+#[test]
+fn an_override_needs_a_reason() {
+    let got = findings("override.md", false);
+    let overrides: Vec<_> = got
+        .iter()
+        .filter(|f| f.code == "classification-override")
+        .collect();
+    assert_eq!(overrides.len(), 2, "{got:?}");
+    assert_eq!(
+        (overrides[0].line, overrides[0].severity),
+        (7, Severity::Warning)
+    );
+    assert_eq!(
+        (overrides[1].line, overrides[1].severity),
+        (13, Severity::Info)
+    );
+    assert!(overrides[1].message.contains("signs in"));
 }
 
 #[test]
@@ -119,8 +141,9 @@ fn json_findings() {
         .unwrap_or_else(|e| panic!("{e}"));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     let findings = v["findings"].as_array().cloned().unwrap_or_default();
-    assert_eq!(findings.len(), 3, "{v}");
+    assert_eq!(findings.len(), 4, "{v}");
     assert_eq!(findings[0]["line"], 21);
     assert_eq!(findings[0]["severity"], "warning");
-    assert_eq!(findings[2]["code"], "heredoc-terminator");
+    assert_eq!(findings[1]["severity"], "info");
+    assert_eq!(findings[3]["code"], "heredoc-terminator");
 }

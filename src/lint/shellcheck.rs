@@ -97,14 +97,5 @@ fn run(script: &str) -> Option<Report> {
 
 /// `<namespace>` -> `_namespace_`, `**********` -> `xxxxxxxxxx`: one plain word, same width.
 pub fn neutralise_placeholders(code: &str) -> String {
-    let mut out = String::with_capacity(code.len());
-    let mut last = 0;
-    for p in placeholder::find(code) {
-        out.push_str(&code[last..p.start]);
-        let width = code[p.start..p.end].chars().count();
-        out.extend(std::iter::repeat_n('x', width));
-        last = p.end;
-    }
-    out.push_str(&code[last..]);
-    out
+    placeholder::replace(code, |_, raw| "x".repeat(raw.chars().count()))
 }

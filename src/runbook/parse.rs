@@ -701,13 +701,17 @@ fn finish_scenario(scenario: &mut Scenario) {
 
 /// "Scenario - X", "Scenairo - X", "Scenario -X", "Scenario: X", "Scenario — X" -> "X".
 fn scenario_title(heading: &str) -> Option<String> {
-    let word_end = heading.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(heading.len());
+    let word_end = heading
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(heading.len());
     let word = &heading[..word_end];
     // Cheap filter first: the edit distance is only worth computing for words that could be it.
     if !(6..=10).contains(&word.len()) || !word[..1].eq_ignore_ascii_case("s") {
         return None;
     }
-    let rest = heading[word_end..].trim_start_matches(['-', '–', '—', ':', ' ', '\t']).trim();
+    let rest = heading[word_end..]
+        .trim_start_matches(['-', '–', '—', ':', ' ', '\t'])
+        .trim();
     if rest.is_empty()
         || !word.eq_ignore_ascii_case("scenario")
             && strsim::damerau_levenshtein(&word.to_ascii_lowercase(), "scenario") > 2
@@ -719,8 +723,13 @@ fn scenario_title(heading: &str) -> Option<String> {
 
 /// "Debug Steps", "Debugging Steps", "Debug Steps - <variant>", "Debug Steps for <x>".
 fn is_debug_heading(text: &str) -> bool {
-    let lower = text.get(..text.len().min(20)).unwrap_or(text).to_ascii_lowercase();
-    let Some(rest) = lower.strip_prefix("debug") else { return false };
+    let lower = text
+        .get(..text.len().min(20))
+        .unwrap_or(text)
+        .to_ascii_lowercase();
+    let Some(rest) = lower.strip_prefix("debug") else {
+        return false;
+    };
     let rest = rest.strip_prefix("ging").unwrap_or(rest);
     let trimmed = rest.trim_start();
     trimmed.len() < rest.len()

@@ -107,6 +107,23 @@ pub fn names(text: &str) -> Vec<String> {
     names
 }
 
+/// `text` with every placeholder replaced by what `with` makes of it.
+pub fn replace(text: &str, mut with: impl FnMut(&Placeholder, &str) -> String) -> String {
+    let found = find(text);
+    if found.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for p in &found {
+        out.push_str(&text[last..p.start]);
+        out.push_str(&with(p, p.raw(text)));
+        last = p.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
 /// Lowercase, with runs of `_`, `-`, `.`, `/`, `@` and spaces turned into one `-`.
 pub fn normalise(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
