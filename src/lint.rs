@@ -9,6 +9,6 @@ use crate::runbook::{Diagnostic, Runbook};
 /// Every finding for one runbook, sorted by position.
 pub fn lint_runbook(runbook: &Runbook) -> Vec<Diagnostic> {
     let mut findings = runbook.warnings.clone();
-    findings.sort_by(|a, b| (a.line, a.col).cmp(&(b.line, b.col)));
+    findings.sort_by_key(|a| (a.line, a.col));
     findings
 }

@@ -41,12 +41,11 @@ impl FenceInfo {
     }
 
     fn word(&mut self, word: &str) {
-        if let Some((key, value)) = word.split_once('=') {
-            if !key.is_empty() {
+        if let Some((key, value)) = word.split_once('=')
+            && !key.is_empty() {
                 self.attributes.insert(key.to_owned(), unquote(value).to_owned());
                 return;
             }
-        }
         let lower = word.to_ascii_lowercase();
         if META_WORDS.contains(&lower.as_str()) || self.language.is_some() {
             let key = if lower == "hideclipboard" { "hideClipboard" } else { word };

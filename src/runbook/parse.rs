@@ -423,12 +423,11 @@ impl<'p> Builder<'p> {
     /// Closes the open callout (for a JSX box, only when `tag` names it).
     fn close_callout(&mut self, tag: Option<&str>) {
         let Some(open) = self.callout.take() else { return };
-        if let (Some(tag), Some(expected)) = (tag, open.closing_tag.as_deref()) {
-            if tag != expected {
+        if let (Some(tag), Some(expected)) = (tag, open.closing_tag.as_deref())
+            && tag != expected {
                 self.callout = Some(open);
                 return;
             }
-        }
         let mut callout = open.callout;
         callout.text = tidy(&callout.text);
         match open.target {
@@ -466,14 +465,13 @@ impl<'p> Builder<'p> {
             }
             "Tabs" => {
                 if tag.closing {
-                    if let Some(tabs) = self.tabs.pop() {
-                        if let Some(base) = tabs.as_procedures {
+                    if let Some(tabs) = self.tabs.pop()
+                        && let Some(base) = tabs.as_procedures {
                             self.flush_steps();
                             if let Some((_, level)) = self.procedure {
                                 self.procedure = Some((base, level));
                             }
                         }
-                    }
                 } else if !tag.self_closing {
                     let as_procedures = self.procedure.and_then(|(index, _)| {
                         let procedure = self.scenarios.last()?.procedures.get(index)?;
@@ -645,14 +643,13 @@ fn is_debug_heading(text: &str) -> bool {
 /// `Title {#custom-id}` -> (`Title`, `custom-id`).
 fn split_custom_id(heading: &str) -> (&str, Option<&str>) {
     let trimmed = heading.trim_end();
-    if let Some(open) = trimmed.rfind("{#") {
-        if trimmed.ends_with('}') {
+    if let Some(open) = trimmed.rfind("{#")
+        && trimmed.ends_with('}') {
             let id = &trimmed[open + 2..trimmed.len() - 1];
             if !id.is_empty() && !id.contains(char::is_whitespace) {
                 return (trimmed[..open].trim_end(), Some(id));
             }
         }
-    }
     (trimmed, None)
 }
 
@@ -702,8 +699,8 @@ fn clean_inline(text: &str) -> Cow<'_, str> {
 
 fn clean_tags(text: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
-    if let Some(re) = SELF_CLOSING_WITH_TEXT.as_ref() {
-        if re.is_match(&out) {
+    if let Some(re) = SELF_CLOSING_WITH_TEXT.as_ref()
+        && re.is_match(&out) {
             out = Cow::Owned(
                 re.replace_all(&out, |c: &regex::Captures<'_>| {
                     c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)).map_or("", |m| m.as_str()).to_owned()
@@ -711,12 +708,10 @@ fn clean_tags(text: &str) -> Cow<'_, str> {
                 .into_owned(),
             );
         }
-    }
-    if let Some(re) = JSX_TAG.as_ref() {
-        if re.is_match(&out) {
+    if let Some(re) = JSX_TAG.as_ref()
+        && re.is_match(&out) {
             out = Cow::Owned(re.replace_all(&out, "").into_owned());
         }
-    }
     out
 }
 

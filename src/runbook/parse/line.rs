@@ -1,7 +1,7 @@
 //! Pass 1: the MDX lexer. Turns the body into classified lines, with fences already gathered
 //! into one item each and HTML comments removed.
 //!
-//! MDX, not CommonMark, decides block structure here: fences, headings and list markers count
+//! MDX, not `CommonMark`, decides block structure here: fences, headings and list markers count
 //! at any indentation (there are no indented code blocks), and a fence closes only on a line
 //! holding nothing but a run of its own character at least as long as the one that opened it.
 
@@ -52,8 +52,8 @@ impl Tag {
             let before_ok = at == 0
                 || rest[..at].ends_with(|c: char| c.is_whitespace() || c == '<');
             let after = rest[at + key.len()..].trim_start();
-            if before_ok {
-                if let Some(value) = after.strip_prefix('=') {
+            if before_ok
+                && let Some(value) = after.strip_prefix('=') {
                     let value = value.trim_start();
                     let value = value.strip_prefix('{').unwrap_or(value);
                     if let Some(q) = value.chars().next().filter(|c| matches!(c, '"' | '\'')) {
@@ -61,7 +61,6 @@ impl Tag {
                         return inner.find(q).map(|end| inner[..end].to_owned());
                     }
                 }
-            }
             rest = &rest[at + key.len()..];
         }
         None
@@ -121,9 +120,9 @@ pub fn lex<'a>(lines: &[&'a str], start: usize) -> (Vec<(usize, Line<'a>)>, Vec<
         }
         let item = classify(&line, indent, rest);
         // A tag may span lines: `<TabItem\n  value="a"\n  label="A"\n>`.
-        if let Line::Text { .. } = item {
-            if let Some(name) = tag_start(rest) {
-                if !rest.contains('>') {
+        if let Line::Text { .. } = item
+            && let Some(name) = tag_start(rest)
+                && !rest.contains('>') {
                     let mut joined = rest.to_owned();
                     let mut j = i;
                     while j < lines.len() && j < i + 20 {
@@ -141,8 +140,6 @@ pub fn lex<'a>(lines: &[&'a str], start: usize) -> (Vec<(usize, Line<'a>)>, Vec<
                         continue;
                     }
                 }
-            }
-        }
         out.push((lineno, item));
     }
     if let Some(line) = comment_from {
