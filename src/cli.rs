@@ -25,6 +25,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Check runbooks for mistakes; exits 1 when any error is found.
     Lint(LintArgs),
+    /// Run a scenario's steps without the TUI; exits 0 only when every step passed.
+    Run(RunArgs),
 }
 
 #[derive(Debug, Args)]
@@ -61,4 +63,49 @@ pub struct LintArgs {
     /// Do not run shellcheck on command blocks even when it is installed.
     #[arg(long)]
     pub no_shellcheck: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 when every step passed, 1 when a step failed, was blocked or \
+                  is pending, 2 when a placeholder has no value, 128+N when stopped by signal N."
+)]
+pub struct RunArgs {
+    /// A scenario id (`backup-stuck/restart-mgmt-pod`), a runbook id with one scenario, or a
+    /// runbook file.
+    pub target: String,
+    /// Which procedure: its number (1-based) or (part of) its title. Default: the first.
+    #[arg(long, value_name = "N|NAME")]
+    pub procedure: Option<String>,
+    /// Which scenario of a runbook with several (its id or slug).
+    #[arg(long, value_name = "ID")]
+    pub scenario: Option<String>,
+    /// A placeholder value, `name=value` (`--var namespace=kube-system`); repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Run destructive commands and count manual and on-node steps as done without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Refuse destructive commands; their steps are reported as blocked.
+    #[arg(long, conflicts_with = "yes")]
+    pub read_only: bool,
+    /// Print each filled-in command (secrets masked) and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Start at this step (1-based, counting sub-steps in order).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub from_step: usize,
+    /// One JSON object per line per event: `step_started`, `command_started`, output,
+    /// `command_finished`, `step_finished`, summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Bound for each command without a `timeout=` attribute (`90s`, `10m`).
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub timeout: String,
+    /// Save each command's full output (secrets masked) under this folder.
+    #[arg(long, value_name = "DIR")]
+    pub save_output: Option<PathBuf>,
+    /// Extra runbook files or folders to look the id up in.
+    #[arg(long = "path", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }

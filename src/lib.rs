@@ -7,9 +7,12 @@
 //!   `file:line:col` findings.
 //! - [`exec`] is the engine: classifies, fills in, runs and judges command blocks, streaming
 //!   events that the headless `runbook run` prints and the TUI draws. It imports the model only.
+//! - [`run`] is the headless `runbook run`: it resolves the target, drives the engine and
+//!   prints its events as text or JSON lines.
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
 pub mod cli;
 pub mod exec;
 pub mod lint;
+pub mod run;
 pub mod runbook;

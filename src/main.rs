@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use color_eyre::eyre::{Result, bail};
 use runbook::cli::{Cli, Command, LintArgs, ListArgs, ShowArgs};
+use runbook::run::run_headless;
 use runbook::runbook::{Catalog, Runbook, Severity};
 use serde_json::json;
 
@@ -41,6 +42,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => list(&args),
         Command::Show(args) => show(&args),
         Command::Lint(args) => lint(&args),
+        Command::Run(args) => Ok(run_headless(&args)?),
     }
 }
 

@@ -1,0 +1,158 @@
+//! What to do with each command block of a step, before anything runs.
+//!
+//! A block is run here ([`BlockPlan::Run`]), handed the terminal ([`BlockPlan::Interactive`]),
+//! meant to be typed on a node ([`BlockPlan::OnNode`]: `target=nodes`, or anything after an
+//! interactive `ssh host` / `sudo --login` / `su` earlier in the procedure), or one of several
+//! tabbed alternatives ([`BlockPlan::Alternative`], the runner picks one). A step without any
+//! command is manual.
+//!
+//! The "too many open files" scenario is the model: steps 1 and 2 open a root shell on a node
+//! (interactive), steps 3 to 6 run there. The UI says "run these on the node" instead of
+//! pretending to run `sysctl -p` locally.
+//!
+//! To add a kind of plan, add a [`BlockPlan`] variant, decide it in [`step_plan`], and give
+//! the runner (`runner.rs`) its behaviour.
+
+use serde::Serialize;
+
+use super::safety::{Classification, classify_block};
+use crate::runbook::{BlockKind, Step};
+
+/// What to do with one command block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "plan", content = "reason", rename_all = "snake_case")]
+pub enum BlockPlan {
+    Run,
+    Interactive,
+    /// Not for this machine: why, in words.
+    OnNode(String),
+    /// One of the step's tabs (`tab=` attribute): the runner runs one of a group.
+    Alternative(String),
+}
+
+/// One command block with its plan and classification.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedBlock {
+    /// Index into `step.blocks`.
+    pub index: usize,
+    pub plan: BlockPlan,
+    pub class: Classification,
+}
+
+/// The plan of one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepPlan {
+    pub blocks: Vec<PlannedBlock>,
+    /// No command to run: the user acts (or reads).
+    pub manual: bool,
+}
+
+impl StepPlan {
+    /// Every command is for a node, not this machine.
+    pub fn on_node(&self) -> bool {
+        !self.blocks.is_empty()
+            && self
+                .blocks
+                .iter()
+                .all(|b| matches!(b.plan, BlockPlan::OnNode(_)))
+    }
+}
+
+/// What earlier steps of the procedure left behind.
+#[derive(Debug, Clone, Default)]
+pub struct PlanState {
+    /// The interactive command that opened a shell elsewhere (`ssh -i k spectro@host`).
+    pub remote_shell: Option<String>,
+}
+
+/// Plans one step, given what earlier steps did.
+pub fn step_plan(step: &Step, state: &mut PlanState) -> StepPlan {
+    let mut blocks = Vec::new();
+    for (index, block) in step.blocks.iter().enumerate() {
+        if block.kind != BlockKind::Command {
+            continue;
+        }
+        let class = classify_block(block);
+        let plan = if block
+            .attribute("target")
+            .is_some_and(|t| t == "nodes" || t == "node")
+        {
+            BlockPlan::OnNode("the runbook marks it to run on every node of the cluster".to_owned())
+        } else if let Some(shell) = &state.remote_shell {
+            BlockPlan::OnNode(format!(
+                "it follows `{shell}`, so it is meant for that shell"
+            ))
+        } else if class.interactive {
+            if class.opens_shell {
+                state.remote_shell = Some(block.code.trim().to_owned());
+            }
+            BlockPlan::Interactive
+        } else if let Some(tab) = block.attribute("tab") {
+            BlockPlan::Alternative(tab.to_owned())
+        } else {
+            BlockPlan::Run
+        };
+        blocks.push(PlannedBlock { index, plan, class });
+    }
+    StepPlan {
+        manual: blocks.is_empty(),
+        blocks,
+    }
+}
+
+/// Steps and their sub-steps in document order, with display numbers (`2`, `2.1`).
+pub fn flatten(steps: &[Step]) -> Vec<(String, &Step)> {
+    fn walk<'a>(steps: &'a [Step], prefix: &str, out: &mut Vec<(String, &'a Step)>) {
+        for (i, step) in steps.iter().enumerate() {
+            let n = if step.number.is_empty() {
+                (i + 1).to_string()
+            } else {
+                step.number.clone()
+            };
+            let number = if prefix.is_empty() {
+                n
+            } else {
+                format!("{prefix}.{n}")
+            };
+            out.push((number.clone(), step));
+            walk(&step.substeps, &number, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(steps, "", &mut out);
+    out
+}
+
+/// Plans every step of a procedure (sub-steps flattened, in order).
+pub fn plan_steps(steps: &[(String, &Step)]) -> Vec<StepPlan> {
+    let mut state = PlanState::default();
+    steps
+        .iter()
+        .map(|(_, s)| step_plan(s, &mut state))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runbook::Catalog;
+
+    #[test]
+    fn too_many_open_files_runs_on_the_node() {
+        let catalog = Catalog::load(&[], true);
+        let Some((_, scenario)) = catalog.scenario("too-many-open-files/raise-file-max") else {
+            panic!("bundled scenario missing")
+        };
+        let steps = flatten(&scenario.procedures[0].steps);
+        let plans = plan_steps(&steps);
+        assert_eq!(plans[0].blocks[0].plan, BlockPlan::Interactive);
+        assert_eq!(
+            plans[1].blocks[0].plan,
+            BlockPlan::OnNode(
+                "it follows `ssh -i <key-name> spectro@<hostname>`, so it is meant for that shell"
+                    .to_owned()
+            )
+        );
+        assert!(plans[2..].iter().all(StepPlan::on_node));
+    }
+}

@@ -1,0 +1,636 @@
+//! Running one command block: a `bash` child in its own process group, streamed, bounded in
+//! time, and never left behind.
+//!
+//! - The block's text runs verbatim through `bash -c` after a one-line prelude
+//!   (`set +e -o pipefail` and an `EXIT` trap that writes `export -p` to a private file), so
+//!   heredocs, continuations and `exit` behave as typed, and the exported environment and
+//!   working directory after the command can be carried to the next one ([`EnvSnapshot`]).
+//! - stdout and stderr are read in chunks and handed to an [`OutputSink`] as runs of complete
+//!   lines; nothing is buffered without bound here.
+//! - Cancel or timeout: SIGINT to the group, then SIGTERM, then SIGKILL, each after
+//!   [`CommandSpec::grace`], until no live process is left in the group. After a normal exit,
+//!   whatever is still in the group (`sleep 600 &`) gets SIGTERM then SIGKILL.
+//! - A process that left the group with `setsid` is found by the marker variable
+//!   `RUNBOOK_RUN_ID` in its environment (`/proc/PID/environ`) and killed: always on cancel
+//!   and timeout, and after a normal exit when the output pipes stay open. A setsid'd daemon
+//!   that also closed its output and cleared its environment is out of reach; that is
+//!   documented rather than hidden.
+//! - Interactive commands inherit the terminal and stay in runbook's foreground process
+//!   group (a background group could not read the terminal); they have no timeout, and
+//!   cancelling them kills the child only.
+//!
+//! To change the kill policy, edit [`terminate`]; to pass more to the child, extend
+//! [`CommandSpec`].
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde::Serialize;
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+use tokio::sync::watch;
+
+use super::output::{LineSplitter, Stream};
+
+/// The environment variable that marks every process a command starts.
+pub const MARKER_VAR: &str = "RUNBOOK_RUN_ID";
+/// Where the EXIT trap writes `export -p`.
+const ENV_FILE_VAR: &str = "RUNBOOK_ENV_FILE";
+/// Scripts longer than this cannot be passed as one argument.
+const MAX_SCRIPT: usize = 120 * 1024;
+/// How long to wait for pipes to close after the command and its group are gone.
+const DRAIN: Duration = Duration::from_millis(500);
+const POLL: Duration = Duration::from_millis(5);
+
+/// What to run and how.
+#[derive(Debug, Clone)]
+pub struct CommandSpec {
+    /// The block's text, run verbatim.
+    pub script: String,
+    /// The child's whole environment.
+    pub env: BTreeMap<OsString, OsString>,
+    pub cwd: PathBuf,
+    pub timeout: Duration,
+    /// Between SIGINT, SIGTERM and SIGKILL.
+    pub grace: Duration,
+    pub interactive: bool,
+    /// Write `export -p` at exit to carry the environment to the next command.
+    pub capture_env: bool,
+}
+
+/// The exported environment and working directory a command left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvSnapshot {
+    pub vars: BTreeMap<OsString, OsString>,
+    pub cwd: Option<PathBuf>,
+}
+
+/// What happened to one command.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CommandOutcome {
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, if any.
+    pub signal: Option<i32>,
+    #[serde(serialize_with = "ser_secs")]
+    pub duration: Duration,
+    pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
+    pub timed_out: bool,
+    pub cancelled: bool,
+    /// Processes that were still running after the command ended and had to be killed.
+    pub leftovers_killed: usize,
+    #[serde(skip)]
+    pub env_after: Option<EnvSnapshot>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl CommandOutcome {
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+}
+
+/// Receives output as it arrives.
+pub trait OutputSink {
+    /// A run of complete lines, each ending in `\n`.
+    fn lines(&mut self, stream: Stream, ts: Duration, bytes: &[u8]);
+    /// The latest `\r` progress update of an unfinished line.
+    fn progress(&mut self, _stream: Stream, _text: &[u8]) {}
+}
+
+/// Hands the terminal to an interactive command and takes it back: the TUI leaves its
+/// alternate screen and raw mode in `suspend` and restores them in `resume`; headless does
+/// nothing; tests use a stub that records calls.
+pub trait Terminal {
+    fn suspend(&mut self) -> std::io::Result<()>;
+    fn resume(&mut self) -> std::io::Result<()>;
+}
+
+/// A terminal that needs no handing over (headless: the child inherits stdio).
+#[derive(Debug, Default)]
+pub struct Inherit;
+
+impl Terminal for Inherit {
+    fn suspend(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn resume(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A cancel signal shared between whoever cancels (user, SIGTERM handler) and the runner.
+#[derive(Debug, Clone)]
+pub struct Cancel {
+    rx: watch::Receiver<bool>,
+}
+
+/// The side that cancels.
+#[derive(Debug, Clone)]
+pub struct CancelHandle {
+    tx: std::sync::Arc<watch::Sender<bool>>,
+}
+
+impl CancelHandle {
+    pub fn cancel(&self) {
+        self.tx.send_replace(true);
+    }
+}
+
+impl Cancel {
+    pub fn new() -> (CancelHandle, Self) {
+        let (tx, rx) = watch::channel(false);
+        (
+            CancelHandle {
+                tx: std::sync::Arc::new(tx),
+            },
+            Self { rx },
+        )
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.rx.borrow()
+    }
+
+    async fn cancelled(&mut self) {
+        if self.rx.wait_for(|c| *c).await.is_err() {
+            // The handle is gone: nobody can cancel any more.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("cannot start bash: {0}")]
+    Spawn(#[source] std::io::Error),
+    #[error("the command is {0} bytes long; at most {MAX_SCRIPT} can be run")]
+    TooLong(usize),
+    #[error("reading the command's output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A private directory for env snapshots, created once per process.
+fn private_dir() -> std::io::Result<&'static Path> {
+    static DIR: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        use std::os::unix::fs::DirBuilderExt;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!("runbook-{}-{nanos:x}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .map(|()| path)
+            .map_err(|e| e.to_string())
+    });
+    match dir {
+        Ok(p) => Ok(p.as_path()),
+        Err(e) => Err(std::io::Error::other(e.clone())),
+    }
+}
+
+/// Removes the private directory (call once at exit).
+pub fn cleanup() {
+    if let Ok(dir) = private_dir() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Runs one command to completion, timeout or cancel.
+pub async fn run(
+    spec: &CommandSpec,
+    sink: &mut dyn OutputSink,
+    cancel: &mut Cancel,
+) -> Result<CommandOutcome, ProcessError> {
+    if spec.script.len() > MAX_SCRIPT {
+        return Err(ProcessError::TooLong(spec.script.len()));
+    }
+    let started = Instant::now();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let marker = format!("{}-{n}", std::process::id());
+    let env_file = if spec.capture_env {
+        Some(private_dir()?.join(format!("{n}.env")))
+    } else {
+        None
+    };
+    let mut wrapped = String::with_capacity(spec.script.len() + 96);
+    if env_file.is_some() {
+        wrapped.push_str("trap 'export -p >\"$RUNBOOK_ENV_FILE\"' EXIT; ");
+    }
+    wrapped.push_str("set +e -o pipefail; ");
+    wrapped.push_str(&spec.script);
+
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(&wrapped)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(&spec.env);
+    cmd.env(MARKER_VAR, &marker);
+    if let Some(f) = &env_file {
+        cmd.env(ENV_FILE_VAR, f);
+    }
+    cmd.kill_on_drop(true);
+    if spec.interactive {
+        cmd.stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+    } else {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+    }
+    let mut child = cmd.spawn().map_err(ProcessError::Spawn)?;
+    let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+    let group = Pid::from_raw(pid);
+
+    let mut outcome = CommandOutcome::default();
+    let status = if spec.interactive {
+        tokio::select! {
+            s = child.wait() => s?,
+            () = cancel.cancelled() => {
+                outcome.cancelled = true;
+                let _ = child.start_kill();
+                child.wait().await?
+            }
+        }
+    } else {
+        let mut stdout = child.stdout.take();
+        let mut stderr = child.stderr.take();
+        let mut out_split = LineSplitter::default();
+        let mut err_split = LineSplitter::default();
+        let mut out_buf = vec![0u8; 64 * 1024];
+        let mut err_buf = vec![0u8; 16 * 1024];
+        let deadline = tokio::time::Instant::now() + spec.timeout;
+        let mut status: Option<ExitStatus> = None;
+        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        let mut swept = false;
+        loop {
+            if stdout.is_none() && stderr.is_none() && status.is_some() {
+                break;
+            }
+            tokio::select! {
+                r = read_opt(&mut stdout, &mut out_buf) => {
+                    let n = r?;
+                    if n == 0 {
+                        stdout = None;
+                        out_split.finish(&mut |l| sink.lines(Stream::Stdout, started.elapsed(), l));
+                    } else {
+                        outcome.stdout_bytes += n as u64;
+                        let ts = started.elapsed();
+                        out_split.feed(&out_buf[..n], &mut |l, p| if p { sink.progress(Stream::Stdout, l) } else { sink.lines(Stream::Stdout, ts, l) });
+                    }
+                }
+                r = read_opt(&mut stderr, &mut err_buf) => {
+                    let n = r?;
+                    if n == 0 {
+                        stderr = None;
+                        err_split.finish(&mut |l| sink.lines(Stream::Stderr, started.elapsed(), l));
+                    } else {
+                        outcome.stderr_bytes += n as u64;
+                        let ts = started.elapsed();
+                        err_split.feed(&err_buf[..n], &mut |l, p| if p { sink.progress(Stream::Stderr, l) } else { sink.lines(Stream::Stderr, ts, l) });
+                    }
+                }
+                s = child.wait(), if status.is_none() => {
+                    status = Some(s?);
+                    // Whatever the command left running in its group goes now.
+                    if group_alive(group) {
+                        outcome.leftovers_killed += terminate(group, spec.grace, false).await;
+                    }
+                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN);
+                }
+                () = tokio::time::sleep_until(deadline), if status.is_none() => {
+                    outcome.timed_out = true;
+                    terminate(group, spec.grace, true).await;
+                    outcome.leftovers_killed += sweep(&marker);
+                    swept = true;
+                }
+                () = cancel.cancelled(), if !outcome.cancelled => {
+                    outcome.cancelled = true;
+                    terminate(group, spec.grace, true).await;
+                    outcome.leftovers_killed += sweep(&marker);
+                    swept = true;
+                }
+                () = sleep_opt(drain_deadline) => {
+                    // The pipes stay open: something outside the group holds them.
+                    if swept {
+                        break;
+                    }
+                    outcome.leftovers_killed += sweep(&marker);
+                    swept = true;
+                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN);
+                }
+            }
+        }
+        match status {
+            Some(s) => s,
+            None => child.wait().await?,
+        }
+    };
+    outcome.exit_code = status.code();
+    outcome.signal = status.signal();
+    outcome.duration = started.elapsed();
+    if let Some(f) = env_file {
+        if !outcome.cancelled && !outcome.timed_out {
+            outcome.env_after = std::fs::read(&f).ok().map(|b| parse_export_p(&b));
+        }
+        let _ = std::fs::remove_file(&f);
+    }
+    Ok(outcome)
+}
+
+async fn read_opt<R: tokio::io::AsyncRead + Unpin>(
+    r: &mut Option<R>,
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
+    match r {
+        Some(r) => r.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Is any process (zombies included) in the group?
+fn group_alive(pgid: Pid) -> bool {
+    pgid.as_raw() > 0 && killpg(pgid, None).is_ok()
+}
+
+/// Live (non-zombie) processes of a group, from `/proc`.
+pub fn group_members(group: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if let Some((state, pg)) = stat_of(pid)
+            && pg == group
+            && state != 'Z'
+            && state != 'X'
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// State and process group of a pid, from `/proc/PID/stat`.
+pub fn stat_of(pid: i32) -> Option<(char, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let mut fields = after.split(' ');
+    let state = fields.next()?.chars().next()?;
+    let _ppid = fields.next()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    Some((state, pgrp))
+}
+
+/// SIGINT (when `interrupt`), SIGTERM, SIGKILL to the group, each after `grace` if live
+/// processes remain. Returns how many live processes were found at the start.
+async fn terminate(pgid: Pid, grace: Duration, interrupt: bool) -> usize {
+    if pgid.as_raw() <= 0 {
+        return 0;
+    }
+    let found = group_members(pgid.as_raw()).len();
+    let signals: &[Signal] = if interrupt {
+        &[Signal::SIGINT, Signal::SIGTERM, Signal::SIGKILL]
+    } else {
+        &[Signal::SIGTERM, Signal::SIGKILL]
+    };
+    for (i, sig) in signals.iter().enumerate() {
+        if killpg(pgid, *sig).is_err() {
+            return found;
+        }
+        let wait = if i + 1 == signals.len() {
+            grace.max(Duration::from_secs(2))
+        } else {
+            grace
+        };
+        let until = Instant::now() + wait;
+        while Instant::now() < until {
+            if group_members(pgid.as_raw()).is_empty() {
+                return found;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+    found
+}
+
+/// Kills (SIGKILL) every process whose environment carries this command's marker: those
+/// that left the group with `setsid`.
+fn sweep(marker: &str) -> usize {
+    let needle = format!("{MARKER_VAR}={marker}");
+    let me = std::process::id();
+    let mut killed = 0;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if environ.split(|&b| b == 0).any(|kv| kv == needle.as_bytes())
+            && let Ok(raw) = i32::try_from(pid)
+            && nix::sys::signal::kill(Pid::from_raw(raw), Signal::SIGKILL).is_ok()
+        {
+            killed += 1;
+        }
+    }
+    killed
+}
+
+/// Parses bash's `export -p`: `declare -x NAME="value"`, `declare -x NAME=$'...'`,
+/// `declare -x NAME` (exported but unset: skipped).
+pub fn parse_export_p(bytes: &[u8]) -> EnvSnapshot {
+    let mut vars = BTreeMap::new();
+    let mut i = 0;
+    let prefix = b"declare -x ";
+    while i < bytes.len() {
+        if !bytes[i..].starts_with(prefix) {
+            // Skip to the next line.
+            i += bytes[i..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len() - i, |p| p + 1);
+            continue;
+        }
+        i += prefix.len();
+        let name_end = bytes[i..]
+            .iter()
+            .position(|&b| b == b'=' || b == b'\n')
+            .map_or(bytes.len(), |p| i + p);
+        let name = bytes[i..name_end].to_vec();
+        i = name_end;
+        if bytes.get(i) != Some(&b'=') {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let mut value = Vec::new();
+        match bytes.get(i) {
+            Some(b'"') => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'"' => break,
+                        b'\\'
+                            if bytes
+                                .get(i + 1)
+                                .is_some_and(|c| matches!(c, b'"' | b'\\' | b'$' | b'`')) =>
+                        {
+                            value.push(bytes[i + 1]);
+                            i += 2;
+                            continue;
+                        }
+                        _ => value.push(c),
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            Some(b'$') if bytes.get(i + 1) == Some(&b'\'') => {
+                i += 2;
+                while let Some(&c) = bytes.get(i) {
+                    if c == b'\'' {
+                        break;
+                    }
+                    if c == b'\\' {
+                        i += 1;
+                        let (decoded, used) = ansi_c_escape(&bytes[i..]);
+                        value.extend_from_slice(&decoded);
+                        i += used;
+                        continue;
+                    }
+                    value.push(c);
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => {}
+        }
+        vars.insert(OsString::from_vec(name), OsString::from_vec(value));
+    }
+    let cwd = vars.get(OsStr::new("PWD")).map(PathBuf::from);
+    for skip in ["PWD", "OLDPWD", "SHLVL", "_", MARKER_VAR, ENV_FILE_VAR] {
+        vars.remove(OsStr::new(skip));
+    }
+    EnvSnapshot { vars, cwd }
+}
+
+/// Decodes one `$'...'` escape (after the backslash); returns the bytes and bytes used.
+fn ansi_c_escape(s: &[u8]) -> (Vec<u8>, usize) {
+    let Some(&c) = s.first() else {
+        return (Vec::new(), 0);
+    };
+    let simple = match c {
+        b'n' => Some(b'\n'),
+        b't' => Some(b'\t'),
+        b'r' => Some(b'\r'),
+        b'a' => Some(7),
+        b'b' => Some(8),
+        b'e' | b'E' => Some(27),
+        b'f' => Some(12),
+        b'v' => Some(11),
+        b'\\' => Some(b'\\'),
+        b'\'' => Some(b'\''),
+        b'"' => Some(b'"'),
+        b'?' => Some(b'?'),
+        _ => None,
+    };
+    if let Some(b) = simple {
+        return (vec![b], 1);
+    }
+    if c.is_ascii_digit() && c < b'8' {
+        let digits = s
+            .iter()
+            .take(3)
+            .take_while(|d| (b'0'..b'8').contains(d))
+            .count();
+        let v = s[..digits]
+            .iter()
+            .fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0'));
+        return (vec![u8::try_from(v & 0xff).unwrap_or(0)], digits);
+    }
+    if c == b'x' {
+        let digits = s[1..]
+            .iter()
+            .take(2)
+            .take_while(|d| d.is_ascii_hexdigit())
+            .count();
+        let hex = std::str::from_utf8(&s[1..=digits]).unwrap_or("0");
+        let v = u8::from_str_radix(hex, 16).unwrap_or(0);
+        return (vec![v], 1 + digits);
+    }
+    (vec![b'\\', c], 1)
+}
+
+/// `OsStr` display helper for messages.
+pub fn lossy(s: &OsStr) -> String {
+    String::from_utf8_lossy(s.as_bytes()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_p_formats() {
+        let text = b"declare -x A=\"x \\\"q\\\" \\$y\"\ndeclare -x B=$'a\\001b\\nc\\\\d\\'e'\ndeclare -x C\ndeclare -x PWD=\"/tmp\"\ndeclare -x M=\"multi\nline\"\n";
+        let s = parse_export_p(text);
+        assert_eq!(
+            s.vars.get(OsStr::new("A")),
+            Some(&OsString::from("x \"q\" $y"))
+        );
+        assert_eq!(
+            s.vars.get(OsStr::new("B")),
+            Some(&OsString::from("a\u{1}b\nc\\d'e"))
+        );
+        assert_eq!(
+            s.vars.get(OsStr::new("M")),
+            Some(&OsString::from("multi\nline"))
+        );
+        assert!(!s.vars.contains_key(OsStr::new("C")));
+        assert_eq!(s.cwd.as_deref(), Some(Path::new("/tmp")));
+    }
+}

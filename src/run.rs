@@ -1,0 +1,496 @@
+//! `runbook run`: a scenario's steps without the TUI.
+//!
+//! Resolves the target (scenario id, runbook id or file, `--scenario`, `--procedure`), checks
+//! up front that every placeholder has a value (or can be asked on a terminal), then drives
+//! [`crate::exec::Runner`] with a [`Host`] that prints: a header per step, the filled-in
+//! command (secrets masked), the streamed output, a verdict per step and a summary; or, with
+//! `--json`, one JSON object per line per event (an `output` object per output line).
+//! SIGINT, SIGHUP and SIGTERM cancel the running command's whole process group, then exit.
+//!
+//! To print a new event, add its arm to [`Printer::emit`] (text and JSON).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::cli::RunArgs;
+use crate::exec::process::{self, Inherit, Terminal};
+use crate::exec::runner::{self, Event, Host, Options, Runner, Session, StepRef, Verdict};
+use crate::exec::vars::{Origin, Vars};
+use crate::runbook::placeholder::Placeholder;
+use crate::runbook::{Catalog, PlaceholderDoc, Runbook, Scenario, Step};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Target(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// Runs `runbook run`; the exit code says whether every step passed.
+pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
+    let (runbook, scenario) = resolve(args)?;
+    let procedure = pick_procedure(&scenario, args.procedure.as_deref())?;
+    let intro = Step {
+        number: "0".to_owned(),
+        line: scenario.line,
+        text: "Before the steps".to_owned(),
+        callouts: Vec::new(),
+        blocks: scenario.intro.clone(),
+        substeps: Vec::new(),
+    };
+    let mut steps: Vec<StepRef<'_>> = Vec::new();
+    if intro.commands().next().is_some() {
+        steps.push(StepRef {
+            number: "0".to_owned(),
+            step: &intro,
+        });
+    }
+    let steps_of_procedure = scenario
+        .procedures
+        .get(procedure)
+        .map(|p| p.steps.as_slice())
+        .unwrap_or_default();
+    for (number, step) in crate::exec::plan::flatten(steps_of_procedure) {
+        steps.push(StepRef { number, step });
+    }
+    if args.from_step == 0 || args.from_step > steps.len().max(1) {
+        return Err(RunError::Usage(format!(
+            "--from-step {}: the procedure has {} steps",
+            args.from_step,
+            steps.len()
+        )));
+    }
+
+    let timeout = runner::parse_duration(&args.timeout).ok_or_else(|| {
+        RunError::Usage(format!(
+            "--timeout {}: use a duration like 90s or 10m",
+            args.timeout
+        ))
+    })?;
+    let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let opts = Options {
+        yes: args.yes,
+        read_only: args.read_only,
+        dry_run: args.dry_run,
+        default_timeout: timeout,
+        save_output: args.save_output.clone(),
+        from_step: args.from_step,
+        terminal: tty && !args.json,
+        ..Options::default()
+    };
+    let mut session = Session::from_current();
+    for assignment in &args.vars {
+        let (name, value) =
+            Vars::parse_assignment(assignment).map_err(|e| RunError::Usage(e.to_string()))?;
+        session.vars.set(&name, value, Origin::Cli);
+    }
+    let docs = runbook.front_matter.placeholders.clone();
+    for (name, doc) in &docs {
+        if doc.secret {
+            session.vars.mark_secret(name);
+        }
+    }
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (handle, cancel) = process::Cancel::new();
+    let mut printer = Printer {
+        json: args.json,
+        out: std::io::stdout(),
+        can_ask: tty && !args.json,
+        terminal: Inherit,
+        total: steps.len(),
+    };
+    let code = rt.block_on(async {
+        let signal = tokio::spawn(watch_signals(handle));
+        let mut runner = Runner::new(opts, session, &mut printer, cancel);
+        runner.docs = docs;
+        let missing = runner.missing_values(&steps);
+        let can_prompt = tty && !args.json;
+        if !missing.is_empty() && !can_prompt {
+            let lines: Vec<String> = missing
+                .iter()
+                .map(|(p, step)| {
+                    format!(
+                        "  step {step}: {} (pass --var {}=VALUE)",
+                        raw_name(p),
+                        p.name
+                    )
+                })
+                .collect();
+            eprintln!("runbook: missing placeholder values:\n{}", lines.join("\n"));
+            return ExitCode::from(2);
+        }
+        let summary = runner.run(&steps).await;
+        let sig = if signal.is_finished() {
+            signal.await.ok().flatten()
+        } else {
+            signal.abort();
+            None
+        };
+        if let Some(sig) = sig {
+            return ExitCode::from(128u8.saturating_add(u8::try_from(sig).unwrap_or(0)));
+        }
+        if summary.success {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    });
+    process::cleanup();
+    Ok(code)
+}
+
+/// Waits for SIGINT/SIGHUP/SIGTERM, cancels, and returns the signal number.
+async fn watch_signals(handle: process::CancelHandle) -> Option<i32> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).ok()?;
+    let mut hup = signal(SignalKind::hangup()).ok()?;
+    let mut term = signal(SignalKind::terminate()).ok()?;
+    let sig = tokio::select! {
+        _ = int.recv() => 2,
+        _ = hup.recv() => 1,
+        _ = term.recv() => 15,
+    };
+    handle.cancel();
+    Some(sig)
+}
+
+fn raw_name(p: &Placeholder) -> String {
+    format!("<{}>", p.name)
+}
+
+fn load_file(path: &Path) -> Result<Runbook, RunError> {
+    let catalog = Catalog::load(&[path.to_owned()], false);
+    catalog.runbooks.into_iter().next().ok_or_else(|| {
+        RunError::Target(catalog.errors.first().map_or_else(
+            || format!("{}: not a runbook", path.display()),
+            ToString::to_string,
+        ))
+    })
+}
+
+fn resolve(args: &RunArgs) -> Result<(Runbook, Scenario), RunError> {
+    let path = Path::new(&args.target);
+    let runbook = if path.is_file() {
+        load_file(path)?
+    } else {
+        let catalog = Catalog::load(&args.paths, true);
+        if let Some((r, s)) = catalog
+            .runbooks
+            .iter()
+            .find_map(|r| r.scenario(&args.target).map(|s| (r, s)))
+        {
+            return Ok((r.clone(), s.clone()));
+        }
+        catalog.runbook(&args.target).cloned().ok_or_else(|| {
+            RunError::Target(format!(
+                "no scenario or runbook `{}`; `runbook list` shows the ids",
+                args.target
+            ))
+        })?
+    };
+    let ids = || {
+        runbook
+            .scenarios
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let scenario = match &args.scenario {
+        Some(want) => runbook
+            .scenarios
+            .iter()
+            .find(|s| s.id == *want || s.id.rsplit('/').next() == Some(want.as_str()))
+            .ok_or_else(|| {
+                RunError::Target(format!(
+                    "{}: no scenario `{want}`; it has: {}",
+                    args.target,
+                    ids()
+                ))
+            })?,
+        None => match runbook.scenarios.as_slice() {
+            [only] => only,
+            [] => {
+                return Err(RunError::Target(format!(
+                    "{}: no scenario in it",
+                    args.target
+                )));
+            }
+            _ => {
+                return Err(RunError::Target(format!(
+                    "{} has several scenarios; pick one with --scenario: {}",
+                    args.target,
+                    ids()
+                )));
+            }
+        },
+    };
+    Ok((runbook.clone(), scenario.clone()))
+}
+
+fn pick_procedure(scenario: &Scenario, want: Option<&str>) -> Result<usize, RunError> {
+    let Some(want) = want else { return Ok(0) };
+    if let Ok(n) = want.parse::<usize>()
+        && (1..=scenario.procedures.len()).contains(&n)
+    {
+        return Ok(n - 1);
+    }
+    let lower = want.to_lowercase();
+    scenario
+        .procedures
+        .iter()
+        .position(|p| p.title.to_lowercase().contains(&lower))
+        .ok_or_else(|| {
+            let titles: Vec<String> = scenario
+                .procedures
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("{} {}", i + 1, p.title))
+                .collect();
+            RunError::Usage(format!(
+                "--procedure {want}: no such procedure; there are: {}",
+                titles.join(", ")
+            ))
+        })
+}
+
+/// The headless [`Host`]: prints events, asks on a terminal when it can.
+struct Printer {
+    json: bool,
+    out: std::io::Stdout,
+    can_ask: bool,
+    terminal: Inherit,
+    total: usize,
+}
+
+impl Printer {
+    fn json_line(&mut self, value: &serde_json::Value) {
+        let mut out = self.out.lock();
+        let _ = serde_json::to_writer(&mut out, value);
+        let _ = out.write_all(b"\n");
+        let _ = out.flush();
+    }
+
+    fn text(&mut self, text: &str) {
+        let mut out = self.out.lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    fn ask(question: &str, secret: bool) -> Option<String> {
+        eprint!("{question}");
+        let _ = std::io::stderr().flush();
+        let stdin = std::io::stdin();
+        let saved = if secret { no_echo(&stdin) } else { None };
+        let mut line = String::new();
+        let read = stdin.lock().read_line(&mut line);
+        if let Some(saved) = saved {
+            let _ =
+                nix::sys::termios::tcsetattr(&stdin, nix::sys::termios::SetArg::TCSANOW, &saved);
+            eprintln!();
+        }
+        match read {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end_matches(['\n', '\r']).to_owned()),
+        }
+    }
+}
+
+/// Turns terminal echo off; returns the settings to restore.
+fn no_echo(stdin: &std::io::Stdin) -> Option<nix::sys::termios::Termios> {
+    use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
+    let saved = tcgetattr(stdin).ok()?;
+    let mut quiet = saved.clone();
+    quiet.local_flags.remove(LocalFlags::ECHO);
+    tcsetattr(stdin, SetArg::TCSANOW, &quiet).ok()?;
+    Some(saved)
+}
+
+impl Host for Printer {
+    fn emit(&mut self, event: Event) {
+        if self.json {
+            if let Event::Output {
+                step,
+                block,
+                stream,
+                ts_ms,
+                text,
+            } = &event
+            {
+                for line in text.lines() {
+                    self.json_line(&json!({"event": "output", "step": step, "block": block, "stream": stream, "ts_ms": ts_ms, "line": line}));
+                }
+                return;
+            }
+            if let Ok(value) = serde_json::to_value(&event) {
+                self.json_line(&value);
+            }
+            return;
+        }
+        match event {
+            Event::StepStarted {
+                number,
+                title,
+                step,
+                ..
+            } => {
+                self.text(&format!(
+                    "\n── Step {number} ({}/{}) {title}\n",
+                    step + 1,
+                    self.total
+                ));
+            }
+            Event::CommandStarted {
+                command,
+                destructive,
+                line,
+                ..
+            } => {
+                let mark = if destructive { " (destructive)" } else { "" };
+                let mut shown = String::new();
+                for (i, l) in command.lines().enumerate() {
+                    shown.push_str(if i == 0 { "$ " } else { "  " });
+                    shown.push_str(l);
+                    shown.push('\n');
+                }
+                self.text(&format!("   line {line}{mark}\n{shown}"));
+            }
+            Event::Output { stream, text, .. } => match stream {
+                crate::exec::output::Stream::Stdout => self.text(&text),
+                crate::exec::output::Stream::Stderr => {
+                    let mut err = std::io::stderr().lock();
+                    let _ = err.write_all(text.as_bytes());
+                }
+            },
+            Event::Progress { .. } => {}
+            Event::CommandFinished {
+                outcome,
+                failures,
+                output,
+                ..
+            } => {
+                let status = match (outcome.exit_code, outcome.signal) {
+                    (Some(c), _) => format!("exit {c}"),
+                    (None, Some(s)) => format!("signal {s}"),
+                    _ => "ended".to_owned(),
+                };
+                let mut s = format!("   {status} in {}", runner::humanize(outcome.duration));
+                if !failures.is_empty() {
+                    s.push_str(": ");
+                    s.push_str(&failures.join("; "));
+                }
+                s.push('\n');
+                match output {
+                    crate::exec::judge::OutputMatch::Matches => {
+                        s.push_str("   output matches the runbook's\n");
+                    }
+                    crate::exec::judge::OutputMatch::Differs { diff } => {
+                        s.push_str("   output differs from the runbook's example:\n");
+                        for l in diff.lines().take(40) {
+                            s.push_str("     ");
+                            s.push_str(l);
+                            s.push('\n');
+                        }
+                    }
+                    crate::exec::judge::OutputMatch::NoExpectation => {}
+                }
+                self.text(&s);
+            }
+            Event::Notice { text, .. } => self.text(&format!("   note: {text}\n")),
+            Event::StepFinished {
+                number,
+                verdict,
+                reasons,
+                dropped_lines,
+                ..
+            } => {
+                let mark = match verdict {
+                    Verdict::Passed | Verdict::Manual | Verdict::DryRun => "✔",
+                    Verdict::Failed | Verdict::Cancelled => "✘",
+                    _ => "•",
+                };
+                let why = if reasons.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", reasons.join("; "))
+                };
+                let dropped = if dropped_lines > 0 {
+                    format!(" ({dropped_lines} output lines not kept)")
+                } else {
+                    String::new()
+                };
+                self.text(&format!(
+                    "{mark} step {number} {}{why}{dropped}\n",
+                    verdict.as_str()
+                ));
+            }
+            Event::Summary(summary) => {
+                let counts: Vec<String> = summary
+                    .counts
+                    .iter()
+                    .map(|(k, v)| format!("{v} {k}"))
+                    .collect();
+                let result = if summary.success {
+                    "all steps passed"
+                } else {
+                    "not every step passed"
+                };
+                self.text(&format!(
+                    "\n{} steps: {} — {result}\n",
+                    summary.total,
+                    counts.join(", ")
+                ));
+            }
+        }
+    }
+
+    fn prompt(
+        &mut self,
+        placeholder: &Placeholder,
+        doc: Option<&PlaceholderDoc>,
+    ) -> Option<String> {
+        if !self.can_ask {
+            return None;
+        }
+        let mut q = format!("Value for <{}>", placeholder.name);
+        if let Some(d) = doc.and_then(|d| d.description.as_deref()) {
+            q.push_str(" (");
+            q.push_str(d);
+            q.push(')');
+        }
+        if let Some(e) = doc.and_then(|d| d.example.as_deref()) {
+            q.push_str(" [e.g. ");
+            q.push_str(e);
+            q.push(']');
+        }
+        q.push_str(": ");
+        Self::ask(&q, placeholder.secret || doc.is_some_and(|d| d.secret))
+    }
+
+    fn confirm(&mut self, command: &str, reasons: &[String]) -> bool {
+        if !self.can_ask {
+            return false;
+        }
+        let answer = Self::ask(
+            &format!(
+                "{command}\nThis is destructive ({}). Run it? [y/N] ",
+                reasons.join("; ")
+            ),
+            false,
+        );
+        answer.is_some_and(|a| matches!(a.trim(), "y" | "Y" | "yes"))
+    }
+
+    fn terminal(&mut self) -> &mut dyn Terminal {
+        &mut self.terminal
+    }
+}
