@@ -319,8 +319,8 @@ pub enum Action {
     Scroll(i16),
     /// A click at (column, row).
     Click(u16, u16),
-    /// Time passes: spinners and elapsed times.
-    Tick,
+    /// Time passes: spinners and elapsed times. Carries the time since the app started.
+    Tick(std::time::Duration),
     Resize(u16, u16),
     /// The engine reports on the step with this index in the checklist.
     Engine(usize, Box<EngineEvent>),

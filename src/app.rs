@@ -33,8 +33,10 @@ use crate::ui::{self, Theme};
 pub const TICK: Duration = Duration::from_millis(100);
 /// At most this often a new frame.
 pub const FRAME: Duration = Duration::from_nanos(1_000_000_000 / 30);
-/// Output events buffered between the engine and the screen.
-const OUTPUT_QUEUE: usize = 2048;
+/// Output events buffered between the engine and the screen (each holds one read's lines).
+const OUTPUT_QUEUE: usize = 64;
+/// How long one batch of queued actions may take before the screen is drawn again.
+const BATCH: Duration = Duration::from_millis(8);
 /// How long quitting waits for a cancelled command to be gone.
 const QUIT_GRACE: Duration = Duration::from_secs(8);
 
@@ -138,6 +140,7 @@ impl App {
         let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let started = Instant::now();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut dirty = true;
@@ -163,12 +166,15 @@ impl App {
             }
             let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);
             let action = tokio::select! {
+                // In this order: keys and signals first, output last, so that the screen
+                // answers the user and keeps drawing while output floods in.
+                biased;
                 Some(event) = next_event(&mut events) => match event {
                     Ok(event) => self.translate(&event),
                     Err(_) => Some(Action::Terminate),
                 },
-                Some(action) = ctl_rx.recv() => Some(action),
-                Some(action) = out_rx.recv() => Some(action),
+                _ = hangup.recv() => Some(Action::Terminate),
+                _ = terminate.recv() => Some(Action::Terminate),
                 Some(request) = term_rx.recv() => {
                     if request.suspend {
                         events = None;
@@ -182,17 +188,20 @@ impl App {
                     let _ = request.ack.send(());
                     None
                 }
-                _ = tick.tick(), if self.state.running().is_some() || self.state.should_quit => Some(Action::Tick),
+                Some(action) = ctl_rx.recv() => Some(action),
+                _ = tick.tick(), if self.state.running().is_some() || self.state.should_quit => {
+                    Some(Action::Tick(started.elapsed()))
+                }
                 () = tokio::time::sleep_until(next_frame), if dirty => None,
-                _ = hangup.recv() => Some(Action::Terminate),
-                _ = terminate.recv() => Some(Action::Terminate),
+                Some(action) = out_rx.recv() => Some(action),
             };
             if let Some(action) = action {
                 self.apply(action);
                 dirty = true;
-                // Take everything else that is already waiting before drawing again.
-                for _ in 0..4096 {
-                    let Ok(more) = out_rx.try_recv().or_else(|_| ctl_rx.try_recv()) else {
+                // Take what else is already waiting before drawing again, for a bounded time.
+                let batch = Instant::now();
+                while batch.elapsed() < BATCH {
+                    let Ok(more) = ctl_rx.try_recv().or_else(|_| out_rx.try_recv()) else {
                         break;
                     };
                     self.apply(more);

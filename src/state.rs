@@ -156,6 +156,8 @@ pub struct State {
     pub message: Option<String>,
     pub size: (u16, u16),
     pub ticks: u64,
+    /// Time since the app started, as of the last tick.
+    pub clock: Duration,
     pub should_quit: bool,
     /// The last frame's layout: where the checklist rows start, for mouse clicks.
     pub checklist_area: Option<(u16, u16, u16)>,
@@ -177,6 +179,7 @@ impl State {
             message: None,
             size: (80, 24),
             ticks: 0,
+            clock: Duration::ZERO,
             should_quit: false,
             checklist_area: None,
         }
@@ -217,10 +220,11 @@ impl State {
 /// The one function that changes the state.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
-        Action::Tick => {
+        Action::Tick(now) => {
             state.ticks = state.ticks.wrapping_add(1);
+            state.clock = now;
             if let Some(s) = &mut state.scenario {
-                s.tick();
+                s.tick(now);
             }
             Vec::new()
         }
@@ -776,6 +780,7 @@ fn launch(state: &mut State, index: usize, confirmed: bool) -> Vec<Effect> {
         docs: s.docs().clone(),
     };
     s.running = Some(index);
+    s.started = state.clock;
     s.set_status(index, Status::Running(Duration::ZERO));
     s.items[index].output = OutputView::default();
     state.message = None;

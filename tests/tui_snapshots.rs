@@ -133,9 +133,7 @@ fn scenario_pending() {
 #[test]
 fn scenario_running_with_output() {
     let mut s = running_demo();
-    for _ in 0..12 {
-        update(&mut s, Action::Tick);
-    }
+    update(&mut s, Action::Tick(Duration::from_millis(1200)));
     snapshot("scenario_running", &s);
 }
 

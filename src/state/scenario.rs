@@ -102,7 +102,14 @@ pub struct OutputView {
 
 impl OutputView {
     fn push(&mut self, kind: OutKind, text: &str) {
-        for line in text.lines() {
+        // A chunk longer than the pane keeps: skip straight to its last lines.
+        let count = text.lines().count();
+        let skip = count.saturating_sub(MAX_OUTPUT_LINES);
+        if skip > 0 {
+            self.dropped += self.lines.len() as u64 + skip as u64;
+            self.lines.clear();
+        }
+        for line in text.lines().skip(skip) {
             if self.lines.len() >= MAX_OUTPUT_LINES {
                 self.lines.pop_front();
                 self.dropped += 1;
@@ -152,6 +159,8 @@ pub struct ScenarioView {
     pub running: Option<usize>,
     /// Show expected output as a diff instead of beside.
     pub show_diff: bool,
+    /// Clock time at which the running step started.
+    pub started: Duration,
 }
 
 impl ScenarioView {
@@ -192,6 +201,7 @@ impl ScenarioView {
             selected: 0,
             running: None,
             show_diff: false,
+            started: Duration::ZERO,
         }
     }
 
@@ -244,11 +254,13 @@ impl ScenarioView {
         }
     }
 
-    pub fn tick(&mut self) {
+    /// Running time of the running step, from the clock the loop ticks with.
+    pub fn tick(&mut self, now: Duration) {
         if let Some(i) = self.running
-            && let Some(Status::Running(elapsed)) = self.items.get(i).map(|x| x.status)
+            && let Some(item) = self.items.get_mut(i)
+            && matches!(item.status, Status::Running(_))
         {
-            self.items[i].status = Status::Running(elapsed + crate::app::TICK);
+            item.status = Status::Running(now.saturating_sub(self.started));
         }
     }
 
