@@ -148,6 +148,9 @@ pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
             _ => {}
         }
     }
+    if kind.is_empty() || api_version.is_empty() {
+        return Err(bad());
+    }
     let mut obj = json!({"apiVersion": api_version, "kind": kind});
     let mut r = Reader::new(raw);
     let mut data = Map::new();
