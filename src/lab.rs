@@ -7,7 +7,8 @@
 //! - [`store`]: objects, resourceVersions, watch history, graceful deletion;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`resources`] (discovery), [`table`] (server-side
-//!   printing), [`selector`], [`patch`], [`protobuf`], [`encode`] and [`status`] (errors).
+//!   printing), [`selector`], [`patch`], [`protobuf`], [`openapi`], [`encode`] and [`status`]
+//!   (errors).
 //!
 //! Start one with [`Lab::start`] (on the current tokio runtime) or [`Lab::start_blocking`] (on its
 //! own thread, for synchronous callers and tests); both write a kubeconfig for it and return a
@@ -15,6 +16,7 @@
 //! [`store`].
 
 pub mod encode;
+pub mod openapi;
 pub mod patch;
 pub mod protobuf;
 pub mod reaction;

@@ -32,9 +32,9 @@ impl Resp {
 fn dechunk(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = body;
-    loop {
-        let Some(pos) = rest.windows(2).position(|w| w == b"\r\n") else { break };
-        let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..pos]).trim(), 16).unwrap_or(0);
+    while let Some(pos) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&rest[..pos]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -46,22 +46,41 @@ fn dechunk(body: &[u8]) -> Vec<u8> {
 }
 
 /// One HTTP/1.1 request with `Connection: close`; reads to EOF.
-fn request(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
     let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect: {e}"));
     s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: lab\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("user-agent")) {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: lab\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+    {
         head.push_str("User-Agent: kubectl/v1.32.4 (linux/amd64) kubernetes/4cb5f07\r\n");
     }
     for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        head.push_str(k);
+        head.push_str(": ");
+        head.push_str(v);
+        head.push_str("\r\n");
     }
     head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap_or_else(|e| panic!("write: {e}"));
+    s.write_all(head.as_bytes())
+        .unwrap_or_else(|e| panic!("write: {e}"));
     let _ = s.write_all(body);
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
     let status = lines
@@ -70,12 +89,25 @@ fn request(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&st
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        })
         .collect();
     let body_raw = raw.get(split + 4..).unwrap_or_default();
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v == "chunked");
-    let body = if chunked { dechunk(body_raw) } else { body_raw.to_vec() };
-    Resp { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v == "chunked");
+    let body = if chunked {
+        dechunk(body_raw)
+    } else {
+        body_raw.to_vec()
+    };
+    Resp {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
 }
 
 fn get(addr: std::net::SocketAddr, path: &str) -> Resp {
@@ -94,21 +126,57 @@ fn health_version_and_encoding_quirks() {
     assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
     assert_eq!(r.header("X-Content-Type-Options"), Some("nosniff"));
     let r = get(a, "/livez?verbose");
-    assert!(r.body.starts_with("[+]ping ok\n") && r.body.ends_with("livez check passed\n"), "{}", r.body);
+    assert!(
+        r.body.starts_with("[+]ping ok\n") && r.body.ends_with("livez check passed\n"),
+        "{}",
+        r.body
+    );
     assert_eq!(get(a, "/healthz").body, "ok");
     let r = get(a, "/version?timeout=32s");
-    assert!(r.body.starts_with("{\n  \"major\": \"1\",") && r.body.ends_with('}'), "{}", r.body);
+    assert!(
+        r.body.starts_with("{\n  \"major\": \"1\",") && r.body.ends_with('}'),
+        "{}",
+        r.body
+    );
     for h in ["Audit-Id", "Cache-Control", "Date", "Content-Type"] {
         assert!(r.header(h).is_some(), "missing {h}");
     }
     // Compact JSON with one trailing newline and Go's HTML escaping of table cells.
-    let r = request(a, "GET", "/api/v1/namespaces/hubble-system/pods?limit=500", &[("Accept", TABLE)], b"");
-    assert!(r.body.ends_with("}\n") && !r.body.contains("\n{"), "compact");
-    assert!(r.body.contains("\"\\u003cnone\\u003e\""), "{}", &r.body[..300.min(r.body.len())]);
+    let r = request(
+        a,
+        "GET",
+        "/api/v1/namespaces/hubble-system/pods?limit=500",
+        &[("Accept", TABLE)],
+        b"",
+    );
+    assert!(
+        r.body.ends_with("}\n") && !r.body.contains("\n{"),
+        "compact"
+    );
+    assert!(
+        r.body.contains("\"\\u003cnone\\u003e\""),
+        "{}",
+        &r.body[..300.min(r.body.len())]
+    );
     assert_eq!(r.header("Content-Type"), Some("application/json"));
     // curl gets it indented, without the trailing newline.
-    let r = request(a, "GET", "/api/v1/namespaces/kube-system", &[("User-Agent", "curl/7.88.1"), ("Accept", "application/json")], b"");
-    assert!(r.body.starts_with("{\n  \"kind\": \"Namespace\",\n  \"apiVersion\": \"v1\",") && r.body.ends_with('}'), "{}", r.body);
+    let r = request(
+        a,
+        "GET",
+        "/api/v1/namespaces/kube-system",
+        &[
+            ("User-Agent", "curl/7.88.1"),
+            ("Accept", "application/json"),
+        ],
+        b"",
+    );
+    assert!(
+        r.body
+            .starts_with("{\n  \"kind\": \"Namespace\",\n  \"apiVersion\": \"v1\",")
+            && r.body.ends_with('}'),
+        "{}",
+        r.body
+    );
 }
 
 #[test]
@@ -121,16 +189,47 @@ fn discovery_documents_and_crds_added_through_the_api() {
     let agg = request(a, "GET", "/apis", &[("Accept", AGGREGATED)], b"");
     assert_eq!(agg.status, 200);
     assert_eq!(agg.json()["kind"], "APIGroupList");
-    let only = request(a, "GET", "/apis", &[("Accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")], b"");
-    assert_eq!((only.status, only.json()["reason"].clone()), (406, json!("NotAcceptable")));
+    let only = request(
+        a,
+        "GET",
+        "/apis",
+        &[(
+            "Accept",
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+        )],
+        b"",
+    );
+    assert_eq!(
+        (only.status, only.json()["reason"].clone()),
+        (406, json!("NotAcceptable"))
+    );
     let missing = get(a, "/apis/nosuch.example.io/v1");
-    assert_eq!((missing.status, missing.body.as_str()), (404, "404 page not found\n"));
+    assert_eq!(
+        (missing.status, missing.body.as_str()),
+        (404, "404 page not found\n")
+    );
     let v1 = get(a, "/api/v1").json();
-    let pods = v1["resources"].as_array().and_then(|r| r.iter().find(|r| r["name"] == "pods")).cloned().unwrap_or_default();
+    let pods = v1["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "pods"))
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(pods["shortNames"], json!(["po"]));
     let ipam = get(a, "/apis/ipam.cluster.x-k8s.io/v1alpha1").json();
     assert_eq!(ipam["groupVersion"], "ipam.cluster.x-k8s.io/v1alpha1");
-    assert_eq!(ipam["resources"][0]["verbs"], json!(["delete","deletecollection","get","list","patch","create","update","watch"]));
+    assert_eq!(
+        ipam["resources"][0]["verbs"],
+        json!([
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "create",
+            "update",
+            "watch"
+        ])
+    );
     // A CRD created through the API is served at once.
     let crd = json!({
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -141,15 +240,37 @@ fn discovery_documents_and_crds_added_through_the_api() {
                                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
                                "additionalPrinterColumns": [{"name": "Size", "type": "integer", "jsonPath": ".spec.size"}]}]}
     });
-    let r = request(a, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", &[("Content-Type", "application/json")], crd.to_string().as_bytes());
+    let r = request(
+        a,
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        &[("Content-Type", "application/json")],
+        crd.to_string().as_bytes(),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(get(a, "/apis").body.contains("\"example.com\""));
-    assert_eq!(get(a, "/apis/example.com/v1").json()["resources"][0]["kind"], "Widget");
+    assert_eq!(
+        get(a, "/apis/example.com/v1").json()["resources"][0]["kind"],
+        "Widget"
+    );
     let w = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"size": 3}});
-    let r = request(a, "POST", "/apis/example.com/v1/widgets", &[("Content-Type", "application/json")], w.to_string().as_bytes());
+    let r = request(
+        a,
+        "POST",
+        "/apis/example.com/v1/widgets",
+        &[("Content-Type", "application/json")],
+        w.to_string().as_bytes(),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["metadata"]["generation"], 1);
-    let t = request(a, "GET", "/apis/example.com/v1/widgets?limit=500", &[("Accept", TABLE)], b"").json();
+    let t = request(
+        a,
+        "GET",
+        "/apis/example.com/v1/widgets?limit=500",
+        &[("Accept", TABLE)],
+        b"",
+    )
+    .json();
     assert_eq!(t["columnDefinitions"][1]["name"], "Size");
     assert_eq!(t["rows"][0]["cells"], json!(["w1", 3]));
 }
@@ -159,8 +280,15 @@ fn lists_selectors_and_pagination() {
     let lab = start(runbook::lab::PRACTICE);
     let a = lab.handle.addr();
     let l = get(a, "/api/v1/pods").json();
-    assert_eq!((l["kind"].clone(), l["apiVersion"].clone()), (json!("PodList"), json!("v1")));
-    assert!(l["metadata"]["resourceVersion"].as_str().is_some_and(|v| !v.is_empty()));
+    assert_eq!(
+        (l["kind"].clone(), l["apiVersion"].clone()),
+        (json!("PodList"), json!("v1"))
+    );
+    assert!(
+        l["metadata"]["resourceVersion"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty())
+    );
     let total = l["items"].as_array().map_or(0, Vec::len);
     let mut seen = 0;
     let mut path = "/api/v1/pods?limit=2".to_owned();
@@ -174,81 +302,235 @@ fn lists_selectors_and_pagination() {
     }
     assert_eq!(seen, total);
     let ok = |path: &str| get(a, path).json()["items"].as_array().map_or(0, Vec::len);
-    assert_eq!(ok("/api/v1/pods?fieldSelector=metadata.namespace%3Dmetallb-system"), 3);
-    assert_eq!(ok("/api/v1/pods?fieldSelector=spec.nodeName%3D%3Dspectro-mgmt-cluster-cp-dt44d,status.phase%21%3DRunning"), 2);
-    assert_eq!(ok("/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%20in%20(calico-node,x)"), 3);
-    assert_eq!(ok("/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%20notin%20(calico-node)"), 0);
-    assert_eq!(ok("/api/v1/namespaces/hubble-system/pods?labelSelector=app,!nothing,app!%3Dui"), 3);
+    assert_eq!(
+        ok("/api/v1/pods?fieldSelector=metadata.namespace%3Dmetallb-system"),
+        3
+    );
+    assert_eq!(
+        ok(
+            "/api/v1/pods?fieldSelector=spec.nodeName%3D%3Dspectro-mgmt-cluster-cp-dt44d,status.phase%21%3DRunning"
+        ),
+        2
+    );
+    assert_eq!(
+        ok("/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%20in%20(calico-node,x)"),
+        3
+    );
+    assert_eq!(
+        ok("/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%20notin%20(calico-node)"),
+        0
+    );
+    assert_eq!(
+        ok("/api/v1/namespaces/hubble-system/pods?labelSelector=app,!nothing,app!%3Dui"),
+        3
+    );
     assert_eq!(ok("/api/v1/namespaces/nope/pods"), 0);
     let bad = |path: &str| {
         let r = get(a, path);
-        (r.status, r.json()["message"].as_str().unwrap_or_default().to_owned())
+        (
+            r.status,
+            r.json()["message"].as_str().unwrap_or_default().to_owned(),
+        )
     };
-    assert_eq!(bad("/api/v1/pods?fieldSelector=spec.foo%3Dbar"), (400, "field label not supported: spec.foo".into()));
-    assert_eq!(bad("/api/v1/nodes?fieldSelector=status.phase%21%3DRunning"), (400, "field label not supported: status.phase".into()));
+    assert_eq!(
+        bad("/api/v1/pods?fieldSelector=spec.foo%3Dbar"),
+        (400, "field label not supported: spec.foo".into())
+    );
+    assert_eq!(
+        bad("/api/v1/nodes?fieldSelector=status.phase%21%3DRunning"),
+        (400, "field label not supported: status.phase".into())
+    );
     assert_eq!(
         bad("/api/v1/namespaces/kube-system/configmaps?fieldSelector=status.phase%21%3DRunning"),
         (400, "\"status.phase\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"".into())
     );
-    assert_eq!(bad("/api/v1/pods?labelSelector=app%20in%20hubble"), (400, "unable to parse requirement: found 'hubble' expected: '('".into()));
+    assert_eq!(
+        bad("/api/v1/pods?labelSelector=app%20in%20hubble"),
+        (
+            400,
+            "unable to parse requirement: found 'hubble' expected: '('".into()
+        )
+    );
 }
 
 #[test]
 fn writes_and_their_errors() {
     let lab = start(runbook::lab::PRACTICE);
     let a = lab.handle.addr();
-    let json_ct = [("Content-Type", "application/json"), ("Accept", "application/json")];
-    let ns = request(a, "POST", "/api/v1/namespaces?fieldManager=kubectl-create&fieldValidation=Strict", &json_ct, br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"demo"}}"#);
+    let json_ct = [
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json"),
+    ];
+    let ns = request(
+        a,
+        "POST",
+        "/api/v1/namespaces?fieldManager=kubectl-create&fieldValidation=Strict",
+        &json_ct,
+        br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"demo"}}"#,
+    );
     assert_eq!(ns.status, 201);
     let ns = ns.json();
-    assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "demo");
+    assert_eq!(
+        ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "demo"
+    );
     assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]));
     assert!(ns["metadata"]["uid"].is_string() && ns["metadata"]["creationTimestamp"].is_string());
-    let again = request(a, "POST", "/api/v1/namespaces", &json_ct, br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"demo"}}"#);
-    assert_eq!((again.status, again.json()["reason"].clone(), again.json()["details"]["kind"].clone()), (409, json!("AlreadyExists"), json!("namespaces")));
-    let malformed = request(a, "POST", "/api/v1/namespaces/demo/pods", &json_ct, br#"{"apiVersion":"v1","kind":"Pod","#);
-    assert_eq!((malformed.status, malformed.json()["reason"].clone()), (400, json!("BadRequest")));
+    let again = request(
+        a,
+        "POST",
+        "/api/v1/namespaces",
+        &json_ct,
+        br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"demo"}}"#,
+    );
+    assert_eq!(
+        (
+            again.status,
+            again.json()["reason"].clone(),
+            again.json()["details"]["kind"].clone()
+        ),
+        (409, json!("AlreadyExists"), json!("namespaces"))
+    );
+    let malformed = request(
+        a,
+        "POST",
+        "/api/v1/namespaces/demo/pods",
+        &json_ct,
+        br#"{"apiVersion":"v1","kind":"Pod","#,
+    );
+    assert_eq!(
+        (malformed.status, malformed.json()["reason"].clone()),
+        (400, json!("BadRequest"))
+    );
     let invalid = request(a, "POST", "/api/v1/namespaces/demo/pods", &json_ct, br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"Bad_Name","namespace":"demo"},"spec":{"containers":[]}}"#);
     assert_eq!(invalid.status, 422);
-    assert_eq!(invalid.json()["details"]["causes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        invalid.json()["details"]["causes"].as_array().map(Vec::len),
+        Some(2)
+    );
     let mismatch = request(a, "POST", "/api/v1/namespaces/hubble-system/pods", &json_ct, br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"demo"},"spec":{"containers":[{"name":"c","image":"nginx"}]}}"#);
     assert_eq!(mismatch.status, 400);
     let unknown = get(a, "/api/v1/namespaces/default/foos");
-    assert_eq!((unknown.status, unknown.json()["message"].clone()), (404, json!("the server could not find the requested resource")));
+    assert_eq!(
+        (unknown.status, unknown.json()["message"].clone()),
+        (
+            404,
+            json!("the server could not find the requested resource")
+        )
+    );
     let missing = get(a, "/api/v1/namespaces/hubble-system/pods/does-not-exist");
-    assert_eq!(missing.json()["message"], "pods \"does-not-exist\" not found");
+    assert_eq!(
+        missing.json()["message"],
+        "pods \"does-not-exist\" not found"
+    );
     // PATCH flavours.
-    let p = request(a, "PATCH", "/api/v1/namespaces/demo", &[("Content-Type", "application/json")], br#"{"metadata":{"labels":{"x":"y"}}}"#);
-    assert_eq!((p.status, p.json()["reason"].clone()), (415, json!("UnsupportedMediaType")));
-    let p = request(a, "PATCH", "/api/v1/namespaces/demo?fieldManager=kubectl-label", &[("Content-Type", "application/merge-patch+json")], br#"{"metadata":{"labels":{"x":"y"}}}"#);
+    let p = request(
+        a,
+        "PATCH",
+        "/api/v1/namespaces/demo",
+        &[("Content-Type", "application/json")],
+        br#"{"metadata":{"labels":{"x":"y"}}}"#,
+    );
+    assert_eq!(
+        (p.status, p.json()["reason"].clone()),
+        (415, json!("UnsupportedMediaType"))
+    );
+    let p = request(
+        a,
+        "PATCH",
+        "/api/v1/namespaces/demo?fieldManager=kubectl-label",
+        &[("Content-Type", "application/merge-patch+json")],
+        br#"{"metadata":{"labels":{"x":"y"}}}"#,
+    );
     assert_eq!(p.json()["metadata"]["labels"]["x"], "y");
-    let p = request(a, "PATCH", "/api/v1/namespaces/demo", &[("Content-Type", "application/json-patch+json")], br#"[{"op":"add","path":"/metadata/annotations","value":{"note":"x"}}]"#);
+    let p = request(
+        a,
+        "PATCH",
+        "/api/v1/namespaces/demo",
+        &[("Content-Type", "application/json-patch+json")],
+        br#"[{"op":"add","path":"/metadata/annotations","value":{"note":"x"}}]"#,
+    );
     assert_eq!(p.json()["metadata"]["annotations"]["note"], "x");
-    let p = request(a, "PATCH", "/api/v1/namespaces/demo", &[("Content-Type", "application/strategic-merge-patch+json")], br#"{"metadata":{"labels":{"x":null}}}"#);
+    let p = request(
+        a,
+        "PATCH",
+        "/api/v1/namespaces/demo",
+        &[("Content-Type", "application/strategic-merge-patch+json")],
+        br#"{"metadata":{"labels":{"x":null}}}"#,
+    );
     assert!(p.json()["metadata"]["labels"].get("x").is_none());
-    let cr = request(a, "PATCH", "/apis/ipam.cluster.x-k8s.io/v1alpha1/namespaces/spectro-mgmt/ipclaims/spectro-mgmt-cluster", &[("Content-Type", "application/strategic-merge-patch+json")], b"{}");
+    let cr = request(
+        a,
+        "PATCH",
+        "/apis/ipam.cluster.x-k8s.io/v1alpha1/namespaces/spectro-mgmt/ipclaims/spectro-mgmt-cluster",
+        &[("Content-Type", "application/strategic-merge-patch+json")],
+        b"{}",
+    );
     assert_eq!(cr.status, 415);
     // PUT with a stale resourceVersion.
     let mut stale = p.json();
     stale["metadata"]["resourceVersion"] = json!("1");
-    let put = request(a, "PUT", "/api/v1/namespaces/demo", &json_ct, stale.to_string().as_bytes());
-    assert_eq!((put.status, put.json()["reason"].clone()), (409, json!("Conflict")));
+    let put = request(
+        a,
+        "PUT",
+        "/api/v1/namespaces/demo",
+        &json_ct,
+        stale.to_string().as_bytes(),
+    );
+    assert_eq!(
+        (put.status, put.json()["reason"].clone()),
+        (409, json!("Conflict"))
+    );
     // Huge bodies are refused with a Status.
     let huge = vec![b' '; 4 * 1024 * 1024];
     let r = request(a, "POST", "/api/v1/namespaces", &json_ct, &huge);
     assert_eq!((r.status, r.json()["code"].clone()), (413, json!(413)));
     // Deletes: pods answer the object, CRs a Status, collections the list.
-    let del = request(a, "DELETE", "/apis/ipam.cluster.x-k8s.io/v1alpha1/namespaces/spectro-mgmt/ipclaims/spectro-mgmt-cluster-cp-qx4vw-0", &json_ct, br#"{"propagationPolicy":"Background"}"#);
-    assert_eq!((del.json()["kind"].clone(), del.json()["status"].clone()), (json!("Status"), json!("Success")));
-    let del = request(a, "DELETE", "/api/v1/namespaces/default/pods/upgrade-pod", &json_ct, br#"{"propagationPolicy":"Background"}"#);
+    let del = request(
+        a,
+        "DELETE",
+        "/apis/ipam.cluster.x-k8s.io/v1alpha1/namespaces/spectro-mgmt/ipclaims/spectro-mgmt-cluster-cp-qx4vw-0",
+        &json_ct,
+        br#"{"propagationPolicy":"Background"}"#,
+    );
+    assert_eq!(
+        (del.json()["kind"].clone(), del.json()["status"].clone()),
+        (json!("Status"), json!("Success"))
+    );
+    let del = request(
+        a,
+        "DELETE",
+        "/api/v1/namespaces/default/pods/upgrade-pod",
+        &json_ct,
+        br#"{"propagationPolicy":"Background"}"#,
+    );
     assert_eq!(del.json()["kind"], "Pod");
-    assert_eq!(get(a, "/api/v1/namespaces/default/pods/upgrade-pod").status, 404);
-    let del = request(a, "DELETE", "/api/v1/namespaces/jet-system/pods?labelSelector=app%3Dnone", &json_ct, b"");
-    assert_eq!((del.json()["kind"].clone(), del.json()["items"].clone()), (json!("PodList"), json!([])));
+    assert_eq!(
+        get(a, "/api/v1/namespaces/default/pods/upgrade-pod").status,
+        404
+    );
+    let del = request(
+        a,
+        "DELETE",
+        "/api/v1/namespaces/jet-system/pods?labelSelector=app%3Dnone",
+        &json_ct,
+        b"",
+    );
+    assert_eq!(
+        (del.json()["kind"].clone(), del.json()["items"].clone()),
+        (json!("PodList"), json!([]))
+    );
     // A namespace goes Terminating, then away with its objects.
     let del = request(a, "DELETE", "/api/v1/namespaces/jet-system", &json_ct, b"");
     assert_eq!(del.json()["status"]["phase"], "Terminating");
-    let t = request(a, "GET", "/api/v1/namespaces/jet-system", &[("Accept", TABLE)], b"").json();
+    let t = request(
+        a,
+        "GET",
+        "/api/v1/namespaces/jet-system",
+        &[("Accept", TABLE)],
+        b"",
+    )
+    .json();
     assert_eq!(t["rows"][0]["cells"][1], "Terminating");
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(get(a, "/api/v1/namespaces/jet-system").status, 404);
@@ -259,58 +541,132 @@ fn writes_and_their_errors() {
 fn graceful_pod_deletion_shows_terminating_then_goes() {
     let lab = start("backup-stuck/restart-mgmt-pod");
     let a = lab.handle.addr();
-    let del = request(a, "DELETE", "/api/v1/namespaces/hubble-system/pods/ui-7c4d8e9f6b-m2n7q", &[("Content-Type", "application/json")], br#"{"propagationPolicy":"Background"}"#);
+    let del = request(
+        a,
+        "DELETE",
+        "/api/v1/namespaces/hubble-system/pods/ui-7c4d8e9f6b-m2n7q",
+        &[("Content-Type", "application/json")],
+        br#"{"propagationPolicy":"Background"}"#,
+    );
     let pod = del.json();
     assert!(pod["metadata"]["deletionTimestamp"].is_string());
     assert_eq!(pod["metadata"]["deletionGracePeriodSeconds"], 30);
-    let t = request(a, "GET", "/api/v1/namespaces/hubble-system/pods/ui-7c4d8e9f6b-m2n7q", &[("Accept", TABLE)], b"").json();
+    let t = request(
+        a,
+        "GET",
+        "/api/v1/namespaces/hubble-system/pods/ui-7c4d8e9f6b-m2n7q",
+        &[("Accept", TABLE)],
+        b"",
+    )
+    .json();
     assert_eq!(t["rows"][0]["cells"][2], "Terminating");
     std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(get(a, "/api/v1/namespaces/hubble-system/pods/ui-7c4d8e9f6b-m2n7q").status, 404);
+    assert_eq!(
+        get(
+            a,
+            "/api/v1/namespaces/hubble-system/pods/ui-7c4d8e9f6b-m2n7q"
+        )
+        .status,
+        404
+    );
 }
 
 #[test]
 fn watches_replay_from_resource_versions() {
     let lab = start(runbook::lab::PRACTICE);
     let a = lab.handle.addr();
-    let rv = get(a, "/api/v1/namespaces/metallb-system/pods").json()["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_owned();
-    let r = request(a, "PATCH", "/api/v1/namespaces/metallb-system/pods/lb-metallb-helm-metallb-full-speaker-abcde", &[("Content-Type", "application/merge-patch+json")], br#"{"metadata":{"labels":{"tier":"edge"}}}"#);
+    let rv = get(a, "/api/v1/namespaces/metallb-system/pods").json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let r = request(
+        a,
+        "PATCH",
+        "/api/v1/namespaces/metallb-system/pods/lb-metallb-helm-metallb-full-speaker-abcde",
+        &[("Content-Type", "application/merge-patch+json")],
+        br#"{"metadata":{"labels":{"tier":"edge"}}}"#,
+    );
     assert_eq!(r.status, 200);
     let started = Instant::now();
-    let w = get(a, &format!("/api/v1/namespaces/metallb-system/pods?watch=true&resourceVersion={rv}&timeoutSeconds=1"));
+    let w = get(
+        a,
+        &format!(
+            "/api/v1/namespaces/metallb-system/pods?watch=true&resourceVersion={rv}&timeoutSeconds=1"
+        ),
+    );
     assert!(started.elapsed() < Duration::from_secs(3));
-    let events: Vec<Value> = w.body.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let events: Vec<Value> = w
+        .body
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     assert_eq!(events.len(), 1, "{}", w.body);
     assert_eq!(events[0]["type"], "MODIFIED");
-    let w = get(a, "/api/v1/namespaces/metallb-system/pods?watch=true&resourceVersion=0&timeoutSeconds=1");
-    assert_eq!(w.body.lines().filter(|l| l.contains("\"ADDED\"")).count(), 3);
-    let w = request(a, "GET", &format!("/api/v1/namespaces/metallb-system/pods?watch=true&resourceVersion={rv}&timeoutSeconds=1"), &[("Accept", TABLE)], b"");
-    let first: Value = serde_json::from_str(w.body.lines().next().unwrap_or_default()).unwrap_or_default();
+    let w = get(
+        a,
+        "/api/v1/namespaces/metallb-system/pods?watch=true&resourceVersion=0&timeoutSeconds=1",
+    );
+    assert_eq!(
+        w.body.lines().filter(|l| l.contains("\"ADDED\"")).count(),
+        3
+    );
+    let w = request(
+        a,
+        "GET",
+        &format!(
+            "/api/v1/namespaces/metallb-system/pods?watch=true&resourceVersion={rv}&timeoutSeconds=1"
+        ),
+        &[("Accept", TABLE)],
+        b"",
+    );
+    let first: Value =
+        serde_json::from_str(w.body.lines().next().unwrap_or_default()).unwrap_or_default();
     assert_eq!(first["object"]["kind"], "Table");
     assert!(first["object"]["columnDefinitions"].is_array());
-    let w = get(a, "/api/v1/namespaces/metallb-system/pods?watch=true&resourceVersion=1");
+    let w = get(
+        a,
+        "/api/v1/namespaces/metallb-system/pods?watch=true&resourceVersion=1",
+    );
     let ev: Value = serde_json::from_str(w.body.trim()).unwrap_or_default();
-    assert_eq!((w.status, ev["type"].clone(), ev["object"]["code"].clone()), (200, json!("ERROR"), json!(410)));
+    assert_eq!(
+        (w.status, ev["type"].clone(), ev["object"]["code"].clone()),
+        (200, json!("ERROR"), json!(410))
+    );
 }
 
 #[test]
 fn protobuf_namespace_create_from_kubectl_bytes() {
     let lab = start(runbook::lab::EMPTY);
     let body: &[u8] = &[
-        0x6b, 0x38, 0x73, 0x00, 0x0a, 0x0f, 0x0a, 0x02, 0x76, 0x31, 0x12, 0x09, 0x4e, 0x61, 0x6d, 0x65,
-        0x73, 0x70, 0x61, 0x63, 0x65, 0x12, 0x1c, 0x0a, 0x14, 0x0a, 0x04, 0x64, 0x65, 0x6d, 0x6f, 0x12,
-        0x00, 0x1a, 0x00, 0x22, 0x00, 0x2a, 0x00, 0x32, 0x00, 0x38, 0x00, 0x42, 0x00, 0x12, 0x00, 0x1a,
-        0x02, 0x0a, 0x00, 0x1a, 0x00, 0x22, 0x00,
+        0x6b, 0x38, 0x73, 0x00, 0x0a, 0x0f, 0x0a, 0x02, 0x76, 0x31, 0x12, 0x09, 0x4e, 0x61, 0x6d,
+        0x65, 0x73, 0x70, 0x61, 0x63, 0x65, 0x12, 0x1c, 0x0a, 0x14, 0x0a, 0x04, 0x64, 0x65, 0x6d,
+        0x6f, 0x12, 0x00, 0x1a, 0x00, 0x22, 0x00, 0x2a, 0x00, 0x32, 0x00, 0x38, 0x00, 0x42, 0x00,
+        0x12, 0x00, 0x1a, 0x02, 0x0a, 0x00, 0x1a, 0x00, 0x22, 0x00,
     ];
     let r = request(
         lab.handle.addr(),
         "POST",
         "/api/v1/namespaces?fieldManager=kubectl-create&fieldValidation=Strict",
-        &[("Content-Type", "application/vnd.kubernetes.protobuf"), ("Accept", "application/vnd.kubernetes.protobuf,application/json")],
+        &[
+            ("Content-Type", "application/vnd.kubernetes.protobuf"),
+            (
+                "Accept",
+                "application/vnd.kubernetes.protobuf,application/json",
+            ),
+        ],
         body,
     );
-    assert_eq!((r.status, r.json()["metadata"]["name"].clone()), (201, json!("demo")));
-    let junk = request(lab.handle.addr(), "POST", "/api/v1/namespaces", &[("Content-Type", "application/vnd.kubernetes.protobuf")], b"k8s\0\x0a\xff");
+    assert_eq!(
+        (r.status, r.json()["metadata"]["name"].clone()),
+        (201, json!("demo"))
+    );
+    let junk = request(
+        lab.handle.addr(),
+        "POST",
+        "/api/v1/namespaces",
+        &[("Content-Type", "application/vnd.kubernetes.protobuf")],
+        b"k8s\0\x0a\xff",
+    );
     assert_eq!(junk.status, 400);
 }
 
@@ -319,7 +675,11 @@ fn protobuf_namespace_create_from_kubectl_bytes() {
 fn a_thousand_concurrent_clients() {
     let lab = start(runbook::lab::PRACTICE);
     let a = lab.handle.addr();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
     let started = Instant::now();
     let ok = rt.block_on(async move {
         let mut tasks = Vec::new();

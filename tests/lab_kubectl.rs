@@ -221,3 +221,90 @@ fn watch_ends_at_timeout_seconds() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// `kubectl create -f` / `apply -f` (server-side field validation via the lab's `/openapi/v3`),
+/// `kubectl edit`-style replace, `kubectl run`, `create configmap` (protobuf) and `delete ns`.
+#[test]
+fn kubectl_writes_from_files_and_generators() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = start_with(runbook::lab::EMPTY, reference_seed());
+    let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  namespace: default\ndata:\n  a: \"1\"\n";
+    let path = lab.cache.path().join("cm.yaml");
+    std::fs::write(&path, manifest).unwrap_or_else(|e| panic!("{e}"));
+    let p = path.display().to_string();
+    assert_eq!(
+        lab.kubectl_ok(&["apply", "-f", &p]),
+        "configmap/applied created\n"
+    );
+    assert_eq!(
+        lab.kubectl_ok(&["apply", "-f", &p]),
+        "configmap/applied unchanged\n"
+    );
+    std::fs::write(&path, manifest.replace("\"1\"", "\"2\"")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        lab.kubectl_ok(&["apply", "-f", &p]),
+        "configmap/applied configured\n"
+    );
+    assert_eq!(
+        lab.kubectl_ok(&["get", "cm", "applied", "-o", "jsonpath={.data.a}"]),
+        "2"
+    );
+    let out = lab.kubectl(&["create", "-f", &p]);
+    assert_eq!(
+        stderr(&out).trim(),
+        "Error from server (AlreadyExists): error when creating \"".to_owned()
+            + &p
+            + "\": configmaps \"applied\" already exists"
+    );
+    assert_eq!(
+        lab.kubectl_ok(&["replace", "-f", &p]),
+        "configmap/applied replaced\n"
+    );
+    assert_eq!(
+        lab.kubectl_ok(&[
+            "create",
+            "configmap",
+            "gen",
+            "-n",
+            "default",
+            "--from-literal=k=v"
+        ]),
+        "configmap/gen created\n"
+    );
+    assert_eq!(
+        lab.kubectl_ok(&[
+            "get",
+            "cm",
+            "gen",
+            "-n",
+            "default",
+            "-o",
+            "jsonpath={.data.k}"
+        ]),
+        "v"
+    );
+    assert_eq!(
+        lab.kubectl_ok(&["run", "web", "--image=nginx", "-n", "default"]),
+        "pod/web created\n"
+    );
+    assert_eq!(
+        lab.kubectl_ok(&["create", "namespace", "demo"]),
+        "namespace/demo created\n"
+    );
+    assert_eq!(
+        lab.kubectl_ok(&["delete", "namespace", "demo"]),
+        "namespace \"demo\" deleted\n"
+    );
+    let gone = lab.kubectl(&["get", "namespace", "demo"]);
+    assert_eq!(
+        stderr(&gone).trim(),
+        "Error from server (NotFound): namespaces \"demo\" not found"
+    );
+    let crd_out = lab.kubectl_ok(&["get", "crd"]);
+    assert!(
+        crd_out.starts_with("NAME") && crd_out.contains("ipclaims.ipam.cluster.x-k8s.io"),
+        "{crd_out}"
+    );
+}

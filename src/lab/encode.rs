@@ -122,10 +122,10 @@ fn write_value(out: &mut String, value: &Value, indent: Option<usize>, level: us
                 out.push_str("{}");
                 return;
             }
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+            let mut keys: Vec<(usize, &String)> = map.keys().map(|k| (rank(k), k)).collect();
+            keys.sort_unstable();
             out.push('{');
-            for (i, key) in keys.iter().enumerate() {
+            for (i, (_, key)) in keys.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -135,7 +135,7 @@ fn write_value(out: &mut String, value: &Value, indent: Option<usize>, level: us
                 if indent.is_some() {
                     out.push(' ');
                 }
-                if let Some(v) = map.get(*key) {
+                if let Some(v) = map.get(key.as_str()) {
                     write_value(out, v, indent, level + 1);
                 }
             }

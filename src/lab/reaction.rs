@@ -443,9 +443,10 @@ pub(crate) fn holds(inner: &Inner, c: &Condition, target: Option<&Value>) -> boo
         }
     }
     if let Some(b) = &c.builtin
-        && !builtin(inner, b) {
-            return false;
-        }
+        && !builtin(inner, b)
+    {
+        return false;
+    }
     true
 }
 

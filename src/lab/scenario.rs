@@ -92,7 +92,10 @@ fn load_dir(dir: &Dir<'_>) -> Result<Scenario, LabError> {
     files.sort_by_key(|f| f.path().to_owned());
     for f in files {
         let path = format!("assets/lab/{}", f.path().display());
-        let ext = f.path().extension().map(|e| e.to_string_lossy().to_lowercase());
+        let ext = f
+            .path()
+            .extension()
+            .map(|e| e.to_string_lossy().to_lowercase());
         if !matches!(ext.as_deref(), Some("yaml" | "yml")) {
             continue;
         }

@@ -21,6 +21,7 @@ use tokio::sync::{Semaphore, broadcast, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::encode;
+use super::openapi;
 use super::patch::PatchType;
 use super::protobuf;
 use super::resources::{self, ResourceType};
@@ -176,7 +177,9 @@ pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
                 pretty,
             );
         };
-        if let Ok(b) = axum::body::to_bytes(body, MAX_BODY).await { b } else {
+        if let Ok(b) = axum::body::to_bytes(body, MAX_BODY).await {
+            b
+        } else {
             let err = ApiError::too_large(MAX_BODY);
             return encode_reply(
                 Reply::Json(StatusCode::PAYLOAD_TOO_LARGE, err.to_status()),
@@ -311,6 +314,14 @@ fn route(app: &Arc<App>, req: &Req) -> Result<Reply, ApiError> {
                 resources::api_group_list(&app.store.crds()),
             ))
         }
+        ["openapi", "v3"] => Ok(Reply::Json(
+            StatusCode::OK,
+            openapi::root(&app.store.types()),
+        )),
+        ["openapi", "v3", rest @ ..] => {
+            Ok(openapi::group_version(&app.store.types(), &rest.join("/"))
+                .map_or_else(page_not_found, |doc| Reply::Json(StatusCode::OK, doc)))
+        }
         ["api", "v1", rest @ ..] => resource_route(app, req, "", "v1", rest),
         ["apis", group] => {
             let list = resources::api_group_list(&app.store.crds());
@@ -398,6 +409,9 @@ fn resource_route(
         return Err(ApiError::unknown_resource());
     }
     let ns_str = ns.unwrap_or_default();
+    if req.method == Method::GET && sub != Some("log") {
+        check_accept(&req.accept)?;
+    }
     if let Some(sub) = sub {
         let name = name.unwrap_or_default();
         return subresource(app, req, &rt, ns_str, name, sub);
@@ -551,12 +565,14 @@ fn decode_body(req: &Req, rt: &ResourceType) -> Result<Value, ApiError> {
         )));
     }
     if let Some(kind) = obj["kind"].as_str()
-        && kind != rt.kind && !kind.is_empty() {
-            return Err(ApiError::bad_request(format!(
-                "the object provided is unrecognized (must be of type {}): kind {kind} does not match",
-                rt.kind
-            )));
-        }
+        && kind != rt.kind
+        && !kind.is_empty()
+    {
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): kind {kind} does not match",
+            rt.kind
+        )));
+    }
     Ok(obj)
 }
 
@@ -572,10 +588,11 @@ fn list_doc(rt: &ResourceType, items: Vec<Value>, rv: u64, extra: Option<Value>)
         .map(|mut o| {
             // Built-in list items come without kind/apiVersion from the real server.
             if !rt.custom
-                && let Some(m) = o.as_object_mut() {
-                    m.remove("kind");
-                    m.remove("apiVersion");
-                }
+                && let Some(m) = o.as_object_mut()
+            {
+                m.remove("kind");
+                m.remove("apiVersion");
+            }
             o
         })
         .collect();
@@ -639,28 +656,32 @@ fn unb64(s: &str) -> Option<Vec<u8>> {
 
 fn list(app: &Arc<App>, req: &Req, rt: &ResourceType, ns: Option<&str>) -> Result<Reply, ApiError> {
     let (labels, fields) = selectors(req, rt)?;
-    let (mut items, rv) = app.store.list(rt, ns, &labels, &fields);
-    let mut extra = None;
-    if let Some(token) = req.param("continue").filter(|t| !t.is_empty()) {
-        let start = unb64(token)
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .and_then(|v| v["start"].as_str().map(|s| s.trim_end_matches('\0').to_owned()))
-            .ok_or_else(|| ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
-        items.retain(|o| item_key(o) > start);
-    }
-    if let Some(limit) = req
+    let after = match req.param("continue").filter(|t| !t.is_empty()) {
+        None => None,
+        Some(token) => Some(
+            unb64(token)
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .and_then(|v| v["start"].as_str().map(|s| s.trim_end_matches('\0').to_owned()))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+                    )
+                })?,
+        ),
+    };
+    let limit = req
         .param("limit")
         .and_then(|l| l.parse::<usize>().ok())
-        .filter(|l| *l > 0)
-        && items.len() > limit {
-            let remaining = items.len() - limit;
-            items.truncate(limit);
-            let last = items.last().map(item_key).unwrap_or_default();
-            let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{last}\u{0}")});
-            extra = Some(
-                json!({"continue": b64(&encode::compact(&token)[..encode::compact(&token).len() - 1]), "remainingItemCount": remaining}),
-            );
-        }
+        .unwrap_or(0);
+    let (items, remaining, rv) =
+        app.store
+            .list_page(rt, ns, (&labels, &fields), after.as_deref(), limit);
+    let extra = (remaining > 0).then(|| {
+        let last = items.last().map(item_key).unwrap_or_default();
+        let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{last}\u{0}")});
+        let encoded = encode::compact(&token);
+        json!({"continue": b64(encoded.strip_suffix(b"\n").unwrap_or(&encoded)), "remainingItemCount": remaining})
+    });
     if req.wants_table() {
         let refs: Vec<&Value> = items.iter().collect();
         return Ok(Reply::Json(

@@ -173,9 +173,10 @@ impl Inner {
             rv: self.rv,
         });
         if self.history.len() >= HISTORY
-            && let Some(e) = self.history.pop_front() {
-                self.history_start = e.rv;
-            }
+            && let Some(e) = self.history.pop_front()
+        {
+            self.history_start = e.rv;
+        }
         self.history.push_back(ev.clone());
         let _ = self.tx.send(ev.clone());
         self.pending.push(ev);
@@ -469,9 +470,10 @@ impl Inner {
             }
         }
         if new["status"].is_null()
-            && let Some(m) = new.as_object_mut() {
-                m.remove("status");
-            }
+            && let Some(m) = new.as_object_mut()
+        {
+            m.remove("status");
+        }
         if rt.has_generation() && new["spec"] != old["spec"] {
             let g = old["metadata"]["generation"].as_i64().unwrap_or(1);
             new["metadata"]["generation"] = json!(g + 1);
@@ -676,19 +678,20 @@ impl Store {
                 inner.objects.insert(key, created.clone());
             }
             if let Some(status) = status.filter(|s| !s.is_null())
-                && rt.plural != "customresourcedefinitions" {
-                    let merged = {
-                        let mut base = created["status"].clone();
-                        if base.is_null() {
-                            base = json!({});
-                        }
-                        json_patch::merge(&mut base, &status);
-                        base
-                    };
-                    created["status"] = merged;
-                    let key = (rt.key(), ns.clone(), meta_str(&created, "name").to_owned());
-                    inner.objects.insert(key, created);
-                }
+                && rt.plural != "customresourcedefinitions"
+            {
+                let merged = {
+                    let mut base = created["status"].clone();
+                    if base.is_null() {
+                        base = json!({});
+                    }
+                    json_patch::merge(&mut base, &status);
+                    base
+                };
+                created["status"] = merged;
+                let key = (rt.key(), ns.clone(), meta_str(&created, "name").to_owned());
+                inner.objects.insert(key, created);
+            }
         }
         inner.pending.clear();
         inner.history.clear();
@@ -754,6 +757,40 @@ impl Store {
             .cloned()
             .collect();
         (items, inner.rv)
+    }
+
+    /// One page of a filtered list: the matching objects after `after` (`namespace/name`), at
+    /// most `limit` of them (0: all), how many match after the page, and the resourceVersion.
+    /// Only the page is copied, so paging through thousands of objects stays cheap.
+    pub fn list_page(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        selectors: (&LabelSelector, &FieldSelector),
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<Value>, usize, u64) {
+        let (labels, fields) = selectors;
+        let after = after.map(|a| a.split_once('/').unwrap_or(("", a)));
+        let inner = self.lock();
+        let mut items = Vec::new();
+        let mut remaining = 0;
+        for o in inner.list(rt, ns) {
+            if let Some(start) = after
+                && (meta_str(o, "namespace"), meta_str(o, "name")) <= start
+            {
+                continue;
+            }
+            if !labels.matches(&o["metadata"]["labels"]) || !fields.matches(rt, o) {
+                continue;
+            }
+            if limit == 0 || items.len() < limit {
+                items.push(o.clone());
+            } else {
+                remaining += 1;
+            }
+        }
+        (items, remaining, inner.rv)
     }
 
     pub fn create(&self, rt: &ResourceType, ns: &str, obj: Value) -> Result<Value, ApiError> {
@@ -967,10 +1004,7 @@ impl Store {
 
     /// Start a watch: past events after `from` (or Err 410 when they are gone) and a live
     /// receiver, taken under one lock so nothing falls between them.
-    pub fn watch_from(
-        &self,
-        from: u64,
-    ) -> Result<(Vec<Arc<Event>>, Live), ApiError> {
+    pub fn watch_from(&self, from: u64) -> Result<(Vec<Arc<Event>>, Live), ApiError> {
         let inner = self.lock();
         if from < inner.history_start {
             return Err(ApiError::expired(format!(

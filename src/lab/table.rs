@@ -198,9 +198,10 @@ fn pod_cells(pod: &Value, now: DateTime<Utc>) -> Value {
             if let Some(t) = c["lastState"]["terminated"]["finishedAt"]
                 .as_str()
                 .and_then(parse_ts)
-                && last_restart.is_none_or(|l| t > l) {
-                    last_restart = Some(t);
-                }
+                && last_restart.is_none_or(|l| t > l)
+            {
+                last_restart = Some(t);
+            }
             let state = &c["state"];
             if let Some(r) = state["waiting"]["reason"]
                 .as_str()
