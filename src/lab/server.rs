@@ -46,14 +46,29 @@ const VERSION: &str = r#"{
   "compiler": "gc",
   "platform": "linux/amd64"
 }"#;
+/// The checks a 1.24 kube-apiserver lists for `/readyz?verbose` and `/livez?verbose` (readyz
+/// adds `informer-sync`).
 const HEALTH_CHECKS: &[&str] = &[
     "ping",
     "log",
     "etcd",
     "informer-sync",
+    "poststarthook/start-kube-apiserver-admission-initializer",
+    "poststarthook/generic-apiserver-start-informers",
+    "poststarthook/max-in-flight-filter",
+    "poststarthook/start-apiextensions-informers",
     "poststarthook/start-apiextensions-controllers",
     "poststarthook/crd-informer-synced",
-    "shutdown",
+    "poststarthook/bootstrap-controller",
+    "poststarthook/scheduling/bootstrap-system-priority-classes",
+    "poststarthook/priority-and-fairness-config-producer",
+    "poststarthook/start-cluster-authentication-info-controller",
+    "poststarthook/start-kube-aggregator-informers",
+    "poststarthook/apiservice-registration-controller",
+    "poststarthook/apiservice-status-available-controller",
+    "poststarthook/kube-apiserver-autoregistration",
+    "autoregister-completion",
+    "poststarthook/apiservice-openapi-controller",
 ];
 
 /// Shared state of the HTTP handlers.
@@ -197,6 +212,10 @@ pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     };
     let reply = match route(&app, &req) {
         Ok(r) => r,
+        // The real server writes its 406 Status indented (its negotiation failed before encoding).
+        Err(e) if e.code == 406 => {
+            return encode_reply(Reply::Json(StatusCode::NOT_ACCEPTABLE, e.to_status()), true);
+        }
         Err(e) => Reply::Json(
             StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             e.to_status(),
@@ -284,9 +303,15 @@ fn health(req: &Req, name: &str) -> Reply {
     if req.param("verbose").is_some() {
         let mut s = String::new();
         for c in HEALTH_CHECKS {
+            if *c == "informer-sync" && name != "readyz" {
+                continue;
+            }
             s.push_str("[+]");
             s.push_str(c);
             s.push_str(" ok\n");
+        }
+        if name == "readyz" {
+            s.push_str("[+]shutdown ok\n");
         }
         s.push_str(name);
         s.push_str(" check passed\n");

@@ -275,6 +275,17 @@ impl Inner {
                 }
             }
             ("", "pods") => pod_defaults(obj),
+            ("", "events") => {
+                for (k, v) in [
+                    ("eventTime", Value::Null),
+                    ("reportingComponent", json!("")),
+                    ("reportingInstance", json!("")),
+                ] {
+                    if obj.get(k).is_none() {
+                        obj[k] = v;
+                    }
+                }
+            }
             ("apiextensions.k8s.io", "customresourcedefinitions") => {
                 let names = obj["spec"]["names"].clone();
                 let mut accepted = names.clone();
