@@ -604,3 +604,67 @@ fn a_thousand_concurrent_clients() {
     assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(get(a, "/readyz").body, "ok");
 }
+
+/// Odd paths, methods and bodies: every one gets an HTTP answer (no panic, no hang).
+#[test]
+fn odd_requests_always_get_an_answer() {
+    let lab = start(runbook::lab::PRACTICE);
+    let a = lab.handle.addr();
+    let long = format!("/api/v1/namespaces/{}/pods", "x".repeat(10_000));
+    let cases: Vec<(&str, String, &[u8])> = vec![
+        ("GET", "/api/v1/namespaces//pods".into(), b""),
+        ("GET", "/apis//".into(), b""),
+        ("GET", "/api/v1/namespaces/%zz/pods".into(), b""),
+        ("GET", long, b""),
+        ("GET", "/api/v1/pods/extra/segments/here/too".into(), b""),
+        ("GET", "/api/v1/pods?limit=abc&continue=!!!".into(), b""),
+        (
+            "GET",
+            "/api/v1/pods?watch=true&resourceVersion=abc".into(),
+            b"",
+        ),
+        ("POST", "/api/v1/namespaces".into(), b"[]"),
+        ("POST", "/api/v1/namespaces".into(), b"null"),
+        (
+            "POST",
+            "/api/v1/namespaces/default/pods".into(),
+            b"{\"kind\":\"Namespace\"}",
+        ),
+        (
+            "PUT",
+            "/api/v1/namespaces/default".into(),
+            b"{\"metadata\":7}",
+        ),
+        ("PATCH", "/api/v1/namespaces/default".into(), b"{{{"),
+        ("DELETE", "/api/v1/nodes".into(), b"not json"),
+        ("OPTIONS", "/api/v1/pods".into(), b""),
+        (
+            "GET",
+            "/apis/ipam.cluster.x-k8s.io/v1alpha1/ipclaims/x".into(),
+            b"",
+        ),
+    ];
+    for (method, path, body) in cases {
+        let ct = if method == "PATCH" {
+            "application/merge-patch+json"
+        } else {
+            "application/json"
+        };
+        let r = request(
+            a,
+            method,
+            &path,
+            &[("Content-Type", ct), ("Accept", "application/json")],
+            body,
+        );
+        assert!(
+            (200..600).contains(&r.status),
+            "{method} {}: no answer",
+            &path[..path.len().min(80)]
+        );
+        if r.status >= 400 && r.header("Content-Type") == Some("application/json") {
+            assert_eq!(r.json()["kind"], "Status", "{method} {path}");
+        }
+    }
+    assert_eq!(get(a, "/readyz").body, "ok");
+}
