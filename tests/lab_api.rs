@@ -668,3 +668,46 @@ fn odd_requests_always_get_an_answer() {
     }
     assert_eq!(get(a, "/readyz").body, "ok");
 }
+
+/// Wrongly shaped fields are a 400, not a crash: labels as a string, spec as a number.
+#[test]
+fn wrongly_shaped_objects_are_bad_requests() {
+    let lab = start(runbook::lab::PRACTICE);
+    let a = lab.handle.addr();
+    let ct = [("Content-Type", "application/json")];
+    for (path, body) in [
+        (
+            "/api/v1/namespaces",
+            r#"{"metadata":{"name":"x","labels":"oops"}}"#,
+        ),
+        (
+            "/api/v1/namespaces/default/pods",
+            r#"{"metadata":{"name":"p"},"spec":7}"#,
+        ),
+        (
+            "/api/v1/namespaces/default/pods",
+            r#"{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i"}]},"status":"x"}"#,
+        ),
+        (
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            r#"{"metadata":{"name":"a.b"},"spec":"x"}"#,
+        ),
+    ] {
+        let r = request(a, "POST", path, &ct, body.as_bytes());
+        assert!(
+            r.status == 400 || r.status == 422,
+            "{path} {body}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    let r = request(
+        a,
+        "PATCH",
+        "/api/v1/namespaces/default",
+        &[("Content-Type", "application/merge-patch+json")],
+        br#"{"metadata":{"labels":"oops"}}"#,
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(get(a, "/readyz").body, "ok");
+}

@@ -210,7 +210,10 @@ pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
         content_type,
         body,
     };
-    let reply = match route(&app, &req) {
+    // A bug in a handler answers 500 instead of dropping the connection.
+    let routed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| route(&app, &req)))
+        .unwrap_or_else(|_| Err(ApiError::internal("the lab failed to handle this request")));
+    let reply = match routed {
         Ok(r) => r,
         // The real server writes its 406 Status indented (its negotiation failed before encoding).
         Err(e) if e.code == 406 => {

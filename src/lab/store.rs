@@ -326,7 +326,52 @@ impl Inner {
         }
     }
 
+    /// Fields the server code indexes into must have the right JSON shape (the real server's
+    /// decoder rejects anything else with a 400).
+    fn check_shape(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+        let must_be_map = [
+            ("metadata.labels", &obj["metadata"]["labels"]),
+            ("metadata.annotations", &obj["metadata"]["annotations"]),
+            ("spec", &obj["spec"]),
+            ("status", &obj["status"]),
+            ("data", &obj["data"]),
+        ];
+        for (field, v) in must_be_map {
+            if !v.is_null() && !v.is_object() {
+                return Err(ApiError::bad_request(format!(
+                    "the object provided is unrecognized (must be of type {}): {field} must be a JSON object",
+                    rt.kind
+                )));
+            }
+        }
+        if rt.plural == "customresourcedefinitions" {
+            let spec = &obj["spec"];
+            let ok = spec["group"].is_string()
+                && spec["names"]["plural"].is_string()
+                && spec["names"]["kind"].is_string()
+                && spec["versions"]
+                    .as_array()
+                    .is_some_and(|v| v.iter().all(|v| v["name"].is_string()));
+            if !ok {
+                let name = meta_str(obj, "name");
+                return Err(ApiError::invalid(
+                    &rt.kind,
+                    &rt.group,
+                    name,
+                    &[(
+                        "spec".to_owned(),
+                        "FieldValueRequired",
+                        "Required value: group, names.plural, names.kind and versions[].name"
+                            .to_owned(),
+                    )],
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn validate(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+        Self::check_shape(rt, obj)?;
         let name = meta_str(obj, "name");
         let mut causes = Vec::new();
         if name.is_empty() {
@@ -432,6 +477,7 @@ impl Inner {
         if !obj.is_object() || (!obj["metadata"].is_object() && !obj["metadata"].is_null()) {
             return Err(ApiError::bad_request("the object provided is unrecognized"));
         }
+        Self::check_shape(rt, &obj)?;
         let body_name = meta_str(&obj, "name");
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::bad_request(
