@@ -33,6 +33,8 @@ pub struct ResourceType {
     pub custom: bool,
     /// Writes to the main resource keep the stored `status` (a `/status` subresource exists).
     pub status_subresource: bool,
+    /// The CRD version's `openAPIV3Schema`, used to prune unknown fields.
+    pub schema: Option<Value>,
 }
 
 impl ResourceType {
@@ -101,6 +103,7 @@ pub fn builtin() -> Vec<ResourceType> {
                 printer_columns: None,
                 custom: false,
                 status_subresource: subresources.contains(&format!("{name}/status")),
+                schema: None,
             });
         }
     }
@@ -115,6 +118,7 @@ pub fn builtin() -> Vec<ResourceType> {
         printer_columns: None,
         custom: false,
         status_subresource: true,
+        schema: None,
     });
     out
 }
@@ -162,6 +166,8 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
                         printer_columns: v["additionalPrinterColumns"].as_array().cloned(),
                         custom: true,
                         status_subresource: v["subresources"]["status"].is_object(),
+                        schema: Some(v["schema"]["openAPIV3Schema"].clone())
+                            .filter(Value::is_object),
                     })
                 })
                 .collect()
@@ -283,6 +289,43 @@ pub fn crd_resource_list(
         "groupVersion": format!("{group}/{version}"),
         "resources": resources,
     }))
+}
+
+/// Drop the fields a structural schema does not declare, as the real server does for custom
+/// resources (`x-kubernetes-preserve-unknown-fields: true` keeps them). `apiVersion`, `kind`
+/// and `metadata` at the root are always kept.
+pub fn prune(value: &mut Value, schema: &Value, root: bool) {
+    let preserve = schema["x-kubernetes-preserve-unknown-fields"].as_bool() == Some(true);
+    match value {
+        Value::Object(map) => {
+            let props = schema["properties"].as_object();
+            let additional = schema["additionalProperties"]
+                .is_object()
+                .then(|| &schema["additionalProperties"]);
+            map.retain(|k, _| {
+                (root && matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
+                    || preserve
+                    || additional.is_some()
+                    || props.is_some_and(|p| p.contains_key(k))
+            });
+            for (k, v) in map.iter_mut() {
+                if root && k == "metadata" {
+                    continue;
+                }
+                if let Some(s) = props.and_then(|p| p.get(k)) {
+                    prune(v, s, false);
+                } else if let Some(s) = additional {
+                    prune(v, s, false);
+                }
+            }
+        }
+        Value::Array(items) if schema["items"].is_object() => {
+            for v in items {
+                prune(v, &schema["items"], false);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The real `storageVersionHash`: base64 of the first 8 bytes of SHA-256("group/version/kind").

@@ -580,6 +580,8 @@ fn decode_body(req: &Req, rt: &ResourceType) -> Result<Value, ApiError> {
         "application/yaml" => serde_yaml::from_slice(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?,
         _ => serde_json::from_slice(&req.body).map_err(|e| {
             let head: String = String::from_utf8_lossy(&req.body).chars().take(30).collect();
+            // Go's encoding/json wording for the common case.
+            let e = if e.is_eof() { "unexpected end of JSON input".to_owned() } else { e.to_string() };
             ApiError::bad_request(format!(
                 "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e} ({head} ...)",
                 rt.kind

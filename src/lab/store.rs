@@ -434,6 +434,9 @@ impl Inner {
             }
         }
         Self::validate(rt, &obj)?;
+        if let Some(schema) = &rt.schema {
+            resources::prune(&mut obj, schema, true);
+        }
         let name = meta_str(&obj, "name").to_owned();
         if rt.namespaced {
             match self.namespace_state(ns) {
@@ -478,6 +481,9 @@ impl Inner {
             return Err(ApiError::bad_request("the object provided is unrecognized"));
         }
         Self::check_shape(rt, &obj)?;
+        if let Some(schema) = &rt.schema {
+            resources::prune(&mut obj, schema, true);
+        }
         let body_name = meta_str(&obj, "name");
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::bad_request(
