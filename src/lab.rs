@@ -300,6 +300,12 @@ impl LabHandle {
         &self.scenario.hint
     }
 
+    /// Shell lines that stand in for the runbook steps done outside the cluster (run them from
+    /// [`LabHandle::dir`] with `KUBECONFIG` set to [`LabHandle::kubeconfig_path`]).
+    pub fn stand_ins(&self) -> &[scenario::StandIn] {
+        &self.scenario.stand_ins
+    }
+
     /// One stored object by kind (`Pod`, `Namespace`, `IPClaim`); `ns` empty for cluster-scoped.
     pub fn get(&self, kind: &str, ns: &str, name: &str) -> Option<Value> {
         self.store.get_by_kind(kind, ns, name)

@@ -1,7 +1,7 @@
 //! For each lab scenario: start the lab, run the bundled runbook's kubectl commands in order
 //! (placeholders filled from the runbook's examples, `capture=` variables kept, `expect=` /
-//! `expect-no=` checked), do the lab's stand-in for any step that happens outside the cluster,
-//! and check that the scenario ends fixed. Also: every kubectl command of every bundled runbook
+//! `expect-no=` checked), run the lab's stand-ins (`LabHandle::stand_ins`) for the steps that
+//! happen outside the cluster, and check that the scenario ends fixed. Also: every kubectl command of every bundled runbook
 //! runs against the practice lab without a server error.
 
 mod lab_support;
@@ -85,8 +85,8 @@ impl Runner<'_> {
     }
 
     /// A step's blocks; of tabbed alternatives only the first tab runs.
-    fn step(&mut self, s: &Step, hooks: &BTreeMap<&str, &str>) {
-        if let Some(script) = hooks.get(s.number.as_str()) {
+    fn step(&mut self, s: &Step, hooks: &BTreeMap<String, String>) {
+        if let Some(script) = hooks.get(&s.number) {
             let out = self.lab.sh(script);
             assert!(
                 out.status.success(),
@@ -114,14 +114,13 @@ impl Runner<'_> {
     }
 }
 
-/// Run scenario `id`'s intro and first procedure against its lab; `hooks` are lab stand-ins
-/// run before the step with that number.
-fn run_runbook(id: &str, hooks: &[(&str, &str)]) -> TestLab {
+/// Run scenario `id`'s intro and first procedure against its lab, with the lab's stand-ins
+/// before the steps they stand in for.
+fn run_runbook(id: &str) -> TestLab {
     let lab = start(id);
     assert!(!lab.handle.is_fixed(), "{id} starts fixed");
     let catalog = catalog();
     let (runbook, sc) = scenario(&catalog, id);
-    let hooks: BTreeMap<&str, &str> = hooks.iter().copied().collect();
     let mut r = Runner {
         lab: &lab,
         runbook,
@@ -132,6 +131,13 @@ fn run_runbook(id: &str, hooks: &[(&str, &str)]) -> TestLab {
         r.block(b);
     }
     if let Some(p) = sc.procedures.first() {
+        let hooks: BTreeMap<String, String> = lab
+            .handle
+            .stand_ins()
+            .iter()
+            .filter(|st| st.procedure.is_empty() || st.procedure == p.title)
+            .map(|st| (st.step.clone(), st.run.clone()))
+            .collect();
         for s in &p.steps {
             r.step(s, &hooks);
         }
@@ -144,7 +150,7 @@ fn privileged_labels_fix_recreates_running_pods() {
     if !kubectl_available() {
         return;
     }
-    let lab = run_runbook("namespace-labels/privileged-labels", &[]);
+    let lab = run_runbook("namespace-labels/privileged-labels");
     assert!(lab.handle.is_fixed());
     let pods = lab.handle.list("Pod", Some("metallb-system"));
     assert_eq!(pods.len(), 3);
@@ -179,7 +185,7 @@ fn orphaned_ipclaim_delete_clears_exhausted_pool() {
     if !kubectl_available() {
         return;
     }
-    let lab = run_runbook("ip-pool-exhausted/orphaned-ipclaim", &[]);
+    let lab = run_runbook("ip-pool-exhausted/orphaned-ipclaim");
     assert!(lab.handle.is_fixed());
     assert!(
         lab.handle
@@ -242,7 +248,7 @@ fn backup_stuck_mgmt_pod_comes_back_with_a_new_name() {
     if !kubectl_available() {
         return;
     }
-    let lab = run_runbook("backup-stuck/restart-mgmt-pod", &[]);
+    let lab = run_runbook("backup-stuck/restart-mgmt-pod");
     assert!(lab.handle.is_fixed());
     let mgmt: Vec<_> = lab
         .handle
@@ -263,7 +269,7 @@ fn cns_mapping_csi_helper_stand_in_rewrites_the_cluster_id() {
     if !kubectl_available() {
         return;
     }
-    let lab = run_runbook("cns-mapping/csi-helper", &[]);
+    let lab = run_runbook("cns-mapping/csi-helper");
     assert!(lab.handle.is_fixed());
     let cm = lab
         .handle
@@ -287,7 +293,7 @@ fn microk8s_upgrade_pod_is_deleted() {
     if !kubectl_available() {
         return;
     }
-    let lab = run_runbook("microk8s-upgrade/upgrade-pod", &[]);
+    let lab = run_runbook("microk8s-upgrade/upgrade-pod");
     assert!(lab.handle.is_fixed());
     let out = lab.kubectl(&["get", "pod", "upgrade-pod", "-n", "default"]);
     assert_eq!(
@@ -301,7 +307,7 @@ fn jet_recovers_once_the_pcg_is_registered() {
     if !kubectl_available() {
         return;
     }
-    let lab = run_runbook("jet-crashloop/jet-crashloop", &[("1", "./pcg-register")]);
+    let lab = run_runbook("jet-crashloop/jet-crashloop");
     assert!(lab.handle.is_fixed());
 }
 
@@ -310,8 +316,7 @@ fn calico_recovers_with_ipv6_off_and_recreated_pods() {
     if !kubectl_available() {
         return;
     }
-    let lab = run_runbook("calico-ipv6/calico-ipv6", &[]);
-    assert!(!lab.handle.is_fixed());
+    let lab = start("calico-ipv6/calico-ipv6");
     lab.kubectl_ok(&[
         "patch",
         "configmap",
@@ -340,6 +345,20 @@ fn calico_recovers_with_ipv6_off_and_recreated_pods() {
         "kubectl get pods -A -l k8s-app=calico-node -o jsonpath='{range .items[*]}{.metadata.namespace}{\" \"}{.metadata.name}{\"\\n\"}{end}' | while read -r ns pod; do kubectl logs -n \"$ns\" \"$pod\" -c calico-node | grep -- '--set-mark' || true; done",
     );
     assert_eq!(stdout(&out), "", "no pod logs the MARK error any more");
+}
+
+#[test]
+fn calico_kernel_procedure_with_the_upgrade_kernel_stand_in() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = run_runbook("calico-ipv6/calico-ipv6");
+    assert!(lab.handle.is_fixed());
+    let nodes = lab.kubectl_ok(&["get", "nodes", "-o", "wide"]);
+    assert!(
+        !nodes.contains("5.15.0-127") && !nodes.contains("6.8.0-57"),
+        "{nodes}"
+    );
 }
 
 #[test]

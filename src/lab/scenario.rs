@@ -5,7 +5,8 @@
 //! - `kind: LabScenario` (one per folder): `metadata.name` is the runbook scenario id it practises
 //!   (`namespace-labels/privileged-labels`); `spec` has `title`, `hint` (printed when the lab starts),
 //!   `fixedWhenAll` (conditions that hold once the scenario is fixed), `logs` (text for
-//!   `kubectl logs`) and `files` (helper files written next to the kubeconfig);
+//!   `kubectl logs`), `files` (helper files written next to the kubeconfig) and `standIns`
+//!   (shell lines that stand in for steps done outside the cluster, see [`StandIn`]);
 //! - `kind: LabReaction`: cluster behaviour, see [`super::reaction`].
 //!
 //! `assets/lab/_base/` is seeded into every lab. Timestamps may be relative: `now`, `now-45m`,
@@ -39,6 +40,26 @@ pub struct HelperFile {
     pub content: String,
 }
 
+/// What the trainee does in the lab for a runbook step that happens outside the cluster (in the
+/// Palette UI, on a node): a shell line run from the lab's folder with `KUBECONFIG` set, before
+/// the step's own commands. Headless runs (`runbook run --yes` against a lab) execute these.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StandIn {
+    /// Scenario id it belongs to (filled in when loading).
+    #[serde(default)]
+    pub scenario: String,
+    /// Title of the procedure (`### Debug Steps...`) the step is in; empty: the first one.
+    #[serde(default)]
+    pub procedure: String,
+    /// The step number as printed in the runbook ("1", "3").
+    pub step: String,
+    /// Shell line, run from the folder of the lab's kubeconfig.
+    pub run: String,
+    #[serde(default)]
+    pub description: String,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ScenarioSpec {
@@ -52,6 +73,8 @@ struct ScenarioSpec {
     logs: Vec<LogRule>,
     #[serde(default)]
     files: Vec<HelperFile>,
+    #[serde(default)]
+    stand_ins: Vec<StandIn>,
 }
 
 /// One loaded scenario (or the merged practice state).
@@ -65,6 +88,7 @@ pub struct Scenario {
     pub logs: Vec<LogRule>,
     pub fixed_when_all: Vec<Condition>,
     pub files: Vec<HelperFile>,
+    pub stand_ins: Vec<StandIn>,
 }
 
 /// Id and title of each lab scenario, in folder order.
@@ -126,6 +150,14 @@ fn load_dir(dir: &Dir<'_>) -> Result<Scenario, LabError> {
                     s.fixed_when_all = spec.fixed_when_all;
                     s.logs = spec.logs;
                     s.files = spec.files;
+                    s.stand_ins = spec
+                        .stand_ins
+                        .into_iter()
+                        .map(|mut st| {
+                            st.scenario.clone_from(&s.id);
+                            st
+                        })
+                        .collect();
                 }
                 Some("LabReaction") => {
                     let mut r: Reaction =
@@ -217,6 +249,7 @@ pub fn load(id: Option<&str>) -> Result<Scenario, LabError> {
         s.logs.extend(p.logs);
         s.fixed_when_all.extend(p.fixed_when_all);
         s.files.extend(p.files);
+        s.stand_ins.extend(p.stand_ins);
     }
     // CRDs, then namespaces, then the rest, so that every object's type and namespace exist.
     s.objects.sort_by_key(|o| match o["kind"].as_str() {
