@@ -615,6 +615,48 @@ impl Inner {
         self.objects.iter().map(|((k, _, _), v)| (k.as_str(), v))
     }
 
+    /// Fixture Events name their object by kind and name; give them its uid, as a real event
+    /// has (`kubectl describe` selects events by `involvedObject.uid`).
+    fn link_events(&mut self) {
+        let Some(events) = self.find_type("events") else {
+            return;
+        };
+        let keys: Vec<Key> = self
+            .list(&events, None)
+            .iter()
+            .map(|e| {
+                (
+                    events.key(),
+                    meta_str(e, "namespace").to_owned(),
+                    meta_str(e, "name").to_owned(),
+                )
+            })
+            .collect();
+        for key in keys {
+            let Some(ev) = self.objects.get(&key) else {
+                continue;
+            };
+            let io = &ev["involvedObject"];
+            if io["uid"].is_string() {
+                continue;
+            }
+            let (kind, ns, name) = (
+                io["kind"].as_str().unwrap_or_default().to_owned(),
+                io["namespace"].as_str().unwrap_or_default().to_owned(),
+                io["name"].as_str().unwrap_or_default().to_owned(),
+            );
+            let Some(rt) = self.find_type_by_kind(None, &kind) else {
+                continue;
+            };
+            let uid = self
+                .get(&rt, if rt.namespaced { &ns } else { "" }, &name)
+                .map(|o| o["metadata"]["uid"].clone());
+            if let (Some(uid), Some(ev)) = (uid, self.objects.get_mut(&key)) {
+                ev["involvedObject"]["uid"] = uid;
+            }
+        }
+    }
+
     /// Run scenario reactions on the writes since the last call.
     fn react(&mut self) {
         for _ in 0..MAX_REACTION_ROUNDS {
@@ -756,6 +798,7 @@ impl Store {
                 inner.objects.insert(key, created);
             }
         }
+        inner.link_events();
         inner.pending.clear();
         inner.history.clear();
         inner.history_start = inner.rv;
