@@ -57,6 +57,8 @@ pub enum Command {
     Lint(LintArgs),
     /// Run a scenario's steps without the TUI; exits 0 only when every step passed.
     Run(RunArgs),
+    /// Start the practice cluster: a local Kubernetes API seeded with a broken scenario.
+    Lab(LabArgs),
     /// Where the config file is, and what it holds.
     Config(ConfigArgs),
 }
@@ -66,6 +68,24 @@ pub struct ConfigArgs {
     /// Print the config file's path.
     #[arg(long)]
     pub path: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// Lab scenario id (a runbook scenario id, e.g. `backup-stuck/restart-mgmt-pod`); default:
+    /// every scenario at once.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Where to write the lab's kubeconfig (default: a fresh temporary folder). Never your
+    /// ~/.kube/config.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Print the lab scenarios, one per line, id first, and exit.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,8 @@
 //! - The TUI is [`app`] (the loop: terminal and engine events -> [`action::Action`] ->
 //!   [`state::update`] -> effects -> [`ui::draw`]), with [`config`] for the user's file.
 //!   `state` imports the engine's types; `ui` draws `State` and imports no engine.
+//! - [`lab`] is the practice cluster: an embedded Kubernetes-compatible API server seeded with
+//!   the broken state of a scenario, for trainees, first-minute users and tests.
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
 pub mod action;
@@ -19,6 +21,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod exec;
+pub mod lab;
 pub mod lint;
 pub mod run;
 pub mod runbook;

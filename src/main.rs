@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use color_eyre::eyre::{Result, bail};
-use runbook::cli::{Cli, Command, ConfigArgs, LintArgs, ListArgs, ShowArgs, TuiArgs};
+use runbook::cli::{Cli, Command, ConfigArgs, LabArgs, LintArgs, ListArgs, ShowArgs, TuiArgs};
 use runbook::run::run_headless;
 use runbook::runbook::{Catalog, Runbook, Severity};
 use runbook::state::Mode;
@@ -47,6 +47,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Show(args) => show(&args),
         Command::Lint(args) => lint(&args),
         Command::Config(args) => config(&args),
+        Command::Lab(args) => lab(args),
         Command::Run(args) => Ok(run_headless(&args)?),
     }
 }
@@ -110,6 +111,73 @@ fn config(args: &ConfigArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn lab(args: LabArgs) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    if args.list {
+        for (id, title) in runbook::lab::scenario::list()? {
+            writeln!(out, "{id}\t{title}")?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let handle = runbook::lab::Lab::start(runbook::lab::LabOptions {
+            scenario: args.scenario,
+            port: args.port,
+            kubeconfig: args.kubeconfig,
+            ..Default::default()
+        })
+        .await?;
+        writeln!(
+            out,
+            "runbook lab: {} ({})",
+            handle.scenario_id(),
+            handle.scenario_title()
+        )?;
+        writeln!(out, "API server: {}", handle.url())?;
+        writeln!(
+            out,
+            "Point kubectl at it:\n  export KUBECONFIG={}",
+            handle.kubeconfig_path().display()
+        )?;
+        if !handle.hint().is_empty() {
+            writeln!(out, "In this lab:\n{}", indent(handle.hint()))?;
+        }
+        writeln!(out, "Stop with Ctrl-C.")?;
+        out.flush()?;
+        drop(out);
+        wait_for_stop().await;
+        handle.shutdown();
+        Ok::<_, color_eyre::eyre::Report>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Ctrl-C or SIGTERM.
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn list(args: &ListArgs) -> Result<ExitCode> {

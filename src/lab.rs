@@ -1,0 +1,344 @@
+//! The practice cluster: a small Kubernetes-compatible API server, seeded with the broken state of
+//! a troubleshooting scenario, that the real kubectl and kube-rs talk to.
+//!
+//! Layout (the server imports no UI and no app loop):
+//! - [`scenario`]: fixtures under `assets/lab/` (plain manifests + `LabScenario` / `LabReaction`
+//!   documents), embedded in the binary;
+//! - [`store`]: objects, resourceVersions, watch history, graceful deletion;
+//! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
+//! - [`server`]: HTTP routes and encodings, with [`resources`] (discovery), [`table`] (server-side
+//!   printing), [`selector`], [`patch`], [`protobuf`], [`openapi`], [`encode`] and [`status`]
+//!   (errors).
+//!
+//! Start one with [`Lab::start`] (on the current tokio runtime) or [`Lab::start_blocking`] (on its
+//! own thread, for synchronous callers and tests); both write a kubeconfig for it and return a
+//! [`LabHandle`]. To add a scenario, see [`scenario`]; to add API behaviour, see [`server`] and
+//! [`store`].
+
+pub mod encode;
+pub mod openapi;
+pub mod patch;
+pub mod protobuf;
+pub mod reaction;
+pub mod resources;
+pub mod scenario;
+pub mod selector;
+pub mod server;
+pub mod status;
+pub mod store;
+pub mod table;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use serde_json::Value;
+use tokio::sync::watch;
+
+pub use scenario::{EMPTY, PRACTICE};
+pub use store::Timing;
+
+/// Why a lab could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("no lab scenario `{0}`; `runbook lab --list` shows the ids")]
+    UnknownScenario(String),
+    #[error("lab fixture {path}: {message}")]
+    Fixture { path: String, message: String },
+    #[error("lab fixture object rejected: {0}")]
+    Seed(#[from] status::ApiError),
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "refusing to write the lab kubeconfig over your own {0}; pick another --kubeconfig path"
+    )]
+    UserKubeconfig(PathBuf),
+    #[error("cannot start the lab runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// How to start a lab.
+#[derive(Debug, Clone, Default)]
+pub struct LabOptions {
+    /// Scenario id (`backup-stuck/restart-mgmt-pod`); None or `practice` for every scenario.
+    pub scenario: Option<String>,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Where to write the kubeconfig; None for a fresh temporary folder (removed on shutdown).
+    pub kubeconfig: Option<PathBuf>,
+    /// Extra objects to seed after the scenario's (tests, benchmarks).
+    pub extra_objects: Vec<Value>,
+    /// Simulated kubelet / namespace-controller delays.
+    pub timing: Timing,
+}
+
+/// Entry points.
+pub struct Lab;
+
+/// A running lab; dropping it stops the server.
+pub struct LabHandle {
+    addr: SocketAddr,
+    kubeconfig: PathBuf,
+    owned_dir: Option<PathBuf>,
+    store: Arc<store::Store>,
+    scenario: scenario::Scenario,
+    stop: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Lab {
+    /// Start a lab on the current tokio runtime.
+    pub async fn start(options: LabOptions) -> Result<LabHandle, LabError> {
+        let (store, scenario) = build(&options)?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .map_err(|source| LabError::Bind {
+                port: options.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| LabError::Bind {
+            port: options.port,
+            source,
+        })?;
+        let (stop, stopped) = watch::channel(false);
+        let (kubeconfig, owned_dir) = write_files(&options, addr, &scenario)?;
+        let app = Router::new()
+            .fallback(server::handle)
+            .with_state(server::App::new(Arc::clone(&store), stopped.clone()));
+        let mut signal = stopped;
+        tokio::spawn(async move {
+            let graceful = async move {
+                let _ = signal.wait_for(|s| *s).await;
+            };
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await;
+        });
+        Ok(LabHandle {
+            addr,
+            kubeconfig,
+            owned_dir,
+            store,
+            scenario,
+            stop,
+            thread: None,
+        })
+    }
+
+    /// Start a lab on its own thread with its own runtime (for synchronous callers and tests).
+    pub fn start_blocking(options: LabOptions) -> Result<LabHandle, LabError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("runbook-lab".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(LabError::Runtime(e)));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    match Lab::start(options).await {
+                        Ok(handle) => {
+                            let mut stopped = handle.stop.subscribe();
+                            let _ = tx.send(Ok(handle));
+                            let _ = stopped.wait_for(|s| *s).await;
+                            // Let in-flight responses finish.
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(LabError::Runtime)?;
+        let mut handle = rx
+            .recv()
+            .map_err(|e| LabError::Runtime(std::io::Error::other(e.to_string())))??;
+        handle.thread = Some(thread);
+        Ok(handle)
+    }
+}
+
+fn build(options: &LabOptions) -> Result<(Arc<store::Store>, scenario::Scenario), LabError> {
+    let scenario = scenario::load(options.scenario.as_deref())?;
+    let now = store::now();
+    let engine = reaction::Engine::new(
+        scenario.reactions.clone(),
+        scenario.logs.clone(),
+        scenario.fixed_when_all.clone(),
+    );
+    let store = store::Store::new(options.timing, engine);
+    let mut objects: Vec<Value> = scenario
+        .objects
+        .iter()
+        .map(|o| scenario::resolve_times(o, now))
+        .collect();
+    objects.extend(
+        options
+            .extra_objects
+            .iter()
+            .map(|o| scenario::resolve_times(o, now)),
+    );
+    store.seed(objects)?;
+    Ok((store, scenario))
+}
+
+fn user_kubeconfig() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| Path::new(&h).join(".kube").join("config"))
+}
+
+fn write(path: &Path, text: &str) -> Result<(), LabError> {
+    std::fs::write(path, text).map_err(|source| LabError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn write_files(
+    options: &LabOptions,
+    addr: SocketAddr,
+    scenario: &scenario::Scenario,
+) -> Result<(PathBuf, Option<PathBuf>), LabError> {
+    let (path, owned) = if let Some(p) = &options.kubeconfig {
+        let user = user_kubeconfig();
+        let same = |a: &Path, b: &Path| {
+            a == b
+                || (a
+                    .canonicalize()
+                    .ok()
+                    .is_some_and(|a| b.canonicalize().ok() == Some(a)))
+        };
+        if user.as_deref().is_some_and(|u| same(p, u)) {
+            return Err(LabError::UserKubeconfig(p.clone()));
+        }
+        if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| LabError::Write {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        (p.clone(), None)
+    } else {
+        let dir = std::env::temp_dir().join(format!(
+            "runbook-lab-{}-{}",
+            std::process::id(),
+            addr.port()
+        ));
+        std::fs::create_dir_all(&dir).map_err(|source| LabError::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        (dir.join("kubeconfig"), Some(dir))
+    };
+    write(&path, &kubeconfig_text(&format!("http://{addr}")))?;
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_owned);
+    for f in &scenario.files {
+        let target = dir.join(&f.name);
+        write(&target, &f.content)?;
+        #[cfg(unix)]
+        if f.executable {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+    Ok((path, owned))
+}
+
+/// The kubeconfig text for a lab at `server` (plain HTTP on loopback, no credentials).
+pub fn kubeconfig_text(server: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: runbook-lab\n  cluster:\n    server: {server}\ncontexts:\n- name: runbook-lab\n  context:\n    cluster: runbook-lab\n    user: runbook-lab\n    namespace: default\ncurrent-context: runbook-lab\nusers:\n- name: runbook-lab\n  user: {{}}\npreferences: {{}}\n"
+    )
+}
+
+impl LabHandle {
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// The folder holding the kubeconfig and the scenario's helper files.
+    pub fn dir(&self) -> PathBuf {
+        self.kubeconfig
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_owned)
+    }
+
+    pub fn scenario_id(&self) -> &str {
+        &self.scenario.id
+    }
+
+    pub fn scenario_title(&self) -> &str {
+        &self.scenario.title
+    }
+
+    /// What the trainee does in the lab where the runbook says to act outside the cluster.
+    pub fn hint(&self) -> &str {
+        &self.scenario.hint
+    }
+
+    /// Shell lines that stand in for the runbook steps done outside the cluster (run them from
+    /// [`LabHandle::dir`] with `KUBECONFIG` set to [`LabHandle::kubeconfig_path`]).
+    pub fn stand_ins(&self) -> &[scenario::StandIn] {
+        &self.scenario.stand_ins
+    }
+
+    /// One stored object by kind (`Pod`, `Namespace`, `IPClaim`); `ns` empty for cluster-scoped.
+    pub fn get(&self, kind: &str, ns: &str, name: &str) -> Option<Value> {
+        self.store.get_by_kind(kind, ns, name)
+    }
+
+    /// Stored objects of a kind, in one namespace or all.
+    pub fn list(&self, kind: &str, ns: Option<&str>) -> Vec<Value> {
+        self.store.list_by_kind(kind, ns)
+    }
+
+    /// Whether the scenario's fix has been applied (its `fixedWhenAll` conditions hold).
+    pub fn is_fixed(&self) -> bool {
+        self.store.scenario_fixed()
+    }
+
+    /// Stop serving (and, for [`Lab::start_blocking`], wait for the thread).
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if let Some(dir) = self.owned_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl Drop for LabHandle {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}

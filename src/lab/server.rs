@@ -1,0 +1,871 @@
+//! The HTTP side: routes, content negotiation, response encoding, watches.
+//!
+//! One fallback handler parses every path the way `kube-apiserver` lays them out
+//! (`/api/v1/namespaces/<ns>/<resource>/<name>/<subresource>`, `/apis/<group>/<version>/...`),
+//! picks the verb from the method and the query (`watch=true`), and answers with the shapes
+//! recorded from a real server: compact Go-style JSON, `Table` when kubectl asks for one, `Status`
+//! objects for errors, `text/plain` for health checks and `404 page not found` for unknown
+//! group-versions. To serve a new subresource, add it to [`subresource`]; a new top-level path
+//! goes in [`route`].
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, broadcast, mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::encode;
+use super::openapi;
+use super::patch::PatchType;
+use super::protobuf;
+use super::resources::{self, ResourceType};
+use super::selector::{FieldSelector, LabelSelector};
+use super::status::ApiError;
+use super::store::{Deleted, Event, EventKind, Store, now};
+use super::table;
+
+/// Largest request body accepted (the real server's limit for most writes is 3 MiB).
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+/// Requests whose bodies are being read at once; the rest wait (bounds memory under load).
+const BODY_PERMITS: usize = 128;
+/// What `/version` reports.
+const VERSION: &str = r#"{
+  "major": "1",
+  "minor": "32",
+  "gitVersion": "v1.32.4-runbook-lab",
+  "gitCommit": "0000000000000000000000000000000000000000",
+  "gitTreeState": "clean",
+  "buildDate": "2026-01-01T00:00:00Z",
+  "goVersion": "go1.23.8",
+  "compiler": "gc",
+  "platform": "linux/amd64"
+}"#;
+/// The checks a 1.24 kube-apiserver lists for `/readyz?verbose` and `/livez?verbose` (readyz
+/// adds `informer-sync`).
+const HEALTH_CHECKS: &[&str] = &[
+    "ping",
+    "log",
+    "etcd",
+    "informer-sync",
+    "poststarthook/start-kube-apiserver-admission-initializer",
+    "poststarthook/generic-apiserver-start-informers",
+    "poststarthook/max-in-flight-filter",
+    "poststarthook/start-apiextensions-informers",
+    "poststarthook/start-apiextensions-controllers",
+    "poststarthook/crd-informer-synced",
+    "poststarthook/bootstrap-controller",
+    "poststarthook/scheduling/bootstrap-system-priority-classes",
+    "poststarthook/priority-and-fairness-config-producer",
+    "poststarthook/start-cluster-authentication-info-controller",
+    "poststarthook/start-kube-aggregator-informers",
+    "poststarthook/apiservice-registration-controller",
+    "poststarthook/apiservice-status-available-controller",
+    "poststarthook/kube-apiserver-autoregistration",
+    "autoregister-completion",
+    "poststarthook/apiservice-openapi-controller",
+];
+
+/// Shared state of the HTTP handlers.
+pub struct App {
+    pub store: Arc<Store>,
+    pub shutdown: watch::Receiver<bool>,
+    permits: Semaphore,
+}
+
+impl App {
+    pub fn new(store: Arc<Store>, shutdown: watch::Receiver<bool>) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            shutdown,
+            permits: Semaphore::new(BODY_PERMITS),
+        })
+    }
+}
+
+/// What a handler produced, before encoding.
+enum Reply {
+    Json(StatusCode, Value),
+    /// Pre-encoded JSON (recorded discovery documents).
+    Raw(StatusCode, String),
+    Text(StatusCode, String),
+    Stream(Body),
+}
+
+struct Req {
+    method: Method,
+    path: String,
+    query: Vec<(String, String)>,
+    accept: String,
+    content_type: String,
+    body: Bytes,
+}
+
+impl Req {
+    fn param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        matches!(self.param(key), Some("true" | "1"))
+    }
+
+    fn wants_table(&self) -> bool {
+        self.accept
+            .split(',')
+            .any(|part| part.contains("as=Table") && part.contains("g=meta.k8s.io"))
+    }
+}
+
+fn pct_decode(s: &str, plus_is_space: bool) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(b) = hex {
+                    out.push(b);
+                    i += 3;
+                } else {
+                    out.push(b'%');
+                    i += 1;
+                }
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (pct_decode(k, true), pct_decode(v, true))
+        })
+        .collect()
+}
+
+/// The single entry point for every request.
+pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let header = |h: header::HeaderName| {
+        parts
+            .headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let pretty = header(header::USER_AGENT).starts_with("curl");
+    let accept = header(header::ACCEPT);
+    let content_type = header(header::CONTENT_TYPE);
+    let body = if parts.method == Method::GET || parts.method == Method::HEAD {
+        Bytes::new()
+    } else {
+        let Ok(_permit) = app.permits.acquire().await else {
+            return encode_reply(
+                Reply::Json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ApiError::internal("shutting down").to_status(),
+                ),
+                pretty,
+            );
+        };
+        if let Ok(b) = axum::body::to_bytes(body, MAX_BODY).await {
+            b
+        } else {
+            let err = ApiError::too_large(MAX_BODY);
+            return encode_reply(
+                Reply::Json(StatusCode::PAYLOAD_TOO_LARGE, err.to_status()),
+                pretty,
+            );
+        }
+    };
+    let req = Req {
+        method: parts.method.clone(),
+        path: pct_decode(parts.uri.path(), false),
+        query: parse_query(parts.uri.query().unwrap_or_default()),
+        accept,
+        content_type,
+        body,
+    };
+    // A bug in a handler answers 500 instead of dropping the connection.
+    let routed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| route(&app, &req)))
+        .unwrap_or_else(|_| Err(ApiError::internal("the lab failed to handle this request")));
+    let reply = match routed {
+        Ok(r) => r,
+        // The real server writes its 406 Status indented (its negotiation failed before encoding).
+        Err(e) if e.code == 406 => {
+            return encode_reply(Reply::Json(StatusCode::NOT_ACCEPTABLE, e.to_status()), true);
+        }
+        Err(e) => Reply::Json(
+            StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            e.to_status(),
+        ),
+    };
+    encode_reply(reply, pretty)
+}
+
+fn base_headers(headers: &mut HeaderMap, content_type: &'static str) {
+    headers.insert(
+        "Audit-Id",
+        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+            .unwrap_or(HeaderValue::from_static("0")),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    if let Ok(v) = HeaderValue::from_str(&date) {
+        headers.insert(header::DATE, v);
+    }
+}
+
+fn encode_reply(reply: Reply, pretty: bool) -> Response {
+    let (status, ct, body) = match reply {
+        Reply::Json(status, v) => {
+            let bytes = if pretty {
+                encode::pretty(&v)
+            } else {
+                encode::compact(&v)
+            };
+            (status, "application/json", Body::from(bytes))
+        }
+        Reply::Raw(status, s) => (status, "application/json", Body::from(s)),
+        Reply::Text(status, s) => (status, "text/plain; charset=utf-8", Body::from(s)),
+        Reply::Stream(body) => (StatusCode::OK, "application/json", body),
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    base_headers(resp.headers_mut(), ct);
+    if ct.starts_with("text/plain") {
+        resp.headers_mut().insert(
+            "X-Content-Type-Options",
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    resp
+}
+
+fn page_not_found() -> Reply {
+    Reply::Text(StatusCode::NOT_FOUND, "404 page not found\n".into())
+}
+
+/// Accept checks for discovery: JSON (or anything) is fine; aggregated-only is 406.
+fn check_accept(accept: &str) -> Result<(), ApiError> {
+    if accept.is_empty() {
+        return Ok(());
+    }
+    let ok = accept.split(',').any(|part| {
+        let media = part.split(';').next().unwrap_or_default().trim();
+        let aggregated = part.contains("as=APIGroupDiscoveryList");
+        !aggregated
+            && matches!(
+                media,
+                "application/json"
+                    | "*/*"
+                    | "application/*"
+                    | "application/yaml"
+                    | "application/vnd.kubernetes.protobuf"
+                    | "application/json-patch+json"
+            )
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::not_acceptable())
+    }
+}
+
+fn health(req: &Req, name: &str) -> Reply {
+    if req.param("verbose").is_some() {
+        let mut s = String::new();
+        for c in HEALTH_CHECKS {
+            if *c == "informer-sync" && name != "readyz" {
+                continue;
+            }
+            s.push_str("[+]");
+            s.push_str(c);
+            s.push_str(" ok\n");
+        }
+        if name == "readyz" {
+            s.push_str("[+]shutdown ok\n");
+        }
+        s.push_str(name);
+        s.push_str(" check passed\n");
+        Reply::Text(StatusCode::OK, s)
+    } else {
+        Reply::Text(StatusCode::OK, "ok".into())
+    }
+}
+
+fn route(app: &Arc<App>, req: &Req) -> Result<Reply, ApiError> {
+    let segs: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.as_slice() {
+        ["version"] => Ok(Reply::Raw(StatusCode::OK, VERSION.into())),
+        ["readyz"] => Ok(health(req, "readyz")),
+        ["livez"] => Ok(health(req, "livez")),
+        ["healthz"] => Ok(health(req, "healthz")),
+        ["api"] => {
+            check_accept(&req.accept)?;
+            Ok(Reply::Raw(StatusCode::OK, resources::API_VERSIONS.into()))
+        }
+        ["apis"] => {
+            check_accept(&req.accept)?;
+            Ok(Reply::Json(
+                StatusCode::OK,
+                resources::api_group_list(&app.store.crds()),
+            ))
+        }
+        ["openapi", "v3"] => Ok(Reply::Json(
+            StatusCode::OK,
+            openapi::root(&app.store.types()),
+        )),
+        ["openapi", "v3", rest @ ..] => {
+            Ok(openapi::group_version(&app.store.types(), &rest.join("/"))
+                .map_or_else(page_not_found, |doc| Reply::Json(StatusCode::OK, doc)))
+        }
+        ["api", "v1", rest @ ..] => resource_route(app, req, "", "v1", rest),
+        ["apis", group] => {
+            let list = resources::api_group_list(&app.store.crds());
+            let found = list["groups"]
+                .as_array()
+                .and_then(|g| g.iter().find(|g| g["name"] == *group))
+                .cloned();
+            match found {
+                Some(mut g) => {
+                    g["kind"] = json!("APIGroup");
+                    g["apiVersion"] = json!("v1");
+                    Ok(Reply::Json(StatusCode::OK, g))
+                }
+                None => Ok(page_not_found()),
+            }
+        }
+        ["apis", group, version, rest @ ..] => resource_route(app, req, group, version, rest),
+        _ => Ok(page_not_found()),
+    }
+}
+
+fn group_version_exists(app: &App, group: &str, version: &str) -> bool {
+    group.is_empty() && version == "v1"
+        || resources::builtin_resource_list(group, version).is_some()
+        || (group == "apiextensions.k8s.io" && version == "v1")
+        || app
+            .store
+            .types()
+            .iter()
+            .any(|t| t.group == group && t.version == version)
+}
+
+fn resource_route(
+    app: &Arc<App>,
+    req: &Req,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+) -> Result<Reply, ApiError> {
+    if !group_version_exists(app, group, version) {
+        return Ok(page_not_found());
+    }
+    if rest.is_empty() {
+        check_accept(&req.accept)?;
+        if let Some(doc) = resources::builtin_resource_list(group, version) {
+            return Ok(Reply::Raw(StatusCode::OK, doc.to_owned()));
+        }
+        if group == "apiextensions.k8s.io" {
+            return Ok(Reply::Json(
+                StatusCode::OK,
+                resources::apiextensions_resource_list(),
+            ));
+        }
+        return match resources::crd_resource_list(
+            group,
+            version,
+            &app.store.types(),
+            &app.store.crds(),
+        ) {
+            Some(doc) => Ok(Reply::Json(StatusCode::OK, doc)),
+            None => Ok(page_not_found()),
+        };
+    }
+    // (namespace, resource, name, subresource)
+    let (ns, res, name, sub): (Option<&str>, &str, Option<&str>, Option<&str>) = match rest {
+        ["namespaces", ns, res, tail @ ..]
+            if !(tail.is_empty() && matches!(*res, "status" | "finalize")) =>
+        {
+            match tail {
+                [] => (Some(ns), res, None, None),
+                [name] => (Some(ns), res, Some(name), None),
+                [name, sub] => (Some(ns), res, Some(name), Some(sub)),
+                _ => return Err(ApiError::unknown_resource()),
+            }
+        }
+        [res] => (None, res, None, None),
+        [res, name] => (None, res, Some(name), None),
+        [res, name, sub] => (None, res, Some(name), Some(sub)),
+        _ => return Err(ApiError::unknown_resource()),
+    };
+    let Some(rt) = app.store.resolve(group, version, res) else {
+        return Err(ApiError::unknown_resource());
+    };
+    if (!rt.namespaced && ns.is_some()) || (rt.namespaced && ns.is_none() && name.is_some()) {
+        return Err(ApiError::unknown_resource());
+    }
+    let ns_str = ns.unwrap_or_default();
+    if req.method == Method::GET && sub != Some("log") {
+        check_accept(&req.accept)?;
+    }
+    if let Some(sub) = sub {
+        let name = name.unwrap_or_default();
+        return subresource(app, req, &rt, ns_str, name, sub);
+    }
+    match (&req.method, name) {
+        (&Method::GET, None) if req.flag("watch") => watch_reply(app, req, &rt, ns, None),
+        (&Method::GET, None) => list(app, req, &rt, ns),
+        (&Method::GET, Some(name)) => {
+            if req.flag("watch") {
+                return watch_reply(app, req, &rt, ns, Some(name));
+            }
+            let obj = app.store.get(&rt, ns_str, name)?;
+            if req.wants_table() {
+                let rv = obj["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                return Ok(Reply::Json(
+                    StatusCode::OK,
+                    table::table(&rt, &[&obj], &rv, None, now()),
+                ));
+            }
+            Ok(Reply::Json(StatusCode::OK, obj))
+        }
+        (&Method::POST, None) => {
+            if rt.namespaced && ns.is_none() {
+                return Err(ApiError::method_not_allowed());
+            }
+            let obj = decode_body(req, &rt)?;
+            if req.param("dryRun") == Some("All") {
+                return Ok(Reply::Json(StatusCode::CREATED, obj));
+            }
+            let created = app.store.create(&rt, ns_str, obj)?;
+            Ok(Reply::Json(StatusCode::CREATED, created))
+        }
+        (&Method::PUT, Some(name)) => {
+            let obj = decode_body(req, &rt)?;
+            Ok(Reply::Json(
+                StatusCode::OK,
+                app.store.update(&rt, ns_str, name, obj, None)?,
+            ))
+        }
+        (&Method::PATCH, Some(name)) => patch(app, req, &rt, ns_str, name, None),
+        (&Method::DELETE, Some(name)) => {
+            let grace = grace_period(req);
+            match app.store.delete(&rt, ns_str, name, grace)? {
+                Deleted::Object(o) | Deleted::Status(o) => Ok(Reply::Json(StatusCode::OK, o)),
+            }
+        }
+        (&Method::DELETE, None) => {
+            let (labels, fields) = selectors(req, &rt)?;
+            let (items, rv) = app.store.delete_collection(&rt, ns, &labels, &fields);
+            Ok(Reply::Json(StatusCode::OK, list_doc(&rt, items, rv, None)))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+fn grace_period(req: &Req) -> Option<i64> {
+    req.param("gracePeriodSeconds")
+        .and_then(|g| g.parse().ok())
+        .or_else(|| {
+            serde_json::from_slice::<Value>(&req.body)
+                .ok()
+                .and_then(|b| b["gracePeriodSeconds"].as_i64())
+        })
+}
+
+fn patch(
+    app: &Arc<App>,
+    req: &Req,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    sub: Option<&str>,
+) -> Result<Reply, ApiError> {
+    let kind = PatchType::from_content_type(&req.content_type)?;
+    if kind == PatchType::Apply && app.store.get(rt, ns, name).is_err() {
+        let mut obj: Value =
+            serde_yaml::from_slice(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        obj["metadata"]["name"] = json!(name);
+        return Ok(Reply::Json(
+            StatusCode::CREATED,
+            app.store.create(rt, ns, obj)?,
+        ));
+    }
+    Ok(Reply::Json(
+        StatusCode::OK,
+        app.store.patch(rt, ns, name, &req.body, kind, sub)?,
+    ))
+}
+
+fn subresource(
+    app: &Arc<App>,
+    req: &Req,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    sub: &str,
+) -> Result<Reply, ApiError> {
+    match (sub, &req.method) {
+        ("status", &Method::GET) => Ok(Reply::Json(StatusCode::OK, app.store.get(rt, ns, name)?)),
+        ("status", &Method::PUT) if rt.status_subresource => {
+            let obj = decode_body(req, rt)?;
+            Ok(Reply::Json(
+                StatusCode::OK,
+                app.store.update(rt, ns, name, obj, Some("status"))?,
+            ))
+        }
+        ("status", &Method::PATCH) if rt.status_subresource => {
+            patch(app, req, rt, ns, name, Some("status"))
+        }
+        ("log", &Method::GET) if rt.plural == "pods" && rt.group.is_empty() => {
+            let text = app.store.logs(ns, name, req.param("container"))?;
+            let text = match req.param("tailLines").and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) => {
+                    let lines: Vec<&str> = text.lines().collect();
+                    let start = lines.len().saturating_sub(n);
+                    lines[start..].iter().flat_map(|l| [*l, "\n"]).collect()
+                }
+                None => text,
+            };
+            Ok(Reply::Text(StatusCode::OK, text))
+        }
+        _ => Err(ApiError::unknown_resource()),
+    }
+}
+
+fn decode_body(req: &Req, rt: &ResourceType) -> Result<Value, ApiError> {
+    let ct = req
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let obj: Value = match ct {
+        "application/vnd.kubernetes.protobuf" => protobuf::decode(&req.body)?,
+        "application/yaml" => serde_yaml::from_slice(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?,
+        _ => serde_json::from_slice(&req.body).map_err(|e| {
+            let head: String = String::from_utf8_lossy(&req.body).chars().take(30).collect();
+            // Go's encoding/json wording for the common case.
+            let e = if e.is_eof() { "unexpected end of JSON input".to_owned() } else { e.to_string() };
+            ApiError::bad_request(format!(
+                "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e} ({head} ...)",
+                rt.kind
+            ))
+        })?,
+    };
+    if !obj.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: not an object",
+            rt.kind
+        )));
+    }
+    if let Some(kind) = obj["kind"].as_str()
+        && kind != rt.kind
+        && !kind.is_empty()
+    {
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): kind {kind} does not match",
+            rt.kind
+        )));
+    }
+    Ok(obj)
+}
+
+fn selectors(req: &Req, rt: &ResourceType) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(req.param("labelSelector").unwrap_or_default())?;
+    let fields = FieldSelector::parse(req.param("fieldSelector").unwrap_or_default(), rt)?;
+    Ok((labels, fields))
+}
+
+fn list_doc(rt: &ResourceType, items: Vec<Value>, rv: u64, extra: Option<Value>) -> Value {
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|mut o| {
+            // Built-in list items come without kind/apiVersion from the real server.
+            if !rt.custom
+                && let Some(m) = o.as_object_mut()
+            {
+                m.remove("kind");
+                m.remove("apiVersion");
+            }
+            o
+        })
+        .collect();
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if let Some(Value::Object(m)) = extra {
+        for (k, v) in m {
+            metadata[k] = v;
+        }
+    }
+    json!({
+        "kind": format!("{}List", rt.kind),
+        "apiVersion": rt.api_version(),
+        "metadata": metadata,
+        "items": items,
+    })
+}
+
+fn item_key(o: &Value) -> String {
+    format!(
+        "{}/{}",
+        o["metadata"]["namespace"].as_str().unwrap_or_default(),
+        o["metadata"]["name"].as_str().unwrap_or_default()
+    )
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn unb64(s: &str) -> Option<Vec<u8>> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = u32::try_from(A.iter().position(|a| *a == c)?).ok()?;
+        buf = (buf << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buf >> bits) & 0xff).ok()?);
+        }
+    }
+    Some(out)
+}
+
+fn list(app: &Arc<App>, req: &Req, rt: &ResourceType, ns: Option<&str>) -> Result<Reply, ApiError> {
+    let (labels, fields) = selectors(req, rt)?;
+    let after = match req.param("continue").filter(|t| !t.is_empty()) {
+        None => None,
+        Some(token) => Some(
+            unb64(token)
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .and_then(|v| v["start"].as_str().map(|s| s.trim_end_matches('\0').to_owned()))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+                    )
+                })?,
+        ),
+    };
+    let limit = req
+        .param("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(0);
+    let (items, remaining, rv) =
+        app.store
+            .list_page(rt, ns, (&labels, &fields), after.as_deref(), limit);
+    let extra = (remaining > 0).then(|| {
+        let last = items.last().map(item_key).unwrap_or_default();
+        let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{last}\u{0}")});
+        let encoded = encode::compact(&token);
+        json!({"continue": b64(encoded.strip_suffix(b"\n").unwrap_or(&encoded)), "remainingItemCount": remaining})
+    });
+    if req.wants_table() {
+        let refs: Vec<&Value> = items.iter().collect();
+        return Ok(Reply::Json(
+            StatusCode::OK,
+            table::table(rt, &refs, &rv.to_string(), extra.as_ref(), now()),
+        ));
+    }
+    Ok(Reply::Json(StatusCode::OK, list_doc(rt, items, rv, extra)))
+}
+
+struct WatchFilter {
+    rt: ResourceType,
+    ns: Option<String>,
+    labels: LabelSelector,
+    fields: FieldSelector,
+    table: bool,
+}
+
+impl WatchFilter {
+    fn matches(&self, o: &Value) -> bool {
+        self.ns
+            .as_deref()
+            .is_none_or(|ns| o["metadata"]["namespace"].as_str() == Some(ns))
+            && self.labels.matches(&o["metadata"]["labels"])
+            && self.fields.matches(&self.rt, o)
+    }
+
+    /// The event type to send for `ev`, if any (objects moving in or out of the selection
+    /// become ADDED / DELETED, like the real watch cache).
+    fn translate(&self, ev: &Event) -> Option<&'static str> {
+        if ev.resource != self.rt.key() {
+            return None;
+        }
+        let now_matches = self.matches(&ev.object);
+        match ev.kind {
+            EventKind::Modified => {
+                let was = ev.old.as_ref().is_some_and(|o| self.matches(o));
+                match (was, now_matches) {
+                    (true, true) => Some("MODIFIED"),
+                    (false, true) => Some("ADDED"),
+                    (true, false) => Some("DELETED"),
+                    (false, false) => None,
+                }
+            }
+            k => now_matches.then_some(k.as_str()),
+        }
+    }
+
+    fn line(&self, kind: &str, obj: &Value, first: &mut bool) -> Bytes {
+        let object = if self.table {
+            let rv = obj["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let mut t = table::table(&self.rt, &[obj], &rv, None, now());
+            if !*first {
+                t["columnDefinitions"] = Value::Null;
+            }
+            *first = false;
+            t
+        } else {
+            obj.clone()
+        };
+        Bytes::from(encode::compact(&json!({"type": kind, "object": object})))
+    }
+}
+
+fn watch_reply(
+    app: &Arc<App>,
+    req: &Req,
+    rt: &ResourceType,
+    ns: Option<&str>,
+    name: Option<&str>,
+) -> Result<Reply, ApiError> {
+    let (labels, mut fields) = selectors(req, rt)?;
+    if let Some(name) = name {
+        // The deprecated single-object watch path means a metadata.name field selector.
+        fields = FieldSelector::parse(&format!("metadata.name={name}"), rt)?;
+    }
+    let filter = WatchFilter {
+        rt: rt.clone(),
+        ns: ns.map(str::to_owned),
+        labels,
+        fields,
+        table: req.wants_table(),
+    };
+    let timeout = req
+        .param("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let rv = req.param("resourceVersion").unwrap_or_default();
+    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(256);
+    let mut first = true;
+    let mut initial: Vec<Bytes> = Vec::new();
+    let live = if rv.is_empty() || rv == "0" {
+        let (objs, _, live) = app.store.watch_now(rt, ns);
+        for o in objs.iter().filter(|o| filter.matches(o)) {
+            initial.push(filter.line("ADDED", o, &mut first));
+        }
+        live
+    } else {
+        let from: u64 = rv
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?;
+        match app.store.watch_from(from) {
+            Ok((backlog, live)) => {
+                for ev in backlog {
+                    if let Some(kind) = filter.translate(&ev) {
+                        initial.push(filter.line(kind, &ev.object, &mut first));
+                    }
+                }
+                live
+            }
+            Err(e) => {
+                let line = encode::compact(&json!({"type": "ERROR", "object": e.to_status()}));
+                return Ok(Reply::Stream(Body::from(line)));
+            }
+        }
+    };
+    let shutdown = app.shutdown.clone();
+    tokio::spawn(pump(tx, live, filter, initial, first, timeout, shutdown));
+    Ok(Reply::Stream(Body::from_stream(ReceiverStream::new(rx))))
+}
+
+async fn pump(
+    tx: mpsc::Sender<Result<Bytes, Infallible>>,
+    mut live: broadcast::Receiver<Arc<Event>>,
+    filter: WatchFilter,
+    initial: Vec<Bytes>,
+    mut first: bool,
+    timeout: Option<Duration>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    for line in initial {
+        if tx.send(Ok(line)).await.is_err() {
+            return;
+        }
+    }
+    let deadline = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(30 * 60)));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            () = &mut deadline => return,
+            _ = shutdown.changed() => return,
+            () = tx.closed() => return,
+            ev = live.recv() => {
+                let Ok(ev) = ev else { return };
+                if let Some(kind) = filter.translate(&ev) {
+                    let encoded = filter.line(kind, &ev.object, &mut first);
+                    if tx.send(Ok(encoded)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! API errors as Kubernetes `Status` objects (`kind: Status`, `status: Failure`).
+//!
+//! Every failing request ends up here: handlers return `Result<_, ApiError>` and the server turns
+//! the error into the exact JSON a real `kube-apiserver` sends (see the reference exchanges for
+//! each constructor). To add an error kind, add a constructor that fills `code`, `reason` and
+//! `details` the way the real server does.
+
+use serde_json::{Value, json};
+
+/// One failed API request; rendered with [`ApiError::to_status`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code} {reason}: {message}")]
+pub struct ApiError {
+    pub code: u16,
+    pub reason: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    #[must_use]
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// `pods "x" not found`, with `details {name, group?, kind: <plural>}`.
+    pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
+        let resource = qualified(group, plural);
+        Self::new(404, "NotFound", format!("{resource} \"{name}\" not found"))
+            .with_details(details(name, group, plural))
+    }
+
+    /// The route names no resource this server serves.
+    pub fn unknown_resource() -> Self {
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(json!({}))
+    }
+
+    pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
+        let resource = qualified(group, plural);
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{resource} \"{name}\" already exists"),
+        )
+        .with_details(details(name, group, plural))
+    }
+
+    pub fn conflict(group: &str, plural: &str, name: &str) -> Self {
+        let resource = qualified(group, plural);
+        Self::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {resource} \"{name}\": the object has been \
+                 modified; please apply your changes to the latest version and try again"
+            ),
+        )
+        .with_details(details(name, group, plural))
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "BadRequest", message)
+    }
+
+    /// 422 with one `details.causes[]` entry per `(field, reason, message)`.
+    pub fn invalid(kind: &str, group: &str, name: &str, causes: &[(String, &str, String)]) -> Self {
+        let joined: Vec<String> = causes
+            .iter()
+            .map(|(field, _, msg)| format!("{field}: {msg}"))
+            .collect();
+        let message = if joined.len() == 1 {
+            format!("{kind} \"{name}\" is invalid: {}", joined[0])
+        } else {
+            format!("{kind} \"{name}\" is invalid: [{}]", joined.join(", "))
+        };
+        let causes: Vec<Value> = causes
+            .iter()
+            .map(|(field, reason, msg)| json!({"reason": reason, "message": msg, "field": field}))
+            .collect();
+        let mut d = json!({"name": name, "kind": kind, "causes": causes});
+        if !group.is_empty() {
+            d["group"] = json!(group);
+        }
+        Self::new(422, "Invalid", message).with_details(d)
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(415, "UnsupportedMediaType", "415: Unsupported Media Type")
+            .with_details(json!({}))
+    }
+
+    pub fn unsupported_patch_for_cr() -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: \
+             application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+        )
+        .with_details(json!({}))
+    }
+
+    pub fn not_acceptable() -> Self {
+        Self::new(
+            406,
+            "NotAcceptable",
+            "only the following media types are accepted: application/json, application/yaml, \
+             application/vnd.kubernetes.protobuf",
+        )
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+        .with_details(json!({}))
+    }
+
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+        )
+    }
+
+    pub fn expired(message: impl Into<String>) -> Self {
+        Self::new(410, "Expired", message)
+    }
+
+    pub fn forbidden_terminating(group: &str, plural: &str, name: &str, ns: &str) -> Self {
+        let resource = qualified(group, plural);
+        Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{resource} \"{name}\" is forbidden: unable to create new content in namespace \
+                 {ns} because it is being terminated"
+            ),
+        )
+        .with_details(details(name, group, plural))
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, "InternalError", message)
+    }
+
+    /// The `Status` object sent as the response body.
+    pub fn to_status(&self) -> Value {
+        let mut s = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        });
+        if let Some(d) = &self.details {
+            s["details"] = d.clone();
+        }
+        s
+    }
+}
+
+fn qualified(group: &str, plural: &str) -> String {
+    if group.is_empty() {
+        plural.to_owned()
+    } else {
+        format!("{plural}.{group}")
+    }
+}
+
+fn details(name: &str, group: &str, plural: &str) -> Value {
+    if group.is_empty() {
+        json!({"name": name, "kind": plural})
+    } else {
+        json!({"name": name, "group": group, "kind": plural})
+    }
+}

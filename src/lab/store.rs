@@ -1,0 +1,1181 @@
+//! The object store: every object the lab serves, the resourceVersion clock, the watch event
+//! history, and the server-side behaviour of writes (defaults, validation, graceful deletion,
+//! namespace finalization).
+//!
+//! All state sits behind one mutex; every write bumps the global resourceVersion, records an
+//! [`Event`] in a bounded history (for watches that resume from a resourceVersion) and broadcasts
+//! it. After each write the scenario [`Engine`] reacts (recreating pods, healing objects) under
+//! the same lock, so a client never sees a half-applied reaction.
+//!
+//! Deletions that a kubelet or the namespace controller would finish are finished by timers
+//! ([`Timing`]): a scheduled pod is gone `kubelet_delay` after its DELETE, a namespace
+//! `namespace_delay` after its DELETE, with everything in it.
+//! To add server-side behaviour for a kind, extend [`Inner::defaults`] (create) or
+//! [`Store::delete`] (deletion).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use super::patch::{self, PatchType};
+use super::reaction::Engine;
+use super::resources::{self, ResourceType};
+use super::selector::{FieldSelector, LabelSelector};
+use super::status::ApiError;
+
+/// How many past events a watch can resume from.
+const HISTORY: usize = 10_000;
+/// Buffered events per live watcher before it is dropped (the client re-lists).
+const WATCH_BUFFER: usize = 4_096;
+/// Reaction rounds per write; guards against rules that keep triggering each other.
+const MAX_REACTION_ROUNDS: usize = 16;
+
+/// What a watch event says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "ADDED",
+            Self::Modified => "MODIFIED",
+            Self::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change to one object.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: EventKind,
+    /// [`ResourceType::key`] of the object's type.
+    pub resource: String,
+    pub namespace: String,
+    pub object: Value,
+    /// The object before a MODIFIED event (to turn "stopped matching a selector" into DELETED).
+    pub old: Option<Value>,
+    pub rv: u64,
+}
+
+/// Delays that stand in for the kubelet and the namespace controller.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub kubelet_delay: Duration,
+    pub namespace_delay: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            kubelet_delay: Duration::from_millis(300),
+            namespace_delay: Duration::from_millis(800),
+        }
+    }
+}
+
+type Key = (String, String, String);
+/// A live watch: every event after the point it was taken.
+pub type Live = broadcast::Receiver<Arc<Event>>;
+
+pub(crate) struct Inner {
+    rv: u64,
+    objects: BTreeMap<Key, Value>,
+    types: Vec<ResourceType>,
+    history: VecDeque<Arc<Event>>,
+    history_start: u64,
+    pending: Vec<Arc<Event>>,
+    tx: broadcast::Sender<Arc<Event>>,
+    pub(crate) engine: Engine,
+}
+
+/// The shared store; cheap to clone through `Arc`.
+pub struct Store {
+    inner: Mutex<Inner>,
+    pub timing: Timing,
+}
+
+/// What a DELETE answers: the object (pods, namespaces, objects with finalizers) or a Status.
+pub enum Deleted {
+    Object(Value),
+    Status(Value),
+}
+
+pub fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
+    obj["metadata"][field].as_str().unwrap_or_default()
+}
+
+/// RFC 1123 subdomain (most names) or label (namespaces) check; the message is the real one.
+fn name_problem(name: &str, label: bool) -> Option<String> {
+    let part_ok = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 63
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !p.starts_with('-')
+            && !p.ends_with('-')
+    };
+    if label {
+        if part_ok(name) {
+            return None;
+        }
+        return Some(format!(
+            "Invalid value: \"{name}\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+        ));
+    }
+    if name.len() <= 253 && name.split('.').all(part_ok) {
+        return None;
+    }
+    Some(format!(
+        "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+    ))
+}
+
+/// Five characters from the alphabet Kubernetes uses for generated name suffixes.
+pub fn random_suffix(len: usize) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    bytes
+        .iter()
+        .take(len)
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+impl Inner {
+    fn next_rv(&mut self) -> u64 {
+        self.rv += 1;
+        self.rv
+    }
+
+    fn emit(&mut self, kind: EventKind, rt_key: &str, object: &Value, old: Option<Value>) {
+        let ev = Arc::new(Event {
+            kind,
+            resource: rt_key.to_owned(),
+            namespace: meta_str(object, "namespace").to_owned(),
+            object: object.clone(),
+            old,
+            rv: self.rv,
+        });
+        if self.history.len() >= HISTORY
+            && let Some(e) = self.history.pop_front()
+        {
+            self.history_start = e.rv;
+        }
+        self.history.push_back(ev.clone());
+        let _ = self.tx.send(ev.clone());
+        self.pending.push(ev);
+    }
+
+    pub(crate) fn find_type_by_kind(
+        &self,
+        api_version: Option<&str>,
+        kind: &str,
+    ) -> Option<ResourceType> {
+        self.types
+            .iter()
+            .find(|t| t.kind == kind && api_version.is_none_or(|av| t.api_version() == av))
+            .cloned()
+    }
+
+    pub(crate) fn find_type(&self, key: &str) -> Option<ResourceType> {
+        self.types.iter().find(|t| t.key() == key).cloned()
+    }
+
+    pub(crate) fn get(&self, rt: &ResourceType, ns: &str, name: &str) -> Option<&Value> {
+        self.objects
+            .get(&(rt.key(), ns.to_owned(), name.to_owned()))
+    }
+
+    /// Objects of one type, optionally in one namespace, in etcd key order.
+    pub(crate) fn list(&self, rt: &ResourceType, ns: Option<&str>) -> Vec<&Value> {
+        let key = rt.key();
+        let start = (
+            key.clone(),
+            ns.unwrap_or_default().to_owned(),
+            String::new(),
+        );
+        self.objects
+            .range(start..)
+            .take_while(|((k, n, _), _)| *k == key && ns.is_none_or(|ns| ns == n))
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    fn refresh_types(&mut self) {
+        let mut types = resources::builtin();
+        let crd_key = "customresourcedefinitions.apiextensions.k8s.io".to_owned();
+        for ((k, _, _), crd) in &self.objects {
+            if *k == crd_key {
+                types.extend(resources::from_crd(crd));
+            }
+        }
+        self.types = types;
+    }
+
+    pub(crate) fn crds(&self) -> Vec<Value> {
+        let crd_key = "customresourcedefinitions.apiextensions.k8s.io".to_owned();
+        self.objects
+            .iter()
+            .filter(|((k, _, _), _)| *k == crd_key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    fn namespace_state(&self, ns: &str) -> Option<bool> {
+        let key = ("namespaces".to_owned(), String::new(), ns.to_owned());
+        self.objects
+            .get(&key)
+            .map(|n| n["metadata"]["deletionTimestamp"].is_string())
+    }
+
+    /// Server-side defaults for a new object (uid, timestamps, kind-specific fields).
+    fn defaults(rt: &ResourceType, obj: &mut Value, now: DateTime<Utc>) {
+        obj["apiVersion"] = json!(rt.api_version());
+        obj["kind"] = json!(rt.kind);
+        let meta = &mut obj["metadata"];
+        meta["uid"] = json!(uuid::Uuid::new_v4().to_string());
+        if !meta["creationTimestamp"].is_string() {
+            meta["creationTimestamp"] = json!(timestamp(now));
+        }
+        if rt.has_generation() {
+            meta["generation"] = json!(1);
+        }
+        if let Some(m) = meta.as_object_mut() {
+            m.remove("deletionTimestamp");
+            m.remove("deletionGracePeriodSeconds");
+            m.remove("resourceVersion");
+            m.remove("selfLink");
+        }
+        if !rt.group.is_empty() && rt.group != "apps" && rt.group != "apiextensions.k8s.io" {
+            return;
+        }
+        match (rt.group.as_str(), rt.plural.as_str()) {
+            ("", "namespaces") => {
+                let name = meta_str(obj, "name").to_owned();
+                obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
+                obj["spec"] = json!({"finalizers": ["kubernetes"]});
+                if !obj["status"]["phase"].is_string() {
+                    obj["status"] = json!({"phase": "Active"});
+                }
+            }
+            ("", "pods") => pod_defaults(obj),
+            ("", "events") => {
+                for (k, v) in [
+                    ("eventTime", Value::Null),
+                    ("reportingComponent", json!("")),
+                    ("reportingInstance", json!("")),
+                ] {
+                    if obj.get(k).is_none() {
+                        obj[k] = v;
+                    }
+                }
+            }
+            ("apiextensions.k8s.io", "customresourcedefinitions") => {
+                let names = obj["spec"]["names"].clone();
+                let mut accepted = names.clone();
+                if accepted["singular"].is_null() {
+                    accepted["singular"] =
+                        json!(names["kind"].as_str().unwrap_or_default().to_lowercase());
+                }
+                if accepted["listKind"].is_null() {
+                    accepted["listKind"] = json!(format!(
+                        "{}List",
+                        names["kind"].as_str().unwrap_or_default()
+                    ));
+                }
+                obj["spec"]["names"] = accepted.clone();
+                let ts = timestamp(now);
+                let stored: Vec<Value> = obj["spec"]["versions"]
+                    .as_array()
+                    .map(|vs| {
+                        vs.iter()
+                            .filter(|v| v["storage"].as_bool() == Some(true))
+                            .map(|v| v["name"].clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if obj["spec"]["conversion"].is_null() {
+                    obj["spec"]["conversion"] = json!({"strategy": "None"});
+                }
+                obj["status"] = json!({
+                    "conditions": [
+                        {"type": "NamesAccepted", "status": "True", "lastTransitionTime": ts, "reason": "NoConflicts", "message": "no conflicts found"},
+                        {"type": "Established", "status": "True", "lastTransitionTime": ts, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}
+                    ],
+                    "acceptedNames": accepted,
+                    "storedVersions": stored,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Fields the server code indexes into must have the right JSON shape (the real server's
+    /// decoder rejects anything else with a 400).
+    fn check_shape(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+        let must_be_map = [
+            ("metadata.labels", &obj["metadata"]["labels"]),
+            ("metadata.annotations", &obj["metadata"]["annotations"]),
+            ("spec", &obj["spec"]),
+            ("status", &obj["status"]),
+            ("data", &obj["data"]),
+        ];
+        for (field, v) in must_be_map {
+            if !v.is_null() && !v.is_object() {
+                return Err(ApiError::bad_request(format!(
+                    "the object provided is unrecognized (must be of type {}): {field} must be a JSON object",
+                    rt.kind
+                )));
+            }
+        }
+        if rt.plural == "customresourcedefinitions" {
+            let spec = &obj["spec"];
+            let ok = spec["group"].is_string()
+                && spec["names"]["plural"].is_string()
+                && spec["names"]["kind"].is_string()
+                && spec["versions"]
+                    .as_array()
+                    .is_some_and(|v| v.iter().all(|v| v["name"].is_string()));
+            if !ok {
+                let name = meta_str(obj, "name");
+                return Err(ApiError::invalid(
+                    &rt.kind,
+                    &rt.group,
+                    name,
+                    &[(
+                        "spec".to_owned(),
+                        "FieldValueRequired",
+                        "Required value: group, names.plural, names.kind and versions[].name"
+                            .to_owned(),
+                    )],
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+        Self::check_shape(rt, obj)?;
+        let name = meta_str(obj, "name");
+        let mut causes = Vec::new();
+        if name.is_empty() {
+            causes.push((
+                "metadata.name".to_owned(),
+                "FieldValueRequired",
+                "Required value: name or generateName is required".to_owned(),
+            ));
+        } else if let Some(p) = name_problem(name, rt.plural == "namespaces" && rt.group.is_empty())
+        {
+            causes.push(("metadata.name".to_owned(), "FieldValueInvalid", p));
+        }
+        if rt.group.is_empty()
+            && rt.plural == "pods"
+            && obj["spec"]["containers"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+        {
+            causes.push((
+                "spec.containers".to_owned(),
+                "FieldValueRequired",
+                "Required value".to_owned(),
+            ));
+        }
+        if causes.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(&rt.kind, &rt.group, name, &causes))
+        }
+    }
+
+    /// Create `obj` of type `rt` in `ns` (empty for cluster-scoped); the core of POST.
+    pub(crate) fn create(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        mut obj: Value,
+    ) -> Result<Value, ApiError> {
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("the object provided is unrecognized"));
+        }
+        if !obj["metadata"].is_object() {
+            obj["metadata"] = json!({});
+        }
+        let body_ns = meta_str(&obj, "namespace").to_owned();
+        if rt.namespaced {
+            if !body_ns.is_empty() && body_ns != ns {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            obj["metadata"]["namespace"] = json!(ns);
+        } else if let Some(m) = obj["metadata"].as_object_mut() {
+            m.remove("namespace");
+        }
+        if meta_str(&obj, "name").is_empty() {
+            let prefix = meta_str(&obj, "generateName").to_owned();
+            if !prefix.is_empty() {
+                obj["metadata"]["name"] = json!(format!("{prefix}{}", random_suffix(5)));
+            }
+        }
+        Self::validate(rt, &obj)?;
+        if let Some(schema) = &rt.schema {
+            resources::prune(&mut obj, schema, true);
+        }
+        let name = meta_str(&obj, "name").to_owned();
+        if rt.namespaced {
+            match self.namespace_state(ns) {
+                None => return Err(ApiError::not_found("", "namespaces", ns)),
+                Some(true) => {
+                    return Err(ApiError::forbidden_terminating(
+                        &rt.group, &rt.plural, &name, ns,
+                    ));
+                }
+                Some(false) => {}
+            }
+        }
+        let key = (rt.key(), ns.to_owned(), name.clone());
+        if self.objects.contains_key(&key) {
+            return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
+        }
+        Self::defaults(rt, &mut obj, now());
+        let rv = self.next_rv();
+        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.objects.insert(key, obj.clone());
+        if rt.plural == "customresourcedefinitions" {
+            self.refresh_types();
+        }
+        self.emit(EventKind::Added, &rt.key(), &obj, None);
+        Ok(obj)
+    }
+
+    /// Replace an object (PUT, and the second half of PATCH).
+    pub(crate) fn update(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        mut obj: Value,
+        subresource: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let key = (rt.key(), ns.to_owned(), name.to_owned());
+        let Some(old) = self.objects.get(&key).cloned() else {
+            return Err(ApiError::not_found(&rt.group, &rt.plural, name));
+        };
+        if !obj.is_object() || (!obj["metadata"].is_object() && !obj["metadata"].is_null()) {
+            return Err(ApiError::bad_request("the object provided is unrecognized"));
+        }
+        Self::check_shape(rt, &obj)?;
+        if let Some(schema) = &rt.schema {
+            resources::prune(&mut obj, schema, true);
+        }
+        let body_name = meta_str(&obj, "name");
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(
+                "the name of the object does not match the name on the URL",
+            ));
+        }
+        let body_rv = meta_str(&obj, "resourceVersion");
+        if !body_rv.is_empty() && body_rv != meta_str(&old, "resourceVersion") {
+            return Err(ApiError::conflict(&rt.group, &rt.plural, name));
+        }
+        let mut new = if subresource == Some("status") {
+            let mut n = old.clone();
+            n["status"] = obj["status"].clone();
+            n
+        } else {
+            if rt.status_subresource {
+                obj["status"] = old["status"].clone();
+            }
+            obj
+        };
+        // Fields the server owns.
+        new["apiVersion"] = json!(rt.api_version());
+        new["kind"] = json!(rt.kind);
+        for f in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
+            if old["metadata"][f].is_null() {
+                if let Some(m) = new["metadata"].as_object_mut() {
+                    m.remove(f);
+                }
+            } else {
+                new["metadata"][f] = old["metadata"][f].clone();
+            }
+        }
+        new["metadata"]["name"] = json!(name);
+        if rt.namespaced {
+            new["metadata"]["namespace"] = json!(ns);
+        }
+        if rt.group.is_empty() && rt.plural == "namespaces" {
+            new["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
+            if new["spec"].is_null() {
+                new["spec"] = old["spec"].clone();
+            }
+        }
+        if new["status"].is_null()
+            && let Some(m) = new.as_object_mut()
+        {
+            m.remove("status");
+        }
+        if rt.has_generation() && new["spec"] != old["spec"] {
+            let g = old["metadata"]["generation"].as_i64().unwrap_or(1);
+            new["metadata"]["generation"] = json!(g + 1);
+        }
+        new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+        if new == old {
+            return Ok(old);
+        }
+        // An object waiting only for its finalizers goes once they are gone.
+        let finalizers_gone = new["metadata"]["deletionTimestamp"].is_string()
+            && new["metadata"]["finalizers"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+            && !(rt.group.is_empty() && matches!(rt.plural.as_str(), "pods" | "namespaces"));
+        let rv = self.next_rv();
+        new["metadata"]["resourceVersion"] = json!(rv.to_string());
+        if finalizers_gone {
+            self.objects.remove(&key);
+            self.emit(EventKind::Deleted, &rt.key(), &new, Some(old));
+            return Ok(new);
+        }
+        self.objects.insert(key, new.clone());
+        if rt.plural == "customresourcedefinitions" {
+            self.refresh_types();
+        }
+        self.emit(EventKind::Modified, &rt.key(), &new, Some(old));
+        Ok(new)
+    }
+
+    /// Remove an object now (emits DELETED).
+    pub(crate) fn remove(&mut self, rt_key: &str, ns: &str, name: &str) -> Option<Value> {
+        let key = (rt_key.to_owned(), ns.to_owned(), name.to_owned());
+        let mut obj = self.objects.remove(&key)?;
+        let rv = self.next_rv();
+        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        if rt_key == "customresourcedefinitions.apiextensions.k8s.io" {
+            self.refresh_types();
+            // The CRD's objects go with it.
+            let plural_group = meta_str(&obj, "name").to_owned();
+            let doomed: Vec<Key> = self
+                .objects
+                .keys()
+                .filter(|(k, _, _)| *k == plural_group)
+                .cloned()
+                .collect();
+            for (k, n, name) in doomed {
+                self.remove(&k, &n, &name);
+            }
+        }
+        self.emit(EventKind::Deleted, rt_key, &obj, None);
+        Some(obj)
+    }
+
+    /// Replace an object without API checks (for reactions); emits MODIFIED when it changed.
+    pub(crate) fn put_internal(&mut self, rt_key: &str, mut obj: Value) {
+        let key = (
+            rt_key.to_owned(),
+            meta_str(&obj, "namespace").to_owned(),
+            meta_str(&obj, "name").to_owned(),
+        );
+        let Some(old) = self.objects.get(&key).cloned() else {
+            return;
+        };
+        obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+        if obj == old {
+            return;
+        }
+        let rv = self.next_rv();
+        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.objects.insert(key, obj.clone());
+        self.emit(EventKind::Modified, rt_key, &obj, Some(old));
+    }
+
+    /// Every (type key, object) pair; reactions use it to evaluate conditions.
+    pub(crate) fn all(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.objects.iter().map(|((k, _, _), v)| (k.as_str(), v))
+    }
+
+    /// Fixture Events name their object by kind and name; give them its uid, as a real event
+    /// has (`kubectl describe` selects events by `involvedObject.uid`).
+    fn link_events(&mut self) {
+        let Some(events) = self.find_type("events") else {
+            return;
+        };
+        let keys: Vec<Key> = self
+            .list(&events, None)
+            .iter()
+            .map(|e| {
+                (
+                    events.key(),
+                    meta_str(e, "namespace").to_owned(),
+                    meta_str(e, "name").to_owned(),
+                )
+            })
+            .collect();
+        for key in keys {
+            let Some(ev) = self.objects.get(&key) else {
+                continue;
+            };
+            let io = &ev["involvedObject"];
+            if io["uid"].is_string() {
+                continue;
+            }
+            let (kind, ns, name) = (
+                io["kind"].as_str().unwrap_or_default().to_owned(),
+                io["namespace"].as_str().unwrap_or_default().to_owned(),
+                io["name"].as_str().unwrap_or_default().to_owned(),
+            );
+            let Some(rt) = self.find_type_by_kind(None, &kind) else {
+                continue;
+            };
+            let uid = self
+                .get(&rt, if rt.namespaced { &ns } else { "" }, &name)
+                .map(|o| o["metadata"]["uid"].clone());
+            if let (Some(uid), Some(ev)) = (uid, self.objects.get_mut(&key)) {
+                ev["involvedObject"]["uid"] = uid;
+            }
+        }
+    }
+
+    /// Run scenario reactions on the writes since the last call.
+    fn react(&mut self) {
+        for _ in 0..MAX_REACTION_ROUNDS {
+            if self.pending.is_empty() {
+                return;
+            }
+            let events = std::mem::take(&mut self.pending);
+            let mut engine = std::mem::take(&mut self.engine);
+            engine.on_events(self, &events);
+            self.engine = engine;
+        }
+        self.pending.clear();
+    }
+}
+
+fn pod_defaults(obj: &mut Value) {
+    let spec = &mut obj["spec"];
+    if let Some(containers) = spec["containers"].as_array_mut() {
+        for c in containers {
+            if c["resources"].is_null() {
+                c["resources"] = json!({});
+            }
+            if c["terminationMessagePath"].is_null() {
+                c["terminationMessagePath"] = json!("/dev/termination-log");
+            }
+            if c["terminationMessagePolicy"].is_null() {
+                c["terminationMessagePolicy"] = json!("File");
+            }
+            if c["imagePullPolicy"].is_null() {
+                let image = c["image"].as_str().unwrap_or_default();
+                let tagged = image
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|last| last.contains(':') || last.contains('@'));
+                let latest = image.ends_with(":latest");
+                c["imagePullPolicy"] = json!(if tagged && !latest {
+                    "IfNotPresent"
+                } else {
+                    "Always"
+                });
+            }
+        }
+    }
+    for (k, v) in [
+        ("restartPolicy", json!("Always")),
+        ("terminationGracePeriodSeconds", json!(30)),
+        ("dnsPolicy", json!("ClusterFirst")),
+        ("securityContext", json!({})),
+        ("schedulerName", json!("default-scheduler")),
+        (
+            "tolerations",
+            json!([
+                {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+                {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+            ]),
+        ),
+        ("priority", json!(0)),
+        ("enableServiceLinks", json!(true)),
+        ("preemptionPolicy", json!("PreemptLowerPriority")),
+    ] {
+        if spec[k].is_null() {
+            spec[k] = v;
+        }
+    }
+    if obj["status"]["phase"].is_null() {
+        obj["status"]["phase"] = json!("Pending");
+    }
+    if obj["status"]["qosClass"].is_null() {
+        obj["status"]["qosClass"] = json!("BestEffort");
+    }
+}
+
+impl Store {
+    pub fn new(timing: Timing, engine: Engine) -> Arc<Self> {
+        let (tx, _) = broadcast::channel(WATCH_BUFFER);
+        let mut inner = Inner {
+            rv: 1,
+            objects: BTreeMap::new(),
+            types: Vec::new(),
+            history: VecDeque::new(),
+            history_start: 1,
+            pending: Vec::new(),
+            tx,
+            engine,
+        };
+        inner.refresh_types();
+        Arc::new(Self {
+            inner: Mutex::new(inner),
+            timing,
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Load seed objects (no events, no reactions); later watches start after them.
+    pub fn seed(&self, objects: Vec<Value>) -> Result<(), ApiError> {
+        let mut inner = self.lock();
+        for obj in objects {
+            let api_version = obj["apiVersion"].as_str().map(str::to_owned);
+            let kind = obj["kind"].as_str().unwrap_or_default().to_owned();
+            let Some(rt) = inner.find_type_by_kind(api_version.as_deref(), &kind) else {
+                return Err(ApiError::bad_request(format!(
+                    "no resource type for {kind} ({})",
+                    api_version.unwrap_or_default()
+                )));
+            };
+            let ns = meta_str(&obj, "namespace").to_owned();
+            let ns = if rt.namespaced && ns.is_empty() {
+                "default".to_owned()
+            } else {
+                ns
+            };
+            let status = obj.get("status").cloned();
+            let uid = obj["metadata"]["uid"].as_str().map(str::to_owned);
+            let mut created = inner.create(&rt, &ns, obj)?;
+            // Fixtures may pin uids (events point at their objects through them).
+            if let Some(uid) = uid {
+                created["metadata"]["uid"] = json!(uid);
+                let key = (rt.key(), ns.clone(), meta_str(&created, "name").to_owned());
+                inner.objects.insert(key, created.clone());
+            }
+            if let Some(status) = status.filter(|s| !s.is_null())
+                && rt.plural != "customresourcedefinitions"
+            {
+                let merged = {
+                    let mut base = created["status"].clone();
+                    if base.is_null() {
+                        base = json!({});
+                    }
+                    json_patch::merge(&mut base, &status);
+                    base
+                };
+                created["status"] = merged;
+                let key = (rt.key(), ns.clone(), meta_str(&created, "name").to_owned());
+                inner.objects.insert(key, created);
+            }
+        }
+        inner.link_events();
+        inner.pending.clear();
+        inner.history.clear();
+        inner.history_start = inner.rv;
+        let mut engine = std::mem::take(&mut inner.engine);
+        engine.on_seeded(&inner);
+        inner.engine = engine;
+        Ok(())
+    }
+
+    pub fn resolve(&self, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
+        self.lock()
+            .types
+            .iter()
+            .find(|t| t.group == group && t.version == version && t.plural == plural)
+            .cloned()
+    }
+
+    pub fn types(&self) -> Vec<ResourceType> {
+        self.lock().types.clone()
+    }
+
+    pub fn crds(&self) -> Vec<Value> {
+        self.lock().crds()
+    }
+
+    pub fn get(&self, rt: &ResourceType, ns: &str, name: &str) -> Result<Value, ApiError> {
+        self.lock()
+            .get(rt, ns, name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))
+    }
+
+    /// Look an object up by kind (`Pod`, `IPClaim`), for tests and the library API.
+    pub fn get_by_kind(&self, kind: &str, ns: &str, name: &str) -> Option<Value> {
+        let inner = self.lock();
+        let rt = inner.find_type_by_kind(None, kind)?;
+        inner.get(&rt, ns, name).cloned()
+    }
+
+    /// Objects of a kind (all namespaces when `ns` is None), for tests and the library API.
+    pub fn list_by_kind(&self, kind: &str, ns: Option<&str>) -> Vec<Value> {
+        let inner = self.lock();
+        let Some(rt) = inner.find_type_by_kind(None, kind) else {
+            return Vec::new();
+        };
+        inner.list(&rt, ns).into_iter().cloned().collect()
+    }
+
+    /// A filtered list and the resourceVersion it was read at.
+    pub fn list(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+    ) -> (Vec<Value>, u64) {
+        let inner = self.lock();
+        let items = inner
+            .list(rt, ns)
+            .into_iter()
+            .filter(|o| labels.matches(&o["metadata"]["labels"]) && fields.matches(rt, o))
+            .cloned()
+            .collect();
+        (items, inner.rv)
+    }
+
+    /// One page of a filtered list: the matching objects after `after` (`namespace/name`), at
+    /// most `limit` of them (0: all), how many match after the page, and the resourceVersion.
+    /// Only the page is copied, so paging through thousands of objects stays cheap.
+    pub fn list_page(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        selectors: (&LabelSelector, &FieldSelector),
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<Value>, usize, u64) {
+        let (labels, fields) = selectors;
+        let after = after.map(|a| a.split_once('/').unwrap_or(("", a)));
+        let inner = self.lock();
+        let mut items = Vec::new();
+        let mut remaining = 0;
+        for o in inner.list(rt, ns) {
+            if let Some(start) = after
+                && (meta_str(o, "namespace"), meta_str(o, "name")) <= start
+            {
+                continue;
+            }
+            if !labels.matches(&o["metadata"]["labels"]) || !fields.matches(rt, o) {
+                continue;
+            }
+            if limit == 0 || items.len() < limit {
+                items.push(o.clone());
+            } else {
+                remaining += 1;
+            }
+        }
+        (items, remaining, inner.rv)
+    }
+
+    pub fn create(&self, rt: &ResourceType, ns: &str, obj: Value) -> Result<Value, ApiError> {
+        let mut inner = self.lock();
+        let out = inner.create(rt, ns, obj)?;
+        inner.react();
+        Ok(out)
+    }
+
+    pub fn update(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        obj: Value,
+        subresource: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let mut inner = self.lock();
+        let out = inner.update(rt, ns, name, obj, subresource)?;
+        inner.react();
+        Ok(out)
+    }
+
+    pub fn patch(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        body: &[u8],
+        kind: PatchType,
+        subresource: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        if rt.custom && kind == PatchType::Strategic {
+            return Err(ApiError::unsupported_patch_for_cr());
+        }
+        let mut inner = self.lock();
+        let Some(current) = inner.get(rt, ns, name).cloned() else {
+            return Err(ApiError::not_found(&rt.group, &rt.plural, name));
+        };
+        let patched = patch::apply(&current, body, kind)?;
+        let out = inner.update(rt, ns, name, patched, subresource)?;
+        inner.react();
+        Ok(out)
+    }
+
+    /// DELETE one object, with the real server's graceful-deletion rules.
+    pub fn delete(
+        self: &Arc<Self>,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        grace: Option<i64>,
+    ) -> Result<Deleted, ApiError> {
+        let mut inner = self.lock();
+        let Some(obj) = inner.get(rt, ns, name).cloned() else {
+            return Err(ApiError::not_found(&rt.group, &rt.plural, name));
+        };
+        let now = now();
+        let is_pod = rt.group.is_empty() && rt.plural == "pods";
+        let is_ns = rt.group.is_empty() && rt.plural == "namespaces";
+        if obj["metadata"]["deletionTimestamp"].is_string() {
+            // Already terminating: a force delete finishes it, anything else just reports it.
+            if is_pod && grace == Some(0) {
+                let gone = inner.remove(&rt.key(), ns, name);
+                inner.react();
+                return Ok(Deleted::Object(gone.unwrap_or(obj)));
+            }
+            return Ok(Deleted::Object(obj));
+        }
+        let out = if is_pod {
+            let phase = obj["status"]["phase"].as_str().unwrap_or_default();
+            let scheduled = obj["spec"]["nodeName"]
+                .as_str()
+                .is_some_and(|n| !n.is_empty());
+            let grace = if !scheduled || phase == "Failed" || phase == "Succeeded" {
+                0
+            } else {
+                grace.unwrap_or_else(|| {
+                    obj["spec"]["terminationGracePeriodSeconds"]
+                        .as_i64()
+                        .unwrap_or(30)
+                })
+            };
+            let mut marked = obj.clone();
+            marked["metadata"]["deletionTimestamp"] =
+                json!(timestamp(now + chrono::TimeDelta::seconds(grace)));
+            marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+            if grace == 0 {
+                inner.put_internal(&rt.key(), marked);
+                let gone = inner.remove(&rt.key(), ns, name);
+                Deleted::Object(gone.unwrap_or(obj))
+            } else {
+                inner.put_internal(&rt.key(), marked);
+                let current = inner.get(rt, ns, name).cloned().unwrap_or(obj);
+                self.finish_later(
+                    rt.key(),
+                    ns,
+                    name,
+                    meta_str(&current, "uid"),
+                    self.timing.kubelet_delay,
+                );
+                Deleted::Object(current)
+            }
+        } else if is_ns {
+            let mut marked = obj.clone();
+            marked["metadata"]["deletionTimestamp"] = json!(timestamp(now));
+            marked["status"]["phase"] = json!("Terminating");
+            inner.put_internal("namespaces", marked);
+            let current = inner.get(rt, ns, name).cloned().unwrap_or(obj);
+            self.finish_later(
+                "namespaces".into(),
+                "",
+                name,
+                meta_str(&current, "uid"),
+                self.timing.namespace_delay,
+            );
+            Deleted::Object(current)
+        } else if obj["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
+        {
+            let mut marked = obj.clone();
+            marked["metadata"]["deletionTimestamp"] = json!(timestamp(now));
+            marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            inner.put_internal(&rt.key(), marked);
+            Deleted::Object(inner.get(rt, ns, name).cloned().unwrap_or(obj))
+        } else {
+            inner.remove(&rt.key(), ns, name);
+            let mut details =
+                json!({"name": name, "kind": rt.plural, "uid": meta_str(&obj, "uid")});
+            if !rt.group.is_empty() {
+                details["group"] = json!(rt.group);
+            }
+            Deleted::Status(json!({
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details,
+            }))
+        };
+        inner.react();
+        Ok(out)
+    }
+
+    /// The kubelet / namespace controller finishing a graceful deletion.
+    fn finish_later(
+        self: &Arc<Self>,
+        rt_key: String,
+        ns: &str,
+        name: &str,
+        uid: &str,
+        delay: Duration,
+    ) {
+        let store = Arc::clone(self);
+        let (ns, name, uid) = (ns.to_owned(), name.to_owned(), uid.to_owned());
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        handle.spawn(async move {
+            tokio::time::sleep(delay).await;
+            store.finish_deletion(&rt_key, &ns, &name, &uid);
+        });
+    }
+
+    fn finish_deletion(&self, rt_key: &str, ns: &str, name: &str, uid: &str) {
+        let mut inner = self.lock();
+        let Some(rt) = inner.find_type(rt_key) else {
+            return;
+        };
+        let still = inner.get(&rt, ns, name).is_some_and(|o| {
+            meta_str(o, "uid") == uid && o["metadata"]["deletionTimestamp"].is_string()
+        });
+        if !still {
+            return;
+        }
+        if rt_key == "namespaces" {
+            let doomed: Vec<Key> = inner
+                .objects
+                .keys()
+                .filter(|(_, n, _)| n == name)
+                .cloned()
+                .collect();
+            for (k, n, obj) in doomed {
+                inner.remove(&k, &n, &obj);
+            }
+        }
+        inner.remove(rt_key, ns, name);
+        inner.react();
+    }
+
+    /// DELETE on a collection: removes what matches and returns the list of deleted objects.
+    pub fn delete_collection(
+        self: &Arc<Self>,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+    ) -> (Vec<Value>, u64) {
+        let (items, _) = self.list(rt, ns, labels, fields);
+        let mut out = Vec::new();
+        for item in items {
+            let name = meta_str(&item, "name").to_owned();
+            let item_ns = meta_str(&item, "namespace").to_owned();
+            if let Ok(d) = self.delete(rt, &item_ns, &name, None) {
+                out.push(match d {
+                    Deleted::Object(o) => o,
+                    Deleted::Status(_) => item,
+                });
+            }
+        }
+        let rv = self.lock().rv;
+        (out, rv)
+    }
+
+    /// Start a watch: past events after `from` (or Err 410 when they are gone) and a live
+    /// receiver, taken under one lock so nothing falls between them.
+    pub fn watch_from(&self, from: u64) -> Result<(Vec<Arc<Event>>, Live), ApiError> {
+        let inner = self.lock();
+        if from < inner.history_start {
+            return Err(ApiError::expired(format!(
+                "too old resource version: {from} ({})",
+                inner.history_start
+            )));
+        }
+        let backlog = inner
+            .history
+            .iter()
+            .filter(|e| e.rv > from)
+            .cloned()
+            .collect();
+        Ok((backlog, inner.tx.subscribe()))
+    }
+
+    /// Start a watch at "now" with the current objects as synthetic ADDED events.
+    pub fn watch_now(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+    ) -> (Vec<Value>, u64, broadcast::Receiver<Arc<Event>>) {
+        let inner = self.lock();
+        let objs = inner.list(rt, ns).into_iter().cloned().collect();
+        (objs, inner.rv, inner.tx.subscribe())
+    }
+
+    pub fn current_rv(&self) -> u64 {
+        self.lock().rv
+    }
+
+    /// The log text of a pod's container (scenario fixtures provide it).
+    pub fn logs(&self, ns: &str, pod: &str, container: Option<&str>) -> Result<String, ApiError> {
+        let inner = self.lock();
+        let Some(rt) = inner.find_type("pods") else {
+            return Err(ApiError::unknown_resource());
+        };
+        let Some(obj) = inner.get(&rt, ns, pod) else {
+            return Err(ApiError::not_found("", "pods", pod));
+        };
+        let containers: Vec<&str> = obj["spec"]["containers"]
+            .as_array()
+            .map(|c| c.iter().filter_map(|c| c["name"].as_str()).collect())
+            .unwrap_or_default();
+        let container = match container {
+            Some(c) if !containers.contains(&c) => {
+                return Err(ApiError::bad_request(format!(
+                    "container {c} is not valid for pod {pod}"
+                )));
+            }
+            Some(c) => c.to_owned(),
+            None if containers.len() == 1 => containers[0].to_owned(),
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "a container name must be specified for pod {pod}, choose one of: [{}]",
+                    containers.join(" ")
+                )));
+            }
+        };
+        Ok(inner.engine.logs(obj, &container))
+    }
+
+    /// Whether the scenario's "fixed" conditions hold.
+    pub fn scenario_fixed(&self) -> bool {
+        let inner = self.lock();
+        inner.engine.fixed(&inner)
+    }
+}
