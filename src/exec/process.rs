@@ -317,13 +317,13 @@ pub async fn run(
                     }
                     drain_deadline = Some(tokio::time::Instant::now() + DRAIN);
                 }
-                () = tokio::time::sleep_until(deadline), if status.is_none() => {
+                () = tokio::time::sleep_until(deadline), if status.is_none() && !outcome.timed_out && !outcome.cancelled => {
                     outcome.timed_out = true;
                     terminate(group, spec.grace, true).await;
                     outcome.leftovers_killed += sweep(&marker);
                     swept = true;
                 }
-                () = cancel.cancelled(), if !outcome.cancelled => {
+                () = cancel.cancelled(), if !outcome.cancelled && !outcome.timed_out => {
                     outcome.cancelled = true;
                     terminate(group, spec.grace, true).await;
                     outcome.leftovers_killed += sweep(&marker);

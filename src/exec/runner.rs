@@ -654,6 +654,7 @@ impl<'h, H: Host> Runner<'h, H> {
             saw(watch_no),
         );
         if outcome.timed_out {
+            failures.retain(|f| f != judge::KILLED);
             failures.insert(0, format!("timed out after {}", humanize(timeout)));
         }
         let stdout = buffer.text(Stream::Stdout);
