@@ -49,6 +49,9 @@ const MAX_SCRIPT: usize = 120 * 1024;
 /// How long to wait for pipes to close after the command and its group are gone.
 const DRAIN: Duration = Duration::from_millis(500);
 const POLL: Duration = Duration::from_millis(5);
+/// Requested size of the stdout pipe, and of each read from it.
+const PIPE_SIZE: i32 = 1024 * 1024;
+const READ_SIZE: usize = 256 * 1024;
 
 /// What to run and how.
 #[derive(Debug, Clone)]
@@ -274,9 +277,14 @@ pub async fn run(
     } else {
         let mut stdout = child.stdout.take();
         let mut stderr = child.stderr.take();
+        // A larger pipe means fewer wake-ups when a command floods its output. Best effort:
+        // the kernel caps it (/proc/sys/fs/pipe-max-size) and may refuse.
+        if let Some(out) = &stdout {
+            let _ = nix::fcntl::fcntl(out, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+        }
         let mut out_split = LineSplitter::default();
         let mut err_split = LineSplitter::default();
-        let mut out_buf = vec![0u8; 64 * 1024];
+        let mut out_buf = vec![0u8; READ_SIZE];
         let mut err_buf = vec![0u8; 16 * 1024];
         let deadline = tokio::time::Instant::now() + spec.timeout;
         let mut status: Option<ExitStatus> = None;

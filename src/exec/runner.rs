@@ -273,7 +273,10 @@ impl<H: Host> OutputSink for StepSink<'_, H> {
             let _ = f.write_all(&masked);
         }
         self.buffer.push(stream, ts, &masked);
-        let text = String::from_utf8_lossy(&masked).into_owned();
+        let text = match std::str::from_utf8(&masked) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(&masked).into_owned(),
+        };
         let ts_ms = u64::try_from(ts.as_millis()).unwrap_or(u64::MAX);
         self.host.emit(Event::Output {
             step: self.step,
@@ -657,8 +660,14 @@ impl<'h, H: Host> Runner<'h, H> {
             failures.retain(|f| f != judge::KILLED);
             failures.insert(0, format!("timed out after {}", humanize(timeout)));
         }
-        let stdout = buffer.text(Stream::Stdout);
         let expected = judge::expected_output(step, planned.index).map(|b| b.code.as_str());
+        let capture = capture_name(block);
+        // Materialise the kept stdout only when something reads it.
+        let stdout = if expected.is_some() || capture.is_some() {
+            buffer.text(Stream::Stdout)
+        } else {
+            String::new()
+        };
         let output = if spec.interactive {
             OutputMatch::NoExpectation
         } else {
@@ -671,7 +680,7 @@ impl<'h, H: Host> Runner<'h, H> {
         }
         if failures.is_empty()
             && !outcome.cancelled
-            && let Some(name) = capture_name(block)
+            && let Some(name) = capture
         {
             if buffer.stdout_dropped {
                 failures.push(format!("capture={name}: the output was too large to keep"));
