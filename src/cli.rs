@@ -66,8 +66,10 @@ pub struct LintArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Exit status: 0 when every step passed, 1 when a step failed, was blocked or \
-                  is pending, 2 when a placeholder has no value, 128+N when stopped by signal N.")]
+#[command(
+    after_help = "Exit status: 0 when every step passed, 1 when a step failed, was blocked or \
+                  is pending, 2 when a placeholder has no value, 128+N when stopped by signal N."
+)]
 pub struct RunArgs {
     /// A scenario id (`backup-stuck/restart-mgmt-pod`), a runbook id with one scenario, or a
     /// runbook file.

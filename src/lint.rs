@@ -1,14 +1,256 @@
 //! `runbook lint`: findings about runbooks as `file:line:col: severity: message`.
 //!
 //! Parse warnings come first (front matter, fences, comments), then checks of each command
-//! block. To add a check: write a function from a block (or step) to findings and call it from
-//! [`lint_runbook`]; give it a stable `code` and a fixture that triggers it.
+//! block: placeholders nobody explains, `$VAR` inside single quotes, heredocs that never end,
+//! and, when `shellcheck` is installed, its findings mapped back to runbook lines.
+//!
+//! To add a check: write a function from a block (with its step's prose) to findings, call it
+//! from [`lint_runbook`], give it a stable `code`, and add a fixture under `tests/fixtures/lint/`
+//! that triggers it.
 
-use crate::runbook::{Diagnostic, Runbook};
+mod shell;
+mod shellcheck;
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::exec;
+use crate::runbook::{Block, BlockKind, Diagnostic, Runbook, Severity, Step, placeholder};
+
+pub use shell::{Pitfall, pitfalls};
+pub use shellcheck::{Shellcheck, shellcheck_available};
+
+/// What to run besides the built-in checks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Run shellcheck on command blocks (when it is installed).
+    pub shellcheck: bool,
+}
+
+/// A command block with the prose that explains it.
+struct Checked<'a> {
+    block: &'a Block,
+    prose: String,
+}
 
 /// Every finding for one runbook, sorted by position.
-pub fn lint_runbook(runbook: &Runbook) -> Vec<Diagnostic> {
+pub fn lint_runbook(runbook: &Runbook, options: Options) -> Vec<Diagnostic> {
     let mut findings = runbook.warnings.clone();
-    findings.sort_by_key(|a| (a.line, a.col));
+    let mut checked: Vec<Checked<'_>> = Vec::new();
+    for scenario in &runbook.scenarios {
+        let mut scenario_prose = scenario.summary.clone();
+        for c in &scenario.callouts {
+            scenario_prose.push('\n');
+            scenario_prose.push_str(&c.text);
+        }
+        for block in &scenario.intro {
+            checked.push(Checked {
+                block,
+                prose: scenario_prose.clone(),
+            });
+        }
+        for procedure in &scenario.procedures {
+            let prose = format!("{scenario_prose}\n{}", procedure.summary);
+            for step in &procedure.steps {
+                collect_steps(step, &prose, &mut checked);
+            }
+        }
+        if scenario.procedures.iter().all(|p| p.steps.is_empty()) {
+            findings.push(finding(
+                &runbook.path,
+                scenario.line,
+                1,
+                Severity::Warning,
+                "no-steps",
+                format!(
+                    "scenario `{}` has no steps: add `### Debug Steps` and a numbered list",
+                    scenario.title
+                ),
+            ));
+        }
+    }
+
+    for c in &checked {
+        if c.block.kind == BlockKind::Command {
+            findings.extend(unexplained_placeholders(runbook, c));
+        }
+        if matches!(c.block.kind, BlockKind::Command | BlockKind::Example) {
+            findings.extend(shell_pitfalls(&runbook.path, c.block));
+        }
+        if c.block.kind == BlockKind::Command {
+            findings.extend(safety(&runbook.path, c.block));
+        }
+    }
+    if options.shellcheck && shellcheck_available() {
+        let commands: Vec<&Block> = checked
+            .iter()
+            .map(|c| c.block)
+            .filter(|b| b.kind == BlockKind::Command)
+            .collect();
+        let mapped: Vec<Vec<Diagnostic>> = commands
+            .par_iter()
+            .map(|b| Shellcheck::check(&runbook.path, b))
+            .collect();
+        findings.extend(mapped.into_iter().flatten());
+    }
+    findings.sort_by(|a, b| (a.line, a.col, a.code).cmp(&(b.line, b.col, b.code)));
+    findings.dedup();
     findings
+}
+
+fn collect_steps<'a>(step: &'a Step, outer: &str, out: &mut Vec<Checked<'a>>) {
+    let mut prose = format!("{outer}\n{}", step.text);
+    for c in &step.callouts {
+        prose.push('\n');
+        prose.push_str(&c.text);
+    }
+    for block in &step.blocks {
+        out.push(Checked {
+            block,
+            prose: prose.clone(),
+        });
+    }
+    for sub in &step.substeps {
+        collect_steps(sub, &prose, out);
+    }
+}
+
+fn unexplained_placeholders(runbook: &Runbook, c: &Checked<'_>) -> Vec<Diagnostic> {
+    let documented: Vec<String> = runbook
+        .front_matter
+        .placeholders
+        .keys()
+        .map(|k| placeholder::normalise(k))
+        .collect();
+    let prose_lower = c.prose.to_lowercase();
+    let prose_norm = placeholder::normalise(&c.prose);
+    let found = placeholder::find(&c.block.code);
+    let mut out = Vec::new();
+    let mut reported = Vec::new();
+    for p in &found {
+        if documented.contains(&p.name) || reported.contains(&p.name) {
+            continue;
+        }
+        let raw = p.raw(&c.block.code).to_lowercase();
+        let named = prose_lower.contains(&raw) || prose_norm.contains(&p.name);
+        // "Replace the placeholder with ..." explains a block's only placeholder.
+        let only_one = found.iter().all(|q| q.name == p.name);
+        let generic =
+            only_one && (prose_lower.contains("placeholder") || prose_lower.contains("replace"));
+        if named || generic {
+            continue;
+        }
+        reported.push(p.name.clone());
+        let (line, col) = position(&c.block.code, p.start);
+        out.push(finding(
+            &runbook.path,
+            c.block.source_line(line),
+            col,
+            Severity::Warning,
+            "unexplained-placeholder",
+            format!(
+                "placeholder `{}` is never explained: say in the step what to put there, or \
+                 describe `{}` under `placeholders:` in the front matter",
+                p.raw(&c.block.code),
+                p.name
+            ),
+        ));
+    }
+    out
+}
+
+fn shell_pitfalls(path: &Path, block: &Block) -> Vec<Diagnostic> {
+    pitfalls(&block.code)
+        .into_iter()
+        .map(|p| match p {
+            Pitfall::SingleQuotedVar { line, col, var } => finding(
+                path,
+                block.source_line(line),
+                col,
+                Severity::Warning,
+                "single-quoted-var",
+                format!("`${var}` is inside single quotes, so the shell passes it literally; use double quotes"),
+            ),
+            Pitfall::HeredocTerminator { line, col, word, indented_at } => finding(
+                path,
+                block.source_line(line),
+                col,
+                Severity::Error,
+                "heredoc-terminator",
+                match indented_at {
+                    Some(at) => format!(
+                        "heredoc `{word}` never ends: its terminator on line {} is indented, and bash \
+                         only ends a heredoc at a line holding exactly `{word}` (or use `<<-` with tabs)",
+                        block.source_line(at)
+                    ),
+                    None => format!("heredoc `{word}` never ends: no line holds exactly `{word}`"),
+                },
+            ),
+        })
+        .collect()
+}
+
+/// Destructive commands (info: the user will be asked to confirm), and fence attributes that
+/// overrule the classifier (a warning unless `reason="..."` says why).
+fn safety(path: &Path, block: &Block) -> Vec<Diagnostic> {
+    let c = exec::classify_block(block);
+    let mut out = Vec::new();
+    if c.overridden {
+        let why = block.attribute("reason");
+        out.push(finding(
+            path,
+            block.line,
+            1,
+            if why.is_some() { Severity::Info } else { Severity::Warning },
+            "classification-override",
+            match why {
+                Some(why) => format!("classification overridden by the runbook: {why}"),
+                None => format!(
+                    "a fence attribute overrides the classifier ({}); add reason=\"...\" saying why",
+                    c.reasons.join("; ")
+                ),
+            },
+        ));
+    }
+    if c.destructive {
+        out.push(finding(
+            path,
+            block.line,
+            1,
+            Severity::Info,
+            "destructive",
+            format!(
+                "destructive, asks for confirmation before it runs: {}",
+                c.reasons.join("; ")
+            ),
+        ));
+    }
+    out
+}
+
+/// 1-based (line, column) of a byte offset.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn finding(
+    path: &Path,
+    line: usize,
+    col: usize,
+    severity: Severity,
+    code: &'static str,
+    message: String,
+) -> Diagnostic {
+    Diagnostic {
+        path: path.to_owned(),
+        line,
+        col,
+        severity,
+        code,
+        message,
+    }
 }

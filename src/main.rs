@@ -29,8 +29,10 @@ fn main() -> ExitCode {
 
 fn is_broken_pipe(err: &color_eyre::eyre::Report) -> bool {
     err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || e.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
                 == Some(std::io::ErrorKind::BrokenPipe)
     })
 }
@@ -71,7 +73,10 @@ fn list(args: &ListArgs) -> Result<ExitCode> {
             }
         }
     }
-    for err in catalog.diagnostics().filter(|d| d.severity == Severity::Error) {
+    for err in catalog
+        .diagnostics()
+        .filter(|d| d.severity == Severity::Error)
+    {
         eprintln!("{err}");
     }
     Ok(ExitCode::SUCCESS)
@@ -82,7 +87,10 @@ fn show(args: &ShowArgs) -> Result<ExitCode> {
     let runbooks: Vec<Runbook> = if path.is_file() {
         match runbook::runbook::Catalog::load(&[path.to_owned()], false) {
             Catalog { runbooks, errors } if runbooks.is_empty() => {
-                bail!("{}", errors.first().map(ToString::to_string).unwrap_or_default())
+                bail!(
+                    "{}",
+                    errors.first().map(ToString::to_string).unwrap_or_default()
+                )
             }
             c => c.runbooks,
         }
@@ -90,12 +98,19 @@ fn show(args: &ShowArgs) -> Result<ExitCode> {
         let catalog = Catalog::load(&args.paths, true);
         if let Some(r) = catalog.runbook(&args.target) {
             vec![r.clone()]
-        } else if let Some((r, s)) = catalog.runbooks.iter().find_map(|r| r.scenario(&args.target).map(|s| (r, s))) {
+        } else if let Some((r, s)) = catalog
+            .runbooks
+            .iter()
+            .find_map(|r| r.scenario(&args.target).map(|s| (r, s)))
+        {
             let mut only = r.clone();
             only.scenarios = vec![s.clone()];
             vec![only]
         } else {
-            bail!("no runbook or scenario `{}`; `runbook list` shows the ids", args.target)
+            bail!(
+                "no runbook or scenario `{}`; `runbook list` shows the ids",
+                args.target
+            )
         }
     };
     let mut out = std::io::stdout().lock();
@@ -112,9 +127,12 @@ fn show(args: &ShowArgs) -> Result<ExitCode> {
 
 fn lint(args: &LintArgs) -> Result<ExitCode> {
     let catalog = Catalog::load(&args.paths, args.paths.is_empty());
+    let options = runbook::lint::Options {
+        shellcheck: !args.no_shellcheck,
+    };
     let mut findings: Vec<_> = catalog.errors.clone();
     for r in &catalog.runbooks {
-        findings.extend(runbook::lint::lint_runbook(r));
+        findings.extend(runbook::lint::lint_runbook(r, options));
     }
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -126,5 +144,9 @@ fn lint(args: &LintArgs) -> Result<ExitCode> {
         }
     }
     let errors = findings.iter().any(|f| f.severity == Severity::Error);
-    Ok(if errors { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if errors {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -249,24 +249,32 @@ impl Runbook {
 
     /// The id a file at `path` gets: its stem.
     pub fn id_for(path: &Path) -> String {
-        path.file_stem()
-            .map_or_else(|| "runbook".to_owned(), |s| s.to_string_lossy().into_owned())
+        path.file_stem().map_or_else(
+            || "runbook".to_owned(),
+            |s| s.to_string_lossy().into_owned(),
+        )
     }
 }
 
 impl Scenario {
     /// Every step of every procedure, sub-steps included, in document order.
     pub fn all_blocks(&self) -> impl Iterator<Item = &Block> {
-        self.intro
-            .iter()
-            .chain(self.procedures.iter().flat_map(|p| p.steps.iter().flat_map(Step::all_blocks)))
+        self.intro.iter().chain(
+            self.procedures
+                .iter()
+                .flat_map(|p| p.steps.iter().flat_map(Step::all_blocks)),
+        )
     }
 }
 
 impl Step {
     /// This step's blocks and those of its sub-steps, in document order.
     pub fn all_blocks(&self) -> Box<dyn Iterator<Item = &Block> + '_> {
-        Box::new(self.blocks.iter().chain(self.substeps.iter().flat_map(Step::all_blocks)))
+        Box::new(
+            self.blocks
+                .iter()
+                .chain(self.substeps.iter().flat_map(Step::all_blocks)),
+        )
     }
 
     /// Blocks that run.

@@ -159,23 +159,26 @@ fn exported_env_and_cwd_are_captured() {
 #[test]
 fn cancel_kills_children_grandchildren_and_background_jobs() {
     rt().block_on(async {
-        let (a, b, c) = (unique("a"), unique("b"), unique("c"));
-        let script = format!("sleep {a} & (sleep {b} &) ; bash -c 'sleep {c}'");
+        let (job, sub, nested) = (unique("a"), unique("b"), unique("c"));
+        let script = format!("sleep {job} & (sleep {sub} &) ; bash -c 'sleep {nested}'");
         let (handle, mut cancel) = Cancel::new();
         let watcher = async {
             wait_until("the sleeps to start", Duration::from_secs(10), || {
-                !live(&format!("sleep {a}")).is_empty()
-                    && !live(&format!("sleep {b}")).is_empty()
-                    && !live(&format!("sleep {c}")).is_empty()
+                !live(&format!("sleep {job}")).is_empty()
+                    && !live(&format!("sleep {sub}")).is_empty()
+                    && !live(&format!("sleep {nested}")).is_empty()
             })
             .await;
             handle.cancel();
         };
         let s = spec(&script);
-        let ((o, _), ()) = tokio::join!(run(&s, &mut cancel), watcher);
-        assert!(o.cancelled);
-        for n in [&a, &b, &c] {
-            assert!(live(&format!("sleep {n}")).is_empty(), "sleep {n} survived");
+        let ((outcome, _), ()) = tokio::join!(run(&s, &mut cancel), watcher);
+        assert!(outcome.cancelled);
+        for name in [&job, &sub, &nested] {
+            assert!(
+                live(&format!("sleep {name}")).is_empty(),
+                "sleep {name} survived"
+            );
         }
     });
 }

@@ -78,20 +78,9 @@ pub fn classify(command: &str) -> Classification {
 /// `<key-name>` would lex as redirections: stand every placeholder in for a plain word
 /// (`PLACEHOLDER_key_name`) before lexing.
 fn neutralise_placeholders(command: &str) -> String {
-    let found = crate::runbook::placeholder::find(command);
-    if found.is_empty() {
-        return command.to_owned();
-    }
-    let mut out = String::with_capacity(command.len());
-    let mut last = 0;
-    for p in found {
-        out.push_str(&command[last..p.start]);
-        out.push_str("PLACEHOLDER_");
-        out.push_str(&p.name.replace('-', "_"));
-        last = p.end;
-    }
-    out.push_str(&command[last..]);
-    out
+    crate::runbook::placeholder::replace(command, |p, _| {
+        format!("PLACEHOLDER_{}", p.name.replace('-', "_"))
+    })
 }
 
 /// Classifies a block, honouring `destructive=` and `interactive=` fence attributes.

@@ -54,7 +54,8 @@ impl Catalog {
         for path in paths {
             collect_files(path, &mut files, &mut catalog.errors);
         }
-        let loaded: Vec<Result<Runbook, LoadError>> = files.par_iter().map(|p| load_file(p)).collect();
+        let loaded: Vec<Result<Runbook, LoadError>> =
+            files.par_iter().map(|p| load_file(p)).collect();
         for result in loaded {
             match result {
                 Ok(runbook) => catalog.runbooks.push(runbook),
@@ -66,7 +67,11 @@ impl Catalog {
     }
 
     pub fn origin(runbook: &Runbook) -> Origin {
-        if runbook.path.to_string_lossy().starts_with(BUNDLED_PREFIX) { Origin::Bundled } else { Origin::User }
+        if runbook.path.to_string_lossy().starts_with(BUNDLED_PREFIX) {
+            Origin::Bundled
+        } else {
+            Origin::User
+        }
     }
 
     pub fn runbook(&self, id: &str) -> Option<&Runbook> {
@@ -89,7 +94,9 @@ impl Catalog {
 
     /// Every diagnostic: load errors and each runbook's warnings.
     pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.errors.iter().chain(self.runbooks.iter().flat_map(|r| r.warnings.iter()))
+        self.errors
+            .iter()
+            .chain(self.runbooks.iter().flat_map(|r| r.warnings.iter()))
     }
 
     /// Two files with the same stem: the later one gets `-2`, `-3`, ... and a warning.
@@ -134,7 +141,10 @@ fn walk_bundled(dir: &'static Dir<'static>, out: &mut Vec<(String, &'static [u8]
     for file in dir.files() {
         let path = file.path();
         if is_runbook_file(path) {
-            out.push((format!("{BUNDLED_PREFIX}{}", path.display()), file.contents()));
+            out.push((
+                format!("{BUNDLED_PREFIX}{}", path.display()),
+                file.contents(),
+            ));
         }
     }
     for sub in dir.dirs() {
@@ -181,13 +191,21 @@ fn walk_dir(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>, d
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) => {
-            errors.push(diag(dir, 1, Severity::Error, "unreadable", format!("cannot read folder: {err}")));
+            errors.push(diag(
+                dir,
+                1,
+                Severity::Error,
+                "unreadable",
+                format!("cannot read folder: {err}"),
+            ));
             return;
         }
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             if !entry.file_name().to_string_lossy().starts_with('.') {
                 walk_dir(&path, found, errors, depth + 1);
@@ -214,7 +232,13 @@ pub fn load_file(path: &Path) -> Result<Runbook, LoadError> {
         )
     };
     let unreadable = |err: std::io::Error| {
-        diag(path, 1, Severity::Error, "unreadable", format!("cannot read: {err}"))
+        diag(
+            path,
+            1,
+            Severity::Error,
+            "unreadable",
+            format!("cannot read: {err}"),
+        )
     };
     let meta = std::fs::metadata(path).map_err(unreadable)?;
     if meta.len() > MAX_FILE_BYTES {

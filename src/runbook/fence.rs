@@ -42,13 +42,19 @@ impl FenceInfo {
 
     fn word(&mut self, word: &str) {
         if let Some((key, value)) = word.split_once('=')
-            && !key.is_empty() {
-                self.attributes.insert(key.to_owned(), unquote(value).to_owned());
-                return;
-            }
+            && !key.is_empty()
+        {
+            self.attributes
+                .insert(key.to_owned(), unquote(value).to_owned());
+            return;
+        }
         let lower = word.to_ascii_lowercase();
         if META_WORDS.contains(&lower.as_str()) || self.language.is_some() {
-            let key = if lower == "hideclipboard" { "hideClipboard" } else { word };
+            let key = if lower == "hideclipboard" {
+                "hideClipboard"
+            } else {
+                word
+            };
             self.attributes.insert(key.to_owned(), "true".to_owned());
         } else {
             self.language = Some(lower);
@@ -58,7 +64,9 @@ impl FenceInfo {
     fn braced(&mut self, inner: &str) {
         let inner = inner.trim();
         let is_lines = !inner.is_empty()
-            && inner.chars().all(|c| c.is_ascii_digit() || matches!(c, ',' | '-' | ' '));
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ',' | '-' | ' '));
         if !is_lines {
             for token in tokens(inner) {
                 if let Token::Word(word) = token {

@@ -23,7 +23,10 @@ pub fn outline(runbook: &Runbook) -> String {
             block(&mut out, b, 2);
         }
         for (i, p) in s.procedures.iter().enumerate() {
-            let under = p.parent.map(|n| format!("  (under {})", n + 1)).unwrap_or_default();
+            let under = p
+                .parent
+                .map(|n| format!("  (under {})", n + 1))
+                .unwrap_or_default();
             let _ = writeln!(out, "\n  Procedure {}: {}{under}", i + 1, p.title);
             if !p.summary.is_empty() {
                 indent_text(&mut out, &p.summary, 4);
@@ -38,7 +41,11 @@ pub fn outline(runbook: &Runbook) -> String {
 
 fn write_step(out: &mut String, step: &Step, depth: usize) {
     let pad = " ".repeat(depth);
-    let number = if step.number.is_empty() { "-".to_owned() } else { format!("{}.", step.number) };
+    let number = if step.number.is_empty() {
+        "-".to_owned()
+    } else {
+        format!("{}.", step.number)
+    };
     let _ = writeln!(out, "{pad}{number} {}", first_line(&step.text));
     for c in &step.callouts {
         let _ = writeln!(out, "{pad}   [{}] {}", c.kind, first_line(&c.text));
@@ -53,7 +60,10 @@ fn write_step(out: &mut String, step: &Step, depth: usize) {
 
 fn block(out: &mut String, b: &Block, depth: usize) {
     let pad = " ".repeat(depth);
-    let tab = b.attribute("tab").map(|t| format!(" [{t}]")).unwrap_or_default();
+    let tab = b
+        .attribute("tab")
+        .map(|t| format!(" [{t}]"))
+        .unwrap_or_default();
     let _ = writeln!(out, "{pad}{}{tab}:", b.kind.as_str());
     for line in b.code.lines().take(12) {
         let _ = writeln!(out, "{pad}  | {line}");

@@ -36,7 +36,8 @@ const MAX_DEPTH: usize = 8;
 pub fn parse(bytes: &[u8], path: &Path) -> Runbook {
     let mut warnings = Vec::new();
     let text = source::decode(bytes, path, &mut warnings);
-    let lines: Vec<&str> = text.lines().collect();
+    let mut lines: Vec<&str> = Vec::with_capacity(text.len() / 32 + 1);
+    lines.extend(text.lines());
     let (front_matter, body) = source::front_matter(&lines, path, &mut warnings);
     let (items, issues) = line::lex(&lines, body);
     for issue in issues {
@@ -62,7 +63,12 @@ pub fn parse(bytes: &[u8], path: &Path) -> Runbook {
     let id = super::Runbook::id_for(path);
     let mut builder = Builder::new(path, &id, warnings);
     builder.run(&items);
-    let Builder { scenarios, mut warnings, first_heading, .. } = builder;
+    let Builder {
+        scenarios,
+        mut warnings,
+        first_heading,
+        ..
+    } = builder;
 
     if scenarios.is_empty() {
         warnings.push(diag(
@@ -80,7 +86,14 @@ pub fn parse(bytes: &[u8], path: &Path) -> Runbook {
         .clone()
         .or(first_heading)
         .unwrap_or_else(|| id.clone());
-    Runbook { id, path: path.to_owned(), title, front_matter, warnings, scenarios }
+    Runbook {
+        id,
+        path: path.to_owned(),
+        title,
+        front_matter,
+        warnings,
+        scenarios,
+    }
 }
 
 /// A step being built, with the indentation of its list marker.
@@ -168,7 +181,13 @@ impl<'p> Builder<'p> {
                     self.heading(lineno, *level, text, next);
                 }
                 Line::Fence(fence) => self.fence(lineno, fence),
-                Line::Item { indent, ordered, marker, content_indent, text } => {
+                Line::Item {
+                    indent,
+                    ordered,
+                    marker,
+                    content_indent,
+                    text,
+                } => {
                     self.item(lineno, *indent, *ordered, marker, *content_indent, text);
                 }
                 Line::AdmonitionOpen { kind, title } => {
@@ -191,7 +210,7 @@ impl<'p> Builder<'p> {
         let (text, custom_id) = split_custom_id(raw);
         let text = clean_inline(text).into_owned();
         if self.first_heading.is_none() && !text.is_empty() {
-            self.first_heading = Some(text.clone());
+            self.first_heading = Some(scenario_title(&text).unwrap_or_else(|| text.clone()));
         }
         self.close_callout(None);
         self.flush_steps();
@@ -199,7 +218,9 @@ impl<'p> Builder<'p> {
 
         let debug = is_debug_heading(&text);
         let labelled = scenario_title(&text);
-        let in_scenario = self.scenario_level.is_some_and(|l| level > l || (debug && level == l));
+        let in_scenario = self
+            .scenario_level
+            .is_some_and(|l| level > l || (debug && level == l));
         if labelled.is_none() && in_scenario {
             self.open_procedure(lineno, level, text, debug);
             return;
@@ -207,14 +228,20 @@ impl<'p> Builder<'p> {
         self.end_scenario();
         if let Some(title) = labelled {
             self.open_scenario(lineno, level, title, custom_id);
-        } else if !debug && next.is_some_and(|n| is_debug_heading(&clean_inline(split_custom_id(n).0))) {
+        } else if !debug
+            && next.is_some_and(|n| is_debug_heading(&clean_inline(split_custom_id(n).0)))
+        {
             self.open_scenario(lineno, level, text, custom_id);
         }
     }
 
     fn open_scenario(&mut self, line: usize, level: usize, title: String, custom_id: Option<&str>) {
         let base = custom_id.map_or_else(|| slug(&title), slug);
-        let base = if base.is_empty() { "scenario".to_owned() } else { base };
+        let base = if base.is_empty() {
+            "scenario".to_owned()
+        } else {
+            base
+        };
         let mut id = format!("{}/{base}", self.runbook_id);
         let mut n = 2;
         while !self.used_ids.insert(id.clone()) {
@@ -236,15 +263,20 @@ impl<'p> Builder<'p> {
     }
 
     fn open_procedure(&mut self, line: usize, level: usize, title: String, debug: bool) {
-        let Some(scenario) = self.scenarios.last_mut() else { return };
+        let Some(scenario) = self.scenarios.last_mut() else {
+            return;
+        };
         // A non-debug heading is shown under the closest procedure above it.
         let parent = if debug {
             None
         } else {
-            self.procedure_levels.iter().rposition(|&l| l < level).map(|p| {
-                // Point at the top of that chain so that examples nest one level only.
-                scenario.procedures[p].parent.unwrap_or(p)
-            })
+            self.procedure_levels
+                .iter()
+                .rposition(|&l| l < level)
+                .map(|p| {
+                    // Point at the top of that chain so that examples nest one level only.
+                    scenario.procedures[p].parent.unwrap_or(p)
+                })
         };
         scenario.procedures.push(Procedure {
             title,
@@ -286,13 +318,25 @@ impl<'p> Builder<'p> {
             return;
         }
         // Inside a callout, or an unordered item, or too deep: prose of what it sits in.
-        if self.callout.is_some() || !ordered || self.stack.len() >= MAX_DEPTH && indent > self.stack[self.stack.len() - 1].marker_indent {
+        if self.callout.is_some()
+            || !ordered
+            || self.stack.len() >= MAX_DEPTH
+                && indent > self.stack[self.stack.len() - 1].marker_indent
+        {
             let bullet = format!("{marker} {text}");
             let rel = indent.saturating_sub(self.text_base(indent));
-            self.text_line(indent, &format!("{}{bullet}", " ".repeat(rel.min(12))), lineno);
+            self.text_line(
+                indent,
+                &format!("{}{bullet}", " ".repeat(rel.min(12))),
+                lineno,
+            );
             return;
         }
-        while self.stack.last().is_some_and(|top| top.marker_indent >= indent) {
+        while self
+            .stack
+            .last()
+            .is_some_and(|top| top.marker_indent >= indent)
+        {
             self.pop_step();
         }
         if self.procedure.is_none() {
@@ -345,10 +389,18 @@ impl<'p> Builder<'p> {
             return Target::Nowhere;
         }
         if !self.stack.is_empty() {
-            let depth = self.stack.iter().rposition(|s| s.marker_indent < indent).unwrap_or(0);
+            let depth = self
+                .stack
+                .iter()
+                .rposition(|s| s.marker_indent < indent)
+                .unwrap_or(0);
             return Target::Step(depth);
         }
-        if self.procedure.is_some() { Target::Procedure } else { Target::Scenario }
+        if self.procedure.is_some() {
+            Target::Procedure
+        } else {
+            Target::Scenario
+        }
     }
 
     fn text_base(&self, indent: usize) -> usize {
@@ -415,19 +467,27 @@ impl<'p> Builder<'p> {
         let target = self.target(indent.max(1));
         self.callout = Some(OpenCallout {
             target,
-            callout: Callout { kind, title, text: String::new(), line },
+            callout: Callout {
+                kind,
+                title,
+                text: String::new(),
+                line,
+            },
             closing_tag,
         });
     }
 
     /// Closes the open callout (for a JSX box, only when `tag` names it).
     fn close_callout(&mut self, tag: Option<&str>) {
-        let Some(open) = self.callout.take() else { return };
+        let Some(open) = self.callout.take() else {
+            return;
+        };
         if let (Some(tag), Some(expected)) = (tag, open.closing_tag.as_deref())
-            && tag != expected {
-                self.callout = Some(open);
-                return;
-            }
+            && tag != expected
+        {
+            self.callout = Some(open);
+            return;
+        }
         let mut callout = open.callout;
         callout.text = tidy(&callout.text);
         match open.target {
@@ -466,22 +526,28 @@ impl<'p> Builder<'p> {
             "Tabs" => {
                 if tag.closing {
                     if let Some(tabs) = self.tabs.pop()
-                        && let Some(base) = tabs.as_procedures {
-                            self.flush_steps();
-                            if let Some((_, level)) = self.procedure {
-                                self.procedure = Some((base, level));
-                            }
+                        && let Some(base) = tabs.as_procedures
+                    {
+                        self.flush_steps();
+                        if let Some((_, level)) = self.procedure {
+                            self.procedure = Some((base, level));
                         }
+                    }
                 } else if !tag.self_closing {
                     let as_procedures = self.procedure.and_then(|(index, _)| {
                         let procedure = self.scenarios.last()?.procedures.get(index)?;
                         (self.stack.is_empty() && procedure.steps.is_empty()).then_some(index)
                     });
-                    self.tabs.push(OpenTabs { label: None, as_procedures });
+                    self.tabs.push(OpenTabs {
+                        label: None,
+                        as_procedures,
+                    });
                 }
             }
             "TabItem" | "Tabs.TabPane" | "TabPane" => {
-                let Some(tabs) = self.tabs.last_mut() else { return };
+                let Some(tabs) = self.tabs.last_mut() else {
+                    return;
+                };
                 if tag.closing {
                     tabs.label = None;
                     if tabs.as_procedures.is_some() {
@@ -505,8 +571,12 @@ impl<'p> Builder<'p> {
     }
 
     fn open_tab_procedure(&mut self, line: usize, base: usize, label: String) {
-        let Some((_, level)) = self.procedure else { return };
-        let Some(scenario) = self.scenarios.last_mut() else { return };
+        let Some((_, level)) = self.procedure else {
+            return;
+        };
+        let Some(scenario) = self.scenarios.last_mut() else {
+            return;
+        };
         let parent = scenario.procedures.get(base).and_then(|p| p.parent);
         scenario.procedures.push(Procedure {
             title: label,
@@ -542,12 +612,19 @@ impl<'p> Builder<'p> {
         }
         let info = FenceInfo::parse(&fence.info);
         let mut attributes: BTreeMap<String, String> = info.attributes.clone();
-        if let Some(label) = self.tabs.last().and_then(|t| t.label.clone().filter(|_| t.as_procedures.is_none())) {
+        if let Some(label) = self
+            .tabs
+            .last()
+            .and_then(|t| t.label.clone().filter(|_| t.as_procedures.is_none()))
+        {
             attributes.insert("tab".to_owned(), label);
         }
         // Blocks in a procedure before its first step get a step of their own.
         let target = if target == Target::Procedure {
-            let summary = self.current_procedure().map(|p| std::mem::take(&mut p.summary)).unwrap_or_default();
+            let summary = self
+                .current_procedure()
+                .map(|p| std::mem::take(&mut p.summary))
+                .unwrap_or_default();
             self.stack.push(OpenStep {
                 marker_indent: 0,
                 content_indent: 0,
@@ -622,34 +699,57 @@ fn finish_scenario(scenario: &mut Scenario) {
     scenario.summary = tidy(&scenario.summary);
 }
 
-static SCENARIO_WORD: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^([A-Za-z]+)\s*[-–—:]?\s*(.*)$").ok());
-static DEBUG_HEADING: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?i)^debug(?:ging)?\s+steps?\b").ok());
-
 /// "Scenario - X", "Scenairo - X", "Scenario -X", "Scenario: X", "Scenario — X" -> "X".
 fn scenario_title(heading: &str) -> Option<String> {
-    let caps = SCENARIO_WORD.as_ref()?.captures(heading)?;
-    let word = caps.get(1)?.as_str().to_ascii_lowercase();
-    let rest = caps.get(2)?.as_str().trim_start_matches(['-', '–', '—', ':', ' ']).trim();
-    (word.len() >= 6 && strsim::damerau_levenshtein(&word, "scenario") <= 2 && !rest.is_empty())
-        .then(|| rest.to_owned())
+    let word_end = heading
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(heading.len());
+    let word = &heading[..word_end];
+    // Cheap filter first: the edit distance is only worth computing for words that could be it.
+    if !(6..=10).contains(&word.len()) || !word[..1].eq_ignore_ascii_case("s") {
+        return None;
+    }
+    let rest = heading[word_end..]
+        .trim_start_matches(['-', '–', '—', ':', ' ', '\t'])
+        .trim();
+    if rest.is_empty()
+        || !word.eq_ignore_ascii_case("scenario")
+            && strsim::damerau_levenshtein(&word.to_ascii_lowercase(), "scenario") > 2
+    {
+        return None;
+    }
+    Some(rest.to_owned())
 }
 
+/// "Debug Steps", "Debugging Steps", "Debug Steps - <variant>", "Debug Steps for <x>".
 fn is_debug_heading(text: &str) -> bool {
-    DEBUG_HEADING.as_ref().is_some_and(|re| re.is_match(text))
+    let lower = text
+        .get(..text.len().min(20))
+        .unwrap_or(text)
+        .to_ascii_lowercase();
+    let Some(rest) = lower.strip_prefix("debug") else {
+        return false;
+    };
+    let rest = rest.strip_prefix("ging").unwrap_or(rest);
+    let trimmed = rest.trim_start();
+    trimmed.len() < rest.len()
+        && trimmed.strip_prefix("step").is_some_and(|after| {
+            let after = after.strip_prefix('s').unwrap_or(after);
+            after.chars().next().is_none_or(|c| !c.is_alphanumeric())
+        })
 }
 
 /// `Title {#custom-id}` -> (`Title`, `custom-id`).
 fn split_custom_id(heading: &str) -> (&str, Option<&str>) {
     let trimmed = heading.trim_end();
     if let Some(open) = trimmed.rfind("{#")
-        && trimmed.ends_with('}') {
-            let id = &trimmed[open + 2..trimmed.len() - 1];
-            if !id.is_empty() && !id.contains(char::is_whitespace) {
-                return (trimmed[..open].trim_end(), Some(id));
-            }
+        && trimmed.ends_with('}')
+    {
+        let id = &trimmed[open + 2..trimmed.len() - 1];
+        if !id.is_empty() && !id.contains(char::is_whitespace) {
+            return (trimmed[..open].trim_end(), Some(id));
         }
+    }
     (trimmed, None)
 }
 
@@ -671,11 +771,13 @@ pub fn slug(text: &str) -> String {
 }
 
 static SELF_CLOSING_WITH_TEXT: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r#"<[A-Z][A-Za-z0-9.]*\b[^<>]*?\btext=(?:"([^"]*)"|'([^']*)'|\{"([^"]*)"\})[^<>]*/>"#).ok()
+    Regex::new(
+        r#"<[A-Z][A-Za-z0-9.]*\b[^<>]*?\btext=(?:"([^"]*)"|'([^']*)'|\{"([^"]*)"\})[^<>]*/>"#,
+    )
+    .ok()
 });
-static JSX_TAG: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"</?[A-Z][A-Za-z0-9.]*\b[^<>]*>|<br\s*/?>|</?p>").ok()
-});
+static JSX_TAG: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"</?[A-Z][A-Za-z0-9.]*\b[^<>]*>|<br\s*/?>|</?p>").ok());
 
 /// Inline MDX cleanup: `<VersionedLink text="Calico" .../>` keeps its text; `<br />`, `<p>`
 /// and other components' tags are dropped. Markdown inline markup stays.
@@ -690,7 +792,11 @@ fn clean_inline(text: &str) -> Cow<'_, str> {
             if i > 0 {
                 out.push('`');
             }
-            if i % 2 == 0 { out.push_str(&clean_tags(part)) } else { out.push_str(part) }
+            if i % 2 == 0 {
+                out.push_str(&clean_tags(part));
+            } else {
+                out.push_str(part);
+            }
         }
         return Cow::Owned(out);
     }
@@ -700,18 +806,24 @@ fn clean_inline(text: &str) -> Cow<'_, str> {
 fn clean_tags(text: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
     if let Some(re) = SELF_CLOSING_WITH_TEXT.as_ref()
-        && re.is_match(&out) {
-            out = Cow::Owned(
-                re.replace_all(&out, |c: &regex::Captures<'_>| {
-                    c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)).map_or("", |m| m.as_str()).to_owned()
-                })
-                .into_owned(),
-            );
-        }
+        && re.is_match(&out)
+    {
+        out = Cow::Owned(
+            re.replace_all(&out, |c: &regex::Captures<'_>| {
+                c.get(1)
+                    .or_else(|| c.get(2))
+                    .or_else(|| c.get(3))
+                    .map_or("", |m| m.as_str())
+                    .to_owned()
+            })
+            .into_owned(),
+        );
+    }
     if let Some(re) = JSX_TAG.as_ref()
-        && re.is_match(&out) {
-            out = Cow::Owned(re.replace_all(&out, "").into_owned());
-        }
+        && re.is_match(&out)
+    {
+        out = Cow::Owned(re.replace_all(&out, "").into_owned());
+    }
     out
 }
 
@@ -759,10 +871,19 @@ mod tests {
 
     #[test]
     fn scenario_labels() {
-        assert_eq!(scenario_title("Scenario - Jet Crashback Loop").as_deref(), Some("Jet Crashback Loop"));
+        assert_eq!(
+            scenario_title("Scenario - Jet Crashback Loop").as_deref(),
+            Some("Jet Crashback Loop")
+        );
         assert_eq!(scenario_title("Scenairo - Jet").as_deref(), Some("Jet"));
-        assert_eq!(scenario_title("Scenario -Missing Route").as_deref(), Some("Missing Route"));
-        assert_eq!(scenario_title("Scenario — Em dash").as_deref(), Some("Em dash"));
+        assert_eq!(
+            scenario_title("Scenario -Missing Route").as_deref(),
+            Some("Missing Route")
+        );
+        assert_eq!(
+            scenario_title("Scenario — Em dash").as_deref(),
+            Some("Em dash")
+        );
         assert_eq!(scenario_title("Scenario: Colon").as_deref(), Some("Colon"));
         assert_eq!(scenario_title("Scenarios"), None);
         assert_eq!(scenario_title("Scene - x"), None);
@@ -771,7 +892,12 @@ mod tests {
 
     #[test]
     fn debug_headings() {
-        for h in ["Debug Steps", "Debugging Steps", "Debug Steps - Disable IPv6", "Debug Steps for MAAS"] {
+        for h in [
+            "Debug Steps",
+            "Debugging Steps",
+            "Debug Steps - Disable IPv6",
+            "Debug Steps for MAAS",
+        ] {
             assert!(is_debug_heading(h), "{h}");
         }
         assert!(!is_debug_heading("Debugging"));
@@ -788,7 +914,13 @@ mod tests {
 
     #[test]
     fn slugs_and_ids() {
-        assert_eq!(slug("\"Too Many Open Files\" in Cluster"), "too-many-open-files-in-cluster");
-        assert_eq!(split_custom_id("Scenario - X {#x-y}"), ("Scenario - X", Some("x-y")));
+        assert_eq!(
+            slug("\"Too Many Open Files\" in Cluster"),
+            "too-many-open-files-in-cluster"
+        );
+        assert_eq!(
+            split_custom_id("Scenario - X {#x-y}"),
+            ("Scenario - X", Some("x-y"))
+        );
     }
 }

@@ -41,9 +41,15 @@ enum Form {
 static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
     let table = [
         // `<name>`: no space right inside the brackets, so `a < b > c` and heredocs are not one.
-        (Form::Angle, r"<([A-Za-z][A-Za-z0-9_.@\-]*(?:/[A-Za-z0-9_.@\-]+)*)>"),
+        (
+            Form::Angle,
+            r"<([A-Za-z][A-Za-z0-9_.@\-]*(?:/[A-Za-z0-9_.@\-]+)*)>",
+        ),
         // `[path_to_kubeconfig]`: words joined by `_` or `-`, so `[*]` and `[a-z]` are not one.
-        (Form::Bracket, r"\[([A-Za-z][A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)+)\]"),
+        (
+            Form::Bracket,
+            r"\[([A-Za-z][A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)+)\]",
+        ),
         (Form::ReplaceMe, r"REPLACE[_ ]ME"),
         (Form::Stars, r"\*{4,}"),
         (Form::PathTo, r"/path/to/[A-Za-z0-9_.\-/]*[A-Za-z0-9_\-]"),
@@ -78,7 +84,12 @@ pub fn find(text: &str) -> Vec<Placeholder> {
                 Form::PathTo => normalise(m.as_str().trim_start_matches('/')),
             };
             let secret = matches!(form, Form::Stars) || looks_secret(&name);
-            found.push(Placeholder { name, start: m.start(), end: m.end(), secret });
+            found.push(Placeholder {
+                name,
+                start: m.start(),
+                end: m.end(),
+                secret,
+            });
         }
     }
     found.sort_by_key(|p| p.start);
@@ -94,6 +105,23 @@ pub fn names(text: &str) -> Vec<String> {
         }
     }
     names
+}
+
+/// `text` with every placeholder replaced by what `with` makes of it.
+pub fn replace(text: &str, mut with: impl FnMut(&Placeholder, &str) -> String) -> String {
+    let found = find(text);
+    if found.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for p in &found {
+        out.push_str(&text[last..p.start]);
+        out.push_str(&with(p, p.raw(text)));
+        last = p.end;
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 /// Lowercase, with runs of `_`, `-`, `.`, `/`, `@` and spaces turned into one `-`.
@@ -156,8 +184,14 @@ mod tests {
             named("kubectl --kubeconfig [path_to_kubeconfig] get pods"),
             [("path-to-kubeconfig".to_owned(), false)]
         );
-        assert_eq!(named(r#"export BASE_URL="REPLACE ME""#), [("base-url".to_owned(), false)]);
-        assert_eq!(named("export TOKEN=**********"), [("token".to_owned(), true)]);
+        assert_eq!(
+            named(r#"export BASE_URL="REPLACE ME""#),
+            [("base-url".to_owned(), false)]
+        );
+        assert_eq!(
+            named("export TOKEN=**********"),
+            [("token".to_owned(), true)]
+        );
         assert_eq!(
             named(r#"  "password": "**********","#),
             [("password".to_owned(), true)]

@@ -13,7 +13,7 @@ pub fn decode(bytes: &[u8], path: &Path, warnings: &mut Vec<Diagnostic>) -> Stri
         Ok(text) => text.to_owned(),
         Err(err) => {
             let valid = &bytes[..err.valid_up_to()];
-            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+            let line = 1 + String::from_utf8_lossy(valid).matches('\n').count();
             warnings.push(diag(
                 path,
                 line,
@@ -48,7 +48,11 @@ pub fn front_matter(
     if lines.first().map(|l| l.trim_end()) != Some("---") {
         return (FrontMatter::default(), 0);
     }
-    let Some(end) = lines.iter().skip(1).position(|l| matches!(l.trim_end(), "---" | "...")) else {
+    let Some(end) = lines
+        .iter()
+        .skip(1)
+        .position(|l| matches!(l.trim_end(), "---" | "..."))
+    else {
         warnings.push(diag(
             path,
             1,
@@ -72,7 +76,10 @@ pub fn front_matter(
                 line,
                 Severity::Error,
                 "front-matter",
-                format!("front matter is not valid YAML: {}", first_sentence(&err.to_string())),
+                format!(
+                    "front matter is not valid YAML: {}",
+                    first_sentence(&err.to_string())
+                ),
             );
             d.col = col;
             warnings.push(d);
@@ -92,5 +99,12 @@ pub fn diag(
     code: &'static str,
     message: String,
 ) -> Diagnostic {
-    Diagnostic { path: path.to_owned(), line, col: 1, severity, code, message }
+    Diagnostic {
+        path: path.to_owned(),
+        line,
+        col: 1,
+        severity,
+        code,
+        message,
+    }
 }

@@ -18,25 +18,58 @@ use regex::Regex;
 use crate::runbook::BlockKind;
 use crate::runbook::fence::FenceInfo;
 
-const SHELL: &[&str] = &["bash", "sh", "shell", "zsh", "console", "shell-session", "ksh"];
+const SHELL: &[&str] = &[
+    "bash",
+    "sh",
+    "shell",
+    "zsh",
+    "console",
+    "shell-session",
+    "ksh",
+];
 const TEXT: &[&str] = &["text", "txt", "plaintext", "plain", "output", "log", "none"];
 const CONFIG: &[&str] = &[
-    "yaml", "yml", "json", "jsonc", "json5", "dockerfile", "docker", "ini", "toml", "xml", "hcl",
-    "conf", "cfg", "properties", "env", "dotenv", "nginx", "tf", "terraform",
+    "yaml",
+    "yml",
+    "json",
+    "jsonc",
+    "json5",
+    "dockerfile",
+    "docker",
+    "ini",
+    "toml",
+    "xml",
+    "hcl",
+    "conf",
+    "cfg",
+    "properties",
+    "env",
+    "dotenv",
+    "nginx",
+    "tf",
+    "terraform",
 ];
 
 pub fn classify(info: &FenceInfo, code: &str, after_command: bool) -> BlockKind {
     if let Some(kind) = info.attributes.get("kind").and_then(|k| explicit(k)) {
         return kind;
     }
-    let title = info.attributes.get("title").map(|t| t.to_ascii_lowercase()).unwrap_or_default();
+    let title = info
+        .attributes
+        .get("title")
+        .map(|t| t.to_ascii_lowercase())
+        .unwrap_or_default();
     let hidden = info.attributes.contains_key("hideClipboard");
     let lang = info.language.as_deref().unwrap_or("");
     if title.contains("output") {
         return BlockKind::Output;
     }
     if title.starts_with("example") {
-        return if looks_like_output(code) { BlockKind::Output } else { BlockKind::Example };
+        return if looks_like_output(code) {
+            BlockKind::Output
+        } else {
+            BlockKind::Example
+        };
     }
     if TEXT.contains(&lang) {
         return BlockKind::Output;
@@ -49,10 +82,18 @@ pub fn classify(info: &FenceInfo, code: &str, after_command: bool) -> BlockKind 
         };
     }
     if hidden {
-        return if looks_like_output(code) { BlockKind::Output } else { BlockKind::Example };
+        return if looks_like_output(code) {
+            BlockKind::Output
+        } else {
+            BlockKind::Example
+        };
     }
     if lang.is_empty() || SHELL.contains(&lang) {
-        return if looks_like_output(code) { BlockKind::Output } else { BlockKind::Command };
+        return if looks_like_output(code) {
+            BlockKind::Output
+        } else {
+            BlockKind::Command
+        };
     }
     BlockKind::Config
 }
@@ -141,17 +182,44 @@ mod tests {
 
     #[test]
     fn rules() {
-        let f = |info: &str, code: &str, after: bool| classify(&FenceInfo::parse(info), code, after);
+        let f =
+            |info: &str, code: &str, after: bool| classify(&FenceInfo::parse(info), code, after);
         assert_eq!(f("bash", "kubectl get pods", false), BlockKind::Command);
-        assert_eq!(f("bash hideClipboard title=\"Example output\"", "10.0.0.1", true), BlockKind::Output);
-        assert_eq!(f("bash hideClipboard title=\"Example command\"", "kubectl delete x", false), BlockKind::Example);
-        assert_eq!(f("shell hideClipboard", "export TOKEN=**********", false), BlockKind::Example);
-        assert_eq!(f("json hideClipboard", "{\"a\":1}", true), BlockKind::Output);
+        assert_eq!(
+            f(
+                "bash hideClipboard title=\"Example output\"",
+                "10.0.0.1",
+                true
+            ),
+            BlockKind::Output
+        );
+        assert_eq!(
+            f(
+                "bash hideClipboard title=\"Example command\"",
+                "kubectl delete x",
+                false
+            ),
+            BlockKind::Example
+        );
+        assert_eq!(
+            f("shell hideClipboard", "export TOKEN=**********", false),
+            BlockKind::Example
+        );
+        assert_eq!(
+            f("json hideClipboard", "{\"a\":1}", true),
+            BlockKind::Output
+        );
         assert_eq!(f("yaml", "a: 1", false), BlockKind::Config);
         assert_eq!(f("dockerfile", "RUN x", false), BlockKind::Config);
         assert_eq!(f("hideClipboard {12}", "Name: x", true), BlockKind::Output);
-        assert_eq!(f("shell title=\"Example\"", "docker push x", false), BlockKind::Example);
-        assert_eq!(f("shell title=\"Example\"", "BASE_IMAGE=x", false), BlockKind::Example);
+        assert_eq!(
+            f("shell title=\"Example\"", "docker push x", false),
+            BlockKind::Example
+        );
+        assert_eq!(
+            f("shell title=\"Example\"", "BASE_IMAGE=x", false),
+            BlockKind::Example
+        );
         assert_eq!(f("text", "anything", false), BlockKind::Output);
         assert_eq!(f("bash kind=output", "kubectl", false), BlockKind::Output);
     }

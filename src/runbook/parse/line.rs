@@ -13,15 +13,30 @@ const TAB_WIDTH: usize = 4;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line<'a> {
     Blank,
-    Heading { level: usize, text: Cow<'a, str> },
+    Heading {
+        level: usize,
+        text: Cow<'a, str>,
+    },
     Fence(Fence),
-    Item { indent: usize, ordered: bool, marker: Cow<'a, str>, content_indent: usize, text: Cow<'a, str> },
-    AdmonitionOpen { kind: String, title: Option<String> },
+    Item {
+        indent: usize,
+        ordered: bool,
+        marker: Cow<'a, str>,
+        content_indent: usize,
+        text: Cow<'a, str>,
+    },
+    AdmonitionOpen {
+        kind: String,
+        title: Option<String>,
+    },
     AdmonitionClose,
     Tag(Tag),
     /// `import X from '...'` and `export const ...` lines of MDX.
     Import,
-    Text { indent: usize, text: Cow<'a, str> },
+    Text {
+        indent: usize,
+        text: Cow<'a, str>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +46,7 @@ pub struct Fence {
     pub code: String,
     /// `false` when the file ended before the closing fence.
     pub closed: bool,
-    /// 1-based line of a fence-looking line inside a longer fence (```` holding ```).
+    /// 1-based line of a fence-looking line inside a longer fence (four backticks holding three).
     pub nested_fence_line: Option<usize>,
 }
 
@@ -49,18 +64,17 @@ impl Tag {
     pub fn attr(&self, key: &str) -> Option<String> {
         let mut rest = self.attrs.as_str();
         while let Some(at) = rest.find(key) {
-            let before_ok = at == 0
-                || rest[..at].ends_with(|c: char| c.is_whitespace() || c == '<');
+            let before_ok =
+                at == 0 || rest[..at].ends_with(|c: char| c.is_whitespace() || c == '<');
             let after = rest[at + key.len()..].trim_start();
-            if before_ok
-                && let Some(value) = after.strip_prefix('=') {
-                    let value = value.trim_start();
-                    let value = value.strip_prefix('{').unwrap_or(value);
-                    if let Some(q) = value.chars().next().filter(|c| matches!(c, '"' | '\'')) {
-                        let inner = &value[1..];
-                        return inner.find(q).map(|end| inner[..end].to_owned());
-                    }
+            if before_ok && let Some(value) = after.strip_prefix('=') {
+                let value = value.trim_start();
+                let value = value.strip_prefix('{').unwrap_or(value);
+                if let Some(q) = value.chars().next().filter(|c| matches!(c, '"' | '\'')) {
+                    let inner = &value[1..];
+                    return inner.find(q).map(|end| inner[..end].to_owned());
                 }
+            }
             rest = &rest[at + key.len()..];
         }
         None
@@ -122,24 +136,25 @@ pub fn lex<'a>(lines: &[&'a str], start: usize) -> (Vec<(usize, Line<'a>)>, Vec<
         // A tag may span lines: `<TabItem\n  value="a"\n  label="A"\n>`.
         if let Line::Text { .. } = item
             && let Some(name) = tag_start(rest)
-                && !rest.contains('>') {
-                    let mut joined = rest.to_owned();
-                    let mut j = i;
-                    while j < lines.len() && j < i + 20 {
-                        joined.push(' ');
-                        joined.push_str(lines[j].trim());
-                        j += 1;
-                        if lines[j - 1].contains('>') {
-                            break;
-                        }
-                    }
-                    if let Some(tag) = whole_tag(&joined) {
-                        let _ = name;
-                        out.push((lineno, Line::Tag(tag)));
-                        i = j;
-                        continue;
-                    }
+            && !rest.contains('>')
+        {
+            let mut joined = rest.to_owned();
+            let mut j = i;
+            while j < lines.len() && j < i + 20 {
+                joined.push(' ');
+                joined.push_str(lines[j].trim());
+                j += 1;
+                if lines[j - 1].contains('>') {
+                    break;
                 }
+            }
+            if let Some(tag) = whole_tag(&joined) {
+                let _ = name;
+                out.push((lineno, Line::Tag(tag)));
+                i = j;
+                continue;
+            }
+        }
         out.push((lineno, item));
     }
     if let Some(line) = comment_from {
@@ -211,7 +226,13 @@ fn gather_fence(
         let raw = lines[j];
         if is_fence_close(raw, ch, len) {
             return (
-                Fence { indent, info: info.to_owned(), code, closed: true, nested_fence_line },
+                Fence {
+                    indent,
+                    info: info.to_owned(),
+                    code,
+                    closed: true,
+                    nested_fence_line,
+                },
                 j + 1,
             );
         }
@@ -222,7 +243,16 @@ fn gather_fence(
         code.push('\n');
         j += 1;
     }
-    (Fence { indent, info: info.to_owned(), code, closed: false, nested_fence_line }, j)
+    (
+        Fence {
+            indent,
+            info: info.to_owned(),
+            code,
+            closed: false,
+            nested_fence_line,
+        },
+        j,
+    )
 }
 
 /// Removes up to `indent` columns of leading white space.
@@ -246,11 +276,10 @@ fn classify<'a>(line: &Cow<'a, str>, indent: usize, rest: &str) -> Line<'a> {
         match line {
             Cow::Borrowed(b) => {
                 // Keep borrowing when `s` is a slice of the original line.
-                let start = s.as_ptr() as usize - b.as_ptr() as usize;
-                if start <= b.len() && start + s.len() <= b.len() {
-                    Cow::Borrowed(&b[start..start + s.len()])
-                } else {
-                    Cow::Owned(s.to_owned())
+                let start = (s.as_ptr() as usize).checked_sub(b.as_ptr() as usize);
+                match start.and_then(|start| b.get(start..start + s.len())) {
+                    Some(slice) if slice.as_ptr() == s.as_ptr() => Cow::Borrowed(slice),
+                    _ => Cow::Owned(s.to_owned()),
                 }
             }
             Cow::Owned(_) => Cow::Owned(s.to_owned()),
@@ -260,7 +289,10 @@ fn classify<'a>(line: &Cow<'a, str>, indent: usize, rest: &str) -> Line<'a> {
     if let Some(level) = heading_level(rest) {
         let text = rest[level..].trim();
         let text = text.trim_end_matches('#').trim_end();
-        return Line::Heading { level, text: owned(text) };
+        return Line::Heading {
+            level,
+            text: owned(text),
+        };
     }
     if let Some(colons) = rest.strip_prefix(":::") {
         let word = colons.trim_start_matches(':').trim();
@@ -270,7 +302,10 @@ fn classify<'a>(line: &Cow<'a, str>, indent: usize, rest: &str) -> Line<'a> {
         let (kind, title) = word.split_once(char::is_whitespace).unwrap_or((word, ""));
         let kind = kind.split('{').next().unwrap_or(kind).to_ascii_lowercase();
         let title = title.trim();
-        let title = title.strip_prefix("title=").unwrap_or(title).trim_matches(['"', '\'']);
+        let title = title
+            .strip_prefix("title=")
+            .unwrap_or(title)
+            .trim_matches(['"', '\'']);
         return Line::AdmonitionOpen {
             kind,
             title: (!title.is_empty()).then(|| title.to_owned()),
@@ -292,7 +327,10 @@ fn classify<'a>(line: &Cow<'a, str>, indent: usize, rest: &str) -> Line<'a> {
     if let Some(tag) = whole_tag(rest) {
         return Line::Tag(tag);
     }
-    Line::Text { indent, text: owned(rest) }
+    Line::Text {
+        indent,
+        text: owned(rest),
+    }
 }
 
 fn heading_level(rest: &str) -> Option<usize> {
@@ -305,13 +343,14 @@ fn heading_level(rest: &str) -> Option<usize> {
 fn list_marker(rest: &str) -> Option<(bool, &str, &str)> {
     let bytes = rest.as_bytes();
     let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
-    let (ordered, len) = if (1..=9).contains(&digits) && matches!(bytes.get(digits), Some(b'.' | b')')) {
-        (true, digits + 1)
-    } else if matches!(bytes.first(), Some(b'-' | b'*' | b'+')) {
-        (false, 1)
-    } else {
-        return None;
-    };
+    let (ordered, len) =
+        if (1..=9).contains(&digits) && matches!(bytes.get(digits), Some(b'.' | b')')) {
+            (true, digits + 1)
+        } else if matches!(bytes.first(), Some(b'-' | b'*' | b'+')) {
+            (false, 1)
+        } else {
+            return None;
+        };
     match bytes.get(len) {
         None => Some((ordered, &rest[..len], "")),
         Some(b' ' | b'\t') => Some((ordered, &rest[..len], &rest[len + 1..])),
@@ -329,10 +368,14 @@ fn is_import(rest: &str) -> bool {
 fn tag_start(rest: &str) -> Option<&str> {
     let body = rest.strip_prefix('<')?;
     let body = body.strip_prefix('/').unwrap_or(body);
-    let end = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-'))
+    let end = body
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-'))
         .unwrap_or(body.len());
     let name = &body[..end];
-    name.chars().next().filter(char::is_ascii_alphabetic).map(|_| name)
+    name.chars()
+        .next()
+        .filter(char::is_ascii_alphabetic)
+        .map(|_| name)
 }
 
 /// A line that is exactly one tag: `<Tabs>`, `</TabItem>`, `<br />`, `<TabItem label="x">`.
@@ -349,7 +392,12 @@ fn whole_tag(rest: &str) -> Option<Tag> {
         return None;
     }
     let self_closing = attrs.trim_end().ends_with('/');
-    Some(Tag { name, closing, self_closing, attrs: attrs.trim_end_matches('/').trim().to_owned() })
+    Some(Tag {
+        name,
+        closing,
+        self_closing,
+        attrs: attrs.trim_end_matches('/').trim().to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -364,7 +412,9 @@ mod tests {
     #[test]
     fn a_longer_fence_holds_shorter_ones() {
         let got = kinds("````shell hideClipboard\n```shell title=\"x\"\nout\n````\nafter");
-        let Line::Fence(f) = &got[0] else { panic!("{got:?}") };
+        let Line::Fence(f) = &got[0] else {
+            panic!("{got:?}")
+        };
         assert_eq!(f.code, "```shell title=\"x\"\nout\n");
         assert!(f.closed);
         assert_eq!(f.nested_fence_line, Some(2));
@@ -390,19 +440,37 @@ mod tests {
     fn indented_headings_items_and_fences_count() {
         let got = kinds("   ### Debug\n  1. one\n     ```bash\n     ls\n     ```");
         assert!(matches!(&got[0], Line::Heading { level: 3, .. }));
-        assert!(matches!(&got[1], Line::Item { indent: 2, ordered: true, content_indent: 5, .. }));
+        assert!(matches!(
+            &got[1],
+            Line::Item {
+                indent: 2,
+                ordered: true,
+                content_indent: 5,
+                ..
+            }
+        ));
         let Line::Fence(f) = &got[2] else { panic!() };
         assert_eq!(f.code, "ls\n");
     }
 
     #[test]
     fn tags() {
-        let got = kinds("<TabItem value=\"a\" label=\"Node 1\">\n<br />\n<Tabs.TabPane\n  tab=\"8.0\"\n>");
+        let got = kinds(
+            "<TabItem value=\"a\" label=\"Node 1\">\n<br />\n<Tabs.TabPane\n  tab=\"8.0\"\n>",
+        );
         let Line::Tag(t) = &got[0] else { panic!() };
         assert_eq!(t.attr("label").as_deref(), Some("Node 1"));
         assert_eq!(t.attr("value").as_deref(), Some("a"));
-        assert!(matches!(&got[1], Line::Tag(Tag { self_closing: true, .. })));
-        let Line::Tag(t) = &got[2] else { panic!("{got:?}") };
+        assert!(matches!(
+            &got[1],
+            Line::Tag(Tag {
+                self_closing: true,
+                ..
+            })
+        ));
+        let Line::Tag(t) = &got[2] else {
+            panic!("{got:?}")
+        };
         assert_eq!(t.name, "Tabs.TabPane");
         assert_eq!(t.attr("tab").as_deref(), Some("8.0"));
     }
