@@ -69,7 +69,7 @@ fn per_command(c: &mut Criterion) {
             std::process::Command::new("bash")
                 .args(["-c", "true"])
                 .status()
-        })
+        });
     });
     let s = spec("true");
     g.bench_function("process::run true", |b| {
@@ -79,7 +79,7 @@ fn per_command(c: &mut Criterion) {
                 let mut sink = Buffered(OutputBuffer::new(Limits::default()));
                 process::run(&s, &mut sink, &mut cancel).await
             })
-        })
+        });
     });
     let md =
         "# B\n\n## Scenario - B {#b}\n\n### Debug Steps\n\n1. T.\n\n   ```bash\n   true\n   ```\n";
@@ -100,7 +100,7 @@ fn per_command(c: &mut Criterion) {
                 cancel,
             );
             rt.block_on(runner.run(&steps))
-        })
+        });
     });
     g.finish();
 }
@@ -116,7 +116,7 @@ fn throughput(c: &mut Criterion) {
             std::process::Command::new("bash")
                 .args(["-c", &format!("yes | head -c {bytes} | cat > /dev/null")])
                 .status()
-        })
+        });
     });
     let s = spec(&format!("yes | head -c {bytes}"));
     g.bench_function("process::run into OutputBuffer", |b| {
@@ -126,7 +126,7 @@ fn throughput(c: &mut Criterion) {
                 let mut sink = Buffered(OutputBuffer::new(Limits::default()));
                 process::run(&s, &mut sink, &mut cancel).await
             })
-        })
+        });
     });
     g.finish();
 }
@@ -134,17 +134,17 @@ fn throughput(c: &mut Criterion) {
 fn pure(c: &mut Criterion) {
     let cmd = "export TOKEN=$(curl --silent --location \"$BASE_URL/v1/auth/syslogin\" \\\n--header 'Content-Type: application/json' \\\n--data '{\n  \"password\": \"<system-password>\",\n  \"username\": \"<system-username>\"\n}' | jq --raw-output '.Authorization')";
     c.bench_function("classify curl|jq block", |b| {
-        b.iter(|| classify(black_box(cmd)))
+        b.iter(|| classify(black_box(cmd)));
     });
     let mut vars = Vars::new();
     vars.set("system-password", "p'a$s`w\"d", Origin::Cli);
     vars.set("system-username", "admin", Origin::Cli);
     c.bench_function("fill curl|jq block", |b| {
-        b.iter(|| vars.fill(black_box(cmd)))
+        b.iter(|| vars.fill(black_box(cmd)));
     });
     let line = "token=p'a$s`w\"d and more text around it\n".repeat(1000);
     c.bench_function("mask 40 KiB", |b| {
-        b.iter(|| vars.mask(black_box(&line)).len())
+        b.iter(|| vars.mask(black_box(&line)).len());
     });
 }
 
