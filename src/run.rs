@@ -154,10 +154,17 @@ async fn watch_signals(handle: process::CancelHandle) -> Option<i32> {
     let mut int = signal(SignalKind::interrupt()).ok()?;
     let mut hup = signal(SignalKind::hangup()).ok()?;
     let mut term = signal(SignalKind::terminate()).ok()?;
-    let sig = tokio::select! {
-        _ = int.recv() => 2,
-        _ = hup.recv() => 1,
-        _ = term.recv() => 15,
+    let sig = loop {
+        tokio::select! {
+            _ = int.recv() => {
+                // A Ctrl-C typed into an interactive command (same process group) is its own.
+                if !process::INTERACTIVE_RUNNING.load(std::sync::atomic::Ordering::SeqCst) {
+                    break 2;
+                }
+            }
+            _ = hup.recv() => break 1,
+            _ = term.recv() => break 15,
+        }
     };
     handle.cancel();
     Some(sig)

@@ -167,14 +167,8 @@ fn json_events_one_per_line() {
 
 #[test]
 fn bundled_scenario_by_id_on_node_steps_are_pending() {
-    let o = runbook(&[
-        "run",
-        "too-many-open-files/raise-file-max",
-        "--var",
-        "key-name=/k",
-        "--var",
-        "hostname=h",
-    ]);
+    // No --var needed: nothing that needs <key-name> or <hostname> runs here.
+    let o = runbook(&["run", "too-many-open-files/raise-file-max"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(
@@ -245,4 +239,35 @@ fn sighup_to_runbook_kills_the_whole_group() {
 #[test]
 fn sigterm_to_runbook_kills_the_whole_group() {
     signal_kills_everything(Signal::SIGTERM, 143, 82);
+}
+
+#[test]
+fn save_output_writes_masked_logs() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let o = runbook(&[
+        "run",
+        &session(),
+        "--var",
+        "greeting=hi",
+        "--yes",
+        "--save-output",
+        &dir.path().display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut all = String::new();
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir.path())
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        files += 1;
+        all.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+    }
+    assert_eq!(files, 5, "one log per command run");
+    assert!(
+        all.contains("url=https://palette.example/api\ntoken=••••••\n/\n"),
+        "{all}"
+    );
+    assert!(!all.contains("tok-5ecret-value"), "{all}");
 }

@@ -187,6 +187,21 @@ pub enum ProcessError {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// An interactive command owns the terminal right now. It shares runbook's foreground
+/// process group, so a Ctrl-C typed into it reaches runbook too: signal handlers check this
+/// and leave SIGINT to the child.
+pub static INTERACTIVE_RUNNING: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Clears [`INTERACTIVE_RUNNING`] when dropped.
+struct InteractiveGuard;
+
+impl Drop for InteractiveGuard {
+    fn drop(&mut self) {
+        INTERACTIVE_RUNNING.store(false, Ordering::SeqCst);
+    }
+}
+
 /// A private directory for env snapshots, created once per process.
 fn private_dir() -> std::io::Result<&'static Path> {
     static DIR: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
@@ -266,6 +281,8 @@ pub async fn run(
 
     let mut outcome = CommandOutcome::default();
     let status = if spec.interactive {
+        INTERACTIVE_RUNNING.store(true, Ordering::SeqCst);
+        let _guard = InteractiveGuard;
         tokio::select! {
             s = child.wait() => s?,
             () = cancel.cancelled() => {

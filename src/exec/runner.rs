@@ -335,6 +335,14 @@ impl<'h, H: Host> Runner<'h, H> {
             }
             for b in self.chosen_blocks(s.step, p, &known) {
                 let block = &s.step.blocks[b];
+                let runs_here = p
+                    .blocks
+                    .iter()
+                    .find(|pb| pb.index == b)
+                    .is_some_and(|pb| self.runs_here(&pb.plan));
+                if !runs_here {
+                    continue;
+                }
                 if let Some(name) = capture_name(block) {
                     known.push(placeholder::normalise(&name));
                 }
@@ -348,6 +356,15 @@ impl<'h, H: Host> Runner<'h, H> {
             }
         }
         out
+    }
+
+    /// Will a block with this plan run on this machine (or, in a dry run, be shown filled in)?
+    fn runs_here(&self, plan: &BlockPlan) -> bool {
+        match plan {
+            BlockPlan::OnNode(_) | BlockPlan::Manual(_) => false,
+            BlockPlan::Interactive => self.opts.terminal || self.opts.dry_run,
+            BlockPlan::Run | BlockPlan::Alternative(_) => true,
+        }
     }
 
     /// Indices of the blocks that will run (plan Run/Interactive/OnNode, one per tab group).
@@ -518,15 +535,23 @@ impl<'h, H: Host> Runner<'h, H> {
     ) -> (Verdict, Vec<String>) {
         let block = &step.blocks[planned.index];
         let class = &planned.class;
-        // Placeholder values: asked once per name, here or from the host.
-        let docs = &self.docs;
-        let host = &mut *self.host;
-        let mut ask = |p: &Placeholder| host.prompt(p, docs.get(&p.name));
-        if let Err(e) = self.session.vars.resolve(&block.code, &mut ask) {
-            return (Verdict::Blocked, vec![e.to_string()]);
+        // Placeholder values: asked once per name, here or from the host; only for a block
+        // that will run here (an on-node or manual block is shown as the runbook has it).
+        let runs_here = self.runs_here(&planned.plan);
+        if runs_here {
+            let docs = &self.docs;
+            let host = &mut *self.host;
+            let mut ask = |p: &Placeholder| host.prompt(p, docs.get(&p.name));
+            if let Err(e) = self.session.vars.resolve(&block.code, &mut ask) {
+                return (Verdict::Blocked, vec![e.to_string()]);
+            }
         }
         let filled = match self.session.vars.fill(&block.code) {
             Ok(f) => f,
+            Err(_) if !runs_here => super::vars::Filled {
+                script: block.code.clone(),
+                display: self.session.vars.mask(&block.code).into_owned(),
+            },
             Err(e) => return (Verdict::Blocked, vec![e.to_string()]),
         };
         self.host.emit(Event::CommandStarted {
@@ -539,8 +564,12 @@ impl<'h, H: Host> Runner<'h, H> {
             reasons: class.reasons.clone(),
         });
         match &planned.plan {
-            BlockPlan::OnNode(why) => {
-                let text = format!("run this on the node yourself: {why}");
+            BlockPlan::OnNode(why) | BlockPlan::Manual(why) => {
+                let text = if matches!(planned.plan, BlockPlan::OnNode(_)) {
+                    format!("run this on the node yourself: {why}")
+                } else {
+                    format!("not run here: {why}")
+                };
                 self.host.emit(Event::Notice {
                     step: i,
                     text: text.clone(),
@@ -828,6 +857,31 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_duration("x"), None);
+    }
+
+    #[test]
+    fn capture_names() {
+        let block = |attrs: &[(&str, &str)]| Block {
+            kind: crate::runbook::BlockKind::Command,
+            language: Some("bash".to_owned()),
+            line: 1,
+            code: "echo x".to_owned(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            highlight: Vec::new(),
+        };
+        assert_eq!(
+            capture_name(&block(&[("capture", "POD")])).as_deref(),
+            Some("POD")
+        );
+        // runme: an UPPER_CASE name stores stdout; a lower-case name only names the cell.
+        assert_eq!(
+            capture_name(&block(&[("name", "MGMT_POD")])).as_deref(),
+            Some("MGMT_POD")
+        );
+        assert_eq!(capture_name(&block(&[("name", "list-pods")])), None);
     }
 
     #[test]
