@@ -15,6 +15,8 @@
 //!   and timeout, and after a normal exit when the output pipes stay open. A setsid'd daemon
 //!   that also closed its output and cleared its environment is out of reach; that is
 //!   documented rather than hidden.
+//! - A script that sets its own `EXIT` trap, or `exec`s another program, replaces ours: its
+//!   environment is then not carried to the next step (the command itself runs normally).
 //! - Interactive commands inherit the terminal and stay in runbook's foreground process
 //!   group (a background group could not read the terminal); they have no timeout, and
 //!   cancelling them kills the child only.
