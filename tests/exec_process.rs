@@ -246,11 +246,18 @@ fn setsid_escapee_holding_the_pipe_is_swept_after_exit() {
         let (_h, mut cancel) = Cancel::new();
         let started = Instant::now();
         // The escapee keeps stdout open, so the pipes never close by themselves.
-        let (o, out) = run(&spec(&format!("setsid sleep {tag} & echo done")), &mut cancel).await;
+        let (o, out) = run(
+            &spec(&format!("setsid sleep {tag} & echo done")),
+            &mut cancel,
+        )
+        .await;
         assert_eq!(o.exit_code, Some(0));
         assert_eq!(out.out, "done\n");
         assert!(o.leftovers_killed >= 1, "{o:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
-        assert!(live(&format!("sleep {tag}")).is_empty(), "the setsid process survived");
+        assert!(
+            live(&format!("sleep {tag}")).is_empty(),
+            "the setsid process survived"
+        );
     });
 }

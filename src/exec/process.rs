@@ -225,6 +225,23 @@ fn private_dir() -> std::io::Result<&'static Path> {
     }
 }
 
+/// `bash`, looked up in runbook's own `PATH` once (saves a failed `execve` per `PATH` entry
+/// before it on every command).
+fn bash_path() -> &'static Path {
+    static BASH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BASH.get_or_init(|| {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("bash"))
+            .find(|p| {
+                use std::os::unix::fs::PermissionsExt;
+                p.metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+            .unwrap_or_else(|| PathBuf::from("bash"))
+    })
+}
+
 /// Removes the private directory (call once at exit).
 pub fn cleanup() {
     if let Ok(dir) = private_dir() {
@@ -256,7 +273,7 @@ pub async fn run(
     wrapped.push_str("set +e -o pipefail; ");
     wrapped.push_str(&spec.script);
 
-    let mut cmd = Command::new("bash");
+    let mut cmd = Command::new(bash_path());
     cmd.arg("-c")
         .arg(&wrapped)
         .current_dir(&spec.cwd)

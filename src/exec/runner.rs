@@ -633,7 +633,7 @@ impl<'h, H: Host> Runner<'h, H> {
             timeout,
             grace: self.opts.grace,
             interactive: planned.plan == BlockPlan::Interactive,
-            capture_env: true,
+            capture_env: may_change_env(&block.code),
         };
         let Some(buffer) = self.step_outputs.get_mut(i) else {
             return (Verdict::Failed, vec!["internal: no buffer".to_owned()]);
@@ -750,6 +750,46 @@ fn worse(a: Verdict, b: Verdict) -> Verdict {
         Verdict::Cancelled => 6,
     };
     if rank(b) > rank(a) { b } else { a }
+}
+
+/// Builtins that can change the exported environment or the working directory.
+const ENV_CHANGERS: &[&str] = &[
+    "export",
+    "cd",
+    "pushd",
+    "popd",
+    "source",
+    ".",
+    "declare",
+    "typeset",
+    "set",
+    "unset",
+    "eval",
+    "readonly",
+    "printf",
+    "read",
+    "mapfile",
+    "readarray",
+    "local",
+];
+
+/// Can this block change the session (exported variables, working directory)? Reading the
+/// environment back costs bash an `export -p` and runbook a file read per command, so it is
+/// skipped for blocks that only run programs. Plain assignments count (`PATH=...` changes an
+/// exported variable); so do the builtins above, anywhere in the block outside substitutions
+/// and subshells (function bodies included).
+pub fn may_change_env(code: &str) -> bool {
+    // Depth 0 only: substitutions and `( ... )` subshells cannot change this shell.
+    super::shell::parse(code)
+        .commands
+        .iter()
+        .filter(|c| c.depth == 0)
+        .any(|c| {
+            (c.words.is_empty() && !c.assignments.is_empty())
+                || c.words
+                    .first()
+                    .is_some_and(|w| ENV_CHANGERS.contains(&w.as_str()))
+        })
 }
 
 /// `capture=NAME`, or runme's `name=NAME` when NAME is `UPPER_CASE`.
@@ -882,6 +922,23 @@ mod tests {
             Some("MGMT_POD")
         );
         assert_eq!(capture_name(&block(&[("name", "list-pods")])), None);
+    }
+
+    #[test]
+    fn env_changers() {
+        assert!(may_change_env("export BASE_URL=x"));
+        assert!(may_change_env("TOKEN=$(curl -s x)\nexport TOKEN"));
+        assert!(may_change_env("PATH=/opt/bin:$PATH"));
+        assert!(may_change_env("git clone x\ncd kairos"));
+        assert!(may_change_env("f() { export A=1; }; f"));
+        assert!(!may_change_env(
+            "kubectl get pods --namespace hubble-system | grep mgmt"
+        ));
+        assert!(!may_change_env("FOO=1 kubectl get pods"));
+        assert!(
+            !may_change_env("echo \"$(cd /tmp && pwd)\""),
+            "a substitution runs in a subshell"
+        );
     }
 
     #[test]

@@ -217,8 +217,8 @@ impl Lexer<'_> {
                         }
                         if self.peek() == Some(b')') {
                             self.i += 1;
+                            // The body's commands follow (`{` is skipped as a keyword).
                             cmd.words.clear();
-                            skip_rest = true;
                             continue;
                         }
                     }
@@ -696,6 +696,16 @@ mod tests {
             !w.iter()
                 .any(|c| c.first().map(String::as_str) == Some("for"))
         );
+    }
+
+    #[test]
+    fn function_bodies_are_commands() {
+        let w = words("f() { export A=1; rm x; }; f");
+        assert!(
+            w.contains(&vec!["export".to_owned(), "A=1".to_owned()]),
+            "{w:?}"
+        );
+        assert!(w.contains(&vec!["rm".to_owned(), "x".to_owned()]), "{w:?}");
     }
 
     #[test]
