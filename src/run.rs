@@ -91,6 +91,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         session.vars.set(&name, value, Origin::Cli);
     }
     let docs = runbook.front_matter.placeholders.clone();
+    let runbook_path = runbook.path.clone();
     for (name, doc) in &docs {
         if doc.secret {
             session.vars.mark_secret(name);
@@ -117,11 +118,14 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         if !missing.is_empty() && !can_prompt {
             let lines: Vec<String> = missing
                 .iter()
-                .map(|(p, step)| {
+                .map(|m| {
                     format!(
-                        "  step {step}: {} (pass --var {}=VALUE)",
-                        raw_name(p),
-                        p.name
+                        "  {}:{}: step {}: {} (pass --var {}=VALUE)",
+                        runbook_path.display(),
+                        m.line,
+                        m.step,
+                        m.raw,
+                        m.name
                     )
                 })
                 .collect();
@@ -168,10 +172,6 @@ async fn watch_signals(handle: process::CancelHandle) -> Option<i32> {
     };
     handle.cancel();
     Some(sig)
-}
-
-fn raw_name(p: &Placeholder) -> String {
-    format!("<{}>", p.name)
 }
 
 fn load_file(path: &Path) -> Result<Runbook, RunError> {

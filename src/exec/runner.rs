@@ -240,6 +240,19 @@ pub trait Host {
     fn terminal(&mut self) -> &mut dyn Terminal;
 }
 
+/// A placeholder without a value, where it is first needed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Missing {
+    /// Normalised name: what `--var NAME=VALUE` takes.
+    pub name: String,
+    /// As written in the runbook (`<mgmt-pod-name>`, `[path_to_kubeconfig]`, `REPLACE ME`).
+    pub raw: String,
+    /// Display number of the step.
+    pub step: String,
+    /// 1-based line in the runbook file.
+    pub line: usize,
+}
+
 /// A step to run: its display number, title and model.
 pub struct StepRef<'a> {
     pub number: String,
@@ -323,12 +336,13 @@ impl<'h, H: Host> Runner<'h, H> {
     }
 
     /// Placeholders that would have no value, over every step from `from_step`, once per
-    /// name, with the step number that needs it first. Values captured by earlier steps count.
-    pub fn missing_values(&self, steps: &[StepRef<'_>]) -> Vec<(Placeholder, String)> {
+    /// name, where they are first needed. Values captured by earlier steps count; blocks that
+    /// will not run here (on a node, manual, interactive without a terminal) do not.
+    pub fn missing_values(&self, steps: &[StepRef<'_>]) -> Vec<Missing> {
         let flat: Vec<(String, &Step)> = steps.iter().map(|s| (s.number.clone(), s.step)).collect();
         let plans = plan::plan_steps(&flat);
         let mut known: Vec<String> = Vec::new();
-        let mut out: Vec<(Placeholder, String)> = Vec::new();
+        let mut out: Vec<Missing> = Vec::new();
         for (i, (s, p)) in steps.iter().zip(&plans).enumerate() {
             if i + 1 < self.opts.from_step {
                 continue;
@@ -349,8 +363,14 @@ impl<'h, H: Host> Runner<'h, H> {
                 for ph in Vars::placeholders(&block.code) {
                     let have =
                         self.session.vars.get(&ph.name).is_some() || known.contains(&ph.name);
-                    if !have && !out.iter().any(|(o, _)| o.name == ph.name) {
-                        out.push((ph, s.number.clone()));
+                    if !have && !out.iter().any(|o| o.name == ph.name) {
+                        let before = &block.code[..ph.start];
+                        out.push(Missing {
+                            raw: ph.raw(&block.code).to_owned(),
+                            line: block.line + 1 + before.matches('\n').count(),
+                            step: s.number.clone(),
+                            name: ph.name,
+                        });
                     }
                 }
             }
