@@ -234,3 +234,19 @@ fn cancel_stops_the_run() {
     assert!(summary.cancelled);
     assert_eq!(host.verdicts(), [Verdict::Cancelled, Verdict::Skipped]);
 }
+
+const EMPTY_CAPTURE: &str = "# T\n\n## Scenario - S {#s}\n\n### Debug Steps\n\n\
+1. Find nothing.\n\n   ```bash capture=POD\n   true\n   ```\n\n\
+2. Would delete an empty name.\n\n   ```bash\n   echo \"pod=$POD\"\n   ```\n";
+
+#[test]
+fn an_empty_capture_fails_the_step() {
+    let mut host = Stub::default();
+    let summary = run(EMPTY_CAPTURE, &mut host, Options::default());
+    assert!(!summary.success);
+    assert_eq!(host.verdicts(), [Verdict::Failed, Verdict::Skipped]);
+    assert!(
+        host.all_text()
+            .contains("capture=POD: the command printed nothing to keep")
+    );
+}

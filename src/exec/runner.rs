@@ -733,6 +733,11 @@ impl<'h, H: Host> Runner<'h, H> {
         {
             if buffer.stdout_dropped {
                 failures.push(format!("capture={name}: the output was too large to keep"));
+            } else if stdout.trim().is_empty() {
+                // Later steps would run with an empty value (`kubectl delete pod ""`).
+                failures.push(format!(
+                    "capture={name}: the command printed nothing to keep"
+                ));
             } else {
                 let value = stdout.trim().to_owned();
                 self.session
