@@ -10,11 +10,41 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "Guided troubleshooting of Palette-managed Kubernetes clusters",
     long_about = "Loads Markdown runbooks (the bundled Palette ones plus any you name), shows each \
-                  troubleshooting scenario as a checklist, and runs its commands."
+                  troubleshooting scenario as a checklist, and runs its commands. With no \
+                  subcommand it opens the TUI on the catalog, or on TARGET.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub tui: TuiArgs,
+}
+
+/// How the TUI starts (`runbook [TARGET]`).
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// A scenario id (`backup-stuck/restart-mgmt-pod`) or runbook id to open; the catalog when
+    /// absent.
+    pub target: Option<String>,
+    /// Extra runbook files or folders, loaded after the bundled runbooks.
+    #[arg(long = "path", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Refuse destructive commands.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub read_only: bool,
+    /// Show the filled-in commands, run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A placeholder value, asked once otherwise (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// No colours (also when `NO_COLOR` is set).
+    #[arg(long)]
+    pub no_color: bool,
+    /// ASCII glyphs only.
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +57,15 @@ pub enum Command {
     Lint(LintArgs),
     /// Run a scenario's steps without the TUI; exits 0 only when every step passed.
     Run(RunArgs),
+    /// Where the config file is, and what it holds.
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Print the config file's path.
+    #[arg(long)]
+    pub path: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,10 +9,18 @@
 //!   events that the headless `runbook run` prints and the TUI draws. It imports the model only.
 //! - [`run`] is the headless `runbook run`: it resolves the target, drives the engine and
 //!   prints its events as text or JSON lines.
+//! - The TUI is [`app`] (the loop: terminal and engine events -> [`action::Action`] ->
+//!   [`state::update`] -> effects -> [`ui::draw`]), with [`config`] for the user's file.
+//!   `state` imports the engine's types; `ui` draws `State` and imports no engine.
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
+pub mod action;
+pub mod app;
 pub mod cli;
+pub mod config;
 pub mod exec;
 pub mod lint;
 pub mod run;
 pub mod runbook;
+pub mod state;
+pub mod ui;

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use color_eyre::eyre::{Result, bail};
-use runbook::cli::{Cli, Command, LintArgs, ListArgs, ShowArgs};
+use runbook::cli::{Cli, Command, ConfigArgs, LintArgs, ListArgs, ShowArgs, TuiArgs};
 use runbook::run::run_headless;
 use runbook::runbook::{Catalog, Runbook, Severity};
+use runbook::state::Mode;
 use serde_json::json;
 
 fn main() -> ExitCode {
@@ -38,12 +39,77 @@ fn is_broken_pipe(err: &color_eyre::eyre::Report) -> bool {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return tui(&cli.tui);
+    };
+    match command {
         Command::List(args) => list(&args),
         Command::Show(args) => show(&args),
         Command::Lint(args) => lint(&args),
+        Command::Config(args) => config(&args),
         Command::Run(args) => Ok(run_headless(&args)?),
     }
+}
+
+fn tui(args: &TuiArgs) -> Result<ExitCode> {
+    let config = runbook::config::Config::load(runbook::config::path().as_deref())?;
+    let (keymap, problems) = runbook::action::Keymap::with_overrides(&config.keys);
+    let color = !args.no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && config.theme.color != Some(false);
+    let mode = if args.read_only {
+        Mode::ReadOnly
+    } else if args.dry_run {
+        Mode::DryRun
+    } else {
+        match config.mode.as_deref() {
+            Some("read-only") => Mode::ReadOnly,
+            Some("dry-run") => Mode::DryRun,
+            _ => Mode::Confirm,
+        }
+    };
+    let mut vars = Vec::new();
+    for v in &args.vars {
+        match v.split_once('=') {
+            Some((name, value)) if !name.is_empty() => {
+                vars.push((name.to_owned(), value.to_owned()));
+            }
+            _ => bail!("--var {v}: expected NAME=VALUE"),
+        }
+    }
+    let mut paths = config.paths.clone();
+    paths.extend(args.paths.iter().cloned());
+    let options = runbook::app::Options {
+        target: args.target.clone(),
+        paths,
+        theme: runbook::ui::Theme {
+            color,
+            ascii: args.ascii || config.theme.ascii == Some(true),
+        },
+        mode,
+        keymap,
+        vars,
+        env: Vec::new(),
+        notice: problems.first().map(|p| format!("config: {p}")),
+    };
+    runbook::app::run(options)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config(args: &ConfigArgs) -> Result<ExitCode> {
+    let path = runbook::config::path();
+    match (args.path, path) {
+        (_, None) => bail!("no home folder, so no config file"),
+        (true, Some(p)) => println!("{}", p.display()),
+        (false, Some(p)) => {
+            println!("# {}", p.display());
+            match std::fs::read_to_string(&p) {
+                Ok(text) => print!("{text}"),
+                Err(_) => println!("# (no file yet: every setting is at its default)"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list(args: &ListArgs) -> Result<ExitCode> {

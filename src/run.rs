@@ -20,7 +20,7 @@ use crate::exec::process::{self, Inherit, Terminal};
 use crate::exec::runner::{self, Event, Host, Options, Runner, Session, StepRef, Verdict};
 use crate::exec::vars::{Origin, Vars};
 use crate::runbook::placeholder::Placeholder;
-use crate::runbook::{Catalog, PlaceholderDoc, Runbook, Scenario, Step};
+use crate::runbook::{Catalog, PlaceholderDoc, Runbook, Scenario};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -36,19 +36,12 @@ pub enum RunError {
 pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
     let (runbook, scenario) = resolve(args)?;
     let procedure = pick_procedure(&scenario, args.procedure.as_deref())?;
-    let intro = Step {
-        number: "0".to_owned(),
-        line: scenario.line,
-        text: "Before the steps".to_owned(),
-        callouts: Vec::new(),
-        blocks: scenario.intro.clone(),
-        substeps: Vec::new(),
-    };
+    let intro = crate::exec::plan::intro_step(&scenario);
     let mut steps: Vec<StepRef<'_>> = Vec::new();
-    if intro.commands().next().is_some() {
+    if let Some(intro) = &intro {
         steps.push(StepRef {
             number: "0".to_owned(),
-            step: &intro,
+            step: intro,
         });
     }
     let steps_of_procedure = scenario

@@ -16,7 +16,7 @@
 use serde::Serialize;
 
 use super::safety::{Classification, classify_block};
-use crate::runbook::{BlockKind, Step};
+use crate::runbook::{BlockKind, Scenario, Step};
 
 /// What to do with one command block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -125,6 +125,22 @@ fn manual_reason(block: &crate::runbook::Block) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// The scenario's introduction as step `0`, when it holds a command to run ("step 0").
+pub fn intro_step(scenario: &Scenario) -> Option<Step> {
+    scenario
+        .intro
+        .iter()
+        .any(|b| b.kind == BlockKind::Command)
+        .then(|| Step {
+            number: "0".to_owned(),
+            line: scenario.line,
+            text: "Before the steps".to_owned(),
+            callouts: Vec::new(),
+            blocks: scenario.intro.clone(),
+            substeps: Vec::new(),
+        })
 }
 
 /// Steps and their sub-steps in document order, with display numbers (`2`, `2.1`).

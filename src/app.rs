@@ -1,0 +1,490 @@
+//! The TUI's loop: terminal events, engine events and signals become [`Action`]s, `update`
+//! turns them into state changes and [`Effect`]s, effects are carried out here, and the screen
+//! is redrawn once per batch, at most [`FRAME`] apart.
+//!
+//! The loop never awaits a command: each step runs in its own task that reports through two
+//! channels, one unbounded for the few control events and one bounded for output, which drops
+//! (and counts) lines rather than grow when the screen cannot keep up. Interactive commands
+//! get the terminal through [`TuiTerminal`]: the loop stops reading keys, leaves the alternate
+//! screen and raw mode, and takes the terminal back when the command ends.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind,
+};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::action::{Action, Command, Keymap};
+use crate::exec::process::{Cancel, CancelHandle, Terminal};
+use crate::exec::runner::{Event as EngineEvent, Host, Runner, Session, StepRef};
+use crate::runbook::placeholder::Placeholder;
+use crate::runbook::{Catalog, PlaceholderDoc};
+use crate::state::{self, Effect, Mode, RunRequest, State};
+use crate::ui::{self, Theme};
+
+/// Spinners and elapsed times move this often while something runs.
+pub const TICK: Duration = Duration::from_millis(100);
+/// At most this often a new frame.
+pub const FRAME: Duration = Duration::from_nanos(1_000_000_000 / 30);
+/// Output events buffered between the engine and the screen.
+const OUTPUT_QUEUE: usize = 2048;
+/// How long quitting waits for a cancelled command to be gone.
+const QUIT_GRACE: Duration = Duration::from_secs(8);
+
+/// How the TUI starts.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// A scenario (or runbook) id to open instead of the catalog.
+    pub target: Option<String>,
+    pub paths: Vec<PathBuf>,
+    pub theme: Theme,
+    pub mode: Mode,
+    pub keymap: Keymap,
+    /// `--var name=value` values.
+    pub vars: Vec<(String, String)>,
+    /// Environment for the commands (e.g. a lab's `KUBECONFIG`), on top of ours.
+    pub env: Vec<(String, String)>,
+    /// Shown in the status bar until the context is read.
+    pub notice: Option<String>,
+}
+
+/// Starts the runtime and runs the TUI until the user quits.
+pub fn run(options: Options) -> color_eyre::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(App::start(options));
+    crate::exec::process::cleanup();
+    result
+}
+
+/// A request to hand the terminal to a command (`true`) or take it back (`false`).
+struct TermRequest {
+    suspend: bool,
+    ack: std::sync::mpsc::SyncSender<()>,
+}
+
+struct App {
+    state: State,
+    theme: Theme,
+    ctl_tx: mpsc::UnboundedSender<Action>,
+    out_tx: mpsc::Sender<Action>,
+    term_tx: mpsc::UnboundedSender<TermRequest>,
+    cancel: Option<CancelHandle>,
+    quit_deadline: Option<Instant>,
+}
+
+impl App {
+    async fn start(options: Options) -> color_eyre::Result<()> {
+        let catalog = Catalog::load(&options.paths, true);
+        let runbooks = catalog.runbooks.into_iter().map(Arc::new).collect();
+        let mut session = Session::from_current();
+        for (k, v) in &options.env {
+            session.env.insert(k.into(), v.into());
+        }
+        for (name, value) in &options.vars {
+            session
+                .vars
+                .set(name, value.clone(), crate::exec::vars::Origin::Cli);
+        }
+        let mut state = State::new(runbooks, options.keymap, session);
+        state.mode = options.mode;
+        state.message = options.notice;
+        if !catalog.errors.is_empty() {
+            state.message = Some(format!(
+                "{} runbook file(s) could not be loaded: runbook lint shows why",
+                catalog.errors.len()
+            ));
+        }
+        if let Some(target) = &options.target
+            && !state.open(target)
+        {
+            color_eyre::eyre::bail!(
+                "no scenario or runbook `{target}`; `runbook list` shows the ids"
+            );
+        }
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        let (out_tx, out_rx) = mpsc::channel(OUTPUT_QUEUE);
+        let (term_tx, term_rx) = mpsc::unbounded_channel();
+        spawn_context_probe(ctl_tx.clone(), options.env.clone());
+        let mut app = Self {
+            state,
+            theme: options.theme,
+            ctl_tx,
+            out_tx,
+            term_tx,
+            cancel: None,
+            quit_deadline: None,
+        };
+        app.run(ctl_rx, out_rx, term_rx).await
+    }
+
+    async fn run(
+        &mut self,
+        mut ctl_rx: mpsc::UnboundedReceiver<Action>,
+        mut out_rx: mpsc::Receiver<Action>,
+        mut term_rx: mpsc::UnboundedReceiver<TermRequest>,
+    ) -> color_eyre::Result<()> {
+        let mut terminal = enter()?;
+        let mut events = Some(EventStream::new());
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut dirty = true;
+        let mut last_draw = Instant::now()
+            .checked_sub(FRAME)
+            .unwrap_or_else(Instant::now);
+        let size = terminal.size()?;
+        self.state.size = (size.width, size.height);
+
+        loop {
+            if dirty && events.is_some() && last_draw.elapsed() >= FRAME {
+                let mut clicks = None;
+                terminal.draw(|f| clicks = ui::draw(f, &self.state, self.theme))?;
+                self.state.checklist_area = clicks;
+                last_draw = Instant::now();
+                dirty = false;
+            }
+            if self.state.should_quit && self.state.running().is_none() {
+                break;
+            }
+            if self.quit_deadline.is_some_and(|d| Instant::now() > d) {
+                break;
+            }
+            let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);
+            let action = tokio::select! {
+                Some(event) = next_event(&mut events) => match event {
+                    Ok(event) => self.translate(&event),
+                    Err(_) => Some(Action::Terminate),
+                },
+                Some(action) = ctl_rx.recv() => Some(action),
+                Some(action) = out_rx.recv() => Some(action),
+                Some(request) = term_rx.recv() => {
+                    if request.suspend {
+                        events = None;
+                        leave();
+                    } else {
+                        terminal = enter()?;
+                        terminal.clear()?;
+                        events = Some(EventStream::new());
+                        dirty = true;
+                    }
+                    let _ = request.ack.send(());
+                    None
+                }
+                _ = tick.tick(), if self.state.running().is_some() || self.state.should_quit => Some(Action::Tick),
+                () = tokio::time::sleep_until(next_frame), if dirty => None,
+                _ = hangup.recv() => Some(Action::Terminate),
+                _ = terminate.recv() => Some(Action::Terminate),
+            };
+            if let Some(action) = action {
+                self.apply(action);
+                dirty = true;
+                // Take everything else that is already waiting before drawing again.
+                for _ in 0..4096 {
+                    let Ok(more) = out_rx.try_recv().or_else(|_| ctl_rx.try_recv()) else {
+                        break;
+                    };
+                    self.apply(more);
+                }
+            }
+        }
+        leave();
+        Ok(())
+    }
+
+    fn translate(&self, event: &Event) -> Option<Action> {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => {
+                if state::typing(&self.state) {
+                    match key.code {
+                        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                            Some(Action::Command(Command::Back))
+                        }
+                        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                            Some(Action::Input(c))
+                        }
+                        KeyCode::Backspace => Some(Action::Backspace),
+                        KeyCode::Enter => Some(Action::Command(Command::Enter)),
+                        KeyCode::Esc => Some(Action::Command(Command::Back)),
+                        KeyCode::Up => Some(Action::Command(Command::Up)),
+                        KeyCode::Down => Some(Action::Command(Command::Down)),
+                        _ => None,
+                    }
+                } else {
+                    self.state.keymap.command(key).map(Action::Command)
+                }
+            }
+            Event::Paste(text) => Some(Action::Paste(text.clone())),
+            Event::Mouse(m) => match m.kind {
+                MouseEventKind::ScrollUp => Some(Action::Scroll(-3)),
+                MouseEventKind::ScrollDown => Some(Action::Scroll(3)),
+                MouseEventKind::Down(_) => Some(Action::Click(m.column, m.row)),
+                _ => None,
+            },
+            Event::Resize(w, h) => Some(Action::Resize(*w, *h)),
+            _ => None,
+        }
+    }
+
+    fn apply(&mut self, action: Action) {
+        for effect in state::update(&mut self.state, action) {
+            match effect {
+                Effect::Run { index, run } => self.spawn_step(index, *run),
+                Effect::Cancel => {
+                    if let Some(c) = &self.cancel {
+                        c.cancel();
+                    }
+                    if self.state.should_quit {
+                        self.quit_deadline
+                            .get_or_insert(Instant::now() + QUIT_GRACE);
+                    }
+                }
+                Effect::Copy(text) => copy_osc52(&text),
+                Effect::Quit => {
+                    self.quit_deadline
+                        .get_or_insert(Instant::now() + QUIT_GRACE);
+                }
+            }
+        }
+    }
+
+    fn spawn_step(&mut self, index: usize, run: RunRequest) {
+        let (handle, cancel) = Cancel::new();
+        self.cancel = Some(handle);
+        let ctl = self.ctl_tx.clone();
+        let mut host = TuiHost {
+            index,
+            ctl: self.ctl_tx.clone(),
+            out: self.out_tx.clone(),
+            dropped: 0,
+            terminal: TuiTerminal {
+                requests: self.term_tx.clone(),
+            },
+        };
+        // The engine's future borrows its host and is not `Send`: each step gets a thread
+        // with a runtime of its own, which also lets it block while the terminal is lent.
+        let spawned = std::thread::Builder::new()
+            .name(format!("step-{index}"))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                let RunRequest {
+                    number,
+                    step,
+                    session,
+                    options,
+                    docs,
+                } = run;
+                let session = match runtime {
+                    Ok(runtime) => runtime.block_on(async {
+                        let mut runner = Runner::new(options, session, &mut host, cancel);
+                        runner.docs = docs;
+                        runner
+                            .run(&[StepRef {
+                                number,
+                                step: &step,
+                            }])
+                            .await;
+                        std::mem::replace(&mut runner.session, Session::from_current())
+                    }),
+                    Err(e) => {
+                        let _ = host.ctl.send(Action::Engine(
+                            index,
+                            Box::new(EngineEvent::Notice {
+                                step: 0,
+                                text: format!("cannot start the step: {e}"),
+                            }),
+                        ));
+                        session
+                    }
+                };
+                host.flush_dropped();
+                let _ = ctl.send(Action::RunEnded(index, Box::new(session)));
+            });
+        if let Err(e) = spawned {
+            self.state.message = Some(format!("cannot start the step: {e}"));
+        }
+    }
+}
+
+async fn next_event(events: &mut Option<EventStream>) -> Option<std::io::Result<Event>> {
+    match events {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+type Term = ratatui::DefaultTerminal;
+
+/// Alternate screen, raw mode, mouse and bracketed paste; the panic hook restores them.
+fn enter() -> std::io::Result<Term> {
+    let terminal = ratatui::init();
+    crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste)?;
+    Ok(terminal)
+}
+
+/// Gives the terminal back as it was.
+fn leave() {
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        DisableMouseCapture,
+        DisableBracketedPaste
+    );
+    ratatui::restore();
+}
+
+/// OSC 52: the terminal (even at the far end of SSH and tmux) puts the text on the clipboard.
+fn copy_osc52(text: &str) {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\u{1b}]52;c;{encoded}\u{7}");
+    let _ = out.flush();
+}
+
+/// Reads the kube context the commands will use, off the loop.
+fn spawn_context_probe(tx: mpsc::UnboundedSender<Action>, env: Vec<(String, String)>) {
+    tokio::task::spawn_blocking(move || {
+        let kubectl = |args: &[&str]| {
+            let mut cmd = std::process::Command::new("kubectl");
+            cmd.args(args)
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            for (k, v) in &env {
+                cmd.env(k, v);
+            }
+            cmd.output()
+        };
+        let action = match kubectl(&["config", "current-context"]) {
+            Err(_) => Action::Context {
+                context: None,
+                namespace: None,
+                detail: "kubectl not found".to_owned(),
+            },
+            Ok(out) if !out.status.success() => Action::Context {
+                context: None,
+                namespace: None,
+                detail: "no current context in the kubeconfig".to_owned(),
+            },
+            Ok(out) => {
+                let context = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+                let namespace = kubectl(&[
+                    "config",
+                    "view",
+                    "--minify",
+                    "--output",
+                    "jsonpath={..namespace}",
+                ])
+                .ok()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "default".to_owned());
+                Action::Context {
+                    context: Some(context),
+                    namespace: Some(namespace),
+                    detail: String::new(),
+                }
+            }
+        };
+        let _ = tx.send(action);
+    });
+}
+
+/// The engine's view of the TUI.
+struct TuiHost {
+    index: usize,
+    ctl: mpsc::UnboundedSender<Action>,
+    out: mpsc::Sender<Action>,
+    /// Output lines the screen had no room for since the last report.
+    dropped: u64,
+    terminal: TuiTerminal,
+}
+
+impl TuiHost {
+    fn flush_dropped(&mut self) {
+        if self.dropped > 0 {
+            let _ = self
+                .ctl
+                .send(Action::OutputDropped(self.index, self.dropped));
+            self.dropped = 0;
+        }
+    }
+}
+
+impl Host for TuiHost {
+    fn emit(&mut self, event: EngineEvent) {
+        match event {
+            EngineEvent::Output { ref text, .. } | EngineEvent::Progress { ref text, .. } => {
+                let lines = text.lines().count().max(1) as u64;
+                if self
+                    .out
+                    .try_send(Action::Engine(self.index, Box::new(event)))
+                    .is_err()
+                {
+                    self.dropped += lines;
+                } else if self.dropped > 0 {
+                    self.flush_dropped();
+                }
+            }
+            other => {
+                self.flush_dropped();
+                let _ = self.ctl.send(Action::Engine(self.index, Box::new(other)));
+            }
+        }
+    }
+
+    /// Values are asked for before the step starts; anything else is missing.
+    fn prompt(
+        &mut self,
+        _placeholder: &Placeholder,
+        _doc: Option<&PlaceholderDoc>,
+    ) -> Option<String> {
+        None
+    }
+
+    /// Confirmation happens in a dialog before the step starts.
+    fn confirm(&mut self, _command: &str, _reasons: &[String]) -> bool {
+        false
+    }
+
+    fn terminal(&mut self) -> &mut dyn Terminal {
+        &mut self.terminal
+    }
+}
+
+/// Lends the real terminal to an interactive command by asking the loop to step aside.
+struct TuiTerminal {
+    requests: mpsc::UnboundedSender<TermRequest>,
+}
+
+impl TuiTerminal {
+    fn ask(&self, suspend: bool) -> std::io::Result<()> {
+        let (ack, done) = std::sync::mpsc::sync_channel(1);
+        self.requests
+            .send(TermRequest { suspend, ack })
+            .map_err(|_| std::io::Error::other("the screen is gone"))?;
+        done.recv()
+            .map_err(|_| std::io::Error::other("the screen is gone"))
+    }
+}
+
+impl Terminal for TuiTerminal {
+    fn suspend(&mut self) -> std::io::Result<()> {
+        self.ask(true)
+    }
+
+    fn resume(&mut self) -> std::io::Result<()> {
+        self.ask(false)
+    }
+}

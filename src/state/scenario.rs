@@ -1,0 +1,373 @@
+//! The scenario screen's state: the checklist of one procedure and each step's output.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::MAX_OUTPUT_LINES;
+use crate::exec::judge::OutputMatch;
+use crate::exec::output::{Stream, strip_ansi};
+use crate::exec::plan;
+use crate::exec::runner::{Event, Verdict};
+use crate::exec::vars::Vars;
+use crate::runbook::{BlockKind, PlaceholderDoc, Runbook, Scenario, Step};
+
+/// Where a step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Status {
+    #[default]
+    Pending,
+    /// Running for this long.
+    Running(Duration),
+    Passed,
+    Failed,
+    Skipped,
+    /// A gate refused it (read-only mode, not confirmed).
+    Blocked,
+    /// Ticked off by hand.
+    Done,
+    Cancelled,
+    /// Needs the user: a manual step, or commands meant for a node.
+    NeedsYou,
+    /// Dry run: shown, not run.
+    Shown,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running(_) => "running",
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::Blocked => "blocked",
+            Self::Done => "done by hand",
+            Self::Cancelled => "cancelled",
+            Self::NeedsYou => "needs you",
+            Self::Shown => "dry run",
+        }
+    }
+
+    /// Counts towards the progress gauge.
+    pub fn finished(self) -> bool {
+        matches!(
+            self,
+            Self::Passed | Self::Done | Self::Skipped | Self::Shown
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutKind {
+    Stdout,
+    Stderr,
+    /// `$ the filled-in command`
+    Command,
+    /// What the engine wants the user to read.
+    Notice,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutLine {
+    pub kind: OutKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitInfo {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub duration: Duration,
+    pub timed_out: bool,
+    pub cancelled: bool,
+}
+
+/// What one step printed and how it ended.
+#[derive(Debug, Clone, Default)]
+pub struct OutputView {
+    pub lines: VecDeque<OutLine>,
+    /// Lines dropped from the front (the pane keeps the newest).
+    pub dropped: u64,
+    /// The latest `\r` progress line.
+    pub progress: Option<String>,
+    pub exit: Option<ExitInfo>,
+    /// The expected-vs-actual diff of the last command that had an expectation.
+    pub diff: Option<String>,
+    pub matches: Option<bool>,
+    pub reasons: Vec<String>,
+    /// Scroll offset from the bottom (0 follows the stream).
+    pub scroll_back: usize,
+}
+
+impl OutputView {
+    fn push(&mut self, kind: OutKind, text: &str) {
+        for line in text.lines() {
+            if self.lines.len() >= MAX_OUTPUT_LINES {
+                self.lines.pop_front();
+                self.dropped += 1;
+            }
+            self.lines.push_back(OutLine {
+                kind,
+                text: line.to_owned(),
+            });
+        }
+    }
+}
+
+/// One checklist row.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// `0` for the scenario's intro, `2`, `2.1`, ...
+    pub number: String,
+    pub depth: usize,
+    /// The step, without its sub-steps (they are items of their own).
+    pub step: Step,
+    pub status: Status,
+    pub output: OutputView,
+}
+
+impl Item {
+    pub fn title(&self) -> &str {
+        self.step.text.lines().next().unwrap_or("")
+    }
+
+    /// The runbook's expected output for this step, with the lines to highlight.
+    pub fn expected(&self) -> Option<(&str, &[u32])> {
+        self.step
+            .blocks
+            .iter()
+            .find(|b| b.kind == BlockKind::Output)
+            .map(|b| (b.code.as_str(), b.highlight.as_slice()))
+    }
+}
+
+#[derive(Debug)]
+pub struct ScenarioView {
+    pub runbook: Arc<Runbook>,
+    pub scenario: usize,
+    pub procedure: usize,
+    pub items: Vec<Item>,
+    pub selected: usize,
+    pub running: Option<usize>,
+    /// Show expected output as a diff instead of beside.
+    pub show_diff: bool,
+}
+
+impl ScenarioView {
+    pub fn new(runbook: Arc<Runbook>, scenario: usize, procedure: usize) -> Self {
+        let mut items = Vec::new();
+        if let Some(s) = runbook.scenarios.get(scenario) {
+            if let Some(intro) = plan::intro_step(s) {
+                items.push(Item {
+                    number: intro.number.clone(),
+                    depth: 0,
+                    step: intro,
+                    status: Status::Pending,
+                    output: OutputView::default(),
+                });
+            }
+            let steps = s
+                .procedures
+                .get(procedure)
+                .map(|p| p.steps.as_slice())
+                .unwrap_or_default();
+            for (number, step) in plan::flatten(steps) {
+                let mut step = step.clone();
+                step.substeps.clear();
+                items.push(Item {
+                    depth: number.matches('.').count(),
+                    number,
+                    step,
+                    status: Status::Pending,
+                    output: OutputView::default(),
+                });
+            }
+        }
+        Self {
+            runbook,
+            scenario,
+            procedure,
+            items,
+            selected: 0,
+            running: None,
+            show_diff: false,
+        }
+    }
+
+    pub fn scenario(&self) -> Option<&Scenario> {
+        self.runbook.scenarios.get(self.scenario)
+    }
+
+    pub fn procedure_count(&self) -> usize {
+        self.scenario().map_or(0, |s| s.procedures.len())
+    }
+
+    pub fn docs(&self) -> &BTreeMap<String, PlaceholderDoc> {
+        &self.runbook.front_matter.placeholders
+    }
+
+    pub fn progress(&self) -> (usize, usize) {
+        let done = self.items.iter().filter(|i| i.status.finished()).count();
+        (done, self.items.len())
+    }
+
+    pub fn move_by(&mut self, delta: i32) {
+        if self.items.is_empty() {
+            return;
+        }
+        let max = i64::try_from(self.items.len() - 1).unwrap_or(0);
+        let next = (i64::try_from(self.selected).unwrap_or(0) + i64::from(delta)).clamp(0, max);
+        self.selected = usize::try_from(next).unwrap_or(0);
+    }
+
+    /// After a step is done or skipped, select the next one that is not finished.
+    pub fn advance(&mut self) {
+        if let Some(next) =
+            (self.selected + 1..self.items.len()).find(|&i| !self.items[i].status.finished())
+        {
+            self.selected = next;
+        }
+    }
+
+    pub fn scroll_output(&mut self, delta: i32) {
+        if let Some(item) = self.items.get_mut(self.selected) {
+            let back = i64::try_from(item.output.scroll_back).unwrap_or(0) - i64::from(delta);
+            let max = i64::try_from(item.output.lines.len()).unwrap_or(0);
+            item.output.scroll_back = usize::try_from(back.clamp(0, max)).unwrap_or(0);
+        }
+    }
+
+    pub fn set_status(&mut self, index: usize, status: Status) {
+        if let Some(item) = self.items.get_mut(index) {
+            item.status = status;
+        }
+    }
+
+    pub fn tick(&mut self) {
+        if let Some(i) = self.running
+            && let Some(Status::Running(elapsed)) = self.items.get(i).map(|x| x.status)
+        {
+            self.items[i].status = Status::Running(elapsed + crate::app::TICK);
+        }
+    }
+
+    /// The selected step's commands with values filled in and secrets masked, for copying.
+    pub fn filled_commands(&self, index: usize, vars: Option<&Vars>) -> Option<String> {
+        let item = self.items.get(index)?;
+        let parts: Vec<String> = item
+            .step
+            .commands()
+            .map(|b| match vars.map(|v| v.fill(&b.code)) {
+                Some(Ok(filled)) => filled.display.trim_end().to_owned(),
+                _ => b.code.trim_end().to_owned(),
+            })
+            .collect();
+        Some(parts.join("\n"))
+    }
+
+    /// The line (from the top) of the next output line containing `query`.
+    pub fn find_in_output(&self, query: &str, from: usize, forward: bool) -> Option<usize> {
+        if query.is_empty() {
+            return None;
+        }
+        let lines = &self.items.get(self.selected)?.output.lines;
+        let hit = |i: usize| strip_ansi(&lines[i].text).contains(query);
+        if forward {
+            (from + 1..lines.len()).find(|&i| hit(i))
+        } else {
+            (0..from.min(lines.len())).rev().find(|&i| hit(i))
+        }
+    }
+
+    pub fn engine_event(&mut self, index: usize, event: Event) {
+        let Some(item) = self.items.get_mut(index) else {
+            return;
+        };
+        let out = &mut item.output;
+        match event {
+            Event::StepStarted { .. } => {
+                item.status = Status::Running(Duration::ZERO);
+            }
+            Event::CommandStarted { command, .. } => {
+                out.progress = None;
+                for (i, line) in command.lines().enumerate() {
+                    let text = if i == 0 {
+                        format!("$ {line}")
+                    } else {
+                        format!("  {line}")
+                    };
+                    out.push(OutKind::Command, &text);
+                }
+            }
+            Event::Output { stream, text, .. } => {
+                out.progress = None;
+                let kind = if stream == Stream::Stderr {
+                    OutKind::Stderr
+                } else {
+                    OutKind::Stdout
+                };
+                out.push(kind, &text);
+            }
+            Event::Progress { text, .. } => out.progress = Some(text),
+            Event::CommandFinished {
+                outcome,
+                failures,
+                output,
+                ..
+            } => {
+                out.progress = None;
+                out.exit = Some(ExitInfo {
+                    code: outcome.exit_code,
+                    signal: outcome.signal,
+                    duration: outcome.duration,
+                    timed_out: outcome.timed_out,
+                    cancelled: outcome.cancelled,
+                });
+                out.reasons.extend(failures);
+                match output {
+                    OutputMatch::Matches => {
+                        out.matches = Some(true);
+                        out.diff = None;
+                    }
+                    OutputMatch::Differs { diff } => {
+                        out.matches = Some(false);
+                        out.diff = Some(diff);
+                    }
+                    OutputMatch::NoExpectation => {}
+                }
+            }
+            Event::Notice { text, .. } => out.push(OutKind::Notice, &text),
+            Event::StepFinished {
+                verdict, reasons, ..
+            } => {
+                item.status = match verdict {
+                    Verdict::Passed => Status::Passed,
+                    Verdict::Failed => Status::Failed,
+                    Verdict::Blocked => Status::Blocked,
+                    Verdict::Skipped => Status::Skipped,
+                    Verdict::Manual | Verdict::Pending => Status::NeedsYou,
+                    Verdict::DryRun => Status::Shown,
+                    Verdict::Cancelled => Status::Cancelled,
+                };
+                for r in reasons {
+                    if !out.reasons.contains(&r) {
+                        out.reasons.push(r);
+                    }
+                }
+            }
+            Event::Summary(_) => {}
+        }
+    }
+
+    pub fn run_ended(&mut self, index: usize) {
+        if self.running == Some(index) {
+            self.running = None;
+        }
+        if let Some(item) = self.items.get_mut(index)
+            && matches!(item.status, Status::Running(_))
+        {
+            item.status = Status::Cancelled;
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! The TUI's flows as plain functions: actions in, state and effects out.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::*;
+use crate::exec::judge::OutputMatch;
+use crate::exec::output::Stream;
+use crate::exec::process::CommandOutcome;
+use crate::exec::runner::{Event, Verdict};
+use crate::runbook::{Catalog, parse};
+
+fn demo_state() -> State {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui/demo.md");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut runbooks: Vec<Arc<Runbook>> = Catalog::load(&[], true)
+        .runbooks
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    runbooks.push(Arc::new(parse(&bytes, Path::new("demo.md"))));
+    let mut session = Session::from_current();
+    session.vars = Vars::new();
+    State::new(runbooks, Keymap::default(), session)
+}
+
+fn cmd(state: &mut State, c: Command) -> Vec<Effect> {
+    update(state, Action::Command(c))
+}
+
+fn type_text(state: &mut State, text: &str) {
+    for c in text.chars() {
+        update(state, Action::Input(c));
+    }
+}
+
+fn scenario(state: &State) -> &ScenarioView {
+    state
+        .scenario
+        .as_ref()
+        .unwrap_or_else(|| panic!("no scenario open"))
+}
+
+fn engine(state: &mut State, index: usize, event: Event) {
+    update(state, Action::Engine(index, Box::new(event)));
+}
+
+#[test]
+fn run_asks_for_a_placeholder_once_then_runs() {
+    let mut s = demo_state();
+    assert!(s.open("demo/demo"));
+    assert_eq!(scenario(&s).items.len(), 4);
+    assert!(cmd(&mut s, Command::Enter).is_empty());
+    let Some(Dialog::Prompt {
+        name,
+        context,
+        example,
+        ..
+    }) = &s.dialog
+    else {
+        panic!("{:?}", s.dialog)
+    };
+    assert_eq!(name, "greeting");
+    assert_eq!(context, "echo \"first line <greeting>\"");
+    assert_eq!(example.as_deref(), Some("hello"));
+    // Letters are text while the prompt is open, not commands.
+    assert!(typing(&s));
+    type_text(&mut s, "hi q");
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(s.dialog.is_none());
+    let [Effect::Run { index: 0, run }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(run.number, "1");
+    assert_eq!(
+        run.session.vars.get("greeting").map(|v| v.value.as_str()),
+        Some("hi q")
+    );
+    assert!(!run.options.yes && !run.options.read_only && !run.options.dry_run);
+    assert_eq!(s.running(), Some(0));
+    assert!(s.session.is_none(), "the session travels with the step");
+    assert!(matches!(scenario(&s).items[0].status, Status::Running(_)));
+}
+
+#[test]
+fn output_streams_in_and_the_verdict_lands() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    if let Some(x) = s.session.as_mut() {
+        x.vars.set("greeting", "hi", crate::exec::vars::Origin::Cli);
+    }
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Run { index: 0, .. }]));
+    engine(
+        &mut s,
+        0,
+        Event::CommandStarted {
+            step: 1,
+            block: 0,
+            line: 18,
+            command: "echo \"first line hi\"".to_owned(),
+            destructive: false,
+            interactive: false,
+            reasons: Vec::new(),
+        },
+    );
+    engine(
+        &mut s,
+        0,
+        Event::Output {
+            step: 1,
+            block: 0,
+            stream: Stream::Stdout,
+            ts_ms: 3,
+            text: "first line hi\nsecond line\n".to_owned(),
+        },
+    );
+    engine(
+        &mut s,
+        0,
+        Event::Output {
+            step: 1,
+            block: 0,
+            stream: Stream::Stderr,
+            ts_ms: 4,
+            text: "warn\n".to_owned(),
+        },
+    );
+    let out = &scenario(&s).items[0].output;
+    let kinds: Vec<OutKind> = out.lines.iter().map(|l| l.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            OutKind::Command,
+            OutKind::Stdout,
+            OutKind::Stdout,
+            OutKind::Stderr
+        ]
+    );
+    assert_eq!(out.lines[1].text, "first line hi");
+    engine(
+        &mut s,
+        0,
+        Event::CommandFinished {
+            step: 1,
+            block: 0,
+            outcome: CommandOutcome {
+                exit_code: Some(3),
+                ..CommandOutcome::default()
+            },
+            failures: vec!["exit code 3, expected 0".to_owned()],
+            output: OutputMatch::Differs {
+                diff: "-first line hello\n+first line hi\n".to_owned(),
+            },
+        },
+    );
+    engine(
+        &mut s,
+        0,
+        Event::StepFinished {
+            step: 1,
+            number: "1".to_owned(),
+            verdict: Verdict::Failed,
+            reasons: Vec::new(),
+            dropped_lines: 0,
+        },
+    );
+    let item = &scenario(&s).items[0];
+    assert_eq!(item.status, Status::Failed);
+    assert_eq!(item.output.exit.as_ref().and_then(|e| e.code), Some(3));
+    assert_eq!(item.output.matches, Some(false));
+    assert!(
+        item.output
+            .diff
+            .as_deref()
+            .is_some_and(|d| d.contains("+first line hi"))
+    );
+    assert_eq!(item.output.reasons, ["exit code 3, expected 0"]);
+    update(
+        &mut s,
+        Action::RunEnded(0, Box::new(Session::from_current())),
+    );
+    assert_eq!(s.running(), None);
+    assert!(s.session.is_some());
+    assert_eq!(scenario(&s).selected, 0, "the step's output stays in view");
+}
+
+#[test]
+fn output_is_bounded_and_dropped_lines_are_counted() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    let mut text = String::new();
+    for i in 0..MAX_OUTPUT_LINES + 5 {
+        text.push_str("line ");
+        text.push_str(&i.to_string());
+        text.push('\n');
+    }
+    engine(
+        &mut s,
+        0,
+        Event::Output {
+            step: 1,
+            block: 0,
+            stream: Stream::Stdout,
+            ts_ms: 0,
+            text,
+        },
+    );
+    update(&mut s, Action::OutputDropped(0, 7));
+    let out = &scenario(&s).items[0].output;
+    assert_eq!(out.lines.len(), MAX_OUTPUT_LINES);
+    assert_eq!(out.dropped, 12);
+    assert_eq!(
+        out.lines.back().map(|l| l.text.as_str()),
+        Some(format!("line {}", MAX_OUTPUT_LINES + 4).as_str())
+    );
+}
+
+#[test]
+fn cancel_and_quit_while_running() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    scenario_mut(&mut s).selected = 1;
+    assert!(matches!(
+        cmd(&mut s, Command::Enter).as_slice(),
+        [Effect::Run { index: 1, .. }]
+    ));
+    assert!(matches!(
+        cmd(&mut s, Command::Cancel).as_slice(),
+        [Effect::Cancel]
+    ));
+    // Enter again while running does not start a second run.
+    assert!(cmd(&mut s, Command::Enter).is_empty());
+    assert!(
+        s.message
+            .as_deref()
+            .is_some_and(|m| m.contains("is running"))
+    );
+    // q asks first; Enter stops the command and quits when it is gone.
+    assert!(cmd(&mut s, Command::Quit).is_empty());
+    assert_eq!(s.dialog, Some(Dialog::Quit));
+    assert!(matches!(
+        cmd(&mut s, Command::Enter).as_slice(),
+        [Effect::Cancel]
+    ));
+    let effects = update(
+        &mut s,
+        Action::RunEnded(1, Box::new(Session::from_current())),
+    );
+    assert!(matches!(effects.as_slice(), [Effect::Quit]));
+    assert_eq!(scenario(&s).items[1].status, Status::Cancelled);
+    assert!(s.should_quit);
+}
+
+fn scenario_mut(s: &mut State) -> &mut ScenarioView {
+    s.scenario
+        .as_mut()
+        .unwrap_or_else(|| panic!("no scenario open"))
+}
+
+#[test]
+fn destructive_commands_ask_first_and_read_only_mode_does_not() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    scenario_mut(&mut s).selected = 3;
+    assert!(cmd(&mut s, Command::Enter).is_empty());
+    let Some(Dialog::Confirm {
+        commands, reasons, ..
+    }) = &s.dialog
+    else {
+        panic!("{:?}", s.dialog)
+    };
+    assert_eq!(commands, &["rm -f /tmp/runbook-tui-demo-scratch"]);
+    assert!(!reasons.is_empty());
+    // Esc: nothing runs.
+    assert!(cmd(&mut s, Command::Back).is_empty());
+    assert!(s.dialog.is_none());
+    assert_eq!(s.running(), None);
+    // Enter in the dialog: runs, confirmed.
+    cmd(&mut s, Command::Enter);
+    let effects = cmd(&mut s, Command::Enter);
+    let [Effect::Run { run, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(run.options.yes);
+    update(
+        &mut s,
+        Action::RunEnded(3, Box::new(Session::from_current())),
+    );
+
+    cmd(&mut s, Command::CycleMode);
+    assert_eq!(s.mode, Mode::ReadOnly);
+    let effects = cmd(&mut s, Command::Enter);
+    let [Effect::Run { run, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(
+        run.options.read_only && !run.options.yes,
+        "the engine refuses it and marks it blocked"
+    );
+}
+
+#[test]
+fn skip_done_and_manual_steps() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    cmd(&mut s, Command::Skip);
+    assert_eq!(scenario(&s).items[0].status, Status::Skipped);
+    assert_eq!(scenario(&s).selected, 1);
+    cmd(&mut s, Command::Down);
+    assert!(
+        cmd(&mut s, Command::Enter).is_empty(),
+        "a manual step does not run"
+    );
+    assert!(s.message.as_deref().is_some_and(|m| m.contains("manual")));
+    cmd(&mut s, Command::MarkDone);
+    assert_eq!(scenario(&s).items[2].status, Status::Done);
+    assert_eq!(scenario(&s).progress(), (2, 4));
+}
+
+#[test]
+fn pick_another_procedure() {
+    let mut s = demo_state();
+    assert!(s.open("calico-ipv6/calico-ipv6"));
+    let first = scenario(&s).items.len();
+    cmd(&mut s, Command::PickProcedure);
+    assert!(matches!(s.dialog, Some(Dialog::Procedure { selected: 0 })));
+    cmd(&mut s, Command::Down);
+    cmd(&mut s, Command::Enter);
+    assert!(s.dialog.is_none());
+    assert_eq!(scenario(&s).procedure, 1);
+    assert!(
+        scenario(&s).items.len() != first
+            || scenario(&s)
+                .items
+                .iter()
+                .all(|i| i.status == Status::Pending)
+    );
+}
+
+#[test]
+fn search_lands_on_the_scenario_of_a_pasted_error_line() {
+    let mut s = demo_state();
+    cmd(&mut s, Command::Search);
+    assert!(typing(&s));
+    update(
+        &mut s,
+        Action::Paste(
+            "E0312 ipam: Exhausted IP Pools while allocating for machine cp-2".to_owned(),
+        ),
+    );
+    let entry = s
+        .catalog
+        .selected_entry()
+        .map(|e| s.catalog.entries[e].id.clone());
+    assert_eq!(entry.as_deref(), Some("ip-pool-exhausted/orphaned-ipclaim"));
+    // Fuzzy title match with highlighted positions.
+    cmd(&mut s, Command::Back);
+    cmd(&mut s, Command::Search);
+    type_text(&mut s, "cilium eks");
+    let Some(Row::Entry { entry, matched, .. }) = s.catalog.rows.first().cloned() else {
+        panic!("no rows")
+    };
+    assert_eq!(s.catalog.entries[entry].id, "eks-cilium/eks-cilium");
+    assert!(!matched.is_empty());
+    // Enter opens the selected scenario.
+    cmd(&mut s, Command::Enter);
+    assert_eq!(s.screen, Screen::Scenario);
+    assert_eq!(
+        scenario(&s).scenario().map(|x| x.id.as_str()),
+        Some("eks-cilium/eks-cilium")
+    );
+}
+
+#[test]
+fn copy_gives_the_filled_in_command_with_secrets_masked() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    if let Some(x) = s.session.as_mut() {
+        x.vars
+            .set("greeting", "hello", crate::exec::vars::Origin::Cli);
+    }
+    let effects = cmd(&mut s, Command::Copy);
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(text.contains("first line hello"), "{text}");
+}
+
+#[test]
+fn help_and_full_output_overlays() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    cmd(&mut s, Command::Help);
+    assert_eq!(s.overlay, Some(Overlay::Help));
+    cmd(&mut s, Command::Back);
+    assert!(s.overlay.is_none());
+    engine(
+        &mut s,
+        0,
+        Event::Output {
+            step: 1,
+            block: 0,
+            stream: Stream::Stdout,
+            ts_ms: 0,
+            text: "a\nneedle\nb\nneedle\n".to_owned(),
+        },
+    );
+    cmd(&mut s, Command::FullOutput);
+    cmd(&mut s, Command::Search);
+    type_text(&mut s, "needle");
+    cmd(&mut s, Command::Enter);
+    cmd(&mut s, Command::NextStep);
+    assert!(
+        matches!(s.overlay, Some(Overlay::Output { scroll: 1, .. })),
+        "{:?}",
+        s.overlay
+    );
+    cmd(&mut s, Command::NextStep);
+    assert!(
+        matches!(s.overlay, Some(Overlay::Output { scroll: 3, .. })),
+        "{:?}",
+        s.overlay
+    );
+}

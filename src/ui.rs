@@ -1,0 +1,118 @@
+//! Pure drawing: `ui::draw(frame, &State, Theme)`. Nothing here changes state or does IO, and
+//! nothing here knows about the engine: everything shown comes from [`State`].
+//!
+//! Each screen has its module; dialogs and overlays are drawn last, over the screen. To add a
+//! pane, give it a function taking `(&State, Rect, &mut Buffer-like frame)` in the screen's
+//! module and place it in that screen's layout.
+
+mod catalog;
+mod dialogs;
+mod markup;
+mod scenario;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::action::Command;
+use crate::state::{Screen, State};
+pub use theme::Theme;
+
+/// Columns from which panes sit side by side instead of stacked.
+pub const WIDE: u16 = 120;
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame<'_>, state: &State, theme: Theme) -> Option<(u16, u16, u16)> {
+    let area = frame.area();
+    let [body, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let checklist = match state.screen {
+        Screen::Catalog => {
+            catalog::draw(frame, state, body, theme);
+            None
+        }
+        Screen::Scenario => scenario::draw(frame, state, body, theme),
+    };
+    status_bar(frame, state, status, theme);
+    dialogs::draw(frame, state, area, theme);
+    checklist
+}
+
+/// Context, mode and key hints (or the latest message) on the last line.
+fn status_bar(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
+    let sep = Span::styled(format!(" {} ", theme.separator()), theme.dim());
+    let context = state
+        .context
+        .context
+        .as_deref()
+        .unwrap_or("no kube context");
+    let mut spans = vec![Span::styled(format!(" ctx {context}"), theme.title())];
+    if let Some(ns) = &state.context.namespace {
+        spans.push(Span::raw(format!(" ns {ns}")));
+    }
+    // The reason for no context only where there is room for it.
+    if !state.context.detail.is_empty() && area.width >= WIDE {
+        spans.push(Span::styled(
+            format!(" ({})", state.context.detail),
+            theme.dim(),
+        ));
+    }
+    spans.push(sep.clone());
+    let mode_style = match state.mode {
+        crate::state::Mode::Confirm => theme.base(),
+        _ => theme.warn(),
+    };
+    spans.push(Span::styled(
+        format!("mode {}", state.mode.label()),
+        mode_style,
+    ));
+    spans.push(sep);
+    if let Some(message) = &state.message {
+        spans.push(Span::styled(message.clone(), theme.warn()));
+    } else {
+        let hints: &[Command] = match state.screen {
+            Screen::Catalog => &[
+                Command::Enter,
+                Command::Search,
+                Command::Help,
+                Command::Quit,
+            ],
+            Screen::Scenario => &[
+                Command::Enter,
+                Command::MarkDone,
+                Command::Skip,
+                Command::Cancel,
+                Command::FullOutput,
+                Command::Help,
+                Command::Back,
+            ],
+        };
+        for (i, c) in hints.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw("  "));
+            }
+            spans.push(Span::styled(state.keymap.first_key(*c), theme.title()));
+            let word = if state.screen == Screen::Catalog && *c == Command::Enter {
+                "open"
+            } else {
+                c.hint()
+            };
+            spans.push(Span::raw(format!(" {word}")));
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme.status_bar()),
+        area,
+    );
+}
+
+/// Cuts `text` to `width` columns, with an ellipsis when cut.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}

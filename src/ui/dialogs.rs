@@ -1,0 +1,294 @@
+//! Dialogs (placeholder prompt, destructive-command confirmation, procedure picker, quit) and
+//! full-screen overlays (help, output), drawn over the screen.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::Theme;
+use crate::state::{Dialog, OutKind, Overlay, State};
+
+pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
+    match &state.overlay {
+        Some(Overlay::Help) => help(frame, state, area, theme),
+        Some(Overlay::Output {
+            scroll,
+            query,
+            searching,
+        }) => output(frame, state, area, theme, *scroll, query, *searching),
+        None => {}
+    }
+    match &state.dialog {
+        Some(Dialog::Prompt {
+            name,
+            raw,
+            context,
+            description,
+            example,
+            secret,
+            input,
+            choices,
+            ..
+        }) => {
+            let mut lines = vec![Line::from(vec![
+                Span::raw("Value for "),
+                Span::styled(raw.clone(), theme.title()),
+            ])];
+            if let Some(d) = description {
+                lines.push(Line::from(Span::raw(d.clone())));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled("where it goes:", theme.dim())));
+            let (before, after) = context
+                .split_once(raw.as_str())
+                .unwrap_or((context.as_str(), ""));
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {before}"), theme.code()),
+                Span::styled(raw.clone(), theme.matched()),
+                Span::styled(after.to_owned(), theme.code()),
+            ]));
+            lines.push(Line::raw(""));
+            let shown = if *secret {
+                "•".repeat(input.chars().count())
+            } else {
+                input.clone()
+            };
+            lines.push(Line::from(vec![
+                Span::styled("> ", theme.title()),
+                Span::raw(shown),
+                Span::styled("▏", theme.title()),
+            ]));
+            if input.is_empty()
+                && let Some(e) = example
+            {
+                lines.push(Line::from(Span::styled(format!("  e.g. {e}"), theme.dim())));
+            }
+            if !choices.is_empty() && !*secret {
+                lines.push(Line::from(Span::styled(
+                    format!("  ↑ previous: {}", choices.join(", ")),
+                    theme.dim(),
+                )));
+            }
+            lines.push(Line::raw(""));
+            let note = if *secret {
+                "secret: never shown, never saved · "
+            } else {
+                ""
+            };
+            lines.push(Line::from(Span::styled(
+                format!("{note}Enter: use it for every `{name}` · Esc: cancel"),
+                theme.dim(),
+            )));
+            modal(frame, area, " fill in a placeholder ", lines, theme, 70);
+        }
+        Some(Dialog::Confirm {
+            commands, reasons, ..
+        }) => {
+            let mut lines = vec![Line::from(Span::styled(
+                "This changes the cluster or the machine:",
+                theme.warn(),
+            ))];
+            for r in reasons {
+                lines.push(Line::from(Span::raw(format!("  • {r}"))));
+            }
+            lines.push(Line::raw(""));
+            for c in commands {
+                for (i, l) in c.lines().enumerate() {
+                    let prefix = if i == 0 { "$ " } else { "  " };
+                    lines.push(Line::from(Span::styled(
+                        format!("{prefix}{l}"),
+                        theme.command(),
+                    )));
+                }
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::from(vec![
+                Span::styled("Enter", theme.title()),
+                Span::raw(" run it   "),
+                Span::styled("Esc", theme.title()),
+                Span::raw(" don't"),
+            ]));
+            modal(
+                frame,
+                area,
+                " run a destructive command? ",
+                lines,
+                theme,
+                76,
+            );
+        }
+        Some(Dialog::Procedure { selected }) => {
+            let mut lines = vec![Line::from(Span::styled(
+                "The scenario can be fixed in several ways:",
+                theme.dim(),
+            ))];
+            if let Some(s) = state.scenario.as_ref().and_then(|s| s.scenario()) {
+                for (i, p) in s.procedures.iter().enumerate() {
+                    let indent = if p.parent.is_some() { "    " } else { "" };
+                    let style = if i == *selected {
+                        theme.selected()
+                    } else {
+                        theme.base()
+                    };
+                    lines.push(Line::from(Span::styled(
+                        format!("{indent}{}. {}", i + 1, p.title),
+                        style,
+                    )));
+                }
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                "↑↓ choose · Enter open · Esc cancel",
+                theme.dim(),
+            )));
+            modal(frame, area, " procedures ", lines, theme, 76);
+        }
+        Some(Dialog::Quit) => {
+            let lines = vec![
+                Line::from(Span::raw("A command is still running.")),
+                Line::from(Span::raw("Quit stops it and everything it started.")),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled("Enter", theme.title()),
+                    Span::raw(" stop and quit   "),
+                    Span::styled("Esc", theme.title()),
+                    Span::raw(" stay"),
+                ]),
+            ];
+            modal(frame, area, " quit? ", lines, theme, 50);
+        }
+        None => {}
+    }
+}
+
+fn modal(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    lines: Vec<Line<'_>>,
+    theme: Theme,
+    width: u16,
+) {
+    let width = width.min(area.width.saturating_sub(2));
+    let inner_width = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_width))
+        .sum();
+    let height = u16::try_from(rows + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.height.saturating_sub(2));
+    let [v] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(v);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border(true))
+                .title(Span::styled(title.to_owned(), theme.title())),
+        ),
+        rect,
+    );
+}
+
+fn help(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
+    let entries = state.keymap.help();
+    let key_width = entries
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut lines: Vec<Line<'_>> = entries
+        .into_iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(format!("{keys:>key_width$}"), theme.title()),
+                Span::raw(format!("  {what}")),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        "keys can be changed in the config file: runbook config --path",
+        theme.dim(),
+    )));
+    modal(frame, area, " keys ", lines, theme, 64);
+}
+
+fn output(
+    frame: &mut Frame<'_>,
+    state: &State,
+    area: Rect,
+    theme: Theme,
+    scroll: usize,
+    query: &str,
+    searching: bool,
+) {
+    frame.render_widget(Clear, area);
+    let Some(item) = state
+        .scenario
+        .as_ref()
+        .and_then(|s| s.items.get(s.selected))
+    else {
+        return;
+    };
+    let height = usize::from(area.height.saturating_sub(3));
+    let total = item.output.lines.len();
+    let top = scroll.min(total.saturating_sub(height));
+    let lines: Vec<Line<'_>> = item
+        .output
+        .lines
+        .iter()
+        .skip(top)
+        .take(height)
+        .map(|l| {
+            let style = match l.kind {
+                OutKind::Stdout => theme.base(),
+                OutKind::Stderr => theme.stderr(),
+                OutKind::Command => theme.command(),
+                OutKind::Notice => theme.notice(),
+            };
+            if !query.is_empty() && l.text.contains(query) {
+                Line::from(Span::styled(l.text.clone(), theme.matched()))
+            } else {
+                Line::from(Span::styled(l.text.clone(), style))
+            }
+        })
+        .collect();
+    let [body, bar] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border(true))
+                .title(Span::styled(
+                    format!(
+                        " step {} output · lines {}-{} of {total} ",
+                        item.number,
+                        top + 1,
+                        (top + height).min(total)
+                    ),
+                    theme.title(),
+                )),
+        ),
+        body,
+    );
+    let prompt = if searching || !query.is_empty() {
+        format!(
+            " /{query}{}  n/N next/previous match · Esc close",
+            if searching { "▏" } else { "" }
+        )
+    } else {
+        " ↑↓ PgUp PgDn g G scroll · / search · Esc close".to_owned()
+    };
+    frame.render_widget(
+        Paragraph::new(Span::styled(prompt, theme.dim())).style(theme.status_bar()),
+        bar,
+    );
+}

@@ -1,0 +1,184 @@
+//! The real binary in a real terminal: tmux runs it at 80x24, `send-keys` types, and
+//! `capture-pane` reads the screen as a user would. Needs tmux (`.ci/run` installs it); the
+//! test fails without it when `CI` is set.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(name: &str) -> Option<Self> {
+        let available = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !available {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "tmux is missing; .ci/run installs it"
+            );
+            eprintln!("tmux not installed: skipped outside CI");
+            return None;
+        }
+        Some(Self {
+            socket: format!("runbook-test-{name}-{}", std::process::id()),
+        })
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("tmux: {e}"))
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "e2e", "-l", text]);
+    }
+
+    /// Polls the screen until `pred` holds; the screen on failure.
+    fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+/// Processes whose command line contains `needle`, read from /proc.
+fn processes(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(needle) {
+                found.push(format!("{} {cmdline}", entry.file_name().to_string_lossy()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn fill_run_cancel_and_quit_in_a_real_terminal() {
+    let Some(tmux) = Tmux::new("main") else {
+        return;
+    };
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui");
+    let command = format!(
+        "{} --path {} demo/demo; echo RUNBOOK-EXITED-$?; sleep 60",
+        env!("CARGO_BIN_EXE_runbook"),
+        fixtures.display()
+    );
+    let out = tmux.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "-s",
+        "e2e",
+        &command,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    tmux.wait("the scenario", |s| {
+        s.contains("Demo of the Checklist") && s.contains("checklist")
+    });
+
+    // Step 1 asks for its placeholder, then prints known lines into the output pane.
+    tmux.keys(&["Enter"]);
+    tmux.wait("the prompt", |s| {
+        s.contains("fill in a placeholder") && s.contains("<greeting>")
+    });
+    tmux.text("world");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the output", |s| {
+        s.contains("first line world") && s.contains("exit 0")
+    });
+    let step_row = screen
+        .lines()
+        .position(|l| l.contains("1. Print known lines"))
+        .unwrap_or(usize::MAX);
+    let output_row = screen
+        .lines()
+        .position(|l| l.contains("first line world"))
+        .unwrap_or(0);
+    assert!(
+        step_row < output_row,
+        "the output shows with the step:\n{screen}"
+    );
+    assert!(screen.contains("second line"));
+    assert!(screen.contains("✔ 1."), "step 1 passed:\n{screen}");
+
+    // Step 2 runs a long command; x cancels it and nothing it started is left.
+    tmux.keys(&["j", "Enter"]);
+    tmux.wait("the long command", |s| s.contains("running"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while processes("sleep 4243").is_empty() {
+        assert!(Instant::now() < deadline, "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tmux.keys(&["x"]);
+    tmux.wait("the cancel", |s| s.contains("cancelled"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<String> = processes("sleep 424")
+            .into_iter()
+            .filter(|p| !p.contains("tmux"))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes survived the cancel: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // q quits and gives the terminal back: the shell's next line is on the normal screen.
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", |s| s.contains("RUNBOOK-EXITED-0"));
+    let alt = tmux.run(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"]);
+    assert_eq!(
+        String::from_utf8_lossy(&alt.stdout).trim(),
+        "0",
+        "still in the alternate screen"
+    );
+}
