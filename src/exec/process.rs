@@ -204,25 +204,20 @@ impl Drop for InteractiveGuard {
     }
 }
 
-/// A private directory for env snapshots, created once per process.
-fn private_dir() -> std::io::Result<&'static Path> {
-    static DIR: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        use std::os::unix::fs::DirBuilderExt;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path = std::env::temp_dir().join(format!("runbook-{}-{nanos:x}", std::process::id()));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&path)
-            .map(|()| path)
-            .map_err(|e| e.to_string())
-    });
-    match dir {
-        Ok(p) => Ok(p.as_path()),
-        Err(e) => Err(std::io::Error::other(e.clone())),
-    }
+/// A private (0700) directory for one command's env snapshot: `runbook-PID-N-NANOS` in the
+/// temp folder, removed when the command ends.
+fn private_dir(n: u64) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let path = std::env::temp_dir().join(format!("{}{n}-{nanos:x}", dir_prefix()));
+    std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+    Ok(path)
+}
+
+fn dir_prefix() -> String {
+    format!("runbook-{}-", std::process::id())
 }
 
 /// `bash`, looked up in runbook's own `PATH` once (saves a failed `execve` per `PATH` entry
@@ -242,10 +237,18 @@ fn bash_path() -> &'static Path {
     })
 }
 
-/// Removes the private directory (call once at exit).
+/// Removes this process's env snapshot directories that are still there (call at exit).
 pub fn cleanup() {
-    if let Ok(dir) = private_dir() {
-        let _ = std::fs::remove_dir_all(dir);
+    // Each command removes its own directory; this catches those a panic or an early return
+    // left behind.
+    let prefix = dir_prefix();
+    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in dir.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -261,11 +264,12 @@ pub async fn run(
     let started = Instant::now();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let marker = format!("{}-{n}", std::process::id());
-    let env_file = if spec.capture_env {
-        Some(private_dir()?.join(format!("{n}.env")))
+    let env_dir = if spec.capture_env {
+        Some(private_dir(n)?)
     } else {
         None
     };
+    let env_file = env_dir.as_ref().map(|d| d.join("env"));
     let mut wrapped = String::with_capacity(spec.script.len() + 96);
     if env_file.is_some() {
         wrapped.push_str("trap 'export -p >\"$RUNBOOK_ENV_FILE\"' EXIT; ");
@@ -397,6 +401,9 @@ pub async fn run(
             outcome.env_after = std::fs::read(&f).ok().map(|b| parse_export_p(&b));
         }
         let _ = std::fs::remove_file(&f);
+    }
+    if let Some(d) = env_dir {
+        let _ = std::fs::remove_dir(d);
     }
     Ok(outcome)
 }
