@@ -84,6 +84,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         session.vars.set(&name, value, Origin::Cli);
     }
     let docs = runbook.front_matter.placeholders.clone();
+    let runbook_path = runbook.path.clone();
     for (name, doc) in &docs {
         if doc.secret {
             session.vars.mark_secret(name);
@@ -110,11 +111,14 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         if !missing.is_empty() && !can_prompt {
             let lines: Vec<String> = missing
                 .iter()
-                .map(|(p, step)| {
+                .map(|m| {
                     format!(
-                        "  step {step}: {} (pass --var {}=VALUE)",
-                        raw_name(p),
-                        p.name
+                        "  {}:{}: step {}: {} (pass --var {}=VALUE)",
+                        runbook_path.display(),
+                        m.line,
+                        m.step,
+                        m.raw,
+                        m.name
                     )
                 })
                 .collect();
@@ -147,17 +151,20 @@ async fn watch_signals(handle: process::CancelHandle) -> Option<i32> {
     let mut int = signal(SignalKind::interrupt()).ok()?;
     let mut hup = signal(SignalKind::hangup()).ok()?;
     let mut term = signal(SignalKind::terminate()).ok()?;
-    let sig = tokio::select! {
-        _ = int.recv() => 2,
-        _ = hup.recv() => 1,
-        _ = term.recv() => 15,
+    let sig = loop {
+        tokio::select! {
+            _ = int.recv() => {
+                // A Ctrl-C typed into an interactive command (same process group) is its own.
+                if !process::INTERACTIVE_RUNNING.load(std::sync::atomic::Ordering::SeqCst) {
+                    break 2;
+                }
+            }
+            _ = hup.recv() => break 1,
+            _ = term.recv() => break 15,
+        }
     };
     handle.cancel();
     Some(sig)
-}
-
-fn raw_name(p: &Placeholder) -> String {
-    format!("<{}>", p.name)
 }
 
 fn load_file(path: &Path) -> Result<Runbook, RunError> {

@@ -237,3 +237,27 @@ fn setsid_escapee_is_swept_on_cancel() {
         );
     });
 }
+
+#[test]
+fn setsid_escapee_holding_the_pipe_is_swept_after_exit() {
+    rt().block_on(async {
+        let n = std::process::id() % 1000;
+        let tag = format!("7007{n:03}");
+        let (_h, mut cancel) = Cancel::new();
+        let started = Instant::now();
+        // The escapee keeps stdout open, so the pipes never close by themselves.
+        let (o, out) = run(
+            &spec(&format!("setsid sleep {tag} & echo done")),
+            &mut cancel,
+        )
+        .await;
+        assert_eq!(o.exit_code, Some(0));
+        assert_eq!(out.out, "done\n");
+        assert!(o.leftovers_killed >= 1, "{o:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            live(&format!("sleep {tag}")).is_empty(),
+            "the setsid process survived"
+        );
+    });
+}

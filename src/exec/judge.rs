@@ -81,6 +81,9 @@ pub fn parse_regex(text: &str) -> Result<Regex, String> {
     Regex::new(&format!("{prefix}{body}")).map_err(|e| e.to_string())
 }
 
+/// The failure of a command that did not exit by itself.
+pub const KILLED: &str = "killed by a signal";
+
 /// Judges one finished command: its exit code and whether the watched regexes were seen.
 pub fn judge(
     exp: &Expectations,
@@ -92,7 +95,7 @@ pub fn judge(
     match exit_code {
         Some(code) if code == exp.exit => {}
         Some(code) => failures.push(format!("exit code {code}, expected {}", exp.exit)),
-        None => failures.push("killed by a signal".to_owned()),
+        None => failures.push(KILLED.to_owned()),
     }
     if let Some(re) = &exp.expect
         && !saw_expect

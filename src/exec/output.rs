@@ -129,6 +129,7 @@ pub struct Limits {
     pub head_lines: usize,
     pub head_bytes: usize,
     pub tail_bytes: usize,
+    pub tail_lines: u64,
 }
 
 impl Default for Limits {
@@ -137,6 +138,7 @@ impl Default for Limits {
             head_lines: 500,
             head_bytes: 256 * 1024,
             tail_bytes: 1024 * 1024,
+            tail_lines: 2000,
         }
     }
 }
@@ -146,6 +148,7 @@ struct Segment {
     stream: Stream,
     ts: Duration,
     bytes: Vec<u8>,
+    lines: u64,
 }
 
 /// A regex watched on every line that passes.
@@ -163,6 +166,7 @@ pub struct OutputBuffer {
     head_bytes: usize,
     tail: VecDeque<Segment>,
     tail_bytes: usize,
+    tail_lines: u64,
     pub dropped_lines: u64,
     pub dropped_bytes: u64,
     /// Some stdout line was dropped (a capture of it would be incomplete).
@@ -194,7 +198,7 @@ impl OutputBuffer {
     /// Adds a run of complete lines (each ending in `\n`).
     pub fn push(&mut self, stream: Stream, ts: Duration, lines: &[u8]) {
         self.total_bytes += lines.len() as u64;
-        if !self.watches.is_empty() {
+        if self.watches.iter().any(|w| !w.found) {
             let stripped = strip_ansi_bytes(lines);
             let text = stripped.as_ref();
             for w in self.watches.iter_mut().filter(|w| !w.found) {
@@ -223,35 +227,70 @@ impl OutputBuffer {
         if rest.is_empty() {
             return;
         }
+        let mut lines = count_newlines(rest);
+        if lines > self.limits.tail_lines || rest.len() > self.limits.tail_bytes {
+            // This run alone overflows the tail: everything before its last lines goes,
+            // without copying what is dropped.
+            let (keep, kept_lines) =
+                keep_start(rest, self.limits.tail_bytes, self.limits.tail_lines);
+            for seg in self.tail.drain(..) {
+                self.dropped_lines += seg.lines;
+                self.dropped_bytes += seg.bytes.len() as u64;
+                self.stdout_dropped |= seg.stream == Stream::Stdout;
+            }
+            self.tail_bytes = 0;
+            self.tail_lines = 0;
+            let dropped = lines - kept_lines;
+            self.dropped_lines += dropped;
+            self.dropped_bytes += keep as u64;
+            self.stdout_dropped |= stream == Stream::Stdout && keep > 0;
+            lines -= dropped;
+            rest = &rest[keep..];
+            if rest.is_empty() {
+                return;
+            }
+        }
         self.tail_bytes += rest.len();
+        self.tail_lines += lines;
         self.tail.push_back(Segment {
             stream,
             ts,
             bytes: rest.to_vec(),
+            lines,
         });
-        while self.tail_bytes > self.limits.tail_bytes {
-            let excess = self.tail_bytes - self.limits.tail_bytes;
+        self.trim();
+    }
+
+    /// Drops whole lines from the front of the tail until it is within both caps.
+    fn trim(&mut self) {
+        while self.tail_bytes > self.limits.tail_bytes || self.tail_lines > self.limits.tail_lines {
+            let excess_bytes = self.tail_bytes.saturating_sub(self.limits.tail_bytes);
+            let excess_lines = self.tail_lines.saturating_sub(self.limits.tail_lines);
             let Some(front) = self.tail.front_mut() else {
                 break;
             };
-            // Drop whole lines from the front until within the cap.
-            let cut = if front.bytes.len() <= excess {
-                front.bytes.len()
+            let whole = front.bytes.len() <= excess_bytes || front.lines <= excess_lines;
+            let (cut, lines) = if whole {
+                (front.bytes.len(), front.lines)
             } else {
-                front.bytes[excess..]
+                let by_bytes = front.bytes[excess_bytes..]
                     .iter()
                     .position(|&b| b == b'\n')
-                    .map_or(front.bytes.len(), |p| excess + p + 1)
+                    .map_or(front.bytes.len(), |p| excess_bytes + p + 1);
+                let by_lines = nth_line_end(&front.bytes, excess_lines);
+                let cut = by_bytes.max(by_lines);
+                (cut, count_newlines(&front.bytes[..cut]))
             };
-            let lines = bytecount(&front.bytes[..cut]);
             self.dropped_lines += lines;
             self.dropped_bytes += cut as u64;
             self.stdout_dropped |= front.stream == Stream::Stdout;
             self.tail_bytes -= cut;
+            self.tail_lines -= lines;
             if cut == front.bytes.len() {
                 self.tail.pop_front();
             } else {
                 front.bytes.drain(..cut);
+                front.lines -= lines;
             }
         }
     }
@@ -286,18 +325,62 @@ impl OutputBuffer {
     /// The kept text of one stream, ANSI stripped, lines as displayed.
     pub fn text(&self, stream: Stream) -> String {
         let mut out = String::new();
-        for line in self.lines().iter().filter(|l| l.stream == stream) {
-            out.push_str(&strip_ansi(line.display()));
+        let mut add = |raw: &str| {
+            out.push_str(&strip_ansi(display_text(raw)));
             out.push('\n');
+        };
+        for line in self.head.iter().filter(|l| l.stream == stream) {
+            add(&line.text);
+        }
+        for seg in self.tail.iter().filter(|s| s.stream == stream) {
+            for raw in seg.bytes.split_inclusive(|&b| b == b'\n') {
+                add(&cap_line(raw));
+            }
         }
         out
     }
 }
 
-// A plain loop: the compiler vectorises it, and it saves a dependency.
-#[allow(clippy::naive_bytecount)]
-fn bytecount(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+/// Number of `\n` bytes. Blocks of 255 bytes summed in `u8` lanes vectorise well.
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes
+        .chunks(255)
+        .map(|block| u64::from(block.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))
+        .sum()
+}
+
+/// The offset just after the `n`th newline (or the end).
+fn nth_line_end(bytes: &[u8], n: u64) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    memchr::memchr_iter(b'\n', bytes)
+        .nth(n - 1)
+        .map_or(bytes.len(), |p| p + 1)
+}
+
+/// Where the last lines of `buf` (which ends in `\n`) start, keeping at most `max_bytes`
+/// bytes and `max_lines` lines; scans backwards only over what is kept (a plain loop: kept
+/// lines are often a few bytes long, too short for a SIMD search to pay off). Returns the
+/// offset and the number of lines kept.
+fn keep_start(buf: &[u8], max_bytes: usize, max_lines: u64) -> (usize, u64) {
+    let len = buf.len();
+    let mut start = len;
+    let mut lines = 0;
+    let lowest = len.saturating_sub(max_bytes);
+    let mut i = len.saturating_sub(1);
+    while i > lowest && lines < max_lines {
+        i -= 1;
+        if buf[i] == b'\n' {
+            start = i + 1;
+            lines += 1;
+        }
+    }
+    if i == 0 && lowest == 0 && lines < max_lines && len > 0 {
+        return (0, lines + 1);
+    }
+    (start, lines)
 }
 
 fn cap_line(raw: &[u8]) -> String {
@@ -381,6 +464,7 @@ mod tests {
             head_lines: 2,
             head_bytes: 100,
             tail_bytes: 10,
+            tail_lines: 100,
         });
         for i in 0..100 {
             b.push(
@@ -394,6 +478,44 @@ mod tests {
         assert_eq!(tail.last().map(|l| l.text.as_str()), Some("line99"));
         assert!(b.tail_bytes <= 10);
         assert_eq!(b.dropped_lines + 2 + tail.len() as u64, 100);
+    }
+
+    #[test]
+    #[allow(clippy::naive_bytecount)]
+    fn newline_count() {
+        let cases: [&[u8]; 5] = [
+            b"",
+            b"\n",
+            b"a\nb\n\n",
+            b"y\ny\ny\ny\ny\ny\ny\ny\ny\n",
+            b"\x8a\x0a\xff\n12345678\n",
+        ];
+        for text in cases {
+            let naive = text.iter().filter(|&&b| b == b'\n').count() as u64;
+            assert_eq!(count_newlines(text), naive, "{text:?}");
+        }
+        assert_eq!(nth_line_end(b"a\nb\nc", 2), 4);
+        assert_eq!(keep_start(b"a\nb\nc\n", 100, 2), (2, 2));
+        assert_eq!(keep_start(b"a\nb\n", 100, 5), (0, 2));
+        assert_eq!(keep_start(b"aaaa\nb\n", 3, 10), (5, 1));
+        assert_eq!(keep_start(b"aaaa\n", 3, 10), (5, 0));
+    }
+
+    #[test]
+    fn tail_lines_are_capped() {
+        let mut b = OutputBuffer::new(Limits {
+            head_lines: 1,
+            head_bytes: 100,
+            tail_bytes: 1 << 20,
+            tail_lines: 3,
+        });
+        b.push(
+            Stream::Stdout,
+            Duration::ZERO,
+            "h\n1\n2\n3\n4\n5\n".as_bytes(),
+        );
+        assert_eq!(b.text(Stream::Stdout), "h\n3\n4\n5\n");
+        assert_eq!(b.dropped_lines, 2);
     }
 
     #[test]

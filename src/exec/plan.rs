@@ -28,6 +28,8 @@ pub enum BlockPlan {
     OnNode(String),
     /// One of the step's tabs (`tab=` attribute): the runner runs one of a group.
     Alternative(String),
+    /// Shown, not run: not a shell block (`powershell`, `python`, ...) or `manual=true`.
+    Manual(String),
 }
 
 /// One command block with its plan and classification.
@@ -73,7 +75,9 @@ pub fn step_plan(step: &Step, state: &mut PlanState) -> StepPlan {
             continue;
         }
         let class = classify_block(block);
-        let plan = if block
+        let plan = if let Some(why) = manual_reason(block) {
+            BlockPlan::Manual(why)
+        } else if block
             .attribute("target")
             .is_some_and(|t| t == "nodes" || t == "node")
         {
@@ -97,6 +101,29 @@ pub fn step_plan(step: &Step, state: &mut PlanState) -> StepPlan {
     StepPlan {
         manual: blocks.is_empty(),
         blocks,
+    }
+}
+
+/// Languages run through bash; a command block in another language is shown, not run.
+const SHELLS: &[&str] = &[
+    "bash",
+    "sh",
+    "shell",
+    "console",
+    "shell-session",
+    "zsh",
+    "ksh",
+];
+
+fn manual_reason(block: &crate::runbook::Block) -> Option<String> {
+    if block.attribute("manual").is_some_and(|v| v != "false") {
+        return Some("the runbook marks it manual".to_owned());
+    }
+    match block.language.as_deref() {
+        Some(lang) if !SHELLS.contains(&lang) => Some(format!(
+            "a {lang} block, not a shell command: run it yourself"
+        )),
+        _ => None,
     }
 }
 
@@ -170,5 +197,17 @@ mod tests {
             )
         );
         assert!(plans[2..].iter().all(StepPlan::on_node));
+    }
+
+    #[test]
+    fn manual_blocks() {
+        let md = "# T\n\n## Scenario - S {#s}\n\n### Debug Steps\n\n1. A.\n\n   ```bash manual=true\n   reboot\n   ```\n";
+        let book = crate::runbook::parse(md.as_bytes(), std::path::Path::new("t.md"));
+        let steps = flatten(&book.scenarios[0].procedures[0].steps);
+        let plans = plan_steps(&steps);
+        assert_eq!(
+            plans[0].blocks[0].plan,
+            BlockPlan::Manual("the runbook marks it manual".to_owned())
+        );
     }
 }

@@ -15,6 +15,8 @@
 //!   and timeout, and after a normal exit when the output pipes stay open. A setsid'd daemon
 //!   that also closed its output and cleared its environment is out of reach; that is
 //!   documented rather than hidden.
+//! - A script that sets its own `EXIT` trap, or `exec`s another program, replaces ours: its
+//!   environment is then not carried to the next step (the command itself runs normally).
 //! - Interactive commands inherit the terminal and stay in runbook's foreground process
 //!   group (a background group could not read the terminal); they have no timeout, and
 //!   cancelling them kills the child only.
@@ -49,6 +51,9 @@ const MAX_SCRIPT: usize = 120 * 1024;
 /// How long to wait for pipes to close after the command and its group are gone.
 const DRAIN: Duration = Duration::from_millis(500);
 const POLL: Duration = Duration::from_millis(5);
+/// Requested size of the stdout pipe, and of each read from it.
+const PIPE_SIZE: i32 = 1024 * 1024;
+const READ_SIZE: usize = 256 * 1024;
 
 /// What to run and how.
 #[derive(Debug, Clone)]
@@ -184,31 +189,66 @@ pub enum ProcessError {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A private directory for env snapshots, created once per process.
-fn private_dir() -> std::io::Result<&'static Path> {
-    static DIR: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        use std::os::unix::fs::DirBuilderExt;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path = std::env::temp_dir().join(format!("runbook-{}-{nanos:x}", std::process::id()));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&path)
-            .map(|()| path)
-            .map_err(|e| e.to_string())
-    });
-    match dir {
-        Ok(p) => Ok(p.as_path()),
-        Err(e) => Err(std::io::Error::other(e.clone())),
+/// An interactive command owns the terminal right now. It shares runbook's foreground
+/// process group, so a Ctrl-C typed into it reaches runbook too: signal handlers check this
+/// and leave SIGINT to the child.
+pub static INTERACTIVE_RUNNING: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Clears [`INTERACTIVE_RUNNING`] when dropped.
+struct InteractiveGuard;
+
+impl Drop for InteractiveGuard {
+    fn drop(&mut self) {
+        INTERACTIVE_RUNNING.store(false, Ordering::SeqCst);
     }
 }
 
-/// Removes the private directory (call once at exit).
+/// A private (0700) directory for one command's env snapshot: `runbook-PID-N-NANOS` in the
+/// temp folder, removed when the command ends.
+fn private_dir(n: u64) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let path = std::env::temp_dir().join(format!("{}{n}-{nanos:x}", dir_prefix()));
+    std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+    Ok(path)
+}
+
+fn dir_prefix() -> String {
+    format!("runbook-{}-", std::process::id())
+}
+
+/// `bash`, looked up in runbook's own `PATH` once (saves a failed `execve` per `PATH` entry
+/// before it on every command).
+fn bash_path() -> &'static Path {
+    static BASH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BASH.get_or_init(|| {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("bash"))
+            .find(|p| {
+                use std::os::unix::fs::PermissionsExt;
+                p.metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+            .unwrap_or_else(|| PathBuf::from("bash"))
+    })
+}
+
+/// Removes this process's env snapshot directories that are still there (call at exit).
 pub fn cleanup() {
-    if let Ok(dir) = private_dir() {
-        let _ = std::fs::remove_dir_all(dir);
+    // Each command removes its own directory; this catches those a panic or an early return
+    // left behind.
+    let prefix = dir_prefix();
+    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in dir.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -224,11 +264,12 @@ pub async fn run(
     let started = Instant::now();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let marker = format!("{}-{n}", std::process::id());
-    let env_file = if spec.capture_env {
-        Some(private_dir()?.join(format!("{n}.env")))
+    let env_dir = if spec.capture_env {
+        Some(private_dir(n)?)
     } else {
         None
     };
+    let env_file = env_dir.as_ref().map(|d| d.join("env"));
     let mut wrapped = String::with_capacity(spec.script.len() + 96);
     if env_file.is_some() {
         wrapped.push_str("trap 'export -p >\"$RUNBOOK_ENV_FILE\"' EXIT; ");
@@ -236,7 +277,7 @@ pub async fn run(
     wrapped.push_str("set +e -o pipefail; ");
     wrapped.push_str(&spec.script);
 
-    let mut cmd = Command::new("bash");
+    let mut cmd = Command::new(bash_path());
     cmd.arg("-c")
         .arg(&wrapped)
         .current_dir(&spec.cwd)
@@ -263,6 +304,8 @@ pub async fn run(
 
     let mut outcome = CommandOutcome::default();
     let status = if spec.interactive {
+        INTERACTIVE_RUNNING.store(true, Ordering::SeqCst);
+        let _guard = InteractiveGuard;
         tokio::select! {
             s = child.wait() => s?,
             () = cancel.cancelled() => {
@@ -274,9 +317,14 @@ pub async fn run(
     } else {
         let mut stdout = child.stdout.take();
         let mut stderr = child.stderr.take();
+        // A larger pipe means fewer wake-ups when a command floods its output. Best effort:
+        // the kernel caps it (/proc/sys/fs/pipe-max-size) and may refuse.
+        if let Some(out) = &stdout {
+            let _ = nix::fcntl::fcntl(out, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+        }
         let mut out_split = LineSplitter::default();
         let mut err_split = LineSplitter::default();
-        let mut out_buf = vec![0u8; 64 * 1024];
+        let mut out_buf = vec![0u8; READ_SIZE];
         let mut err_buf = vec![0u8; 16 * 1024];
         let deadline = tokio::time::Instant::now() + spec.timeout;
         let mut status: Option<ExitStatus> = None;
@@ -317,13 +365,13 @@ pub async fn run(
                     }
                     drain_deadline = Some(tokio::time::Instant::now() + DRAIN);
                 }
-                () = tokio::time::sleep_until(deadline), if status.is_none() => {
+                () = tokio::time::sleep_until(deadline), if status.is_none() && !outcome.timed_out && !outcome.cancelled => {
                     outcome.timed_out = true;
                     terminate(group, spec.grace, true).await;
                     outcome.leftovers_killed += sweep(&marker);
                     swept = true;
                 }
-                () = cancel.cancelled(), if !outcome.cancelled => {
+                () = cancel.cancelled(), if !outcome.cancelled && !outcome.timed_out => {
                     outcome.cancelled = true;
                     terminate(group, spec.grace, true).await;
                     outcome.leftovers_killed += sweep(&marker);
@@ -353,6 +401,9 @@ pub async fn run(
             outcome.env_after = std::fs::read(&f).ok().map(|b| parse_export_p(&b));
         }
         let _ = std::fs::remove_file(&f);
+    }
+    if let Some(d) = env_dir {
+        let _ = std::fs::remove_dir(d);
     }
     Ok(outcome)
 }

@@ -240,6 +240,19 @@ pub trait Host {
     fn terminal(&mut self) -> &mut dyn Terminal;
 }
 
+/// A placeholder without a value, where it is first needed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Missing {
+    /// Normalised name: what `--var NAME=VALUE` takes.
+    pub name: String,
+    /// As written in the runbook (`<mgmt-pod-name>`, `[path_to_kubeconfig]`, `REPLACE ME`).
+    pub raw: String,
+    /// Display number of the step.
+    pub step: String,
+    /// 1-based line in the runbook file.
+    pub line: usize,
+}
+
 /// A step to run: its display number, title and model.
 pub struct StepRef<'a> {
     pub number: String,
@@ -273,7 +286,10 @@ impl<H: Host> OutputSink for StepSink<'_, H> {
             let _ = f.write_all(&masked);
         }
         self.buffer.push(stream, ts, &masked);
-        let text = String::from_utf8_lossy(&masked).into_owned();
+        let text = match std::str::from_utf8(&masked) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(&masked).into_owned(),
+        };
         let ts_ms = u64::try_from(ts.as_millis()).unwrap_or(u64::MAX);
         self.host.emit(Event::Output {
             step: self.step,
@@ -320,31 +336,55 @@ impl<'h, H: Host> Runner<'h, H> {
     }
 
     /// Placeholders that would have no value, over every step from `from_step`, once per
-    /// name, with the step number that needs it first. Values captured by earlier steps count.
-    pub fn missing_values(&self, steps: &[StepRef<'_>]) -> Vec<(Placeholder, String)> {
+    /// name, where they are first needed. Values captured by earlier steps count; blocks that
+    /// will not run here (on a node, manual, interactive without a terminal) do not.
+    pub fn missing_values(&self, steps: &[StepRef<'_>]) -> Vec<Missing> {
         let flat: Vec<(String, &Step)> = steps.iter().map(|s| (s.number.clone(), s.step)).collect();
         let plans = plan::plan_steps(&flat);
         let mut known: Vec<String> = Vec::new();
-        let mut out: Vec<(Placeholder, String)> = Vec::new();
+        let mut out: Vec<Missing> = Vec::new();
         for (i, (s, p)) in steps.iter().zip(&plans).enumerate() {
             if i + 1 < self.opts.from_step {
                 continue;
             }
             for b in self.chosen_blocks(s.step, p, &known) {
                 let block = &s.step.blocks[b];
+                let runs_here = p
+                    .blocks
+                    .iter()
+                    .find(|pb| pb.index == b)
+                    .is_some_and(|pb| self.runs_here(&pb.plan));
+                if !runs_here {
+                    continue;
+                }
                 if let Some(name) = capture_name(block) {
                     known.push(placeholder::normalise(&name));
                 }
                 for ph in Vars::placeholders(&block.code) {
                     let have =
                         self.session.vars.get(&ph.name).is_some() || known.contains(&ph.name);
-                    if !have && !out.iter().any(|(o, _)| o.name == ph.name) {
-                        out.push((ph, s.number.clone()));
+                    if !have && !out.iter().any(|o| o.name == ph.name) {
+                        let before = &block.code[..ph.start];
+                        out.push(Missing {
+                            raw: ph.raw(&block.code).to_owned(),
+                            line: block.line + 1 + before.matches('\n').count(),
+                            step: s.number.clone(),
+                            name: ph.name,
+                        });
                     }
                 }
             }
         }
         out
+    }
+
+    /// Will a block with this plan run on this machine (or, in a dry run, be shown filled in)?
+    fn runs_here(&self, plan: &BlockPlan) -> bool {
+        match plan {
+            BlockPlan::OnNode(_) | BlockPlan::Manual(_) => false,
+            BlockPlan::Interactive => self.opts.terminal || self.opts.dry_run,
+            BlockPlan::Run | BlockPlan::Alternative(_) => true,
+        }
     }
 
     /// Indices of the blocks that will run (plan Run/Interactive/OnNode, one per tab group).
@@ -515,15 +555,23 @@ impl<'h, H: Host> Runner<'h, H> {
     ) -> (Verdict, Vec<String>) {
         let block = &step.blocks[planned.index];
         let class = &planned.class;
-        // Placeholder values: asked once per name, here or from the host.
-        let docs = &self.docs;
-        let host = &mut *self.host;
-        let mut ask = |p: &Placeholder| host.prompt(p, docs.get(&p.name));
-        if let Err(e) = self.session.vars.resolve(&block.code, &mut ask) {
-            return (Verdict::Blocked, vec![e.to_string()]);
+        // Placeholder values: asked once per name, here or from the host; only for a block
+        // that will run here (an on-node or manual block is shown as the runbook has it).
+        let runs_here = self.runs_here(&planned.plan);
+        if runs_here {
+            let docs = &self.docs;
+            let host = &mut *self.host;
+            let mut ask = |p: &Placeholder| host.prompt(p, docs.get(&p.name));
+            if let Err(e) = self.session.vars.resolve(&block.code, &mut ask) {
+                return (Verdict::Blocked, vec![e.to_string()]);
+            }
         }
         let filled = match self.session.vars.fill(&block.code) {
             Ok(f) => f,
+            Err(_) if !runs_here => super::vars::Filled {
+                script: block.code.clone(),
+                display: self.session.vars.mask(&block.code).into_owned(),
+            },
             Err(e) => return (Verdict::Blocked, vec![e.to_string()]),
         };
         self.host.emit(Event::CommandStarted {
@@ -536,8 +584,12 @@ impl<'h, H: Host> Runner<'h, H> {
             reasons: class.reasons.clone(),
         });
         match &planned.plan {
-            BlockPlan::OnNode(why) => {
-                let text = format!("run this on the node yourself: {why}");
+            BlockPlan::OnNode(why) | BlockPlan::Manual(why) => {
+                let text = if matches!(planned.plan, BlockPlan::OnNode(_)) {
+                    format!("run this on the node yourself: {why}")
+                } else {
+                    format!("not run here: {why}")
+                };
                 self.host.emit(Event::Notice {
                     step: i,
                     text: text.clone(),
@@ -601,7 +653,7 @@ impl<'h, H: Host> Runner<'h, H> {
             timeout,
             grace: self.opts.grace,
             interactive: planned.plan == BlockPlan::Interactive,
-            capture_env: true,
+            capture_env: may_change_env(&block.code),
         };
         let Some(buffer) = self.step_outputs.get_mut(i) else {
             return (Verdict::Failed, vec!["internal: no buffer".to_owned()]);
@@ -654,10 +706,17 @@ impl<'h, H: Host> Runner<'h, H> {
             saw(watch_no),
         );
         if outcome.timed_out {
+            failures.retain(|f| f != judge::KILLED);
             failures.insert(0, format!("timed out after {}", humanize(timeout)));
         }
-        let stdout = buffer.text(Stream::Stdout);
         let expected = judge::expected_output(step, planned.index).map(|b| b.code.as_str());
+        let capture = capture_name(block);
+        // Materialise the kept stdout only when something reads it.
+        let stdout = if expected.is_some() || capture.is_some() {
+            buffer.text(Stream::Stdout)
+        } else {
+            String::new()
+        };
         let output = if spec.interactive {
             OutputMatch::NoExpectation
         } else {
@@ -670,10 +729,15 @@ impl<'h, H: Host> Runner<'h, H> {
         }
         if failures.is_empty()
             && !outcome.cancelled
-            && let Some(name) = capture_name(block)
+            && let Some(name) = capture
         {
             if buffer.stdout_dropped {
                 failures.push(format!("capture={name}: the output was too large to keep"));
+            } else if stdout.trim().is_empty() {
+                // Later steps would run with an empty value (`kubectl delete pod ""`).
+                failures.push(format!(
+                    "capture={name}: the command printed nothing to keep"
+                ));
             } else {
                 let value = stdout.trim().to_owned();
                 self.session
@@ -711,6 +775,46 @@ fn worse(a: Verdict, b: Verdict) -> Verdict {
         Verdict::Cancelled => 6,
     };
     if rank(b) > rank(a) { b } else { a }
+}
+
+/// Builtins that can change the exported environment or the working directory.
+const ENV_CHANGERS: &[&str] = &[
+    "export",
+    "cd",
+    "pushd",
+    "popd",
+    "source",
+    ".",
+    "declare",
+    "typeset",
+    "set",
+    "unset",
+    "eval",
+    "readonly",
+    "printf",
+    "read",
+    "mapfile",
+    "readarray",
+    "local",
+];
+
+/// Can this block change the session (exported variables, working directory)? Reading the
+/// environment back costs bash an `export -p` and runbook a file read per command, so it is
+/// skipped for blocks that only run programs. Plain assignments count (`PATH=...` changes an
+/// exported variable); so do the builtins above, anywhere in the block outside substitutions
+/// and subshells (function bodies included).
+pub fn may_change_env(code: &str) -> bool {
+    // Depth 0 only: substitutions and `( ... )` subshells cannot change this shell.
+    super::shell::parse(code)
+        .commands
+        .iter()
+        .filter(|c| c.depth == 0)
+        .any(|c| {
+            (c.words.is_empty() && !c.assignments.is_empty())
+                || c.words
+                    .first()
+                    .is_some_and(|w| ENV_CHANGERS.contains(&w.as_str()))
+        })
 }
 
 /// `capture=NAME`, or runme's `name=NAME` when NAME is `UPPER_CASE`.
@@ -818,6 +922,48 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_duration("x"), None);
+    }
+
+    #[test]
+    fn capture_names() {
+        let block = |attrs: &[(&str, &str)]| Block {
+            kind: crate::runbook::BlockKind::Command,
+            language: Some("bash".to_owned()),
+            line: 1,
+            code: "echo x".to_owned(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            highlight: Vec::new(),
+        };
+        assert_eq!(
+            capture_name(&block(&[("capture", "POD")])).as_deref(),
+            Some("POD")
+        );
+        // runme: an UPPER_CASE name stores stdout; a lower-case name only names the cell.
+        assert_eq!(
+            capture_name(&block(&[("name", "MGMT_POD")])).as_deref(),
+            Some("MGMT_POD")
+        );
+        assert_eq!(capture_name(&block(&[("name", "list-pods")])), None);
+    }
+
+    #[test]
+    fn env_changers() {
+        assert!(may_change_env("export BASE_URL=x"));
+        assert!(may_change_env("TOKEN=$(curl -s x)\nexport TOKEN"));
+        assert!(may_change_env("PATH=/opt/bin:$PATH"));
+        assert!(may_change_env("git clone x\ncd kairos"));
+        assert!(may_change_env("f() { export A=1; }; f"));
+        assert!(!may_change_env(
+            "kubectl get pods --namespace hubble-system | grep mgmt"
+        ));
+        assert!(!may_change_env("FOO=1 kubectl get pods"));
+        assert!(
+            !may_change_env("echo \"$(cd /tmp && pwd)\""),
+            "a substitution runs in a subshell"
+        );
     }
 
     #[test]

@@ -124,6 +124,12 @@ pub fn parse(script: &str) -> Script {
     };
     lexer.list(None, 0);
     lexer.out.commands.sort_by_key(|c| c.start);
+    // Unterminated quotes and substitutions can leave a region running past the end.
+    let len = script.len();
+    for r in &mut lexer.out.regions {
+        r.end = r.end.min(len);
+        r.start = r.start.min(r.end);
+    }
     lexer.out
 }
 
@@ -158,6 +164,12 @@ impl Lexer<'_> {
 
     fn starts_with(&self, pat: &str) -> bool {
         self.s[self.i.min(self.s.len())..].starts_with(pat.as_bytes())
+    }
+
+    /// `s[a..b]`, clamped: unterminated input can leave `i` one past the end.
+    fn bytes(&self, a: usize, b: usize) -> &[u8] {
+        let b = b.min(self.s.len());
+        &self.s[a.min(b)..b]
     }
 
     fn region(&mut self, start: usize, end: usize, quote: Quote, delimiter: Option<String>) {
@@ -217,8 +229,8 @@ impl Lexer<'_> {
                         }
                         if self.peek() == Some(b')') {
                             self.i += 1;
+                            // The body's commands follow (`{` is skipped as a keyword).
                             cmd.words.clear();
-                            skip_rest = true;
                             continue;
                         }
                     }
@@ -313,7 +325,8 @@ impl Lexer<'_> {
         if matches!(*op, "<<" | "<<-") {
             let start = self.i;
             let (delimiter, _) = self.word(depth);
-            let quoted = self.s[start..self.i]
+            let quoted = self
+                .bytes(start, self.i)
                 .iter()
                 .any(|&c| matches!(c, b'\'' | b'"' | b'\\'));
             self.heredocs.push(PendingHeredoc {
@@ -696,6 +709,16 @@ mod tests {
             !w.iter()
                 .any(|c| c.first().map(String::as_str) == Some("for"))
         );
+    }
+
+    #[test]
+    fn function_bodies_are_commands() {
+        let w = words("f() { export A=1; rm x; }; f");
+        assert!(
+            w.contains(&vec!["export".to_owned(), "A=1".to_owned()]),
+            "{w:?}"
+        );
+        assert!(w.contains(&vec!["rm".to_owned(), "x".to_owned()]), "{w:?}");
     }
 
     #[test]
