@@ -53,6 +53,8 @@ pub struct Options {
     pub vars: Vec<(String, String)>,
     /// Environment for the commands (e.g. a lab's `KUBECONFIG`), on top of ours.
     pub env: Vec<(String, String)>,
+    /// Where the commands run (a lab's folder, with its helper scripts); ours by default.
+    pub cwd: Option<PathBuf>,
     /// Shown in the status bar until the context is read.
     pub notice: Option<String>,
 }
@@ -92,6 +94,9 @@ impl App {
         for (k, v) in &options.env {
             session.env.insert(k.into(), v.into());
         }
+        if let Some(cwd) = &options.cwd {
+            session.cwd.clone_from(cwd);
+        }
         for (name, value) in &options.vars {
             session
                 .vars
@@ -99,7 +104,6 @@ impl App {
         }
         let mut state = State::new(runbooks, options.keymap, session);
         state.mode = options.mode;
-        state.message = options.notice;
         if !catalog.errors.is_empty() {
             state.message = Some(format!(
                 "{} runbook file(s) could not be loaded: runbook lint shows why",
@@ -112,6 +116,9 @@ impl App {
             color_eyre::eyre::bail!(
                 "no scenario or runbook `{target}`; `runbook list` shows the ids"
             );
+        }
+        if options.notice.is_some() {
+            state.message = options.notice;
         }
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
         let (out_tx, out_rx) = mpsc::channel(OUTPUT_QUEUE);

@@ -45,6 +45,10 @@ pub struct TuiArgs {
     /// ASCII glyphs only.
     #[arg(long)]
     pub ascii: bool,
+    /// Point every command at the built-in practice cluster, started for TARGET's scenario
+    /// (or with every scenario at once), instead of your kubeconfig's cluster.
+    #[arg(long)]
+    pub lab: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -80,6 +80,38 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
     }
     let mut paths = config.paths.clone();
     paths.extend(args.paths.iter().cloned());
+    // The practice cluster: started for the target's scenario when it has one, else with
+    // every scenario at once; the commands see only its kubeconfig.
+    let lab = if args.lab {
+        let scenario = args
+            .target
+            .as_ref()
+            .filter(|t| {
+                runbook::lab::scenario::list().is_ok_and(|l| l.iter().any(|(id, _)| id == *t))
+            })
+            .cloned();
+        Some(runbook::lab::Lab::start_blocking(
+            runbook::lab::LabOptions {
+                scenario,
+                ..Default::default()
+            },
+        )?)
+    } else {
+        None
+    };
+    let mut env = Vec::new();
+    let mut notice = problems.first().map(|p| format!("config: {p}"));
+    if let Some(lab) = &lab {
+        env.push((
+            "KUBECONFIG".to_owned(),
+            lab.kubeconfig_path().display().to_string(),
+        ));
+        notice = Some(format!(
+            "practice cluster: {} at {}",
+            lab.scenario_id(),
+            lab.url()
+        ));
+    }
     let options = runbook::app::Options {
         target: args.target.clone(),
         paths,
@@ -90,10 +122,14 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
         mode,
         keymap,
         vars,
-        env: Vec::new(),
-        notice: problems.first().map(|p| format!("config: {p}")),
+        env,
+        cwd: lab.as_ref().map(runbook::lab::LabHandle::dir),
+        notice,
     };
     runbook::app::run(options)?;
+    if let Some(lab) = lab {
+        lab.shutdown();
+    }
     Ok(ExitCode::SUCCESS)
 }
 

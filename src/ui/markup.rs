@@ -7,9 +7,31 @@ use ratatui::text::{Line, Span};
 
 use super::Theme;
 
-/// Renders each line of `text`; list bullets and table rows keep their shape.
+/// Renders `text` a paragraph per line: lines the source wrapped are joined again, while list
+/// bullets, numbered items and table rows keep their own lines.
 pub fn lines(text: &str, base: Style, theme: Theme) -> Vec<Line<'static>> {
-    text.lines().map(|l| line(l, base, theme)).collect()
+    let mut joined: Vec<String> = Vec::new();
+    for raw in text.lines() {
+        let t = raw.trim_start();
+        let starts_block = t.is_empty()
+            || t.starts_with("- ")
+            || t.starts_with("* ")
+            || t.starts_with('|')
+            || t.split_once(". ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        match joined.last_mut() {
+            Some(prev)
+                if !starts_block
+                    && !prev.trim().is_empty()
+                    && !prev.trim_start().starts_with('|') =>
+            {
+                prev.push(' ');
+                prev.push_str(t);
+            }
+            _ => joined.push(raw.to_owned()),
+        }
+    }
+    joined.iter().map(|l| line(l, base, theme)).collect()
 }
 
 fn line(raw: &str, base: Style, theme: Theme) -> Line<'static> {
@@ -86,6 +108,20 @@ mod tests {
             .find(|s| s.content == "kubectl get pods")
             .map(|s| s.style);
         assert_eq!(code, Some(theme.code()));
+    }
+
+    #[test]
+    fn wrapped_lines_join_and_bullets_stay() {
+        let got = lines(
+            "one\ntwo\n- a\n- b\n\nthree",
+            Style::new(),
+            Theme::default(),
+        );
+        let text: Vec<String> = got
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        assert_eq!(text, ["one two", "› a", "› b", "", "three"]);
     }
 
     #[test]
