@@ -245,12 +245,5 @@ fn finding(
     code: &'static str,
     message: String,
 ) -> Diagnostic {
-    Diagnostic {
-        path: path.to_owned(),
-        line,
-        col,
-        severity,
-        code,
-        message,
-    }
+    Diagnostic::new(path, line, col, severity, code, message)
 }

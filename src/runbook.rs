@@ -227,6 +227,26 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+impl Diagnostic {
+    pub fn new(
+        path: &Path,
+        line: usize,
+        col: usize,
+        severity: Severity,
+        code: &'static str,
+        message: String,
+    ) -> Self {
+        Self {
+            path: path.to_owned(),
+            line,
+            col,
+            severity,
+            code,
+            message,
+        }
+    }
+}
+
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -99,12 +99,5 @@ pub fn diag(
     code: &'static str,
     message: String,
 ) -> Diagnostic {
-    Diagnostic {
-        path: path.to_owned(),
-        line,
-        col: 1,
-        severity,
-        code,
-        message,
-    }
+    Diagnostic::new(path, line, 1, severity, code, message)
 }
