@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::Theme;
-use crate::state::{Dialog, OutKind, Overlay, State};
+use crate::state::{Dialog, Overlay, State};
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
     match &state.overlay {
@@ -248,16 +248,13 @@ fn output(
         .skip(top)
         .take(height)
         .map(|l| {
-            let style = match l.kind {
-                OutKind::Stdout => theme.base(),
-                OutKind::Stderr => theme.stderr(),
-                OutKind::Command => theme.command(),
-                OutKind::Notice => theme.notice(),
-            };
             if !query.is_empty() && l.text.contains(query) {
-                Line::from(Span::styled(l.text.clone(), theme.matched()))
+                Line::from(Span::styled(
+                    super::scenario::display(&l.text),
+                    theme.matched(),
+                ))
             } else {
-                Line::from(Span::styled(l.text.clone(), style))
+                super::scenario::output_line(l, theme)
             }
         })
         .collect();

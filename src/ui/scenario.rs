@@ -239,13 +239,7 @@ fn draw_output(
     let end = total.saturating_sub(out.scroll_back);
     let start = end.saturating_sub(height.saturating_sub(lines.len()));
     for l in out.lines.iter().skip(start).take(end.saturating_sub(start)) {
-        let style = match l.kind {
-            OutKind::Stdout => theme.base(),
-            OutKind::Stderr => theme.stderr(),
-            OutKind::Command => theme.command(),
-            OutKind::Notice => theme.notice(),
-        };
-        lines.push(Line::from(Span::styled(display(&l.text), style)));
+        lines.push(output_line(l, theme));
     }
     if let Some(p) = &out.progress
         && end > out.lines.len()
@@ -382,9 +376,34 @@ fn plain(text: &str) -> String {
     text.replace("**", "").replace('`', "")
 }
 
+/// One line of a step's output: the command's own colours (ANSI SGR) are kept when colour is
+/// on; other escapes and control characters never reach the terminal.
+pub fn output_line(l: &crate::state::OutLine, theme: Theme) -> Line<'static> {
+    let style = match l.kind {
+        OutKind::Stdout => theme.base(),
+        OutKind::Stderr => theme.stderr(),
+        OutKind::Command => theme.command(),
+        OutKind::Notice => theme.notice(),
+    };
+    if theme.color && l.text.contains('\u{1b}') {
+        let cleaned: String = l
+            .text
+            .replace('\t', "    ")
+            .chars()
+            .filter(|c| *c == '\u{1b}' || !c.is_control())
+            .collect();
+        if let Ok(text) = ansi_to_tui::IntoText::into_text(&cleaned.as_bytes())
+            && let Some(line) = text.lines.into_iter().next()
+        {
+            return line.patch_style(style);
+        }
+    }
+    Line::from(Span::styled(display(&l.text), style))
+}
+
 /// Output for the screen: ANSI escapes and control characters removed (colours are not
 /// passed through to keep the frame's own styles intact), tabs expanded.
-fn display(text: &str) -> String {
+pub fn display(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -408,4 +427,39 @@ fn display(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::Color;
+
+    use super::*;
+    use crate::state::OutLine;
+
+    #[test]
+    fn command_colours_are_kept_and_other_escapes_dropped() {
+        let l = OutLine {
+            kind: OutKind::Stdout,
+            text: "\u{1b}[31mred\u{1b}[0m plain\u{7}".to_owned(),
+        };
+        let line = output_line(&l, Theme::default());
+        let red = line
+            .spans
+            .iter()
+            .find(|s| s.content == "red")
+            .map(|s| s.style.fg);
+        assert_eq!(red, Some(Some(Color::Red)));
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(text, "red plain");
+        let plain = output_line(
+            &l,
+            Theme {
+                color: false,
+                ascii: false,
+            },
+        );
+        let text: String = plain.spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(text, "red plain");
+        assert!(plain.spans.iter().all(|s| s.style.fg.is_none()));
+    }
 }
