@@ -172,6 +172,19 @@ fn fill_run_cancel_and_quit_in_a_real_terminal() {
         std::thread::sleep(Duration::from_millis(20));
     }
 
+    // An interactive command gets the real terminal: the TUI steps aside, the command reads
+    // what is typed, and the checklist comes back with the step passed.
+    tmux.keys(&["G", "Enter"]);
+    tmux.wait("the interactive prompt", |s| {
+        s.contains("type a word:") && !s.contains("checklist")
+    });
+    tmux.text("banana");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the command's answer", |s| s.contains("you typed banana"));
+    tmux.wait("the checklist again", |s| {
+        s.contains("checklist") && s.contains("✔ 5.")
+    });
+
     // q quits and gives the terminal back: the shell's next line is on the normal screen.
     tmux.keys(&["q"]);
     tmux.wait("the exit", |s| s.contains("RUNBOOK-EXITED-0"));

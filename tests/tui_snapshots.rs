@@ -244,7 +244,9 @@ fn prompt_dialog() {
 fn confirm_dialog() {
     let mut s = state();
     s.open("demo/demo");
-    cmd(&mut s, Command::Bottom);
+    for _ in 0..3 {
+        cmd(&mut s, Command::Down);
+    }
     cmd(&mut s, Command::Enter);
     snapshot("confirm", &s);
 }

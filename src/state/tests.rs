@@ -49,7 +49,7 @@ fn engine(state: &mut State, index: usize, event: Event) {
 fn run_asks_for_a_placeholder_once_then_runs() {
     let mut s = demo_state();
     assert!(s.open("demo/demo"));
-    assert_eq!(scenario(&s).items.len(), 4);
+    assert_eq!(scenario(&s).items.len(), 5);
     assert!(cmd(&mut s, Command::Enter).is_empty());
     let Some(Dialog::Prompt {
         name,
@@ -315,7 +315,7 @@ fn skip_done_and_manual_steps() {
     assert!(s.message.as_deref().is_some_and(|m| m.contains("manual")));
     cmd(&mut s, Command::MarkDone);
     assert_eq!(scenario(&s).items[2].status, Status::Done);
-    assert_eq!(scenario(&s).progress(), (2, 4));
+    assert_eq!(scenario(&s).progress(), (2, 5));
 }
 
 #[test]
