@@ -16,7 +16,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::exec;
-use crate::runbook::{Block, BlockKind, Diagnostic, Runbook, Severity, Step, placeholder};
+use crate::runbook::{Block, BlockKind, Callout, Diagnostic, Runbook, Severity, Step, placeholder};
 
 pub use shell::{Pitfall, pitfalls};
 pub use shellcheck::{Shellcheck, shellcheck_available};
@@ -39,11 +39,7 @@ pub fn lint_runbook(runbook: &Runbook, options: Options) -> Vec<Diagnostic> {
     let mut findings = runbook.warnings.clone();
     let mut checked: Vec<Checked<'_>> = Vec::new();
     for scenario in &runbook.scenarios {
-        let mut scenario_prose = scenario.summary.clone();
-        for c in &scenario.callouts {
-            scenario_prose.push('\n');
-            scenario_prose.push_str(&c.text);
-        }
+        let scenario_prose = with_callouts(scenario.summary.clone(), &scenario.callouts);
         for block in &scenario.intro {
             checked.push(Checked {
                 block,
@@ -99,12 +95,17 @@ pub fn lint_runbook(runbook: &Runbook, options: Options) -> Vec<Diagnostic> {
     findings
 }
 
-fn collect_steps<'a>(step: &'a Step, outer: &str, out: &mut Vec<Checked<'a>>) {
-    let mut prose = format!("{outer}\n{}", step.text);
-    for c in &step.callouts {
+/// Prose followed by the text of its callouts, one per line.
+fn with_callouts(mut prose: String, callouts: &[Callout]) -> String {
+    for c in callouts {
         prose.push('\n');
         prose.push_str(&c.text);
     }
+    prose
+}
+
+fn collect_steps<'a>(step: &'a Step, outer: &str, out: &mut Vec<Checked<'a>>) {
+    let prose = with_callouts(format!("{outer}\n{}", step.text), &step.callouts);
     for block in &step.blocks {
         out.push(Checked {
             block,

@@ -69,15 +69,12 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
             _ => Mode::Confirm,
         }
     };
-    let mut vars = Vec::new();
-    for v in &args.vars {
-        match v.split_once('=') {
-            Some((name, value)) if !name.is_empty() => {
-                vars.push((name.to_owned(), value.to_owned()));
-            }
-            _ => bail!("--var {v}: expected NAME=VALUE"),
-        }
-    }
+    // The same `--var` parsing as `runbook run`.
+    let vars = args
+        .vars
+        .iter()
+        .map(|v| runbook::exec::vars::Vars::parse_assignment(v))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut paths = config.paths.clone();
     paths.extend(args.paths.iter().cloned());
     // The practice cluster: started for the target's scenario when it has one, else with
