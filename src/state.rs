@@ -298,7 +298,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             click(state, row);
             Vec::new()
         }
-        Action::Command(command) => command_action(state, command),
+        Action::Command(command) => {
+            // A message answers the last key; the next key replaces it.
+            state.message = None;
+            command_action(state, command)
+        }
     }
 }
 

@@ -314,6 +314,7 @@ fn skip_done_and_manual_steps() {
     );
     assert!(s.message.as_deref().is_some_and(|m| m.contains("manual")));
     cmd(&mut s, Command::MarkDone);
+    assert!(s.message.is_none(), "the next key replaces the message");
     assert_eq!(scenario(&s).items[2].status, Status::Done);
     assert_eq!(scenario(&s).progress(), (2, 5));
 }
