@@ -36,6 +36,8 @@ pub enum Command {
     ToggleDiff,
     PickProcedure,
     CycleMode,
+    PickContext,
+    PickNamespace,
     Back,
     Quit,
 }
@@ -64,6 +66,8 @@ impl Command {
             Self::ToggleDiff => "expected output: beside / as a diff",
             Self::PickProcedure => "pick another procedure",
             Self::CycleMode => "mode: confirm / read-only / dry-run",
+            Self::PickContext => "kube context: pick another (health in the list)",
+            Self::PickNamespace => "namespace: pick from the cluster's list",
             Self::Back => "back / close",
             Self::Quit => "quit",
         }
@@ -83,6 +87,7 @@ impl Command {
             Self::Back => "back",
             Self::Quit => "quit",
             Self::PickProcedure => "procedure",
+            Self::PickContext => "context",
             _ => "",
         }
     }
@@ -224,6 +229,8 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::ToggleDiff, &[Key::ch('d')]),
     (Command::PickProcedure, &[Key::ch('p')]),
     (Command::CycleMode, &[Key::ch('m')]),
+    (Command::PickContext, &[Key::ch('c')]),
+    (Command::PickNamespace, &[Key::ch('C')]),
     (Command::Back, &[Key::plain(KeyCode::Esc)]),
     (Command::Quit, &[Key::ch('q')]),
 ];
@@ -328,11 +335,17 @@ pub enum Action {
     OutputDropped(usize, u64),
     /// The step's run ended; the shell session comes back for the next one.
     RunEnded(usize, Box<Session>),
-    /// Kube context and namespace the commands will use.
-    Context {
-        context: Option<String>,
-        namespace: Option<String>,
-        detail: String,
+    /// The kube context the commands use (pinned, or why there is none).
+    Cluster(Box<crate::state::ContextInfo>),
+    /// The background probe's latest word on `context`.
+    Health {
+        context: String,
+        health: crate::cluster::health::Health,
+    },
+    /// The answer to [`crate::state::Effect::ListChoices`] number `token`.
+    Choices {
+        token: u64,
+        result: Result<Vec<crate::cluster::pick::Choice>, String>,
     },
     /// The terminal went away or we were told to stop.
     Terminate,

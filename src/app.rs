@@ -22,6 +22,8 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::action::{Action, Command, Keymap};
+use crate::cluster::health::{self, Health};
+use crate::cluster::{Pinned, Workspace, pick};
 use crate::exec::process::{Cancel, CancelHandle, Terminal};
 use crate::exec::runner::{Event as EngineEvent, Host, Runner, Session, StepRef};
 use crate::runbook::placeholder::Placeholder;
@@ -55,8 +57,10 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Where the commands run (a lab's folder, with its helper scripts); ours by default.
     pub cwd: Option<PathBuf>,
-    /// Shown in the status bar until the context is read.
+    /// Shown in the status bar until the first key.
     pub notice: Option<String>,
+    /// The kube context the commands use (pinned), if any.
+    pub workspace: Option<Workspace>,
 }
 
 /// Starts the runtime and runs the TUI until the user quits.
@@ -84,7 +88,13 @@ struct App {
     term_tx: mpsc::UnboundedSender<TermRequest>,
     cancel: Option<CancelHandle>,
     quit_deadline: Option<Instant>,
+    workspace: Option<Workspace>,
+    /// The pinned context, for the health probe.
+    pinned_tx: tokio::sync::watch::Sender<Option<Pinned>>,
 }
+
+/// How often the status bar's health is asked again.
+const HEALTH_EVERY: Duration = Duration::from_secs(30);
 
 impl App {
     async fn start(options: Options) -> color_eyre::Result<()> {
@@ -123,7 +133,8 @@ impl App {
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
         let (out_tx, out_rx) = mpsc::channel(OUTPUT_QUEUE);
         let (term_tx, term_rx) = mpsc::unbounded_channel();
-        spawn_context_probe(ctl_tx.clone(), options.env.clone());
+        let (pinned_tx, pinned_rx) = tokio::sync::watch::channel(None);
+        spawn_health(ctl_tx.clone(), pinned_rx);
         let mut app = Self {
             state,
             theme: options.theme,
@@ -132,7 +143,15 @@ impl App {
             term_tx,
             cancel: None,
             quit_deadline: None,
+            workspace: options.workspace,
+            pinned_tx,
         };
+        app.state.contexts = app
+            .workspace
+            .as_ref()
+            .map(Workspace::contexts)
+            .unwrap_or_default();
+        app.context_changed();
         app.run(ctl_rx, out_rx, term_rx).await
     }
 
@@ -267,12 +286,76 @@ impl App {
                     }
                 }
                 Effect::Copy(text) => copy_osc52(&text),
+                Effect::SwitchContext { context, namespace } => {
+                    let switched = self
+                        .workspace
+                        .as_mut()
+                        .map(|w| w.switch(&context, namespace.as_deref()));
+                    match switched {
+                        Some(Ok(())) => self.context_changed(),
+                        Some(Err(e)) => self.state.message = Some(e.to_string()),
+                        None => {}
+                    }
+                }
+                Effect::ListChoices {
+                    token,
+                    spec,
+                    namespace,
+                } => {
+                    let pinned = self.workspace.as_ref().and_then(Workspace::pinned).cloned();
+                    let tx = self.ctl_tx.clone();
+                    tokio::spawn(async move {
+                        let result = match pinned {
+                            None => Err("no kube context".to_owned()),
+                            Some(p) => match p.client().await {
+                                Ok(client) => {
+                                    let listing = pick::list(&client, &spec, namespace.as_deref());
+                                    tokio::time::timeout(crate::cluster::READ_TIMEOUT, listing)
+                                        .await
+                                        .unwrap_or_else(|_| Err("the list timed out".to_owned()))
+                                }
+                                Err(e) => Err(e),
+                            },
+                        };
+                        let _ = tx.send(Action::Choices { token, result });
+                    });
+                }
                 Effect::Quit => {
                     self.quit_deadline
                         .get_or_insert(Instant::now() + QUIT_GRACE);
                 }
             }
         }
+    }
+
+    /// After a (re)pin: commands get the new `KUBECONFIG`, the status bar the new context,
+    /// and the health probe starts over.
+    fn context_changed(&mut self) {
+        let Some(ws) = &self.workspace else {
+            return;
+        };
+        let info = match ws.pinned() {
+            Some(p) => {
+                if let (Some(session), (k, v)) = (&mut self.state.session, p.env()) {
+                    session.env.insert(k.into(), v.into());
+                }
+                state::ContextInfo {
+                    context: Some(p.entry.name.clone()),
+                    namespace: Some(p.namespace.clone()),
+                    server: Some(p.entry.server.clone()),
+                    health: Health::Unknown,
+                    guard: ws.guard(),
+                    detail: String::new(),
+                }
+            }
+            None => state::ContextInfo {
+                detail: ws.problem.clone().unwrap_or_default(),
+                ..state::ContextInfo::default()
+            },
+        };
+        self.state.contexts = ws.contexts();
+        let _ = self.pinned_tx.send(ws.pinned().cloned());
+        self.apply(Action::Cluster(Box::new(info)));
     }
 
     fn spawn_step(&mut self, index: usize, run: RunRequest) {
@@ -369,51 +452,49 @@ fn copy_osc52(text: &str) {
     let _ = out.flush();
 }
 
-/// Reads the kube context the commands will use, off the loop.
-fn spawn_context_probe(tx: mpsc::UnboundedSender<Action>, env: Vec<(String, String)>) {
-    tokio::task::spawn_blocking(move || {
-        let kubectl = |args: &[&str]| {
-            let mut cmd = std::process::Command::new("kubectl");
-            cmd.args(args)
-                .stdin(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped());
-            for (k, v) in &env {
-                cmd.env(k, v);
-            }
-            cmd.output()
-        };
-        let action = match kubectl(&["config", "current-context"]) {
-            Err(_) => Action::Context {
-                context: None,
-                namespace: None,
-                detail: "kubectl not found".to_owned(),
-            },
-            Ok(out) if !out.status.success() => Action::Context {
-                context: None,
-                namespace: None,
-                detail: "no current context in the kubeconfig".to_owned(),
-            },
-            Ok(out) => {
-                let context = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-                let namespace = kubectl(&[
-                    "config",
-                    "view",
-                    "--minify",
-                    "--output",
-                    "jsonpath={..namespace}",
-                ])
-                .ok()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| "default".to_owned());
-                Action::Context {
-                    context: Some(context),
-                    namespace: Some(namespace),
-                    detail: String::new(),
+/// Asks the pinned cluster for its health now, then every [`HEALTH_EVERY`], and again at once
+/// when another context is pinned.
+fn spawn_health(
+    tx: mpsc::UnboundedSender<Action>,
+    mut pinned: tokio::sync::watch::Receiver<Option<Pinned>>,
+) {
+    tokio::spawn(async move {
+        // Who we are does not change while the context stays: asked once per context.
+        let mut known: Option<(String, String)> = None;
+        loop {
+            let current = pinned.borrow_and_update().clone();
+            if let Some(p) = current {
+                let identity = known
+                    .as_ref()
+                    .filter(|(context, _)| *context == p.entry.name)
+                    .map(|(_, who)| who.clone());
+                let result = tokio::select! {
+                    h = health::probe(&p, identity, health::PROBE_BOUND) => Some(h),
+                    _ = pinned.changed() => None,
+                };
+                let Some(h) = result else { continue };
+                if let Health::Up {
+                    identity: Some(who),
+                    ..
+                } = &h
+                {
+                    known = Some((p.entry.name.clone(), who.clone()));
+                }
+                if tx
+                    .send(Action::Health {
+                        context: p.entry.name.clone(),
+                        health: h,
+                    })
+                    .is_err()
+                {
+                    return;
                 }
             }
-        };
-        let _ = tx.send(action);
+            tokio::select! {
+                () = tokio::time::sleep(HEALTH_EVERY) => {}
+                changed = pinned.changed() => if changed.is_err() { return },
+            }
+        }
     });
 }
 

@@ -49,6 +49,13 @@ pub struct TuiArgs {
     /// (or with every scenario at once), instead of your kubeconfig's cluster.
     #[arg(long)]
     pub lab: bool,
+    /// The kube context to use (default: the kubeconfig's current one). Commands run against
+    /// it through a generated kubeconfig; yours is never changed.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The namespace commands default to (default: the context's).
+    #[arg(long, short = 'n', value_name = "NAME")]
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,7 +138,9 @@ pub struct LintArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit status: 0 when every step passed, 1 when a step failed, was blocked or \
-                  is pending, 2 when a placeholder has no value, 128+N when stopped by signal N."
+                  is pending, 2 when a placeholder has no value or the command line is wrong (unknown \
+                  target or context, a protected context without --confirm-context), 128+N \
+                  when stopped by signal N."
 )]
 pub struct RunArgs {
     /// A scenario id (`backup-stuck/restart-mgmt-pod`), a runbook id with one scenario, or a
@@ -171,4 +180,15 @@ pub struct RunArgs {
     /// Extra runbook files or folders to look the id up in.
     #[arg(long = "path", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// The kube context to use (default: the kubeconfig's current one). Commands run against
+    /// it through a generated kubeconfig; yours is never changed.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The namespace commands default to (default: the context's).
+    #[arg(long, short = 'n', value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// For a context the config protects with `guard = "confirm-name"`: its name, typed
+    /// out, lets destructive commands run (with --yes).
+    #[arg(long, value_name = "NAME")]
+    pub confirm_context: Option<String>,
 }

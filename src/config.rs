@@ -9,6 +9,8 @@
 //! ascii = true                    # ASCII glyphs
 //! [keys]
 //! enter = ["enter", "r"]          # command name = keys (see `?` in the app for the names)
+//! [contexts."prod-*"]             # guard rails per kube context (a name or a glob)
+//! guard = "confirm-name"          # normal | read-only | dry-run | confirm-name
 //! ```
 //!
 //! To add a setting: add a field with `#[serde(default)]` here and read it where it applies.
@@ -31,6 +33,9 @@ pub struct Config {
     pub theme: ThemeConfig,
     #[serde(default)]
     pub keys: BTreeMap<Command, Vec<String>>,
+    /// Guard rails per kube context, by name or glob.
+    #[serde(default)]
+    pub contexts: BTreeMap<String, crate::cluster::guard::ContextRule>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,12 +99,16 @@ mod tests {
     fn reads_every_section_and_rejects_typos() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let file = dir.path().join("config.toml");
-        std::fs::write(&file, "paths = [\"/srv/rb\"]\nmode = \"dry-run\"\n[theme]\nascii = true\n[keys]\nenter = [\"r\"]\n")
+        std::fs::write(&file, "paths = [\"/srv/rb\"]\nmode = \"dry-run\"\n[theme]\nascii = true\n[keys]\nenter = [\"r\"]\n[contexts.\"prod-*\"]\nguard = \"confirm-name\"\n")
             .unwrap_or_else(|e| panic!("{e}"));
         let c = Config::load(Some(&file)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.paths, [PathBuf::from("/srv/rb")]);
         assert_eq!(c.theme.ascii, Some(true));
         assert_eq!(c.keys[&Command::Enter], ["r"]);
+        assert_eq!(
+            crate::cluster::guard::guard_for(&c.contexts, "prod-east"),
+            crate::cluster::guard::Guard::ConfirmName
+        );
         std::fs::write(&file, "[theme]\ncolour = false\n").unwrap_or_else(|e| panic!("{e}"));
         let err = Config::load(Some(&file))
             .err()

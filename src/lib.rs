@@ -14,11 +14,15 @@
 //!   `state` imports the engine's types; `ui` draws `State` and imports no engine.
 //! - [`lab`] is the practice cluster: an embedded Kubernetes-compatible API server seeded with
 //!   the broken state of a scenario, for trainees, first-minute users and tests.
+//! - [`cluster`] knows which cluster the commands talk to: kubeconfig contexts read with
+//!   kube-rs, the chosen one pinned in a kubeconfig of its own, its health, per-context guard
+//!   rails and live lists for placeholder pickers.
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
 pub mod action;
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod exec;
 pub mod lab;

@@ -48,7 +48,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Lint(args) => lint(&args),
         Command::Config(args) => config(&args),
         Command::Lab(args) => lab(args),
-        Command::Run(args) => Ok(run_headless(&args)?),
+        // A wrong target, flag or context is a usage error: exit 2, like a missing value.
+        Command::Run(args) => Ok(run_headless(&args).unwrap_or_else(|e| {
+            eprintln!("runbook: {e}");
+            ExitCode::from(2)
+        })),
     }
 }
 
@@ -96,13 +100,20 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
     } else {
         None
     };
-    let mut env = Vec::new();
+    let env = Vec::new();
     let mut notice = problems.first().map(|p| format!("config: {p}"));
+    if let Some(bad) = runbook::cluster::guard::bad_patterns(&config.contexts).first() {
+        notice = Some(format!("config: [contexts.\"{bad}\"] is not a valid glob"));
+    }
+    // The context every command uses, pinned in a kubeconfig of its own: the practice
+    // cluster's, or one of the user's.
+    let workspace = runbook::cluster::Workspace::open(
+        lab.as_ref().map(runbook::lab::LabHandle::kubeconfig_path),
+        args.context.as_deref(),
+        args.namespace.as_deref(),
+        config.contexts.clone(),
+    )?;
     if let Some(lab) = &lab {
-        env.push((
-            "KUBECONFIG".to_owned(),
-            lab.kubeconfig_path().display().to_string(),
-        ));
         notice = Some(format!(
             "practice cluster: {} at {}",
             lab.scenario_id(),
@@ -122,6 +133,7 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
         env,
         cwd: lab.as_ref().map(runbook::lab::LabHandle::dir),
         notice,
+        workspace: Some(workspace),
     };
     runbook::app::run(options)?;
     if let Some(lab) = lab {

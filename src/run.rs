@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::cli::RunArgs;
+use crate::cluster::guard::Guard;
 use crate::exec::process::{self, Inherit, Terminal};
 use crate::exec::runner::{self, Event, Host, Options, Runner, Session, StepRef, Verdict};
 use crate::exec::vars::{Origin, Vars};
@@ -67,10 +68,38 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         ))
     })?;
     let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    // The context: pinned in a kubeconfig of its own, with the config's guard rail.
+    let config = crate::config::Config::load(crate::config::path().as_deref())
+        .map_err(|e| RunError::Usage(e.to_string()))?;
+    let workspace = crate::cluster::Workspace::open(
+        None,
+        args.context.as_deref(),
+        args.namespace.as_deref(),
+        config.contexts,
+    )
+    .map_err(|e| RunError::Usage(e.to_string()))?;
+    let guard = workspace.guard();
+    let context_name = workspace.pinned().map(|p| p.entry.name.clone());
+    let protected = guard == Guard::ConfirmName;
+    if protected && args.yes && args.confirm_context.as_deref() != context_name.as_deref() {
+        return Err(RunError::Usage(format!(
+            "context {} is protected by your config: --yes needs --confirm-context {0}",
+            context_name.as_deref().unwrap_or_default()
+        )));
+    }
+    if let (Some(p), false) = (workspace.pinned(), args.json) {
+        eprintln!(
+            "context {} ({}), namespace {}{}",
+            p.entry.name,
+            p.entry.server,
+            p.namespace,
+            guard.badge().map(|b| format!(", {b}")).unwrap_or_default()
+        );
+    }
     let opts = Options {
         yes: args.yes,
-        read_only: args.read_only,
-        dry_run: args.dry_run,
+        read_only: args.read_only || guard == Guard::ReadOnly,
+        dry_run: args.dry_run || guard == Guard::DryRun,
         default_timeout: timeout,
         save_output: args.save_output.clone(),
         from_step: args.from_step,
@@ -78,6 +107,9 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         ..Options::default()
     };
     let mut session = Session::from_current();
+    if let Some((k, v)) = workspace.env() {
+        session.env.insert(k.into(), v.into());
+    }
     for assignment in &args.vars {
         let (name, value) =
             Vars::parse_assignment(assignment).map_err(|e| RunError::Usage(e.to_string()))?;
@@ -99,6 +131,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         json: args.json,
         out: std::io::stdout(),
         can_ask: tty && !args.json,
+        require_name: context_name.filter(|_| protected),
         terminal: Inherit,
         total: steps.len(),
     };
@@ -268,6 +301,8 @@ struct Printer {
     json: bool,
     out: std::io::Stdout,
     can_ask: bool,
+    /// A protected context's name, to be typed before a destructive command runs.
+    require_name: Option<String>,
     terminal: Inherit,
     total: usize,
 }
@@ -479,6 +514,17 @@ impl Host for Printer {
     fn confirm(&mut self, command: &str, reasons: &[String]) -> bool {
         if !self.can_ask {
             return false;
+        }
+        if let Some(name) = &self.require_name {
+            let answer = Self::ask(
+                &format!(
+                    "{command}\nThis is destructive ({}) and context {name} is protected. \
+                     Type its name to run it: ",
+                    reasons.join("; ")
+                ),
+                false,
+            );
+            return answer.is_some_and(|a| a.trim() == name);
         }
         let answer = Self::ask(
             &format!(

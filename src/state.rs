@@ -16,6 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::action::{Action, Command, Keymap};
+use crate::cluster::ContextEntry;
+use crate::cluster::guard::Guard;
+use crate::cluster::health::Health;
+use crate::cluster::pick::{Choice, PickSpec};
 use crate::exec::runner::{Options as RunOptions, Session};
 use crate::exec::vars::{Origin, Vars};
 use crate::exec::{self};
@@ -80,13 +84,22 @@ pub enum Dialog {
         input: String,
         /// Values already given for this name, newest first.
         choices: Vec<String>,
+        /// Objects of the cluster that fit (the runbook's `pick:` hint), filtered by `input`.
+        live: Option<Live>,
     },
     /// A destructive command is about to run.
     Confirm {
         step: usize,
         commands: Vec<String>,
         reasons: Vec<String>,
+        /// A protected context: its name must be typed before Enter runs anything.
+        require: Option<String>,
+        input: String,
     },
+    /// Pick the kube context the commands use.
+    Contexts { selected: usize },
+    /// Pick the namespace the commands default to, from the cluster's list.
+    Namespace { input: String, live: Live },
     /// Pick one of the scenario's procedures.
     Procedure { selected: usize },
     /// Quit while a command runs?
@@ -105,13 +118,69 @@ pub enum Overlay {
     },
 }
 
-/// The kube context the commands will use (from kubectl until the cluster module lands).
+/// The kube context the commands use: pinned by the app, shown in the status bar.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContextInfo {
     pub context: Option<String>,
     pub namespace: Option<String>,
-    /// "reachable", "no kubeconfig", ...
+    pub server: Option<String>,
+    pub health: Health,
+    /// The config's guard rail for this context.
+    pub guard: Guard,
+    /// Why there is no context ("no kubeconfig: ..."), empty when there is one.
     pub detail: String,
+}
+
+/// A live list of cluster objects in a picker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Live {
+    /// What is listed (`pods in hubble-system`).
+    pub what: String,
+    /// Answers to an older request are ignored.
+    pub token: u64,
+    pub state: LiveState,
+    /// Index into [`Live::visible`].
+    pub selected: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveState {
+    Loading,
+    Ready(Vec<Choice>),
+    Failed(String),
+}
+
+impl Live {
+    /// The choices whose name contains `filter` (any case).
+    pub fn visible(&self, filter: &str) -> Vec<&Choice> {
+        let needle = filter.to_lowercase();
+        match &self.state {
+            LiveState::Ready(all) => all
+                .iter()
+                .filter(|c| c.name.to_lowercase().contains(&needle))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn step(&mut self, filter: &str, delta: i32) {
+        let n = self.visible(filter).len();
+        if n == 0 {
+            self.selected = None;
+            return;
+        }
+        self.selected = Some(match (self.selected, delta.is_negative()) {
+            (None, false) => 0,
+            (None, true) => n - 1,
+            (Some(i), false) => (i + 1).min(n - 1),
+            (Some(i), true) => i.saturating_sub(1),
+        });
+    }
+
+    fn chosen(&self, filter: &str) -> Option<&Choice> {
+        self.selected
+            .and_then(|i| self.visible(filter).get(i).copied())
+    }
 }
 
 /// Something the loop must do.
@@ -126,6 +195,17 @@ pub enum Effect {
     Cancel,
     /// Put text on the clipboard (OSC 52: works over SSH).
     Copy(String),
+    /// Pin another context or namespace for the commands.
+    SwitchContext {
+        context: String,
+        namespace: Option<String>,
+    },
+    /// List cluster objects for a picker; answered by [`Action::Choices`] with `token`.
+    ListChoices {
+        token: u64,
+        spec: PickSpec,
+        namespace: Option<String>,
+    },
     Quit,
 }
 
@@ -149,6 +229,10 @@ pub struct State {
     pub focus: Focus,
     pub mode: Mode,
     pub context: ContextInfo,
+    /// The contexts of the user's kubeconfig, for the picker.
+    pub contexts: Vec<ContextEntry>,
+    /// The last picker request's number.
+    pub pick_token: u64,
     pub keymap: Keymap,
     /// The shell session carried between steps; `None` while a step runs with it.
     pub session: Option<Session>,
@@ -174,6 +258,8 @@ impl State {
             focus: Focus::Checklist,
             mode: Mode::Confirm,
             context: ContextInfo::default(),
+            contexts: Vec::new(),
+            pick_token: 0,
             keymap,
             session: Some(session),
             message: None,
@@ -232,16 +318,34 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.size = (w, h);
             Vec::new()
         }
-        Action::Context {
-            context,
-            namespace,
-            detail,
-        } => {
-            state.context = ContextInfo {
-                context,
-                namespace,
-                detail,
+        Action::Cluster(info) => {
+            state.context = *info;
+            apply_guard(state);
+            Vec::new()
+        }
+        Action::Health { context, health } => {
+            if state.context.context.as_deref() == Some(context.as_str()) {
+                state.context.health = health;
+            }
+            Vec::new()
+        }
+        Action::Choices { token, result } => {
+            let Some(
+                Dialog::Prompt {
+                    live: Some(live), ..
+                }
+                | Dialog::Namespace { live, .. },
+            ) = &mut state.dialog
+            else {
+                return Vec::new();
             };
+            if live.token == token {
+                live.state = match result {
+                    Ok(choices) => LiveState::Ready(choices),
+                    Err(e) => LiveState::Failed(e),
+                };
+                live.selected = None;
+            }
             Vec::new()
         }
         Action::Engine(index, event) => {
@@ -308,20 +412,43 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
 
 /// Is a text field taking keystrokes? Then letters are text, not commands.
 pub fn typing(state: &State) -> bool {
-    matches!(state.dialog, Some(Dialog::Prompt { .. }))
-        || matches!(
-            state.overlay,
-            Some(Overlay::Output {
-                searching: true,
-                ..
-            })
+    matches!(
+        state.dialog,
+        Some(
+            Dialog::Prompt { .. }
+                | Dialog::Namespace { .. }
+                | Dialog::Confirm {
+                    require: Some(_),
+                    ..
+                }
         )
-        || (state.screen == Screen::Catalog && state.catalog.searching)
+    ) || matches!(
+        state.overlay,
+        Some(Overlay::Output {
+            searching: true,
+            ..
+        })
+    ) || (state.screen == Screen::Catalog && state.catalog.searching)
 }
 
 fn input(state: &mut State, c: Option<char>) {
-    if let Some(Dialog::Prompt { input, .. }) = &mut state.dialog {
+    if let Some(
+        Dialog::Prompt { input, .. }
+        | Dialog::Namespace { input, .. }
+        | Dialog::Confirm {
+            require: Some(_),
+            input,
+            ..
+        },
+    ) = &mut state.dialog
+    {
         edit(input, c);
+        // The filter changed: the highlighted choice may be gone.
+        if let Some(Dialog::Prompt { live: Some(l), .. } | Dialog::Namespace { live: l, .. }) =
+            &mut state.dialog
+        {
+            l.selected = None;
+        }
     } else if let Some(Overlay::Output {
         query,
         searching: true,
@@ -432,6 +559,59 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
                 state.should_quit = true;
                 vec![Effect::Quit]
             }
+        }
+        Command::CycleMode if matches!(state.context.guard, Guard::ReadOnly | Guard::DryRun) => {
+            state.message = Some(format!(
+                "context {} is {} by your config",
+                state.context.context.as_deref().unwrap_or("?"),
+                state.mode.label()
+            ));
+            Vec::new()
+        }
+        Command::PickContext => {
+            if state.running().is_some() {
+                state.message = Some("a command is running; x cancels it first".to_owned());
+            } else if state.contexts.is_empty() {
+                state.message = Some(if state.context.detail.is_empty() {
+                    "no other context to pick".to_owned()
+                } else {
+                    state.context.detail.clone()
+                });
+            } else {
+                let selected = state
+                    .contexts
+                    .iter()
+                    .position(|c| state.context.context.as_deref() == Some(c.name.as_str()))
+                    .unwrap_or(0);
+                state.dialog = Some(Dialog::Contexts { selected });
+            }
+            Vec::new()
+        }
+        Command::PickNamespace => {
+            if state.running().is_some() {
+                state.message = Some("a command is running; x cancels it first".to_owned());
+                return Vec::new();
+            }
+            if state.context.context.is_none() {
+                state.message = Some("no kube context: nothing to list".to_owned());
+                return Vec::new();
+            }
+            let (live, effect) = live_list(
+                state,
+                PickSpec {
+                    resource: "namespaces".to_owned(),
+                    namespace: None,
+                    selector: None,
+                    fields: None,
+                    contains: None,
+                },
+                None,
+            );
+            state.dialog = Some(Dialog::Namespace {
+                input: String::new(),
+                live,
+            });
+            vec![effect]
         }
         Command::CycleMode => {
             state.mode = match state.mode {
@@ -601,10 +781,15 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
                 name,
                 input,
                 secret,
+                live,
                 ..
             },
             Command::Enter,
         ) => {
+            let input = live
+                .as_ref()
+                .and_then(|l| l.chosen(&input))
+                .map_or(input, |c| c.name.clone());
             if input.is_empty() {
                 state.message = Some(format!("type a value for {name}, or Esc"));
                 return Vec::new();
@@ -622,17 +807,80 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             }
             start_run(state)
         }
-        (Dialog::Prompt { .. }, Command::Up | Command::Down) => {
-            if let Some(Dialog::Prompt { input, choices, .. }) = &mut state.dialog
-                && let Some(first) = choices.first()
-            {
-                input.clone_from(first);
+        (Dialog::Prompt { .. } | Dialog::Namespace { .. }, Command::Up | Command::Down) => {
+            let delta = if command == Command::Up { -1 } else { 1 };
+            match &mut state.dialog {
+                Some(
+                    Dialog::Prompt {
+                        input,
+                        live: Some(live),
+                        ..
+                    }
+                    | Dialog::Namespace { input, live },
+                ) => live.step(input, delta),
+                Some(Dialog::Prompt { input, choices, .. }) => {
+                    if let Some(first) = choices.first() {
+                        input.clone_from(first);
+                    }
+                }
+                _ => {}
             }
+            Vec::new()
+        }
+        (
+            Dialog::Confirm {
+                require: Some(name),
+                input,
+                ..
+            },
+            Command::Enter,
+        ) if input.trim() != name => {
+            state.message = Some(format!("type `{name}` to run it on this context, or Esc"));
             Vec::new()
         }
         (Dialog::Confirm { step, .. }, Command::Enter) => {
             state.dialog = None;
             launch(state, step, true)
+        }
+        (Dialog::Contexts { selected }, Command::Up | Command::Down) => {
+            let last = state.contexts.len().saturating_sub(1);
+            let selected = if command == Command::Up {
+                selected.saturating_sub(1)
+            } else {
+                (selected + 1).min(last)
+            };
+            state.dialog = Some(Dialog::Contexts { selected });
+            Vec::new()
+        }
+        (Dialog::Contexts { selected }, Command::Enter) => {
+            state.dialog = None;
+            let Some(entry) = state.contexts.get(selected) else {
+                return Vec::new();
+            };
+            state.message = Some(format!("context: {}", entry.name));
+            vec![Effect::SwitchContext {
+                context: entry.name.clone(),
+                namespace: None,
+            }]
+        }
+        (Dialog::Namespace { input, live }, Command::Enter) => {
+            let chosen = live
+                .chosen(&input)
+                .map_or_else(|| input.trim().to_owned(), |c| c.name.clone());
+            let Some(context) = state.context.context.clone() else {
+                state.dialog = None;
+                return Vec::new();
+            };
+            if chosen.is_empty() {
+                state.message = Some("pick a namespace with ↑↓ or type one, or Esc".to_owned());
+                return Vec::new();
+            }
+            state.dialog = None;
+            state.message = Some(format!("namespace: {chosen}"));
+            vec![Effect::SwitchContext {
+                context,
+                namespace: Some(chosen),
+            }]
         }
         (Dialog::Procedure { selected }, Command::Up) => {
             state.dialog = Some(Dialog::Procedure {
@@ -666,7 +914,9 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             Dialog::Quit
             | Dialog::Prompt { .. }
             | Dialog::Confirm { .. }
-            | Dialog::Procedure { .. },
+            | Dialog::Procedure { .. }
+            | Dialog::Contexts { .. }
+            | Dialog::Namespace { .. },
             _,
         ) => Vec::new(),
     }
@@ -696,6 +946,7 @@ fn start_run(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     // Placeholders first, in the order they appear.
+    let mut asked = None;
     for block in item.step.commands() {
         if let Some(p) = vars.missing(&block.code).into_iter().next() {
             let raw = p.raw(&block.code).to_owned();
@@ -716,7 +967,18 @@ fn start_run(state: &mut State) -> Vec<Effect> {
                 .get(&p.name)
                 .map(|v| vec![v.value.clone()])
                 .unwrap_or_default();
-            state.dialog = Some(Dialog::Prompt {
+            // A live list where the runbook says which objects fit and there is a cluster.
+            let spec = doc
+                .and_then(PickSpec::of)
+                .and_then(Result::ok)
+                .filter(|_| state.context.context.is_some());
+            let namespace = spec.as_ref().and_then(|spec| {
+                spec.namespace_placeholder().map_or_else(
+                    || spec.namespace.clone(),
+                    |name| vars.get(name).map(|v| v.value.clone()),
+                )
+            });
+            let prompt = Dialog::Prompt {
                 step: index,
                 name: p.name.clone(),
                 raw,
@@ -726,10 +988,31 @@ fn start_run(state: &mut State) -> Vec<Effect> {
                 secret: p.secret || doc.is_some_and(|d| d.secret),
                 input: String::new(),
                 choices,
-            });
-            return Vec::new();
+                live: None,
+            };
+            asked = Some((prompt, spec.map(|spec| (spec, namespace))));
+            break;
         }
     }
+    if let Some((mut prompt, pick)) = asked {
+        let mut effects = Vec::new();
+        if let (Some((spec, namespace)), Dialog::Prompt { live, .. }) = (pick, &mut prompt) {
+            let (list, effect) = live_list(state, spec, namespace);
+            *live = Some(list);
+            effects.push(effect);
+        }
+        state.dialog = Some(prompt);
+        return effects;
+    }
+    let Some(s) = &state.scenario else {
+        return Vec::new();
+    };
+    let Some(item) = s.items.get(index) else {
+        return Vec::new();
+    };
+    let Some(vars) = state.vars() else {
+        return Vec::new();
+    };
     if state.mode == Mode::Confirm {
         let mut commands = Vec::new();
         let mut reasons = Vec::new();
@@ -745,15 +1028,50 @@ fn start_run(state: &mut State) -> Vec<Effect> {
         }
         if !commands.is_empty() {
             reasons.dedup();
+            let require = (state.context.guard == Guard::ConfirmName)
+                .then(|| state.context.context.clone())
+                .flatten();
             state.dialog = Some(Dialog::Confirm {
                 step: index,
                 commands,
                 reasons,
+                require,
+                input: String::new(),
             });
             return Vec::new();
         }
     }
     launch(state, index, false)
+}
+
+/// A picker list waiting for its answer, and the effect that asks for it.
+fn live_list(state: &mut State, spec: PickSpec, namespace: Option<String>) -> (Live, Effect) {
+    state.pick_token += 1;
+    let what = match &namespace {
+        Some(ns) => format!("{} in {ns}", spec.resource),
+        None => spec.resource.clone(),
+    };
+    let live = Live {
+        what,
+        token: state.pick_token,
+        state: LiveState::Loading,
+        selected: None,
+    };
+    let effect = Effect::ListChoices {
+        token: state.pick_token,
+        spec,
+        namespace,
+    };
+    (live, effect)
+}
+
+/// The context's guard rail overrides the mode where it is stricter.
+fn apply_guard(state: &mut State) {
+    match state.context.guard {
+        Guard::ReadOnly => state.mode = Mode::ReadOnly,
+        Guard::DryRun => state.mode = Mode::DryRun,
+        Guard::Normal | Guard::ConfirmName => {}
+    }
 }
 
 fn launch(state: &mut State, index: usize, confirmed: bool) -> Vec<Effect> {

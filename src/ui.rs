@@ -17,6 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::action::Command;
+use crate::cluster::health::Health;
 use crate::state::{Screen, State};
 pub use theme::Theme;
 
@@ -42,21 +43,36 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: Theme) -> Option<(u16, 
 /// Context, mode and key hints (or the latest message) on the last line.
 fn status_bar(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
     let sep = Span::styled(format!(" {} ", theme.separator()), theme.dim());
-    let context = state
-        .context
-        .context
-        .as_deref()
-        .unwrap_or("no kube context");
+    let info = &state.context;
+    let context = info.context.as_deref().unwrap_or("no kube context");
     let mut spans = vec![Span::styled(format!(" ctx {context}"), theme.title())];
-    if let Some(ns) = &state.context.namespace {
+    if info.context.is_some() {
+        let (up, style) = match &info.health {
+            Health::Up { .. } => (Some(true), theme.ok()),
+            Health::Down(_) => (Some(false), theme.bad()),
+            Health::Unknown => (None, theme.dim()),
+        };
+        spans.push(Span::styled(format!(" {}", theme.health(up)), style));
+    }
+    if let Some(badge) = info.guard.badge() {
+        spans.push(Span::styled(format!(" {badge}"), theme.warn()));
+    }
+    if let Some(ns) = &info.namespace {
         spans.push(Span::raw(format!(" ns {ns}")));
     }
-    // The reason for no context only where there is room for it.
-    if !state.context.detail.is_empty() && area.width >= WIDE {
+    // Details only where there is room for them; `c` shows them anywhere.
+    let detail = match &info.health {
+        _ if !info.detail.is_empty() => info.detail.clone(),
+        Health::Unknown => String::new(),
+        h => h.summary(),
+    };
+    if !detail.is_empty() && area.width >= WIDE {
         spans.push(Span::styled(
-            format!(" ({})", state.context.detail),
+            format!(" ({})", fit(&detail, 60)),
             theme.dim(),
         ));
+    } else if matches!(info.health, Health::Down(_)) {
+        spans.push(Span::styled(" unreachable", theme.bad()));
     }
     spans.push(sep.clone());
     let mode_style = match state.mode {

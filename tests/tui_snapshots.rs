@@ -36,7 +36,7 @@ fn state() -> State {
     s.context = ContextInfo {
         context: Some("lab".to_owned()),
         namespace: Some("default".to_owned()),
-        detail: String::new(),
+        ..ContextInfo::default()
     };
     s
 }

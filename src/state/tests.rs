@@ -424,3 +424,203 @@ fn help_and_full_output_overlays() {
         s.overlay
     );
 }
+
+/// A state with one scenario whose placeholder has a `pick:` hint, and a pinned context.
+fn picker_state(guard: Guard) -> State {
+    let text = "---\ntitle: Pick\ndescription: d\nplaceholders:\n  pod-name:\n    description: the pod\n    pick: {resource: pods, namespace: hubble-system, contains: mgmt}\n---\n\n## Scenario - Pick {#pick}\n\n### Debug Steps\n\n1. Delete it.\n\n   ```bash\n   kubectl delete pod <pod-name> --namespace hubble-system\n   ```\n";
+    let runbook = parse(text.as_bytes(), Path::new("pick.md"));
+    let mut session = Session::from_current();
+    session.vars = Vars::new();
+    let mut s = State::new(vec![Arc::new(runbook)], Keymap::default(), session);
+    update(
+        &mut s,
+        Action::Cluster(Box::new(ContextInfo {
+            context: Some("prod-east".to_owned()),
+            namespace: Some("default".to_owned()),
+            guard,
+            ..ContextInfo::default()
+        })),
+    );
+    assert!(s.open("pick/pick"));
+    s
+}
+
+fn choice(name: &str) -> Choice {
+    Choice {
+        name: name.to_owned(),
+        namespace: Some("hubble-system".to_owned()),
+        detail: "1/1  Running".to_owned(),
+    }
+}
+
+#[test]
+fn a_placeholder_with_a_pick_hint_lists_the_cluster_objects_and_takes_the_chosen_one() {
+    let mut s = picker_state(Guard::Normal);
+    let effects = cmd(&mut s, Command::Enter);
+    let [
+        Effect::ListChoices {
+            token,
+            spec,
+            namespace,
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(spec.resource, "pods");
+    assert_eq!(spec.contains.as_deref(), Some("mgmt"));
+    assert_eq!(namespace.as_deref(), Some("hubble-system"));
+    let token = *token;
+    // An answer to an older request is ignored.
+    update(
+        &mut s,
+        Action::Choices {
+            token: token - 1,
+            result: Ok(vec![choice("stale")]),
+        },
+    );
+    let Some(Dialog::Prompt {
+        live: Some(live), ..
+    }) = &s.dialog
+    else {
+        panic!("{:?}", s.dialog)
+    };
+    assert_eq!(live.state, LiveState::Loading);
+    update(
+        &mut s,
+        Action::Choices {
+            token,
+            result: Ok(vec![choice("mgmt-a"), choice("mgmt-b")]),
+        },
+    );
+    // Typing filters; ↓ highlights the first match; Enter takes it.
+    type_text(&mut s, "b");
+    cmd(&mut s, Command::Down);
+    let effects = cmd(&mut s, Command::Enter);
+    // Deleting a pod is destructive: the confirmation comes next, then the run.
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(matches!(
+        s.dialog,
+        Some(Dialog::Confirm { require: None, .. })
+    ));
+    let effects = cmd(&mut s, Command::Enter);
+    let [Effect::Run { run, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        run.session.vars.get("pod-name").map(|v| v.value.as_str()),
+        Some("mgmt-b")
+    );
+}
+
+#[test]
+fn a_failed_list_still_takes_a_typed_value() {
+    let mut s = picker_state(Guard::Normal);
+    let effects = cmd(&mut s, Command::Enter);
+    let Some(Effect::ListChoices { token, .. }) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    update(
+        &mut s,
+        Action::Choices {
+            token: *token,
+            result: Err("connection refused".to_owned()),
+        },
+    );
+    type_text(&mut s, "mgmt-typed");
+    cmd(&mut s, Command::Down);
+    cmd(&mut s, Command::Enter);
+    assert_eq!(
+        s.vars()
+            .and_then(|v| v.get("pod-name"))
+            .map(|v| v.value.as_str()),
+        Some("mgmt-typed")
+    );
+}
+
+#[test]
+fn a_protected_context_runs_a_destructive_command_only_after_its_name_is_typed() {
+    let mut s = picker_state(Guard::ConfirmName);
+    if let Some(session) = &mut s.session {
+        session
+            .vars
+            .set("pod-name", "mgmt-a".to_owned(), Origin::Cli);
+    }
+    assert!(cmd(&mut s, Command::Enter).is_empty());
+    assert!(matches!(
+        &s.dialog,
+        Some(Dialog::Confirm { require: Some(n), .. }) if n == "prod-east"
+    ));
+    // Letters go into the field: `q` does not quit.
+    assert!(typing(&s));
+    type_text(&mut s, "prod");
+    assert!(
+        cmd(&mut s, Command::Enter).is_empty(),
+        "a wrong name runs nothing"
+    );
+    assert!(
+        s.message
+            .as_deref()
+            .is_some_and(|m| m.contains("prod-east"))
+    );
+    type_text(&mut s, "-east");
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Run { run, .. }] if run.options.yes));
+}
+
+#[test]
+fn a_read_only_context_forces_the_mode_and_keeps_it() {
+    let mut s = picker_state(Guard::ReadOnly);
+    assert_eq!(s.mode, Mode::ReadOnly);
+    cmd(&mut s, Command::CycleMode);
+    assert_eq!(s.mode, Mode::ReadOnly);
+    assert!(
+        s.message
+            .as_deref()
+            .is_some_and(|m| m.contains("read-only"))
+    );
+}
+
+#[test]
+fn the_context_picker_switches_and_health_for_another_context_is_ignored() {
+    let mut s = picker_state(Guard::Normal);
+    s.contexts = ["lab", "prod-east"]
+        .iter()
+        .map(|n| crate::cluster::ContextEntry {
+            name: (*n).to_owned(),
+            cluster: (*n).to_owned(),
+            server: format!("https://{n}:6443"),
+            user: "u".to_owned(),
+            namespace: None,
+            current: false,
+        })
+        .collect();
+    cmd(&mut s, Command::PickContext);
+    assert_eq!(s.dialog, Some(Dialog::Contexts { selected: 1 }));
+    cmd(&mut s, Command::Up);
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::SwitchContext { context, namespace: None }] if context == "lab"
+    ));
+    update(
+        &mut s,
+        Action::Health {
+            context: "lab".to_owned(),
+            health: Health::Down("x".to_owned()),
+        },
+    );
+    assert_eq!(
+        s.context.health,
+        Health::Unknown,
+        "prod-east is still pinned"
+    );
+    update(
+        &mut s,
+        Action::Health {
+            context: "prod-east".to_owned(),
+            health: Health::Down("refused".to_owned()),
+        },
+    );
+    assert_eq!(s.context.health, Health::Down("refused".to_owned()));
+}

@@ -7,7 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::Theme;
-use crate::state::{Dialog, Overlay, State};
+use crate::state::{Dialog, Live, LiveState, Overlay, State};
+
+/// Rows of a live list shown at once.
+const LIVE_ROWS: usize = 8;
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
     match &state.overlay {
@@ -29,6 +32,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             secret,
             input,
             choices,
+            live,
             ..
         }) => {
             let mut lines = vec![Line::from(vec![
@@ -64,7 +68,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             {
                 lines.push(Line::from(Span::styled(format!("  e.g. {e}"), theme.dim())));
             }
-            if !choices.is_empty() && !*secret {
+            if let Some(live) = live {
+                lines.extend(live_lines(live, input, theme, state.size.1));
+            } else if !choices.is_empty() && !*secret {
                 lines.push(Line::from(Span::styled(
                     format!("  ↑ previous: {}", choices.join(", ")),
                     theme.dim(),
@@ -83,7 +89,11 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             modal(frame, area, " fill in a placeholder ", lines, theme, 70);
         }
         Some(Dialog::Confirm {
-            commands, reasons, ..
+            commands,
+            reasons,
+            require,
+            input,
+            ..
         }) => {
             let mut lines = vec![Line::from(Span::styled(
                 "This changes the cluster or the machine:",
@@ -103,6 +113,18 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
                 }
             }
             lines.push(Line::raw(""));
+            if let Some(name) = require {
+                lines.push(Line::from(vec![
+                    Span::styled("Protected context: type ", theme.warn()),
+                    Span::styled(name.clone(), theme.title()),
+                    Span::styled(" to run it", theme.warn()),
+                ]));
+                lines.push(Line::from(vec![
+                    Span::styled("> ", theme.title()),
+                    Span::raw(input.clone()),
+                    Span::styled("▏", theme.title()),
+                ]));
+            }
             lines.push(Line::from(vec![
                 Span::styled("Enter", theme.title()),
                 Span::raw(" run it   "),
@@ -144,6 +166,60 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             )));
             modal(frame, area, " procedures ", lines, theme, 76);
         }
+        Some(Dialog::Contexts { selected }) => {
+            let mut lines = vec![Line::from(Span::styled(
+                "Commands run against the context picked here (your kubeconfig is not changed):",
+                theme.dim(),
+            ))];
+            let width = state
+                .contexts
+                .iter()
+                .map(|c| c.name.chars().count())
+                .max()
+                .unwrap_or(0);
+            for (i, c) in state.contexts.iter().enumerate() {
+                let style = if i == *selected {
+                    theme.selected()
+                } else {
+                    theme.base()
+                };
+                let mark = if state.context.context.as_deref() == Some(c.name.as_str()) {
+                    theme.pointer()
+                } else {
+                    "  "
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{mark}{:width$}", c.name), style),
+                    Span::styled(format!("  {}", c.server), theme.dim()),
+                ]));
+            }
+            lines.push(Line::raw(""));
+            if state.context.context.is_some() {
+                lines.push(Line::from(Span::styled(
+                    format!("now: {}", state.context.health.summary()),
+                    theme.dim(),
+                )));
+            }
+            lines.push(Line::from(Span::styled(
+                "↑↓ choose · Enter use it · Esc cancel",
+                theme.dim(),
+            )));
+            modal(frame, area, " kube context ", lines, theme, 90);
+        }
+        Some(Dialog::Namespace { input, live }) => {
+            let mut lines = vec![Line::from(vec![
+                Span::styled("> ", theme.title()),
+                Span::raw(input.clone()),
+                Span::styled("▏", theme.title()),
+            ])];
+            lines.extend(live_lines(live, input, theme, state.size.1));
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                "Enter: commands default to this namespace · Esc cancel",
+                theme.dim(),
+            )));
+            modal(frame, area, " namespace ", lines, theme, 76);
+        }
         Some(Dialog::Quit) => {
             let lines = vec![
                 Line::from(Span::raw("A command is still running.")),
@@ -160,6 +236,70 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
         }
         None => {}
     }
+}
+
+/// A live list under a text field: loading, the reason it failed, or a window of the choices
+/// that match what is typed, the highlighted one marked.
+fn live_lines<'a>(live: &Live, filter: &str, theme: Theme, height: u16) -> Vec<Line<'a>> {
+    let mut lines = vec![Line::from(Span::styled(
+        format!("from the cluster: {}", live.what),
+        theme.dim(),
+    ))];
+    match &live.state {
+        LiveState::Loading => lines.push(Line::from(Span::styled("  loading…", theme.dim()))),
+        LiveState::Failed(e) => lines.push(Line::from(Span::styled(
+            format!("  cannot list them: {e} (type the value instead)"),
+            theme.warn(),
+        ))),
+        LiveState::Ready(_) => {
+            let visible = live.visible(filter);
+            if visible.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "  none match (Enter takes what you typed)",
+                    theme.dim(),
+                )));
+            }
+            // Small terminals get fewer rows.
+            let rows = LIVE_ROWS.min(usize::from(height.saturating_sub(16)).max(3));
+            let top = live
+                .selected
+                .map_or(0, |i| i.saturating_sub(rows.saturating_sub(1)));
+            let width = visible
+                .iter()
+                .map(|c| c.name.chars().count())
+                .max()
+                .unwrap_or(0);
+            for (i, c) in visible.iter().enumerate().skip(top).take(rows) {
+                let chosen = live.selected == Some(i);
+                let style = if chosen {
+                    theme.selected()
+                } else {
+                    theme.base()
+                };
+                let mark = if chosen { theme.pointer() } else { "  " };
+                let ns = c
+                    .namespace
+                    .as_deref()
+                    .map(|n| format!("  {n}"))
+                    .unwrap_or_default();
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{mark}{:width$}", c.name), style),
+                    Span::styled(format!("  {}{ns}", c.detail), theme.dim()),
+                ]));
+            }
+            if visible.len() > rows {
+                lines.push(Line::from(Span::styled(
+                    format!("  {} in all · type to narrow", visible.len()),
+                    theme.dim(),
+                )));
+            }
+            lines.push(Line::from(Span::styled(
+                "  ↑↓ pick one · or type any value",
+                theme.dim(),
+            )));
+        }
+    }
+    lines
 }
 
 fn modal(

@@ -138,6 +138,17 @@ impl Theme {
     pub fn bar_empty(self) -> &'static str {
         if self.ascii { "." } else { "░" }
     }
+    /// The cluster's health in one glyph: up, down, not known yet.
+    pub fn health(self, up: Option<bool>) -> &'static str {
+        match (up, self.ascii) {
+            (Some(true), false) => "●",
+            (Some(true), true) => "+",
+            (Some(false), false) => "✗",
+            (Some(false), true) => "x",
+            (None, false) => "○",
+            (None, true) => "?",
+        }
+    }
     pub fn separator(self) -> &'static str {
         if self.ascii { "|" } else { "│" }
     }
