@@ -67,6 +67,7 @@ pub fn lint_runbook(runbook: &Runbook, options: Options) -> Vec<Diagnostic> {
         }
     }
 
+    findings.extend(pick_hints(runbook));
     for c in &checked {
         if c.block.kind == BlockKind::Command {
             findings.extend(unexplained_placeholders(runbook, c));
@@ -93,6 +94,34 @@ pub fn lint_runbook(runbook: &Runbook, options: Options) -> Vec<Diagnostic> {
     findings.sort_by(|a, b| (a.line, a.col, a.code).cmp(&(b.line, b.col, b.code)));
     findings.dedup();
     findings
+}
+
+/// `pick:` hints of placeholders that the pickers could not use.
+fn pick_hints(runbook: &Runbook) -> Vec<Diagnostic> {
+    let text = std::fs::read_to_string(&runbook.path).unwrap_or_default();
+    runbook
+        .front_matter
+        .placeholders
+        .iter()
+        .filter_map(|(name, doc)| {
+            let Err(e) = crate::cluster::pick::PickSpec::of(doc)? else {
+                return None;
+            };
+            // The placeholder's line in the front matter, when the file can be read.
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with(&format!("{name}:")))
+                .map_or(1, |i| i + 1);
+            Some(finding(
+                &runbook.path,
+                line,
+                1,
+                Severity::Error,
+                "bad-pick",
+                format!("placeholder `{name}`: {e}"),
+            ))
+        })
+        .collect()
 }
 
 /// Prose followed by the text of its callouts, one per line.

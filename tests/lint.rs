@@ -147,3 +147,13 @@ fn json_findings() {
     assert_eq!(findings[1]["severity"], "info");
     assert_eq!(findings[3]["code"], "heredoc-terminator");
 }
+
+#[test]
+fn a_pick_hint_the_picker_cannot_use_is_an_error_at_its_line() {
+    let got = findings("pick.md", false);
+    let bad: Vec<_> = got.iter().filter(|f| f.code == "bad-pick").collect();
+    assert_eq!(bad.len(), 1, "{got:?}");
+    assert_eq!(bad[0].line, 8);
+    assert_eq!(bad[0].severity, Severity::Error);
+    assert!(bad[0].message.contains("pod-name"), "{}", bad[0]);
+}

@@ -195,3 +195,50 @@ fn fill_run_cancel_and_quit_in_a_real_terminal() {
         "still in the alternate screen"
     );
 }
+
+#[test]
+fn the_status_bar_names_a_healthy_context_and_a_placeholder_picks_a_live_pod() {
+    let Some(tmux) = Tmux::new("picker") else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let command = format!(
+        "HOME={} {} --lab backup-stuck/restart-mgmt-pod; echo RUNBOOK-EXITED-$?; sleep 60",
+        home.path().display(),
+        env!("CARGO_BIN_EXE_runbook"),
+    );
+    let out = tmux.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "-s",
+        "e2e",
+        &command,
+    ]);
+    assert!(out.status.success());
+    // The lab's context, pinned, and the health probe's verdict.
+    tmux.wait("a healthy context", |s| s.contains("ctx runbook-lab ●"));
+    // Step 3 deletes `<mgmt-pod-name>`: the prompt lists the mgmt pods from the cluster.
+    tmux.keys(&["j", "j", "j", "Enter"]);
+    tmux.wait("the live list", |s| {
+        s.contains("from the cluster: pods in hubble-system")
+            && s.contains("mgmt-f7f97f4fd-lds69  1/1  Running")
+    });
+    tmux.keys(&["Down"]);
+    tmux.wait("the highlighted pod", |s| {
+        s.contains("▶ mgmt-f7f97f4fd-lds69")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait("the confirmation", |s| {
+        s.contains("kubectl delete pod 'mgmt-f7f97f4fd-lds69'")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait("the deletion", |s| {
+        s.contains("pod \"mgmt-f7f97f4fd-lds69\" deleted")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait("a clean exit", |s| s.contains("RUNBOOK-EXITED-0"));
+}

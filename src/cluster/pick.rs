@@ -171,13 +171,23 @@ pub fn parse(value: &Value, namespace: Option<&str>) -> Vec<Choice> {
             .or_else(|| namespace.map(str::to_owned))
     };
     if value["kind"] == "Table" {
-        let columns: Vec<&str> = value["columnDefinitions"]
+        // (name, priority): priority 0 is what `kubectl get` shows, the rest is `-o wide`.
+        let columns: Vec<(&str, u64)> = value["columnDefinitions"]
             .as_array()
-            .map(|c| c.iter().map(|d| d["name"].as_str().unwrap_or("")).collect())
+            .map(|c| {
+                c.iter()
+                    .map(|d| {
+                        (
+                            d["name"].as_str().unwrap_or(""),
+                            d["priority"].as_u64().unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         let name_at = columns
             .iter()
-            .position(|c| c.eq_ignore_ascii_case("name"))
+            .position(|(c, _)| c.eq_ignore_ascii_case("name"))
             .unwrap_or(0);
         return value["rows"]
             .as_array()
@@ -189,7 +199,9 @@ pub fn parse(value: &Value, namespace: Option<&str>) -> Vec<Choice> {
                         let detail = cells
                             .iter()
                             .enumerate()
-                            .filter(|(i, _)| *i != name_at)
+                            .filter(|(i, _)| {
+                                *i != name_at && columns.get(*i).is_none_or(|(_, p)| *p == 0)
+                            })
                             .map(|(_, c)| cell(c))
                             .filter(|c| !c.is_empty())
                             .collect::<Vec<_>>()
@@ -265,8 +277,9 @@ mod tests {
     fn parses_tables_and_plain_lists() {
         let table = json!({
             "kind": "Table",
-            "columnDefinitions": [{"name": "Name"}, {"name": "Ready"}, {"name": "Status"}],
-            "rows": [{"cells": ["mgmt-1", "1/1", "Running"],
+            "columnDefinitions": [{"name": "Name"}, {"name": "Ready"}, {"name": "Status"},
+                                  {"name": "IP", "priority": 1}],
+            "rows": [{"cells": ["mgmt-1", "1/1", "Running", "10.0.0.1"],
                       "object": {"metadata": {"name": "mgmt-1", "namespace": "hubble-system"}}}],
         });
         let c = parse(&table, None);

@@ -69,7 +69,12 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
                 lines.push(Line::from(Span::styled(format!("  e.g. {e}"), theme.dim())));
             }
             if let Some(live) = live {
-                lines.extend(live_lines(live, input, theme, state.size.1));
+                lines.extend(live_lines(
+                    live,
+                    input,
+                    theme,
+                    (width_of(70, area), state.size.1),
+                ));
             } else if !choices.is_empty() && !*secret {
                 lines.push(Line::from(Span::styled(
                     format!("  ↑ previous: {}", choices.join(", ")),
@@ -212,7 +217,12 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
                 Span::raw(input.clone()),
                 Span::styled("▏", theme.title()),
             ])];
-            lines.extend(live_lines(live, input, theme, state.size.1));
+            lines.extend(live_lines(
+                live,
+                input,
+                theme,
+                (width_of(76, area), state.size.1),
+            ));
             lines.push(Line::raw(""));
             lines.push(Line::from(Span::styled(
                 "Enter: commands default to this namespace · Esc cancel",
@@ -240,7 +250,12 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
 
 /// A live list under a text field: loading, the reason it failed, or a window of the choices
 /// that match what is typed, the highlighted one marked.
-fn live_lines<'a>(live: &Live, filter: &str, theme: Theme, height: u16) -> Vec<Line<'a>> {
+fn live_lines<'a>(
+    live: &Live,
+    filter: &str,
+    theme: Theme,
+    (max_width, height): (u16, u16),
+) -> Vec<Line<'a>> {
     let mut lines = vec![Line::from(Span::styled(
         format!("from the cluster: {}", live.what),
         theme.dim(),
@@ -277,14 +292,21 @@ fn live_lines<'a>(live: &Live, filter: &str, theme: Theme, height: u16) -> Vec<L
                     theme.base()
                 };
                 let mark = if chosen { theme.pointer() } else { "  " };
+                // The namespace only where the list spans several.
                 let ns = c
                     .namespace
                     .as_deref()
-                    .map(|n| format!("  {n}"))
+                    .filter(|_| !live.what.contains(" in "))
+                    .map(|n| format!("{n}  "))
                     .unwrap_or_default();
+                let name = format!("{mark}{:width$}", c.name);
+                let room = usize::from(max_width).saturating_sub(name.chars().count() + 6);
                 lines.push(Line::from(vec![
-                    Span::styled(format!("{mark}{:width$}", c.name), style),
-                    Span::styled(format!("  {}{ns}", c.detail), theme.dim()),
+                    Span::styled(name, style),
+                    Span::styled(
+                        format!("  {}", super::fit(&format!("{ns}{}", c.detail), room)),
+                        theme.dim(),
+                    ),
                 ]));
             }
             if visible.len() > rows {
@@ -300,6 +322,11 @@ fn live_lines<'a>(live: &Live, filter: &str, theme: Theme, height: u16) -> Vec<L
         }
     }
     lines
+}
+
+/// The inner width of a modal of `width` in `area`.
+fn width_of(width: u16, area: Rect) -> u16 {
+    width.min(area.width.saturating_sub(2)).saturating_sub(2)
 }
 
 fn modal(
