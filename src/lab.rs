@@ -76,6 +76,9 @@ pub struct LabOptions {
     pub extra_objects: Vec<Value>,
     /// Simulated kubelet / namespace-controller delays.
     pub timing: Timing,
+    /// A bearer token the API demands, like a real server's static token file: requests
+    /// without it get `401 Unauthorized`. The lab's kubeconfig carries it. None: no auth.
+    pub token: Option<String>,
 }
 
 /// Entry points.
@@ -110,7 +113,11 @@ impl Lab {
         let (kubeconfig, owned_dir) = write_files(&options, addr, &scenario)?;
         let app = Router::new()
             .fallback(server::handle)
-            .with_state(server::App::new(Arc::clone(&store), stopped.clone()));
+            .with_state(server::App::with_token(
+                Arc::clone(&store),
+                stopped.clone(),
+                options.token.clone(),
+            ));
         let mut signal = stopped;
         tokio::spawn(async move {
             let graceful = async move {
@@ -243,7 +250,11 @@ fn write_files(
         })?;
         (dir.join("kubeconfig"), Some(dir))
     };
-    write(&path, &kubeconfig_text(&format!("http://{addr}")))?;
+    let mut text = kubeconfig_text(&format!("http://{addr}"));
+    if let Some(token) = &options.token {
+        text = text.replace("  user: {}\n", &format!("  user:\n    token: {token}\n"));
+    }
+    write(&path, &text)?;
     let dir = path
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_owned);

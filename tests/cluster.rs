@@ -267,6 +267,36 @@ fn health_names_the_version_and_identity_or_says_why_not() {
 }
 
 #[test]
+fn refused_credentials_are_named_as_such() {
+    // A lab that demands a static token, as a real API server with a token file does.
+    let lab = runbook::lab::Lab::start_blocking(runbook::lab::LabOptions {
+        scenario: Some("backup-stuck/restart-mgmt-pod".to_owned()),
+        token: Some("fresh-token".to_owned()),
+        timing: lab_support::fast_timing(),
+        ..runbook::lab::LabOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let rt = runtime();
+    let bound = Duration::from_secs(3);
+    // Its own kubeconfig carries the token: healthy.
+    let ws = Workspace::open(Some(lab.kubeconfig_path()), None, None, BTreeMap::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pinned = ws.pinned().cloned().unwrap_or_else(|| panic!("pinned"));
+    let health = rt.block_on(probe(&pinned, None, bound));
+    assert!(matches!(health, Health::Up { .. }), "{health:?}");
+    // An old token (ours, `not-a-secret`): 401, said in words.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (ws, _) = pinned_at(&lab_server(lab.kubeconfig_path()), dir.path());
+    let pinned = ws.pinned().cloned().unwrap_or_else(|| panic!("pinned"));
+    let health = rt.block_on(probe(&pinned, None, bound));
+    assert!(
+        matches!(&health, Health::Down(r) if r.contains("401 Unauthorized") && r.contains("expired")),
+        "{health:?}"
+    );
+    lab.shutdown();
+}
+
+#[test]
 fn no_kubeconfig_is_a_reason_not_an_error() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let missing = dir.path().join("nope");

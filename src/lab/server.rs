@@ -76,14 +76,25 @@ pub struct App {
     pub store: Arc<Store>,
     pub shutdown: watch::Receiver<bool>,
     permits: Semaphore,
+    /// The bearer token every request must carry, when the lab demands one.
+    token: Option<String>,
 }
 
 impl App {
     pub fn new(store: Arc<Store>, shutdown: watch::Receiver<bool>) -> Arc<Self> {
+        Self::with_token(store, shutdown, None)
+    }
+
+    pub fn with_token(
+        store: Arc<Store>,
+        shutdown: watch::Receiver<bool>,
+        token: Option<String>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
             shutdown,
             permits: Semaphore::new(BODY_PERMITS),
+            token,
         })
     }
 }
@@ -178,6 +189,18 @@ pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
             .to_owned()
     };
     let pretty = header(header::USER_AGENT).starts_with("curl");
+    // A static-token server answers a missing or wrong token with a bare 401 Status.
+    if let Some(token) = &app.token
+        && header(header::AUTHORIZATION) != format!("Bearer {token}")
+    {
+        return encode_reply(
+            Reply::Json(
+                StatusCode::UNAUTHORIZED,
+                ApiError::unauthorized().to_status(),
+            ),
+            pretty,
+        );
+    }
     let accept = header(header::ACCEPT);
     let content_type = header(header::CONTENT_TYPE);
     let body = if parts.method == Method::GET || parts.method == Method::HEAD {

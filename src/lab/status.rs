@@ -157,6 +157,11 @@ impl ApiError {
         .with_details(details(name, group, plural))
     }
 
+    /// What a server says to a request whose credentials it does not accept.
+    pub fn unauthorized() -> Self {
+        Self::new(401, "Unauthorized", "Unauthorized")
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)
     }
