@@ -38,6 +38,21 @@ impl Tmux {
             .unwrap_or_else(|e| panic!("tmux: {e}"))
     }
 
+    /// Starts `command` in an 80x24 session named `e2e`.
+    fn start(&self, command: &str) -> Output {
+        self.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-s",
+            "e2e",
+            command,
+        ])
+    }
+
     fn screen(&self) -> String {
         String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
     }
@@ -100,17 +115,7 @@ fn fill_run_cancel_and_quit_in_a_real_terminal() {
         env!("CARGO_BIN_EXE_runbook"),
         fixtures.display()
     );
-    let out = tmux.run(&[
-        "new-session",
-        "-d",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        "-s",
-        "e2e",
-        &command,
-    ]);
+    let out = tmux.start(&command);
     assert!(
         out.status.success(),
         "{}",
@@ -207,17 +212,7 @@ fn the_status_bar_names_a_healthy_context_and_a_placeholder_picks_a_live_pod() {
         home.path().display(),
         env!("CARGO_BIN_EXE_runbook"),
     );
-    let out = tmux.run(&[
-        "new-session",
-        "-d",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        "-s",
-        "e2e",
-        &command,
-    ]);
+    let out = tmux.start(&command);
     assert!(out.status.success());
     // The lab's context, pinned, and the health probe's verdict.
     tmux.wait("a healthy context", |s| s.contains("ctx runbook-lab ●"));
