@@ -604,6 +604,7 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
                     selector: None,
                     fields: None,
                     contains: None,
+                    value: None,
                 },
                 None,
             );
@@ -789,7 +790,7 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             let input = live
                 .as_ref()
                 .and_then(|l| l.chosen(&input))
-                .map_or(input, |c| c.name.clone());
+                .map_or(input, |c| c.value.clone());
             if input.is_empty() {
                 state.message = Some(format!("type a value for {name}, or Esc"));
                 return Vec::new();
@@ -866,7 +867,7 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
         (Dialog::Namespace { input, live }, Command::Enter) => {
             let chosen = live
                 .chosen(&input)
-                .map_or_else(|| input.trim().to_owned(), |c| c.name.clone());
+                .map_or_else(|| input.trim().to_owned(), |c| c.value.clone());
             let Some(context) = state.context.context.clone() else {
                 state.dialog = None;
                 return Vec::new();

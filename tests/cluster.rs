@@ -340,6 +340,7 @@ fn pickers_list_live_objects_with_their_status() {
             selector: None,
             fields: None,
             contains: contains.map(str::to_owned),
+            value: None,
         };
         let namespaces = list(&client, &spec("namespaces", None), None)
             .await
@@ -369,6 +370,19 @@ fn pickers_list_live_objects_with_their_status() {
                 .iter()
                 .any(|c| c.name == "spectro-mgmt-cluster-cp-qx4vw-0"),
             "{claims:?}"
+        );
+
+        // Nodes offer their address where the runbook wants one.
+        let mut by_ip = spec("nodes", None);
+        by_ip.value = Some("Internal-IP".to_owned());
+        let nodes = list(&client, &by_ip, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            nodes
+                .iter()
+                .any(|n| n.value == "10.10.227.11" && n.name != n.value),
+            "{nodes:?}"
         );
 
         let missing = list(&client, &spec("widgets", None), None).await;

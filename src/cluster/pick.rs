@@ -13,6 +13,8 @@
 //!       namespace: hubble-system            # or "<namespace>": another placeholder's value
 //!       contains: mgmt                      # keep names containing this
 //!       selector: app=mgmt                  # label selector (optional)
+//!   hostname:
+//!     pick: {resource: nodes, value: Internal-IP}   # insert a column's cell, not the name
 //! ```
 //!
 //! The list comes from the API server as a `Table` (the columns `kubectl get` prints), so every
@@ -45,6 +47,9 @@ pub struct PickSpec {
     /// Keep only names containing this.
     #[serde(default)]
     pub contains: Option<String>,
+    /// The column whose cell is the value, when it is not the name (`Internal-IP` of nodes).
+    #[serde(default)]
+    pub value: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +71,7 @@ impl PickSpec {
                     selector: None,
                     fields: None,
                     contains: None,
+                    value: None,
                 }),
                 Ok(Hint::Full(spec)) => Ok(spec),
                 Err(e) => Err(format!(
@@ -96,6 +102,8 @@ impl PickSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Choice {
     pub name: String,
+    /// What goes into the command: the name, or the cell of the spec's `value` column.
+    pub value: String,
     pub namespace: Option<String>,
     /// The other columns, as `kubectl get` shows them (`1/1  Running  0  5m`).
     pub detail: String,
@@ -154,7 +162,11 @@ pub async fn list(
         .await
         .map_err(|e| super::health::explain(&e, "the cluster"))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let mut choices = parse(&value, namespace.filter(|_| namespaced));
+    let mut choices = parse(
+        &value,
+        namespace.filter(|_| namespaced),
+        spec.value.as_deref(),
+    );
     if let Some(part) = &spec.contains {
         choices.retain(|c| c.name.contains(part.as_str()));
     }
@@ -162,7 +174,7 @@ pub async fn list(
 }
 
 /// Choices from a `Table` (or a plain list, from a server that ignores the table request).
-pub fn parse(value: &Value, namespace: Option<&str>) -> Vec<Choice> {
+pub fn parse(value: &Value, namespace: Option<&str>, column: Option<&str>) -> Vec<Choice> {
     let ns_of = |object: &Value| {
         object
             .pointer("/metadata/namespace")
@@ -189,6 +201,11 @@ pub fn parse(value: &Value, namespace: Option<&str>) -> Vec<Choice> {
             .iter()
             .position(|(c, _)| c.eq_ignore_ascii_case("name"))
             .unwrap_or(0);
+        let value_at = column.and_then(|want| {
+            columns
+                .iter()
+                .position(|(c, _)| c.eq_ignore_ascii_case(want))
+        });
         return value["rows"]
             .as_array()
             .map(|rows| {
@@ -196,11 +213,21 @@ pub fn parse(value: &Value, namespace: Option<&str>) -> Vec<Choice> {
                     .filter_map(|row| {
                         let cells = row["cells"].as_array()?;
                         let name = cells.get(name_at)?.as_str()?.to_owned();
+                        // A row without the value column has nothing to offer.
+                        let value = match value_at {
+                            Some(i) => cell(cells.get(i)?),
+                            None => name.clone(),
+                        };
+                        if value.is_empty() || value == "<none>" {
+                            return None;
+                        }
                         let detail = cells
                             .iter()
                             .enumerate()
                             .filter(|(i, _)| {
-                                *i != name_at && columns.get(*i).is_none_or(|(_, p)| *p == 0)
+                                *i != name_at
+                                    && (Some(*i) == value_at
+                                        || columns.get(*i).is_none_or(|(_, p)| *p == 0))
                             })
                             .map(|(_, c)| cell(c))
                             .filter(|c| !c.is_empty())
@@ -208,6 +235,7 @@ pub fn parse(value: &Value, namespace: Option<&str>) -> Vec<Choice> {
                             .join("  ");
                         Some(Choice {
                             name,
+                            value,
                             namespace: ns_of(&row["object"]),
                             detail,
                         })
@@ -222,8 +250,10 @@ pub fn parse(value: &Value, namespace: Option<&str>) -> Vec<Choice> {
             items
                 .iter()
                 .filter_map(|item| {
+                    let name = item.pointer("/metadata/name")?.as_str()?.to_owned();
                     Some(Choice {
-                        name: item.pointer("/metadata/name")?.as_str()?.to_owned(),
+                        value: name.clone(),
+                        name,
                         namespace: ns_of(item),
                         detail: item
                             .pointer("/status/phase")
@@ -282,11 +312,15 @@ mod tests {
             "rows": [{"cells": ["mgmt-1", "1/1", "Running", "10.0.0.1"],
                       "object": {"metadata": {"name": "mgmt-1", "namespace": "hubble-system"}}}],
         });
-        let c = parse(&table, None);
+        let c = parse(&table, None, None);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].detail, "1/1  Running");
+        assert_eq!(c[0].value, "mgmt-1");
+        let by_ip = parse(&table, None, Some("ip"));
+        assert_eq!(by_ip[0].value, "10.0.0.1");
+        assert_eq!(by_ip[0].detail, "1/1  Running  10.0.0.1");
         assert_eq!(c[0].namespace.as_deref(), Some("hubble-system"));
         let list = json!({"items": [{"metadata": {"name": "n1"}, "status": {"phase": "Active"}}]});
-        assert_eq!(parse(&list, None)[0].detail, "Active");
+        assert_eq!(parse(&list, None, None)[0].detail, "Active");
     }
 }

@@ -448,6 +448,7 @@ fn picker_state(guard: Guard) -> State {
 fn choice(name: &str) -> Choice {
     Choice {
         name: name.to_owned(),
+        value: name.to_owned(),
         namespace: Some("hubble-system".to_owned()),
         detail: "1/1  Running".to_owned(),
     }
