@@ -67,31 +67,8 @@ impl Source {
     /// `KUBECONFIG` (every file, merged as kubectl does) or `~/.kube/config`.
     pub fn load() -> Result<Self, ClusterError> {
         if let Some(value) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-            {
-                let paths: Vec<PathBuf> = std::env::split_paths(&value)
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .collect();
-                // kubectl skips listed files that do not exist; so do we, unless none exists.
-                let existing: Vec<&PathBuf> = paths.iter().filter(|p| p.exists()).collect();
-                if existing.is_empty() {
-                    return Err(ClusterError::NoKubeconfig(
-                        std::env::var("KUBECONFIG").unwrap_or_default(),
-                    ));
-                }
-                let mut merged = Kubeconfig::default();
-                for path in existing {
-                    let next = Kubeconfig::read_from(path).map_err(|e| {
-                        ClusterError::Invalid(format!("{}: {}", path.display(), plain(&e)))
-                    })?;
-                    merged = merged
-                        .merge(next)
-                        .map_err(|e| ClusterError::Invalid(plain(&e)))?;
-                }
-                Ok(Self {
-                    kubeconfig: merged,
-                    origin: std::env::var("KUBECONFIG").unwrap_or_default(),
-                })
-            }
+            let paths: Vec<PathBuf> = std::env::split_paths(&value).collect();
+            Self::from_paths(&paths, &value.to_string_lossy())
         } else {
             let home = std::env::var_os("HOME").map(PathBuf::from);
             let path = home.map(|h| h.join(".kube").join("config"));
@@ -101,6 +78,30 @@ impl Source {
                 None => Err(ClusterError::NoKubeconfig("~/.kube/config".to_owned())),
             }
         }
+    }
+
+    /// The files of a `KUBECONFIG` list, merged as kubectl merges them (the first file to set
+    /// a value wins); files that do not exist are skipped, unless none exists.
+    pub fn from_paths(paths: &[PathBuf], origin: &str) -> Result<Self, ClusterError> {
+        let existing: Vec<&PathBuf> = paths
+            .iter()
+            .filter(|p| !p.as_os_str().is_empty() && p.exists())
+            .collect();
+        if existing.is_empty() {
+            return Err(ClusterError::NoKubeconfig(origin.to_owned()));
+        }
+        let mut merged = Kubeconfig::default();
+        for path in existing {
+            let next = Kubeconfig::read_from(path)
+                .map_err(|e| ClusterError::Invalid(format!("{}: {}", path.display(), plain(&e))))?;
+            merged = merged
+                .merge(next)
+                .map_err(|e| ClusterError::Invalid(plain(&e)))?;
+        }
+        Ok(Self {
+            kubeconfig: merged,
+            origin: origin.to_owned(),
+        })
     }
 
     /// One kubeconfig file (the practice cluster's).
@@ -480,6 +481,28 @@ contexts:
             std::fs::read_to_string(dir.path().join("config")).unwrap_or_default(),
             TWO
         );
+    }
+
+    #[test]
+    fn several_files_merge_like_kubectl_and_missing_ones_are_skipped() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let first = dir.path().join("a");
+        std::fs::write(&first, TWO).unwrap_or_else(|e| panic!("{e}"));
+        let second = dir.path().join("b");
+        std::fs::write(
+            &second,
+            "apiVersion: v1\nkind: Config\ncurrent-context: edge\nclusters:\n- name: edge\n  cluster:\n    server: https://edge:6443\nusers:\n- name: edge\n  user: {}\ncontexts:\n- name: edge\n  context:\n    cluster: edge\n    user: edge\n- name: lab\n  context:\n    cluster: edge\n    user: edge\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let paths = [dir.path().join("missing"), first, second];
+        let src = Source::from_paths(&paths, "test").unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<String> = src.contexts().into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["lab", "prod-east", "edge"]);
+        // The first file's current context and its `lab` win.
+        let lab = src.resolve(None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(lab.name, "lab");
+        assert_eq!(lab.server, "https://127.0.0.1:6443");
+        assert!(Source::from_paths(&[dir.path().join("none")], "x").is_err());
     }
 
     #[test]
