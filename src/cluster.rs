@@ -28,7 +28,7 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("no kubeconfig: KUBECONFIG is not set and {0} does not exist")]
+    #[error("no kubeconfig: {0}")]
     NoKubeconfig(String),
     #[error("cannot read the kubeconfig: {0}")]
     Invalid(String),
@@ -74,8 +74,13 @@ impl Source {
             let path = home.map(|h| h.join(".kube").join("config"));
             match path {
                 Some(path) if path.exists() => Self::from_file(&path),
-                Some(path) => Err(ClusterError::NoKubeconfig(path.display().to_string())),
-                None => Err(ClusterError::NoKubeconfig("~/.kube/config".to_owned())),
+                Some(path) => Err(ClusterError::NoKubeconfig(format!(
+                    "KUBECONFIG is not set and {} does not exist",
+                    path.display()
+                ))),
+                None => Err(ClusterError::NoKubeconfig(
+                    "KUBECONFIG is not set and there is no home folder".to_owned(),
+                )),
             }
         }
     }
@@ -88,7 +93,9 @@ impl Source {
             .filter(|p| !p.as_os_str().is_empty() && p.exists())
             .collect();
         if existing.is_empty() {
-            return Err(ClusterError::NoKubeconfig(origin.to_owned()));
+            return Err(ClusterError::NoKubeconfig(format!(
+                "none of the files in KUBECONFIG exists ({origin})"
+            )));
         }
         let mut merged = Kubeconfig::default();
         for path in existing {
@@ -318,7 +325,7 @@ impl Workspace {
         let source = self
             .source
             .as_ref()
-            .ok_or_else(|| ClusterError::NoKubeconfig(self.problem.clone().unwrap_or_default()))?;
+            .ok_or_else(|| ClusterError::Invalid(self.problem.clone().unwrap_or_default()))?;
         let pinned = source.pin(Some(context), namespace, self.dir.path())?;
         self.pinned = Some(pinned);
         self.problem = None;
