@@ -24,8 +24,8 @@ use tokio::sync::mpsc;
 use crate::action::{Action, Command, Keymap};
 use crate::exec::process::{Cancel, CancelHandle, Terminal};
 use crate::exec::runner::{Event as EngineEvent, Host, Runner, Session, StepRef};
+use crate::runbook::PlaceholderDoc;
 use crate::runbook::placeholder::Placeholder;
-use crate::runbook::{Catalog, PlaceholderDoc};
 use crate::state::{self, Effect, Mode, RunRequest, State};
 use crate::ui::{self, Theme};
 
@@ -88,7 +88,7 @@ struct App {
 
 impl App {
     async fn start(options: Options) -> color_eyre::Result<()> {
-        let catalog = Catalog::load(&options.paths, true);
+        let catalog = crate::fetch::load_catalog(&options.paths, true);
         let runbooks = catalog.runbooks.into_iter().map(Arc::new).collect();
         let mut session = Session::from_current();
         for (k, v) in &options.env {

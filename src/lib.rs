@@ -14,6 +14,8 @@
 //!   `state` imports the engine's types; `ui` draws `State` and imports no engine.
 //! - [`lab`] is the practice cluster: an embedded Kubernetes-compatible API server seeded with
 //!   the broken state of a scenario, for trainees, first-minute users and tests.
+//! - [`fetch`] downloads runbooks from URLs into a cache (`runbook fetch`) and adds them to the
+//!   catalog with their origin; a fetched runbook runs only after it has been shown.
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
 pub mod action;
@@ -21,6 +23,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod exec;
+pub mod fetch;
 pub mod lab;
 pub mod lint;
 pub mod run;

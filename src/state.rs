@@ -81,11 +81,13 @@ pub enum Dialog {
         /// Values already given for this name, newest first.
         choices: Vec<String>,
     },
-    /// A destructive command is about to run.
+    /// A destructive command is about to run, or the first command of a fetched runbook.
     Confirm {
         step: usize,
         commands: Vec<String>,
         reasons: Vec<String>,
+        /// The URL of a fetched runbook whose commands have not run yet in this session.
+        origin: Option<String>,
     },
     /// Pick one of the scenario's procedures.
     Procedure { selected: usize },
@@ -161,6 +163,8 @@ pub struct State {
     pub should_quit: bool,
     /// The last frame's layout: where the checklist rows start, for mouse clicks.
     pub checklist_area: Option<(u16, u16, u16)>,
+    /// URLs of fetched runbooks whose commands the user agreed to run in this session.
+    pub trusted_origins: Vec<String>,
 }
 
 impl State {
@@ -182,6 +186,7 @@ impl State {
             clock: Duration::ZERO,
             should_quit: false,
             checklist_area: None,
+            trusted_origins: Vec::new(),
         }
     }
 
@@ -630,8 +635,9 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             }
             Vec::new()
         }
-        (Dialog::Confirm { step, .. }, Command::Enter) => {
+        (Dialog::Confirm { step, origin, .. }, Command::Enter) => {
             state.dialog = None;
+            state.trusted_origins.extend(origin);
             launch(state, step, true)
         }
         (Dialog::Procedure { selected }, Command::Up) => {
@@ -730,12 +736,20 @@ fn start_run(state: &mut State) -> Vec<Effect> {
             return Vec::new();
         }
     }
-    if state.mode == Mode::Confirm {
+    // A fetched runbook: its first command in this session is confirmed naming the URL (the
+    // dialog lists every command of the step, so destructive ones are confirmed with it).
+    let origin = s
+        .runbook
+        .fetched
+        .as_ref()
+        .map(|f| f.url.clone())
+        .filter(|url| state.mode != Mode::DryRun && !state.trusted_origins.contains(url));
+    if state.mode == Mode::Confirm || origin.is_some() {
         let mut commands = Vec::new();
         let mut reasons = Vec::new();
         for block in item.step.commands() {
             let class = exec::classify_block(block);
-            if class.destructive {
+            if class.destructive || origin.is_some() {
                 let shown = vars
                     .fill(&block.code)
                     .map_or_else(|_| block.code.clone(), |f| f.display);
@@ -749,6 +763,7 @@ fn start_run(state: &mut State) -> Vec<Effect> {
                 step: index,
                 commands,
                 reasons,
+                origin,
             });
             return Vec::new();
         }
