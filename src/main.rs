@@ -293,7 +293,7 @@ fn show(args: &ShowArgs) -> Result<ExitCode> {
     } else {
         for r in &runbooks {
             if let Some(f) = &r.fetched {
-                writeln!(out, "(from {})", runbook::fetch::describe_origin(f))?;
+                writeln!(out, "({})", runbook::fetch::describe_origin(f))?;
             }
             write!(out, "{}", runbook::runbook::outline(r))?;
         }

@@ -235,6 +235,27 @@ fn classify(err: &reqwest::Error, host: &str, timeout: Duration) -> FetchError {
         }
         source = e.source();
     }
+    // The typed rustls error does not always survive the connector's wrapping (an io::Error's
+    // `source()` skips its payload); its message does.
+    let message = innermost(err);
+    if let Some(detail) = message.split("invalid peer certificate: ").nth(1) {
+        return if detail.contains("UnknownIssuer") {
+            tls_error(
+                &rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+                host,
+            )
+        } else if detail.contains("NotValidForName") || detail.contains("not valid for name") {
+            FetchError::WrongHost {
+                host: host.to_owned(),
+                detail: presented_names(detail),
+            }
+        } else {
+            FetchError::Untrusted {
+                host: host.to_owned(),
+                detail: detail.to_owned(),
+            }
+        };
+    }
     if err.is_timeout() {
         return FetchError::Timeout(timeout);
     }
@@ -299,6 +320,30 @@ fn tls_error(err: &rustls::Error, host: &str) -> FetchError {
             host,
             detail: other.to_string(),
         },
+    }
+}
+
+/// `it names localhost, 10.0.0.1` from rustls's message listing the certificate's names.
+fn presented_names(detail: &str) -> String {
+    // Only what the certificate presents, not the name that was expected.
+    let detail = detail
+        .split_once("only valid for")
+        .map_or(detail, |(_, p)| p);
+    let names: Vec<&str> = detail
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .chain(
+            detail
+                .split("IpAddress(")
+                .skip(1)
+                .filter_map(|r| r.split(')').next()),
+        )
+        .collect();
+    if names.is_empty() {
+        "it names another host".to_owned()
+    } else {
+        format!("it names {}", names.join(", "))
     }
 }
 
