@@ -123,7 +123,7 @@ pub struct ListArgs {
     /// Extra runbook files or folders, loaded after the bundled runbooks.
     pub paths: Vec<PathBuf>,
     /// Print JSON: {"runbooks":[{"id","path","title","tags","origin","scenarios":[{"id","title"}]}]}
-    /// (`origin` is {"url","fetched_at"} for a fetched runbook, else null).
+    /// (`origin` is `{"url","fetched_at"}` for a fetched runbook, else null).
     #[arg(long)]
     pub json: bool,
     /// Leave the bundled runbooks out.

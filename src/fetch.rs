@@ -156,22 +156,20 @@ async fn fetch_one(
         path: entry.map(Entry::body_path),
     };
     match result {
-        Ok(Download::NotModified) => match cached {
-            Some(mut entry) => {
-                let status = match cache.touch(&mut entry, now) {
-                    Ok(()) => Status::Unchanged,
-                    Err(e) => Status::Failed {
-                        reason: format!("cannot update the cache: {e}"),
-                        cached_age_secs: Some(now - entry.meta.fetched_at),
-                    },
-                };
-                (outcome(status, Some(&entry)), Some(entry))
-            }
-            None => {
+        Ok(Download::NotModified) => {
+            let Some(mut entry) = cached else {
                 let err = FetchError::Other("the server answered 304 to a plain request".into());
-                (failed(url, parent, &err, None, now), None)
-            }
-        },
+                return (failed(url, parent, &err, None, now), None);
+            };
+            let status = match cache.touch(&mut entry, now) {
+                Ok(()) => Status::Unchanged,
+                Err(e) => Status::Failed {
+                    reason: format!("cannot update the cache: {e}"),
+                    cached_age_secs: Some(now - entry.meta.fetched_at),
+                },
+            };
+            (outcome(status, Some(&entry)), Some(entry))
+        }
         Ok(Download::Body {
             bytes,
             etag,

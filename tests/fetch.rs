@@ -50,11 +50,7 @@ fn server_tls(ca: &Ca, names: &[&str]) -> Arc<rustls::ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .and_then(|b| {
-            b.with_no_client_auth()
-                .with_single_cert(chain, key)
-                .map_err(Into::into)
-        })
+        .and_then(|b| b.with_no_client_auth().with_single_cert(chain, key))
         .unwrap_or_else(|e: rustls::Error| panic!("{e}"));
     Arc::new(config)
 }
@@ -63,7 +59,7 @@ fn server_tls(ca: &Ca, names: &[&str]) -> Arc<rustls::ServerConfig> {
 
 #[derive(Clone)]
 enum Route {
-    /// A body with its ETag; a request with a matching If-None-Match gets 304.
+    /// A body with its `ETag`; a request with a matching `If-None-Match` gets 304.
     File { body: Vec<u8>, etag: String },
     /// 302 to this location.
     Redirect(String),

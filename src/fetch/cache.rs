@@ -2,7 +2,7 @@
 //!
 //! A URL's folder is named by the first 16 hex digits of the URL's SHA-256; inside are the
 //! body, named for the URL's last path segment (`calico-ipv6.md`, so the runbook id reads
-//! well), and `meta.json`: the URL, the validators (ETag, Last-Modified) for revalidation,
+//! well), and `meta.json`: the URL, the validators (`ETag`, `Last-Modified`) for revalidation,
 //! when it was fetched and checked, the body's SHA-256, and which content the user has been
 //! shown. Every write goes to a temporary file in the same folder, is synced, then renamed.
 //!

@@ -38,11 +38,10 @@ pub fn parse(base: &Url, body: &[u8]) -> Option<Vec<Url>> {
         }
         let url = match Url::parse(line) {
             Ok(url) if matches!(url.scheme(), "http" | "https") => url,
-            Ok(_) => return None,
             Err(_) if is_markdown_name(line.split(['?', '#']).next().unwrap_or(line)) => {
                 base.join(line).ok()?
             }
-            Err(_) => return None,
+            Ok(_) | Err(_) => return None,
         };
         if !entries.contains(&url) {
             entries.push(url);
