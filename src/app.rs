@@ -26,8 +26,8 @@ use crate::cluster::health::{self, Health};
 use crate::cluster::{Pinned, Workspace, pick};
 use crate::exec::process::{Cancel, CancelHandle, Terminal};
 use crate::exec::runner::{Event as EngineEvent, Host, Runner, Session, StepRef};
+use crate::runbook::PlaceholderDoc;
 use crate::runbook::placeholder::Placeholder;
-use crate::runbook::{Catalog, PlaceholderDoc};
 use crate::state::{self, Effect, Mode, RunRequest, State};
 use crate::ui::{self, Theme};
 
@@ -98,7 +98,7 @@ const HEALTH_EVERY: Duration = Duration::from_secs(30);
 
 impl App {
     async fn start(options: Options) -> color_eyre::Result<()> {
-        let catalog = Catalog::load(&options.paths, true);
+        let catalog = crate::fetch::load_catalog(&options.paths, true);
         let runbooks = catalog.runbooks.into_iter().map(Arc::new).collect();
         let mut session = Session::from_current();
         for (k, v) in &options.env {

@@ -72,6 +72,32 @@ pub enum Command {
     Lab(LabArgs),
     /// Where the config file is, and what it holds.
     Config(ConfigArgs),
+    /// Download runbooks (or index files listing them) from URLs into the cache; they join the
+    /// catalog, and each must be shown (`runbook show`) before it can run.
+    Fetch(FetchArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Prints one line per URL: fetched, unchanged (304), offline (the cached copy, \
+                  with its age) or failed (why). Exit status: 0, or 1 when a URL failed and \
+                  has no cached copy."
+)]
+pub struct FetchArgs {
+    /// Runbook or index URLs; default: `sources` in the config file.
+    pub urls: Vec<String>,
+    /// Allow plain http:// URLs.
+    #[arg(long)]
+    pub allow_http: bool,
+    /// Also trust the CA certificates in this PEM file (a server with a private CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Give up on a URL after this long (`30s`, `2m`).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub timeout: String,
+    /// Print JSON: {"results":[{"url","status","kind","index","path","id",...}]}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -103,7 +129,8 @@ pub struct LabArgs {
 pub struct ListArgs {
     /// Extra runbook files or folders, loaded after the bundled runbooks.
     pub paths: Vec<PathBuf>,
-    /// Print JSON: {"runbooks":[{"id","path","title","tags","scenarios":[{"id","title"}]}]}.
+    /// Print JSON: {"runbooks":[{"id","path","title","tags","origin","scenarios":[{"id","title"}]}]}
+    /// (`origin` is `{"url","fetched_at"}` for a fetched runbook, else null).
     #[arg(long)]
     pub json: bool,
     /// Leave the bundled runbooks out.

@@ -4,6 +4,9 @@
 //! ```toml
 //! paths = ["~/runbooks"]          # extra runbook files or folders, after the bundled ones
 //! mode = "read-only"              # confirm | read-only | dry-run
+//! sources = ["https://example.com/runbooks/index.txt"]  # `runbook fetch` with no URL
+//! ca_cert = "~/ca.pem"            # extra CA (PEM) trusted by `runbook fetch`
+//! fetch_max_bytes = 4194304       # largest body `runbook fetch` accepts
 //! [theme]
 //! color = false                   # like NO_COLOR
 //! ascii = true                    # ASCII glyphs
@@ -29,6 +32,16 @@ pub struct Config {
     pub paths: Vec<PathBuf>,
     #[serde(default)]
     pub mode: Option<String>,
+    /// URLs of runbooks or index files that `runbook fetch` without a URL refreshes.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// A PEM file of extra CA certificates `runbook fetch` trusts besides the system's (for a
+    /// server with a private CA). Verification is never turned off.
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+    /// The largest body `runbook fetch` accepts, in bytes (default 4 MiB).
+    #[serde(default)]
+    pub fetch_max_bytes: Option<u64>,
     #[serde(default)]
     pub theme: ThemeConfig,
     #[serde(default)]
@@ -82,7 +95,7 @@ impl Config {
             message: e.to_string(),
         })?;
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        for p in &mut config.paths {
+        for p in config.paths.iter_mut().chain(config.ca_cert.as_mut()) {
             if let (Ok(rest), Some(home)) = (p.strip_prefix("~"), &home) {
                 *p = home.join(rest);
             }
@@ -99,11 +112,14 @@ mod tests {
     fn reads_every_section_and_rejects_typos() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let file = dir.path().join("config.toml");
-        std::fs::write(&file, "paths = [\"/srv/rb\"]\nmode = \"dry-run\"\n[theme]\nascii = true\n[keys]\nenter = [\"r\"]\n[contexts.\"prod-*\"]\nguard = \"confirm-name\"\n")
+        std::fs::write(&file, "paths = [\"/srv/rb\"]\nmode = \"dry-run\"\nsources = [\"https://x.test/i.txt\"]\nca_cert = \"/etc/ca.pem\"\nfetch_max_bytes = 10\n[theme]\nascii = true\n[keys]\nenter = [\"r\"]\n[contexts.\"prod-*\"]\nguard = \"confirm-name\"\n")
             .unwrap_or_else(|e| panic!("{e}"));
         let c = Config::load(Some(&file)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.paths, [PathBuf::from("/srv/rb")]);
         assert_eq!(c.theme.ascii, Some(true));
+        assert_eq!(c.sources, ["https://x.test/i.txt"]);
+        assert_eq!(c.ca_cert, Some(PathBuf::from("/etc/ca.pem")));
+        assert_eq!(c.fetch_max_bytes, Some(10));
         assert_eq!(c.keys[&Command::Enter], ["r"]);
         assert_eq!(
             crate::cluster::guard::guard_for(&c.contexts, "prod-east"),

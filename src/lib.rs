@@ -17,6 +17,8 @@
 //! - [`cluster`] knows which cluster the commands talk to: kubeconfig contexts read with
 //!   kube-rs, the chosen one pinned in a kubeconfig of its own, its health, per-context guard
 //!   rails and live lists for placeholder pickers.
+//! - [`fetch`] downloads runbooks from URLs into a cache (`runbook fetch`) and adds them to the
+//!   catalog with their origin; a fetched runbook runs only after it has been shown.
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
 pub mod action;
@@ -25,6 +27,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod exec;
+pub mod fetch;
 pub mod lab;
 pub mod lint;
 pub mod run;

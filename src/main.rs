@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use color_eyre::eyre::{Result, bail};
+use color_eyre::eyre::{Result, bail, eyre};
 use runbook::cli::{Cli, Command, ConfigArgs, LabArgs, LintArgs, ListArgs, ShowArgs, TuiArgs};
 use runbook::run::run_headless;
 use runbook::runbook::{Catalog, Runbook, Severity};
@@ -53,6 +53,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("runbook: {e}");
             ExitCode::from(2)
         })),
+        Command::Fetch(args) => runbook::fetch::command::run(&args).map_err(|e| eyre!(e)),
     }
 }
 
@@ -226,7 +227,7 @@ async fn wait_for_stop() {
 }
 
 fn list(args: &ListArgs) -> Result<ExitCode> {
-    let catalog = Catalog::load(&args.paths, !args.no_bundled);
+    let catalog = runbook::fetch::load_catalog(&args.paths, !args.no_bundled);
     let mut out = std::io::stdout().lock();
     if args.json {
         let runbooks: Vec<_> = catalog
@@ -238,6 +239,7 @@ fn list(args: &ListArgs) -> Result<ExitCode> {
                     "path": r.path,
                     "title": r.title,
                     "tags": r.front_matter.tags,
+                    "origin": r.fetched.as_ref().map(|f| json!({"url": f.url, "fetched_at": f.fetched_at})),
                     "scenarios": r.scenarios.iter().map(|s| json!({"id": s.id, "title": s.title})).collect::<Vec<_>>(),
                 })
             })
@@ -246,7 +248,11 @@ fn list(args: &ListArgs) -> Result<ExitCode> {
         writeln!(out)?;
     } else {
         for r in &catalog.runbooks {
-            writeln!(out, "{}  {}  ({})", r.id, r.title, r.path.display())?;
+            let origin = r.fetched.as_ref().map_or_else(
+                || r.path.display().to_string(),
+                runbook::fetch::describe_origin,
+            );
+            writeln!(out, "{}  {}  ({origin})", r.id, r.title)?;
             for s in &r.scenarios {
                 writeln!(out, "  {}  {}", s.id, s.title)?;
             }
@@ -274,7 +280,7 @@ fn show(args: &ShowArgs) -> Result<ExitCode> {
             c => c.runbooks,
         }
     } else {
-        let catalog = Catalog::load(&args.paths, true);
+        let catalog = runbook::fetch::load_catalog(&args.paths, true);
         if let Some(r) = catalog.runbook(&args.target) {
             vec![r.clone()]
         } else if let Some((r, s)) = catalog
@@ -298,14 +304,33 @@ fn show(args: &ShowArgs) -> Result<ExitCode> {
         writeln!(out)?;
     } else {
         for r in &runbooks {
+            if let Some(f) = &r.fetched {
+                writeln!(out, "({})", runbook::fetch::describe_origin(f))?;
+            }
             write!(out, "{}", runbook::runbook::outline(r))?;
+        }
+    }
+    out.flush()?;
+    // Shown in full, so a fetched runbook at this content may now run.
+    for r in &runbooks {
+        if let Some(f) = &r.fetched {
+            let scenario = (r.id != args.target)
+                .then(|| r.scenarios.first().map(|s| s.id.as_str()))
+                .flatten();
+            if let Err(e) = runbook::fetch::cache::mark_reviewed(&r.path, &f.sha256, scenario) {
+                eprintln!("runbook: cannot record that {} was shown: {e}", r.id);
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn lint(args: &LintArgs) -> Result<ExitCode> {
-    let catalog = Catalog::load(&args.paths, args.paths.is_empty());
+    let catalog = if args.paths.is_empty() {
+        runbook::fetch::load_catalog(&[], true)
+    } else {
+        Catalog::load(&args.paths, false)
+    };
     let options = runbook::lint::Options {
         shellcheck: !args.no_shellcheck,
     };

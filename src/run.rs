@@ -36,6 +36,21 @@ pub enum RunError {
 /// Runs `runbook run`; the exit code says whether every step passed.
 pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
     let (runbook, scenario) = resolve(args)?;
+    // A fetched runbook runs only once its current content has been shown.
+    if let Some(fetched) = &runbook.fetched
+        && !fetched.is_reviewed(&scenario.id)
+    {
+        let what = if fetched.seen_before {
+            "changed since you last looked"
+        } else {
+            "has not been shown yet"
+        };
+        eprintln!(
+            "runbook: {} was fetched from {} and {what}; read it with `runbook show {}` first",
+            scenario.id, fetched.url, scenario.id
+        );
+        return Ok(ExitCode::from(2));
+    }
     let procedure = pick_procedure(&scenario, args.procedure.as_deref())?;
     let intro = crate::exec::plan::intro_step(&scenario);
     let mut steps: Vec<StepRef<'_>> = Vec::new();
@@ -215,7 +230,7 @@ fn resolve(args: &RunArgs) -> Result<(Runbook, Scenario), RunError> {
     let runbook = if path.is_file() {
         load_file(path)?
     } else {
-        let catalog = Catalog::load(&args.paths, true);
+        let catalog = crate::fetch::load_catalog(&args.paths, true);
         if let Some((r, s)) = catalog
             .runbooks
             .iter()

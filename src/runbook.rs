@@ -41,6 +41,42 @@ pub struct Runbook {
     /// What is wrong with the file; loading went on regardless.
     pub warnings: Vec<Diagnostic>,
     pub scenarios: Vec<Scenario>,
+    /// Set for a runbook fetched from a URL (`runbook fetch`): where from, when, and whether
+    /// its current content has been shown to the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetched: Option<Fetched>,
+}
+
+/// Where a fetched runbook came from, and what of its current content the user has seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fetched {
+    pub url: String,
+    /// Unix seconds of the last download of this content.
+    pub fetched_at: i64,
+    /// SHA-256 (hex) of the content that was parsed.
+    pub sha256: String,
+    /// The whole file, at this content, has been shown (`runbook show RUNBOOK`).
+    pub reviewed: bool,
+    /// Scenario ids shown one by one (`runbook show RUNBOOK/SCENARIO`) at this content.
+    pub reviewed_scenarios: Vec<String>,
+    /// Some content of this URL was shown before (so "changed since you last looked").
+    pub seen_before: bool,
+}
+
+impl Fetched {
+    /// Whether `scenario_id`'s steps, at the current content, have been shown.
+    pub fn is_reviewed(&self, scenario_id: &str) -> bool {
+        self.reviewed || self.reviewed_scenarios.iter().any(|s| s == scenario_id)
+    }
+
+    /// `host/path` of the URL, for a short mention.
+    pub fn host(&self) -> &str {
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, rest)| rest);
+        rest.split('/').next().unwrap_or(rest)
+    }
 }
 
 /// YAML front matter. Keys the model does not know are kept in `extra`.

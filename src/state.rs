@@ -87,7 +87,7 @@ pub enum Dialog {
         /// Objects of the cluster that fit (the runbook's `pick:` hint), filtered by `input`.
         live: Option<Live>,
     },
-    /// A destructive command is about to run.
+    /// A destructive command is about to run, or the first command of a fetched runbook.
     Confirm {
         step: usize,
         commands: Vec<String>,
@@ -95,6 +95,8 @@ pub enum Dialog {
         /// A protected context: its name must be typed before Enter runs anything.
         require: Option<String>,
         input: String,
+        /// The URL of a fetched runbook whose commands have not run yet in this session.
+        origin: Option<String>,
     },
     /// Pick the kube context the commands use.
     Contexts { selected: usize },
@@ -245,6 +247,8 @@ pub struct State {
     pub should_quit: bool,
     /// The last frame's layout: where the checklist rows start, for mouse clicks.
     pub checklist_area: Option<(u16, u16, u16)>,
+    /// URLs of fetched runbooks whose commands the user agreed to run in this session.
+    pub trusted_origins: Vec<String>,
 }
 
 impl State {
@@ -268,6 +272,7 @@ impl State {
             clock: Duration::ZERO,
             should_quit: false,
             checklist_area: None,
+            trusted_origins: Vec::new(),
         }
     }
 
@@ -839,8 +844,9 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             state.message = Some(format!("type `{name}` to run it on this context, or Esc"));
             Vec::new()
         }
-        (Dialog::Confirm { step, .. }, Command::Enter) => {
+        (Dialog::Confirm { step, origin, .. }, Command::Enter) => {
             state.dialog = None;
+            state.trusted_origins.extend(origin);
             launch(state, step, true)
         }
         (Dialog::Contexts { selected }, Command::Up | Command::Down) => {
@@ -1014,12 +1020,22 @@ fn start_run(state: &mut State) -> Vec<Effect> {
     let Some(vars) = state.vars() else {
         return Vec::new();
     };
-    if state.mode == Mode::Confirm {
+    // A fetched runbook: its first command in this session is confirmed naming the URL (the
+    // dialog lists every command of the step, so destructive ones are confirmed with it).
+    let origin = s
+        .runbook
+        .fetched
+        .as_ref()
+        .map(|f| f.url.clone())
+        .filter(|url| state.mode != Mode::DryRun && !state.trusted_origins.contains(url));
+    if state.mode == Mode::Confirm || origin.is_some() {
         let mut commands = Vec::new();
         let mut reasons = Vec::new();
+        let mut destructive = false;
         for block in item.step.commands() {
             let class = exec::classify_block(block);
-            if class.destructive {
+            destructive |= class.destructive;
+            if class.destructive || origin.is_some() {
                 let shown = vars
                     .fill(&block.code)
                     .map_or_else(|_| block.code.clone(), |f| f.display);
@@ -1029,7 +1045,7 @@ fn start_run(state: &mut State) -> Vec<Effect> {
         }
         if !commands.is_empty() {
             reasons.dedup();
-            let require = (state.context.guard == Guard::ConfirmName)
+            let require = (destructive && state.context.guard == Guard::ConfirmName)
                 .then(|| state.context.context.clone())
                 .flatten();
             state.dialog = Some(Dialog::Confirm {
@@ -1038,6 +1054,7 @@ fn start_run(state: &mut State) -> Vec<Effect> {
                 reasons,
                 require,
                 input: String::new(),
+                origin,
             });
             return Vec::new();
         }

@@ -10,7 +10,7 @@ use include_dir::{Dir, include_dir};
 use rayon::prelude::*;
 
 use super::source::diag;
-use super::{Diagnostic, Runbook, Scenario, Severity, parse};
+use super::{Diagnostic, Fetched, Runbook, Scenario, Severity, parse};
 
 /// Files larger than this are refused.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -64,6 +64,22 @@ impl Catalog {
         }
         catalog.make_ids_unique();
         catalog
+    }
+
+    /// Adds runbooks fetched from URLs: the cached file's path, its bytes (the caller read and
+    /// hashed them, so the hash is of exactly what is parsed) and where it came from. They go
+    /// after every other runbook, so a fetched file never takes a bundled or local runbook's id.
+    pub fn add_fetched(&mut self, files: Vec<(PathBuf, Vec<u8>, Fetched)>) {
+        let loaded: Vec<Runbook> = files
+            .into_par_iter()
+            .map(|(path, bytes, fetched)| {
+                let mut runbook = parse(&bytes, &path);
+                runbook.fetched = Some(fetched);
+                runbook
+            })
+            .collect();
+        self.runbooks.extend(loaded);
+        self.make_ids_unique();
     }
 
     pub fn origin(runbook: &Runbook) -> Origin {

@@ -93,6 +93,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Runbook {
         front_matter,
         warnings,
         scenarios,
+        fetched: None,
     }
 }
 

@@ -223,6 +223,10 @@ impl CatalogView {
 }
 
 fn folder_of(r: &Runbook) -> String {
+    // A fetched runbook's folder is a cache key; its host says more.
+    if let Some(fetched) = &r.fetched {
+        return fetched.host().to_owned();
+    }
     let path = r.path.to_string_lossy();
     let path = path.trim_start_matches(crate::runbook::BUNDLED_PREFIX);
     match path.rsplit_once('/') {

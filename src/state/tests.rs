@@ -625,3 +625,61 @@ fn the_context_picker_switches_and_health_for_another_context_is_ignored() {
     );
     assert_eq!(s.context.health, Health::Down("refused".to_owned()));
 }
+
+#[test]
+fn a_fetched_runbook_asks_once_per_session_naming_its_url() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui/demo.md");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut fetched = parse(&bytes, Path::new("demo.md"));
+    let url = "https://runbooks.example/demo.md";
+    fetched.fetched = Some(crate::runbook::Fetched {
+        url: url.to_owned(),
+        fetched_at: 0,
+        sha256: String::new(),
+        reviewed: false,
+        reviewed_scenarios: Vec::new(),
+        seen_before: false,
+    });
+    let greeted = || {
+        let mut session = Session::from_current();
+        session.vars = Vars::new();
+        session
+            .vars
+            .set("greeting", "hi", crate::exec::vars::Origin::Cli);
+        session
+    };
+    let mut s = State::new(vec![Arc::new(fetched)], Keymap::default(), greeted());
+    assert!(s.open("demo/demo"));
+    // Step 1 is harmless, but its runbook came from a URL: asked first, naming it.
+    assert!(cmd(&mut s, Command::Enter).is_empty());
+    let Some(Dialog::Confirm {
+        commands,
+        reasons,
+        origin,
+        ..
+    }) = &s.dialog
+    else {
+        panic!("{:?}", s.dialog)
+    };
+    assert_eq!(origin.as_deref(), Some(url));
+    assert!(reasons.is_empty());
+    assert!(commands[0].contains("echo \"first line"), "{commands:?}");
+    // Esc: nothing runs, and the next Enter asks again.
+    assert!(cmd(&mut s, Command::Back).is_empty());
+    assert_eq!(s.running(), None);
+    cmd(&mut s, Command::Enter);
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Run { .. }]),
+        "{effects:?}"
+    );
+    update(&mut s, Action::RunEnded(0, Box::new(greeted())));
+    // Agreed once: a later harmless step runs without asking.
+    scenario_mut(&mut s).selected = 0;
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(s.dialog.is_none(), "{:?}", s.dialog);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Run { .. }]),
+        "{effects:?}"
+    );
+}

@@ -61,7 +61,16 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             }
             Row::Entry { entry, matched, .. } => {
                 let e = &c.entries[*entry];
-                let title = fit(&e.title, width.saturating_sub(2));
+                let origin = c.runbooks[e.runbook]
+                    .fetched
+                    .as_ref()
+                    .map(|f| format!("  {}{}", theme.fetched(), f.host()))
+                    .unwrap_or_default();
+                let room = width.saturating_sub(2);
+                let title = fit(
+                    &e.title,
+                    room.saturating_sub(origin.chars().count().min(room / 2)),
+                );
                 let mut spans = vec![Span::raw("")];
                 for (i, ch) in title.chars().enumerate() {
                     let hit = matched.contains(&u32::try_from(i).unwrap_or(u32::MAX));
@@ -69,6 +78,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
                         ch.to_string(),
                         if hit { theme.matched() } else { theme.base() },
                     ));
+                }
+                if !origin.is_empty() {
+                    spans.push(Span::styled(origin, theme.dim()));
                 }
                 ListItem::new(Line::from(spans))
             }
@@ -129,6 +141,12 @@ fn preview(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             Span::styled(format!("  · {}", e.area), theme.dim()),
         ]),
     ];
+    if let Some(fetched) = &runbook.fetched {
+        lines.push(Line::from(Span::styled(
+            format!("{} from {}", theme.fetched(), fetched.url),
+            theme.warn(),
+        )));
+    }
     if let Some(why) = why {
         lines.push(Line::from(Span::styled(
             format!("matched {why}"),

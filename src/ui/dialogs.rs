@@ -98,12 +98,26 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             reasons,
             require,
             input,
+            origin,
             ..
         }) => {
-            let mut lines = vec![Line::from(Span::styled(
-                "This changes the cluster or the machine:",
-                theme.warn(),
-            ))];
+            let mut lines = Vec::new();
+            if let Some(url) = origin {
+                lines.push(Line::from(Span::styled(
+                    "This runbook was fetched from",
+                    theme.warn(),
+                )));
+                lines.push(Line::from(Span::styled(format!("  {url}"), theme.title())));
+                lines.push(Line::from(Span::raw(
+                    "and none of its commands has run in this session yet.",
+                )));
+            }
+            if !reasons.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "This changes the cluster or the machine:",
+                    theme.warn(),
+                )));
+            }
             for r in reasons {
                 lines.push(Line::from(Span::raw(format!("  • {r}"))));
             }
@@ -136,14 +150,12 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
                 Span::styled("Esc", theme.title()),
                 Span::raw(" don't"),
             ]));
-            modal(
-                frame,
-                area,
-                " run a destructive command? ",
-                lines,
-                theme,
-                76,
-            );
+            let title = if origin.is_some() && reasons.is_empty() {
+                " run commands from a fetched runbook? "
+            } else {
+                " run a destructive command? "
+            };
+            modal(frame, area, title, lines, theme, 76);
         }
         Some(Dialog::Procedure { selected }) => {
             let mut lines = vec![Line::from(Span::styled(

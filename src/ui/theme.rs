@@ -125,6 +125,11 @@ impl Theme {
     }
 
     /// Marks the selected row, so that selection shows without colour or reverse video.
+    /// Marks a runbook fetched from a URL, before its host.
+    pub fn fetched(self) -> &'static str {
+        if self.ascii { "@" } else { "↓" }
+    }
+
     pub fn pointer(self) -> &'static str {
         if self.ascii { "> " } else { "▶ " }
     }
