@@ -36,6 +36,8 @@ pub enum Command {
     ToggleDiff,
     PickProcedure,
     CycleMode,
+    /// Run the runbooks' read-only checks against the cluster and rank what fits.
+    Diagnose,
     Back,
     Quit,
 }
@@ -64,6 +66,7 @@ impl Command {
             Self::ToggleDiff => "expected output: beside / as a diff",
             Self::PickProcedure => "pick another procedure",
             Self::CycleMode => "mode: confirm / read-only / dry-run",
+            Self::Diagnose => "diagnose: which runbook fits the cluster? (also d in the catalog)",
             Self::Back => "back / close",
             Self::Quit => "quit",
         }
@@ -83,6 +86,7 @@ impl Command {
             Self::Back => "back",
             Self::Quit => "quit",
             Self::PickProcedure => "procedure",
+            Self::Diagnose => "diagnose",
             _ => "",
         }
     }
@@ -224,6 +228,8 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::ToggleDiff, &[Key::ch('d')]),
     (Command::PickProcedure, &[Key::ch('p')]),
     (Command::CycleMode, &[Key::ch('m')]),
+    // `d` is taken by ToggleDiff in a scenario; in the catalog it diagnoses too.
+    (Command::Diagnose, &[Key::ch('D')]),
     (Command::Back, &[Key::plain(KeyCode::Esc)]),
     (Command::Quit, &[Key::ch('q')]),
 ];
@@ -334,6 +340,8 @@ pub enum Action {
         namespace: Option<String>,
         detail: String,
     },
+    /// A diagnosis finished: the ranked report, or why no cluster could be reached.
+    Diagnosed(Box<Result<crate::diagnose::Report, String>>),
     /// The terminal went away or we were told to stop.
     Terminate,
 }

@@ -84,6 +84,8 @@ struct App {
     term_tx: mpsc::UnboundedSender<TermRequest>,
     cancel: Option<CancelHandle>,
     quit_deadline: Option<Instant>,
+    /// The commands' environment on top of ours: `diagnose` uses its `KUBECONFIG` too.
+    env: Vec<(String, String)>,
 }
 
 impl App {
@@ -132,6 +134,7 @@ impl App {
             term_tx,
             cancel: None,
             quit_deadline: None,
+            env: options.env.clone(),
         };
         app.run(ctl_rx, out_rx, term_rx).await
     }
@@ -267,12 +270,47 @@ impl App {
                     }
                 }
                 Effect::Copy(text) => copy_osc52(&text),
+                Effect::Diagnose => self.spawn_diagnose(),
                 Effect::Quit => {
                     self.quit_deadline
                         .get_or_insert(Instant::now() + QUIT_GRACE);
                 }
             }
         }
+    }
+
+    /// Runs `diagnose` on the loop's runtime against the cluster the commands use (the
+    /// `KUBECONFIG` of their environment, e.g. the lab's), reporting `Diagnosed`.
+    fn spawn_diagnose(&self) {
+        let catalog = Catalog {
+            runbooks: self
+                .state
+                .catalog
+                .runbooks
+                .iter()
+                .map(|r| (**r).clone())
+                .collect(),
+            errors: Vec::new(),
+        };
+        let kubeconfig = self
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "KUBECONFIG")
+            .map(|(_, v)| PathBuf::from(v));
+        let tx = self.ctl_tx.clone();
+        tokio::spawn(async move {
+            let outcome = async {
+                let (client, url) = crate::diagnose::client(kubeconfig.as_deref(), None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                crate::diagnose::diagnose(&client, &catalog, crate::diagnose::Options::default())
+                    .await
+                    .map_err(|e| format!("{e} ({url})"))
+            }
+            .await;
+            let _ = tx.send(Action::Diagnosed(Box::new(outcome)));
+        });
     }
 
     fn spawn_step(&mut self, index: usize, run: RunRequest) {

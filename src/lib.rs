@@ -14,12 +14,15 @@
 //!   `state` imports the engine's types; `ui` draws `State` and imports no engine.
 //! - [`lab`] is the practice cluster: an embedded Kubernetes-compatible API server seeded with
 //!   the broken state of a scenario, for trainees, first-minute users and tests.
+//! - [`diagnose`] runs the read-only checks declared in runbook front matter against a cluster
+//!   (kube-rs) and ranks the scenarios that match; the CLI and the TUI's Diagnose view use it.
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
 pub mod action;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod diagnose;
 pub mod exec;
 pub mod lab;
 pub mod lint;
