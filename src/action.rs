@@ -38,6 +38,8 @@ pub enum Command {
     CycleMode,
     PickContext,
     PickNamespace,
+    /// Run the runbooks' read-only checks against the cluster and rank what fits.
+    Diagnose,
     Back,
     Quit,
 }
@@ -68,6 +70,7 @@ impl Command {
             Self::CycleMode => "mode: confirm / read-only / dry-run",
             Self::PickContext => "kube context: pick another (health in the list)",
             Self::PickNamespace => "namespace: pick from the cluster's list",
+            Self::Diagnose => "diagnose: which runbook fits the cluster? (also d in the catalog)",
             Self::Back => "back / close",
             Self::Quit => "quit",
         }
@@ -88,6 +91,7 @@ impl Command {
             Self::Quit => "quit",
             Self::PickProcedure => "procedure",
             Self::PickContext => "context",
+            Self::Diagnose => "diagnose",
             _ => "",
         }
     }
@@ -231,6 +235,8 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::CycleMode, &[Key::ch('m')]),
     (Command::PickContext, &[Key::ch('c')]),
     (Command::PickNamespace, &[Key::ch('C')]),
+    // `d` is taken by ToggleDiff in a scenario; in the catalog it diagnoses too.
+    (Command::Diagnose, &[Key::ch('D')]),
     (Command::Back, &[Key::plain(KeyCode::Esc)]),
     (Command::Quit, &[Key::ch('q')]),
 ];
@@ -347,6 +353,8 @@ pub enum Action {
         token: u64,
         result: Result<Vec<crate::cluster::pick::Choice>, String>,
     },
+    /// A diagnosis finished: the ranked report, or why no cluster could be reached.
+    Diagnosed(Box<Result<crate::diagnose::Report, String>>),
     /// The terminal went away or we were told to stop.
     Terminate,
 }

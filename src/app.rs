@@ -26,8 +26,8 @@ use crate::cluster::health::{self, Health};
 use crate::cluster::{Pinned, Workspace, pick};
 use crate::exec::process::{Cancel, CancelHandle, Terminal};
 use crate::exec::runner::{Event as EngineEvent, Host, Runner, Session, StepRef};
-use crate::runbook::PlaceholderDoc;
 use crate::runbook::placeholder::Placeholder;
+use crate::runbook::{Catalog, PlaceholderDoc};
 use crate::state::{self, Effect, Mode, RunRequest, State};
 use crate::ui::{self, Theme};
 
@@ -91,6 +91,8 @@ struct App {
     workspace: Option<Workspace>,
     /// The pinned context, for the health probe.
     pinned_tx: tokio::sync::watch::Sender<Option<Pinned>>,
+    /// The commands' environment on top of ours: `diagnose` uses its `KUBECONFIG` too.
+    env: Vec<(String, String)>,
 }
 
 /// How often the status bar's health is asked again.
@@ -145,6 +147,7 @@ impl App {
             quit_deadline: None,
             workspace: options.workspace,
             pinned_tx,
+            env: options.env.clone(),
         };
         app.state.contexts = app
             .workspace
@@ -320,6 +323,7 @@ impl App {
                         let _ = tx.send(Action::Choices { token, result });
                     });
                 }
+                Effect::Diagnose => self.spawn_diagnose(),
                 Effect::Quit => {
                     self.quit_deadline
                         .get_or_insert(Instant::now() + QUIT_GRACE);
@@ -356,6 +360,47 @@ impl App {
         self.state.contexts = ws.contexts();
         let _ = self.pinned_tx.send(ws.pinned().cloned());
         self.apply(Action::Cluster(Box::new(info)));
+    }
+
+    /// Runs `diagnose` on the loop's runtime against the cluster the commands use (the
+    /// `KUBECONFIG` of their environment, e.g. the lab's), reporting `Diagnosed`.
+    fn spawn_diagnose(&self) {
+        let catalog = Catalog {
+            runbooks: self
+                .state
+                .catalog
+                .runbooks
+                .iter()
+                .map(|r| (**r).clone())
+                .collect(),
+            errors: Vec::new(),
+        };
+        // The cluster the commands use: the pinned context, else what the environment says.
+        let kubeconfig = self
+            .workspace
+            .as_ref()
+            .and_then(Workspace::pinned)
+            .map(|p| p.path.clone())
+            .or_else(|| {
+                self.env
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == "KUBECONFIG")
+                    .map(|(_, v)| PathBuf::from(v))
+            });
+        let tx = self.ctl_tx.clone();
+        tokio::spawn(async move {
+            let outcome = async {
+                let (client, url) = crate::diagnose::client(kubeconfig.as_deref(), None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                crate::diagnose::diagnose(&client, &catalog, crate::diagnose::Options::default())
+                    .await
+                    .map_err(|e| format!("{e} ({url})"))
+            }
+            .await;
+            let _ = tx.send(Action::Diagnosed(Box::new(outcome)));
+        });
     }
 
     fn spawn_step(&mut self, index: usize, run: RunRequest) {

@@ -70,6 +70,9 @@ pub enum Command {
     Run(RunArgs),
     /// Start the practice cluster: a local Kubernetes API seeded with a broken scenario.
     Lab(LabArgs),
+    /// Which runbook fits? Run the runbooks' read-only checks against a cluster and rank the
+    /// scenarios that match, with their evidence.
+    Diagnose(DiagnoseArgs),
     /// Where the config file is, and what it holds.
     Config(ConfigArgs),
     /// Download runbooks (or index files listing them) from URLs into the cache; they join the
@@ -123,6 +126,52 @@ pub struct LabArgs {
     /// Print the lab scenarios, one per line, id first, and exit.
     #[arg(long)]
     pub list: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 when the checks ran (whether or not anything matched), 2 when \
+                  the cluster cannot be reached or the kubeconfig cannot be read. Only GET \
+                  requests are made; nothing is written to the cluster."
+)]
+pub struct DiagnoseArgs {
+    /// Kubeconfig context to use (default: the current context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Kubeconfig file (default: `KUBECONFIG`, then ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Print JSON: {"results":[{"runbook":"<scenario id>","matched","evidence":[..],"title",
+    /// "path","score","error"?}]}, best match first.
+    #[arg(long)]
+    pub json: bool,
+    /// Limit for each API call and each check (`10s`, `1500ms`, `1m`).
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Extra runbook files or folders whose checks run too.
+    #[arg(long = "path", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `10s`, `1500ms`, `2m`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map_or((text, "s"), |i| text.split_at(i));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: use e.g. 10s, 1500ms or 2m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use ms, s or m)")),
+    };
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 3600.0 {
+        return Err(format!("`{text}` must be more than 0 and at most an hour"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,8 @@
 //!   rails and live lists for placeholder pickers.
 //! - [`fetch`] downloads runbooks from URLs into a cache (`runbook fetch`) and adds them to the
 //!   catalog with their origin; a fetched runbook runs only after it has been shown.
+//! - [`diagnose`] runs the read-only checks declared in runbook front matter against a cluster
+//!   (kube-rs) and ranks the scenarios that match; the CLI and the TUI's Diagnose view use it.
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
 pub mod action;
@@ -26,6 +28,7 @@ pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod diagnose;
 pub mod exec;
 pub mod fetch;
 pub mod lab;

@@ -2,7 +2,9 @@
 //!
 //! Parse warnings come first (front matter, fences, comments), then checks of each command
 //! block: placeholders nobody explains, `$VAR` inside single quotes, heredocs that never end,
-//! and, when `shellcheck` is installed, its findings mapped back to runbook lines.
+//! and, when `shellcheck` is installed, its findings mapped back to runbook lines. Diagnose
+//! checks in the front matter are reported when malformed (by the parser) or when their jq
+//! program does not compile.
 //!
 //! To add a check: write a function from a block (with its step's prose) to findings, call it
 //! from [`lint_runbook`], give it a stable `code`, and add a fixture under `tests/fixtures/lint/`
@@ -68,6 +70,7 @@ pub fn lint_runbook(runbook: &Runbook, options: Options) -> Vec<Diagnostic> {
     }
 
     findings.extend(pick_hints(runbook));
+    findings.extend(check_programs(runbook));
     for c in &checked {
         if c.block.kind == BlockKind::Command {
             findings.extend(unexplained_placeholders(runbook, c));
@@ -119,6 +122,26 @@ fn pick_hints(runbook: &Runbook) -> Vec<Diagnostic> {
                 Severity::Error,
                 "bad-pick",
                 format!("placeholder `{name}`: {e}"),
+            ))
+        })
+        .collect()
+}
+
+/// Diagnose checks whose jq program does not compile, at the program's line.
+fn check_programs(runbook: &Runbook) -> Vec<Diagnostic> {
+    runbook
+        .front_matter
+        .checks
+        .iter()
+        .filter_map(|check| {
+            let error = crate::diagnose::jq::Program::compile(&check.jq).err()?;
+            Some(finding(
+                &runbook.path,
+                check.jq_line + error.line - 1,
+                1,
+                Severity::Error,
+                "bad-check",
+                format!("the check's jq program does not compile: {}", error.message),
             ))
         })
         .collect()

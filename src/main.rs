@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use color_eyre::eyre::{Result, bail, eyre};
-use runbook::cli::{Cli, Command, ConfigArgs, LabArgs, LintArgs, ListArgs, ShowArgs, TuiArgs};
+use runbook::cli::{
+    Cli, Command, ConfigArgs, DiagnoseArgs, LabArgs, LintArgs, ListArgs, ShowArgs, TuiArgs,
+};
 use runbook::run::run_headless;
 use runbook::runbook::{Catalog, Runbook, Severity};
 use runbook::state::Mode;
@@ -54,6 +56,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ExitCode::from(2)
         })),
         Command::Fetch(args) => runbook::fetch::command::run(&args).map_err(|e| eyre!(e)),
+        Command::Diagnose(args) => diagnose(&args),
     }
 }
 
@@ -224,6 +227,60 @@ async fn wait_for_stop() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+fn diagnose(args: &DiagnoseArgs) -> Result<ExitCode> {
+    use runbook::diagnose::{self, DiagnoseError, Options};
+    let catalog = Catalog::load(&args.paths, true);
+    for err in catalog
+        .diagnostics()
+        .filter(|d| d.severity == Severity::Error && d.code == "bad-check")
+    {
+        eprintln!("{err}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(async {
+        let (client, url) =
+            diagnose::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+        diagnose::diagnose(
+            &client,
+            &catalog,
+            Options {
+                timeout: args.timeout,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            DiagnoseError::Unreachable(reason) => {
+                DiagnoseError::Unreachable(format!("{url}: {reason}"))
+            }
+            other @ DiagnoseError::Kubeconfig(_) => other,
+        })
+    });
+    // A check stuck in its program must not keep the process alive.
+    runtime.shutdown_background();
+    let report = match outcome {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("runbook diagnose: {e}");
+            eprintln!(
+                "Check the kubeconfig and context (`--kubeconfig`, `--context`) and that the API \
+                 server is up; nothing was diagnosed."
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", diagnose::render_text(&report))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list(args: &ListArgs) -> Result<ExitCode> {

@@ -12,6 +12,7 @@
 //! branch in `parse.rs`'s builder, and add a fixture under `tests/fixtures/` with its snapshot.
 
 mod catalog;
+pub mod check;
 mod fence;
 mod outline;
 mod parse;
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{BUNDLED_PREFIX, Catalog, LoadError, MAX_FILE_BYTES, Origin};
+pub use check::{Check, Read};
 pub use fence::FenceInfo;
 pub use outline::outline;
 pub use parse::{looks_like_output, parse, slug};
@@ -94,6 +96,10 @@ pub struct FrontMatter {
     /// Placeholders explained once for the whole runbook: name -> how to fill it in.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub placeholders: BTreeMap<String, PlaceholderDoc>,
+    /// Read-only cluster checks for `runbook diagnose` (see [`check`]). Filled in by the parser,
+    /// which reports a malformed check with its line instead of failing the whole front matter.
+    #[serde(skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_yaml::Value>,
 }

@@ -9,6 +9,7 @@
 //! [`update`], draw what it changes in `ui/`, and test the flow here.
 
 mod catalog;
+pub mod diagnose;
 mod scenario;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,8 @@ pub enum Screen {
     #[default]
     Catalog,
     Scenario,
+    /// The ranked result of `runbook diagnose`.
+    Diagnose,
 }
 
 /// What happens to destructive commands.
@@ -208,6 +211,8 @@ pub enum Effect {
         spec: PickSpec,
         namespace: Option<String>,
     },
+    /// Run the catalog's diagnose checks against the commands' cluster; report `Diagnosed`.
+    Diagnose,
     Quit,
 }
 
@@ -226,6 +231,8 @@ pub struct State {
     pub screen: Screen,
     pub catalog: CatalogView,
     pub scenario: Option<ScenarioView>,
+    /// The Diagnose view, once `D` was pressed.
+    pub diagnose: Option<diagnose::DiagnoseView>,
     pub dialog: Option<Dialog>,
     pub overlay: Option<Overlay>,
     pub focus: Focus,
@@ -257,6 +264,7 @@ impl State {
             screen: Screen::Catalog,
             catalog: CatalogView::new(runbooks),
             scenario: None,
+            diagnose: None,
             dialog: None,
             overlay: None,
             focus: Focus::Checklist,
@@ -376,6 +384,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Diagnosed(outcome) => {
+            if let Some(view) = &mut state.diagnose {
+                view.finished(*outcome);
+            }
+            Vec::new()
+        }
         Action::Terminate => {
             state.should_quit = true;
             let mut effects = Vec::new();
@@ -488,6 +502,11 @@ fn scroll(state: &mut State, delta: i16) {
     }
     match state.screen {
         Screen::Catalog => state.catalog.move_by(i32::from(delta)),
+        Screen::Diagnose => {
+            if let Some(view) = &mut state.diagnose {
+                view.move_by(i32::from(delta).signum());
+            }
+        }
         Screen::Scenario => {
             if let Some(s) = &mut state.scenario {
                 if state.focus == Focus::Output {
@@ -629,11 +648,55 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
             Vec::new()
         }
         Command::Cancel => cancel(state),
+        Command::Diagnose => start_diagnose(state),
+        Command::ToggleDiff if state.screen == Screen::Catalog && !state.catalog.searching => {
+            start_diagnose(state)
+        }
         _ => match state.screen {
             Screen::Catalog => catalog_command(state, command),
             Screen::Scenario => scenario_command(state, command),
+            Screen::Diagnose => diagnose_command(state, command),
         },
     }
+}
+
+/// Opens the Diagnose view and starts a run, unless one is already running.
+fn start_diagnose(state: &mut State) -> Vec<Effect> {
+    state.screen = Screen::Diagnose;
+    if state
+        .diagnose
+        .as_ref()
+        .is_some_and(diagnose::DiagnoseView::is_running)
+    {
+        return Vec::new();
+    }
+    state.diagnose = Some(diagnose::DiagnoseView::running(state.clock));
+    vec![Effect::Diagnose]
+}
+
+fn diagnose_command(state: &mut State, command: Command) -> Vec<Effect> {
+    let Some(view) = &mut state.diagnose else {
+        state.screen = Screen::Catalog;
+        return Vec::new();
+    };
+    match command {
+        Command::Up => view.move_by(-1),
+        Command::Down => view.move_by(1),
+        Command::PageUp => view.move_by(-10),
+        Command::PageDown => view.move_by(10),
+        Command::Top => view.move_by(i32::MIN / 2),
+        Command::Bottom => view.move_by(i32::MAX / 2),
+        Command::Enter => {
+            if let Some(id) = view.selected_scenario().map(str::to_owned)
+                && !state.open(&id)
+            {
+                state.message = Some(format!("no scenario `{id}` in the catalog"));
+            }
+        }
+        Command::Back => state.screen = Screen::Catalog,
+        _ => {}
+    }
+    Vec::new()
 }
 
 fn cancel(state: &mut State) -> Vec<Effect> {

@@ -6,6 +6,7 @@
 //! module and place it in that screen's layout.
 
 mod catalog;
+mod diagnose;
 mod dialogs;
 mod markup;
 mod scenario;
@@ -34,6 +35,10 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: Theme) -> Option<(u16, 
             None
         }
         Screen::Scenario => scenario::draw(frame, state, body, theme),
+        Screen::Diagnose => {
+            diagnose::draw(frame, state, body, theme);
+            None
+        }
     };
     status_bar(frame, state, status, theme);
     dialogs::draw(frame, state, area, theme);
@@ -91,8 +96,15 @@ fn status_bar(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             Screen::Catalog => &[
                 Command::Enter,
                 Command::Search,
+                Command::Diagnose,
                 Command::Help,
                 Command::Quit,
+            ],
+            Screen::Diagnose => &[
+                Command::Enter,
+                Command::Diagnose,
+                Command::Back,
+                Command::Help,
             ],
             Screen::Scenario => &[
                 Command::Enter,
@@ -109,7 +121,7 @@ fn status_bar(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
                 spans.push(Span::raw("  "));
             }
             spans.push(Span::styled(state.keymap.first_key(*c), theme.title()));
-            let word = if state.screen == Screen::Catalog && *c == Command::Enter {
+            let word = if state.screen != Screen::Scenario && *c == Command::Enter {
                 "open"
             } else {
                 c.hint()

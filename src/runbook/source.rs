@@ -67,7 +67,13 @@ pub fn front_matter(
         return (FrontMatter::default(), end + 2);
     }
     match serde_yaml::from_str::<FrontMatter>(&yaml) {
-        Ok(front) => (front, end + 2),
+        Ok(mut front) => {
+            if let Some(checks) = front.extra.remove("checks") {
+                front.checks =
+                    super::check::from_front_matter(checks, &lines[1..=end], path, warnings);
+            }
+            (front, end + 2)
+        }
         Err(err) => {
             let line = err.location().map_or(2, |l| l.line() + 1);
             let col = err.location().map_or(1, |l| l.column());
