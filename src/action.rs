@@ -36,6 +36,9 @@ pub enum Command {
     ToggleDiff,
     PickProcedure,
     CycleMode,
+    /// Steps on every node: show the previous / next node columns.
+    NodesLeft,
+    NodesRight,
     Back,
     Quit,
 }
@@ -64,6 +67,8 @@ impl Command {
             Self::ToggleDiff => "expected output: beside / as a diff",
             Self::PickProcedure => "pick another procedure",
             Self::CycleMode => "mode: confirm / read-only / dry-run",
+            Self::NodesLeft => "nodes: previous column",
+            Self::NodesRight => "nodes: next column",
             Self::Back => "back / close",
             Self::Quit => "quit",
         }
@@ -224,6 +229,14 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::ToggleDiff, &[Key::ch('d')]),
     (Command::PickProcedure, &[Key::ch('p')]),
     (Command::CycleMode, &[Key::ch('m')]),
+    (
+        Command::NodesLeft,
+        &[Key::plain(KeyCode::Left), Key::ch('[')],
+    ),
+    (
+        Command::NodesRight,
+        &[Key::plain(KeyCode::Right), Key::ch(']')],
+    ),
     (Command::Back, &[Key::plain(KeyCode::Esc)]),
     (Command::Quit, &[Key::ch('q')]),
 ];

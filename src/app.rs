@@ -57,6 +57,8 @@ pub struct Options {
     pub cwd: Option<PathBuf>,
     /// Shown in the status bar until the context is read.
     pub notice: Option<String>,
+    /// How steps marked `target=nodes` reach the nodes.
+    pub nodes: crate::exec::nodes::NodeOptions,
 }
 
 /// Starts the runtime and runs the TUI until the user quits.
@@ -104,6 +106,7 @@ impl App {
         }
         let mut state = State::new(runbooks, options.keymap, session);
         state.mode = options.mode;
+        state.nodes = options.nodes.clone();
         if !catalog.errors.is_empty() {
             state.message = Some(format!(
                 "{} runbook file(s) could not be loaded: runbook lint shows why",

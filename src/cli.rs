@@ -49,6 +49,10 @@ pub struct TuiArgs {
     /// (or with every scenario at once), instead of your kubeconfig's cluster.
     #[arg(long)]
     pub lab: bool,
+    /// A node for steps marked `target=nodes` (`host`, `user@host:port`; repeatable); replaces
+    /// `[ssh] nodes` from the config. Default: the cluster's nodes' InternalIPs.
+    #[arg(long = "node", value_name = "ADDR")]
+    pub nodes: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,4 +175,8 @@ pub struct RunArgs {
     /// Extra runbook files or folders to look the id up in.
     #[arg(long = "path", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// A node for steps marked `target=nodes` (`host`, `user@host:port`; repeatable); replaces
+    /// `[ssh] nodes` from the config. Default: the cluster's nodes' InternalIPs.
+    #[arg(long = "node", value_name = "ADDR")]
+    pub nodes: Vec<String>,
 }

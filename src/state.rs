@@ -9,6 +9,7 @@
 //! [`update`], draw what it changes in `ui/`, and test the flow here.
 
 mod catalog;
+mod nodes;
 mod scenario;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use crate::exec::{self};
 use crate::runbook::{PlaceholderDoc, Runbook, Step};
 
 pub use catalog::{CatalogView, Entry, Row};
+pub use nodes::{NodeColumn, NodeStatus, NodesView};
 pub use scenario::{ExitInfo, Item, OutKind, OutLine, OutputView, ScenarioView, Status};
 
 /// Lines kept per step in the output pane (the engine keeps head and tail of the rest).
@@ -159,6 +161,8 @@ pub struct State {
     /// Time since the app started, as of the last tick.
     pub clock: Duration,
     pub should_quit: bool,
+    /// How steps marked `target=nodes` reach the nodes (config `[ssh]`, `--node`).
+    pub nodes: exec::nodes::NodeOptions,
     /// The last frame's layout: where the checklist rows start, for mouse clicks.
     pub checklist_area: Option<(u16, u16, u16)>,
 }
@@ -181,6 +185,7 @@ impl State {
             ticks: 0,
             clock: Duration::ZERO,
             should_quit: false,
+            nodes: exec::nodes::NodeOptions::default(),
             checklist_area: None,
         }
     }
@@ -523,6 +528,16 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
             };
         }
         Command::ToggleDiff => s.show_diff = !s.show_diff,
+        Command::NodesLeft | Command::NodesRight => {
+            let delta = if command == Command::NodesLeft { -1 } else { 1 };
+            if let Some(v) = s
+                .items
+                .get_mut(s.selected)
+                .and_then(|i| i.output.nodes.as_mut())
+            {
+                v.page(delta);
+            }
+        }
         Command::FullOutput => {
             state.overlay = Some(Overlay::Output {
                 scroll: 0,
@@ -774,6 +789,7 @@ fn launch(state: &mut State, index: usize, confirmed: bool) -> Vec<Effect> {
         read_only: mode == Mode::ReadOnly,
         dry_run: mode == Mode::DryRun,
         terminal: true,
+        nodes: state.nodes.clone(),
         ..RunOptions::default()
     };
     let run = RunRequest {

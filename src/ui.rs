@@ -8,6 +8,7 @@
 mod catalog;
 mod dialogs;
 mod markup;
+mod nodes;
 mod scenario;
 pub mod theme;
 
