@@ -614,14 +614,13 @@ pub fn report(runs: &[NodeRun], max_skew: f64) -> NodesReport {
                 .filter(|(t, _)| !ssh_noise(t))
                 .take(MAX_COLUMN_LINES)
                 .collect();
+            // Short words for the summary line; the column says the rest.
             let failed = match r.result.error {
-                Some(
-                    NodeError::Unreachable
-                    | NodeError::AuthFailed
-                    | NodeError::HostKey
-                    | NodeError::Ssh
-                    | NodeError::Cancelled,
-                ) => r.result.message.clone(),
+                Some(NodeError::Unreachable) => Some("cannot connect".to_owned()),
+                Some(NodeError::AuthFailed) => Some("authentication failed".to_owned()),
+                Some(NodeError::HostKey) => Some("host key unknown or changed".to_owned()),
+                Some(NodeError::Ssh) => Some("ssh failed".to_owned()),
+                Some(NodeError::Cancelled) => Some("cancelled".to_owned()),
                 _ => None,
             };
             compare::NodeOutput {

@@ -97,13 +97,12 @@ fn column(frame: &mut Frame<'_>, c: &NodeColumn, area: Rect, theme: Theme) {
         (NodeStatus::Failed, true) => ("[x]", theme.bad()),
     };
     let width = usize::from(area.width.saturating_sub(2));
-    let mut title = vec![
-        Span::styled(format!(" {glyph} "), style),
-        Span::styled(c.name.clone(), theme.title()),
-    ];
+    // The offset before the name: a long name is what gets cut.
+    let mut title = vec![Span::styled(format!(" {glyph} "), style)];
     if let Some(skew) = &c.skew {
-        title.push(Span::styled(format!(" {skew}"), theme.bad()));
+        title.push(Span::styled(format!("{skew} "), theme.bad()));
     }
+    title.push(Span::styled(c.name.clone(), theme.title()));
     title.push(Span::raw(" "));
     let height = usize::from(area.height.saturating_sub(2));
     let message: Vec<Line<'static>> = c
@@ -126,7 +125,8 @@ fn column(frame: &mut Frame<'_>, c: &NodeColumn, area: Rect, theme: Theme) {
         .skip(start)
         .take(room)
         .map(|(k, l)| {
-            let text = fit(&l.replace('\t', "    "), width);
+            // Right-aligned labels (`timedatectl`) would spend a narrow column on spaces.
+            let text = fit(l.replace('\t', "    ").trim_start(), width);
             if c.differing.contains(&k) {
                 Line::from(Span::styled(text, theme.highlight_line()))
             } else {
