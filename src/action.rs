@@ -40,6 +40,9 @@ pub enum Command {
     PickNamespace,
     /// Run the runbooks' read-only checks against the cluster and rank what fits.
     Diagnose,
+    /// Steps on every node: show the previous / next node columns.
+    NodesLeft,
+    NodesRight,
     Back,
     Quit,
 }
@@ -71,6 +74,8 @@ impl Command {
             Self::PickContext => "kube context: pick another (health in the list)",
             Self::PickNamespace => "namespace: pick from the cluster's list",
             Self::Diagnose => "diagnose: which runbook fits the cluster? (also d in the catalog)",
+            Self::NodesLeft => "nodes: previous column",
+            Self::NodesRight => "nodes: next column",
             Self::Back => "back / close",
             Self::Quit => "quit",
         }
@@ -237,6 +242,14 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::PickNamespace, &[Key::ch('C')]),
     // `d` is taken by ToggleDiff in a scenario; in the catalog it diagnoses too.
     (Command::Diagnose, &[Key::ch('D')]),
+    (
+        Command::NodesLeft,
+        &[Key::plain(KeyCode::Left), Key::ch('[')],
+    ),
+    (
+        Command::NodesRight,
+        &[Key::plain(KeyCode::Right), Key::ch(']')],
+    ),
     (Command::Back, &[Key::plain(KeyCode::Esc)]),
     (Command::Quit, &[Key::ch('q')]),
 ];

@@ -61,6 +61,8 @@ pub struct Options {
     pub notice: Option<String>,
     /// The kube context the commands use (pinned), if any.
     pub workspace: Option<Workspace>,
+    /// How steps marked `target=nodes` reach the nodes.
+    pub nodes: crate::exec::nodes::NodeOptions,
 }
 
 /// Starts the runtime and runs the TUI until the user quits.
@@ -116,6 +118,7 @@ impl App {
         }
         let mut state = State::new(runbooks, options.keymap, session);
         state.mode = options.mode;
+        state.nodes = options.nodes.clone();
         if !catalog.errors.is_empty() {
             state.message = Some(format!(
                 "{} runbook file(s) could not be loaded: runbook lint shows why",

@@ -56,6 +56,10 @@ pub struct TuiArgs {
     /// The namespace commands default to (default: the context's).
     #[arg(long, short = 'n', value_name = "NAME")]
     pub namespace: Option<String>,
+    /// A node for steps marked `target=nodes` (`host`, `user@host:port`; repeatable); replaces
+    /// `[ssh] nodes` from the config. Default: the cluster's nodes' `InternalIP` addresses.
+    #[arg(long = "node", value_name = "ADDR")]
+    pub nodes: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,4 +271,8 @@ pub struct RunArgs {
     /// out, lets destructive commands run (with --yes).
     #[arg(long, value_name = "NAME")]
     pub confirm_context: Option<String>,
+    /// A node for steps marked `target=nodes` (`host`, `user@host:port`; repeatable); replaces
+    /// `[ssh] nodes` from the config. Default: the cluster's nodes' `InternalIP` addresses.
+    #[arg(long = "node", value_name = "ADDR")]
+    pub nodes: Vec<String>,
 }

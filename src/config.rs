@@ -14,6 +14,15 @@
 //! enter = ["enter", "r"]          # command name = keys (see `?` in the app for the names)
 //! [contexts."prod-*"]             # guard rails per kube context (a name or a glob)
 //! guard = "confirm-name"          # normal | read-only | dry-run | confirm-name
+//! [ssh]                           # steps marked `target=nodes`, run on every node
+//! nodes = ["10.0.0.5", "ops@10.0.0.6:2222"]  # default: the cluster's nodes' InternalIPs
+//! user = "spectro"                # ssh -l
+//! identity = "~/.ssh/palette"     # ssh -i
+//! jump = "bastion.example.com"    # ssh -J
+//! port = 22                       # ssh -p
+//! options = ["StrictHostKeyChecking=accept-new"]  # ssh -o, each
+//! parallel = 8                    # nodes reached at once
+//! max_skew = 2.0                  # seconds of clock offset flagged as skew
 //! ```
 //!
 //! To add a setting: add a field with `#[serde(default)]` here and read it where it applies.
@@ -49,6 +58,75 @@ pub struct Config {
     /// Guard rails per kube context, by name or glob.
     #[serde(default)]
     pub contexts: BTreeMap<String, crate::cluster::guard::ContextRule>,
+    #[serde(default)]
+    pub ssh: SshConfig,
+}
+
+/// `[ssh]`: how `target=nodes` steps reach the nodes. Your own `ssh` runs them, so your ssh
+/// config, agent and known hosts apply; these add to them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshConfig {
+    /// Node addresses (`host`, `user@host`, `user@host:port`); default: the cluster's nodes'
+    /// `InternalIP` addresses. `--node` on the command line replaces this list.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Login user (`ssh -l`), unless the address names one.
+    pub user: Option<String>,
+    /// Private key (`ssh -i`); `~` is your home folder.
+    pub identity: Option<PathBuf>,
+    /// Jump host (`ssh -J`).
+    pub jump: Option<String>,
+    /// Port (`ssh -p`), unless the address names one.
+    pub port: Option<u16>,
+    /// Extra ssh options, each passed as `-o VALUE`.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// How many nodes are reached at once (default 8).
+    pub parallel: Option<usize>,
+    /// Clock offset from the median node, in seconds, flagged as skew (default 2).
+    pub max_skew: Option<f64>,
+}
+
+impl SshConfig {
+    /// The engine's node options: `cli_nodes` (from `--node`) replace the configured list; an
+    /// empty list means the cluster's nodes.
+    pub fn node_options(
+        &self,
+        cli_nodes: &[String],
+    ) -> Result<crate::exec::nodes::NodeOptions, String> {
+        use crate::exec::nodes::{Node, NodeOptions, Source, Ssh};
+        let list = if cli_nodes.is_empty() {
+            &self.nodes
+        } else {
+            cli_nodes
+        };
+        let nodes = list
+            .iter()
+            .map(|a| Node::parse(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let defaults = Ssh::default();
+        Ok(NodeOptions {
+            source: if nodes.is_empty() {
+                Source::Cluster
+            } else {
+                Source::List(nodes)
+            },
+            ssh: Ssh {
+                user: self.user.clone(),
+                identity: self.identity.clone(),
+                jump: self.jump.clone(),
+                port: self.port,
+                options: self.options.clone(),
+                parallel: self.parallel.unwrap_or(defaults.parallel).max(1),
+                max_skew: self
+                    .max_skew
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .unwrap_or(defaults.max_skew),
+                ..defaults
+            },
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,7 +173,12 @@ impl Config {
             message: e.to_string(),
         })?;
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        for p in config.paths.iter_mut().chain(config.ca_cert.as_mut()) {
+        for p in config
+            .paths
+            .iter_mut()
+            .chain(config.ca_cert.as_mut())
+            .chain(config.ssh.identity.as_mut())
+        {
             if let (Ok(rest), Some(home)) = (p.strip_prefix("~"), &home) {
                 *p = home.join(rest);
             }
@@ -132,5 +215,41 @@ mod tests {
             .unwrap_or_default();
         assert!(err.contains("colour"), "{err}");
         assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_ok());
+    }
+
+    #[test]
+    fn ssh_section_and_node_flags() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[ssh]\nnodes = [\"10.0.0.5\", \"ops@10.0.0.6:2222\"]\nuser = \"spectro\"\njump = \"bastion\"\noptions = [\"StrictHostKeyChecking=yes\"]\nparallel = 3\nmax_skew = 5\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let c = Config::load(Some(&file)).unwrap_or_else(|e| panic!("{e}"));
+        let o = c.ssh.node_options(&[]).unwrap_or_else(|e| panic!("{e}"));
+        let crate::exec::nodes::Source::List(list) = &o.source else {
+            panic!("{:?}", o.source)
+        };
+        assert_eq!(list[1].address(), "ops@10.0.0.6:2222");
+        assert_eq!((o.ssh.parallel, o.ssh.max_skew), (3, 5.0));
+        assert_eq!(o.ssh.jump.as_deref(), Some("bastion"));
+        // --node replaces the list; no list at all means the cluster's nodes.
+        let o = c
+            .ssh
+            .node_options(&["n9".to_owned()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(&o.source, crate::exec::nodes::Source::List(l) if l[0].host == "n9"));
+        let none = SshConfig::default()
+            .node_options(&[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(none.source, crate::exec::nodes::Source::Cluster);
+        assert!(
+            SshConfig::default()
+                .node_options(&["a b".to_owned()])
+                .is_err()
+        );
+        std::fs::write(&file, "[ssh]\nnode = []\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(Config::load(Some(&file)).is_err(), "a typo is an error");
     }
 }

@@ -9,6 +9,7 @@
 //!   leaves nothing behind, env carried out); [`output`] splits and bounds what it prints.
 //! - [`vars`] holds placeholder values, fills them in shell-quoted, and masks secrets.
 //! - [`plan`] decides per block: run here, hand the terminal over, or "run this on the node".
+//! - [`nodes`] runs a `target=nodes` block on every node over ssh and compares the outputs.
 //! - [`judge`] decides pass/fail (exit code, `expect=` regexes) and diffs expected output.
 //! - [`runner`] runs a procedure through the gates (`--read-only`, confirmation, dry run),
 //!   carries the environment between steps, and reports everything as [`runner::Event`]s to a
@@ -18,6 +19,7 @@
 //! into the runner; keep every module free of terminal drawing.
 
 pub mod judge;
+pub mod nodes;
 pub mod output;
 pub mod plan;
 pub mod process;

@@ -104,6 +104,14 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
     } else {
         None
     };
+    let mut nodes = config
+        .ssh
+        .node_options(&args.nodes)
+        .map_err(|e| color_eyre::eyre::eyre!(e))?;
+    if lab.is_some() && args.nodes.is_empty() {
+        // The practice cluster's nodes are not machines: its node steps stay the user's.
+        nodes.source = runbook::exec::nodes::Source::Off;
+    }
     let env = Vec::new();
     let mut notice = problems.first().map(|p| format!("config: {p}"));
     if let Some(bad) = runbook::cluster::guard::bad_patterns(&config.contexts).first() {
@@ -138,6 +146,7 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
         cwd: lab.as_ref().map(runbook::lab::LabHandle::dir),
         notice,
         workspace: Some(workspace),
+        nodes,
     };
     runbook::app::run(options)?;
     if let Some(lab) = lab {

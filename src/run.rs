@@ -9,6 +9,7 @@
 //!
 //! To print a new event, add its arm to [`Printer::emit`] (text and JSON).
 
+use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -82,10 +83,14 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
             args.timeout
         ))
     })?;
+    let config = crate::config::Config::load(crate::config::path().as_deref())
+        .map_err(|e| RunError::Usage(format!("config: {e}")))?;
+    let nodes = config
+        .ssh
+        .node_options(&args.nodes)
+        .map_err(RunError::Usage)?;
     let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     // The context: pinned in a kubeconfig of its own, with the config's guard rail.
-    let config = crate::config::Config::load(crate::config::path().as_deref())
-        .map_err(|e| RunError::Usage(e.to_string()))?;
     let workspace = crate::cluster::Workspace::open(
         None,
         args.context.as_deref(),
@@ -112,6 +117,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         );
     }
     let opts = Options {
+        nodes,
         yes: args.yes,
         read_only: args.read_only || guard == Guard::ReadOnly,
         dry_run: args.dry_run || guard == Guard::DryRun,
@@ -149,6 +155,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         require_name: context_name.filter(|_| protected),
         terminal: Inherit,
         total: steps.len(),
+        dry_run: args.dry_run,
     };
     let code = rt.block_on(async {
         let signal = tokio::spawn(watch_signals(handle));
@@ -320,6 +327,7 @@ struct Printer {
     require_name: Option<String>,
     terminal: Inherit,
     total: usize,
+    dry_run: bool,
 }
 
 impl Printer {
@@ -355,6 +363,46 @@ impl Printer {
     }
 }
 
+/// Each node's output under a `== node (addr) ==` header, differing lines marked `!`, then
+/// the comparison's summary.
+fn nodes_text(report: &crate::exec::nodes::NodesReport) -> String {
+    use crate::exec::nodes::compare::format_offset;
+    let mut s = String::new();
+    for c in &report.columns {
+        let r = &c.result;
+        let mut notes = Vec::new();
+        if c.skewed
+            && let Some(o) = c.offset
+        {
+            notes.push(format!("clock {}", format_offset(o)));
+        }
+        if let Some(m) = &r.message {
+            notes.push(m.clone());
+        } else {
+            match (r.exit_code, r.signal) {
+                (Some(0), _) => {}
+                (Some(code), _) => notes.push(format!("exit {code}")),
+                (None, Some(sig)) => notes.push(format!("signal {sig}")),
+                _ => {}
+            }
+        }
+        notes.extend(r.failures.iter().cloned());
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", notes.join("; "))
+        };
+        let _ = writeln!(s, "== {} ({}) =={notes}", r.node, r.address);
+        for (k, line) in c.lines.iter().enumerate() {
+            s.push_str(if c.differing.contains(&k) { "! " } else { "  " });
+            s.push_str(line);
+            s.push('\n');
+        }
+    }
+    let _ = writeln!(s, "   nodes: {}", report.summary);
+    s
+}
+
 /// Turns terminal echo off; returns the settings to restore.
 fn no_echo(stdin: &std::io::Stdin) -> Option<nix::sys::termios::Termios> {
     use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
@@ -379,6 +427,29 @@ impl Host for Printer {
                 for line in text.lines() {
                     self.json_line(&json!({"event": "output", "step": step, "block": block, "stream": stream, "ts_ms": ts_ms, "line": line}));
                 }
+                return;
+            }
+            if let Event::NodeOutput {
+                step,
+                block,
+                node,
+                stream,
+                ts_ms,
+                text,
+            } = &event
+            {
+                for line in text.lines() {
+                    self.json_line(&json!({"event": "node_output", "step": step, "block": block, "node": node, "stream": stream, "ts_ms": ts_ms, "line": line}));
+                }
+                return;
+            }
+            if let Event::NodeFinished {
+                step,
+                block,
+                result,
+            } = &event
+            {
+                self.json_line(&json!({"event": "node_finished", "step": step, "block": block, "node": result.node, "result": result}));
                 return;
             }
             if let Ok(value) = serde_json::to_value(&event) {
@@ -421,7 +492,7 @@ impl Host for Printer {
                     let _ = err.write_all(text.as_bytes());
                 }
             },
-            Event::Progress { .. } => {}
+            Event::Progress { .. } | Event::NodeOutput { .. } | Event::NodeFinished { .. } => {}
             Event::CommandFinished {
                 outcome,
                 failures,
@@ -456,6 +527,22 @@ impl Host for Printer {
                 self.text(&s);
             }
             Event::Notice { text, .. } => self.text(&format!("   note: {text}\n")),
+            Event::NodeStarted {
+                node,
+                address,
+                command,
+                ..
+            } => {
+                // A dry run shows each node's ssh command; a real run shows the outputs
+                // together once every node is done.
+                if self.dry_run {
+                    self.text(&format!("== {node} ({address}) ==\n$ {command}\n"));
+                }
+            }
+            Event::NodesCompared { report, .. } => {
+                let text = nodes_text(&report);
+                self.text(&text);
+            }
             Event::StepFinished {
                 number,
                 verdict,

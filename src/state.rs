@@ -10,6 +10,7 @@
 
 mod catalog;
 pub mod diagnose;
+mod nodes;
 mod scenario;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use crate::exec::{self};
 use crate::runbook::{PlaceholderDoc, Runbook, Step};
 
 pub use catalog::{CatalogView, Entry, Row};
+pub use nodes::{NodeColumn, NodeStatus, NodesView};
 pub use scenario::{ExitInfo, Item, OutKind, OutLine, OutputView, ScenarioView, Status};
 
 /// Lines kept per step in the output pane (the engine keeps head and tail of the rest).
@@ -252,6 +254,8 @@ pub struct State {
     /// Time since the app started, as of the last tick.
     pub clock: Duration,
     pub should_quit: bool,
+    /// How steps marked `target=nodes` reach the nodes (config `[ssh]`, `--node`).
+    pub nodes: exec::nodes::NodeOptions,
     /// The last frame's layout: where the checklist rows start, for mouse clicks.
     pub checklist_area: Option<(u16, u16, u16)>,
     /// URLs of fetched runbooks whose commands the user agreed to run in this session.
@@ -279,6 +283,7 @@ impl State {
             ticks: 0,
             clock: Duration::ZERO,
             should_quit: false,
+            nodes: exec::nodes::NodeOptions::default(),
             checklist_area: None,
             trusted_origins: Vec::new(),
         }
@@ -772,6 +777,16 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
             };
         }
         Command::ToggleDiff => s.show_diff = !s.show_diff,
+        Command::NodesLeft | Command::NodesRight => {
+            let delta = if command == Command::NodesLeft { -1 } else { 1 };
+            if let Some(v) = s
+                .items
+                .get_mut(s.selected)
+                .and_then(|i| i.output.nodes.as_mut())
+            {
+                v.page(delta);
+            }
+        }
         Command::FullOutput => {
             state.overlay = Some(Overlay::Output {
                 scroll: 0,
@@ -1173,6 +1188,7 @@ fn launch(state: &mut State, index: usize, confirmed: bool) -> Vec<Effect> {
         read_only: mode == Mode::ReadOnly,
         dry_run: mode == Mode::DryRun,
         terminal: true,
+        nodes: state.nodes.clone(),
         ..RunOptions::default()
     };
     let run = RunRequest {

@@ -9,6 +9,7 @@ mod catalog;
 mod diagnose;
 mod dialogs;
 mod markup;
+mod nodes;
 mod scenario;
 pub mod theme;
 

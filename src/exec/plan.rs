@@ -77,10 +77,7 @@ pub fn step_plan(step: &Step, state: &mut PlanState) -> StepPlan {
         let class = classify_block(block);
         let plan = if let Some(why) = manual_reason(block) {
             BlockPlan::Manual(why)
-        } else if block
-            .attribute("target")
-            .is_some_and(|t| t == "nodes" || t == "node")
-        {
+        } else if targets_nodes(block) {
             BlockPlan::OnNode("the runbook marks it to run on every node of the cluster".to_owned())
         } else if let Some(shell) = &state.remote_shell {
             BlockPlan::OnNode(format!(
@@ -102,6 +99,13 @@ pub fn step_plan(step: &Step, state: &mut PlanState) -> StepPlan {
         manual: blocks.is_empty(),
         blocks,
     }
+}
+
+/// The block is marked `target=nodes` (or `target=node`): run it on every node.
+pub fn targets_nodes(block: &crate::runbook::Block) -> bool {
+    block
+        .attribute("target")
+        .is_some_and(|t| t == "nodes" || t == "node")
 }
 
 /// Languages run through bash; a command block in another language is shown, not run.

@@ -25,6 +25,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::judge::{self, Expectations, OutputMatch};
+use super::nodes::{self, Node, NodeEvent, NodeOptions, NodeResult, NodesReport, Source};
 use super::output::{Limits, OutputBuffer, Stream};
 use super::plan::{self, BlockPlan, StepPlan};
 use super::process::{self, Cancel, CommandOutcome, CommandSpec, OutputSink, Terminal};
@@ -55,6 +56,8 @@ pub struct Options {
     pub limits: Limits,
     /// Interactive commands can be handed a terminal.
     pub terminal: bool,
+    /// Where `target=nodes` blocks run (off: left to the user, as on-node steps).
+    pub nodes: NodeOptions,
 }
 
 impl Default for Options {
@@ -69,6 +72,7 @@ impl Default for Options {
             from_step: 1,
             limits: Limits::default(),
             terminal: false,
+            nodes: NodeOptions::default(),
         }
     }
 }
@@ -202,6 +206,35 @@ pub enum Event {
         failures: Vec<String>,
         output: OutputMatch,
     },
+    /// A `target=nodes` block starts on one node (or, in a dry run, would).
+    NodeStarted {
+        step: usize,
+        block: usize,
+        node: String,
+        address: String,
+        /// The ssh command line, secrets masked.
+        command: String,
+    },
+    /// Complete lines from one node, secrets masked.
+    NodeOutput {
+        step: usize,
+        block: usize,
+        node: String,
+        stream: Stream,
+        ts_ms: u64,
+        text: String,
+    },
+    NodeFinished {
+        step: usize,
+        block: usize,
+        result: NodeResult,
+    },
+    /// Every node is done: the outputs side by side, differences and clock skew marked.
+    NodesCompared {
+        step: usize,
+        block: usize,
+        report: NodesReport,
+    },
     /// Something the user should read: a gate, a skipped alternative, an on-node command.
     Notice {
         step: usize,
@@ -268,6 +301,8 @@ pub struct Runner<'h, H: Host> {
     /// Placeholder docs from the runbook's front matter.
     pub docs: BTreeMap<String, PlaceholderDoc>,
     step_outputs: Vec<OutputBuffer>,
+    /// The nodes `target=nodes` blocks run on, once looked up (or why there are none).
+    node_list: Option<Result<Vec<Node>, String>>,
 }
 
 struct StepSink<'a, H: Host> {
@@ -327,6 +362,7 @@ impl<'h, H: Host> Runner<'h, H> {
             cancel,
             docs: BTreeMap::new(),
             step_outputs: Vec::new(),
+            node_list: None,
         }
     }
 
@@ -353,7 +389,7 @@ impl<'h, H: Host> Runner<'h, H> {
                     .blocks
                     .iter()
                     .find(|pb| pb.index == b)
-                    .is_some_and(|pb| self.runs_here(&pb.plan));
+                    .is_some_and(|pb| self.runs_here(&pb.plan, block));
                 if !runs_here {
                     continue;
                 }
@@ -379,12 +415,36 @@ impl<'h, H: Host> Runner<'h, H> {
     }
 
     /// Will a block with this plan run on this machine (or, in a dry run, be shown filled in)?
-    fn runs_here(&self, plan: &BlockPlan) -> bool {
+    fn runs_here(&self, plan: &BlockPlan, block: &Block) -> bool {
         match plan {
-            BlockPlan::OnNode(_) | BlockPlan::Manual(_) => false,
+            BlockPlan::OnNode(_) => self.fans_out(block),
+            BlockPlan::Manual(_) => false,
             BlockPlan::Interactive => self.opts.terminal || self.opts.dry_run,
             BlockPlan::Run | BlockPlan::Alternative(_) => true,
         }
+    }
+
+    /// Is this block run on every node over ssh (rather than left to the user)?
+    fn fans_out(&self, block: &Block) -> bool {
+        plan::targets_nodes(block) && self.opts.nodes.source != Source::Off
+    }
+
+    /// The nodes to run on: the configured list, or the cluster's (looked up once).
+    async fn node_list(&mut self) -> Result<Vec<Node>, String> {
+        if self.node_list.is_none() {
+            let found = match &self.opts.nodes.source {
+                Source::Off => Err("steps on nodes are off".to_owned()),
+                Source::List(list) if list.is_empty() => Err("the node list is empty".to_owned()),
+                Source::List(list) => Ok(list.clone()),
+                Source::Cluster => nodes::discover(&self.session.env).await.map_err(|e| {
+                    format!("{e}; name the nodes with --node or [ssh] nodes in the config")
+                }),
+            };
+            self.node_list = Some(found);
+        }
+        self.node_list
+            .clone()
+            .unwrap_or_else(|| Err("no node list".to_owned()))
     }
 
     /// Indices of the blocks that will run (plan Run/Interactive/OnNode, one per tab group).
@@ -557,7 +617,20 @@ impl<'h, H: Host> Runner<'h, H> {
         let class = &planned.class;
         // Placeholder values: asked once per name, here or from the host; only for a block
         // that will run here (an on-node or manual block is shown as the runbook has it).
-        let runs_here = self.runs_here(&planned.plan);
+        let mut runs_here = self.runs_here(&planned.plan, block);
+        // A block for every node needs the node list; without one it is the user's to run.
+        let mut node_list: Vec<Node> = Vec::new();
+        let mut no_nodes: Option<String> = None;
+        if runs_here && matches!(planned.plan, BlockPlan::OnNode(_)) {
+            match self.node_list().await {
+                Ok(list) => node_list = list,
+                Err(e) => {
+                    no_nodes = Some(e);
+                    runs_here = false;
+                }
+            }
+        }
+        let on_nodes = runs_here && matches!(planned.plan, BlockPlan::OnNode(_));
         if runs_here {
             let docs = &self.docs;
             let host = &mut *self.host;
@@ -584,9 +657,15 @@ impl<'h, H: Host> Runner<'h, H> {
             reasons: class.reasons.clone(),
         });
         match &planned.plan {
+            BlockPlan::OnNode(_) if on_nodes => {}
             BlockPlan::OnNode(why) | BlockPlan::Manual(why) => {
                 let text = if matches!(planned.plan, BlockPlan::OnNode(_)) {
-                    format!("run this on the node yourself: {why}")
+                    match &no_nodes {
+                        Some(e) => format!(
+                            "run this on the node yourself: {why} (no nodes to run it on: {e})"
+                        ),
+                        None => format!("run this on the node yourself: {why}"),
+                    }
                 } else {
                     format!("not run here: {why}")
                 };
@@ -636,6 +715,22 @@ impl<'h, H: Host> Runner<'h, H> {
             }
         }
         if self.opts.dry_run {
+            if on_nodes {
+                let ssh = &self.opts.nodes.ssh;
+                for (node, command) in
+                    node_list
+                        .iter()
+                        .zip(nodes::commands(&node_list, ssh, &filled.script))
+                {
+                    self.host.emit(Event::NodeStarted {
+                        step: i,
+                        block: planned.index,
+                        node: node.name.clone(),
+                        address: node.address(),
+                        command: self.session.vars.mask(&command).into_owned(),
+                    });
+                }
+            }
             return (Verdict::DryRun, Vec::new());
         }
         let expectations = match Expectations::from_block(block) {
@@ -646,6 +741,18 @@ impl<'h, H: Host> Runner<'h, H> {
             .attribute("timeout")
             .and_then(parse_duration)
             .unwrap_or(self.opts.default_timeout);
+        if on_nodes {
+            return self
+                .run_on_nodes(
+                    i,
+                    planned.index,
+                    &node_list,
+                    &filled.script,
+                    timeout,
+                    &expectations,
+                )
+                .await;
+        }
         let spec = CommandSpec {
             script: filled.script,
             env: self.session.env.clone(),
@@ -757,6 +864,132 @@ impl<'h, H: Host> Runner<'h, H> {
         if cancelled {
             (Verdict::Cancelled, vec!["cancelled".to_owned()])
         } else if failures.is_empty() {
+            (Verdict::Passed, Vec::new())
+        } else {
+            (Verdict::Failed, failures)
+        }
+    }
+}
+
+impl<H: Host> Runner<'_, H> {
+    /// Runs a filled-in block on every node and reports the comparison.
+    async fn run_on_nodes(
+        &mut self,
+        i: usize,
+        block: usize,
+        node_list: &[Node],
+        script: &str,
+        timeout: Duration,
+        expectations: &Expectations,
+    ) -> (Verdict, Vec<String>) {
+        let job = nodes::Job {
+            script,
+            env: &self.session.env,
+            cwd: &self.session.cwd,
+            timeout,
+            grace: self.opts.grace,
+            limits: self.opts.limits,
+            vars: &self.session.vars,
+            expectations,
+        };
+        let host = &mut *self.host;
+        let mut kept = self.step_outputs.get_mut(i);
+        let mut emit = |ev: NodeEvent| match ev {
+            NodeEvent::Started {
+                node,
+                address,
+                command,
+            } => host.emit(Event::NodeStarted {
+                step: i,
+                block,
+                node,
+                address,
+                command,
+            }),
+            NodeEvent::Output {
+                node,
+                stream,
+                ts_ms,
+                text,
+            } => {
+                // The step's buffer keeps every node's lines, prefixed with the node's name.
+                if let Some(b) = kept.as_deref_mut() {
+                    let mut prefixed = String::new();
+                    for l in text.lines() {
+                        prefixed.push('[');
+                        prefixed.push_str(&node);
+                        prefixed.push_str("] ");
+                        prefixed.push_str(l);
+                        prefixed.push('\n');
+                    }
+                    b.push(stream, Duration::from_millis(ts_ms), prefixed.as_bytes());
+                }
+                host.emit(Event::NodeOutput {
+                    step: i,
+                    block,
+                    node,
+                    stream,
+                    ts_ms,
+                    text,
+                });
+            }
+            NodeEvent::Finished(result) => host.emit(Event::NodeFinished {
+                step: i,
+                block,
+                result,
+            }),
+        };
+        let runs = nodes::fan_out(
+            node_list,
+            &self.opts.nodes.ssh,
+            &job,
+            &self.cancel,
+            &mut emit,
+        )
+        .await;
+        let report = nodes::report(&runs, self.opts.nodes.ssh.max_skew);
+        let mut failures = Vec::new();
+        let mut cancelled = false;
+        for r in &runs {
+            let res = &r.result;
+            if res.error == Some(nodes::NodeError::Cancelled) {
+                cancelled = true;
+            } else if let Some(m) = &res.message {
+                failures.push(m.clone());
+            } else if !res.failures.is_empty() {
+                failures.push(format!("{}: {}", res.node, res.failures.join("; ")));
+            }
+        }
+        let skewed: Vec<String> = report
+            .columns
+            .iter()
+            .filter(|c| c.skewed)
+            .map(|c| {
+                format!(
+                    "{} clock {}",
+                    c.result.node,
+                    c.offset
+                        .map(nodes::compare::format_offset)
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        self.host.emit(Event::NodesCompared {
+            step: i,
+            block,
+            report,
+        });
+        if cancelled {
+            return (Verdict::Cancelled, vec!["cancelled".to_owned()]);
+        }
+        if !skewed.is_empty() {
+            // Skew is a finding, not a failure of the check: the steps that fix it follow.
+            self.host.emit(Event::Notice {
+                step: i,
+                text: format!("clock skew: {}", skewed.join(", ")),
+            });
+        }
+        if failures.is_empty() {
             (Verdict::Passed, Vec::new())
         } else {
             (Verdict::Failed, failures)

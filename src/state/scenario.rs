@@ -98,6 +98,8 @@ pub struct OutputView {
     pub reasons: Vec<String>,
     /// Scroll offset from the bottom (0 follows the stream).
     pub scroll_back: usize,
+    /// A step run on every node: the outputs side by side.
+    pub nodes: Option<super::NodesView>,
 }
 
 impl OutputView {
@@ -353,6 +355,15 @@ impl ScenarioView {
             Event::StepFinished {
                 verdict, reasons, ..
             } => {
+                if let Some(n) = &mut out.nodes {
+                    n.event(&Event::StepFinished {
+                        step: 0,
+                        number: String::new(),
+                        verdict,
+                        reasons: Vec::new(),
+                        dropped_lines: 0,
+                    });
+                }
                 item.status = match verdict {
                     Verdict::Passed => Status::Passed,
                     Verdict::Failed => Status::Failed,
@@ -367,6 +378,12 @@ impl ScenarioView {
                         out.reasons.push(r);
                     }
                 }
+            }
+            Event::NodeStarted { .. }
+            | Event::NodeOutput { .. }
+            | Event::NodeFinished { .. }
+            | Event::NodesCompared { .. } => {
+                out.nodes.get_or_insert_default().event(&event);
             }
             Event::Summary(_) => {}
         }

@@ -213,6 +213,10 @@ fn draw_output(
     theme: Theme,
 ) {
     let focused = state.focus == Focus::Output;
+    if let Some(view) = &item.output.nodes {
+        super::nodes::draw(frame, view, area, focused, theme);
+        return;
+    }
     let expected = item.expected();
     let (actual_area, expected_area) = match expected {
         Some(_) if area.height >= 12 || area.width >= WIDE => {
