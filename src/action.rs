@@ -36,6 +36,8 @@ pub enum Command {
     ToggleDiff,
     PickProcedure,
     CycleMode,
+    /// Write the session's report (Markdown, redacted) and copy it.
+    Report,
     Back,
     Quit,
 }
@@ -64,6 +66,7 @@ impl Command {
             Self::ToggleDiff => "expected output: beside / as a diff",
             Self::PickProcedure => "pick another procedure",
             Self::CycleMode => "mode: confirm / read-only / dry-run",
+            Self::Report => "write the session report and copy it (OSC 52)",
             Self::Back => "back / close",
             Self::Quit => "quit",
         }
@@ -224,6 +227,7 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::ToggleDiff, &[Key::ch('d')]),
     (Command::PickProcedure, &[Key::ch('p')]),
     (Command::CycleMode, &[Key::ch('m')]),
+    (Command::Report, &[Key::ch('R')]),
     (Command::Back, &[Key::plain(KeyCode::Esc)]),
     (Command::Quit, &[Key::ch('q')]),
 ];

@@ -7,6 +7,7 @@
 //! [theme]
 //! color = false                   # like NO_COLOR
 //! ascii = true                    # ASCII glyphs
+//! session_output_limit = 16777216 # bytes of output a session keeps per step (head + tail)
 //! [keys]
 //! enter = ["enter", "r"]          # command name = keys (see `?` in the app for the names)
 //! ```
@@ -31,6 +32,9 @@ pub struct Config {
     pub theme: ThemeConfig,
     #[serde(default)]
     pub keys: BTreeMap<Command, Vec<String>>,
+    /// Bytes of output a session keeps per step (head and tail); 16 MiB when unset.
+    #[serde(default)]
+    pub session_output_limit: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

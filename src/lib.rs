@@ -14,6 +14,8 @@
 //!   `state` imports the engine's types; `ui` draws `State` and imports no engine.
 //! - [`lab`] is the practice cluster: an embedded Kubernetes-compatible API server seeded with
 //!   the broken state of a scenario, for trainees, first-minute users and tests.
+//! - [`session`] persists each run (state, outputs, notes), writes redacted reports and
+//!   copy-paste exports; headless `run` and the TUI record through the same [`session::Recorder`].
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
 pub mod action;
@@ -25,5 +27,6 @@ pub mod lab;
 pub mod lint;
 pub mod run;
 pub mod runbook;
+pub mod session;
 pub mod state;
 pub mod ui;
