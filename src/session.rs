@@ -210,7 +210,7 @@ impl Recorder {
                         ..CommandRecord::default()
                     });
                 }
-                self.write_output(index, format!("$ {command}\n").as_bytes());
+                self.write_output(index, format!("$ {}\n", command.trim_end()).as_bytes());
                 self.save();
             }
             Event::Output { text, .. } => self.write_output(index, text.as_bytes()),

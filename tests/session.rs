@@ -162,6 +162,14 @@ fn kill_9_leaves_the_last_state_readable() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(running["steps"][0]["verdict"], "passed");
+    // The output streams to its file while the step runs; kill once it is there.
+    let out = root
+        .join(running["id"].as_str().unwrap_or_default())
+        .join("step-002.out");
+    while !std::fs::read_to_string(&out).is_ok_and(|t| t.contains("second-step-started")) {
+        assert!(Instant::now() < deadline, "step 2 printed nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     child.kill().unwrap_or_else(|e| panic!("{e}"));
     let _ = child.wait();
 

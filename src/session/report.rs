@@ -146,8 +146,18 @@ pub fn markdown(store: &Store, record: &SessionRecord, redactor: &Redactor) -> S
         row("Practice cluster", lab);
     }
     row("Who", &format!("{}@{}", record.user, record.host));
-    row("Started", &record.started.to_rfc3339());
-    row("Last activity", &record.updated.to_rfc3339());
+    row(
+        "Started",
+        &record
+            .started
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    row(
+        "Last activity",
+        &record
+            .updated
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
     row("Mode", &record.mode);
     let (done, total) = record.progress();
     row(
