@@ -244,7 +244,7 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
         env,
         cwd: lab.as_ref().map(runbook::lab::LabHandle::dir),
         notice,
-        lab_url: lab.as_ref().map(|l| l.url().to_string()),
+        lab_url: lab.as_ref().map(runbook::lab::LabHandle::url),
     };
     runbook::app::run(options)?;
     if let Some(lab) = lab {

@@ -275,8 +275,7 @@ pub fn resolve(
         }
         catalog.runbook(target).cloned().ok_or_else(|| {
             RunError::Target(format!(
-                "no scenario or runbook `{}`; `runbook list` shows the ids",
-                target
+                "no scenario or runbook `{target}`; `runbook list` shows the ids"
             ))
         })?
     };
@@ -303,7 +302,7 @@ pub fn resolve(
         None => match runbook.scenarios.as_slice() {
             [only] => only,
             [] => {
-                return Err(RunError::Target(format!("{}: no scenario in it", target)));
+                return Err(RunError::Target(format!("{target}: no scenario in it")));
             }
             _ => {
                 return Err(RunError::Target(format!(

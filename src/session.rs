@@ -159,7 +159,7 @@ impl Recorder {
     /// A note on step `step` (replaces the previous one; empty removes it).
     pub fn set_note(&mut self, step: usize, note: &str) {
         if let Some(s) = self.record.steps.get_mut(step) {
-            s.notes = note.to_owned();
+            note.clone_into(&mut s.notes);
             self.save();
         }
     }

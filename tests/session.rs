@@ -1,6 +1,6 @@
 //! Sessions: recorded by `runbook run`, readable after `kill -9`, listed, pruned, reported
 //! with every secret redacted, and scenarios exported as copy-paste checklists. Each test
-//! points the data folder (HOME, XDG_DATA_HOME and RUNBOOK_DATA_DIR) at a temp folder.
+//! points the data folder (`HOME`, `XDG_DATA_HOME` and `RUNBOOK_DATA_DIR`) at a temp folder.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -221,8 +221,8 @@ fn saves_are_atomic_for_a_concurrent_reader() {
         })
     };
     for i in 0..300 {
-        let step = record.step_mut(i, &(i + 1).to_string(), "a step with a long enough title");
-        step.notes = "x".repeat(i * 10);
+        let saved = record.step_mut(i, &(i + 1).to_string(), "a step with a long enough title");
+        saved.notes = "x".repeat(i * 10);
         store.save(&record).unwrap_or_else(|e| panic!("{e}"));
     }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -179,13 +179,12 @@ pub fn fill_partial(
             let delimiter = region.and_then(|r| r.delimiter.as_deref());
             vars::spell(&v.value, lexed.context_at(p.start), delimiter).ok()
         });
-        match spelled {
-            Some(s) => out.push_str(&s),
-            None => {
-                let visible = format!("<{}>", p.name);
-                out.push_str(&visible);
-                to_fill.insert(visible, p.name.clone());
-            }
+        if let Some(s) = spelled {
+            out.push_str(&s);
+        } else {
+            let visible = format!("<{}>", p.name);
+            out.push_str(&visible);
+            to_fill.insert(visible, p.name.clone());
         }
     }
     out.push_str(&script[last..]);

@@ -67,7 +67,7 @@ fn build() -> Option<Rules> {
         ))
         .ok()?,
         yaml_key: Regex::new(&format!(
-            r#"(?im)^([+-]?[ \t]*(?:-[ \t]+)?({SECRET_KEY})[ \t]*:[ \t]+)([^\s|>#][^\r\n]*)$"#
+            r"(?im)^([+-]?[ \t]*(?:-[ \t]+)?({SECRET_KEY})[ \t]*:[ \t]+)([^\s|>#][^\r\n]*)$"
         ))
         .ok()?,
         assignment: Regex::new(&format!(
