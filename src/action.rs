@@ -43,6 +43,8 @@ pub enum Command {
     /// Steps on every node: show the previous / next node columns.
     NodesLeft,
     NodesRight,
+    /// Write the session's report (Markdown, redacted) and copy it.
+    Report,
     Back,
     Quit,
 }
@@ -76,6 +78,7 @@ impl Command {
             Self::Diagnose => "diagnose: which runbook fits the cluster? (also d in the catalog)",
             Self::NodesLeft => "nodes: previous column",
             Self::NodesRight => "nodes: next column",
+            Self::Report => "write the session report and copy it (OSC 52)",
             Self::Back => "back / close",
             Self::Quit => "quit",
         }
@@ -250,6 +253,7 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
         Command::NodesRight,
         &[Key::plain(KeyCode::Right), Key::ch(']')],
     ),
+    (Command::Report, &[Key::ch('R')]),
     (Command::Back, &[Key::plain(KeyCode::Esc)]),
     (Command::Quit, &[Key::ch('q')]),
 ];

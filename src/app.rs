@@ -63,6 +63,8 @@ pub struct Options {
     pub workspace: Option<Workspace>,
     /// How steps marked `target=nodes` reach the nodes.
     pub nodes: crate::exec::nodes::NodeOptions,
+    /// The practice cluster's URL (`--lab`), recorded in sessions.
+    pub lab_url: Option<String>,
 }
 
 /// Starts the runtime and runs the TUI until the user quits.
@@ -95,6 +97,17 @@ struct App {
     pinned_tx: tokio::sync::watch::Sender<Option<Pinned>>,
     /// The commands' environment on top of ours: `diagnose` uses its `KUBECONFIG` too.
     env: Vec<(String, String)>,
+    /// The session of the open scenario, shared with the step threads that record into it.
+    recording: Option<Recording>,
+    lab_url: Option<String>,
+    /// The terminal went away (SIGHUP): the session ends interrupted.
+    hung_up: bool,
+}
+
+/// Which scenario a session belongs to, and its recorder.
+struct Recording {
+    key: (std::path::PathBuf, usize, usize),
+    recorder: Arc<std::sync::Mutex<crate::session::Recorder>>,
 }
 
 /// How often the status bar's health is asked again.
@@ -151,6 +164,9 @@ impl App {
             workspace: options.workspace,
             pinned_tx,
             env: options.env.clone(),
+            recording: None,
+            lab_url: options.lab_url,
+            hung_up: false,
         };
         app.state.contexts = app
             .workspace
@@ -158,7 +174,134 @@ impl App {
             .map(Workspace::contexts)
             .unwrap_or_default();
         app.context_changed();
-        app.run(ctl_rx, out_rx, term_rx).await
+        let result = app.run(ctl_rx, out_rx, term_rx).await;
+        app.end_recording();
+        result
+    }
+
+    /// The recorder of the open scenario, started (and the previous one paused) when the
+    /// scenario changed. `None` when sessions cannot be written (reported once).
+    fn recorder(&mut self) -> Option<Arc<std::sync::Mutex<crate::session::Recorder>>> {
+        let view = self.state.scenario.as_ref()?;
+        let key = (view.runbook.path.clone(), view.scenario, view.procedure);
+        if let Some(r) = &self.recording
+            && r.key == key
+        {
+            return Some(r.recorder.clone());
+        }
+        let record = self.new_record(view)?;
+        self.end_recording();
+        let root = crate::session::sessions_dir()?;
+        let recorder = crate::session::Store::create(&root, &record.id)
+            .and_then(|store| crate::session::Recorder::create(store, record));
+        match recorder {
+            Ok(r) => {
+                let recorder = Arc::new(std::sync::Mutex::new(r));
+                self.recording = Some(Recording {
+                    key,
+                    recorder: recorder.clone(),
+                });
+                Some(recorder)
+            }
+            Err(e) => {
+                self.state.message = Some(format!("not recording a session: {e}"));
+                None
+            }
+        }
+    }
+
+    /// A fresh session record for the open scenario: its steps, context and mode.
+    fn new_record(
+        &self,
+        view: &crate::state::ScenarioView,
+    ) -> Option<crate::session::SessionRecord> {
+        let scenario = view.runbook.scenarios.get(view.scenario)?;
+        let mode = match self.state.mode {
+            Mode::Confirm => "confirm",
+            Mode::ReadOnly => "read-only",
+            Mode::DryRun => "dry-run",
+        };
+        let mut record = crate::session::SessionRecord::new(&scenario.id, &view.runbook.path, mode);
+        record.scenario_title.clone_from(&scenario.title);
+        record.procedure = scenario
+            .procedures
+            .get(view.procedure)
+            .map(|p| p.title.clone());
+        // The pinned context's kubeconfig: the cluster the commands talk to.
+        let kubeconfig = self
+            .workspace
+            .as_ref()
+            .and_then(Workspace::pinned)
+            .map(|p| p.path.clone())
+            .or_else(|| {
+                self.env
+                    .iter()
+                    .find(|(k, _)| k == "KUBECONFIG")
+                    .map(|(_, v)| std::path::PathBuf::from(v))
+            });
+        record.context = crate::session::current_context_of(kubeconfig.as_deref());
+        record.lab.clone_from(&self.lab_url);
+        for (i, item) in view.items.iter().enumerate() {
+            let title = item.step.text.lines().next().unwrap_or_default();
+            record.step_mut(i, &item.number, title);
+        }
+        Some(record)
+    }
+
+    /// `R`: the open session's report, redacted, into its folder and onto the clipboard.
+    fn write_report(&mut self) {
+        let Some(r) = &self.recording else {
+            self.state.message = Some("no session yet: run a step first".to_owned());
+            return;
+        };
+        let Ok(recorder) = r.recorder.lock() else {
+            return;
+        };
+        let secrets: Vec<String> = self
+            .state
+            .session
+            .as_ref()
+            .map(|s| {
+                s.vars
+                    .iter()
+                    .filter(|(_, v)| v.secret)
+                    .map(|(_, v)| v.value.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let redactor = crate::session::report::redactor(&secrets);
+        let md =
+            crate::session::report::markdown(recorder.store(), recorder.record_ref(), &redactor);
+        let path = recorder.store().dir().join("report.md");
+        drop(recorder);
+        self.state.message = Some(
+            match crate::session::store::write_atomic(&path, md.as_bytes()) {
+                Ok(()) => {
+                    copy_osc52(&md);
+                    format!("report written to {} and copied", path.display())
+                }
+                Err(e) => format!("cannot write the report: {e}"),
+            },
+        );
+    }
+
+    /// Saves the open session for the last time: interrupted when the terminal went away
+    /// (or a step was still running), else left to be resumed or finished.
+    fn end_recording(&mut self) {
+        if let Some(r) = self.recording.take()
+            && let Ok(mut recorder) = r.recorder.lock()
+        {
+            let running = recorder
+                .record_ref()
+                .steps
+                .iter()
+                .any(|s| s.state == crate::session::StepState::Running);
+            if self.hung_up || running {
+                recorder.interrupt();
+            } else {
+                recorder.pause();
+            }
+        }
     }
 
     async fn run(
@@ -205,7 +348,10 @@ impl App {
                     Ok(event) => self.translate(&event),
                     Err(_) => Some(Action::Terminate),
                 },
-                _ = hangup.recv() => Some(Action::Terminate),
+                _ = hangup.recv() => {
+                    self.hung_up = true;
+                    Some(Action::Terminate)
+                }
                 _ = terminate.recv() => Some(Action::Terminate),
                 Some(request) = term_rx.recv() => {
                     if request.suspend {
@@ -279,6 +425,16 @@ impl App {
     }
 
     fn apply(&mut self, action: Action) {
+        if matches!(action, Action::Command(Command::Report)) && !state::typing(&self.state) {
+            self.write_report();
+            return;
+        }
+        if let Action::RunEnded(_, session) = &action
+            && let Some(r) = &self.recording
+            && let Ok(mut recorder) = r.recorder.lock()
+        {
+            recorder.set_vars(&session.vars);
+        }
         for effect in state::update(&mut self.state, action) {
             match effect {
                 Effect::Run { index, run } => self.spawn_step(index, *run),
@@ -410,8 +566,10 @@ impl App {
         let (handle, cancel) = Cancel::new();
         self.cancel = Some(handle);
         let ctl = self.ctl_tx.clone();
+        let recorder = self.recorder();
         let mut host = TuiHost {
             index,
+            recorder,
             ctl: self.ctl_tx.clone(),
             out: self.out_tx.clone(),
             dropped: 0,
@@ -549,6 +707,8 @@ fn spawn_health(
 /// The engine's view of the TUI.
 struct TuiHost {
     index: usize,
+    /// Every event is recorded here first (output included, even what the screen drops).
+    recorder: Option<Arc<std::sync::Mutex<crate::session::Recorder>>>,
     ctl: mpsc::UnboundedSender<Action>,
     out: mpsc::Sender<Action>,
     /// Output lines the screen had no room for since the last report.
@@ -569,6 +729,11 @@ impl TuiHost {
 
 impl Host for TuiHost {
     fn emit(&mut self, event: EngineEvent) {
+        if let Some(r) = &self.recorder
+            && let Ok(mut recorder) = r.lock()
+        {
+            recorder.record(self.index, &event);
+        }
         match event {
             EngineEvent::Output { ref text, .. } | EngineEvent::Progress { ref text, .. } => {
                 let lines = text.lines().count().max(1) as u64;

@@ -82,6 +82,13 @@ pub enum Command {
     /// Download runbooks (or index files listing them) from URLs into the cache; they join the
     /// catalog, and each must be shown (`runbook show`) before it can run.
     Fetch(FetchArgs),
+    /// List recorded sessions, newest first; `--prune` removes old ones.
+    Sessions(SessionsArgs),
+    /// A session's transcript for a support ticket (secrets redacted).
+    Report(ReportArgs),
+    /// A scenario as a numbered copy-paste checklist, values filled in, for someone to run
+    /// it themselves.
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -275,4 +282,59 @@ pub struct RunArgs {
     /// `[ssh] nodes` from the config. Default: the cluster's nodes' `InternalIP` addresses.
     #[arg(long = "node", value_name = "ADDR")]
     pub nodes: Vec<String>,
+    /// Do not record a session (by default each run is saved; its id is printed at the end).
+    #[arg(long)]
+    pub no_session: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// Print JSON: {"sessions":[{"id","scenario","context","server","started","updated",
+    /// "status","done","total","path"}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Remove sessions whose last activity is older than `--older-than`.
+    #[arg(long)]
+    pub prune: bool,
+    /// Age for `--prune` (`30d`, `12h`).
+    #[arg(long, value_name = "AGE", default_value = "30d", requires = "prune")]
+    pub older_than: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A session id, a unique prefix of one, or `last`.
+    pub session: String,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A scenario id, a runbook id with one scenario, or a runbook file.
+    pub target: String,
+    /// Which scenario of a runbook with several (its id or slug).
+    #[arg(long, value_name = "ID")]
+    pub scenario: Option<String>,
+    /// Which procedure: its number (1-based) or (part of) its title. Default: the first.
+    #[arg(long, value_name = "N|NAME")]
+    pub procedure: Option<String>,
+    /// A value to fill in, `name=value`; repeatable. Secret values are never written.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Write the checklist to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Extra runbook files or folders to look the id up in.
+    #[arg(long = "path", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }

@@ -10,6 +10,7 @@
 //! [theme]
 //! color = false                   # like NO_COLOR
 //! ascii = true                    # ASCII glyphs
+//! session_output_limit = 16777216 # bytes of output a session keeps per step (head + tail)
 //! [keys]
 //! enter = ["enter", "r"]          # command name = keys (see `?` in the app for the names)
 //! [contexts."prod-*"]             # guard rails per kube context (a name or a glob)
@@ -55,6 +56,9 @@ pub struct Config {
     pub theme: ThemeConfig,
     #[serde(default)]
     pub keys: BTreeMap<Command, Vec<String>>,
+    /// Bytes of output a session keeps per step (head and tail); 16 MiB when unset.
+    #[serde(default)]
+    pub session_output_limit: Option<u64>,
     /// Guard rails per kube context, by name or glob.
     #[serde(default)]
     pub contexts: BTreeMap<String, crate::cluster::guard::ContextRule>,

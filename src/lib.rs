@@ -21,6 +21,8 @@
 //!   catalog with their origin; a fetched runbook runs only after it has been shown.
 //! - [`diagnose`] runs the read-only checks declared in runbook front matter against a cluster
 //!   (kube-rs) and ranks the scenarios that match; the CLI and the TUI's Diagnose view use it.
+//! - [`session`] persists each run (state, outputs, notes), writes redacted reports and
+//!   copy-paste exports; headless `run` and the TUI record through the same [`session::Recorder`].
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
 pub mod action;
@@ -35,5 +37,6 @@ pub mod lab;
 pub mod lint;
 pub mod run;
 pub mod runbook;
+pub mod session;
 pub mod state;
 pub mod ui;

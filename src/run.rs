@@ -36,7 +36,7 @@ pub enum RunError {
 
 /// Runs `runbook run`; the exit code says whether every step passed.
 pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
-    let (runbook, scenario) = resolve(args)?;
+    let (runbook, scenario) = resolve(&args.target, args.scenario.as_deref(), &args.paths)?;
     // A fetched runbook runs only once its current content has been shown.
     if let Some(fetched) = &runbook.fetched
         && !fetched.is_reviewed(&scenario.id)
@@ -144,6 +144,12 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         }
     }
 
+    let mut recorder = if args.no_session {
+        None
+    } else {
+        start_session(args, &runbook, &scenario, procedure, &steps, &session)
+    };
+
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -157,9 +163,15 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         total: steps.len(),
         dry_run: args.dry_run,
     };
+    let mut host = crate::session::Recorded {
+        inner: &mut printer,
+        recorder: recorder.as_mut(),
+    };
+    let mut vars_after = None;
+    let mut interrupted = false;
     let code = rt.block_on(async {
         let signal = tokio::spawn(watch_signals(handle));
-        let mut runner = Runner::new(opts, session, &mut printer, cancel);
+        let mut runner = Runner::new(opts, session, &mut host, cancel);
         runner.docs = docs;
         let missing = runner.missing_values(&steps);
         let can_prompt = tty && !args.json;
@@ -181,6 +193,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
             return ExitCode::from(2);
         }
         let summary = runner.run(&steps).await;
+        vars_after = Some(runner.session.vars.clone());
         let sig = if signal.is_finished() {
             signal.await.ok().flatten()
         } else {
@@ -188,6 +201,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
             None
         };
         if let Some(sig) = sig {
+            interrupted = true;
             return ExitCode::from(128u8.saturating_add(u8::try_from(sig).unwrap_or(0)));
         }
         if summary.success {
@@ -197,7 +211,70 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         }
     });
     process::cleanup();
+    if let Some(recorder) = &mut recorder {
+        if let Some(vars) = &vars_after {
+            recorder.set_vars(vars);
+        }
+        if interrupted {
+            recorder.interrupt();
+        } else {
+            recorder.finish();
+        }
+        match &recorder.error {
+            Some(e) => eprintln!("runbook: the session could not be saved: {e}"),
+            None => eprintln!(
+                "runbook: session {} saved; `runbook report {}` writes its transcript",
+                recorder.id(),
+                recorder.id()
+            ),
+        }
+    }
     Ok(code)
+}
+
+/// Creates the session of this run; a failure is reported and the run goes on unrecorded.
+fn start_session(
+    args: &RunArgs,
+    runbook: &Runbook,
+    scenario: &Scenario,
+    procedure: usize,
+    steps: &[StepRef<'_>],
+    session: &Session,
+) -> Option<crate::session::Recorder> {
+    let root = crate::session::sessions_dir()?;
+    let mode = if args.dry_run {
+        "dry-run"
+    } else if args.read_only {
+        "read-only"
+    } else if args.yes {
+        "yes"
+    } else {
+        "confirm"
+    };
+    let mut record = crate::session::SessionRecord::new(&scenario.id, &runbook.path, mode);
+    record.scenario_title.clone_from(&scenario.title);
+    record.procedure = scenario.procedures.get(procedure).map(|p| p.title.clone());
+    record.context = crate::session::current_context();
+    record.output_limit = crate::config::Config::load(crate::config::path().as_deref())
+        .ok()
+        .and_then(|c| c.session_output_limit)
+        .unwrap_or(crate::session::DEFAULT_OUTPUT_LIMIT);
+    for (i, s) in steps.iter().enumerate() {
+        let title = s.step.text.lines().next().unwrap_or_default();
+        record.step_mut(i, &s.number, title);
+    }
+    let result = crate::session::Store::create(&root, &record.id)
+        .and_then(|store| crate::session::Recorder::create(store, record));
+    match result {
+        Ok(mut r) => {
+            r.set_vars(&session.vars);
+            Some(r)
+        }
+        Err(e) => {
+            eprintln!("runbook: not recording a session: {e}");
+            None
+        }
+    }
 }
 
 /// Waits for SIGINT/SIGHUP/SIGTERM, cancels, and returns the signal number.
@@ -232,23 +309,28 @@ fn load_file(path: &Path) -> Result<Runbook, RunError> {
     })
 }
 
-fn resolve(args: &RunArgs) -> Result<(Runbook, Scenario), RunError> {
-    let path = Path::new(&args.target);
+/// The runbook and scenario named by `target` (a scenario id, a runbook id or file) and
+/// `scenario` (for a runbook with several).
+pub fn resolve(
+    target: &str,
+    scenario: Option<&str>,
+    paths: &[std::path::PathBuf],
+) -> Result<(Runbook, Scenario), RunError> {
+    let path = Path::new(target);
     let runbook = if path.is_file() {
         load_file(path)?
     } else {
-        let catalog = crate::fetch::load_catalog(&args.paths, true);
+        let catalog = crate::fetch::load_catalog(paths, true);
         if let Some((r, s)) = catalog
             .runbooks
             .iter()
-            .find_map(|r| r.scenario(&args.target).map(|s| (r, s)))
+            .find_map(|r| r.scenario(target).map(|s| (r, s)))
         {
             return Ok((r.clone(), s.clone()));
         }
-        catalog.runbook(&args.target).cloned().ok_or_else(|| {
+        catalog.runbook(target).cloned().ok_or_else(|| {
             RunError::Target(format!(
-                "no scenario or runbook `{}`; `runbook list` shows the ids",
-                args.target
+                "no scenario or runbook `{target}`; `runbook list` shows the ids"
             ))
         })?
     };
@@ -260,30 +342,27 @@ fn resolve(args: &RunArgs) -> Result<(Runbook, Scenario), RunError> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let scenario = match &args.scenario {
+    let scenario = match scenario {
         Some(want) => runbook
             .scenarios
             .iter()
-            .find(|s| s.id == *want || s.id.rsplit('/').next() == Some(want.as_str()))
+            .find(|s| s.id == want || s.id.rsplit('/').next() == Some(want))
             .ok_or_else(|| {
                 RunError::Target(format!(
                     "{}: no scenario `{want}`; it has: {}",
-                    args.target,
+                    target,
                     ids()
                 ))
             })?,
         None => match runbook.scenarios.as_slice() {
             [only] => only,
             [] => {
-                return Err(RunError::Target(format!(
-                    "{}: no scenario in it",
-                    args.target
-                )));
+                return Err(RunError::Target(format!("{target}: no scenario in it")));
             }
             _ => {
                 return Err(RunError::Target(format!(
                     "{} has several scenarios; pick one with --scenario: {}",
-                    args.target,
+                    target,
                     ids()
                 )));
             }
@@ -292,7 +371,8 @@ fn resolve(args: &RunArgs) -> Result<(Runbook, Scenario), RunError> {
     Ok((runbook.clone(), scenario.clone()))
 }
 
-fn pick_procedure(scenario: &Scenario, want: Option<&str>) -> Result<usize, RunError> {
+/// The 0-based index of the procedure named by its number or (part of) its title.
+pub fn pick_procedure(scenario: &Scenario, want: Option<&str>) -> Result<usize, RunError> {
     let Some(want) = want else { return Ok(0) };
     if let Ok(n) = want.parse::<usize>()
         && (1..=scenario.procedures.len()).contains(&n)

@@ -1,0 +1,287 @@
+//! The transcript of a session for a support ticket, as Markdown or JSON.
+//!
+//! Both forms hold the same facts: scenario, runbook, context and server, who and when, then
+//! per step its verdict, each filled-in command with exit status and duration, the
+//! expected-vs-actual result, the output (the first and last [`REPORT_LINES`] lines, with a
+//! note of what was left out) and the user's note. Everything passes through
+//! [`Redactor`] first. To add a fact, add it to both [`markdown`] and [`json`].
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use super::redact::Redactor;
+use super::store::{KeptOutput, OutputCheck, SessionRecord, StepRecord, StepState, Store};
+use crate::exec::output::strip_ansi;
+
+/// Output lines kept at each end of a step's output in a report.
+pub const REPORT_LINES: usize = 100;
+
+/// The redactor for a session: its secret values (when the caller still knows them) plus
+/// every rule.
+pub fn redactor(secret_values: &[String]) -> Redactor {
+    Redactor::new(secret_values.iter().cloned())
+}
+
+/// A step's output as it goes in a report: trimmed to the first and last [`REPORT_LINES`].
+#[derive(Debug, Clone, Default)]
+struct Trimmed {
+    text: String,
+    /// Lines left out here, and bytes the session itself did not keep.
+    lines_left_out: usize,
+    bytes_not_kept: u64,
+}
+
+fn trimmed(kept: &KeptOutput) -> Trimmed {
+    let head = strip_ansi(&kept.head).into_owned();
+    let tail = strip_ansi(&kept.tail).into_owned();
+    let mut lines: Vec<&str> = head.lines().collect();
+    let gap_at = lines.len();
+    lines.extend(tail.lines());
+    let mut text = String::new();
+    let mut left_out = 0;
+    let keep = |i: usize| i < REPORT_LINES || i + REPORT_LINES >= lines.len();
+    let mut noted_gap = false;
+    for (i, line) in lines.iter().enumerate() {
+        if i == gap_at && kept.dropped > 0 {
+            let _ = writeln!(
+                text,
+                "[… {} bytes of output not kept by the session …]",
+                kept.dropped
+            );
+        }
+        if keep(i) {
+            text.push_str(line);
+            text.push('\n');
+        } else {
+            left_out += 1;
+            if !noted_gap {
+                noted_gap = true;
+                text.push_str("[… lines left out of this report …]\n");
+            }
+        }
+    }
+    if left_out > 0 {
+        text = text.replace(
+            "[… lines left out of this report …]",
+            &format!("[… {left_out} lines left out of this report …]"),
+        );
+    }
+    Trimmed {
+        text,
+        lines_left_out: left_out,
+        bytes_not_kept: kept.dropped,
+    }
+}
+
+/// A code fence longer than any backtick run in `text`.
+fn fence(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+fn status_of(code: Option<i32>, signal: Option<i32>, timed_out: bool) -> String {
+    match (code, signal) {
+        _ if timed_out => "timed out".to_owned(),
+        (Some(c), _) => format!("exit {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        _ => "no exit status".to_owned(),
+    }
+}
+
+fn ms(ms: u64) -> String {
+    crate::exec::runner::humanize(std::time::Duration::from_millis(ms))
+}
+
+fn verdict_text(step: &StepRecord) -> String {
+    match (step.state, step.verdict) {
+        (StepState::Interrupted, _) => {
+            "interrupted (it was running when the session stopped)".to_owned()
+        }
+        (StepState::Running, _) => "running".to_owned(),
+        (_, Some(v)) => v.as_str().to_owned(),
+        (StepState::Pending | StepState::Done, None) => "not run".to_owned(),
+    }
+}
+
+/// The Markdown transcript, redacted.
+pub fn markdown(store: &Store, record: &SessionRecord, redactor: &Redactor) -> String {
+    let mut md = String::new();
+    let title = if record.scenario_title.is_empty() {
+        record.scenario.clone()
+    } else {
+        format!("{} (`{}`)", record.scenario_title, record.scenario)
+    };
+    let _ = writeln!(md, "# Runbook session {}\n", record.id);
+    let _ = writeln!(md, "| | |\n|---|---|");
+    let mut row = |k: &str, v: &str| {
+        let _ = writeln!(md, "| {k} | {} |", v.replace('|', "\\|").replace('\n', " "));
+    };
+    row("Scenario", &title);
+    row("Runbook", &record.runbook.display().to_string());
+    if let Some(p) = &record.procedure {
+        row("Procedure", p);
+    }
+    match &record.context {
+        Some(c) => row(
+            "Context",
+            &format!(
+                "{} ({})",
+                c.name,
+                c.server.as_deref().unwrap_or("server unknown")
+            ),
+        ),
+        None => row("Context", "none (no current context in the kubeconfig)"),
+    }
+    if let Some(lab) = &record.lab {
+        row("Practice cluster", lab);
+    }
+    row("Who", &format!("{}@{}", record.user, record.host));
+    row(
+        "Started",
+        &record
+            .started
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    row(
+        "Last activity",
+        &record
+            .updated
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    row("Mode", &record.mode);
+    let (done, total) = record.progress();
+    row(
+        "Status",
+        &format!("{} ({done}/{total} steps done)", record.status.as_str()),
+    );
+    if !record.vars.is_empty() {
+        md.push_str("\n**Values:**\n\n");
+        for (name, v) in &record.vars {
+            match (&v.value, v.secret) {
+                (Some(value), false) => {
+                    let _ = writeln!(md, "- `{name}` = `{value}`");
+                }
+                _ => {
+                    let _ = writeln!(md, "- `{name}` = (secret, not recorded)");
+                }
+            }
+        }
+    }
+    for step in &record.steps {
+        let _ = writeln!(
+            md,
+            "\n## Step {} — {}\n",
+            step.number,
+            if step.title.is_empty() {
+                "(untitled)"
+            } else {
+                &step.title
+            }
+        );
+        let mut line = format!("**Verdict:** {}", verdict_text(step));
+        if let Some(started) = step.started {
+            let _ = write!(
+                line,
+                " · started {}",
+                started.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+        }
+        if let Some(d) = step.duration_ms() {
+            let _ = write!(line, " · took {}", ms(u64::try_from(d).unwrap_or(0)));
+        }
+        let _ = writeln!(md, "{line}\n");
+        for r in step.reasons.iter().chain(&step.notices) {
+            let _ = writeln!(md, "- {r}");
+        }
+        if !step.reasons.is_empty() || !step.notices.is_empty() {
+            md.push('\n');
+        }
+        for c in &step.commands {
+            let f = fence(&c.command);
+            let _ = writeln!(md, "{f}bash\n{}\n{f}\n", c.command.trim_end());
+            let mut status = format!(
+                "Line {} of the runbook{}: ",
+                c.line,
+                if c.destructive { ", destructive" } else { "" }
+            );
+            if c.duration_ms.is_some() || c.exit_code.is_some() {
+                status.push_str(&status_of(c.exit_code, c.signal, c.timed_out));
+                if let Some(d) = c.duration_ms {
+                    let _ = write!(status, " in {}", ms(d));
+                }
+            } else {
+                status.push_str("did not finish");
+            }
+            let _ = writeln!(md, "{status}.\n");
+            let expected = match &c.output_match {
+                OutputCheck::NoExpectation => None,
+                OutputCheck::Matches => Some("the output matches the runbook's example".to_owned()),
+                OutputCheck::Differs { diff } => {
+                    let f = fence(diff);
+                    Some(format!(
+                        "the output differs from the runbook's example:\n\n{f}diff\n{}\n{f}",
+                        diff.trim_end()
+                    ))
+                }
+            };
+            if !c.failures.is_empty() {
+                let _ = writeln!(md, "Expected vs actual: {}.\n", c.failures.join("; "));
+            } else if c.duration_ms.is_some() && expected.is_none() {
+                md.push_str("Expected vs actual: as expected.\n\n");
+            }
+            if let Some(e) = expected {
+                let _ = writeln!(md, "Expected vs actual: {e}\n");
+            }
+        }
+        if let Some(kept) = store.output(record, step)
+            && kept.total_kept() > 0
+        {
+            let t = trimmed(&kept);
+            let f = fence(&t.text);
+            let mut note = String::new();
+            if t.bytes_not_kept > 0 || t.lines_left_out > 0 {
+                note = format!(
+                    " (trimmed: {} bytes not kept by the session, {} lines left out here)",
+                    t.bytes_not_kept, t.lines_left_out
+                );
+            }
+            let _ = writeln!(md, "Output{note}:\n\n{f}text\n{}{f}\n", t.text);
+        }
+        if !step.notes.trim().is_empty() {
+            let _ = writeln!(md, "**Note:** {}\n", step.notes.trim());
+        }
+    }
+    // Every piece went in as recorded; redact the whole so nothing slips between pieces.
+    redactor.redact(&md)
+}
+
+/// The JSON transcript, redacted: the session record plus each step's trimmed output.
+pub fn json(store: &Store, record: &SessionRecord, redactor: &Redactor) -> Value {
+    let mut value = serde_json::to_value(record).unwrap_or(Value::Null);
+    if let Some(steps) = value.get_mut("steps").and_then(Value::as_array_mut) {
+        for (step, out) in record.steps.iter().zip(steps.iter_mut()) {
+            let t = store
+                .output(record, step)
+                .map(|k| trimmed(&k))
+                .unwrap_or_default();
+            out["verdict_text"] = json!(verdict_text(step));
+            out["output_text"] = json!(t.text);
+            out["output_lines_left_out"] = json!(t.lines_left_out);
+            out["output_bytes_not_kept"] = json!(t.bytes_not_kept);
+            out["duration_ms"] = json!(step.duration_ms());
+        }
+    }
+    let mut report = json!({ "session": value });
+    redactor.redact_json(&mut report);
+    report
+}

@@ -1,0 +1,465 @@
+//! Sessions: recorded by `runbook run`, readable after `kill -9`, listed, pruned, reported
+//! with every secret redacted, and scenarios exported as copy-paste checklists. Each test
+//! points the data folder (`HOME`, `XDG_DATA_HOME` and `RUNBOOK_DATA_DIR`) at a temp folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use runbook::exec::runner::Verdict;
+use runbook::session::redact::Redactor;
+use runbook::session::store::{self, CommandRecord, OutputCheck, SessionRecord, StepState, Store};
+use runbook::session::{OutputWriter, VarRecord, report};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/session")
+        .join(name)
+}
+
+fn runbook(data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbook"));
+    cmd.env("HOME", data)
+        .env("XDG_DATA_HOME", data.join("share"))
+        .env("XDG_CONFIG_HOME", data.join("config"))
+        .env("RUNBOOK_DATA_DIR", data.join("runbook"))
+        .env("KUBECONFIG", data.join("no-kubeconfig"))
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn output(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("runbook: {e}"))
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn all(o: &Output) -> String {
+    format!("{}{}", stdout(o), String::from_utf8_lossy(&o.stderr))
+}
+
+fn sessions_json(data: &Path) -> serde_json::Value {
+    let o = output(runbook(data).args(["sessions", "--json"]));
+    assert!(o.status.success(), "{}", all(&o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", all(&o)))
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_run_is_recorded_and_reported() {
+    let data = tempdir();
+    let slow = fixture("slow.md");
+    let o = output(runbook(data.path()).args([
+        "run",
+        &slow.display().to_string(),
+        "--var",
+        "namespace=kube-system",
+        "--var",
+        "api-token=tok-abcdef123456",
+        "--timeout",
+        "1s",
+    ]));
+    let text = all(&o);
+    assert!(text.contains("runbook: session "), "{text}");
+    let list = sessions_json(data.path());
+    let sessions = list["sessions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(sessions.len(), 1, "{list}");
+    assert_eq!(sessions[0]["scenario"], "slow/slow", "{list}");
+    let id = sessions[0]["id"].as_str().unwrap_or_default().to_owned();
+    assert!(text.contains(&id), "{text}");
+
+    let o = output(runbook(data.path()).args(["report", &id[..12]]));
+    let md = stdout(&o);
+    assert!(o.status.success(), "{}", all(&o));
+    assert!(md.contains("## Step 1"), "{md}");
+    assert!(md.contains("first-step-output"), "{md}");
+    assert!(md.contains("namespace=kube-system"), "{md}");
+    // Step 2 is killed by its 1s timeout; step 3 never runs.
+    assert!(md.contains("timed out"), "{md}");
+    assert!(md.contains("**Verdict:** failed"), "{md}");
+    assert!(md.contains("**Verdict:** skipped"), "{md}");
+    assert!(!md.contains("tok-abcdef123456"), "{md}");
+
+    let o = output(runbook(data.path()).args(["report", "last", "--format", "json"]));
+    let json: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", all(&o)));
+    assert_eq!(json["session"]["id"], id.as_str());
+    assert_eq!(json["session"]["steps"][0]["verdict"], "passed", "{json}");
+    assert_eq!(json["session"]["steps"][0]["commands"][0]["exit_code"], 0);
+    assert_eq!(
+        json["session"]["vars"]["api-token"]["value"],
+        serde_json::Value::Null,
+        "a secret is saved by name only: {json}"
+    );
+    assert_eq!(json["session"]["vars"]["namespace"]["value"], "kube-system");
+    let raw = std::fs::read_to_string(
+        data.path()
+            .join("runbook/sessions")
+            .join(&id)
+            .join("session.json"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!raw.contains("tok-abcdef123456"), "{raw}");
+
+    // --no-session records nothing.
+    let o = output(runbook(data.path()).args([
+        "run",
+        &slow.display().to_string(),
+        "--var",
+        "namespace=x",
+        "--var",
+        "api-token=y",
+        "--timeout",
+        "1s",
+        "--no-session",
+    ]));
+    assert!(!all(&o).contains("runbook: session "), "{}", all(&o));
+    assert_eq!(
+        sessions_json(data.path())["sessions"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[test]
+fn kill_9_leaves_the_last_state_readable() {
+    let data = tempdir();
+    let slow = fixture("slow.md");
+    let mut child = runbook(data.path())
+        .args([
+            "run",
+            &slow.display().to_string(),
+            "--var",
+            "namespace=kube-system",
+            "--var",
+            "api-token=tok-abcdef123456",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let root = data.path().join("runbook/sessions");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let running = loop {
+        let state = std::fs::read_dir(&root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find_map(|e| std::fs::read(e.path().join("session.json")).ok())
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        if let Some(s) = state
+            && s["steps"][1]["state"] == "running"
+        {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "step 2 never showed as running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(running["steps"][0]["verdict"], "passed");
+    // The output streams to its file while the step runs; kill once it is there.
+    let out = root
+        .join(running["id"].as_str().unwrap_or_default())
+        .join("step-002.out");
+    while !std::fs::read_to_string(&out).is_ok_and(|t| t.contains("second-step-started")) {
+        assert!(Instant::now() < deadline, "step 2 printed nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap_or_else(|e| panic!("{e}"));
+    let _ = child.wait();
+
+    let list = sessions_json(data.path());
+    assert_eq!(list["sessions"][0]["status"], "interrupted", "{list}");
+    assert_eq!(list["sessions"][0]["done"], 1, "{list}");
+    let o = output(runbook(data.path()).args(["report", "last", "--format", "json"]));
+    let json: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", all(&o)));
+    let steps = &json["session"]["steps"];
+    assert_eq!(steps[1]["state"], "interrupted", "{json}");
+    assert_ne!(steps[1]["verdict"], "passed", "{json}");
+    assert!(
+        steps[0]["output_text"]
+            .as_str()
+            .is_some_and(|t| t.contains("first-step-output")),
+        "{json}"
+    );
+    assert!(
+        steps[1]["output_text"]
+            .as_str()
+            .is_some_and(|t| t.contains("second-step-started")),
+        "output written before the kill is kept: {json}"
+    );
+    let md = stdout(&output(runbook(data.path()).args(["report", "last"])));
+    assert!(md.contains("interrupted (it was running"), "{md}");
+}
+
+#[test]
+fn saves_are_atomic_for_a_concurrent_reader() {
+    let dir = tempdir();
+    let store = Store::create(dir.path(), "s").unwrap_or_else(|e| panic!("{e}"));
+    let mut record = SessionRecord::new("rb/scenario", Path::new("rb.md"), "confirm");
+    store.save(&record).unwrap_or_else(|e| panic!("{e}"));
+    let path = store.dir().join("session.json");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut reads = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read: {e}"));
+                let parsed: SessionRecord = serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|e| panic!("partial file after {reads} reads: {e}"));
+                assert!(parsed.steps.len() <= 300);
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for i in 0..300 {
+        let saved = record.step_mut(i, &(i + 1).to_string(), "a step with a long enough title");
+        saved.notes = "x".repeat(i * 10);
+        store.save(&record).unwrap_or_else(|e| panic!("{e}"));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let reads = reader.join().unwrap_or_else(|_| panic!("reader panicked"));
+    assert!(reads > 0);
+    let leftovers: Vec<_> = std::fs::read_dir(store.dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+}
+
+#[test]
+fn output_keeps_head_and_tail_within_the_limit() {
+    let dir = tempdir();
+    let path = dir.path().join("step-001.out");
+    let limit = 4096;
+    let mut w = OutputWriter::create(path.clone(), limit).unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..5000 {
+        w.write(format!("line {i:05}\n").as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert!(w.dropped() > 0);
+    let kept = store::read_output(&path, limit - limit / 2).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        kept.head.starts_with("line 00000\n"),
+        "{}",
+        &kept.head[..20]
+    );
+    assert!(kept.tail.ends_with("line 04999\n"));
+    assert!(kept.tail.starts_with("line "), "the tail starts at a line");
+    assert!(kept.total_kept() as u64 <= limit);
+    assert!(kept.dropped > 0);
+    let on_disk: u64 = std::fs::read_dir(dir.path())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.metadata().map_or(0, |m| m.len()))
+        .sum();
+    assert!(on_disk <= limit * 3 / 2, "{on_disk} bytes on disk");
+}
+
+/// Strings that must never appear in a report, each in a realistic setting.
+const SECRETS: &[&str] = &[
+    "tok-var-secret-0001",
+    "abc.bearer.token0002",
+    "dXNlcjpwYXNzMDAwMw==",
+    "p4ss-json-0004",
+    "p4ss-yaml-0005",
+    "p4ss-query-0006",
+    "urlpass0007",
+    "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQo0008",
+    "kubeadm-token-0009",
+    "MIIEowIBAAKCAQEAsecretkey0010",
+    "c2VjcmV0LWRhdGEtMDAxMQ==",
+    "cGFzc3dvcmQtMDAxMg==",
+    "note-pw-0013",
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl0014",
+];
+
+fn secret_transcript() -> (String, String) {
+    let output = format!(
+        "HTTP/1.1 200 OK\n\
+         Authorization: Bearer {b}\n\
+         {{\"username\": \"admin\", \"password\": \"{pj}\"}}\n\
+         password: {py}\n\
+         GET https://palette.example/login?user=admin&password={pq}\n\
+         cloning https://admin:{up}@git.example.com/repo.git\n\
+         users:\n- name: admin\n  user:\n    client-key-data: {ck}\n    token: {kt}\n\
+         -----BEGIN RSA PRIVATE KEY-----\n{pk}\nAAAA\n-----END RSA PRIVATE KEY-----\n\
+         apiVersion: v1\ndata:\n  tls.key: {d1}\n  password: {d2}\nkind: Secret\nmetadata:\n  name: creds\n\
+         {{\"apiVersion\": \"v1\", \"data\": {{\"pw\": \"{d2}\"}}, \"kind\": \"Secret\"}}\n\
+         serviceaccount token {jwt}\n\
+         NAME READY STATUS\nmgmt-0 1/1 Running\n",
+        b = SECRETS[1],
+        pj = SECRETS[3],
+        py = SECRETS[4],
+        pq = SECRETS[5],
+        up = SECRETS[6],
+        ck = SECRETS[7],
+        kt = SECRETS[8],
+        pk = SECRETS[9],
+        d1 = SECRETS[10],
+        d2 = SECRETS[11],
+        jwt = SECRETS[13],
+    );
+    let command = format!(
+        "curl -H 'Authorization: Basic {basic}' -d '{{\"password\":\"{pj}\"}}' https://palette.example/v1/users?token={v}",
+        basic = SECRETS[2],
+        pj = SECRETS[3],
+        v = SECRETS[0],
+    );
+    (output, command)
+}
+
+#[test]
+fn reports_contain_no_secret() {
+    let dir = tempdir();
+    let store = Store::create(dir.path(), "s").unwrap_or_else(|e| panic!("{e}"));
+    let mut record = SessionRecord::new("rb/leaky", Path::new("rb.md"), "confirm");
+    record.scenario_title = "Leaky scenario".to_owned();
+    record.vars.insert(
+        "namespace".to_owned(),
+        VarRecord {
+            value: Some("hubble-system".to_owned()),
+            secret: false,
+        },
+    );
+    record.vars.insert(
+        "password".to_owned(),
+        VarRecord {
+            value: Some(format!("password={}", SECRETS[12])),
+            secret: false,
+        },
+    );
+    let (out, command) = secret_transcript();
+    let step = record.step_mut(0, "1", "Call the API");
+    step.state = StepState::Done;
+    step.verdict = Some(Verdict::Passed);
+    step.notes = format!("tried with password={} first", SECRETS[12]);
+    step.output = Some(store::output_file_name(0));
+    step.commands.push(CommandRecord {
+        block: 0,
+        line: 12,
+        command,
+        exit_code: Some(0),
+        duration_ms: Some(120),
+        output_match: OutputCheck::Differs {
+            diff: format!("-token: xxx\n+token: {}\n", SECRETS[8]),
+        },
+        ..CommandRecord::default()
+    });
+    let mut w = OutputWriter::create(store.dir().join(store::output_file_name(0)), 1 << 20)
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.write(out.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    store.save(&record).unwrap_or_else(|e| panic!("{e}"));
+
+    // The secret variable's value is known to the process that still holds it.
+    let redactor: Redactor = report::redactor(&[SECRETS[0].to_owned()]);
+    let md = report::markdown(&store, &record, &redactor);
+    let json = serde_json::to_string(&report::json(&store, &record, &redactor))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for secret in SECRETS {
+        assert!(!md.contains(secret), "markdown leaks {secret}:\n{md}");
+        assert!(!json.contains(secret), "json leaks {secret}:\n{json}");
+    }
+    for ordinary in [
+        "mgmt-0 1/1 Running",
+        "hubble-system",
+        "Leaky scenario",
+        "https://palette.example/v1/users",
+        "name: creds",
+        "tried with",
+    ] {
+        assert!(md.contains(ordinary), "markdown lost {ordinary}:\n{md}");
+        assert!(json.contains(ordinary), "json lost {ordinary}:\n{json}");
+    }
+}
+
+#[test]
+fn sessions_are_listed_newest_first_and_pruned() {
+    let data = tempdir();
+    let slow = fixture("slow.md");
+    let run = |ns: &str| {
+        let o = output(runbook(data.path()).args([
+            "run",
+            &slow.display().to_string(),
+            "--var",
+            &format!("namespace={ns}"),
+            "--var",
+            "api-token=x",
+            "--dry-run",
+        ]));
+        assert!(all(&o).contains("runbook: session "), "{}", all(&o));
+    };
+    run("first");
+    std::thread::sleep(Duration::from_millis(1100));
+    run("second");
+    let list = sessions_json(data.path());
+    let sessions = list["sessions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(sessions.len(), 2, "{list}");
+    assert!(
+        sessions[0]["started"].as_str() > sessions[1]["started"].as_str(),
+        "{list}"
+    );
+    assert_eq!(sessions[0]["status"], "finished", "{list}");
+    let text = stdout(&output(runbook(data.path()).arg("sessions")));
+    assert_eq!(text.lines().count(), 2, "{text}");
+    let o = output(runbook(data.path()).args(["sessions", "--prune", "--older-than", "30d"]));
+    assert!(stdout(&o).contains("removed 0"), "{}", all(&o));
+    let o = output(runbook(data.path()).args(["sessions", "--prune", "--older-than", "0s"]));
+    assert!(stdout(&o).contains("removed 2"), "{}", all(&o));
+    assert_eq!(
+        sessions_json(data.path())["sessions"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+}
+
+#[test]
+fn export_fills_values_as_the_runner_would_and_never_a_secret() {
+    let data = tempdir();
+    let slow = fixture("slow.md");
+    let out = data.path().join("steps.md");
+    let o = output(runbook(data.path()).args([
+        "export",
+        &slow.display().to_string(),
+        "--var",
+        "namespace=kube system's",
+        "--var",
+        "api-token=tok-never-written",
+        "--output",
+        &out.display().to_string(),
+    ]));
+    assert!(o.status.success(), "{}", all(&o));
+    let md = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!md.contains("tok-never-written"), "{md}");
+    assert!(md.contains("## Fill these in"), "{md}");
+    assert!(md.contains("- `<api-token>`"), "{md}");
+    assert!(md.contains("secret"), "{md}");
+    // Bare words: single-quoted with the quote spelled '\\'' as the runner does.
+    assert!(md.contains(r"echo namespace='kube system'\''s'"), "{md}");
+    assert!(
+        md.contains(r"https://palette.example/api/v1/'kube system'\''s'"),
+        "{md}"
+    );
+    assert!(md.contains("Bearer <api-token>"), "{md}");
+    assert!(md.contains("1. Print something to keep."), "{md}");
+    assert!(md.contains("3. Never reached"), "{md}");
+    assert!(md.contains("   ```bash\n   echo first-step-output"), "{md}");
+
+    // Without a value, the placeholder stays visible and is listed.
+    let o = output(runbook(data.path()).args(["export", &slow.display().to_string()]));
+    let md = stdout(&o);
+    assert!(md.contains("- `<namespace>`"), "{md}");
+    assert!(md.contains("echo namespace=<namespace>"), "{md}");
+}
