@@ -45,6 +45,8 @@ pub enum Command {
     NodesRight,
     /// Write the session's report (Markdown, redacted) and copy it.
     Report,
+    /// A note on the selected step, kept in the session and its report.
+    Note,
     Back,
     Quit,
 }
@@ -79,6 +81,7 @@ impl Command {
             Self::NodesLeft => "nodes: previous column",
             Self::NodesRight => "nodes: next column",
             Self::Report => "write the session report and copy it (OSC 52)",
+            Self::Note => "note on the step (kept in the session and the report)",
             Self::Back => "back / close",
             Self::Quit => "quit",
         }
@@ -254,6 +257,7 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
         &[Key::plain(KeyCode::Right), Key::ch(']')],
     ),
     (Command::Report, &[Key::ch('R')]),
+    (Command::Note, &[Key::ch('a')]),
     (Command::Back, &[Key::plain(KeyCode::Esc)]),
     (Command::Quit, &[Key::ch('q')]),
 ];
@@ -358,6 +362,13 @@ pub enum Action {
     OutputDropped(usize, u64),
     /// The step's run ended; the shell session comes back for the next one.
     RunEnded(usize, Box<Session>),
+    /// An unfinished session of the scenario just opened.
+    Resumable(crate::state::Resumable),
+    /// A resumed session's steps and plain values.
+    Restored {
+        steps: Vec<crate::state::RestoredStep>,
+        vars: Vec<(String, String)>,
+    },
     /// The kube context the commands use (pinned, or why there is none).
     Cluster(Box<crate::state::ContextInfo>),
     /// The background probe's latest word on `context`.

@@ -102,6 +102,8 @@ struct App {
     lab_url: Option<String>,
     /// The terminal went away (SIGHUP): the session ends interrupted.
     hung_up: bool,
+    /// The scenario last looked up for an unfinished session.
+    offered: Option<(std::path::PathBuf, usize, usize)>,
 }
 
 /// Which scenario a session belongs to, and its recorder.
@@ -167,6 +169,7 @@ impl App {
             recording: None,
             lab_url: options.lab_url,
             hung_up: false,
+            offered: None,
         };
         app.state.contexts = app
             .workspace
@@ -246,6 +249,85 @@ impl App {
             record.step_mut(i, &item.number, title);
         }
         Some(record)
+    }
+
+    /// A scenario was just opened: an unfinished session of it on this context is offered.
+    fn offer_resume(&mut self) {
+        let Some(view) = &self.state.scenario else {
+            self.offered = None;
+            return;
+        };
+        let key = (view.runbook.path.clone(), view.scenario, view.procedure);
+        if self.offered.as_ref() == Some(&key)
+            || self.recording.as_ref().is_some_and(|r| r.key == key)
+        {
+            return;
+        }
+        self.offered = Some(key);
+        let Some(scenario) = view.runbook.scenarios.get(view.scenario) else {
+            return;
+        };
+        let Some(root) = crate::session::sessions_dir() else {
+            return;
+        };
+        let context = self.state.context.context.as_deref();
+        if let Some((_, record)) =
+            crate::session::store::latest_unfinished(&root, &scenario.id, context)
+        {
+            let (done, total) = record.progress();
+            let updated = record.updated.format("%Y-%m-%d %H:%M UTC").to_string();
+            self.apply(Action::Resumable(state::Resumable {
+                id: record.id,
+                done,
+                total,
+                updated,
+            }));
+        }
+    }
+
+    /// Continues session `id`: it records from here on, and its steps come back.
+    fn resume(&mut self, id: &str) {
+        let Some(root) = crate::session::sessions_dir() else {
+            return;
+        };
+        let Some(view) = &self.state.scenario else {
+            return;
+        };
+        let key = (view.runbook.path.clone(), view.scenario, view.procedure);
+        let (store, record) = match crate::session::store::find(&root, id) {
+            Ok(found) => found,
+            Err(e) => {
+                self.state.message = Some(format!("cannot resume: {e}"));
+                return;
+            }
+        };
+        let steps = record
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| state::RestoredStep {
+                index,
+                status: restored_status(step),
+                output: store
+                    .output_tail(step, 64 * 1024)
+                    .map(|t| t.lines().map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                note: step.notes.clone(),
+            })
+            .collect();
+        let vars = record
+            .vars
+            .iter()
+            .filter(|(_, v)| !v.secret)
+            .filter_map(|(name, v)| Some((name.clone(), v.value.clone()?)))
+            .collect();
+        self.end_recording();
+        let recorder = crate::session::Recorder::resume(store, record);
+        self.recording = Some(Recording {
+            key,
+            recorder: Arc::new(std::sync::Mutex::new(recorder)),
+        });
+        self.apply(Action::Restored { steps, vars });
     }
 
     /// `R`: the open session's report, redacted, into its folder and onto the clipboard.
@@ -435,8 +517,18 @@ impl App {
         {
             recorder.set_vars(&session.vars);
         }
-        for effect in state::update(&mut self.state, action) {
+        let effects = state::update(&mut self.state, action);
+        self.offer_resume();
+        for effect in effects {
             match effect {
+                Effect::Resume(id) => self.resume(&id),
+                Effect::Note { step, text } => {
+                    if let Some(recorder) = self.recorder()
+                        && let Ok(mut r) = recorder.lock()
+                    {
+                        r.set_note(step, &text);
+                    }
+                }
                 Effect::Run { index, run } => self.spawn_step(index, *run),
                 Effect::Cancel => {
                     if let Some(c) = &self.cancel {
@@ -656,6 +748,25 @@ fn copy_osc52(text: &str) {
     let mut out = std::io::stdout();
     let _ = write!(out, "\u{1b}]52;c;{encoded}\u{7}");
     let _ = out.flush();
+}
+
+/// How a recorded step shows again: interrupted is never passed.
+fn restored_status(step: &crate::session::store::StepRecord) -> state::Status {
+    use crate::exec::runner::Verdict;
+    use crate::session::StepState;
+    match (step.state, step.verdict) {
+        (StepState::Pending, _) => state::Status::Pending,
+        (StepState::Running | StepState::Interrupted, _)
+        | (StepState::Done, Some(Verdict::Cancelled)) => state::Status::Cancelled,
+        (StepState::Done, Some(Verdict::Passed)) => state::Status::Passed,
+        (StepState::Done, Some(Verdict::Skipped)) => state::Status::Skipped,
+        (StepState::Done, Some(Verdict::Blocked)) => state::Status::Blocked,
+        (StepState::Done, Some(Verdict::Manual)) => state::Status::Done,
+        (StepState::Done, Some(Verdict::Pending | Verdict::DryRun) | None) => {
+            state::Status::Pending
+        }
+        (StepState::Done, Some(Verdict::Failed)) => state::Status::Failed,
+    }
 }
 
 /// Asks the pinned cluster for its health now, then every [`HEALTH_EVERY`], and again at once

@@ -105,6 +105,10 @@ pub enum Dialog {
     },
     /// Pick the kube context the commands use.
     Contexts { selected: usize },
+    /// An unfinished session of this scenario and context: resume it or start over?
+    Resume(Resumable),
+    /// A note on a step, kept in the session and its report.
+    Note { step: usize, input: String },
     /// Pick the namespace the commands default to, from the cluster's list.
     Namespace { input: String, live: Live },
     /// Pick one of the scenario's procedures.
@@ -136,6 +140,26 @@ pub struct ContextInfo {
     pub guard: Guard,
     /// Why there is no context ("no kubeconfig: ..."), empty when there is one.
     pub detail: String,
+}
+
+/// A session left unfinished for the open scenario and the same context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resumable {
+    pub id: String,
+    pub done: usize,
+    pub total: usize,
+    /// Last activity, as the user reads it.
+    pub updated: String,
+}
+
+/// A step as a resumed session left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredStep {
+    pub index: usize,
+    pub status: Status,
+    /// The end of its output.
+    pub output: Vec<String>,
+    pub note: String,
 }
 
 /// A live list of cluster objects in a picker.
@@ -202,6 +226,13 @@ pub enum Effect {
     Cancel,
     /// Put text on the clipboard (OSC 52: works over SSH).
     Copy(String),
+    /// Continue the session with this id (its steps come back as [`Action::Restored`]).
+    Resume(String),
+    /// Keep a note on a step in the session.
+    Note {
+        step: usize,
+        text: String,
+    },
     /// Pin another context or namespace for the commands.
     SwitchContext {
         context: String,
@@ -336,6 +367,38 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.size = (w, h);
             Vec::new()
         }
+        Action::Resumable(r) => {
+            if state.scenario.is_some() && state.dialog.is_none() && state.running().is_none() {
+                state.dialog = Some(Dialog::Resume(r));
+            }
+            Vec::new()
+        }
+        Action::Restored { steps, vars } => {
+            if let Some(session) = &mut state.session {
+                for (name, value) in vars {
+                    session.vars.set(&name, value, Origin::Prompt);
+                }
+            }
+            if let Some(s) = &mut state.scenario {
+                for r in steps {
+                    s.set_status(r.index, r.status);
+                    if let Some(item) = s.items.get_mut(r.index) {
+                        item.note = r.note;
+                        item.output.lines = r
+                            .output
+                            .into_iter()
+                            .map(|text| OutLine {
+                                kind: OutKind::Stdout,
+                                text,
+                            })
+                            .collect();
+                    }
+                }
+            }
+            state.message =
+                Some("resumed: secret values are asked again when a step needs them".to_owned());
+            Vec::new()
+        }
         Action::Cluster(info) => {
             state.context = *info;
             apply_guard(state);
@@ -440,6 +503,7 @@ pub fn typing(state: &State) -> bool {
         state.dialog,
         Some(
             Dialog::Prompt { .. }
+                | Dialog::Note { .. }
                 | Dialog::Namespace { .. }
                 | Dialog::Confirm {
                     require: Some(_),
@@ -458,6 +522,7 @@ pub fn typing(state: &State) -> bool {
 fn input(state: &mut State, c: Option<char>) {
     if let Some(
         Dialog::Prompt { input, .. }
+        | Dialog::Note { input, .. }
         | Dialog::Namespace { input, .. }
         | Dialog::Confirm {
             require: Some(_),
@@ -777,6 +842,15 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
             };
         }
         Command::ToggleDiff => s.show_diff = !s.show_diff,
+        Command::Note => {
+            let step = s.selected;
+            let input = s
+                .items
+                .get(step)
+                .map(|i| i.note.clone())
+                .unwrap_or_default();
+            state.dialog = Some(Dialog::Note { step, input });
+        }
         Command::NodesLeft | Command::NodesRight => {
             let delta = if command == Command::NodesLeft { -1 } else { 1 };
             if let Some(v) = s
@@ -849,6 +923,24 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
 
 fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Effect> {
     match (dialog, command) {
+        (Dialog::Resume(r), Command::Enter) => {
+            state.dialog = None;
+            state.message = Some(format!("resuming session {}", r.id));
+            vec![Effect::Resume(r.id)]
+        }
+        (Dialog::Resume(_), Command::Back) => {
+            state.dialog = None;
+            state.message = Some("a new session starts with the first step you run".to_owned());
+            Vec::new()
+        }
+        (Dialog::Note { step, input }, Command::Enter) => {
+            state.dialog = None;
+            if let Some(item) = state.scenario.as_mut().and_then(|s| s.items.get_mut(step)) {
+                item.note.clone_from(&input);
+            }
+            state.message = Some("note kept in the session and its report".to_owned());
+            vec![Effect::Note { step, text: input }]
+        }
         (_, Command::Back) => {
             state.dialog = None;
             state.message = Some("not run".to_owned());
@@ -1001,7 +1093,9 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             | Dialog::Confirm { .. }
             | Dialog::Procedure { .. }
             | Dialog::Contexts { .. }
-            | Dialog::Namespace { .. },
+            | Dialog::Namespace { .. }
+            | Dialog::Resume(_)
+            | Dialog::Note { .. },
             _,
         ) => Vec::new(),
     }

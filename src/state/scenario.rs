@@ -134,6 +134,8 @@ pub struct Item {
     pub step: Step,
     pub status: Status,
     pub output: OutputView,
+    /// The user's note on the step.
+    pub note: String,
 }
 
 impl Item {
@@ -176,6 +178,7 @@ impl ScenarioView {
                     step: intro,
                     status: Status::Pending,
                     output: OutputView::default(),
+                    note: String::new(),
                 });
             }
             let steps = s
@@ -192,6 +195,7 @@ impl ScenarioView {
                     step,
                     status: Status::Pending,
                     output: OutputView::default(),
+                    note: String::new(),
                 });
             }
         }

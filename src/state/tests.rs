@@ -683,3 +683,84 @@ fn a_fetched_runbook_asks_once_per_session_naming_its_url() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn an_unfinished_session_is_offered_and_resumed_steps_come_back_never_as_passed_when_interrupted() {
+    let mut s = demo_state();
+    assert!(s.open("demo/demo"));
+    let offer = Resumable {
+        id: "20261122T000000Z-abc".to_owned(),
+        done: 1,
+        total: 5,
+        updated: "2026-11-22 00:00 UTC".to_owned(),
+    };
+    update(&mut s, Action::Resumable(offer.clone()));
+    assert_eq!(s.dialog, Some(Dialog::Resume(offer)));
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Resume(id)] if id == "20261122T000000Z-abc"),
+        "{effects:?}"
+    );
+    update(
+        &mut s,
+        Action::Restored {
+            steps: vec![
+                RestoredStep {
+                    index: 0,
+                    status: Status::Passed,
+                    output: vec!["first line hi".to_owned()],
+                    note: "looked fine".to_owned(),
+                },
+                RestoredStep {
+                    index: 1,
+                    status: Status::Cancelled,
+                    output: Vec::new(),
+                    note: String::new(),
+                },
+            ],
+            vars: vec![("greeting".to_owned(), "hi".to_owned())],
+        },
+    );
+    let view = scenario(&s);
+    assert_eq!(view.items[0].status, Status::Passed);
+    assert_eq!(view.items[0].output.lines[0].text, "first line hi");
+    assert_eq!(view.items[0].note, "looked fine");
+    assert_eq!(view.items[1].status, Status::Cancelled);
+    assert_eq!(
+        s.vars()
+            .and_then(|v| v.get("greeting"))
+            .map(|v| v.value.as_str()),
+        Some("hi")
+    );
+    // Esc on the offer starts over: nothing is restored.
+    let mut fresh = demo_state();
+    fresh.open("demo/demo");
+    update(
+        &mut fresh,
+        Action::Resumable(Resumable {
+            id: "x".to_owned(),
+            done: 0,
+            total: 5,
+            updated: String::new(),
+        }),
+    );
+    assert!(cmd(&mut fresh, Command::Back).is_empty());
+    assert!(fresh.dialog.is_none());
+}
+
+#[test]
+fn a_note_on_a_step_is_typed_then_kept() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    scenario_mut(&mut s).selected = 1;
+    cmd(&mut s, Command::Note);
+    assert!(typing(&s), "letters are text in the note field");
+    type_text(&mut s, "q is a letter");
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Note { step: 1, text }] if text == "q is a letter"),
+        "{effects:?}"
+    );
+    assert_eq!(scenario(&s).items[1].note, "q is a letter");
+    assert!(!s.should_quit);
+}

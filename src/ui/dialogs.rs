@@ -242,6 +242,56 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             )));
             modal(frame, area, " namespace ", lines, theme, 76);
         }
+        Some(Dialog::Resume(r)) => {
+            let lines = vec![
+                Line::from(Span::raw(format!(
+                    "An unfinished session of this scenario on this context: {} of {} steps \
+                     done, last active {}.",
+                    r.done, r.total, r.updated
+                ))),
+                Line::from(Span::styled(
+                    "Resuming brings back the steps' states, outputs and values; secrets are \
+                     asked again. A step that was running is shown as interrupted.",
+                    theme.dim(),
+                )),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled("Enter", theme.title()),
+                    Span::raw(" resume   "),
+                    Span::styled("Esc", theme.title()),
+                    Span::raw(" start over"),
+                ]),
+            ];
+            modal(frame, area, " resume? ", lines, theme, 70);
+        }
+        Some(Dialog::Note { step, input }) => {
+            let number = state
+                .scenario
+                .as_ref()
+                .and_then(|s| s.items.get(*step))
+                .map(|i| i.number.clone())
+                .unwrap_or_default();
+            let lines = vec![
+                Line::from(vec![
+                    Span::styled("> ", theme.title()),
+                    Span::raw(input.clone()),
+                    Span::styled("▏", theme.title()),
+                ]),
+                Line::raw(""),
+                Line::from(Span::styled(
+                    "Enter: keep it in the session and the report · Esc: cancel",
+                    theme.dim(),
+                )),
+            ];
+            modal(
+                frame,
+                area,
+                &format!(" note on step {number} "),
+                lines,
+                theme,
+                70,
+            );
+        }
         Some(Dialog::Quit) => {
             let lines = vec![
                 Line::from(Span::raw("A command is still running.")),
