@@ -2,107 +2,11 @@
 //! `capture-pane` reads the screen as a user would. Needs tmux (`.ci/run` installs it); the
 //! test fails without it when `CI` is set.
 
+mod tmux_support;
+
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new(name: &str) -> Option<Self> {
-        let available = Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !available {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "tmux is missing; .ci/run installs it"
-            );
-            eprintln!("tmux not installed: skipped outside CI");
-            return None;
-        }
-        Some(Self {
-            socket: format!("runbook-test-{name}-{}", std::process::id()),
-        })
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("tmux: {e}"))
-    }
-
-    /// Starts `command` in an 80x24 session named `e2e`.
-    fn start(&self, command: &str) -> Output {
-        self.run(&[
-            "new-session",
-            "-d",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            "-s",
-            "e2e",
-            command,
-        ])
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "e2e"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "e2e", "-l", text]);
-    }
-
-    /// Polls the screen until `pred` holds; the screen on failure.
-    fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if pred(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
-
-/// Processes whose command line contains `needle`, read from /proc.
-fn processes(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if cmdline.contains(needle) {
-                found.push(format!("{} {cmdline}", entry.file_name().to_string_lossy()));
-            }
-        }
-    }
-    found
-}
+use tmux_support::{Tmux, processes};
 
 #[test]
 fn fill_run_cancel_and_quit_in_a_real_terminal() {
@@ -110,8 +14,11 @@ fn fill_run_cancel_and_quit_in_a_real_terminal() {
         return;
     };
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui");
+    // Sessions of earlier runs would be offered for resuming: this run gets a folder of its own.
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let command = format!(
-        "{} --path {} demo/demo; echo RUNBOOK-EXITED-$?; sleep 60",
+        "RUNBOOK_DATA_DIR={} {} --path {} demo/demo; echo RUNBOOK-EXITED-$?; sleep 60",
+        data.path().display(),
         env!("CARGO_BIN_EXE_runbook"),
         fixtures.display()
     );
