@@ -5,6 +5,7 @@
 mod tmux_support;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use tmux_support::{Tmux, processes};
 

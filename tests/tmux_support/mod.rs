@@ -1,5 +1,8 @@
 //! The real binary in a real terminal: tmux runs it, `send-keys` types, and `capture-pane`
 //! reads the screen as a user would. Missing tmux fails the test when `CI` is set.
+//! Each test binary uses part of it.
+
+#![allow(dead_code)]
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
