@@ -252,12 +252,35 @@ pub fn sudo_non_interactive(script: &str) -> String {
                 .get(1)
                 .is_none_or(|w| w != "-n" && w != "--non-interactive")
         })
-        .filter(|c| {
-            script
-                .get(c.start..)
-                .is_some_and(|rest| rest.starts_with("sudo") && rest[4..].starts_with([' ', '\t']))
+        // Where the `sudo` word starts: a command may start at the blank after `|` or `;`,
+        // or before a heredoc body that comes between it and its first word.
+        .filter_map(|c| {
+            let mut word = c.start;
+            loop {
+                let rest = script.get(word..)?;
+                word += rest.len() - rest.trim_start().len();
+                match parsed
+                    .regions
+                    .iter()
+                    .find(|r| r.delimiter.is_some() && r.start <= word && word < r.end)
+                {
+                    Some(body) => {
+                        // Past the body and its terminator line.
+                        word = body.end;
+                        let rest = script.get(word..)?;
+                        let line = rest.trim_start_matches(['\t', '\n']);
+                        if let Some(d) = body.delimiter.as_deref()
+                            && line.starts_with(d)
+                        {
+                            word += rest.len() - line.len() + d.len();
+                        }
+                    }
+                    None => break,
+                }
+            }
+            let rest = script.get(word..)?;
+            (rest.starts_with("sudo") && rest[4..].starts_with([' ', '\t'])).then_some(word + 4)
         })
-        .map(|c| c.start + 4)
         .collect();
     at.sort_unstable();
     at.dedup();
