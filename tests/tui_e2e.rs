@@ -87,7 +87,22 @@ fn fill_run_cancel_and_quit_in_a_real_terminal() {
 
     // An interactive command gets the real terminal: the TUI steps aside, the command reads
     // what is typed, and the checklist comes back with the step passed.
-    tmux.keys(&["G", "Enter"]);
+    // The cancelled step's run ends (its session saved) a moment after its processes are
+    // gone; until then Enter says a step is running, so it is pressed again.
+    tmux.keys(&["G"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        tmux.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(300));
+        let screen = tmux.screen();
+        if !screen.contains("is running; x cancels it") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cancelled step never ended:\n{screen}"
+        );
+    }
     tmux.wait("the interactive prompt", |s| {
         s.contains("type a word:") && !s.contains("checklist")
     });
