@@ -230,18 +230,7 @@ impl App {
             .procedures
             .get(view.procedure)
             .map(|p| p.title.clone());
-        // The pinned context's kubeconfig: the cluster the commands talk to.
-        let kubeconfig = self
-            .workspace
-            .as_ref()
-            .and_then(Workspace::pinned)
-            .map(|p| p.path.clone())
-            .or_else(|| {
-                self.env
-                    .iter()
-                    .find(|(k, _)| k == "KUBECONFIG")
-                    .map(|(_, v)| std::path::PathBuf::from(v))
-            });
+        let kubeconfig = self.commands_kubeconfig();
         record.context = crate::session::current_context_of(kubeconfig.as_deref());
         record.lab.clone_from(&self.lab_url);
         for (i, item) in view.items.iter().enumerate() {
@@ -249,6 +238,21 @@ impl App {
             record.step_mut(i, &item.number, title);
         }
         Some(record)
+    }
+
+    /// The kubeconfig the commands use: the pinned context's, else the environment's.
+    fn commands_kubeconfig(&self) -> Option<PathBuf> {
+        self.workspace
+            .as_ref()
+            .and_then(Workspace::pinned)
+            .map(|p| p.path.clone())
+            .or_else(|| {
+                self.env
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == "KUBECONFIG")
+                    .map(|(_, v)| PathBuf::from(v))
+            })
     }
 
     /// A scenario was just opened: an unfinished session of it on this context is offered.
@@ -626,19 +630,7 @@ impl App {
                 .collect(),
             errors: Vec::new(),
         };
-        // The cluster the commands use: the pinned context, else what the environment says.
-        let kubeconfig = self
-            .workspace
-            .as_ref()
-            .and_then(Workspace::pinned)
-            .map(|p| p.path.clone())
-            .or_else(|| {
-                self.env
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| k == "KUBECONFIG")
-                    .map(|(_, v)| PathBuf::from(v))
-            });
+        let kubeconfig = self.commands_kubeconfig();
         let tx = self.ctl_tx.clone();
         tokio::spawn(async move {
             let outcome = async {
