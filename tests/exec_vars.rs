@@ -29,6 +29,8 @@ const TEMPLATES: &[(&str, &str, &str, bool)] = &[
 ];
 
 const PAYLOADS: &[&str] = &[
+    // Found by proptest: a double quote inside backquotes inside double quotes.
+    "\"{<(",
     "",
     "plain",
     "two words",

@@ -44,6 +44,8 @@ pub struct Context {
     pub quote: Quote,
     /// How many levels of `` `...` `` enclose the byte (each adds a layer of backslash escapes).
     pub backticks: u8,
+    /// How many of those levels sit inside `"..."`, where `\"` is an escape too.
+    pub dquoted_backticks: u8,
 }
 
 /// A span of the script with one quoting context.
@@ -111,6 +113,7 @@ impl Script {
 const BARE: Context = Context {
     quote: Quote::Bare,
     backticks: 0,
+    dquoted_backticks: 0,
 };
 
 /// Lexes `script`. Never fails: malformed input yields what could be understood.
@@ -121,6 +124,7 @@ pub fn parse(script: &str) -> Script {
         out: Script::default(),
         heredocs: Vec::new(),
         backticks: 0,
+        dquoted_backticks: 0,
     };
     lexer.list(None, 0);
     lexer.out.commands.sort_by_key(|c| c.start);
@@ -151,6 +155,7 @@ struct Lexer<'a> {
     out: Script,
     heredocs: Vec<PendingHeredoc>,
     backticks: u8,
+    dquoted_backticks: u8,
 }
 
 impl Lexer<'_> {
@@ -179,6 +184,7 @@ impl Lexer<'_> {
             context: Context {
                 quote,
                 backticks: self.backticks,
+                dquoted_backticks: self.dquoted_backticks,
             },
             delimiter,
         });
@@ -398,7 +404,7 @@ impl Lexer<'_> {
                         }
                         Some(b'`') => {
                             let mut sink = String::new();
-                            self.backquoted(depth, &mut sink);
+                            self.backquoted(depth, &mut sink, false);
                         }
                         _ => self.i += 1,
                     }
@@ -442,7 +448,7 @@ impl Lexer<'_> {
                     self.double_quoted(depth, &mut text);
                 }
                 b'$' => self.dollar(depth, &mut text),
-                b'`' => self.backquoted(depth, &mut text),
+                b'`' => self.backquoted(depth, &mut text, false),
                 _ => {
                     let n = self.push_char(&mut text, self.i);
                     self.i += n;
@@ -493,7 +499,7 @@ impl Lexer<'_> {
                     if c == b'$' {
                         self.dollar(depth, text);
                     } else {
-                        self.backquoted(depth, text);
+                        self.backquoted(depth, text, true);
                     }
                     // Keep the Double region around but not across substitutions, so that
                     // their inside reads as Bare (it starts afresh).
@@ -530,6 +536,7 @@ impl Lexer<'_> {
                     context: Context {
                         quote: Quote::Bare,
                         backticks: self.backticks,
+                        dquoted_backticks: self.dquoted_backticks,
                     },
                     delimiter: None,
                 });
@@ -561,7 +568,7 @@ impl Lexer<'_> {
     }
 
     /// `` `...` ``: the body is lexed again after removing one level of backslash escapes.
-    fn backquoted(&mut self, depth: usize, text: &mut String) {
+    fn backquoted(&mut self, depth: usize, text: &mut String, in_double: bool) {
         let start = self.i;
         self.i += 1;
         let mut body = Vec::new();
@@ -569,7 +576,11 @@ impl Lexer<'_> {
         while let Some(c) = self.peek() {
             match c {
                 b'`' => break,
-                b'\\' if self.at(1).is_some_and(|c| matches!(c, b'`' | b'\\' | b'$')) => {
+                b'\\'
+                    if self.at(1).is_some_and(|c| {
+                        matches!(c, b'`' | b'\\' | b'$') || (in_double && c == b'"')
+                    }) =>
+                {
                     map.push(self.i + 1);
                     body.push(self.s[self.i + 1]);
                     self.i += 2;
@@ -593,6 +604,7 @@ impl Lexer<'_> {
             out: Script::default(),
             heredocs: Vec::new(),
             backticks: self.backticks + 1,
+            dquoted_backticks: self.dquoted_backticks + u8::from(in_double),
         };
         inner.list(None, depth + 1);
         let to_outer = |k: usize| map.get(k).copied().unwrap_or(end);
@@ -606,6 +618,7 @@ impl Lexer<'_> {
             context: Context {
                 quote: Quote::Bare,
                 backticks: self.backticks + 1,
+                dquoted_backticks: self.dquoted_backticks + u8::from(in_double),
             },
             delimiter: None,
         });

@@ -348,8 +348,14 @@ pub fn spell(
         Quote::Comment => return Err("it sits in a comment"),
     };
     let mut out = base;
-    for _ in 0..context.backticks {
-        out = escape(&out, &['\\', '$', '`']);
+    // Innermost level first; a level inside `"..."` also takes `\"` as an escape (the
+    // outermost levels are the ones that can sit in double quotes).
+    for level in (0..context.backticks).rev() {
+        if level < context.dquoted_backticks {
+            out = escape(&out, &['\\', '$', '`', '"']);
+        } else {
+            out = escape(&out, &['\\', '$', '`']);
+        }
     }
     Ok(out)
 }
