@@ -15,7 +15,6 @@ pub mod guard;
 pub mod health;
 pub mod pick;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -219,9 +218,11 @@ impl Source {
         let text =
             serde_yaml::to_string(&minimal).map_err(|e| ClusterError::Invalid(e.to_string()))?;
         let path = dir.join(format!("kubeconfig-{}", file_safe(&entry.name)));
-        write_private(&path, text.as_bytes()).map_err(|source| ClusterError::Write {
-            path: path.clone(),
-            source,
+        crate::atomic::write_private(&path, text.as_bytes()).map_err(|source| {
+            ClusterError::Write {
+                path: path.clone(),
+                source,
+            }
         })?;
         Ok(Pinned {
             namespace: namespace
@@ -361,17 +362,6 @@ pub fn private_dir() -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::Builder::new().prefix("runbook-ctx-").tempdir()?;
     set_mode(dir.path(), 0o700)?;
     Ok(dir)
-}
-
-/// Writes a file only its owner can read: temp file, fsync, rename.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    set_mode(tmp.path(), 0o600)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {

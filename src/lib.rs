@@ -27,6 +27,7 @@
 
 pub mod action;
 pub mod app;
+pub mod atomic;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -9,7 +9,6 @@
 //! To record something more per URL: add a `#[serde(default)]` field to [`Meta`].
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -229,16 +228,8 @@ fn write_meta(dir: &Path, meta: &Meta) -> std::io::Result<()> {
     write_atomic(dir, META, &json)
 }
 
-/// Temporary file in `dir`, synced, renamed over `name`, then the folder synced.
 fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::atomic::write(&dir.join(name), bytes)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
