@@ -10,7 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use runbook::action::{Action, Keymap};
 use runbook::exec::output::Stream;
-use runbook::exec::runner::{Event, Session};
+use runbook::exec::runner::{Event, Shell};
 use runbook::runbook::{Catalog, Runbook};
 use runbook::state::{State, update};
 use runbook::ui::{self, Theme};
@@ -24,7 +24,7 @@ fn bench(c: &mut Criterion) {
     .into_iter()
     .map(Arc::new)
     .collect();
-    let mut state = State::new(runbooks, Keymap::default(), Session::from_current());
+    let mut state = State::new(runbooks, Keymap::default(), Shell::from_current());
     assert!(state.open("demo/demo"));
     let mut text = String::new();
     for i in 0..100_000 {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use runbook::exec::output::{Limits, OutputBuffer, Stream};
 use runbook::exec::process::{self, Cancel, CommandSpec, OutputSink};
-use runbook::exec::runner::{Event, Host, Options, Runner, Session, StepRef};
+use runbook::exec::runner::{Event, Host, Options, Runner, Shell, StepRef};
 use runbook::exec::vars::{Origin, Vars};
 use runbook::exec::{Terminal, classify};
 use runbook::runbook::PlaceholderDoc;
@@ -93,12 +93,8 @@ fn per_command(c: &mut Criterion) {
         b.iter(|| {
             let mut host = NullHost(process::Inherit);
             let (_h, cancel) = Cancel::new();
-            let mut runner = Runner::new(
-                Options::default(),
-                Session::from_current(),
-                &mut host,
-                cancel,
-            );
+            let mut runner =
+                Runner::new(Options::default(), Shell::from_current(), &mut host, cancel);
             rt.block_on(runner.run(&steps))
         });
     });

@@ -9,7 +9,7 @@ use std::fmt;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::{Deserialize, Serialize};
 
-use crate::exec::runner::{Event as EngineEvent, Session};
+use crate::exec::runner::{Event as EngineEvent, Shell};
 
 /// A user command, the name users write in the config's `[keys]` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -361,7 +361,7 @@ pub enum Action {
     /// Output the UI had no room for while it was busy.
     OutputDropped(usize, u64),
     /// The step's run ended; the shell session comes back for the next one.
-    RunEnded(usize, Box<Session>),
+    RunEnded(usize, Box<Shell>),
     /// An unfinished session of the scenario just opened.
     Resumable(crate::state::Resumable),
     /// A resumed session's steps and plain values.

@@ -25,7 +25,7 @@ use crate::action::{Action, Command, Keymap};
 use crate::cluster::health::{self, Health};
 use crate::cluster::{Pinned, Workspace, pick};
 use crate::exec::process::{Cancel, CancelHandle, Terminal};
-use crate::exec::runner::{Event as EngineEvent, Host, Runner, Session, StepRef};
+use crate::exec::runner::{Event as EngineEvent, Host, Runner, Shell, StepRef};
 use crate::runbook::placeholder::Placeholder;
 use crate::runbook::{Catalog, PlaceholderDoc};
 use crate::state::{self, Effect, Mode, RunRequest, State};
@@ -119,7 +119,7 @@ impl App {
     async fn start(options: Options) -> color_eyre::Result<()> {
         let catalog = crate::fetch::load_catalog(&options.paths, true);
         let runbooks = catalog.runbooks.into_iter().map(Arc::new).collect();
-        let mut session = Session::from_current();
+        let mut session = Shell::from_current();
         for (k, v) in &options.env {
             session.env.insert(k.into(), v.into());
         }
@@ -345,7 +345,7 @@ impl App {
         };
         let secrets: Vec<String> = self
             .state
-            .session
+            .shell
             .as_ref()
             .map(|s| {
                 s.vars
@@ -595,7 +595,7 @@ impl App {
         };
         let info = match ws.pinned() {
             Some(p) => {
-                if let (Some(session), (k, v)) = (&mut self.state.session, p.env()) {
+                if let (Some(session), (k, v)) = (&mut self.state.shell, p.env()) {
                     session.env.insert(k.into(), v.into());
                 }
                 state::ContextInfo {
@@ -672,7 +672,7 @@ impl App {
                 let RunRequest {
                     number,
                     step,
-                    session,
+                    shell: session,
                     options,
                     docs,
                 } = run;
@@ -686,7 +686,7 @@ impl App {
                                 step: &step,
                             }])
                             .await;
-                        std::mem::replace(&mut runner.session, Session::from_current())
+                        std::mem::replace(&mut runner.shell, Shell::from_current())
                     }),
                     Err(e) => {
                         let _ = host.ctl.send(Action::Engine(

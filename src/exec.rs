@@ -30,6 +30,6 @@ pub mod vars;
 
 pub use plan::{BlockPlan, StepPlan, step_plan};
 pub use process::{Cancel, CancelHandle, Terminal};
-pub use runner::{Event, Host, Options, Runner, Session, Summary, Verdict};
+pub use runner::{Event, Host, Options, Runner, Shell, Summary, Verdict};
 pub use safety::{Classification, classify, classify_block};
 pub use vars::Vars;

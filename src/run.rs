@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::cli::RunArgs;
 use crate::cluster::guard::Guard;
 use crate::exec::process::{self, Inherit, Terminal};
-use crate::exec::runner::{self, Event, Host, Options, Runner, Session, StepRef, Verdict};
+use crate::exec::runner::{self, Event, Host, Options, Runner, Shell, StepRef, Verdict};
 use crate::exec::vars::{Origin, Vars};
 use crate::runbook::placeholder::Placeholder;
 use crate::runbook::{Catalog, PlaceholderDoc, Runbook, Scenario};
@@ -127,7 +127,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         terminal: tty && !args.json,
         ..Options::default()
     };
-    let mut session = Session::from_current();
+    let mut session = Shell::from_current();
     if let Some((k, v)) = workspace.env() {
         session.env.insert(k.into(), v.into());
     }
@@ -193,7 +193,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
             return ExitCode::from(2);
         }
         let summary = runner.run(&steps).await;
-        vars_after = Some(runner.session.vars.clone());
+        vars_after = Some(runner.shell.vars.clone());
         let sig = if signal.is_finished() {
             signal.await.ok().flatten()
         } else {
@@ -239,7 +239,7 @@ fn start_session(
     scenario: &Scenario,
     procedure: usize,
     steps: &[StepRef<'_>],
-    session: &Session,
+    shell: &Shell,
 ) -> Option<crate::session::Recorder> {
     let root = crate::session::sessions_dir()?;
     let mode = if args.dry_run {
@@ -267,7 +267,7 @@ fn start_session(
         .and_then(|store| crate::session::Recorder::create(store, record));
     match result {
         Ok(mut r) => {
-            r.set_vars(&session.vars);
+            r.set_vars(&shell.vars);
             Some(r)
         }
         Err(e) => {

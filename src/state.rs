@@ -22,7 +22,7 @@ use crate::cluster::ContextEntry;
 use crate::cluster::guard::Guard;
 use crate::cluster::health::Health;
 use crate::cluster::pick::{Choice, PickSpec};
-use crate::exec::runner::{Options as RunOptions, Session};
+use crate::exec::runner::{Options as RunOptions, Shell};
 use crate::exec::vars::{Origin, Vars};
 use crate::exec::{self};
 use crate::runbook::{PlaceholderDoc, Runbook, Step};
@@ -254,7 +254,7 @@ pub enum Effect {
 pub struct RunRequest {
     pub number: String,
     pub step: Step,
-    pub session: Session,
+    pub shell: Shell,
     pub options: RunOptions,
     pub docs: BTreeMap<String, PlaceholderDoc>,
 }
@@ -277,7 +277,7 @@ pub struct State {
     pub pick_token: u64,
     pub keymap: Keymap,
     /// The shell session carried between steps; `None` while a step runs with it.
-    pub session: Option<Session>,
+    pub shell: Option<Shell>,
     /// One line for the status bar, replaced by the next.
     pub message: Option<String>,
     pub size: (u16, u16),
@@ -294,7 +294,7 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(runbooks: Vec<Arc<Runbook>>, keymap: Keymap, session: Session) -> Self {
+    pub fn new(runbooks: Vec<Arc<Runbook>>, keymap: Keymap, shell: Shell) -> Self {
         Self {
             screen: Screen::Catalog,
             catalog: CatalogView::new(runbooks),
@@ -308,7 +308,7 @@ impl State {
             contexts: Vec::new(),
             pick_token: 0,
             keymap,
-            session: Some(session),
+            shell: Some(shell),
             message: None,
             size: (80, 24),
             ticks: 0,
@@ -321,7 +321,7 @@ impl State {
     }
 
     pub fn vars(&self) -> Option<&Vars> {
-        self.session.as_ref().map(|s| &s.vars)
+        self.shell.as_ref().map(|s| &s.vars)
     }
 
     pub fn running(&self) -> Option<usize> {
@@ -374,7 +374,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Restored { steps, vars } => {
-            if let Some(session) = &mut state.session {
+            if let Some(session) = &mut state.shell {
                 for (name, value) in vars {
                     session.vars.set(&name, value, Origin::Prompt);
                 }
@@ -442,7 +442,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::RunEnded(index, session) => {
-            state.session = Some(*session);
+            state.shell = Some(*session);
             if let Some(s) = &mut state.scenario {
                 s.run_ended(index);
             }
@@ -895,7 +895,7 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
         }
         Command::Copy => {
             let index = s.selected;
-            let vars = state.session.as_ref().map(|x| &x.vars);
+            let vars = state.shell.as_ref().map(|x| &x.vars);
             return match s.filled_commands(index, vars) {
                 Some(text) if !text.is_empty() => {
                     state.message = Some("copied the command to the clipboard".to_owned());
@@ -970,7 +970,7 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
                 state.message = Some(format!("type a value for {name}, or Esc"));
                 return Vec::new();
             }
-            if let Some(session) = &mut state.session {
+            if let Some(session) = &mut state.shell {
                 if secret {
                     session.vars.set_secret(&name, input, Origin::Prompt);
                 } else {
@@ -1265,16 +1265,16 @@ fn apply_guard(state: &mut State) {
 }
 
 fn launch(state: &mut State, index: usize, confirmed: bool) -> Vec<Effect> {
-    let Some(session) = state.session.take() else {
+    let Some(session) = state.shell.take() else {
         return Vec::new();
     };
     let mode = state.mode;
     let Some(s) = &mut state.scenario else {
-        state.session = Some(session);
+        state.shell = Some(session);
         return Vec::new();
     };
     let Some(item) = s.items.get(index) else {
-        state.session = Some(session);
+        state.shell = Some(session);
         return Vec::new();
     };
     let options = RunOptions {
@@ -1288,7 +1288,7 @@ fn launch(state: &mut State, index: usize, confirmed: bool) -> Vec<Effect> {
     let run = RunRequest {
         number: item.number.clone(),
         step: item.step.clone(),
-        session,
+        shell: session,
         options,
         docs: s.docs().clone(),
     };

@@ -79,13 +79,13 @@ impl Default for Options {
 
 /// The shell-session state carried from step to step.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub struct Shell {
     pub vars: Vars,
     pub env: BTreeMap<OsString, OsString>,
     pub cwd: PathBuf,
 }
 
-impl Session {
+impl Shell {
     /// Starts from this process's environment and working directory.
     pub fn from_current() -> Self {
         Self {
@@ -295,7 +295,7 @@ pub struct StepRef<'a> {
 /// Runs the steps of one procedure.
 pub struct Runner<'h, H: Host> {
     pub opts: Options,
-    pub session: Session,
+    pub shell: Shell,
     pub host: &'h mut H,
     pub cancel: Cancel,
     /// Placeholder docs from the runbook's front matter.
@@ -354,10 +354,10 @@ struct StepResult {
 }
 
 impl<'h, H: Host> Runner<'h, H> {
-    pub fn new(opts: Options, session: Session, host: &'h mut H, cancel: Cancel) -> Self {
+    pub fn new(opts: Options, shell: Shell, host: &'h mut H, cancel: Cancel) -> Self {
         Self {
             opts,
-            session,
+            shell,
             host,
             cancel,
             docs: BTreeMap::new(),
@@ -397,8 +397,7 @@ impl<'h, H: Host> Runner<'h, H> {
                     known.push(placeholder::normalise(&name));
                 }
                 for ph in Vars::placeholders(&block.code) {
-                    let have =
-                        self.session.vars.get(&ph.name).is_some() || known.contains(&ph.name);
+                    let have = self.shell.vars.get(&ph.name).is_some() || known.contains(&ph.name);
                     if !have && !out.iter().any(|o| o.name == ph.name) {
                         let before = &block.code[..ph.start];
                         out.push(Missing {
@@ -436,7 +435,7 @@ impl<'h, H: Host> Runner<'h, H> {
                 Source::Off => Err("steps on nodes are off".to_owned()),
                 Source::List(list) if list.is_empty() => Err("the node list is empty".to_owned()),
                 Source::List(list) => Ok(list.clone()),
-                Source::Cluster => nodes::discover(&self.session.env).await.map_err(|e| {
+                Source::Cluster => nodes::discover(&self.shell.env).await.map_err(|e| {
                     format!("{e}; name the nodes with --node or [ssh] nodes in the config")
                 }),
             };
@@ -478,11 +477,11 @@ impl<'h, H: Host> Runner<'h, H> {
         let placeholders_known = |i: usize| {
             Vars::placeholders(&step.blocks[i].code)
                 .iter()
-                .all(|p| self.session.vars.get(&p.name).is_some() || known.contains(&p.name))
+                .all(|p| self.shell.vars.get(&p.name).is_some() || known.contains(&p.name))
         };
         let env_known = |i: usize| {
             shell_vars(&step.blocks[i].code).iter().all(|v| {
-                self.session.env.contains_key(&OsString::from(v))
+                self.shell.env.contains_key(&OsString::from(v))
                     || known.contains(&placeholder::normalise(v))
             })
         };
@@ -635,15 +634,15 @@ impl<'h, H: Host> Runner<'h, H> {
             let docs = &self.docs;
             let host = &mut *self.host;
             let mut ask = |p: &Placeholder| host.prompt(p, docs.get(&p.name));
-            if let Err(e) = self.session.vars.resolve(&block.code, &mut ask) {
+            if let Err(e) = self.shell.vars.resolve(&block.code, &mut ask) {
                 return (Verdict::Blocked, vec![e.to_string()]);
             }
         }
-        let filled = match self.session.vars.fill(&block.code) {
+        let filled = match self.shell.vars.fill(&block.code) {
             Ok(f) => f,
             Err(_) if !runs_here => super::vars::Filled {
                 script: block.code.clone(),
-                display: self.session.vars.mask(&block.code).into_owned(),
+                display: self.shell.vars.mask(&block.code).into_owned(),
             },
             Err(e) => return (Verdict::Blocked, vec![e.to_string()]),
         };
@@ -727,7 +726,7 @@ impl<'h, H: Host> Runner<'h, H> {
                         block: planned.index,
                         node: node.name.clone(),
                         address: node.address(),
-                        command: self.session.vars.mask(&command).into_owned(),
+                        command: self.shell.vars.mask(&command).into_owned(),
                     });
                 }
             }
@@ -755,8 +754,8 @@ impl<'h, H: Host> Runner<'h, H> {
         }
         let spec = CommandSpec {
             script: filled.script,
-            env: self.session.env.clone(),
-            cwd: self.session.cwd.clone(),
+            env: self.shell.env.clone(),
+            cwd: self.shell.cwd.clone(),
             timeout,
             grace: self.opts.grace,
             interactive: planned.plan == BlockPlan::Interactive,
@@ -785,7 +784,7 @@ impl<'h, H: Host> Runner<'h, H> {
         }
         let mut sink = StepSink {
             host: &mut *self.host,
-            vars: &self.session.vars,
+            vars: &self.shell.vars,
             buffer,
             file,
             step: i,
@@ -832,7 +831,7 @@ impl<'h, H: Host> Runner<'h, H> {
         // The environment follows the command like a shell's would; capture only from a
         // command that did what it should.
         if let Some(after) = &outcome.env_after {
-            self.session.apply(after);
+            self.shell.apply(after);
         }
         if failures.is_empty()
             && !outcome.cancelled
@@ -847,10 +846,10 @@ impl<'h, H: Host> Runner<'h, H> {
                 ));
             } else {
                 let value = stdout.trim().to_owned();
-                self.session
+                self.shell
                     .env
                     .insert(OsString::from(&name), OsString::from(&value));
-                self.session.vars.set(&name, value, Origin::Step);
+                self.shell.vars.set(&name, value, Origin::Step);
             }
         }
         let cancelled = outcome.cancelled;
@@ -884,12 +883,12 @@ impl<H: Host> Runner<'_, H> {
     ) -> (Verdict, Vec<String>) {
         let job = nodes::Job {
             script,
-            env: &self.session.env,
-            cwd: &self.session.cwd,
+            env: &self.shell.env,
+            cwd: &self.shell.cwd,
             timeout,
             grace: self.opts.grace,
             limits: self.opts.limits,
-            vars: &self.session.vars,
+            vars: &self.shell.vars,
             expectations,
         };
         let host = &mut *self.host;

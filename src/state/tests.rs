@@ -19,7 +19,7 @@ fn demo_state() -> State {
         .map(Arc::new)
         .collect();
     runbooks.push(Arc::new(parse(&bytes, Path::new("demo.md"))));
-    let mut session = Session::from_current();
+    let mut session = Shell::from_current();
     session.vars = Vars::new();
     State::new(runbooks, Keymap::default(), session)
 }
@@ -73,12 +73,12 @@ fn run_asks_for_a_placeholder_once_then_runs() {
     };
     assert_eq!(run.number, "1");
     assert_eq!(
-        run.session.vars.get("greeting").map(|v| v.value.as_str()),
+        run.shell.vars.get("greeting").map(|v| v.value.as_str()),
         Some("hi q")
     );
     assert!(!run.options.yes && !run.options.read_only && !run.options.dry_run);
     assert_eq!(s.running(), Some(0));
-    assert!(s.session.is_none(), "the session travels with the step");
+    assert!(s.shell.is_none(), "the session travels with the step");
     assert!(matches!(scenario(&s).items[0].status, Status::Running(_)));
 }
 
@@ -86,7 +86,7 @@ fn run_asks_for_a_placeholder_once_then_runs() {
 fn output_streams_in_and_the_verdict_lands() {
     let mut s = demo_state();
     s.open("demo/demo");
-    if let Some(x) = s.session.as_mut() {
+    if let Some(x) = s.shell.as_mut() {
         x.vars.set("greeting", "hi", crate::exec::vars::Origin::Cli);
     }
     let effects = cmd(&mut s, Command::Enter);
@@ -176,12 +176,9 @@ fn output_streams_in_and_the_verdict_lands() {
             .is_some_and(|d| d.contains("+first line hi"))
     );
     assert_eq!(item.output.reasons, ["exit code 3, expected 0"]);
-    update(
-        &mut s,
-        Action::RunEnded(0, Box::new(Session::from_current())),
-    );
+    update(&mut s, Action::RunEnded(0, Box::new(Shell::from_current())));
     assert_eq!(s.running(), None);
-    assert!(s.session.is_some());
+    assert!(s.shell.is_some());
     assert_eq!(scenario(&s).selected, 0, "the step's output stays in view");
 }
 
@@ -243,10 +240,7 @@ fn cancel_and_quit_while_running() {
         cmd(&mut s, Command::Enter).as_slice(),
         [Effect::Cancel]
     ));
-    let effects = update(
-        &mut s,
-        Action::RunEnded(1, Box::new(Session::from_current())),
-    );
+    let effects = update(&mut s, Action::RunEnded(1, Box::new(Shell::from_current())));
     assert!(matches!(effects.as_slice(), [Effect::Quit]));
     assert_eq!(scenario(&s).items[1].status, Status::Cancelled);
     assert!(s.should_quit);
@@ -283,10 +277,7 @@ fn destructive_commands_ask_first_and_read_only_mode_does_not() {
         panic!("{effects:?}")
     };
     assert!(run.options.yes);
-    update(
-        &mut s,
-        Action::RunEnded(3, Box::new(Session::from_current())),
-    );
+    update(&mut s, Action::RunEnded(3, Box::new(Shell::from_current())));
 
     cmd(&mut s, Command::CycleMode);
     assert_eq!(s.mode, Mode::ReadOnly);
@@ -377,7 +368,7 @@ fn search_lands_on_the_scenario_of_a_pasted_error_line() {
 fn copy_gives_the_filled_in_command_with_secrets_masked() {
     let mut s = demo_state();
     s.open("demo/demo");
-    if let Some(x) = s.session.as_mut() {
+    if let Some(x) = s.shell.as_mut() {
         x.vars
             .set("greeting", "hello", crate::exec::vars::Origin::Cli);
     }
@@ -429,7 +420,7 @@ fn help_and_full_output_overlays() {
 fn picker_state(guard: Guard) -> State {
     let text = "---\ntitle: Pick\ndescription: d\nplaceholders:\n  pod-name:\n    description: the pod\n    pick: {resource: pods, namespace: hubble-system, contains: mgmt}\n---\n\n## Scenario - Pick {#pick}\n\n### Debug Steps\n\n1. Delete it.\n\n   ```bash\n   kubectl delete pod <pod-name> --namespace hubble-system\n   ```\n";
     let runbook = parse(text.as_bytes(), Path::new("pick.md"));
-    let mut session = Session::from_current();
+    let mut session = Shell::from_current();
     session.vars = Vars::new();
     let mut s = State::new(vec![Arc::new(runbook)], Keymap::default(), session);
     update(
@@ -509,7 +500,7 @@ fn a_placeholder_with_a_pick_hint_lists_the_cluster_objects_and_takes_the_chosen
         panic!("{effects:?}")
     };
     assert_eq!(
-        run.session.vars.get("pod-name").map(|v| v.value.as_str()),
+        run.shell.vars.get("pod-name").map(|v| v.value.as_str()),
         Some("mgmt-b")
     );
 }
@@ -542,7 +533,7 @@ fn a_failed_list_still_takes_a_typed_value() {
 #[test]
 fn a_protected_context_runs_a_destructive_command_only_after_its_name_is_typed() {
     let mut s = picker_state(Guard::ConfirmName);
-    if let Some(session) = &mut s.session {
+    if let Some(session) = &mut s.shell {
         session
             .vars
             .set("pod-name", "mgmt-a".to_owned(), Origin::Cli);
@@ -641,7 +632,7 @@ fn a_fetched_runbook_asks_once_per_session_naming_its_url() {
         seen_before: false,
     });
     let greeted = || {
-        let mut session = Session::from_current();
+        let mut session = Shell::from_current();
         session.vars = Vars::new();
         session
             .vars

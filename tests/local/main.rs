@@ -1,0 +1,20 @@
+//! Tests that need no cluster, no network and no terminal: the parser, the bundled runbooks,
+//! lint, the engine (real bash processes), `runbook run`, sessions and the TUI's drawing.
+//!
+//! One test binary for all of them: each binary links the whole crate (kube, rustls, axum,
+//! jaq), so a binary per file made CI spend most of its time linking.
+
+mod bad_input;
+mod bundled;
+mod cli;
+mod exec_bad_input;
+mod exec_process;
+mod exec_run;
+mod exec_runner;
+mod exec_safety;
+mod exec_slow;
+mod exec_vars;
+mod lint;
+mod parse_fixtures;
+mod session;
+mod tui_snapshots;

@@ -1,0 +1,276 @@
+//! Every screen and dialog at 80x24 and 120x40, drawn on ratatui's `TestBackend` and
+//! snapshotted with insta; colours that carry meaning are asserted on the cells.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+use runbook::action::{Action, Command, Keymap};
+use runbook::exec::judge::OutputMatch;
+use runbook::exec::output::Stream;
+use runbook::exec::process::CommandOutcome;
+use runbook::exec::runner::{Event, Shell, Verdict};
+use runbook::exec::vars::Vars;
+use runbook::runbook::{Catalog, Runbook, parse};
+use runbook::state::{ContextInfo, State, Status, update};
+use runbook::ui::{self, Theme};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn state() -> State {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui/demo.md");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut runbooks: Vec<Arc<Runbook>> = Catalog::load(&[], true)
+        .runbooks
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    runbooks.push(Arc::new(parse(&bytes, Path::new("demo.md"))));
+    let mut session = Shell::from_current();
+    session.vars = Vars::new();
+    let mut s = State::new(runbooks, Keymap::default(), session);
+    s.context = ContextInfo {
+        context: Some("lab".to_owned()),
+        namespace: Some("default".to_owned()),
+        ..ContextInfo::default()
+    };
+    s
+}
+
+fn render(state: &State, w: u16, h: u16, theme: Theme) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap_or_else(|e| panic!("{e}"));
+    terminal
+        .draw(|f| {
+            ui::draw(f, state, theme);
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    terminal.backend().buffer().clone()
+}
+
+fn text(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut line = String::new();
+        for x in 0..area.width {
+            line.push_str(buffer[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn snapshot(name: &str, state: &State) {
+    for (w, h) in SIZES {
+        let buffer = render(state, w, h, Theme::default());
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&buffer));
+    }
+}
+
+fn cmd(s: &mut State, c: Command) {
+    update(s, Action::Command(c));
+}
+
+fn running_demo() -> State {
+    let mut s = state();
+    s.open("demo/demo");
+    if let Some(x) = s.shell.as_mut() {
+        x.vars
+            .set("greeting", "hello", runbook::exec::vars::Origin::Cli);
+    }
+    cmd(&mut s, Command::Enter);
+    let ev = |e: Event| Action::Engine(0, Box::new(e));
+    update(
+        &mut s,
+        ev(Event::CommandStarted {
+            step: 1,
+            block: 0,
+            line: 18,
+            command: "echo \"first line hello\"\necho \"second line\"".to_owned(),
+            destructive: false,
+            interactive: false,
+            reasons: vec![],
+        }),
+    );
+    update(
+        &mut s,
+        ev(Event::Output {
+            step: 1,
+            block: 0,
+            stream: Stream::Stdout,
+            ts_ms: 1,
+            text: "first line hello\nsecond line\n".to_owned(),
+        }),
+    );
+    s
+}
+
+#[test]
+fn catalog() {
+    snapshot("catalog", &state());
+}
+
+#[test]
+fn catalog_search() {
+    let mut s = state();
+    cmd(&mut s, Command::Search);
+    update(&mut s, Action::Paste("Token used before issued".to_owned()));
+    snapshot("catalog_search", &s);
+}
+
+#[test]
+fn scenario_pending() {
+    let mut s = state();
+    s.open("demo/demo");
+    snapshot("scenario_pending", &s);
+}
+
+#[test]
+fn scenario_running_with_output() {
+    let mut s = running_demo();
+    update(&mut s, Action::Tick(Duration::from_millis(1200)));
+    snapshot("scenario_running", &s);
+}
+
+#[test]
+fn scenario_passed_and_failed() {
+    let mut s = running_demo();
+    let ev = |e: Event| Action::Engine(0, Box::new(e));
+    update(
+        &mut s,
+        ev(Event::CommandFinished {
+            step: 1,
+            block: 0,
+            outcome: CommandOutcome {
+                exit_code: Some(0),
+                duration: Duration::from_millis(40),
+                ..CommandOutcome::default()
+            },
+            failures: vec![],
+            output: OutputMatch::Matches,
+        }),
+    );
+    update(
+        &mut s,
+        ev(Event::StepFinished {
+            step: 1,
+            number: "1".to_owned(),
+            verdict: Verdict::Passed,
+            reasons: vec![],
+            dropped_lines: 0,
+        }),
+    );
+    update(&mut s, Action::RunEnded(0, Box::new(Shell::from_current())));
+    snapshot("scenario_passed", &s);
+
+    let mut f = running_demo();
+    let ev = |e: Event| Action::Engine(0, Box::new(e));
+    update(
+        &mut f,
+        ev(Event::CommandFinished {
+            step: 1,
+            block: 0,
+            outcome: CommandOutcome {
+                exit_code: Some(2),
+                duration: Duration::from_millis(40),
+                ..CommandOutcome::default()
+            },
+            failures: vec!["exit code 2, expected 0".to_owned()],
+            output: OutputMatch::Differs {
+                diff: " first line hello\n-second line\n+second line!\n".to_owned(),
+            },
+        }),
+    );
+    update(
+        &mut f,
+        ev(Event::StepFinished {
+            step: 1,
+            number: "1".to_owned(),
+            verdict: Verdict::Failed,
+            reasons: vec![],
+            dropped_lines: 0,
+        }),
+    );
+    update(&mut f, Action::RunEnded(0, Box::new(Shell::from_current())));
+    cmd(&mut f, Command::ToggleDiff);
+    snapshot("scenario_failed_diff", &f);
+
+    // Failed is red, passed is green: colour carries the verdict.
+    let buffer = render(&f, 120, 40, Theme::default());
+    let glyph = (0..40)
+        .flat_map(|y| (0..120).map(move |x| (x, y)))
+        .find(|&(x, y)| buffer[(x, y)].symbol() == "✘");
+    let (x, y) = glyph.unwrap_or_else(|| panic!("no failed glyph"));
+    assert_eq!(buffer[(x, y)].fg, Color::Red);
+    let plain = render(
+        &f,
+        120,
+        40,
+        Theme {
+            color: false,
+            ascii: true,
+        },
+    );
+    assert!(text(&plain).contains("[x] 1."), "{}", text(&plain));
+    assert!(
+        (0..40).all(|y| (0..120).all(|x| plain[(x, y)].fg == Color::Reset)),
+        "no colour with NO_COLOR"
+    );
+}
+
+#[test]
+fn prompt_dialog() {
+    let mut s = state();
+    s.open("demo/demo");
+    cmd(&mut s, Command::Enter);
+    for c in "hel".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    snapshot("prompt", &s);
+}
+
+#[test]
+fn confirm_dialog() {
+    let mut s = state();
+    s.open("demo/demo");
+    for _ in 0..3 {
+        cmd(&mut s, Command::Down);
+    }
+    cmd(&mut s, Command::Enter);
+    snapshot("confirm", &s);
+}
+
+#[test]
+fn help_overlay() {
+    let mut s = state();
+    s.open("demo/demo");
+    cmd(&mut s, Command::Help);
+    snapshot("help", &s);
+}
+
+#[test]
+fn full_output_overlay() {
+    let mut s = running_demo();
+    cmd(&mut s, Command::FullOutput);
+    snapshot("full_output", &s);
+}
+
+#[test]
+fn procedure_picker_and_quit_dialog() {
+    let mut s = state();
+    s.open("calico-ipv6/calico-ipv6");
+    cmd(&mut s, Command::PickProcedure);
+    snapshot("procedures", &s);
+    let mut q = running_demo();
+    cmd(&mut q, Command::Quit);
+    snapshot("quit", &q);
+    assert!(matches!(
+        q.scenario.as_ref().map(|x| x.items[0].status),
+        Some(Status::Running(_))
+    ));
+}

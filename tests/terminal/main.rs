@@ -1,0 +1,7 @@
+//! End-to-end tests in a real terminal: the TUI runs in tmux and is read with `capture-pane`.
+
+#[path = "../tmux_support/mod.rs"]
+mod tmux_support;
+
+mod session_tui;
+mod tui_e2e;
