@@ -7,10 +7,10 @@
 mod bad_input;
 mod bundled;
 mod cli;
+mod drive;
 mod exec_bad_input;
 mod exec_process;
 mod exec_run;
-mod exec_runner;
 mod exec_safety;
 mod exec_slow;
 mod exec_vars;
