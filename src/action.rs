@@ -381,8 +381,13 @@ pub enum Action {
     },
     /// The report was written (its path and text), or why not.
     ReportWritten(Result<(std::path::PathBuf, String), String>),
-    /// The kube context the commands use (pinned, or why there is none).
-    Cluster(Box<ContextInfo>),
+    /// The kube context the commands use (pinned, or why there is none), and every context of
+    /// the user's kubeconfig for the picker.
+    Cluster(Box<ContextInfo>, Vec<crate::cluster::ContextEntry>),
+    /// Something the loop has to tell the user (a job failed, a session cannot be written).
+    Say(String),
+    /// Where the last frame put the checklist rows (top, height, first row), for clicks.
+    Layout(Option<(u16, u16, u16)>),
     /// The background probe's latest word on `context`.
     Health {
         context: String,

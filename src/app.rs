@@ -230,15 +230,22 @@ impl App {
             .checked_sub(FRAME)
             .unwrap_or_else(Instant::now);
         let size = terminal.size()?;
-        self.state.size = (size.width, size.height);
+        self.apply(Action::Resize(size.width, size.height));
 
         loop {
             if dirty && events.is_some() && last_draw.elapsed() >= FRAME {
                 let mut clicks = None;
-                terminal.draw(|f| clicks = ui::draw(f, &self.state, self.theme))?;
-                self.state.checklist_area = clicks;
+                let drawn = terminal.draw(|f| clicks = ui::draw(f, &self.state, self.theme));
                 last_draw = Instant::now();
                 dirty = false;
+                if drawn.is_err() {
+                    // The terminal is gone (a dropped link): end as a hang-up does.
+                    self.hung_up = true;
+                    events = None;
+                    self.apply(Action::Terminate);
+                    continue;
+                }
+                self.apply(Action::Layout(clicks));
             }
             if self.state.should_quit && !self.away {
                 break;
@@ -253,7 +260,11 @@ impl App {
                 biased;
                 Some(event) = next_event(&mut events) => match event {
                     Ok(event) => self.translate(&event),
-                    Err(_) => Some(Action::Terminate),
+                    Err(_) => {
+                        self.hung_up = true;
+                        events = None;
+                        Some(Action::Terminate)
+                    }
                 },
                 _ = hangup.recv() => {
                     self.hung_up = true;
@@ -266,7 +277,7 @@ impl App {
                         leave();
                     } else {
                         terminal = enter()?;
-                        terminal.clear()?;
+                        let _ = terminal.clear();
                         events = Some(EventStream::new());
                         dirty = true;
                     }
@@ -299,6 +310,11 @@ impl App {
             }
         }
         leave();
+        if self.hung_up {
+            // Dropping the terminal would try to show the cursor on a terminal that is gone,
+            // and report the failure on a stderr that is gone too.
+            std::mem::forget(terminal);
+        }
         self.wait_home(&mut ch.messages).await;
         Ok(())
     }
@@ -453,7 +469,7 @@ impl App {
                     .map(|w| w.switch(&context, namespace.as_deref()));
                 match switched {
                     Some(Ok(())) => self.context_changed(),
-                    Some(Err(e)) => self.state.message = Some(e.to_string()),
+                    Some(Err(e)) => self.apply(Action::Say(e.to_string())),
                     None => {}
                 }
             }
@@ -491,7 +507,7 @@ impl App {
             Message::DriverHome { index, driver } => {
                 let vars = driver.shell().vars.clone();
                 if let Some(e) = driver.record_error.clone() {
-                    self.state.message = Some(format!("not recording a session: {e}"));
+                    self.apply(Action::Say(format!("not recording a session: {e}")));
                 }
                 self.drivers.push(*driver);
                 self.away = false;
@@ -631,9 +647,8 @@ impl App {
         for d in &mut self.drivers {
             d.set_context(name.clone(), guard);
         }
-        self.state.contexts = contexts;
         let _ = self.pinned_tx.send(pinned);
-        self.apply(Action::Cluster(Box::new(info)));
+        self.apply(Action::Cluster(Box::new(info), contexts));
     }
 
     /// The kubeconfig the commands use: the open driver's, the pinned context's, else the
@@ -714,7 +729,7 @@ impl App {
             });
         if let Err(e) = spawned {
             self.away = false;
-            self.state.message = Some(format!("cannot start the step: {e}"));
+            self.apply(Action::Say(format!("cannot start the step: {e}")));
         }
     }
 }
@@ -735,14 +750,15 @@ fn enter() -> std::io::Result<Term> {
     Ok(terminal)
 }
 
-/// Gives the terminal back as it was.
+/// Gives the terminal back as it was. Quietly: after a dropped link there is no terminal to
+/// give back, and no stderr to say so on (printing there would panic).
 fn leave() {
     let _ = crossterm::execute!(
         std::io::stdout(),
         DisableMouseCapture,
         DisableBracketedPaste
     );
-    ratatui::restore();
+    let _ = ratatui::try_restore();
 }
 
 /// OSC 52: the terminal (even at the far end of SSH and tmux) puts the text on the clipboard.

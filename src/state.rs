@@ -370,9 +370,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 Some("resumed: secret values are asked again when a step needs them".to_owned());
             Vec::new()
         }
-        Action::Cluster(info) => {
+        Action::Cluster(info, contexts) => {
             state.context = *info;
+            state.contexts = contexts;
             apply_guard(state)
+        }
+        Action::Say(text) => {
+            state.message = Some(text);
+            Vec::new()
+        }
+        Action::Layout(area) => {
+            state.checklist_area = area;
+            Vec::new()
         }
         Action::Health { context, health } => {
             if state.context.context.as_deref() == Some(context.as_str()) {

@@ -599,12 +599,15 @@ fn picker_state(guard: Guard) -> T {
     let mut shell = Shell::from_current();
     shell.vars = Vars::new();
     let mut s = T::new(vec![Arc::new(runbook)], shell);
-    s.update(Action::Cluster(Box::new(ContextInfo {
-        context: Some("prod-east".to_owned()),
-        namespace: Some("default".to_owned()),
-        guard,
-        ..ContextInfo::default()
-    })));
+    s.update(Action::Cluster(
+        Box::new(ContextInfo {
+            context: Some("prod-east".to_owned()),
+            namespace: Some("default".to_owned()),
+            guard,
+            ..ContextInfo::default()
+        }),
+        Vec::new(),
+    ));
     assert!(s.open("pick/pick"));
     s
 }
