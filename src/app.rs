@@ -258,13 +258,12 @@ impl App {
                 // In this order: keys and signals first, output last, so that the screen
                 // answers the user and keeps drawing while output floods in.
                 biased;
-                Some(event) = next_event(&mut events) => match event {
-                    Ok(event) => self.translate(&event),
-                    Err(_) => {
-                        self.hung_up = true;
-                        events = None;
-                        Some(Action::Terminate)
-                    }
+                Some(event) = next_event(&mut events) => if let Ok(event) = event {
+                    self.translate(&event)
+                } else {
+                    self.hung_up = true;
+                    events = None;
+                    Some(Action::Terminate)
                 },
                 _ = hangup.recv() => {
                     self.hung_up = true;
