@@ -733,6 +733,94 @@ impl App {
     }
 }
 
+/// The app without a terminal, for tests: actions go in, the state comes out, and effects are
+/// carried out for real (drivers, steps on their threads, sessions, jobs), with the screen
+/// drawn on ratatui's `TestBackend`. Start it inside a multi-threaded tokio runtime.
+pub struct Headless {
+    app: App,
+    ch: Channels,
+    screen: ratatui::Terminal<ratatui::backend::TestBackend>,
+}
+
+impl Headless {
+    pub fn start(options: Options, size: (u16, u16)) -> color_eyre::Result<Self> {
+        let (mut app, ch) = App::new(options)?;
+        app.apply(Action::Resize(size.0, size.1));
+        let screen = ratatui::Terminal::new(ratatui::backend::TestBackend::new(size.0, size.1))?;
+        Ok(Self { app, ch, screen })
+    }
+
+    pub fn state(&self) -> &State {
+        &self.app.state
+    }
+
+    /// What the user does: a key's command, typed text, a paste.
+    pub fn send(&mut self, action: Action) {
+        self.app.apply(action);
+    }
+
+    /// Carries out what arrives (engine events, job answers, drivers coming home; terminal
+    /// requests are granted) until `done` holds; `false` when `timeout` passed first.
+    pub async fn until(&mut self, timeout: Duration, done: impl Fn(&State) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if done(&self.app.state) {
+                return true;
+            }
+            let ch = &mut self.ch;
+            let action = tokio::select! {
+                Some(message) = ch.messages.recv() => {
+                    self.app.message(message);
+                    None
+                }
+                Some(action) = ch.ctl.recv() => Some(action),
+                Some(action) = ch.out.recv() => Some(action),
+                Some(request) = ch.term.recv() => {
+                    let _ = request.ack.send(());
+                    None
+                }
+                () = tokio::time::sleep_until(deadline) => return done(&self.app.state),
+            };
+            if let Some(action) = action {
+                self.app.apply(action);
+            }
+        }
+    }
+
+    /// The screen as a user would read it now.
+    pub fn screen(&mut self) -> String {
+        let state = &self.app.state;
+        let theme = self.app.theme;
+        let mut clicks = None;
+        if self
+            .screen
+            .draw(|f| clicks = ui::draw(f, state, theme))
+            .is_err()
+        {
+            return String::new();
+        }
+        self.app.apply(Action::Layout(clicks));
+        let buffer = self.screen.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buffer.area.height {
+            let mut line = String::new();
+            for x in 0..buffer.area.width {
+                line.push_str(buffer[(x, y)].symbol());
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Quits as `q` does: a running step is cancelled and awaited, every session closed.
+    pub async fn quit(mut self) {
+        self.app.apply(Action::Terminate);
+        self.app.wait_home(&mut self.ch.messages).await;
+        self.app.end().await;
+    }
+}
+
 async fn next_event(events: &mut Option<EventStream>) -> Option<std::io::Result<Event>> {
     match events {
         Some(stream) => stream.next().await,

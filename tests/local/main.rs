@@ -4,6 +4,7 @@
 //! One test binary for all of them: each binary links the whole crate (kube, rustls, axum,
 //! jaq), so a binary per file made CI spend most of its time linking.
 
+mod app;
 mod bad_input;
 mod bundled;
 mod cli;
