@@ -17,7 +17,7 @@ mod host;
 mod jobs;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,8 @@ pub struct Options {
     /// A scenario (or runbook) id to open instead of the catalog.
     pub target: Option<String>,
     pub paths: Vec<PathBuf>,
+    /// The catalog holds only the runbooks of `paths` (`runbook ./my-runbook.md`).
+    pub only_paths: bool,
     pub theme: Theme,
     pub mode: RunMode,
     pub keymap: Keymap,
@@ -133,7 +135,11 @@ struct App {
 
 impl App {
     fn new(options: Options) -> color_eyre::Result<(Self, Channels)> {
-        let catalog = crate::fetch::load_catalog(&options.paths, true);
+        let catalog = if options.only_paths {
+            crate::runbook::Catalog::load(&options.paths, false)
+        } else {
+            crate::fetch::load_catalog(&options.paths, true)
+        };
         let runbooks = catalog.runbooks.into_iter().map(Arc::new).collect();
         let mut shell = Shell::from_current();
         for (k, v) in &options.env {
@@ -181,6 +187,7 @@ impl App {
             },
             mode: options.mode,
             recording: options.recording,
+            confirm_origin: true,
             ..Setup::default()
         };
         let mut app = Self {
@@ -398,6 +405,7 @@ impl App {
         let needs_driver = matches!(
             effect,
             Effect::Preflight(_)
+                | Effect::Choose { .. }
                 | Effect::SetValue { .. }
                 | Effect::Run { .. }
                 | Effect::Mark { .. }
@@ -425,6 +433,11 @@ impl App {
             } => {
                 if let Some(d) = self.driver_mut() {
                     d.set_value(&name, value, secret);
+                }
+            }
+            Effect::Choose { step, block } => {
+                if let Some(d) = self.driver_mut() {
+                    d.choose(step, block);
                 }
             }
             Effect::Run { index, confirmed } => self.spawn_step(index, confirmed),
@@ -503,14 +516,18 @@ impl App {
     /// What comes back to the loop itself.
     fn message(&mut self, message: Message) {
         match message {
-            Message::DriverHome { index, driver } => {
+            Message::DriverHome { index, mut driver } => {
                 let vars = driver.shell().vars.clone();
+                let switched = driver.take_cluster_change();
                 if let Some(e) = driver.record_error.clone() {
                     self.apply(Action::Say(format!("not recording a session: {e}")));
                 }
                 self.drivers.push(*driver);
                 self.away = false;
                 self.cancel = None;
+                if let Some(path) = switched {
+                    self.follow_kubeconfig(&path, index);
+                }
                 self.apply(Action::RunEnded {
                     index,
                     vars: Box::new(vars),
@@ -525,6 +542,16 @@ impl App {
                 steps,
                 vars,
             } => {
+                // A value given on the command line wins over the session's.
+                let vars: Vec<(String, String)> = vars
+                    .into_iter()
+                    .filter(|(name, _)| {
+                        self.state
+                            .vars
+                            .get(name)
+                            .is_none_or(|v| v.origin != crate::exec::vars::Origin::Cli)
+                    })
+                    .collect();
                 if let Some(d) = self.drivers.iter_mut().find(|d| d.procedure.key() == key) {
                     for (name, value) in &vars {
                         d.set_value(name, value.clone(), false);
@@ -605,6 +632,47 @@ impl App {
             .map(|(_, v)| v.value.clone())
             .collect();
         jobs::spawn_report(self.ctl_tx.clone(), root, id, secrets);
+    }
+
+    /// Step `index` pointed `KUBECONFIG` at `path`: its current context is pinned in its
+    /// place (health, guard rail, status bar, session), or, when it has none, the pinned one is
+    /// put back and the user told why.
+    fn follow_kubeconfig(&mut self, path: &Path, index: usize) {
+        let step = self
+            .state
+            .scenario
+            .as_ref()
+            .and_then(|s| s.items.get(index))
+            .map_or_else(String::new, |i| i.number.clone());
+        let file = (!path.as_os_str().is_empty()).then_some(path);
+        let shown = file.map_or_else(
+            || "the default kubeconfig".to_owned(),
+            |p| p.display().to_string(),
+        );
+        let followed = self.workspace.as_ref().map(|w| w.follow(file));
+        match followed {
+            Some(Ok(ws)) => {
+                self.workspace = Some(ws);
+                self.context_changed();
+                let name = self.state.context.context.clone().unwrap_or_default();
+                let pinned = self.workspace.as_ref().and_then(Workspace::pinned).cloned();
+                let guard = self.setup.guard;
+                if let (Some(d), Some(p)) = (self.driver_mut(), pinned) {
+                    d.repin(&p.path, Some(name.clone()), guard);
+                }
+                self.apply(Action::Say(format!(
+                    "step {step} pointed KUBECONFIG at {shown}: commands now talk to context {name}"
+                )));
+            }
+            Some(Err(e)) => {
+                // Back to the pinned context: the commands must talk to what the bar names.
+                self.context_changed();
+                self.apply(Action::Say(format!(
+                    "step {step} pointed KUBECONFIG at {shown}, which cannot be used ({e}); commands still use the pinned context"
+                )));
+            }
+            None => {}
+        }
     }
 
     /// After a (re)pin: commands get the new `KUBECONFIG`, the status bar the new context,

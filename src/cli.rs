@@ -89,6 +89,23 @@ pub enum Command {
     /// A scenario as a numbered copy-paste checklist, values filled in, for someone to run
     /// it themselves.
     Export(ExportArgs),
+    /// Shell completions for bash, zsh or fish, on standard output.
+    Completions(CompletionsArgs),
+    /// The manual page (roff), every subcommand included; `--dir` writes one page each.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh or fish (elvish and powershell work too).
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write runbook.1 and runbook-SUBCOMMAND.1 into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -127,6 +127,7 @@ impl Procedure {
 
     fn step_ref(&self, i: usize) -> Option<StepRef<'_>> {
         self.steps.get(i).map(|s| StepRef {
+            index: i,
             number: s.number.clone(),
             step: &s.step,
         })
@@ -171,6 +172,9 @@ pub struct Setup {
     pub context: Option<String>,
     /// Record a session (`None`: `--no-session`, or no data folder).
     pub recording: Option<Recording>,
+    /// A fetched runbook's first command asks naming its URL (the TUI); `runbook run` has
+    /// its own rule: it runs a fetched runbook only after `runbook show`.
+    pub confirm_origin: bool,
 }
 
 /// A destructive command (or a fetched runbook's first command) waiting for a yes.
@@ -185,12 +189,31 @@ pub struct Confirmation {
     pub origin: Option<String>,
 }
 
+/// One of a step's tabbed alternatives (`tab=`), as the user picks among them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alternative {
+    /// Its block's index in the step.
+    pub block: usize,
+    /// The tab's title.
+    pub tab: String,
+    /// The command, filled in and secrets masked.
+    pub command: String,
+    /// Every value it needs is known.
+    pub ready: bool,
+}
+
 /// What a step needs before it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Needs {
     pub index: usize,
     /// No command to run: the user does it and ticks it off.
     pub manual: bool,
+    /// The step's tabbed alternatives, when it has more than one; only one runs.
+    pub alternatives: Vec<Alternative>,
+    /// The alternative that will run (block index): the user's choice, else the rule's.
+    pub alternative: Option<usize>,
+    /// The user chose it (else the rule did, and a front end with dialogs asks first).
+    pub chosen: bool,
     /// Placeholders of this step with no value yet, in order of appearance.
     pub missing: Vec<Missing>,
     pub confirm: Option<Confirmation>,
@@ -214,6 +237,21 @@ pub trait Answers {
     fn value(&mut self, missing: &Missing, doc: Option<&PlaceholderDoc>) -> Option<String>;
     /// May the step's commands run? (`--yes` answers before this is asked.)
     fn confirm(&mut self, confirmation: &Confirmation) -> bool;
+    /// A step pointed `KUBECONFIG` at `kubeconfig` (`None`: unset it): pin that file's
+    /// current context for the later steps, or say why it cannot be.
+    fn follow(&mut self, kubeconfig: Option<&Path>) -> Result<Pin, String> {
+        let _ = kubeconfig;
+        Err("the commands' cluster cannot change during this run".to_owned())
+    }
+}
+
+/// A context pinned for the commands.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    /// The pinned kubeconfig the commands get.
+    pub kubeconfig: PathBuf,
+    pub context: String,
+    pub guard: Guard,
 }
 
 /// Runs one procedure, step by step, for either front end.
@@ -224,11 +262,14 @@ pub struct Driver {
     guard: Guard,
     context: Option<String>,
     recording: Option<Recording>,
+    confirm_origin: bool,
     recorder: Option<Recorder>,
     /// Why the session could not be written, once (the run goes on unrecorded).
     pub record_error: Option<String>,
     /// The user agreed to run the fetched runbook's commands.
     origin_trusted: bool,
+    /// The last step pointed `KUBECONFIG` at this file: the front end re-pins (or refuses).
+    cluster_change: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -267,9 +308,11 @@ impl Driver {
             guard: setup.guard,
             context: setup.context,
             recording: setup.recording,
+            confirm_origin: setup.confirm_origin,
             recorder: None,
             record_error: None,
             origin_trusted: false,
+            cluster_change: None,
         }
     }
 
@@ -354,37 +397,96 @@ impl Driver {
             return Needs {
                 index: i,
                 manual: false,
+                alternatives: Vec::new(),
+                alternative: None,
+                chosen: false,
                 missing: Vec::new(),
                 confirm: None,
             };
         };
+        let alternatives = self.alternatives(&p.steps[i].step, plan);
+        let chosen_blocks =
+            self.runner
+                .chosen_blocks(i, &p.steps[i].step, plan, self.runner.known());
+        let alternative = alternatives
+            .iter()
+            .map(|a| a.block)
+            .find(|b| chosen_blocks.contains(b));
         let missing = self.runner.missing_values(&[(step, plan)]);
         let confirm = if missing.is_empty() && !plan.manual {
-            self.confirmation(&p.steps[i].step, plan)
+            self.confirmation(i, &p.steps[i].step, plan)
         } else {
             None
         };
         Needs {
             index: i,
             manual: plan.manual,
+            chosen: self.runner.choice(i).is_some(),
+            alternatives,
+            alternative,
             missing,
             confirm,
         }
     }
 
+    /// Step `i` runs the alternative in block `block` (the user's pick).
+    pub fn choose(&mut self, i: usize, block: usize) {
+        self.runner.choose(i, block);
+    }
+
+    /// The step's tabbed alternatives, when there are several.
+    fn alternatives(&self, step: &Step, plan: &StepPlan) -> Vec<Alternative> {
+        let tabs: Vec<Alternative> = plan
+            .blocks
+            .iter()
+            .filter_map(|b| match &b.plan {
+                BlockPlan::Alternative(tab) => {
+                    let code = &step.blocks[b.index].code;
+                    Some(Alternative {
+                        block: b.index,
+                        tab: tab.clone(),
+                        command: self.shown(code),
+                        ready: self.runner.shell.vars.missing(code).is_empty(),
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        if tabs.len() > 1 { tabs } else { Vec::new() }
+    }
+
+    /// A command as the user confirms it: values filled in, the variables that earlier steps
+    /// set expanded where the shell would expand them, secrets masked.
+    fn shown(&self, code: &str) -> String {
+        let vars = &self.runner.shell.vars;
+        let filled = vars
+            .fill(code)
+            .map_or_else(|_| code.to_owned(), |f| f.display);
+        let expanded = expand_vars(&filled, |name| {
+            self.runner
+                .shell
+                .env
+                .get(std::ffi::OsStr::new(name))
+                .map(|v| v.to_string_lossy().into_owned())
+        });
+        vars.mask(&expanded).trim_end().to_owned()
+    }
+
     /// The commands of a step that need a yes before it runs, given the mode.
-    fn confirmation(&self, step: &Step, plan: &StepPlan) -> Option<Confirmation> {
+    fn confirmation(&self, i: usize, step: &Step, plan: &StepPlan) -> Option<Confirmation> {
         let origin = self
             .procedure
             .origin()
-            .filter(|_| !self.origin_trusted && !self.mode.dry_run())
+            .filter(|_| self.confirm_origin && !self.origin_trusted && !self.mode.dry_run())
             .map(str::to_owned);
         let asks_destructive = self.mode == RunMode::Confirm;
-        let vars = &self.runner.shell.vars;
         let mut commands = Vec::new();
         let mut reasons: Vec<String> = Vec::new();
         let mut destructive = false;
-        for index in self.runner.chosen_blocks(step, plan, self.runner.known()) {
+        for index in self
+            .runner
+            .chosen_blocks(i, step, plan, self.runner.known())
+        {
             let Some(planned) = plan.blocks.iter().find(|b| b.index == index) else {
                 continue;
             };
@@ -392,15 +494,16 @@ impl Driver {
                 continue;
             }
             let class = &planned.class;
-            let wants = (class.destructive && asks_destructive) || origin.is_some();
+            let code = &step.blocks[index].code;
+            let switch = cluster_switch(code).filter(|_| asks_destructive);
+            let wants =
+                (class.destructive && asks_destructive) || switch.is_some() || origin.is_some();
             if !wants {
                 continue;
             }
             destructive |= class.destructive;
-            let code = &step.blocks[index].code;
-            let shown = vars.fill(code).map_or_else(|_| code.clone(), |f| f.display);
-            commands.push(shown.trim_end().to_owned());
-            for r in &class.reasons {
+            commands.push(self.shown(code));
+            for r in class.reasons.iter().chain(&switch) {
                 if !reasons.contains(r) {
                     reasons.push(r.clone());
                 }
@@ -440,6 +543,10 @@ impl Driver {
         if confirmed {
             self.accept_confirmation();
         }
+        // What the preflight asks a yes for does not run without one.
+        let unconfirmed = (!confirmed && !self.mode.yes())
+            .then(|| self.preflight(i).confirm)
+            .flatten();
         self.save_vars();
         let mut host = Recorded {
             inner: host,
@@ -451,10 +558,39 @@ impl Driver {
             title: first_line(&s.step.text),
             plan: plan.clone(),
         });
-        let result = self
-            .runner
-            .run_step(i, &s.step, plan, &mut host, cancel, confirmed)
-            .await;
+        let before = kubeconfig_of(&self.runner.shell);
+        let result = if let Some(c) = unconfirmed {
+            let text = format!(
+                "not confirmed ({}); pass --yes, or answer the question on a terminal",
+                c.reasons.join("; ")
+            );
+            host.emit(Event::Notice {
+                step: i,
+                text: text.clone(),
+            });
+            StepResult {
+                verdict: Verdict::Blocked,
+                reasons: vec![text],
+            }
+        } else {
+            self.runner
+                .run_step(i, &s.step, plan, &mut host, cancel, confirmed)
+                .await
+        };
+        let after = kubeconfig_of(&self.runner.shell);
+        if after != before {
+            let shown = after.as_ref().map_or_else(
+                || "the default kubeconfig".to_owned(),
+                |p| p.display().to_string(),
+            );
+            host.emit(Event::Notice {
+                step: i,
+                text: format!(
+                    "this step pointed KUBECONFIG at {shown}: later commands talk to its cluster"
+                ),
+            });
+            self.cluster_change = Some(after.unwrap_or_default());
+        }
         let dropped_lines = self.runner.output(i).map_or(0, |b| b.dropped_lines);
         host.emit(Event::StepFinished {
             step: i,
@@ -489,7 +625,12 @@ impl Driver {
                 Verdict::Skipped
             } else {
                 let confirmed = self.settle(i, host);
-                self.run_step(i, host, cancel, confirmed).await.verdict
+                let before = self.kubeconfig();
+                let verdict = self.run_step(i, host, cancel, confirmed).await.verdict;
+                if let Some(path) = self.take_cluster_change() {
+                    self.follow(i, before.as_deref(), &path, host);
+                }
+                verdict
             };
             if matches!(verdict, Verdict::Failed | Verdict::Cancelled) && stop.is_none() {
                 stop = Some(verdict);
@@ -504,6 +645,45 @@ impl Driver {
         summary.success = !summary.cancelled && summary.steps.iter().all(|(_, v)| v.ok());
         host.emit(Event::Summary(summary.clone()));
         summary
+    }
+
+    /// Step `i` pointed `KUBECONFIG` at `path`: the front end pins its context, or the
+    /// commands go back to `before` (the pinned one). Either way the session says which.
+    fn follow<H: Host + Answers>(
+        &mut self,
+        i: usize,
+        before: Option<&Path>,
+        path: &Path,
+        host: &mut H,
+    ) {
+        let file = (!path.as_os_str().is_empty()).then_some(path);
+        let text = match host.follow(file) {
+            Ok(pin) => {
+                let text = format!(
+                    "commands now talk to context {} (the current context of {})",
+                    pin.context,
+                    path.display()
+                );
+                self.repin(&pin.kubeconfig, Some(pin.context), pin.guard);
+                text
+            }
+            Err(e) => {
+                let env = &mut self.runner.shell.env;
+                match &before {
+                    Some(b) => env.insert("KUBECONFIG".into(), b.as_os_str().to_owned()),
+                    None => env.remove(std::ffi::OsStr::new("KUBECONFIG")),
+                };
+                format!(
+                    "{} cannot be used ({e}): commands still use the pinned context",
+                    path.display()
+                )
+            }
+        };
+        let mut host = Recorded {
+            inner: host,
+            recorder: self.recorder.as_mut(),
+        };
+        host.emit(Event::Notice { step: i, text });
     }
 
     /// Answers step `i`'s preflight with `answers`: missing values, then the confirmation
@@ -604,12 +784,27 @@ impl Driver {
     /// The kubeconfig the commands use: the shell's `KUBECONFIG` (the pinned context's file),
     /// `None` for the default one.
     pub fn kubeconfig(&self) -> Option<PathBuf> {
+        kubeconfig_of(&self.runner.shell)
+    }
+
+    /// The file the last step pointed `KUBECONFIG` at (empty: unset), once: the front end
+    /// pins that file's context (health, guard rail, status bar, session) or puts the pinned
+    /// one back and says why.
+    pub fn take_cluster_change(&mut self) -> Option<PathBuf> {
+        self.cluster_change.take()
+    }
+
+    /// The commands now talk to `context` through `kubeconfig` (the re-pinned file), under
+    /// `guard`; the session records it.
+    pub fn repin(&mut self, kubeconfig: &Path, context: Option<String>, guard: Guard) {
         self.runner
             .shell
             .env
-            .get(std::ffi::OsStr::new("KUBECONFIG"))
-            .map(PathBuf::from)
-            .filter(|p| !p.as_os_str().is_empty())
+            .insert("KUBECONFIG".into(), kubeconfig.as_os_str().to_owned());
+        self.set_context(context, guard);
+        if let Some(r) = &mut self.recorder {
+            r.set_context(crate::session::current_context_of(Some(kubeconfig)));
+        }
     }
 
     /// Step `i` ticked off by hand ([`Verdict::Manual`]) or skipped ([`Verdict::Skipped`]) by
@@ -652,6 +847,100 @@ impl Driver {
     }
 }
 
+/// `script` with each `$NAME` / `${NAME}` that `lookup` knows replaced by its value, where bash
+/// would expand it (not inside single quotes, `$'...'`, literal heredocs or comments): what a
+/// command will really do, for the user to confirm.
+fn expand_vars(script: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    use crate::exec::shell::{self, Quote};
+    if !script.contains('$') {
+        return script.to_owned();
+    }
+    let lexed = shell::parse(script);
+    let bytes = script.as_bytes();
+    let mut out = String::with_capacity(script.len());
+    let mut done = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        let braced = bytes.get(i + 1) == Some(&b'{');
+        let start = i + 1 + usize::from(braced);
+        let len = bytes[start.min(bytes.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+            .count();
+        let end = start + len;
+        let closed = !braced || bytes.get(end) == Some(&b'}');
+        let expands = matches!(
+            lexed.context_at(i).quote,
+            Quote::Bare | Quote::Double | Quote::HeredocExpand
+        );
+        let value = (len > 0 && closed && expands && !bytes[start].is_ascii_digit())
+            .then(|| lookup(&script[start..end]))
+            .flatten();
+        match value {
+            Some(v) => {
+                out.push_str(&script[done..i]);
+                out.push_str(&v);
+                done = end + usize::from(braced);
+                i = done;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&script[done..]);
+    out
+}
+
+fn kubeconfig_of(shell: &Shell) -> Option<PathBuf> {
+    shell
+        .env
+        .get(std::ffi::OsStr::new("KUBECONFIG"))
+        .map(PathBuf::from)
+        .filter(|p| !p.as_os_str().is_empty())
+}
+
+/// Why a command talks to (or points later commands at) another cluster than the pinned
+/// one: `KUBECONFIG=`, `kubectl config use-context`, `--kubeconfig`, `--context`.
+pub fn cluster_switch(code: &str) -> Option<String> {
+    let lexed = crate::exec::shell::parse(code);
+    for c in &lexed.commands {
+        let sets = |words: &[String]| {
+            words
+                .iter()
+                .any(|w| w.starts_with("KUBECONFIG=") || w == "KUBECONFIG")
+        };
+        if sets(&c.assignments) && c.words.is_empty()
+            || c.words.first().is_some_and(|w| w == "export") && sets(&c.words)
+        {
+            return Some(
+                "points KUBECONFIG at another file: later commands talk to its cluster".to_owned(),
+            );
+        }
+        let words: Vec<&str> = c.words.iter().map(String::as_str).collect();
+        if words.first() == Some(&"kubectl")
+            && words
+                .windows(2)
+                .any(|w| w == ["config", "use-context"] || w == ["config", "set-context"])
+        {
+            return Some("switches the kubeconfig's context".to_owned());
+        }
+        if let Some(flag) = words.iter().find(|w| {
+            ["--kubeconfig", "--context"]
+                .iter()
+                .any(|f| **w == *f || w.starts_with(&format!("{f}=")))
+        }) {
+            let flag = flag.split('=').next().unwrap_or_default();
+            return Some(format!(
+                "{flag} talks to another cluster than the pinned context"
+            ));
+        }
+    }
+    None
+}
+
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
     let mut out: String = line.chars().take(100).collect();
@@ -659,4 +948,26 @@ fn first_line(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand_vars;
+
+    #[test]
+    fn variables_expand_where_bash_expands_them() {
+        let env = |name: &str| (name == "CLAIM").then(|| "ip-0a".to_owned());
+        assert_eq!(
+            expand_vars(r#"kubectl delete ipclaim "$CLAIM" ${CLAIM} $OTHER"#, env),
+            r#"kubectl delete ipclaim "ip-0a" ip-0a $OTHER"#
+        );
+        assert_eq!(
+            expand_vars("echo '$CLAIM' # $CLAIM", env),
+            "echo '$CLAIM' # $CLAIM"
+        );
+        assert_eq!(
+            expand_vars("echo ${CLAIM:-x} $1", env),
+            "echo ${CLAIM:-x} $1"
+        );
+    }
 }

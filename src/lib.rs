@@ -41,4 +41,5 @@ pub mod run;
 pub mod runbook;
 pub mod session;
 pub mod state;
+pub mod target;
 pub mod ui;

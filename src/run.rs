@@ -13,7 +13,6 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -21,16 +20,16 @@ use serde_json::json;
 
 use crate::cli::RunArgs;
 use crate::cluster::guard::Guard;
-use crate::drive::{Answers, Confirmation, Driver, Ending, Procedure, Recording, Setup};
+use crate::drive::{Answers, Confirmation, Driver, Ending, Pin, Procedure, Recording, Setup};
 use crate::exec::process::{self, Inherit, Terminal};
 use crate::exec::runner::{self, Event, Host, Missing, Options, RunMode, Shell, Verdict};
 use crate::exec::vars::{Origin, Vars};
-use crate::runbook::{Catalog, PlaceholderDoc, Runbook, Scenario};
+use crate::runbook::{PlaceholderDoc, Runbook, Scenario};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("{0}")]
-    Target(String),
+    Target(#[from] crate::target::UserError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot start the async runtime: {0}")]
@@ -141,6 +140,8 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         } else {
             Recording::from_config(&config, None)
         },
+        // A fetched runbook got here only after `runbook show`: no question per step.
+        confirm_origin: false,
     };
     let mut driver = Driver::new(procedure, shell, setup);
     let from = args.from_step - 1;
@@ -176,6 +177,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         out: std::io::stdout(),
         can_ask,
         terminal: Inherit,
+        workspace: Some(workspace),
         total,
         dry_run: driver.mode().dry_run(),
     };
@@ -237,76 +239,15 @@ async fn watch_signals(handle: process::CancelHandle) -> Option<i32> {
     Some(sig)
 }
 
-fn load_file(path: &Path) -> Result<Runbook, RunError> {
-    let catalog = Catalog::load(&[path.to_owned()], false);
-    catalog.runbooks.into_iter().next().ok_or_else(|| {
-        RunError::Target(catalog.errors.first().map_or_else(
-            || format!("{}: not a runbook", path.display()),
-            ToString::to_string,
-        ))
-    })
-}
-
-/// The runbook and scenario named by `target` (a scenario id, a runbook id or file) and
-/// `scenario` (for a runbook with several).
+/// The runbook and scenario named by `target` (a file or folder, a scenario id, a runbook id)
+/// and `scenario` (for a target with several).
 pub fn resolve(
     target: &str,
     scenario: Option<&str>,
     paths: &[std::path::PathBuf],
 ) -> Result<(Runbook, Scenario), RunError> {
-    let path = Path::new(target);
-    let runbook = if path.is_file() {
-        load_file(path)?
-    } else {
-        let catalog = crate::fetch::load_catalog(paths, true);
-        if let Some((r, s)) = catalog
-            .runbooks
-            .iter()
-            .find_map(|r| r.scenario(target).map(|s| (r, s)))
-        {
-            return Ok((r.clone(), s.clone()));
-        }
-        catalog.runbook(target).cloned().ok_or_else(|| {
-            RunError::Target(format!(
-                "no scenario or runbook `{target}`; `runbook list` shows the ids"
-            ))
-        })?
-    };
-    let ids = || {
-        runbook
-            .scenarios
-            .iter()
-            .map(|s| s.id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let scenario = match scenario {
-        Some(want) => runbook
-            .scenarios
-            .iter()
-            .find(|s| s.id == want || s.id.rsplit('/').next() == Some(want))
-            .ok_or_else(|| {
-                RunError::Target(format!(
-                    "{}: no scenario `{want}`; it has: {}",
-                    target,
-                    ids()
-                ))
-            })?,
-        None => match runbook.scenarios.as_slice() {
-            [only] => only,
-            [] => {
-                return Err(RunError::Target(format!("{target}: no scenario in it")));
-            }
-            _ => {
-                return Err(RunError::Target(format!(
-                    "{} has several scenarios; pick one with --scenario: {}",
-                    target,
-                    ids()
-                )));
-            }
-        },
-    };
-    Ok((runbook.clone(), scenario.clone()))
+    let named = crate::target::resolve(target, paths)?;
+    Ok(crate::target::pick_scenario(target, named, scenario)?)
 }
 
 /// The 0-based index of the procedure named by its number or (part of) its title.
@@ -342,6 +283,8 @@ struct Printer {
     out: std::io::Stdout,
     can_ask: bool,
     terminal: Inherit,
+    /// The pinned context, followed when a step points `KUBECONFIG` elsewhere.
+    workspace: Option<crate::cluster::Workspace>,
     total: usize,
     dry_run: bool,
 }
@@ -381,6 +324,38 @@ impl Printer {
 
 /// On a terminal, the questions a step's preflight leaves are asked there.
 impl Answers for Printer {
+    fn follow(&mut self, kubeconfig: Option<&std::path::Path>) -> Result<Pin, String> {
+        let ws = self
+            .workspace
+            .as_ref()
+            .ok_or_else(|| "no kubeconfig was pinned".to_owned())?
+            .follow(kubeconfig)
+            .map_err(|e| e.to_string())?;
+        let pinned = ws
+            .pinned()
+            .cloned()
+            .ok_or_else(|| "it has no context".to_owned())?;
+        let pin = Pin {
+            kubeconfig: pinned.path.clone(),
+            context: pinned.entry.name.clone(),
+            guard: ws.guard(),
+        };
+        if !self.json {
+            eprintln!(
+                "context {} ({}), namespace {}{}",
+                pinned.entry.name,
+                pinned.entry.server,
+                pinned.namespace,
+                pin.guard
+                    .badge()
+                    .map(|b| format!(", {b}"))
+                    .unwrap_or_default()
+            );
+        }
+        self.workspace = Some(ws);
+        Ok(pin)
+    }
+
     /// A value for a placeholder, asked on the terminal (without echo for a secret).
     fn value(&mut self, missing: &Missing, doc: Option<&PlaceholderDoc>) -> Option<String> {
         if !self.can_ask {

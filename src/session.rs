@@ -154,6 +154,12 @@ impl Recorder {
         self.save();
     }
 
+    /// The commands now talk to another context (a step re-pointed `KUBECONFIG`).
+    pub fn set_context(&mut self, context: Option<ContextInfo>) {
+        self.record.context = context;
+        self.save();
+    }
+
     /// A note on step `step` (replaces the previous one; empty removes it).
     pub fn set_note(&mut self, step: usize, note: &str) {
         if let Some(s) = self.record.steps.get_mut(step) {

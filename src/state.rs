@@ -92,6 +92,12 @@ pub enum Dialog {
     Namespace { input: String, live: Live },
     /// Pick one of the scenario's procedures.
     Procedure { selected: usize },
+    /// The step offers alternatives (tabs); the user picks the one that runs.
+    Alternatives {
+        step: usize,
+        options: Vec<crate::drive::Alternative>,
+        selected: usize,
+    },
     /// Quit while a command runs?
     Quit,
 }
@@ -172,6 +178,11 @@ pub enum Effect {
         name: String,
         value: String,
         secret: bool,
+    },
+    /// Step `step` runs the alternative in block `block`.
+    Choose {
+        step: usize,
+        block: usize,
     },
     /// Run step `index` of the open scenario; `confirmed`: the user said yes to it.
     Run {
@@ -1052,6 +1063,47 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
                 namespace: Some(chosen),
             }]
         }
+        (
+            Dialog::Alternatives {
+                step,
+                options,
+                selected,
+            },
+            Command::Up | Command::Down,
+        ) => {
+            let selected = if command == Command::Up {
+                selected.saturating_sub(1)
+            } else {
+                (selected + 1).min(options.len().saturating_sub(1))
+            };
+            state.dialog = Some(Dialog::Alternatives {
+                step,
+                options,
+                selected,
+            });
+            Vec::new()
+        }
+        (
+            Dialog::Alternatives {
+                step,
+                options,
+                selected,
+            },
+            Command::Enter,
+        ) => {
+            state.dialog = None;
+            let Some(a) = options.get(selected) else {
+                return Vec::new();
+            };
+            state.message = Some(format!("step runs \"{}\"", a.tab));
+            vec![
+                Effect::Choose {
+                    step,
+                    block: a.block,
+                },
+                Effect::Preflight(step),
+            ]
+        }
         (Dialog::Procedure { selected }, Command::Up) => {
             state.dialog = Some(Dialog::Procedure {
                 selected: selected.saturating_sub(1),
@@ -1086,6 +1138,7 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             | Dialog::Prompt { .. }
             | Dialog::Confirm { .. }
             | Dialog::Procedure { .. }
+            | Dialog::Alternatives { .. }
             | Dialog::Contexts { .. }
             | Dialog::Namespace { .. }
             | Dialog::Resume(_)
@@ -1131,6 +1184,20 @@ fn answer_needs(state: &mut State, needs: Needs) -> Vec<Effect> {
     }
     if needs.manual {
         state.message = Some("a manual step: do it, then Space marks it done".to_owned());
+        return Vec::new();
+    }
+    // Alternatives first: which one runs decides what it needs.
+    if !needs.chosen && needs.alternatives.len() > 1 {
+        let selected = needs
+            .alternatives
+            .iter()
+            .position(|a| Some(a.block) == needs.alternative)
+            .unwrap_or(0);
+        state.dialog = Some(Dialog::Alternatives {
+            step: index,
+            options: needs.alternatives,
+            selected,
+        });
         return Vec::new();
     }
     if let Some(m) = needs.missing.into_iter().next() {

@@ -353,8 +353,9 @@ pub struct Missing {
     pub secret: bool,
 }
 
-/// A step to run: its display number, title and model.
+/// A step to run: its index in the procedure, its display number and model.
 pub struct StepRef<'a> {
+    pub index: usize,
     pub number: String,
     pub step: &'a Step,
 }
@@ -371,6 +372,8 @@ pub struct Runner {
     node_list: Option<Result<Vec<Node>, String>>,
     /// Names that `capture=` blocks of steps run so far set.
     known: Vec<String>,
+    /// Per step index: the tabbed alternative (block index) the user chose.
+    choices: BTreeMap<usize, usize>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -440,6 +443,7 @@ impl Runner {
             step_outputs: Vec::new(),
             node_list: None,
             known: Vec::new(),
+            choices: BTreeMap::new(),
         }
     }
 
@@ -455,7 +459,7 @@ impl Runner {
         let mut known: Vec<String> = self.known.clone();
         let mut out: Vec<Missing> = Vec::new();
         for (s, p) in steps {
-            for b in self.chosen_blocks(s.step, p, &known) {
+            for b in self.chosen_blocks(s.index, s.step, p, &known) {
                 let block = &s.step.blocks[b];
                 let runs_here = p
                     .blocks
@@ -535,15 +539,36 @@ impl Runner {
         &self.known
     }
 
-    /// Indices of the blocks that will run (plan Run/Interactive/OnNode, one per tab group).
-    pub fn chosen_blocks(&self, step: &Step, plan: &StepPlan, known: &[String]) -> Vec<usize> {
+    /// Step `i` runs the alternative in block `block` (the user's choice).
+    pub fn choose(&mut self, i: usize, block: usize) {
+        self.choices.insert(i, block);
+    }
+
+    /// The alternative the user chose for step `i`, if any.
+    pub fn choice(&self, i: usize) -> Option<usize> {
+        self.choices.get(&i).copied()
+    }
+
+    /// Indices of the blocks that will run (plan Run/Interactive/OnNode, and one per tab
+    /// group: the user's choice, else [`Self::choose_tab`]'s).
+    pub fn chosen_blocks(
+        &self,
+        i: usize,
+        step: &Step,
+        plan: &StepPlan,
+        known: &[String],
+    ) -> Vec<usize> {
         let mut out = Vec::new();
         let tabs: Vec<&plan::PlannedBlock> = plan
             .blocks
             .iter()
             .filter(|b| matches!(b.plan, BlockPlan::Alternative(_)))
             .collect();
-        if let Some(best) = self.choose_tab(step, &tabs, known) {
+        let chosen = self
+            .choice(i)
+            .filter(|c| tabs.iter().any(|t| t.index == *c))
+            .or_else(|| self.choose_tab(step, &tabs, known));
+        if let Some(best) = chosen {
             out.push(best);
         }
         for b in &plan.blocks {
@@ -555,9 +580,9 @@ impl Runner {
         out
     }
 
-    /// Among tabbed alternatives, the first whose placeholders and `$VARS` are all known;
-    /// else the first without unknown placeholders; else the first.
-    fn choose_tab(
+    /// The rule when nobody chose: among tabbed alternatives, the first whose placeholders and
+    /// `$VARS` are all known; else the first without unknown placeholders; else the first.
+    pub fn choose_tab(
         &self,
         step: &Step,
         tabs: &[&plan::PlannedBlock],
@@ -616,15 +641,17 @@ impl Runner {
                 }
             };
         }
-        let chosen = self.chosen_blocks(step, plan, &self.known);
+        let chosen = self.chosen_blocks(i, step, plan, &self.known);
         for b in &plan.blocks {
-            if let BlockPlan::Alternative(tab) = &b.plan
-                && !chosen.contains(&b.index)
-            {
-                host.emit(Event::Notice {
-                    step: i,
-                    text: format!("alternative \"{tab}\" not run"),
-                });
+            if let BlockPlan::Alternative(tab) = &b.plan {
+                let text = if !chosen.contains(&b.index) {
+                    format!("alternative \"{tab}\" not run")
+                } else if self.choice(i) == Some(b.index) {
+                    format!("alternative \"{tab}\": your choice")
+                } else {
+                    format!("alternative \"{tab}\": the first whose values are all known")
+                };
+                host.emit(Event::Notice { step: i, text });
             }
         }
         let mut reasons = Vec::new();

@@ -69,6 +69,7 @@ impl T {
                             mode: self.s.mode,
                             guard: self.s.context.guard,
                             context: self.s.context.context.clone(),
+                            confirm_origin: true,
                             ..Setup::default()
                         };
                         self.drivers.push(Driver::new(flow, shell, setup));
@@ -84,6 +85,7 @@ impl T {
                     value,
                     secret,
                 } => self.driver_mut_or_panic().set_value(&name, value, secret),
+                Effect::Choose { step, block } => self.driver_mut_or_panic().choose(step, block),
                 Effect::Run {
                     index,
                     confirmed: true,
@@ -912,4 +914,76 @@ fn a_note_on_a_step_is_typed_then_kept() {
     );
     assert_eq!(scenario(&s).items[1].note, "q is a letter");
     assert!(!s.should_quit);
+}
+
+/// The IP-pool scenario's step 5: two ways to delete, by a typed name or by the helper's
+/// capture. The user picks; the dialog shows exactly the command that runs, its variables
+/// expanded; only that one runs.
+#[test]
+fn alternatives_are_the_users_pick_and_the_confirmation_shows_exactly_what_runs() {
+    let mut s = demo_state();
+    assert!(s.open("ip-pool-exhausted/orphaned-ipclaim"));
+    let step = scenario(&s)
+        .items
+        .iter()
+        .position(|i| i.title().starts_with("Delete the orphaned claim"))
+        .unwrap_or_else(|| panic!("no delete step"));
+    // The helper of step 4.1 ran and captured a name.
+    s.driver_mut_or_panic()
+        .shell_mut()
+        .env
+        .insert("ORPHAN_CLAIM".into(), "cp-qx4vw-0".into());
+    scenario_mut(&mut s).selected = step;
+    assert!(cmd(&mut s, Command::Enter).is_empty());
+    let Some(Dialog::Alternatives {
+        options, selected, ..
+    }) = s.dialog.clone()
+    else {
+        panic!("{:?}", s.dialog)
+    };
+    assert_eq!(options.len(), 2);
+    assert_eq!(options[0].tab, "Type the claim name");
+    assert!(!options[0].ready, "the typed name is still to give");
+    // The rule's pick is highlighted: the one whose values are known, expanded.
+    assert_eq!(selected, 1);
+    assert_eq!(
+        options[1].command,
+        "kubectl delete ipclaim --namespace spectro-mgmt \"cp-qx4vw-0\""
+    );
+    // The user wants the other one: it asks for its name, then confirms exactly it.
+    cmd(&mut s, Command::Up);
+    cmd(&mut s, Command::Enter);
+    assert!(
+        matches!(&s.dialog, Some(Dialog::Prompt { name, .. }) if name == "claim-name"),
+        "{:?}",
+        s.dialog
+    );
+    type_text(&mut s, "mgmt-typed-0");
+    assert!(cmd(&mut s, Command::Enter).is_empty());
+    let Some(Dialog::Confirm { commands, .. }) = &s.dialog else {
+        panic!("{:?}", s.dialog)
+    };
+    assert_eq!(
+        commands,
+        &["kubectl delete ipclaim --namespace spectro-mgmt 'mgmt-typed-0'"]
+    );
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Run {
+                confirmed: true,
+                ..
+            }]
+        ),
+        "{effects:?}"
+    );
+    // The choice stays with the step: running it again asks nothing new about it.
+    s.end_run(step);
+    cmd(&mut s, Command::Enter);
+    assert!(
+        matches!(&s.dialog, Some(Dialog::Confirm { commands, .. }) if commands[0].ends_with("'mgmt-typed-0'")),
+        "{:?}",
+        s.dialog
+    );
 }

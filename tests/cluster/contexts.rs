@@ -131,6 +131,83 @@ fn the_session_records_the_pinned_context_the_commands_used() {
     assert_eq!(json["context"]["server"], server.as_str(), "{json}");
 }
 
+/// `runbook run` of the switch fixture with `OTHER_KUBECONFIG` set; the session's json.
+fn run_switch(
+    home: &Path,
+    kubeconfig: &Path,
+    other: &Path,
+    args: &[&str],
+) -> (Output, serde_json::Value) {
+    let data = home.join(format!("data-{}", args.len()));
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cluster/switch.md");
+    let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .arg("run")
+        .arg(&fixture)
+        .args(["--context", "broken"])
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("OTHER_KUBECONFIG", other)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("KUBECACHEDIR", home.join("kube-cache"))
+        .env("RUNBOOK_DATA_DIR", &data)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let folder = std::fs::read_dir(data.join("sessions"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .unwrap_or_else(|| panic!("no session"));
+    let text = std::fs::read_to_string(folder.join("session.json")).unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (out, json)
+}
+
+#[test]
+fn a_step_that_points_kubeconfig_elsewhere_moves_the_pin_or_is_put_back() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = start("backup-stuck/restart-mgmt-pod");
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = lab_server(lab.kubeconfig());
+    let config = user_kubeconfig(home.path(), &server);
+    // The other file's current context is `lab`.
+    let other = home.path().join("other.yaml");
+    let text = std::fs::read_to_string(&config).unwrap_or_default();
+    std::fs::write(
+        &other,
+        text.replace("current-context: broken", "current-context: lab"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    // Confirmed (--yes): step 2 talks to `lab`, and the run and the session say so.
+    let (out, json) = run_switch(home.path(), &config, &other, &["--yes"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("commands now talk to context lab"), "{text}");
+    assert!(text.lines().any(|l| l.trim() == "lab"), "{text}");
+    assert!(stderr(&out).contains("context lab ("), "{}", stderr(&out));
+    assert_eq!(json["context"]["name"], "lab", "{json}");
+
+    // Not confirmed (no terminal, no --yes): nothing switches.
+    let (out, json) = run_switch(home.path(), &config, &other, &[]);
+    let text = stdout(&out);
+    assert!(text.contains("step 1 blocked"), "{text}");
+    assert!(text.contains("KUBECONFIG"), "the reason names it: {text}");
+    assert!(text.lines().any(|l| l.trim() == "broken"), "{text}");
+    assert_eq!(json["context"]["name"], "broken", "{json}");
+
+    // A file that is not a kubeconfig: the pinned context stays, and the run says why.
+    let junk = home.path().join("junk.yaml");
+    std::fs::write(&junk, "not: [a kubeconfig").unwrap_or_else(|e| panic!("{e}"));
+    let (out, _) = run_switch(home.path(), &config, &junk, &["--yes", "--timeout", "60s"]);
+    let text = stdout(&out);
+    assert!(text.contains("cannot be used"), "{text}");
+    assert!(text.lines().any(|l| l.trim() == "broken"), "{text}");
+}
+
 #[test]
 fn a_namespace_flag_becomes_the_default_namespace_of_every_command() {
     if !kubectl_available() {

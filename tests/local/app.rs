@@ -207,3 +207,134 @@ async fn an_unfinished_session_is_offered_by_the_next_app_and_its_steps_come_bac
     assert!(second.until(WAIT, idle).await);
     second.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_on_the_command_line_wins_over_the_resumed_sessions() {
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut first = Headless::start(options(data.path(), "demo/demo"), (80, 24))
+        .unwrap_or_else(|e| panic!("{e}"));
+    press(&mut first, Command::Enter);
+    assert!(
+        first
+            .until(WAIT, |s| matches!(s.dialog, Some(Dialog::Prompt { .. })))
+            .await
+    );
+    type_text(&mut first, "stale");
+    press(&mut first, Command::Enter);
+    assert!(
+        first
+            .until(WAIT, |s| status(s, 0) == Some(Status::Passed) && idle(s))
+            .await
+    );
+    first.quit().await;
+
+    let mut opts = options(data.path(), "demo/demo");
+    opts.vars = vec![("greeting".to_owned(), "from-the-command-line".to_owned())];
+    let mut second = Headless::start(opts, (80, 24)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        second
+            .until(WAIT, |s| matches!(s.dialog, Some(Dialog::Resume(_))))
+            .await
+    );
+    press(&mut second, Command::Enter);
+    assert!(
+        second
+            .until(WAIT, |s| status(s, 0) == Some(Status::Passed))
+            .await
+    );
+    press(&mut second, Command::Enter);
+    assert!(
+        second
+            .until(WAIT, |s| status(s, 0) == Some(Status::Passed) && idle(s))
+            .await
+    );
+    let screen = second.screen();
+    assert!(
+        screen.contains("first line from-the-command-line"),
+        "{screen}"
+    );
+    second.quit().await;
+}
+
+fn kubeconfig(path: &Path, current: &str) {
+    std::fs::write(
+        path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: {current}\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:9\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: {current}\n  context:\n    cluster: c\n    user: u\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_that_points_kubeconfig_elsewhere_moves_the_status_bar_and_the_guard() {
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let first = data.path().join("first.yaml");
+    let second = data.path().join("second.yaml");
+    kubeconfig(&first, "first");
+    kubeconfig(&second, "second");
+    let mut rules = std::collections::BTreeMap::new();
+    rules.insert(
+        "second".to_owned(),
+        runbook::cluster::guard::ContextRule {
+            guard: runbook::cluster::guard::Guard::ReadOnly,
+        },
+    );
+    let workspace = runbook::cluster::Workspace::open(Some(&first), None, None, rules)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut opts = options(data.path(), "switch/switch");
+    opts.paths = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cluster")];
+    opts.workspace = Some(workspace);
+    opts.env = vec![("OTHER_KUBECONFIG".to_owned(), second.display().to_string())];
+    let mut app = Headless::start(opts, (80, 24)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(app.state().context.context.as_deref(), Some("first"));
+    // Changing the commands' cluster is asked first, and says so.
+    press(&mut app, Command::Enter);
+    let Some(Dialog::Confirm { reasons, .. }) = app.state().dialog.clone() else {
+        panic!("{:?}", app.state().dialog)
+    };
+    assert!(
+        reasons.iter().any(|r| r.contains("KUBECONFIG")),
+        "{reasons:?}"
+    );
+    press(&mut app, Command::Enter);
+    assert!(
+        app.until(WAIT, |s| status(s, 0) == Some(Status::Passed) && idle(s))
+            .await
+    );
+    // The bar names the new context, and its guard rail holds.
+    assert_eq!(app.state().context.context.as_deref(), Some("second"));
+    assert_eq!(app.state().mode, runbook::state::RunMode::ReadOnly);
+    assert!(
+        app.state()
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("commands now talk to context second")),
+        "{:?}",
+        app.state().message
+    );
+    // And the commands do talk to it.
+    press(&mut app, Command::Down);
+    press(&mut app, Command::Enter);
+    assert!(
+        app.until(WAIT, |s| status(s, 1) == Some(Status::Passed) && idle(s))
+            .await
+    );
+    let out: Vec<String> = app
+        .state()
+        .scenario
+        .as_ref()
+        .map(|s| {
+            s.items[1]
+                .output
+                .lines
+                .iter()
+                .map(|l| l.text.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(out.iter().any(|l| l == "second"), "{out:?}");
+    app.quit().await;
+    let (_, json) = session(data.path());
+    assert_eq!(json["context"]["name"], "second", "{json}");
+}

@@ -16,6 +16,7 @@ mod exec_safety;
 mod exec_slow;
 mod exec_vars;
 mod lint;
+mod newcomer;
 mod parse_fixtures;
 mod session;
 mod tui_snapshots;
