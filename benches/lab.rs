@@ -1,4 +1,5 @@
-//! Lab benchmarks: time from start to ready (kubeconfig written, `/readyz` answers `ok`), and
+//! Lab benchmarks: time from start to ready (TLS identity made, kubeconfig written, `/readyz`
+//! answers `ok` over TLS), and
 //! `kubectl get pods -A` against 5,000 pods (needs kubectl on PATH; skipped without it).
 //!
 //! Run: `cargo bench --bench lab`.
@@ -6,19 +7,42 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use runbook::lab::{Lab, LabOptions};
 use serde_json::{Value, json};
 
-fn readyz(addr: SocketAddr) -> bool {
-    let Ok(mut s) = TcpStream::connect(addr) else {
+/// `GET /readyz` over the lab's TLS, trusting only its CA: true when it answers `ok`.
+fn readyz(addr: SocketAddr, ca_pem: &str) -> bool {
+    use rustls::pki_types::pem::PemObject as _;
+    let Ok(ca) = rustls::pki_types::CertificateDer::from_pem_slice(ca_pem.as_bytes()) else {
         return false;
     };
+    let mut roots = rustls::RootCertStore::empty();
+    if roots.add(ca).is_err() {
+        return false;
+    }
+    let Ok(builder) = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions() else {
+        return false;
+    };
+    let config = builder.with_root_certificates(roots).with_no_client_auth();
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    let (Ok(conn), Ok(tcp)) = (
+        rustls::ClientConnection::new(Arc::new(config), name),
+        TcpStream::connect(addr),
+    ) else {
+        return false;
+    };
+    let mut s = rustls::StreamOwned::new(conn, tcp);
     let _ = s.write_all(b"GET /readyz HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n");
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let out = String::from_utf8_lossy(&out);
     out.starts_with("HTTP/1.1 200") && out.ends_with("ok")
 }
 
@@ -34,7 +58,7 @@ fn start_to_ready(c: &mut Criterion) {
                 let lab =
                     Lab::start_blocking(LabOptions::default()).unwrap_or_else(|e| panic!("{e}"));
                 assert!(lab.kubeconfig_path().is_file());
-                assert!(readyz(lab.addr()));
+                assert!(readyz(lab.addr(), lab.ca_pem().unwrap_or_default()));
                 total += started.elapsed();
                 lab.shutdown();
             }

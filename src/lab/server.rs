@@ -13,21 +13,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
+use futures_util::StreamExt as _;
 use serde_json::{Value, json};
-use tokio::sync::{Semaphore, broadcast, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::encode;
+use super::limit::Bucket;
 use super::openapi;
 use super::patch::PatchType;
 use super::protobuf;
 use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
-use super::store::{Deleted, Event, EventKind, Store, now};
+use super::store::{Deleted, Event, EventKind, Live, Store, now};
 use super::table;
 
 /// Largest request body accepted (the real server's limit for most writes is 3 MiB).
@@ -76,7 +78,7 @@ pub struct App {
     pub store: Arc<Store>,
     pub shutdown: watch::Receiver<bool>,
     permits: Semaphore,
-    /// The bearer token every request must carry, when the lab demands one.
+    /// The bearer token every request must carry (None: an open lab).
     token: Option<String>,
 }
 
@@ -177,8 +179,14 @@ fn parse_query(q: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The single entry point for every request.
-pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+/// Paths anyone may read without credentials, as the real server's `system:public-info-viewer`
+/// role grants them to `system:unauthenticated`.
+fn public_info(path: &str) -> bool {
+    matches!(path, "/healthz" | "/livez" | "/readyz" | "/version")
+}
+
+/// The single entry point for every request; `bucket` is its connection's rate limit.
+pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let header = |h: header::HeaderName| {
         parts
@@ -189,9 +197,24 @@ pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
             .to_owned()
     };
     let pretty = header(header::USER_AGENT).starts_with("curl");
-    // A static-token server answers a missing or wrong token with a bare 401 Status.
+    if !bucket.allow() {
+        let mut resp = encode_reply(
+            Reply::Json(
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiError::too_many_requests().to_status(),
+            ),
+            pretty,
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return resp;
+    }
+    // A static-token server answers a wrong token with a bare 401 Status; without one, only the
+    // public health and version paths answer.
+    let authorization = header(header::AUTHORIZATION);
     if let Some(token) = &app.token
-        && header(header::AUTHORIZATION) != format!("Bearer {token}")
+        && authorization != format!("Bearer {token}")
+        && !(authorization.is_empty() && public_info(parts.uri.path()))
     {
         return encode_reply(
             Reply::Json(
@@ -800,68 +823,145 @@ fn watch_reply(
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs);
     let rv = req.param("resourceVersion").unwrap_or_default();
-    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(256);
     let mut first = true;
     let mut initial: Vec<Bytes> = Vec::new();
-    let live = if rv.is_empty() || rv == "0" {
-        let (objs, _, live) = app.store.watch_now(rt, ns);
+    let (cursor, bell) = if rv.is_empty() || rv == "0" {
+        let (objs, at, bell) = app.store.watch_now(rt, ns);
         for o in objs.iter().filter(|o| filter.matches(o)) {
             initial.push(filter.line("ADDED", o, &mut first));
         }
-        live
+        (at, bell)
     } else {
         let from: u64 = rv
             .parse()
             .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?;
         match app.store.watch_from(from) {
-            Ok((backlog, live)) => {
-                for ev in backlog {
-                    if let Some(kind) = filter.translate(&ev) {
-                        initial.push(filter.line(kind, &ev.object, &mut first));
-                    }
-                }
-                live
-            }
-            Err(e) => {
-                let line = encode::compact(&json!({"type": "ERROR", "object": e.to_status()}));
-                return Ok(Reply::Stream(Body::from(line)));
-            }
+            Ok(bell) => (from, bell),
+            Err(e) => return Ok(Reply::Stream(Body::from(error_line(&e)))),
         }
     };
+    let (tx, rx) = mpsc::channel::<Queued>(WATCH_QUEUE);
+    let budget = Arc::new(Semaphore::new(WATCH_BYTES));
+    let watch = Watch {
+        store: Arc::clone(&app.store),
+        tx,
+        budget,
+        filter,
+        first,
+        cursor,
+    };
     let shutdown = app.shutdown.clone();
-    tokio::spawn(pump(tx, live, filter, initial, first, timeout, shutdown));
-    Ok(Reply::Stream(Body::from_stream(ReceiverStream::new(rx))))
+    tokio::spawn(watch.pump(bell, initial, timeout, shutdown));
+    let stream = ReceiverStream::new(rx).map(|(bytes, _permit)| Ok::<_, Infallible>(bytes));
+    Ok(Reply::Stream(Body::from_stream(stream)))
 }
 
-async fn pump(
-    tx: mpsc::Sender<Result<Bytes, Infallible>>,
-    mut live: broadcast::Receiver<Arc<Event>>,
+fn error_line(e: &ApiError) -> Bytes {
+    Bytes::from(encode::compact(
+        &json!({"type": "ERROR", "object": e.to_status()}),
+    ))
+}
+
+/// Bytes a watch may have encoded and not yet written to its connection. A client that does
+/// not read holds this much at most; the rest waits in the store's history, and once the
+/// history has moved past it the watch ends with `410 Expired`.
+const WATCH_BYTES: usize = 1024 * 1024;
+/// Lines queued per watch (small ones; the byte budget is the real bound).
+const WATCH_QUEUE: usize = 1024;
+/// A watch whose client has not taken a line for this long is closed, as the real watch cache
+/// closes unresponsive watchers.
+const SLOW_WATCHER: Duration = Duration::from_secs(30);
+
+/// One encoded line and its share of the watch's byte budget (released once written out).
+type Queued = (Bytes, OwnedSemaphorePermit);
+
+struct Watch {
+    store: Arc<Store>,
+    tx: mpsc::Sender<Queued>,
+    budget: Arc<Semaphore>,
     filter: WatchFilter,
-    initial: Vec<Bytes>,
-    mut first: bool,
-    timeout: Option<Duration>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    for line in initial {
-        if tx.send(Ok(line)).await.is_err() {
-            return;
+    first: bool,
+    /// The resourceVersion of the last event looked at.
+    cursor: u64,
+}
+
+/// Why a watch stops sending.
+enum Stop {
+    /// The client went away, the timeout passed, the lab is stopping, or the client is too slow.
+    Closed,
+    /// The history no longer holds the events after the cursor.
+    Expired(ApiError),
+}
+
+impl Watch {
+    /// Queue one line once the budget allows it (a line larger than the whole budget waits for
+    /// the queue to empty).
+    async fn send(&self, line: Bytes) -> Result<(), Stop> {
+        let want = u32::try_from(line.len().clamp(1, WATCH_BYTES)).unwrap_or(u32::MAX);
+        let permit = Arc::clone(&self.budget).acquire_many_owned(want);
+        let Ok(Ok(permit)) = tokio::time::timeout(SLOW_WATCHER, permit).await else {
+            return Err(Stop::Closed);
+        };
+        self.tx.send((line, permit)).await.map_err(|_| Stop::Closed)
+    }
+
+    /// Send what happened after the cursor, a budget's worth at a time.
+    async fn catch_up(&mut self) -> Result<(), Stop> {
+        loop {
+            let events = self
+                .store
+                .events_after(self.cursor, WATCH_BYTES)
+                .map_err(Stop::Expired)?;
+            let Some(last) = events.last() else {
+                return Ok(());
+            };
+            self.cursor = last.rv;
+            for ev in events {
+                if let Some(kind) = self.filter.translate(&ev) {
+                    let line = self.filter.line(kind, &ev.object, &mut self.first);
+                    self.send(line).await?;
+                }
+            }
         }
     }
-    let deadline = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(30 * 60)));
-    tokio::pin!(deadline);
-    loop {
-        tokio::select! {
-            () = &mut deadline => return,
-            _ = shutdown.changed() => return,
-            () = tx.closed() => return,
-            ev = live.recv() => {
-                let Ok(ev) = ev else { return };
-                if let Some(kind) = filter.translate(&ev) {
-                    let encoded = filter.line(kind, &ev.object, &mut first);
-                    if tx.send(Ok(encoded)).await.is_err() {
-                        return;
+
+    async fn pump(
+        mut self,
+        mut bell: Live,
+        initial: Vec<Bytes>,
+        timeout: Option<Duration>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let deadline = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(30 * 60)));
+        tokio::pin!(deadline);
+        let run = async {
+            for line in initial {
+                self.send(line).await?;
+            }
+            loop {
+                self.catch_up().await?;
+                tokio::select! {
+                    () = self.tx.closed() => return Err::<(), Stop>(Stop::Closed),
+                    changed = bell.changed() => {
+                        if changed.is_err() {
+                            return Err(Stop::Closed);
+                        }
                     }
                 }
+            }
+        };
+        let stop = tokio::select! {
+            () = &mut deadline => Stop::Closed,
+            _ = shutdown.changed() => Stop::Closed,
+            r = run => r.err().unwrap_or(Stop::Closed),
+        };
+        if let Stop::Expired(e) = stop {
+            // Like the real server: one ERROR event with the 410 Status, then the end.
+            let line = error_line(&e);
+            let want = u32::try_from(line.len()).unwrap_or(u32::MAX);
+            let extra = Arc::new(Semaphore::new(line.len()));
+            if let Ok(permit) = extra.acquire_many_owned(want).await {
+                let _ = tokio::time::timeout(SLOW_WATCHER, self.tx.send((line, permit))).await;
             }
         }
     }

@@ -2,9 +2,11 @@
 //! history, and the server-side behaviour of writes (defaults, validation, graceful deletion,
 //! namespace finalization).
 //!
-//! All state sits behind one mutex; every write bumps the global resourceVersion, records an
-//! [`Event`] in a bounded history (for watches that resume from a resourceVersion) and broadcasts
-//! it. After each write the scenario [`Engine`] reacts (recreating pods, healing objects) under
+//! All state sits behind one mutex; every write bumps the global resourceVersion and records an
+//! [`Event`] in a history bounded by count and by bytes, like the real watch cache. Watches pull
+//! from that history at their own pace (a [`Live`] receiver only says "something changed"), so an
+//! unread watch costs nothing but its cursor; one that falls behind the history is told
+//! `410 Expired`, as a real server tells it. After each write the scenario [`Engine`] reacts (recreating pods, healing objects) under
 //! the same lock, so a client never sees a half-applied reaction.
 //!
 //! Deletions that a kubelet or the namespace controller would finish are finished by timers
@@ -19,7 +21,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
+use tokio::sync::watch;
 
 use super::patch::{self, PatchType};
 use super::reaction::Engine;
@@ -27,10 +29,10 @@ use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 
-/// How many past events a watch can resume from.
+/// How many past events a watch can resume from...
 const HISTORY: usize = 10_000;
-/// Buffered events per live watcher before it is dropped (the client re-lists).
-const WATCH_BUFFER: usize = 4_096;
+/// ...and how many bytes of objects they may hold at most (oldest dropped first).
+const HISTORY_BYTES: usize = 32 * 1024 * 1024;
 /// Reaction rounds per write; guards against rules that keep triggering each other.
 const MAX_REACTION_ROUNDS: usize = 16;
 
@@ -63,6 +65,8 @@ pub struct Event {
     /// The object before a MODIFIED event (to turn "stopped matching a selector" into DELETED).
     pub old: Option<Value>,
     pub rv: u64,
+    /// Roughly the bytes this event holds (its objects' JSON length), for the history bound.
+    pub size: usize,
 }
 
 /// Delays that stand in for the kubelet and the namespace controller.
@@ -82,17 +86,19 @@ impl Default for Timing {
 }
 
 type Key = (String, String, String);
-/// A live watch: every event after the point it was taken.
-pub type Live = broadcast::Receiver<Arc<Event>>;
+/// A live watch's doorbell: the latest resourceVersion, changed after every write. The events
+/// themselves are read with [`Store::events_after`].
+pub type Live = watch::Receiver<u64>;
 
 pub(crate) struct Inner {
     rv: u64,
     objects: BTreeMap<Key, Value>,
     types: Vec<ResourceType>,
     history: VecDeque<Arc<Event>>,
+    history_bytes: usize,
     history_start: u64,
     pending: Vec<Arc<Event>>,
-    tx: broadcast::Sender<Arc<Event>>,
+    bell: watch::Sender<u64>,
     pub(crate) engine: Engine,
 }
 
@@ -106,6 +112,27 @@ pub struct Store {
 pub enum Deleted {
     Object(Value),
     Status(Value),
+}
+
+fn expired(from: u64, start: u64) -> ApiError {
+    ApiError::expired(format!("too old resource version: {from} ({start})"))
+}
+
+/// The length of `v` as compact JSON, without building the text.
+fn json_size(v: &Value) -> usize {
+    match v {
+        Value::Null => 4,
+        Value::Bool(_) => 5,
+        Value::Number(_) => 8,
+        Value::String(s) => s.len() + 2,
+        Value::Array(a) => 2 + a.iter().map(|x| json_size(x) + 1).sum::<usize>(),
+        Value::Object(m) => {
+            2 + m
+                .iter()
+                .map(|(k, x)| k.len() + 4 + json_size(x))
+                .sum::<usize>()
+        }
+    }
 }
 
 pub fn now() -> DateTime<Utc> {
@@ -164,6 +191,7 @@ impl Inner {
     }
 
     fn emit(&mut self, kind: EventKind, rt_key: &str, object: &Value, old: Option<Value>) {
+        let size = json_size(object) + old.as_ref().map_or(0, json_size);
         let ev = Arc::new(Event {
             kind,
             resource: rt_key.to_owned(),
@@ -171,14 +199,18 @@ impl Inner {
             object: object.clone(),
             old,
             rv: self.rv,
+            size,
         });
-        if self.history.len() >= HISTORY
+        self.history_bytes += size;
+        self.history.push_back(ev.clone());
+        while (self.history.len() > HISTORY || self.history_bytes > HISTORY_BYTES)
+            && self.history.len() > 1
             && let Some(e) = self.history.pop_front()
         {
+            self.history_bytes -= e.size;
             self.history_start = e.rv;
         }
-        self.history.push_back(ev.clone());
-        let _ = self.tx.send(ev.clone());
+        self.bell.send_replace(self.rv);
         self.pending.push(ev);
     }
 
@@ -731,15 +763,16 @@ fn pod_defaults(obj: &mut Value) {
 
 impl Store {
     pub fn new(timing: Timing, engine: Engine) -> Arc<Self> {
-        let (tx, _) = broadcast::channel(WATCH_BUFFER);
+        let (bell, _) = watch::channel(1);
         let mut inner = Inner {
             rv: 1,
             objects: BTreeMap::new(),
             types: Vec::new(),
             history: VecDeque::new(),
+            history_bytes: 0,
             history_start: 1,
             pending: Vec::new(),
-            tx,
+            bell,
             engine,
         };
         inner.refresh_types();
@@ -801,6 +834,7 @@ impl Store {
         inner.link_events();
         inner.pending.clear();
         inner.history.clear();
+        inner.history_bytes = 0;
         inner.history_start = inner.rv;
         let mut engine = std::mem::take(&mut inner.engine);
         engine.on_seeded(&inner);
@@ -1108,34 +1142,41 @@ impl Store {
         (out, rv)
     }
 
-    /// Start a watch: past events after `from` (or Err 410 when they are gone) and a live
-    /// receiver, taken under one lock so nothing falls between them.
-    pub fn watch_from(&self, from: u64) -> Result<(Vec<Arc<Event>>, Live), ApiError> {
+    /// Start a watch at `from`: Err 410 when the history no longer reaches back that far.
+    pub fn watch_from(&self, from: u64) -> Result<Live, ApiError> {
         let inner = self.lock();
         if from < inner.history_start {
-            return Err(ApiError::expired(format!(
-                "too old resource version: {from} ({})",
-                inner.history_start
-            )));
+            return Err(expired(from, inner.history_start));
         }
-        let backlog = inner
-            .history
-            .iter()
-            .filter(|e| e.rv > from)
-            .cloned()
-            .collect();
-        Ok((backlog, inner.tx.subscribe()))
+        Ok(inner.bell.subscribe())
     }
 
-    /// Start a watch at "now" with the current objects as synthetic ADDED events.
-    pub fn watch_now(
-        &self,
-        rt: &ResourceType,
-        ns: Option<&str>,
-    ) -> (Vec<Value>, u64, broadcast::Receiver<Arc<Event>>) {
+    /// Start a watch at "now": the current objects (sent as synthetic ADDED events), the
+    /// resourceVersion they were read at, and the doorbell.
+    pub fn watch_now(&self, rt: &ResourceType, ns: Option<&str>) -> (Vec<Value>, u64, Live) {
         let inner = self.lock();
         let objs = inner.list(rt, ns).into_iter().cloned().collect();
-        (objs, inner.rv, inner.tx.subscribe())
+        (objs, inner.rv, inner.bell.subscribe())
+    }
+
+    /// Events after resourceVersion `cursor`, oldest first, as many as fit in `max_bytes` (at
+    /// least one); Err 410 when events after `cursor` have already left the history.
+    pub fn events_after(&self, cursor: u64, max_bytes: usize) -> Result<Vec<Arc<Event>>, ApiError> {
+        let inner = self.lock();
+        if cursor < inner.history_start {
+            return Err(expired(cursor, inner.history_start));
+        }
+        let start = inner.history.partition_point(|e| e.rv <= cursor);
+        let mut bytes = 0;
+        let mut out = Vec::new();
+        for e in inner.history.range(start..) {
+            if !out.is_empty() && bytes + e.size > max_bytes {
+                break;
+            }
+            bytes += e.size;
+            out.push(Arc::clone(e));
+        }
+        Ok(out)
     }
 
     pub fn current_rv(&self) -> u64 {

@@ -22,11 +22,21 @@ fn user_kubeconfig(dir: &Path, lab_server: &str) -> PathBuf {
     path
 }
 
+/// The lab's `server:` value for a kubeconfig, followed by its `certificate-authority-data`
+/// line (the lab serves HTTPS with a CA of its own).
 fn lab_server(kubeconfig: &Path) -> String {
-    Source::from_file(kubeconfig)
+    let server = Source::from_file(kubeconfig)
         .and_then(|s| s.resolve(None))
         .unwrap_or_else(|e| panic!("{e}"))
-        .server
+        .server;
+    let text = std::fs::read_to_string(kubeconfig).unwrap_or_default();
+    match text
+        .lines()
+        .find(|l| l.trim_start().starts_with("certificate-authority-data:"))
+    {
+        Some(ca) => format!("{server}\n    {}", ca.trim_start()),
+        None => server,
+    }
 }
 
 /// `runbook run` with only our kubeconfig and config in its environment.
@@ -240,7 +250,13 @@ fn health_names_the_version_and_identity_or_says_why_not() {
     );
 
     // A server that does not speak TLS on an https:// address.
-    let plain = lab_server(lab.kubeconfig()).replace("http://", "https://");
+    let open = runbook::lab::Lab::start_blocking(runbook::lab::LabOptions {
+        scenario: Some("backup-stuck/restart-mgmt-pod".to_owned()),
+        open: true,
+        ..runbook::lab::LabOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let plain = open.url().replace("http://", "https://");
     let (ws, _) = pinned_at(&plain, dir.path());
     let pinned = ws.pinned().cloned().unwrap_or_else(|| panic!("pinned"));
     let health = rt.block_on(probe(&pinned, None, bound));

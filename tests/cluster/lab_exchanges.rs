@@ -116,7 +116,7 @@ fn compare(lab: &crate::lab_support::TestLab, ex: &Value, age: &Regex, failures:
         headers.push(("Content-Type", s("content_type_req")));
     }
     let got = request(
-        lab.handle.addr(),
+        lab.endpoint(),
         s("method"),
         s("path"),
         &headers,
