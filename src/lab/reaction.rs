@@ -454,7 +454,7 @@ pub(crate) fn holds(inner: &Inner, c: &Condition, target: Option<&Value>) -> boo
 fn builtin(inner: &Inner, b: &Builtin) -> bool {
     match b.name.as_str() {
         // Every IPClaim (but the excepted ones) holds an address whose name ends in the dashed
-        // InternalIP of a current node: `...-10-10-227-12` for 10.10.227.12.
+        // InternalIP of a current node: `...-192-0-2-12` for 192.0.2.12.
         "no-orphaned-ipclaims" => {
             let node_ips: Vec<String> = inner
                 .find_type("nodes")

@@ -395,7 +395,7 @@ fn pickers_list_live_objects_with_their_status() {
         assert!(
             nodes
                 .iter()
-                .any(|n| n.value == "10.10.227.11" && n.name != n.value),
+                .any(|n| n.value == "192.0.2.11" && n.name != n.value),
             "{nodes:?}"
         );
 

@@ -74,7 +74,7 @@ const SCENARIOS: &[(&str, &str)] = &[
     ),
     (
         "ip-pool-exhausted/orphaned-ipclaim",
-        "IPClaim spectro-mgmt/spectro-mgmt-cluster-cp-qx4vw-0 holds 10.10.227.12, which no node has",
+        "IPClaim spectro-mgmt/spectro-mgmt-cluster-cp-qx4vw-0 holds 192.0.2.12, which no node has",
     ),
     (
         "cns-mapping/csi-helper",

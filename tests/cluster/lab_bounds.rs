@@ -197,3 +197,63 @@ fn an_unread_watch_is_bounded_and_ends_with_410_once_it_fell_behind() {
     );
     assert!(tail.contains("too old resource version"), "{tail}");
 }
+
+/// Issue 17 §6: a `target=nodes` step pointed at a practice cluster dials none of its nodes
+/// (their addresses are documentation addresses, or someone's machine), and says why.
+#[test]
+fn node_steps_never_dial_the_practice_clusters_nodes() {
+    let lab = start_with(runbook::lab::PRACTICE, Vec::new());
+    let ips = lab.kubectl_ok(&[
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={.items[*].status.addresses[?(@.type==\"InternalIP\")].address}",
+    ]);
+    assert!(!ips.is_empty());
+    for ip in ips.split_whitespace() {
+        assert!(ip.starts_with("192.0.2."), "an RFC 5737 address: {ip}");
+    }
+    // An `ssh` that records being run: it must not be.
+    let bin = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let marker = bin.path().join("dialled");
+    let ssh = bin.path().join("ssh");
+    std::fs::write(
+        &ssh,
+        format!("#!/bin/sh\necho \"$@\" >> {}\nexit 255\n", marker.display()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nodes/nodes.md");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .arg("run")
+        .arg(&fixture)
+        .args(["--scenario", "clocks"])
+        .env("KUBECONFIG", lab.kubeconfig())
+        .env("XDG_CONFIG_HOME", bin.path().join("xdg"))
+        .env("HOME", bin.path())
+        .env("PATH", path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("node steps do not dial practice-cluster nodes"),
+        "{text}"
+    );
+    assert!(
+        !marker.exists(),
+        "ssh was run: {:?}",
+        std::fs::read_to_string(&marker)
+    );
+}
