@@ -16,9 +16,11 @@
 //! [`store`].
 
 pub mod encode;
+pub mod kinds;
 mod limit;
 pub mod openapi;
 pub mod patch;
+mod printers;
 pub mod protobuf;
 pub mod reaction;
 pub mod resources;

@@ -106,6 +106,8 @@ enum Reply {
     Json(StatusCode, Value),
     /// Pre-encoded JSON (recorded discovery documents).
     Raw(StatusCode, String),
+    /// JSON with another `Content-Type` (aggregated discovery).
+    Typed(StatusCode, &'static str, Value),
     Text(StatusCode, String),
     Stream(Body),
 }
@@ -303,6 +305,14 @@ fn encode_reply(reply: Reply, pretty: bool) -> Response {
             (status, "application/json", Body::from(bytes))
         }
         Reply::Raw(status, s) => (status, "application/json", Body::from(s)),
+        Reply::Typed(status, ct, v) => {
+            let bytes = if pretty {
+                encode::pretty(&v)
+            } else {
+                encode::compact(&v)
+            };
+            (status, ct, Body::from(bytes))
+        }
         Reply::Text(status, s) => (status, "text/plain; charset=utf-8", Body::from(s)),
         Reply::Stream(body) => (StatusCode::OK, "application/json", body),
     };
@@ -320,6 +330,16 @@ fn encode_reply(reply: Reply, pretty: bool) -> Response {
 
 fn page_not_found() -> Reply {
     Reply::Text(StatusCode::NOT_FOUND, "404 page not found\n".into())
+}
+
+/// Whether the client asks for aggregated discovery (`apidiscovery.k8s.io/v2`) first, as
+/// kubectl 1.32 does.
+fn wants_aggregated(accept: &str) -> bool {
+    accept.split(',').next().is_some_and(|first| {
+        first.contains("as=APIGroupDiscoveryList")
+            && first.contains("g=apidiscovery.k8s.io")
+            && first.split(';').any(|p| p.trim() == "v=v2")
+    })
 }
 
 /// Accept checks for discovery: JSON (or anything) is fine; aggregated-only is 406.
@@ -377,6 +397,11 @@ fn route(app: &Arc<App>, req: &Req) -> Result<Reply, ApiError> {
         ["readyz"] => Ok(health(req, "readyz")),
         ["livez"] => Ok(health(req, "livez")),
         ["healthz"] => Ok(health(req, "healthz")),
+        ["api" | "apis"] if wants_aggregated(&req.accept) => Ok(Reply::Typed(
+            StatusCode::OK,
+            resources::AGGREGATED,
+            resources::aggregated(segs[0] == "api", &app.store.types(), &app.store.crds()),
+        )),
         ["api"] => {
             check_accept(&req.accept)?;
             Ok(Reply::Raw(StatusCode::OK, resources::API_VERSIONS.into()))
@@ -418,14 +443,10 @@ fn route(app: &Arc<App>, req: &Req) -> Result<Reply, ApiError> {
 }
 
 fn group_version_exists(app: &App, group: &str, version: &str) -> bool {
-    group.is_empty() && version == "v1"
-        || resources::builtin_resource_list(group, version).is_some()
-        || (group == "apiextensions.k8s.io" && version == "v1")
-        || app
-            .store
-            .types()
-            .iter()
-            .any(|t| t.group == group && t.version == version)
+    app.store
+        .types()
+        .iter()
+        .any(|t| t.group == group && t.version == version)
 }
 
 fn resource_route(
@@ -440,21 +461,7 @@ fn resource_route(
     }
     if rest.is_empty() {
         check_accept(&req.accept)?;
-        if let Some(doc) = resources::builtin_resource_list(group, version) {
-            return Ok(Reply::Raw(StatusCode::OK, doc.to_owned()));
-        }
-        if group == "apiextensions.k8s.io" {
-            return Ok(Reply::Json(
-                StatusCode::OK,
-                resources::apiextensions_resource_list(),
-            ));
-        }
-        return match resources::crd_resource_list(
-            group,
-            version,
-            &app.store.types(),
-            &app.store.crds(),
-        ) {
+        return match resources::resource_list(group, version, &app.store.types()) {
             Some(doc) => Ok(Reply::Json(StatusCode::OK, doc)),
             None => Ok(page_not_found()),
         };

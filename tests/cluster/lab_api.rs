@@ -79,19 +79,54 @@ fn discovery_documents_and_crds_added_through_the_api() {
     let api = get(a, "/api");
     assert!(api.json().get("apiVersion").is_none());
     assert_eq!(api.json()["versions"], json!(["v1"]));
+    // kubectl 1.32 asks for aggregated discovery first, and a 1.32 server gives it: every
+    // group, version and resource in one answer.
     let agg = request(a, "GET", "/apis", &[("Accept", AGGREGATED)], b"");
     assert_eq!(agg.status, 200);
-    assert_eq!(agg.json()["kind"], "APIGroupList");
-    let only = request(
-        a,
-        "GET",
-        "/apis",
-        &[(
-            "Accept",
-            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
-        )],
-        b"",
+    assert_eq!(
+        agg.header("Content-Type"),
+        Some("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
     );
+    let doc = agg.json();
+    assert_eq!(doc["kind"], "APIGroupDiscoveryList");
+    let apps = doc["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|g| g["metadata"]["name"] == "apps"))
+        .cloned()
+        .unwrap_or_default();
+    let deploy = apps["versions"][0]["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["resource"] == "deployments"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(deploy["shortNames"], json!(["deploy"]));
+    assert_eq!(deploy["scope"], "Namespaced");
+    assert_eq!(deploy["subresources"][0]["responseKind"]["kind"], "Scale");
+    let core = request(a, "GET", "/api", &[("Accept", AGGREGATED)], b"").json();
+    assert_eq!(core["items"][0]["versions"][0]["version"], "v1");
+    assert!(core["items"][0]["metadata"].get("name").is_none());
+    // The legacy documents without the aggregated media type; 406 for a type it cannot give.
+    let plain = get(a, "/apis").json();
+    assert_eq!(plain["kind"], "APIGroupList");
+    let groups: Vec<&str> = plain["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    for g in [
+        "apps",
+        "batch",
+        "rbac.authorization.k8s.io",
+        "policy",
+        "networking.k8s.io",
+        "storage.k8s.io",
+        "events.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+    ] {
+        assert!(groups.contains(&g), "{g} missing: {groups:?}");
+    }
+    let only = request(a, "GET", "/apis", &[("Accept", "text/html")], b"");
     assert_eq!(
         (only.status, only.json()["reason"].clone()),
         (406, json!("NotAcceptable"))
