@@ -15,6 +15,7 @@
 //! [`LabHandle`]. To add a scenario, see [`scenario`]; to add API behaviour, see [`server`] and
 //! [`store`].
 
+mod auth;
 pub mod encode;
 pub mod kinds;
 mod limit;

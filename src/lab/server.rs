@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::auth;
 use super::encode;
 use super::limit::Bucket;
 use super::openapi;
@@ -522,6 +523,12 @@ fn resource_route(
                 return Err(ApiError::method_not_allowed());
             }
             let obj = decode_body(req, &rt)?;
+            if !rt.stored() {
+                return Ok(Reply::Json(
+                    StatusCode::CREATED,
+                    auth::review(&app.store, &rt, ns_str, obj)?,
+                ));
+            }
             if req.param("dryRun") == Some("All") {
                 return Ok(Reply::Json(StatusCode::CREATED, obj));
             }
@@ -605,6 +612,21 @@ fn subresource(
         ("status", &Method::PATCH) if rt.status_subresource => {
             patch(app, req, rt, ns, name, Some("status"))
         }
+        // Nothing runs in the practice cluster: say so with a Status, as a real server refuses
+        // an upgrade it cannot serve, instead of a 404 that reads like a missing pod.
+        ("exec" | "attach" | "portforward", &Method::GET | &Method::POST)
+            if rt.plural == "pods" && rt.group.is_empty() =>
+        {
+            app.store.get(rt, ns, name)?;
+            Err(ApiError::bad_request(practice_only(sub, name)))
+        }
+        ("proxy", _)
+            if rt.group.is_empty()
+                && matches!(rt.plural.as_str(), "pods" | "services" | "nodes") =>
+        {
+            app.store.get(rt, ns, name)?;
+            Err(ApiError::service_unavailable(practice_only(sub, name)))
+        }
         ("log", &Method::GET) if rt.plural == "pods" && rt.group.is_empty() => {
             let text = app.store.logs(ns, name, req.param("container"))?;
             let text = match req.param("tailLines").and_then(|n| n.parse::<usize>().ok()) {
@@ -619,6 +641,19 @@ fn subresource(
         }
         _ => Err(ApiError::unknown_resource()),
     }
+}
+
+/// The one sentence the lab says where a real cluster would reach a container or a node.
+fn practice_only(sub: &str, name: &str) -> String {
+    let what = match sub {
+        "exec" => "exec (and cp, which runs tar through exec)",
+        "attach" => "attach",
+        "portforward" => "port-forward",
+        _ => "proxy",
+    };
+    format!(
+        "{what} to {name} is not possible in the practice cluster (runbook lab): its pods are simulated and no container runs"
+    )
 }
 
 fn decode_body(req: &Req, rt: &ResourceType) -> Result<Value, ApiError> {

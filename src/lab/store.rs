@@ -307,6 +307,7 @@ impl Inner {
                 }
             }
             ("", "pods") => pod_defaults(obj),
+            ("", "services") => service_defaults(obj, now),
             ("", "events") => {
                 for (k, v) in [
                     ("eventTime", Value::Null),
@@ -412,6 +413,15 @@ impl Inner {
                 "FieldValueRequired",
                 "Required value: name or generateName is required".to_owned(),
             ));
+        } else if rt.group == "rbac.authorization.k8s.io" {
+            // RBAC objects only need a valid path segment (`system:discovery`).
+            if matches!(name, "." | "..") || name.contains(['/', '%']) {
+                causes.push((
+                    "metadata.name".to_owned(),
+                    "FieldValueInvalid",
+                    format!("Invalid value: \"{name}\": may not contain '/' or '%'"),
+                ));
+            }
         } else if let Some(p) = name_problem(name, rt.plural == "namespaces" && rt.group.is_empty())
         {
             causes.push(("metadata.name".to_owned(), "FieldValueInvalid", p));
@@ -701,6 +711,57 @@ impl Inner {
             self.engine = engine;
         }
         self.pending.clear();
+    }
+}
+
+/// A `ClusterIP` from 10.96.0.0/12 (kubeadm's default service range), derived from the uid so
+/// that it is stable for the object and spread over the range.
+fn service_defaults(obj: &mut Value, _now: DateTime<Utc>) {
+    let spec = &mut obj["spec"];
+    if spec["type"].is_null() {
+        spec["type"] = json!("ClusterIP");
+    }
+    let ty = spec["type"].as_str().unwrap_or_default().to_owned();
+    if ty != "ExternalName" && spec["clusterIP"].as_str().is_none_or(str::is_empty) {
+        let uid = uuid::Uuid::new_v4().into_bytes();
+        let ip = format!("10.{}.{}.{}", 96 + (uid[0] & 0x0f), uid[1], uid[2].max(1));
+        spec["clusterIP"] = json!(ip);
+        spec["clusterIPs"] = json!([ip]);
+        spec["ipFamilies"] = json!(["IPv4"]);
+        spec["ipFamilyPolicy"] = json!("SingleStack");
+    }
+    for (k, v) in [
+        ("sessionAffinity", json!("None")),
+        ("internalTrafficPolicy", json!("Cluster")),
+    ] {
+        if spec[k].is_null() && ty != "ExternalName" {
+            spec[k] = v;
+        }
+    }
+    if let Some(ports) = spec["ports"].as_array_mut() {
+        for (i, p) in ports.iter_mut().enumerate() {
+            if p["protocol"].is_null() {
+                p["protocol"] = json!("TCP");
+            }
+            if p["targetPort"].is_null() || p["targetPort"] == 0 {
+                p["targetPort"] = p["port"].clone();
+            }
+            if p["nodePort"] == 0
+                && let Some(m) = p.as_object_mut()
+            {
+                m.remove("nodePort");
+            }
+            if matches!(ty.as_str(), "NodePort" | "LoadBalancer") && p["nodePort"].is_null() {
+                p["nodePort"] = json!(
+                    30_000
+                        + (i as u64 * 7919 + u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 9)
+                            % 2768
+                );
+            }
+        }
+    }
+    if obj["status"].is_null() {
+        obj["status"] = json!({"loadBalancer": {}});
     }
 }
 

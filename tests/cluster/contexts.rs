@@ -235,7 +235,8 @@ fn health_names_the_version_and_identity_or_says_why_not() {
         panic!("{health:?}")
     };
     assert_eq!(version, "v1.32.4-runbook-lab");
-    assert_eq!(identity.as_deref(), Some("trainee (token)"));
+    // The lab answers SelfSubjectReview (`kubectl auth whoami`) like a kubeadm cluster.
+    assert_eq!(identity.as_deref(), Some("kubernetes-admin"));
 
     // Nothing listens: refused, in words.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")

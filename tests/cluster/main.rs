@@ -12,6 +12,7 @@ mod lab_api;
 mod lab_bounds;
 mod lab_cli;
 mod lab_exchanges;
+mod lab_kinds;
 mod lab_kube_rs;
 mod lab_kubectl;
 mod lab_run;
