@@ -111,6 +111,8 @@ enum Reply {
     Typed(StatusCode, &'static str, Value),
     Text(StatusCode, String),
     Stream(Body),
+    /// A `text/plain` body that stays open (`kubectl logs -f`).
+    TextStream(Body),
 }
 
 struct Req {
@@ -316,6 +318,7 @@ fn encode_reply(reply: Reply, pretty: bool) -> Response {
         }
         Reply::Text(status, s) => (status, "text/plain; charset=utf-8", Body::from(s)),
         Reply::Stream(body) => (StatusCode::OK, "application/json", body),
+        Reply::TextStream(body) => (StatusCode::OK, "text/plain", body),
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
@@ -628,19 +631,83 @@ fn subresource(
             Err(ApiError::service_unavailable(practice_only(sub, name)))
         }
         ("log", &Method::GET) if rt.plural == "pods" && rt.group.is_empty() => {
-            let text = app.store.logs(ns, name, req.param("container"))?;
-            let text = match req.param("tailLines").and_then(|n| n.parse::<usize>().ok()) {
-                Some(n) => {
-                    let lines: Vec<&str> = text.lines().collect();
-                    let start = lines.len().saturating_sub(n);
-                    lines[start..].iter().flat_map(|l| [*l, "\n"]).collect()
-                }
-                None => text,
-            };
+            let (text, started) =
+                app.store
+                    .container_logs(ns, name, req.param("container"), req.flag("previous"))?;
+            let text = log_text(req, &text, started, now());
+            if req.flag("follow") {
+                // The log stays open, as a running container's does, until the client or
+                // the lab goes away.
+                let mut shutdown = app.shutdown.clone();
+                let rest = futures_util::stream::once(async move {
+                    let _ = shutdown.wait_for(|s| *s).await;
+                    Ok::<_, Infallible>(Bytes::new())
+                });
+                let stream =
+                    futures_util::stream::once(
+                        async move { Ok::<_, Infallible>(Bytes::from(text)) },
+                    )
+                    .chain(rest);
+                return Ok(Reply::TextStream(Body::from_stream(stream)));
+            }
             Ok(Reply::Text(StatusCode::OK, text))
         }
         _ => Err(ApiError::unknown_resource()),
     }
+}
+
+/// A container's log as the kubelet serves it: each line stamped one second after the one
+/// before from the container's start (never later than now), filtered by `sinceSeconds` /
+/// `sinceTime`, cut to `tailLines` and `limitBytes`, stamped in front with `timestamps`.
+fn log_text(
+    req: &Req,
+    text: &str,
+    started: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let n = i64::try_from(lines.len()).unwrap_or(i64::MAX);
+    let start = started.unwrap_or(now - chrono::TimeDelta::seconds(n));
+    let at = |i: usize| {
+        let t = start + chrono::TimeDelta::seconds(i64::try_from(i).unwrap_or(0) + 1);
+        t.min(now)
+    };
+    let since = req
+        .param("sinceSeconds")
+        .and_then(|s| s.parse::<i64>().ok())
+        .map(|s| now - chrono::TimeDelta::seconds(s))
+        .or_else(|| req.param("sinceTime").and_then(table::parse_ts));
+    let mut kept: Vec<(usize, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| since.is_none_or(|s| at(*i) >= s))
+        .map(|(i, l)| (i, *l))
+        .collect();
+    if let Some(tail) = req.param("tailLines").and_then(|t| t.parse::<usize>().ok()) {
+        let skip = kept.len().saturating_sub(tail);
+        kept.drain(..skip);
+    }
+    let stamps = req.flag("timestamps");
+    let mut out = String::new();
+    for (i, line) in kept {
+        if stamps {
+            out.push_str(&at(i).format("%Y-%m-%dT%H:%M:%S%.9fZ ").to_string());
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if let Some(limit) = req
+        .param("limitBytes")
+        .and_then(|l| l.parse::<usize>().ok())
+        && out.len() > limit
+    {
+        let mut cut = limit;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    out
 }
 
 /// The one sentence the lab says where a real cluster would reach a container or a node.

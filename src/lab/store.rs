@@ -1246,6 +1246,19 @@ impl Store {
 
     /// The log text of a pod's container (scenario fixtures provide it).
     pub fn logs(&self, ns: &str, pod: &str, container: Option<&str>) -> Result<String, ApiError> {
+        self.container_logs(ns, pod, container, false)
+            .map(|(text, _)| text)
+    }
+
+    /// The log text of a pod's container (or of its previous instance) and when that
+    /// container started, as the kubelet would serve it.
+    pub fn container_logs(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: Option<&str>,
+        previous: bool,
+    ) -> Result<(String, Option<DateTime<Utc>>), ApiError> {
         let inner = self.lock();
         let Some(rt) = inner.find_type("pods") else {
             return Err(ApiError::unknown_resource());
@@ -1272,7 +1285,30 @@ impl Store {
                 )));
             }
         };
-        Ok(inner.engine.logs(obj, &container))
+        let status = obj["status"]["containerStatuses"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == container.as_str()))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let ts = |v: &Value| v.as_str().and_then(super::table::parse_ts);
+        if previous {
+            let last = &status["lastState"]["terminated"];
+            if !last.is_object() {
+                return Err(ApiError::bad_request(format!(
+                    "previous terminated container \"{container}\" in pod \"{pod}\" not found"
+                )));
+            }
+            return Ok((
+                inner.engine.logs_of(obj, &container, true),
+                ts(&last["startedAt"]).or_else(|| ts(&obj["status"]["startTime"])),
+            ));
+        }
+        // A container waiting to restart serves the log of its last run.
+        let started = ts(&status["state"]["running"]["startedAt"])
+            .or_else(|| ts(&status["state"]["terminated"]["startedAt"]))
+            .or_else(|| ts(&status["lastState"]["terminated"]["startedAt"]))
+            .or_else(|| ts(&obj["status"]["startTime"]));
+        Ok((inner.engine.logs_of(obj, &container, false), started))
     }
 
     /// Whether the scenario's "fixed" conditions hold.

@@ -375,3 +375,97 @@ fn what_the_lab_cannot_do_is_said_in_a_status_naming_the_practice_cluster() {
         stderr(&out)
     );
 }
+
+/// Issue 13 §3: `kubectl logs` with `--tail`, `--since`, `--timestamps`, `--previous`, `-c`
+/// and `-f`, on the calico-node pods of the calico-ipv6 scenario (the story is its fixture's).
+#[test]
+fn logs_take_kubectls_options() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = start("calico-ipv6/calico-ipv6");
+    let pods = lab.kubectl_ok(&[
+        "get", "pods", "-n", "kube-system", "-l", "k8s-app=calico-node",
+        "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[0].restartCount}{\"\\n\"}{end}",
+    ]);
+    let crashing = pods
+        .lines()
+        .find(|l| !l.ends_with(" 0"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no crashing calico-node: {pods}"))
+        .to_owned();
+    let all = lab.kubectl_ok(&["logs", "-n", "kube-system", &crashing]);
+    assert!(
+        all.contains("MARK: bad value for option \\\"--set-mark\\\""),
+        "{all}"
+    );
+    let n = all.lines().count();
+    let tail = lab.kubectl_ok(&["logs", "-n", "kube-system", &crashing, "--tail=1"]);
+    assert_eq!(tail.lines().count(), 1);
+    assert_eq!(tail.lines().next(), all.lines().last());
+    let stamped = lab.kubectl_ok(&[
+        "logs",
+        "-n",
+        "kube-system",
+        &crashing,
+        "--timestamps",
+        "--tail=2",
+    ]);
+    let stamp = regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(stamped.lines().all(|l| stamp.is_match(l)), "{stamped}");
+    // The last run started minutes ago: all of it is within the hour, none within a second.
+    assert_eq!(
+        lab.kubectl_ok(&["logs", "-n", "kube-system", &crashing, "--since=1h"])
+            .lines()
+            .count(),
+        n
+    );
+    assert_eq!(
+        lab.kubectl_ok(&["logs", "-n", "kube-system", &crashing, "--since=1s"]),
+        ""
+    );
+    assert!(
+        !lab.kubectl_ok(&[
+            "logs",
+            "-n",
+            "kube-system",
+            &crashing,
+            "--previous",
+            "-c",
+            "calico-node"
+        ])
+        .is_empty()
+    );
+    let healthy = pods
+        .lines()
+        .find(|l| l.ends_with(" 0"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_default()
+        .to_owned();
+    let out = lab.kubectl(&["logs", "-n", "kube-system", &healthy, "--previous"]);
+    assert_eq!(
+        stderr(&out).trim(),
+        format!(
+            "Error from server (BadRequest): previous terminated container \"calico-node\" in pod \"{healthy}\" not found"
+        )
+    );
+    let out = lab.kubectl(&["logs", "-n", "kube-system", &crashing, "-c", "nope"]);
+    assert!(
+        stderr(&out).contains("container nope is not valid for pod"),
+        "{}",
+        stderr(&out)
+    );
+    // -f prints the log and stays open, as for a live container.
+    let started = std::time::Instant::now();
+    let out = lab.sh(&format!(
+        "timeout 2 kubectl logs -f -n kube-system {crashing}"
+    ));
+    assert_eq!(
+        out.status.code(),
+        Some(124),
+        "still following when the timeout hit"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    assert_eq!(stdout(&out).lines().count(), n);
+}
