@@ -43,6 +43,9 @@ use tokio::sync::watch;
 pub use scenario::{EMPTY, PRACTICE};
 pub use store::Timing;
 
+/// What an open (plain-HTTP) lab publishes as `kube-root-ca.crt`: it has no CA of its own.
+const OPEN_LAB_CA: &str = "# the practice cluster runs without TLS (open lab): no CA\n";
+
 /// Why a lab could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -107,7 +110,12 @@ pub struct LabHandle {
 impl Lab {
     /// Start a lab on the current tokio runtime.
     pub async fn start(options: LabOptions) -> Result<LabHandle, LabError> {
-        let (store, scenario) = build(&options)?;
+        let identity = if options.open {
+            None
+        } else {
+            Some(tls::identity().map_err(LabError::Runtime)?)
+        };
+        let (store, scenario) = build(&options, identity.as_ref().map(|i| i.ca_pem.as_str()))?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
             .await
             .map_err(|source| LabError::Bind {
@@ -120,11 +128,6 @@ impl Lab {
         })?;
         let (stop, stopped) = watch::channel(false);
         let token = (!options.open).then(|| options.token.clone().unwrap_or_else(fresh_token));
-        let identity = if options.open {
-            None
-        } else {
-            Some(tls::identity().map_err(LabError::Runtime)?)
-        };
         let scheme = if options.open { "http" } else { "https" };
         let access = Access {
             server: format!("{scheme}://{addr}"),
@@ -258,7 +261,10 @@ where
     }
 }
 
-fn build(options: &LabOptions) -> Result<(Arc<store::Store>, scenario::Scenario), LabError> {
+fn build(
+    options: &LabOptions,
+    ca_pem: Option<&str>,
+) -> Result<(Arc<store::Store>, scenario::Scenario), LabError> {
     let scenario = scenario::load(options.scenario.as_deref())?;
     let now = store::now();
     let engine = reaction::Engine::new(
@@ -267,6 +273,10 @@ fn build(options: &LabOptions) -> Result<(Arc<store::Store>, scenario::Scenario)
         scenario.fixed_when_all.clone(),
     );
     let store = store::Store::new(options.timing, engine);
+    if scenario.id != EMPTY {
+        // A plain-HTTP lab still publishes a CA bundle, as every cluster does.
+        store.set_root_ca(ca_pem.unwrap_or(OPEN_LAB_CA));
+    }
     let mut objects: Vec<Value> = scenario
         .objects
         .iter()

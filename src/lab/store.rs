@@ -99,6 +99,9 @@ pub(crate) struct Inner {
     history_start: u64,
     pending: Vec<Arc<Event>>,
     bell: watch::Sender<u64>,
+    /// The cluster CA published in every namespace; None: no namespace controllers (the
+    /// empty lab, which mirrors the recorded server that ran none).
+    root_ca: Option<String>,
     pub(crate) engine: Engine,
 }
 
@@ -503,7 +506,38 @@ impl Inner {
             self.refresh_types();
         }
         self.emit(EventKind::Added, &rt.key(), &obj, None);
+        if rt.group.is_empty() && rt.plural == "namespaces" {
+            self.namespace_created(&obj);
+        }
         Ok(obj)
+    }
+
+    /// What the service-account controller and the root-CA publisher do for a new namespace:
+    /// its `default` service account and the `kube-root-ca.crt` config map.
+    fn namespace_created(&mut self, ns: &Value) {
+        let Some(root_ca) = self.root_ca.clone() else {
+            return;
+        };
+        let name = meta_str(ns, "name").to_owned();
+        let at = ns["metadata"]["creationTimestamp"].clone();
+        let objects = [
+            (
+                "serviceaccounts",
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "creationTimestamp": at}}),
+            ),
+            (
+                "configmaps",
+                json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "kube-root-ca.crt", "creationTimestamp": at,
+                             "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                "data": {"ca.crt": root_ca}}),
+            ),
+        ];
+        for (key, obj) in objects {
+            if let Some(rt) = self.find_type(key) {
+                let _ = self.create(&rt, &name, obj);
+            }
+        }
     }
 
     /// Replace an object (PUT, and the second half of PATCH).
@@ -834,6 +868,7 @@ impl Store {
             history_start: 1,
             pending: Vec::new(),
             bell,
+            root_ca: None,
             engine,
         };
         inner.refresh_types();
@@ -847,6 +882,12 @@ impl Store {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Run the namespace controllers (the `default` service account, `kube-root-ca.crt`) with this CA
+    /// from now on.
+    pub fn set_root_ca(&self, pem: &str) {
+        self.lock().root_ca = Some(pem.to_owned());
     }
 
     /// Load seed objects (no events, no reactions); later watches start after them.
