@@ -11,11 +11,11 @@ use std::any::TypeId;
 
 use k8s_openapi::api::{
     admissionregistration::v1 as admission, apps::v1 as apps, authentication::v1 as authn,
-    authorization::v1 as authz, autoscaling::v2 as autoscaling, batch::v1 as batch,
-    certificates::v1 as certificates, coordination::v1 as coordination, core::v1 as core,
-    discovery::v1 as discovery, events::v1 as events, flowcontrol::v1 as flowcontrol,
-    networking::v1 as networking, node::v1 as node, policy::v1 as policy, rbac::v1 as rbac,
-    scheduling::v1 as scheduling, storage::v1 as storage,
+    authorization::v1 as authz, autoscaling::v1 as autoscaling_v1, autoscaling::v2 as autoscaling,
+    batch::v1 as batch, certificates::v1 as certificates, coordination::v1 as coordination,
+    core::v1 as core, discovery::v1 as discovery, events::v1 as events,
+    flowcontrol::v1 as flowcontrol, networking::v1 as networking, node::v1 as node,
+    policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration;
@@ -166,6 +166,7 @@ pub fn table() -> Vec<Kind> {
         k::<authz::SelfSubjectRulesReview>(NONE, NONE, Create, NONE, false),
         k::<authz::SubjectAccessReview>(NONE, NONE, Create, NONE, false),
         k::<autoscaling::HorizontalPodAutoscaler>(&["hpa"], ALL, All, STATUS, true),
+        k::<autoscaling_v1::HorizontalPodAutoscaler>(&["hpa"], ALL, All, STATUS, true),
         k::<batch::CronJob>(&["cj"], ALL, All, STATUS, true),
         k::<batch::Job>(NONE, ALL, All, STATUS, true),
         k::<certificates::CertificateSigningRequest>(

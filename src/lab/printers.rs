@@ -213,6 +213,11 @@ fn function(f: &str, arg: &str, obj: &Value, now: DateTime<Utc>) -> String {
                 .collect();
             or_none(&parts)
         }
+        "word" => match field(obj, arg) {
+            Some(Value::Bool(true)) => "True".to_owned(),
+            Some(Value::Bool(false)) => "False".to_owned(),
+            _ => "<unset>".to_owned(),
+        },
         "since" => field(obj, arg)
             .and_then(Value::as_str)
             .map_or_else(|| "<none>".to_owned(), |t| age_str(t, now)),

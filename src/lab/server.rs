@@ -605,6 +605,11 @@ fn subresource(
 ) -> Result<Reply, ApiError> {
     match (sub, &req.method) {
         ("status", &Method::GET) => Ok(Reply::Json(StatusCode::OK, app.store.get(rt, ns, name)?)),
+        ("scale", &Method::GET | &Method::PUT | &Method::PATCH)
+            if rt.subresources.iter().any(|s| s == "scale") =>
+        {
+            scale(app, req, rt, ns, name)
+        }
         ("status", &Method::PUT) if rt.status_subresource => {
             let obj = decode_body(req, rt)?;
             Ok(Reply::Json(
@@ -654,6 +659,74 @@ fn subresource(
         }
         _ => Err(ApiError::unknown_resource()),
     }
+}
+
+/// The `autoscaling/v1` `Scale` of an object with replicas.
+fn scale_of(obj: &Value) -> Value {
+    let selector = &obj["spec"]["selector"];
+    let selector = selector["matchLabels"].as_object().map_or_else(
+        || {
+            selector.as_object().map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+        },
+        |m| {
+            Some(
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+        },
+    );
+    let meta = &obj["metadata"];
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
+                     "resourceVersion": meta["resourceVersion"], "creationTimestamp": meta["creationTimestamp"]},
+        "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1)},
+        "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector.unwrap_or_default()},
+    })
+}
+
+/// GET, PUT and PATCH on `/scale`: the object's replicas seen as a `Scale`.
+fn scale(
+    app: &Arc<App>,
+    req: &Req,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+) -> Result<Reply, ApiError> {
+    let current = app.store.get(rt, ns, name)?;
+    if req.method == Method::GET {
+        return Ok(Reply::Json(StatusCode::OK, scale_of(&current)));
+    }
+    let wanted = if req.method == Method::PUT {
+        decode_body(
+            req,
+            &ResourceType {
+                kind: "Scale".into(),
+                ..rt.clone()
+            },
+        )?
+    } else {
+        super::patch::apply(
+            &scale_of(&current),
+            &req.body,
+            PatchType::from_content_type(&req.content_type)?,
+        )?
+    };
+    let Some(replicas) = wanted["spec"]["replicas"].as_i64() else {
+        return Err(ApiError::bad_request("spec.replicas: Required value"));
+    };
+    let mut updated = current;
+    updated["spec"]["replicas"] = json!(replicas);
+    let out = app.store.update(rt, ns, name, updated, None)?;
+    Ok(Reply::Json(StatusCode::OK, scale_of(&out)))
 }
 
 /// A container's log as the kubelet serves it: each line stamped one second after the one

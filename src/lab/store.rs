@@ -297,6 +297,10 @@ impl Inner {
             m.remove("resourceVersion");
             m.remove("selfLink");
         }
+        if rt.group == "batch" {
+            batch_defaults(&rt.plural, obj);
+            return;
+        }
         if !rt.group.is_empty() && rt.group != "apps" && rt.group != "apiextensions.k8s.io" {
             return;
         }
@@ -796,6 +800,40 @@ fn service_defaults(obj: &mut Value, _now: DateTime<Utc>) {
     }
     if obj["status"].is_null() {
         obj["status"] = json!({"loadBalancer": {}});
+    }
+}
+
+/// The API server's defaults for jobs and cron jobs (`SetDefaults_Job`, `SetDefaults_CronJob`).
+fn batch_defaults(plural: &str, obj: &mut Value) {
+    let spec = &mut obj["spec"];
+    let job_defaults: &[(&str, Value)] = &[
+        ("backoffLimit", json!(6)),
+        ("completionMode", json!("NonIndexed")),
+        ("suspend", json!(false)),
+        ("podReplacementPolicy", json!("TerminatingOrFailed")),
+    ];
+    let (target, defaults): (&mut Value, Vec<(&str, Value)>) = if plural == "cronjobs" {
+        for (k, v) in [
+            ("suspend", json!(false)),
+            ("concurrencyPolicy", json!("Allow")),
+            ("successfulJobsHistoryLimit", json!(3)),
+            ("failedJobsHistoryLimit", json!(1)),
+        ] {
+            if spec[k].is_null() {
+                spec[k] = v;
+            }
+        }
+        (&mut spec["jobTemplate"]["spec"], job_defaults.to_vec())
+    } else {
+        let mut d = job_defaults.to_vec();
+        d.push(("completions", json!(1)));
+        d.push(("parallelism", json!(1)));
+        (spec, d)
+    };
+    for (k, v) in defaults {
+        if target[k].is_null() {
+            target[k] = v;
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod contexts;
 mod diagnose;
 mod fetch;
 mod lab_api;
+mod lab_battery;
 mod lab_bounds;
 mod lab_cli;
 mod lab_exchanges;
