@@ -4,12 +4,19 @@
 //! Layout (the server imports no UI and no app loop):
 //! - [`scenario`]: fixtures under `assets/lab/` (plain manifests + `LabScenario` / `LabReaction`
 //!   documents), embedded in the binary;
-//! - [`store`]: objects, resourceVersions, watch history, graceful deletion;
+//! - [`kinds`]: every built-in kind of a v1.32 server, one line each over k8s-openapi's type
+//!   metadata; [`resources`] builds discovery (plain and aggregated) from it and the CRDs;
+//! - [`store`]: objects, resourceVersions, the watch history (bounded by count and bytes),
+//!   defaults, graceful deletion, the namespace controllers;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
-//! - [`server`]: HTTP routes and encodings, with [`resources`] (discovery), [`table`] (server-side
-//!   printing), [`selector`], [`patch`], [`protobuf`], [`openapi`], [`encode`] and [`status`]
-//!   (errors).
+//! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
+//!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field
+//!   numbers in `api/protobuf.yaml`), [`openapi`], [`encode`], [`status`] (errors), `auth`
+//!   (reviews over RBAC objects), `limit` (request rate per connection) and `tls` (the lab's
+//!   CA and serving certificate).
 //!
+//! A lab serves HTTPS and demands the bearer token its kubeconfig (mode 0600) carries, like a
+//! real API server; [`LabOptions::open`] gives the plain-HTTP lab without credentials.
 //! Start one with [`Lab::start`] (on the current tokio runtime) or [`Lab::start_blocking`] (on its
 //! own thread, for synchronous callers and tests); both write a kubeconfig for it and return a
 //! [`LabHandle`]. To add a scenario, see [`scenario`]; to add API behaviour, see [`server`] and
