@@ -22,11 +22,21 @@ fn user_kubeconfig(dir: &Path, lab_server: &str) -> PathBuf {
     path
 }
 
+/// The lab's `server:` value for a kubeconfig, followed by its `certificate-authority-data`
+/// line (the lab serves HTTPS with a CA of its own).
 fn lab_server(kubeconfig: &Path) -> String {
-    Source::from_file(kubeconfig)
+    let server = Source::from_file(kubeconfig)
         .and_then(|s| s.resolve(None))
         .unwrap_or_else(|e| panic!("{e}"))
-        .server
+        .server;
+    let text = std::fs::read_to_string(kubeconfig).unwrap_or_default();
+    match text
+        .lines()
+        .find(|l| l.trim_start().starts_with("certificate-authority-data:"))
+    {
+        Some(ca) => format!("{server}\n    {}", ca.trim_start()),
+        None => server,
+    }
 }
 
 /// `runbook run` with only our kubeconfig and config in its environment.
@@ -336,7 +346,8 @@ fn health_names_the_version_and_identity_or_says_why_not() {
         panic!("{health:?}")
     };
     assert_eq!(version, "v1.32.4-runbook-lab");
-    assert_eq!(identity.as_deref(), Some("trainee (token)"));
+    // The lab answers SelfSubjectReview (`kubectl auth whoami`) like a kubeadm cluster.
+    assert_eq!(identity.as_deref(), Some("kubernetes-admin"));
 
     // Nothing listens: refused, in words.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -351,7 +362,13 @@ fn health_names_the_version_and_identity_or_says_why_not() {
     );
 
     // A server that does not speak TLS on an https:// address.
-    let plain = lab_server(lab.kubeconfig()).replace("http://", "https://");
+    let open = runbook::lab::Lab::start_blocking(runbook::lab::LabOptions {
+        scenario: Some("backup-stuck/restart-mgmt-pod".to_owned()),
+        open: true,
+        ..runbook::lab::LabOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let plain = open.url().replace("http://", "https://");
     let (ws, _) = pinned_at(&plain, dir.path());
     let pinned = ws.pinned().cloned().unwrap_or_else(|| panic!("pinned"));
     let health = rt.block_on(probe(&pinned, None, bound));
@@ -490,7 +507,7 @@ fn pickers_list_live_objects_with_their_status() {
         assert!(
             nodes
                 .iter()
-                .any(|n| n.value == "10.10.227.11" && n.name != n.value),
+                .any(|n| n.value == "192.0.2.11" && n.name != n.value),
             "{nodes:?}"
         );
 
