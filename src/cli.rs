@@ -60,6 +60,10 @@ pub struct TuiArgs {
     /// `[ssh] nodes` from the config. Default: the cluster's nodes' `InternalIP` addresses.
     #[arg(long = "node", value_name = "ADDR")]
     pub nodes: Vec<String>,
+    /// A Palette cluster whose kubeconfig (fetched with your Palette API key) the commands use,
+    /// the way --context pins a context; yours is never changed.
+    #[arg(long, value_name = "NAME", conflicts_with = "lab")]
+    pub palette_cluster: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +93,8 @@ pub enum Command {
     /// A scenario as a numbered copy-paste checklist, values filled in, for someone to run
     /// it themselves.
     Export(ExportArgs),
+    /// Palette: list clusters, gateways and events; download a cluster's kubeconfig.
+    Palette(crate::palette::command::PaletteArgs),
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +143,18 @@ pub struct LabArgs {
     /// Print the lab scenarios, one per line, id first, and exit.
     #[arg(long)]
     pub list: bool,
+    /// Serve a fleet of practice clusters behind a Palette API stand-in (--port is then the
+    /// stand-in's).
+    #[arg(long, conflicts_with_all = ["scenario", "kubeconfig"])]
+    pub palette: bool,
+    /// How many practice clusters (with --palette): each seeded with one scenario, round
+    /// robin, plus healthy ones.
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "palette")]
+    pub clusters: usize,
+    /// Write `PALETTE_HOST=...` and `PALETTE_API_KEY=...` lines to FILE (mode 0600) once the
+    /// fleet is ready.
+    #[arg(long, value_name = "FILE", requires = "palette")]
+    pub palette_env: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +180,9 @@ pub struct DiagnoseArgs {
     /// Extra runbook files or folders whose checks run too.
     #[arg(long = "path", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Fleet diagnosis, in-cluster runs, events and Palette clusters.
+    #[command(flatten)]
+    pub fleet: crate::diagnose::fleet::FleetArgs,
 }
 
 /// `10s`, `1500ms`, `2m`, or plain seconds.
@@ -285,6 +306,10 @@ pub struct RunArgs {
     /// Do not record a session (by default each run is saved; its id is printed at the end).
     #[arg(long)]
     pub no_session: bool,
+    /// A Palette cluster whose kubeconfig (fetched with your Palette API key) the commands use,
+    /// the way --context pins a context; yours is never changed.
+    #[arg(long, value_name = "NAME")]
+    pub palette_cluster: Option<String>,
 }
 
 #[derive(Debug, Args)]

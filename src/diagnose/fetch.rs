@@ -147,13 +147,37 @@ async fn list(
             .request(http)
             .await
             .map_err(|e| describe(&e, &format!("listing `{}`", q.display())))?;
-        items.extend(page.items.unwrap_or_default());
+        items.extend(
+            page.items
+                .unwrap_or_default()
+                .into_iter()
+                .map(|item| with_type(item, ar)),
+        );
         match page.metadata.continue_.filter(|t| !t.is_empty()) {
             Some(token) => params = params.continue_token(&token),
             None => break,
         }
     }
     Ok(Val::from_iter(items))
+}
+
+/// The item with `apiVersion` and `kind` (a list's items lack them; `kubectl get -o json`
+/// shows them, and [`super::subject`] needs them).
+fn with_type(item: Val, ar: &ApiResource) -> Val {
+    let Val::Obj(map) = &item else {
+        return item;
+    };
+    let kind_key = Val::from("kind".to_owned());
+    if map.contains_key(&kind_key) {
+        return item;
+    }
+    let mut map = (**map).clone();
+    map.insert(
+        Val::from("apiVersion".to_owned()),
+        Val::from(ar.api_version.clone()),
+    );
+    map.insert(kind_key, Val::from(ar.kind.clone()));
+    Val::obj(map)
 }
 
 /// A kube error as a short reason, with 403 and 404 said in words.
