@@ -59,6 +59,9 @@ pub enum DiagnoseError {
     Kubeconfig(String),
     #[error("cannot reach the cluster: {0}")]
     Unreachable(String),
+    /// It answered, but not to us (401, 403).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// The ranked outcome.
@@ -180,6 +183,9 @@ pub async fn diagnose(
 async fn reachable(client: &kube::Client, timeout: Duration) -> Result<(), DiagnoseError> {
     match tokio::time::timeout(timeout, client.apiserver_version()).await {
         Ok(Ok(_)) => Ok(()),
+        Ok(Err(e @ kube::Error::Api(_))) => Err(DiagnoseError::Refused(
+            crate::cluster::health::explain(&e, "the API server"),
+        )),
         Ok(Err(e)) => Err(DiagnoseError::Unreachable(first_line(&e.to_string()))),
         Err(_) => Err(DiagnoseError::Unreachable(format!(
             "no answer within {}",

@@ -100,7 +100,7 @@ async fn run_one(args: &DiagnoseArgs, catalog: &Catalog) -> ExitCode {
                 DiagnoseError::Unreachable(reason) => {
                     DiagnoseError::Unreachable(format!("{url}: {reason}"))
                 }
-                other @ DiagnoseError::Kubeconfig(_) => other,
+                other => other,
             }),
         Err(e) => Err(e),
     };
@@ -182,12 +182,14 @@ async fn run_fleet(args: &DiagnoseArgs, catalog: Catalog) -> ExitCode {
     let report = fleet::run(targets, Arc::new(catalog), options).await;
     let elapsed = started.elapsed();
     let requests: u64 = report.clusters.iter().map(|c| c.requests).sum();
+    let lists: u64 = report.clusters.iter().map(|c| c.lists).sum();
     let count = report.clusters.len().max(1) as u64;
     eprintln!(
-        "fleet: {} cluster(s) in {}, {requests} Kubernetes requests ({} per cluster)",
+        "fleet: {} cluster(s) in {}, {requests} Kubernetes requests ({} per cluster, {} of them lists)",
         report.clusters.len(),
         super::fetch::humanize(elapsed),
-        requests.div_ceil(count)
+        requests.div_ceil(count),
+        lists.div_ceil(count)
     );
     let code = report.exit_code();
     let written = if args.json {

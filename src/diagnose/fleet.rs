@@ -137,6 +137,9 @@ pub struct ClusterResult {
     /// HTTP requests sent to the cluster.
     #[serde(skip)]
     pub requests: u64,
+    /// List requests among them (one per resource kind, more for long paginated lists).
+    #[serde(skip)]
+    pub lists: u64,
     #[serde(skip)]
     pub elapsed: Duration,
 }
@@ -306,7 +309,7 @@ pub async fn run(targets: Vec<Target>, catalog: Arc<Catalog>, options: Options) 
 
 async fn one(target: Target, catalog: &Catalog, options: Options) -> ClusterResult {
     let started = Instant::now();
-    let counter = Arc::new(AtomicU64::new(0));
+    let counter = Arc::new(Counter::default());
     let work = async {
         let client = connect(&target.connect, Arc::clone(&counter), options).await?;
         super::diagnose(&client, catalog, options.diagnose)
@@ -329,7 +332,8 @@ async fn one(target: Target, catalog: &Catalog, options: Options) -> ClusterResu
         source: target.source,
         results,
         error,
-        requests: counter.load(Ordering::Relaxed),
+        requests: counter.requests.load(Ordering::Relaxed),
+        lists: counter.lists.load(Ordering::Relaxed),
         elapsed: started.elapsed(),
     }
 }
@@ -337,7 +341,7 @@ async fn one(target: Target, catalog: &Catalog, options: Options) -> ClusterResu
 /// A kube client for the target whose requests `counter` counts.
 async fn connect(
     connect: &Connect,
-    counter: Arc<AtomicU64>,
+    counter: Arc<Counter>,
     options: Options,
 ) -> Result<kube::Client, String> {
     let (kubeconfig, context) = match connect {
@@ -435,8 +439,15 @@ pub fn load_kubeconfig(path: Option<&std::path::Path>) -> Result<Kubeconfig, Str
     source.map(|s| s.kubeconfig).map_err(|e| e.to_string())
 }
 
+/// What one client sent: every request, and the lists among them.
+#[derive(Debug, Default)]
+pub struct Counter {
+    pub requests: AtomicU64,
+    pub lists: AtomicU64,
+}
+
 /// Counts the requests of one client.
-struct CountLayer(Arc<AtomicU64>);
+struct CountLayer(Arc<Counter>);
 
 impl<S> tower_layer::Layer<S> for CountLayer {
     type Service = Count<S>;
@@ -450,12 +461,12 @@ impl<S> tower_layer::Layer<S> for CountLayer {
 
 struct Count<S> {
     inner: S,
-    counter: Arc<AtomicU64>,
+    counter: Arc<Counter>,
 }
 
-impl<S, R> tower_service::Service<R> for Count<S>
+impl<S, B> tower_service::Service<http::Request<B>> for Count<S>
 where
-    S: tower_service::Service<R>,
+    S: tower_service::Service<http::Request<B>>,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -465,8 +476,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: R) -> Self::Future {
-        self.counter.fetch_add(1, Ordering::Relaxed);
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        self.counter.requests.fetch_add(1, Ordering::Relaxed);
+        // `fetch::list` marks its requests.
+        if request.extensions().get::<&'static str>() == Some(&"list") {
+            self.counter.lists.fetch_add(1, Ordering::Relaxed);
+        }
         self.inner.call(request)
     }
 }

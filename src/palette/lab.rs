@@ -2,7 +2,8 @@
 //!
 //! Built on the lab's public API only ([`crate::lab::Lab`], [`crate::lab::LabOptions`]): each
 //! cluster is one practice cluster seeded with one scenario, round robin over every lab
-//! scenario plus a healthy (empty) one, each demanding its own bearer token. The stand-in
+//! scenario plus a healthy (empty) one; its kubeconfig is the lab's own (whatever server,
+//! credentials and CA the lab writes), renamed after the cluster. The stand-in
 //! ([`super::standin`]) lists them in one project, with a private cloud gateway, and hands out
 //! each one's kubeconfig (server, token, a context named after the cluster). A merged
 //! kubeconfig with every context and a `palette.env` file (`PALETTE_HOST`, `PALETTE_API_KEY`,
@@ -12,6 +13,8 @@
 //! stand-in options built in [`PaletteLab::start`].
 
 use std::path::{Path, PathBuf};
+
+use kube::config::Kubeconfig;
 
 use super::standin::{self, StandIn, StandInCluster, StandInGateway, StandInOptions};
 use crate::lab::{Lab, LabError, LabHandle, LabOptions, Timing};
@@ -39,7 +42,7 @@ pub struct Member {
     pub scenario: String,
     pub lab: LabHandle,
     /// Its kubeconfig (as the stand-in hands it out).
-    pub kubeconfig: String,
+    pub kubeconfig: Kubeconfig,
 }
 
 /// A running fleet and its stand-in.
@@ -64,6 +67,8 @@ pub enum FleetError {
     },
     #[error("--clusters must be at least 1")]
     NoClusters,
+    #[error("the practice cluster's kubeconfig: {0}")]
+    Kubeconfig(String),
 }
 
 /// The scenarios the fleet cycles through: every lab scenario, then a healthy cluster.
@@ -76,11 +81,56 @@ pub fn rotation() -> Result<Vec<String>, LabError> {
     Ok(ids)
 }
 
-/// A kubeconfig for one practice cluster, its context named after the cluster.
-pub fn kubeconfig_for(name: &str, server: &str, token: &str) -> String {
+/// A kubeconfig for one cluster at `server`, its context named after the cluster, with a
+/// bearer token when given.
+pub fn kubeconfig_for(name: &str, server: &str, token: Option<&str>) -> String {
+    let user = token.map_or_else(|| " {}".to_owned(), |t| format!("\n    token: {t}"));
     format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {server}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}-admin\n    namespace: default\ncurrent-context: {name}\nusers:\n- name: {name}-admin\n  user:\n    token: {token}\npreferences: {{}}\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {server}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}-admin\n    namespace: default\ncurrent-context: {name}\nusers:\n- name: {name}-admin\n  user:{user}\npreferences: {{}}\n"
     )
+}
+
+/// The current context of `kubeconfig` (its cluster and user) under new names: cluster and
+/// context `name`, user `<name>-admin`.
+pub fn renamed(kubeconfig: &Kubeconfig, name: &str) -> Kubeconfig {
+    let current = kubeconfig.current_context.clone().unwrap_or_default();
+    let mut context = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == current)
+        .cloned()
+        .unwrap_or_default();
+    let inner = context.context.clone().unwrap_or_default();
+    let mut cluster = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == inner.cluster)
+        .cloned()
+        .unwrap_or_default();
+    let mut user = kubeconfig
+        .auth_infos
+        .iter()
+        .find(|u| Some(&u.name) == inner.user.as_ref())
+        .cloned()
+        .unwrap_or_default();
+    let user_name = format!("{name}-admin");
+    name.clone_into(&mut cluster.name);
+    user.name.clone_from(&user_name);
+    name.clone_into(&mut context.name);
+    context.context = Some(kube::config::Context {
+        cluster: name.to_owned(),
+        user: Some(user_name),
+        ..inner
+    });
+    Kubeconfig {
+        clusters: vec![cluster],
+        auth_infos: vec![user],
+        contexts: vec![context],
+        current_context: Some(name.to_owned()),
+        api_version: Some("v1".to_owned()),
+        kind: Some("Config".to_owned()),
+        ..Kubeconfig::default()
+    }
 }
 
 /// One kubeconfig holding the contexts of several (name, server, token).
@@ -123,17 +173,19 @@ impl PaletteLab {
         let width = options.clusters.to_string().len().max(2);
         for i in 0..options.clusters {
             let scenario = rotation[i % rotation.len()].clone();
-            let token = secret();
             let lab = Lab::start(LabOptions {
                 scenario: Some(scenario.clone()),
                 timing: options.timing,
-                token: Some(token.clone()),
                 ..LabOptions::default()
             })
             .await?;
             let name = format!("practice-{:0width$}", i + 1);
             let uid = standin::uid(0x5043_0002, i + 1);
-            let kubeconfig = kubeconfig_for(&name, &lab.url(), &token);
+            let own = Kubeconfig::read_from(lab.kubeconfig_path())
+                .map_err(|e| FleetError::Kubeconfig(e.to_string()))?;
+            let kubeconfig = renamed(&own, &name);
+            let text = serde_yaml::to_string(&kubeconfig)
+                .map_err(|e| FleetError::Kubeconfig(e.to_string()))?;
             clusters.push(StandInCluster {
                 name: name.clone(),
                 uid: uid.clone(),
@@ -149,7 +201,7 @@ impl PaletteLab {
                     .to_owned(),
                 ),
                 kubernetes: "1.32.4".to_owned(),
-                kubeconfig: Some(kubeconfig.clone()),
+                kubeconfig: Some(text),
                 labels: vec![("runbook.scenario".to_owned(), scenario.replace('/', "."))],
             });
             members.push(Member {
@@ -190,7 +242,7 @@ impl PaletteLab {
             dir,
         };
         Self::write(&lab.env_path(), lab.env_text().as_bytes())?;
-        Self::write(&lab.kubeconfig_path(), lab.kubeconfig_text().as_bytes())?;
+        Self::write(&lab.kubeconfig_path(), lab.kubeconfig_text()?.as_bytes())?;
         Ok(lab)
     }
 
@@ -235,26 +287,14 @@ impl PaletteLab {
         self.dir.path().join("kubeconfig")
     }
 
-    fn kubeconfig_text(&self) -> String {
-        let urls: Vec<String> = self.members.iter().map(|m| m.lab.url()).collect();
-        let tokens: Vec<String> = self
-            .members
-            .iter()
-            .map(|m| {
-                m.kubeconfig
-                    .lines()
-                    .find_map(|l| l.trim().strip_prefix("token: "))
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-            .collect();
-        let entries: Vec<(&str, &str, &str)> = self
-            .members
-            .iter()
-            .zip(urls.iter().zip(&tokens))
-            .map(|(m, (u, t))| (m.name.as_str(), u.as_str(), t.as_str()))
-            .collect();
-        merged_kubeconfig(&entries)
+    fn kubeconfig_text(&self) -> Result<String, FleetError> {
+        let mut merged = Kubeconfig::default();
+        for m in &self.members {
+            merged = merged
+                .merge(m.kubeconfig.clone())
+                .map_err(|e| FleetError::Kubeconfig(e.to_string()))?;
+        }
+        serde_yaml::to_string(&merged).map_err(|e| FleetError::Kubeconfig(e.to_string()))
     }
 
     /// Writes the env lines to `path` too (mode 0600, atomically).
