@@ -18,5 +18,6 @@ mod lab_scenarios;
 mod nodes_ssh;
 mod palette_cli;
 mod palette_contract;
+mod palette_deploy;
 mod palette_fleet;
 mod palette_support;
