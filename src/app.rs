@@ -579,6 +579,14 @@ impl App {
                     });
                 }
                 Effect::Diagnose => self.spawn_diagnose(),
+                Effect::Fleet => {
+                    let tx = self.ctl_tx.clone();
+                    let kubeconfig = self.workspace.as_ref().and_then(Workspace::kubeconfig);
+                    let catalog = crate::state::clusters::catalog(&self.state);
+                    crate::diagnose::fleet::watch(kubeconfig.cloned(), catalog, move |p| {
+                        let _ = tx.send(Action::Fleet(p));
+                    });
+                }
                 Effect::Quit => {
                     self.quit_deadline
                         .get_or_insert(Instant::now() + QUIT_GRACE);

@@ -239,10 +239,16 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
         notice = Some(format!("config: [contexts.\"{bad}\"] is not a valid glob"));
     }
     // A Palette cluster's kubeconfig, fetched for this session (kept until it ends).
-    let palette = (args.palette_cluster.as_deref())
+    let palette = match (args.palette_cluster.as_deref())
         .map(runbook::palette::pin::fetch_blocking)
         .transpose()
-        .map_err(|e| eyre!("{e}"))?;
+    {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            eprintln!("runbook: error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     // The context every command uses, pinned in a kubeconfig of its own: the practice
     // cluster's, a Palette cluster's, or one of the user's.
     let workspace = runbook::cluster::Workspace::open(

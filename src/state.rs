@@ -9,6 +9,7 @@
 //! [`update`], draw what it changes in `ui/`, and test the flow here.
 
 mod catalog;
+pub mod clusters;
 pub mod diagnose;
 mod nodes;
 mod scenario;
@@ -41,6 +42,8 @@ pub enum Screen {
     Scenario,
     /// The ranked result of `runbook diagnose`.
     Diagnose,
+    /// Every cluster, its health and matching runbooks ([`clusters`]).
+    Clusters,
 }
 
 /// What happens to destructive commands.
@@ -246,6 +249,8 @@ pub enum Effect {
     },
     /// Run the catalog's diagnose checks against the commands' cluster; report `Diagnosed`.
     Diagnose,
+    /// One background pass over every cluster; reported as `Action::Fleet`.
+    Fleet,
     Quit,
 }
 
@@ -266,6 +271,8 @@ pub struct State {
     pub scenario: Option<ScenarioView>,
     /// The Diagnose view, once `D` was pressed.
     pub diagnose: Option<diagnose::DiagnoseView>,
+    /// The clusters view, once opened.
+    pub clusters: Option<clusters::ClustersView>,
     pub dialog: Option<Dialog>,
     pub overlay: Option<Overlay>,
     pub focus: Focus,
@@ -300,6 +307,7 @@ impl State {
             catalog: CatalogView::new(runbooks),
             scenario: None,
             diagnose: None,
+            clusters: None,
             dialog: None,
             overlay: None,
             focus: Focus::Checklist,
@@ -361,7 +369,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if let Some(s) = &mut state.scenario {
                 s.tick(now);
             }
-            Vec::new()
+            clusters::tick(state)
         }
         Action::Resize(w, h) => {
             state.size = (w, h);
@@ -458,6 +466,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Fleet(progress) => clusters::progress(state, progress),
         Action::Terminate => {
             state.should_quit = true;
             let mut effects = Vec::new();
@@ -577,6 +586,7 @@ fn scroll(state: &mut State, delta: i16) {
                 view.move_by(i32::from(delta).signum());
             }
         }
+        Screen::Clusters => clusters::scroll(state, delta),
         Screen::Scenario => {
             if let Some(s) = &mut state.scenario {
                 if state.focus == Focus::Output {
@@ -719,6 +729,7 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
         }
         Command::Cancel => cancel(state),
         Command::Diagnose => start_diagnose(state),
+        Command::Clusters => clusters::open(state),
         Command::ToggleDiff if state.screen == Screen::Catalog && !state.catalog.searching => {
             start_diagnose(state)
         }
@@ -726,6 +737,7 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
             Screen::Catalog => catalog_command(state, command),
             Screen::Scenario => scenario_command(state, command),
             Screen::Diagnose => diagnose_command(state, command),
+            Screen::Clusters => clusters::command(state, command),
         },
     }
 }

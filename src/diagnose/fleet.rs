@@ -500,3 +500,71 @@ pub fn describe_source(path: Option<&std::path::Path>) -> String {
         |p| PathBuf::from(p).display().to_string(),
     )
 }
+
+/// What a background pass over the fleet reports, in order: the clusters it will diagnose,
+/// each result as it comes, then the end (or why there was nothing to diagnose).
+#[derive(Debug, Clone)]
+pub enum Progress {
+    Targets(Vec<(String, Source)>),
+    Result(Box<ClusterResult>),
+    Done,
+    Failed(String),
+}
+
+/// One cluster's limit in the TUI's background passes (shorter than the CLI's: the screen waits).
+pub const WATCH_CLUSTER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One background pass for the TUI's clusters view: every context of `kubeconfig` and, when a
+/// Palette key is configured, every Palette cluster; `send` gets the [`Progress`]. Runs on the
+/// current tokio runtime and returns at once.
+pub fn watch(
+    kubeconfig: Option<Kubeconfig>,
+    catalog: Catalog,
+    send: impl Fn(Progress) + Send + Sync + 'static,
+) {
+    tokio::spawn(async move {
+        let mut targets = Vec::new();
+        let mut problems = Vec::new();
+        if let Some(kubeconfig) = kubeconfig.filter(|k| !k.contexts.is_empty()) {
+            match context_targets(kubeconfig, "*") {
+                Ok(t) => targets.extend(t),
+                Err(e) => problems.push(e),
+            }
+        }
+        match palette::Settings::from_environment(&palette::config::Overrides::default()) {
+            Err(palette::PaletteError::NoKey) => {}
+            Err(e) => problems.push(e.to_string()),
+            Ok(settings) => {
+                let listed = async {
+                    let client = palette::Client::connect(settings).await?;
+                    palette_targets(Arc::new(client)).await
+                }
+                .await;
+                match listed {
+                    Ok(t) => targets.extend(t),
+                    Err(e) => problems.push(e.to_string()),
+                }
+            }
+        }
+        if targets.is_empty() {
+            send(Progress::Failed(if problems.is_empty() {
+                "no kube contexts and no Palette API key: nothing to list".to_owned()
+            } else {
+                problems.join("; ")
+            }));
+            return;
+        }
+        send(Progress::Targets(
+            targets.iter().map(|t| (t.name.clone(), t.source)).collect(),
+        ));
+        let options = Options {
+            cluster_timeout: WATCH_CLUSTER_TIMEOUT,
+            ..Options::default()
+        };
+        let mut results = stream(targets, Arc::new(catalog), options);
+        while let Some((_, result)) = results.next().await {
+            send(Progress::Result(Box::new(result)));
+        }
+        send(Progress::Done);
+    });
+}

@@ -61,20 +61,14 @@ fn violations(value: &Value, schema: &Value, defs: &Value, at: &str, out: &mut V
             }
             Some(_) => {}
         },
-        Some("integer") => {
-            if !(value.is_i64() || value.is_u64()) {
-                out.push(format!("{at}: {value} is not an integer"));
-            }
+        Some("integer") if !(value.is_i64() || value.is_u64()) => {
+            out.push(format!("{at}: {value} is not an integer"));
         }
-        Some("number") => {
-            if !value.is_number() {
-                out.push(format!("{at}: {value} is not a number"));
-            }
+        Some("number") if !value.is_number() => {
+            out.push(format!("{at}: {value} is not a number"));
         }
-        Some("boolean") => {
-            if !value.is_boolean() {
-                out.push(format!("{at}: {value} is not a boolean"));
-            }
+        Some("boolean") if !value.is_boolean() => {
+            out.push(format!("{at}: {value} is not a boolean"));
         }
         Some("array") => match value.as_array() {
             None => out.push(format!("{at}: {value} is not an array")),

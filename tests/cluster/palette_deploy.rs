@@ -1,9 +1,9 @@
 //! `runbook diagnose` inside a cluster: with a service account (a static bearer token the lab
 //! demands, its CA, over TLS) found through `KUBERNETES_SERVICE_HOST` as in a pod, and
 //! `--emit-events` recording each match as an Event (reason `RunbookMatch`) on the object the
-//! evidence names, visible to the real kubectl. And `assets/deploy/`: the ClusterRole grants
+//! evidence names, visible to the real kubectl. And `assets/deploy/`: the `ClusterRole` grants
 //! exactly `list` on what the bundled checks read plus `create` on events, bound to the
-//! CronJob's service account.
+//! `CronJob`'s service account.
 
 use std::collections::BTreeSet;
 use std::path::Path;

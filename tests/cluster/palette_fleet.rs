@@ -6,6 +6,7 @@
 //! the issue; the fleet itself from `runbook lab --palette`.
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -142,7 +143,7 @@ async fn each_palette_cluster_gets_its_own_scenario_first_with_one_list_per_kind
             .iter()
             .filter_map(|f| f.error.as_deref())
             .filter(|e| e.contains("not served by this cluster"))
-            .flat_map(|e| e.split("`").nth(1))
+            .filter_map(|e| e.split('`').nth(1))
             .collect::<BTreeSet<_>>()
             .len() as u64;
         assert_eq!(
@@ -366,7 +367,7 @@ async fn parallelism_is_bounded() {
     assert_eq!(report.exit_code(), 2);
     // Four clusters that each use their whole limit, two at a time: two rounds.
     assert!(elapsed >= Duration::from_millis(1600), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(3000), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -386,7 +387,6 @@ async fn runbook_lab_palette_serves_a_fleet_and_writes_the_env_file() {
         assert!(Instant::now() < deadline, "no env file");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&env_file).map(|m| m.permissions().mode() & 0o777);
     assert_eq!(mode.unwrap_or_default(), 0o600);
     let env = std::fs::read_to_string(&env_file).unwrap_or_default();

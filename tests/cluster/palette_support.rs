@@ -226,8 +226,7 @@ pub async fn tls_front(target: SocketAddr) -> TlsFront {
 pub fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
+        .map_or_else(|e| panic!("{e}"), |a| a.port())
 }
 
 /// A listener on 127.0.0.1 that accepts connections and never answers.

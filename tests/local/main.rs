@@ -15,6 +15,7 @@ mod exec_safety;
 mod exec_slow;
 mod exec_vars;
 mod lint;
+mod palette_clusters_view;
 mod parse_fixtures;
 mod session;
 mod tui_snapshots;
