@@ -160,8 +160,11 @@ pub struct LabArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit status: 0 when the checks ran (whether or not anything matched), 2 when \
-                  the cluster cannot be reached or the kubeconfig cannot be read. Only GET \
-                  requests are made; nothing is written to the cluster."
+                  the cluster cannot be reached or the kubeconfig cannot be read. With --fleet: \
+                  0 when every cluster was reached, 1 when some were not, 2 when none was; JSON \
+                  {\"clusters\":[{\"cluster\",\"source\",\"results\",\"error\"}]}. Only GET \
+                  requests are made; nothing is written to the cluster, except the Events of \
+                  --emit-events."
 )]
 pub struct DiagnoseArgs {
     /// Kubeconfig context to use (default: the current context).

@@ -79,7 +79,15 @@ impl Client {
         let wanted = settings.project.clone();
         let mut client = Self::new(settings)?;
         if let Some(wanted) = wanted {
-            client.project = Some(client.resolve_project(&wanted).await?);
+            client.project = Some(match client.resolve_project(&wanted).await {
+                Ok(project) => project,
+                // A key scoped to one project may not list the tenant's: a uid is enough.
+                Err(PaletteError::Forbidden { .. }) if looks_like_uid(&wanted) => Project {
+                    uid: wanted.clone(),
+                    name: wanted,
+                },
+                Err(e) => return Err(e),
+            });
         }
         Ok(client)
     }
@@ -430,6 +438,11 @@ pub fn retry_after(value: Option<&HeaderValue>) -> Duration {
                 .ok()
         })
         .unwrap_or(DEFAULT_RETRY_WAIT)
+}
+
+/// Palette uids are 24 hex digits.
+fn looks_like_uid(text: &str) -> bool {
+    text.len() == 24 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A uid as one path segment (uids are hex, but a name typed by a user may not be).

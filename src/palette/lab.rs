@@ -238,7 +238,8 @@ impl PaletteLab {
         let lab = Self {
             standin,
             members,
-            key: super::ApiKey::new(&key).ok_or(FleetError::NoClusters)?,
+            key: super::ApiKey::new(&key)
+                .ok_or_else(|| FleetError::Kubeconfig("no practice key".to_owned()))?,
             dir,
         };
         Self::write(&lab.env_path(), lab.env_text().as_bytes())?;

@@ -437,6 +437,11 @@ fn route(
     }
 }
 
+/// The first 22 digits of a uid, for the uids of what belongs to it.
+fn stem(uid: &str) -> &str {
+    uid.get(..22).unwrap_or(uid)
+}
+
 fn stamp(shared: &Shared, seconds_before: i64) -> String {
     (shared.started - chrono::TimeDelta::seconds(seconds_before))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -479,11 +484,11 @@ fn summary(shared: &Shared, c: &StandInCluster) -> Value {
             "lastModifiedTimestamp": stamp(shared, 600),
         },
         "specSummary": {
-            "cloudConfig": {"cloudType": c.cloud, "uid": format!("{}cc", &c.uid[..22])},
+            "cloudConfig": {"cloudType": c.cloud, "uid": format!("{}cc", stem(&c.uid))},
             "projectMeta": {"name": project, "uid": c.project_uid},
             "clusterProfileTemplates": [{
                 "name": "practice-profile",
-                "uid": format!("{}cp", &c.uid[..22]),
+                "uid": format!("{}cp", stem(&c.uid)),
                 "cloudType": c.cloud,
                 "type": "cluster",
                 "version": 1,
@@ -529,7 +534,7 @@ fn events(shared: &Shared, c: &StandInCluster) -> Value {
         json!({
             "metadata": {
                 "name": format!("{}.{n:x}", c.name),
-                "uid": format!("{}{n:02x}", &c.uid[..22]),
+                "uid": format!("{}{n:02x}", stem(&c.uid)),
                 "creationTimestamp": stamp(shared, 3_600 * i64::from(n)),
                 "lastModifiedTimestamp": stamp(shared, 3_600 * i64::from(n)),
             },
