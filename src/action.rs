@@ -9,7 +9,12 @@ use std::fmt;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::{Deserialize, Serialize};
 
-use crate::exec::runner::{Event as EngineEvent, Shell};
+use crate::cluster::guard::Guard;
+use crate::cluster::health::Health;
+use crate::drive::Needs;
+use crate::exec::runner::{Event as EngineEvent, Verdict};
+use crate::exec::vars::Vars;
+use crate::session::StepState;
 
 /// A user command, the name users write in the config's `[keys]` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -365,17 +370,29 @@ pub enum Action {
     Engine(usize, Box<EngineEvent>),
     /// Output the UI had no room for while it was busy.
     OutputDropped(usize, u64),
-    /// The step's run ended; the shell session comes back for the next one.
-    RunEnded(usize, Box<Shell>),
+    /// What the step about to run needs (the driver's preflight): values, a confirmation.
+    Needs(Box<Needs>),
+    /// The step's run ended; the values as they are now (for copying, prompts).
+    RunEnded {
+        index: usize,
+        vars: Box<Vars>,
+    },
     /// An unfinished session of the scenario just opened.
-    Resumable(crate::state::Resumable),
+    Resumable(Resumable),
     /// A resumed session's steps and plain values.
     Restored {
-        steps: Vec<crate::state::RestoredStep>,
+        steps: Vec<RestoredStep>,
         vars: Vec<(String, String)>,
     },
-    /// The kube context the commands use (pinned, or why there is none).
-    Cluster(Box<crate::state::ContextInfo>),
+    /// The report was written (its path and text), or why not.
+    ReportWritten(Result<(std::path::PathBuf, String), String>),
+    /// The kube context the commands use (pinned, or why there is none), and every context of
+    /// the user's kubeconfig for the picker.
+    Cluster(Box<ContextInfo>, Vec<crate::cluster::ContextEntry>),
+    /// Something the loop has to tell the user (a job failed, a session cannot be written).
+    Say(String),
+    /// Where the last frame put the checklist rows (top, height, first row), for clicks.
+    Layout(Option<(u16, u16, u16)>),
     /// The background probe's latest word on `context`.
     Health {
         context: String,
@@ -392,4 +409,38 @@ pub enum Action {
     Fleet(crate::diagnose::fleet::Progress),
     /// The terminal went away or we were told to stop.
     Terminate,
+}
+
+/// The kube context the commands use: pinned by the app, shown in the status bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextInfo {
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub server: Option<String>,
+    pub health: Health,
+    /// The config's guard rail for this context.
+    pub guard: Guard,
+    /// Why there is no context ("no kubeconfig: ..."), empty when there is one.
+    pub detail: String,
+}
+
+/// A session left unfinished for the open scenario and the same context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resumable {
+    pub id: String,
+    pub done: usize,
+    pub total: usize,
+    /// Last activity, as the user reads it.
+    pub updated: String,
+}
+
+/// A step as a resumed session left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredStep {
+    pub index: usize,
+    pub state: StepState,
+    pub verdict: Option<Verdict>,
+    /// The end of its output.
+    pub output: Vec<String>,
+    pub note: String,
 }

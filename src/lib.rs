@@ -34,6 +34,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod diagnose;
+pub mod drive;
 pub mod exec;
 pub mod fetch;
 pub mod lab;

@@ -10,9 +10,9 @@ use runbook::cli::{
     Cli, Command, ConfigArgs, ExportArgs, LabArgs, LintArgs, ListArgs, ReportArgs, ReportFormat,
     SessionsArgs, ShowArgs, TuiArgs,
 };
+use runbook::exec::runner::RunMode as Mode;
 use runbook::run::run_headless;
 use runbook::runbook::{Catalog, Runbook, Severity};
-use runbook::state::Mode;
 use serde_json::json;
 
 fn main() -> ExitCode {
@@ -281,7 +281,10 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
         notice,
         workspace: Some(workspace),
         nodes,
-        lab_url: lab.as_ref().map(runbook::lab::LabHandle::url),
+        recording: runbook::drive::Recording::from_config(
+            &config,
+            lab.as_ref().map(runbook::lab::LabHandle::url),
+        ),
     };
     runbook::app::run(options)?;
     if let Some(lab) = lab {

@@ -87,7 +87,7 @@ fn status_bar(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
     }
     spans.push(sep.clone());
     let mode_style = match state.mode {
-        crate::state::Mode::Confirm => theme.base(),
+        crate::state::RunMode::Confirm | crate::state::RunMode::Yes => theme.base(),
         _ => theme.warn(),
     };
     spans.push(Span::styled(

@@ -298,7 +298,7 @@ mod tests {
         State::new(
             Vec::new(),
             crate::action::Keymap::default(),
-            crate::exec::runner::Shell::from_current(),
+            crate::exec::vars::Vars::new(),
         )
     }
 

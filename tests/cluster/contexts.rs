@@ -98,6 +98,40 @@ fn kubectl_in_every_step_talks_to_the_pinned_context_and_the_users_file_is_untou
 }
 
 #[test]
+fn the_session_records_the_pinned_context_the_commands_used() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = start("backup-stuck/restart-mgmt-pod");
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = lab_server(lab.kubeconfig());
+    let config = user_kubeconfig(home.path(), &server);
+    let data = home.path().join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(["run", &fixture(), "--context", "lab"])
+        .env("KUBECONFIG", &config)
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("KUBECACHEDIR", home.path().join("kube-cache"))
+        .env("RUNBOOK_DATA_DIR", &data)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let folder = std::fs::read_dir(data.join("sessions"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .unwrap_or_else(|| panic!("no session"));
+    let text = std::fs::read_to_string(folder.join("session.json")).unwrap_or_default();
+    let json: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    // The file's current context is `broken`; every command talked to `lab`.
+    assert_eq!(json["context"]["name"], "lab", "{json}");
+    assert_eq!(json["context"]["server"], server.as_str(), "{json}");
+}
+
+#[test]
 fn a_namespace_flag_becomes_the_default_namespace_of_every_command() {
     if !kubectl_available() {
         return;

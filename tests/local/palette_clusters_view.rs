@@ -12,7 +12,7 @@ use ratatui::style::Color;
 use runbook::action::{Action, Command, Keymap};
 use runbook::diagnose::Finding;
 use runbook::diagnose::fleet::{ClusterResult, Progress, Source};
-use runbook::exec::runner::Shell;
+use runbook::exec::vars::Vars;
 use runbook::state::{Screen, State, update};
 use runbook::ui::{self, Theme};
 
@@ -42,7 +42,7 @@ fn result(name: &str, source: Source, results: Vec<Finding>, error: Option<&str>
 }
 
 fn view() -> State {
-    let mut s = State::new(Vec::new(), Keymap::default(), Shell::from_current());
+    let mut s = State::new(Vec::new(), Keymap::default(), Vars::new());
     update(&mut s, Action::Command(Command::Clusters));
     assert_eq!(s.screen, Screen::Clusters);
     let targets = vec![
