@@ -212,9 +212,9 @@ async fn run_check(
     let mut read_lists = Vec::new();
     for read in &check.reads {
         match lists.get(&read.query()) {
-            Some(Ok(items)) => {
-                input.insert(Val::from(read.key.clone()), items.clone());
-                read_lists.push(items.clone());
+            Some(Ok(listed)) => {
+                input.insert(Val::from(read.key.clone()), listed.items.clone());
+                read_lists.push(listed.clone());
             }
             Some(Err(e)) => return Err(e.clone()),
             None => return Err(format!("`{}` was not listed", read.display())),

@@ -22,7 +22,16 @@ use crate::runbook::Read;
 pub const PAGE_SIZE: u32 = 500;
 
 /// What one query gave: the items, or why they could not be listed.
-pub type Listed = Result<Val, String>;
+pub type Listed = Result<Items, String>;
+
+/// A list's items (a JSON array, as the API sends them) and their type, which the items of a
+/// list do not carry themselves.
+#[derive(Debug, Clone)]
+pub struct Items {
+    pub items: Val,
+    pub api_version: String,
+    pub kind: String,
+}
 
 #[derive(Deserialize)]
 struct Page {
@@ -124,7 +133,7 @@ async fn list(
     q: &Read,
     ar: &ApiResource,
     caps: &ApiCapabilities,
-) -> Result<Val, String> {
+) -> Result<Items, String> {
     let namespace = match caps.scope {
         Scope::Namespaced => q.namespace.as_deref(),
         Scope::Cluster => None,
@@ -147,37 +156,17 @@ async fn list(
             .request(http)
             .await
             .map_err(|e| describe(&e, &format!("listing `{}`", q.display())))?;
-        items.extend(
-            page.items
-                .unwrap_or_default()
-                .into_iter()
-                .map(|item| with_type(item, ar)),
-        );
+        items.extend(page.items.unwrap_or_default());
         match page.metadata.continue_.filter(|t| !t.is_empty()) {
             Some(token) => params = params.continue_token(&token),
             None => break,
         }
     }
-    Ok(Val::from_iter(items))
-}
-
-/// The item with `apiVersion` and `kind` (a list's items lack them; `kubectl get -o json`
-/// shows them, and [`super::subject`] needs them).
-fn with_type(item: Val, ar: &ApiResource) -> Val {
-    let Val::Obj(map) = &item else {
-        return item;
-    };
-    let kind_key = Val::from("kind".to_owned());
-    if map.contains_key(&kind_key) {
-        return item;
-    }
-    let mut map = (**map).clone();
-    map.insert(
-        Val::from("apiVersion".to_owned()),
-        Val::from(ar.api_version.clone()),
-    );
-    map.insert(kind_key, Val::from(ar.kind.clone()));
-    Val::obj(map)
+    Ok(Items {
+        items: Val::from_iter(items),
+        api_version: ar.api_version.clone(),
+        kind: ar.kind.clone(),
+    })
 }
 
 /// A kube error as a short reason, with 403 and 404 said in words.

@@ -3,10 +3,12 @@
 //! `--emit-events` puts its Event on that object. Evidence that names none of them has no
 //! subject.
 //!
-//! Items carry `apiVersion` and `kind` ([`super::fetch`] adds them, as `kubectl get -o json`
-//! does), so the subject is a full object reference.
+//! A list's items do not carry `apiVersion` and `kind`; the list's type ([`Items`]) supplies
+//! them, so the subject is a full object reference.
 
 use jaq_json::Val;
+
+use super::fetch::Items;
 
 /// An object an Event can point at (`involvedObject`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -33,11 +35,11 @@ fn text(v: Option<&Val>) -> Option<String> {
     }
 }
 
-fn object_ref(item: &Val) -> Option<ObjectRef> {
+fn object_ref(item: &Val, list: &Items) -> Option<ObjectRef> {
     let metadata = field(item, "metadata")?;
     Some(ObjectRef {
-        api_version: text(field(item, "apiVersion"))?,
-        kind: text(field(item, "kind"))?,
+        api_version: text(field(item, "apiVersion")).unwrap_or_else(|| list.api_version.clone()),
+        kind: text(field(item, "kind")).unwrap_or_else(|| list.kind.clone()),
         namespace: text(field(metadata, "namespace")).filter(|n| !n.is_empty()),
         name: text(field(metadata, "name")).filter(|n| !n.is_empty())?,
         uid: text(field(metadata, "uid")),
@@ -63,15 +65,15 @@ fn has_word(text: &str, word: &str) -> bool {
     })
 }
 
-/// The object `evidence` names among the items of `lists` (each a JSON array).
-pub fn find<'a>(evidence: &str, lists: impl IntoIterator<Item = &'a Val>) -> Option<ObjectRef> {
+/// The object `evidence` names among the items of `lists`.
+pub fn find<'a>(evidence: &str, lists: impl IntoIterator<Item = &'a Items>) -> Option<ObjectRef> {
     let mut best: Option<(u8, usize, ObjectRef)> = None;
     for list in lists {
-        let Val::Arr(items) = list else {
+        let Val::Arr(items) = &list.items else {
             continue;
         };
         for item in items.iter() {
-            let Some(r) = object_ref(item) else {
+            let Some(r) = object_ref(item, list) else {
                 continue;
             };
             let qualified = r.namespace.as_ref().map(|ns| format!("{ns}/{}", r.name));
@@ -97,22 +99,29 @@ pub fn find<'a>(evidence: &str, lists: impl IntoIterator<Item = &'a Val>) -> Opt
 mod tests {
     use super::*;
 
-    fn list(items: serde_json::Value) -> Val {
-        serde_json::from_value(items).unwrap_or_else(|e| panic!("{e}"))
+    /// A list as the API sends it: items without their type.
+    fn list(kind: &str, items: serde_json::Value) -> Items {
+        Items {
+            items: serde_json::from_value(items).unwrap_or_else(|e| panic!("{e}")),
+            api_version: "v1".into(),
+            kind: kind.into(),
+        }
     }
 
     fn pod(ns: &str, name: &str) -> serde_json::Value {
-        serde_json::json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"namespace": ns, "name": name, "uid": format!("uid-{name}")}})
+        serde_json::json!({"metadata": {"namespace": ns, "name": name, "uid": format!("uid-{name}")}})
     }
 
     #[test]
     fn the_namespaced_name_wins_then_the_longest_whole_name() {
-        let pods = list(serde_json::json!([
-            pod("default", "upgrade-pod"),
-            pod("kube-system", "upgrade"),
-            pod("jet-system", "jet-7d9f8c6b5d-q4z7m"),
-        ]));
+        let pods = list(
+            "Pod",
+            serde_json::json!([
+                pod("default", "upgrade-pod"),
+                pod("kube-system", "upgrade"),
+                pod("jet-system", "jet-7d9f8c6b5d-q4z7m"),
+            ]),
+        );
         let r = find("pod default/upgrade-pod is left over", [&pods]);
         assert_eq!(
             r.map(|r| (r.namespace, r.name)),
@@ -134,9 +143,10 @@ mod tests {
 
     #[test]
     fn cluster_scoped_objects_are_found_by_name() {
-        let nodes = list(serde_json::json!([
-            {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "mgmt-2"}}
-        ]));
+        let nodes = list(
+            "Node",
+            serde_json::json!([{"metadata": {"name": "mgmt-2"}}]),
+        );
         let r = find(
             "node mgmt-2 stamps its heartbeat 4 minutes in the future",
             [&nodes],
