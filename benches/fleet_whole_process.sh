@@ -34,14 +34,19 @@ timed() {
 }
 
 printf '%-5s %-11s %8s %9s %10s %8s\n' N run wall_s peak_MiB req/clust lists/cl
-for n in "${@:-1 10 100}"; do
-  for size in $n; do
+sizes=("$@")
+[[ ${#sizes[@]} -gt 0 ]] || sizes=(1 10 100)
+for size in "${sizes[@]}"; do
+  {
     rm -f "$tmp/palette.env"
     HOME="$tmp" "$RB" lab --palette --clusters "$size" --palette-env "$tmp/palette.env" > "$tmp/lab.out" &
     lab_pid=$!
     for _ in $(seq 600); do [[ -s "$tmp/palette.env" ]] && break; sleep 0.1; done
     [[ -s "$tmp/palette.env" ]] || { echo "the fleet did not start" >&2; cat "$tmp/lab.out" >&2; exit 1; }
-    set -a; . "$tmp/palette.env"; set +a
+    set -a
+    # shellcheck source=/dev/null
+    . "$tmp/palette.env"
+    set +a
     kubeconfig=$(sed -n 's/^Every cluster.s context: export KUBECONFIG=//p' "$tmp/lab.out")
 
     read -r wall rss < <(HOME="$tmp" timed "$RB" diagnose --fleet --palette --json)
@@ -59,8 +64,8 @@ for n in "${@:-1 10 100}"; do
     start=$(date +%s.%N)
     max_rss=0
     for i in $(seq "$size"); do
-      name=$(printf "practice-%0${#size}d" "$i")
-      [[ ${#size} -lt 2 ]] && name=$(printf 'practice-%02d' "$i")
+      width=$(( ${#size} < 2 ? 2 : ${#size} ))
+      name=$(printf "practice-%0${width}d" "$i")
       read -r _ rss < <(HOME="$tmp" timed "$RB" diagnose --palette-cluster "$name" --json)
       (( rss > max_rss )) && max_rss=$rss
     done
@@ -70,5 +75,5 @@ for n in "${@:-1 10 100}"; do
     printf '%-5s fleet wall / sequential wall = %.2f\n' "$size" "$(echo "$fleet_wall / $seq_wall" | bc -l)"
 
     kill "$lab_pid"; wait "$lab_pid" 2>/dev/null || true; lab_pid=""
-  done
+  }
 done
