@@ -45,6 +45,8 @@ pub enum Command {
     PickNamespace,
     /// Run the runbooks' read-only checks against the cluster and rank what fits.
     Diagnose,
+    /// Every cluster (contexts, Palette) with its health and matching runbooks.
+    Clusters,
     /// Steps on every node: show the previous / next node columns.
     NodesLeft,
     NodesRight,
@@ -83,6 +85,7 @@ impl Command {
             Self::PickContext => "kube context: pick another (health in the list)",
             Self::PickNamespace => "namespace: pick from the cluster's list",
             Self::Diagnose => "diagnose: which runbook fits the cluster? (also d in the catalog)",
+            Self::Clusters => "clusters: every context and Palette cluster, worst first",
             Self::NodesLeft => "nodes: previous column",
             Self::NodesRight => "nodes: next column",
             Self::Report => "write the session report and copy it (OSC 52)",
@@ -108,6 +111,7 @@ impl Command {
             Self::PickProcedure => "procedure",
             Self::PickContext => "context",
             Self::Diagnose => "diagnose",
+            Self::Clusters => "clusters",
             _ => "",
         }
     }
@@ -253,6 +257,7 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::PickNamespace, &[Key::ch('C')]),
     // `d` is taken by ToggleDiff in a scenario; in the catalog it diagnoses too.
     (Command::Diagnose, &[Key::ch('D')]),
+    (Command::Clusters, &[Key::ch('F')]),
     (
         Command::NodesLeft,
         &[Key::plain(KeyCode::Left), Key::ch('[')],
@@ -400,6 +405,8 @@ pub enum Action {
     },
     /// A diagnosis finished: the ranked report, or why no cluster could be reached.
     Diagnosed(Box<Result<crate::diagnose::Report, String>>),
+    /// A background pass over every cluster moved on.
+    Fleet(crate::diagnose::fleet::Progress),
     /// The terminal went away or we were told to stop.
     Terminate,
 }

@@ -506,6 +506,14 @@ impl App {
                 };
                 jobs::spawn_diagnose(self.ctl_tx.clone(), catalog, self.commands_kubeconfig());
             }
+            Effect::Fleet => {
+                let tx = self.ctl_tx.clone();
+                let kubeconfig = self.workspace.as_ref().and_then(Workspace::kubeconfig);
+                let catalog = crate::state::clusters::catalog(&self.state);
+                crate::diagnose::fleet::watch(kubeconfig.cloned(), catalog, move |p| {
+                    let _ = tx.send(Action::Fleet(p));
+                });
+            }
             Effect::Quit => {
                 self.quit_deadline
                     .get_or_insert(Instant::now() + QUIT_GRACE);

@@ -347,6 +347,11 @@ impl Workspace {
         self.pinned.as_ref()
     }
 
+    /// The kubeconfig the contexts come from (the user's, merged, or the practice cluster's).
+    pub fn kubeconfig(&self) -> Option<&Kubeconfig> {
+        self.source.as_ref().map(|s| &s.kubeconfig)
+    }
+
     pub fn contexts(&self) -> Vec<ContextEntry> {
         self.source
             .as_ref()

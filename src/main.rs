@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use color_eyre::eyre::{Result, bail, eyre};
 use runbook::cli::{
-    Cli, Command, ConfigArgs, DiagnoseArgs, ExportArgs, LabArgs, LintArgs, ListArgs, ReportArgs,
-    ReportFormat, SessionsArgs, ShowArgs, TuiArgs,
+    Cli, Command, ConfigArgs, ExportArgs, LabArgs, LintArgs, ListArgs, ReportArgs, ReportFormat,
+    SessionsArgs, ShowArgs, TuiArgs,
 };
 use runbook::exec::runner::RunMode as Mode;
 use runbook::run::run_headless;
@@ -110,7 +110,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             other => color_eyre::Report::new(other),
         }),
         Command::Fetch(args) => runbook::fetch::command::run(&args).map_err(|e| eyre!(e)),
-        Command::Diagnose(args) => diagnose(&args),
+        Command::Diagnose(args) => Ok(runbook::diagnose::command::run(&args)),
         Command::Sessions(args) => sessions(&args),
         Command::Report(args) => report(&args),
         Command::Export(args) => export(&args),
@@ -120,6 +120,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Man(args) => man(&args),
+        Command::Palette(args) => Ok(runbook::palette::command::run(&args)),
     }
 }
 
@@ -329,10 +330,23 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
     if let Some(bad) = runbook::cluster::guard::bad_patterns(&config.contexts).first() {
         notice = Some(format!("config: [contexts.\"{bad}\"] is not a valid glob"));
     }
+    // A Palette cluster's kubeconfig, fetched for this session (kept until it ends).
+    let palette = match (args.palette_cluster.as_deref())
+        .map(runbook::palette::pin::fetch_blocking)
+        .transpose()
+    {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            eprintln!("runbook: error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     // The context every command uses, pinned in a kubeconfig of its own: the practice
-    // cluster's, or one of the user's.
+    // cluster's, a Palette cluster's, or one of the user's.
     let workspace = runbook::cluster::Workspace::open(
-        lab.as_ref().map(runbook::lab::LabHandle::kubeconfig_path),
+        lab.as_ref()
+            .map(runbook::lab::LabHandle::kubeconfig_path)
+            .or(palette.as_ref().map(runbook::palette::pin::Fetched::path)),
         args.context.as_deref(),
         args.namespace.as_deref(),
         config.contexts.clone(),
@@ -396,6 +410,9 @@ fn lab(args: LabArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if args.palette {
+        return Ok(runbook::palette::command::serve_fleet(&args));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -453,60 +470,6 @@ async fn wait_for_stop() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
-}
-
-fn diagnose(args: &DiagnoseArgs) -> Result<ExitCode> {
-    use runbook::diagnose::{self, DiagnoseError, Options};
-    let catalog = Catalog::load(&args.paths, true);
-    for err in catalog
-        .diagnostics()
-        .filter(|d| d.severity == Severity::Error && d.code == "bad-check")
-    {
-        eprintln!("{err}");
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let outcome = runtime.block_on(async {
-        let (client, url) =
-            diagnose::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
-        diagnose::diagnose(
-            &client,
-            &catalog,
-            Options {
-                timeout: args.timeout,
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            DiagnoseError::Unreachable(reason) => {
-                DiagnoseError::Unreachable(format!("{url}: {reason}"))
-            }
-            other @ DiagnoseError::Kubeconfig(_) => other,
-        })
-    });
-    // A check stuck in its program must not keep the process alive.
-    runtime.shutdown_background();
-    let report = match outcome {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("runbook diagnose: {e}");
-            eprintln!(
-                "Check the kubeconfig and context (`--kubeconfig`, `--context`) and that the API \
-                 server is up; nothing was diagnosed."
-            );
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        write!(out, "{}", diagnose::render_text(&report))?;
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn list(args: &ListArgs) -> Result<ExitCode> {

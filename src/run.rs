@@ -86,9 +86,14 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         .node_options(&args.nodes)
         .map_err(RunError::Usage)?;
     let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    // A Palette cluster's kubeconfig, fetched for this run (kept until it ends).
+    let palette = (args.palette_cluster.as_deref())
+        .map(crate::palette::pin::fetch_blocking)
+        .transpose()
+        .map_err(|e| RunError::Usage(e.to_string()))?;
     // The context: pinned in a kubeconfig of its own, with the config's guard rail.
     let workspace = crate::cluster::Workspace::open(
-        None,
+        palette.as_ref().map(crate::palette::pin::Fetched::path),
         args.context.as_deref(),
         args.namespace.as_deref(),
         config.contexts.clone(),

@@ -9,6 +9,7 @@
 //! [`update`], draw what it changes in `ui/`, and test the flow here.
 
 mod catalog;
+pub mod clusters;
 pub mod diagnose;
 mod nodes;
 mod scenario;
@@ -42,6 +43,8 @@ pub enum Screen {
     Scenario,
     /// The ranked result of `runbook diagnose`.
     Diagnose,
+    /// Every cluster, its health and matching runbooks ([`clusters`]).
+    Clusters,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -223,6 +226,8 @@ pub enum Effect {
     },
     /// Run the catalog's diagnose checks against the commands' cluster; report `Diagnosed`.
     Diagnose,
+    /// One background pass over every cluster; reported as `Action::Fleet`.
+    Fleet,
     Quit,
 }
 
@@ -233,6 +238,8 @@ pub struct State {
     pub scenario: Option<ScenarioView>,
     /// The Diagnose view, once `D` was pressed.
     pub diagnose: Option<diagnose::DiagnoseView>,
+    /// The clusters view, once opened.
+    pub clusters: Option<clusters::ClustersView>,
     pub dialog: Option<Dialog>,
     pub overlay: Option<Overlay>,
     pub focus: Focus,
@@ -268,6 +275,7 @@ impl State {
             catalog: CatalogView::new(runbooks),
             scenario: None,
             diagnose: None,
+            clusters: None,
             dialog: None,
             overlay: None,
             focus: Focus::Checklist,
@@ -345,7 +353,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if let Some(s) = &mut state.scenario {
                 s.tick(now);
             }
-            Vec::new()
+            clusters::tick(state)
         }
         Action::Resize(w, h) => {
             state.size = (w, h);
@@ -462,6 +470,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Fleet(progress) => clusters::progress(state, progress),
         Action::Terminate => {
             state.should_quit = true;
             let mut effects = Vec::new();
@@ -581,6 +590,7 @@ fn scroll(state: &mut State, delta: i16) {
                 view.move_by(i32::from(delta).signum());
             }
         }
+        Screen::Clusters => clusters::scroll(state, delta),
         Screen::Scenario => {
             if let Some(s) = &mut state.scenario {
                 if state.focus == Focus::Output {
@@ -720,6 +730,7 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
         Command::Report => vec![Effect::WriteReport],
         Command::Cancel => cancel(state),
         Command::Diagnose => start_diagnose(state),
+        Command::Clusters => clusters::open(state),
         Command::ToggleDiff if state.screen == Screen::Catalog && !state.catalog.searching => {
             start_diagnose(state)
         }
@@ -727,6 +738,7 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
             Screen::Catalog => catalog_command(state, command),
             Screen::Scenario => scenario_command(state, command),
             Screen::Diagnose => diagnose_command(state, command),
+            Screen::Clusters => clusters::command(state, command),
         },
     }
 }

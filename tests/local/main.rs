@@ -17,6 +17,7 @@ mod exec_slow;
 mod exec_vars;
 mod lint;
 mod newcomer;
+mod palette_clusters_view;
 mod parse_fixtures;
 mod session;
 mod tui_snapshots;

@@ -4,5 +4,6 @@
 mod tmux_support;
 
 mod drift;
+mod palette_tui;
 mod session_tui;
 mod tui_e2e;
