@@ -90,6 +90,14 @@ pub fn kubeconfig_for(name: &str, server: &str, token: Option<&str>) -> String {
     )
 }
 
+/// A practice cluster's own kubeconfig (its HTTPS URL, CA and token) with its context named
+/// after the cluster, as Palette hands one out.
+pub fn kubeconfig_of(lab: &LabHandle, name: &str) -> Result<String, FleetError> {
+    let own = Kubeconfig::read_from(lab.kubeconfig_path())
+        .map_err(|e| FleetError::Kubeconfig(e.to_string()))?;
+    serde_yaml::to_string(&renamed(&own, name)).map_err(|e| FleetError::Kubeconfig(e.to_string()))
+}
+
 /// The current context of `kubeconfig` (its cluster and user) under new names: cluster and
 /// context `name`, user `<name>-admin`.
 pub fn renamed(kubeconfig: &Kubeconfig, name: &str) -> Kubeconfig {
@@ -133,17 +141,22 @@ pub fn renamed(kubeconfig: &Kubeconfig, name: &str) -> Kubeconfig {
     }
 }
 
-/// One kubeconfig holding the contexts of several (name, server, token).
-pub fn merged_kubeconfig(entries: &[(&str, &str, &str)]) -> String {
+/// One kubeconfig holding the contexts of several (name, server, token, CA certificate PEM).
+pub fn merged_kubeconfig(entries: &[(&str, &str, &str, Option<&str>)]) -> String {
+    use base64::Engine as _;
     use std::fmt::Write as _;
     let mut clusters = String::new();
     let mut contexts = String::new();
     let mut users = String::new();
-    for (name, server, token) in entries {
+    for (name, server, token, ca) in entries {
         let _ = write!(
             clusters,
             "- name: {name}\n  cluster:\n    server: {server}\n"
         );
+        if let Some(ca) = ca {
+            let data = base64::engine::general_purpose::STANDARD.encode(ca);
+            let _ = writeln!(clusters, "    certificate-authority-data: {data}");
+        }
         let _ = write!(
             contexts,
             "- name: {name}\n  context:\n    cluster: {name}\n    user: {name}-admin\n    namespace: default\n"

@@ -32,7 +32,8 @@ async fn world(tweak: impl FnOnce(&mut StandInOptions)) -> World {
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let kubeconfig = runbook::palette::lab::kubeconfig_for("edge-1", &lab.url(), None);
+    let kubeconfig =
+        runbook::palette::lab::kubeconfig_of(&lab, "edge-1").unwrap_or_else(|e| panic!("{e}"));
     let key = support::key();
     let mut options = support::options(
         &key,
@@ -200,7 +201,7 @@ async fn palette_cluster_pins_that_clusters_kubeconfig_for_diagnose_and_run() {
         .await;
     let (stdout, stderr) = text(&out);
     assert!(
-        stderr.contains("context edge-1 (http://127.0.0.1:"),
+        stderr.contains("context edge-1 (https://127.0.0.1:"),
         "the run is pinned to the Palette cluster: {stderr}\n{stdout}"
     );
     // The session and its report hold no trace of the key.

@@ -132,14 +132,15 @@ async fn in_cluster_with_a_service_account_token_emits_events_on_the_evidence_ob
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let front = support::tls_front(lab.addr()).await;
+    // The lab serves HTTPS itself with a CA of its own, as a cluster's API server does.
+    let ca_pem = lab.ca_pem().unwrap_or_default().to_owned();
     let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let account = home.path().join("serviceaccount");
     std::fs::create_dir_all(&account).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(account.join("token"), &token).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(account.join("ca.crt"), &front.ca_pem).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(account.join("ca.crt"), &ca_pem).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(account.join("namespace"), "runbook-system").unwrap_or_else(|e| panic!("{e}"));
-    let port = front.addr.port().to_string();
+    let port = lab.addr().port().to_string();
     let account_text = account.to_string_lossy().into_owned();
     let env = [
         ("KUBERNETES_SERVICE_HOST", "127.0.0.1"),
@@ -196,7 +197,7 @@ async fn in_cluster_with_a_service_account_token_emits_events_on_the_evidence_ob
 
     // The real kubectl shows it (over TLS with the same token).
     if lab_support::kubectl_available() {
-        let ca = front.write_ca(home.path());
+        let ca = account.join("ca.crt");
         let server = format!("https://127.0.0.1:{port}");
         let cache = home.path().join(".kube-cache");
         let token = token.clone();

@@ -187,12 +187,12 @@ async fn dead_refusing_and_slow_clusters_are_their_own_errors_while_the_rest_com
     let slow_url = format!("http://{slow}");
     let wrong = support::key();
     let kubeconfig = merged_kubeconfig(&[
-        ("prod-a-jet", &jet_url, &token),
-        ("prod-b-cns", &cns_url, &token),
-        ("prod-c-dead", &dead, &token),
-        ("prod-d-401", &guarded_url, &wrong),
-        ("prod-e-slow", &slow_url, &token),
-        ("staging", &jet_url, &token),
+        ("prod-a-jet", &jet_url, &token, jet.ca_pem()),
+        ("prod-b-cns", &cns_url, &token, cns.ca_pem()),
+        ("prod-c-dead", &dead, &token, None),
+        ("prod-d-401", &guarded_url, &wrong, guarded.ca_pem()),
+        ("prod-e-slow", &slow_url, &token, None),
+        ("staging", &jet_url, &token, jet.ca_pem()),
     ]);
     let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = home.path().join("kubeconfig");
@@ -347,8 +347,10 @@ async fn parallelism_is_bounded() {
     let (slow, _hole) = support::black_hole().await;
     let slow_url = format!("http://{slow}");
     let names = ["s1", "s2", "s3", "s4"];
-    let entries: Vec<(&str, &str, &str)> =
-        names.iter().map(|n| (*n, slow_url.as_str(), "t")).collect();
+    let entries: Vec<(&str, &str, &str, Option<&str>)> = names
+        .iter()
+        .map(|n| (*n, slow_url.as_str(), "t", None))
+        .collect();
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&merged_kubeconfig(&entries))
         .unwrap_or_else(|e| panic!("{e}"));
     let targets = fleet::context_targets(kubeconfig, "s*").unwrap_or_else(|e| panic!("{e}"));
