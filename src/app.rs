@@ -138,7 +138,7 @@ impl App {
         let catalog = if options.only_paths {
             crate::runbook::Catalog::load(&options.paths, false)
         } else {
-            crate::fetch::load_catalog(&options.paths, true)
+            crate::target::load_catalog(&options.paths, true)
         };
         let runbooks = catalog.runbooks.into_iter().map(Arc::new).collect();
         let mut shell = Shell::from_current();
@@ -510,7 +510,9 @@ impl App {
                 let tx = self.ctl_tx.clone();
                 let kubeconfig = self.workspace.as_ref().and_then(Workspace::kubeconfig);
                 let catalog = crate::state::clusters::catalog(&self.state);
-                crate::diagnose::fleet::watch(kubeconfig.cloned(), catalog, move |p| {
+                let palette =
+                    crate::config::palette_settings(&crate::palette::config::Overrides::default());
+                crate::diagnose::fleet::watch(kubeconfig.cloned(), palette, catalog, move |p| {
                     let _ = tx.send(Action::Fleet(p));
                 });
             }

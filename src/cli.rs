@@ -94,7 +94,7 @@ pub enum Command {
     /// it themselves.
     Export(ExportArgs),
     /// Palette: list clusters, gateways and events; download a cluster's kubeconfig.
-    Palette(crate::palette::command::PaletteArgs),
+    Palette(PaletteArgs),
     /// Shell completions for bash, zsh or fish, on standard output.
     Completions(CompletionsArgs),
     /// The manual page (roff), every subcommand included; `--dir` writes one page each.
@@ -195,7 +195,7 @@ pub struct DiagnoseArgs {
     #[arg(long)]
     pub json: bool,
     /// Limit for each API call and each check (`10s`, `1500ms`, `1m`).
-    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = crate::duration::limit_arg)]
     pub timeout: std::time::Duration,
     /// Extra runbook files or folders whose checks run too.
     #[arg(long = "path", value_name = "PATH")]
@@ -203,27 +203,6 @@ pub struct DiagnoseArgs {
     /// Fleet diagnosis, in-cluster runs, events and Palette clusters.
     #[command(flatten)]
     pub fleet: crate::diagnose::fleet::FleetArgs,
-}
-
-/// `10s`, `1500ms`, `2m`, or plain seconds.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let (number, unit) = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .map_or((text, "s"), |i| text.split_at(i));
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration: use e.g. 10s, 1500ms or 2m"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use ms, s or m)")),
-    };
-    if !seconds.is_finite() || seconds <= 0.0 || seconds > 3600.0 {
-        return Err(format!("`{text}` must be more than 0 and at most an hour"));
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 #[derive(Debug, Args)]
@@ -382,4 +361,64 @@ pub struct ExportArgs {
     /// Extra runbook files or folders to look the id up in.
     #[arg(long = "path", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The API key comes from PALETTE_API_KEY (or SPECTROCLOUD_APIKEY) or [palette] \
+                  api_key_file in the config; the endpoint from PALETTE_HOST (or \
+                  SPECTROCLOUD_HOST), default Palette SaaS. Exit status: 0, or 2 with one line \
+                  saying what went wrong."
+)]
+pub struct PaletteArgs {
+    #[command(subcommand)]
+    pub command: PaletteCommand,
+    /// Project name or uid (default: `PALETTE_PROJECT`, then `[palette] project`; none: every
+    /// project the key can see).
+    #[arg(long, global = true, value_name = "NAME|UID")]
+    pub project: Option<String>,
+    /// Also trust the CA certificates in this PEM file (a self-hosted Palette).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Limit for each API request (`30s`, `2m`).
+    #[arg(long, global = true, value_name = "DUR", value_parser = crate::duration::limit_arg)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PaletteCommand {
+    /// The clusters of the project: name, project, cloud, state, health, Kubernetes version.
+    Clusters {
+        /// Print JSON: {"clusters":[{"name","uid","project","cloud","state","health"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A cluster's kubeconfig, to standard output or a file (mode 0600, written atomically).
+    Kubeconfig {
+        /// The cluster's name (or uid).
+        cluster: String,
+        /// Write it to FILE instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Which kubeconfig Palette hands out.
+        #[arg(long, value_enum, default_value = "default")]
+        variant: crate::palette::Variant,
+        /// Allow --output to replace your ~/.kube/config (or a file in KUBECONFIG) entirely.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The private cloud gateways and their status.
+    Gateways {
+        /// Print JSON: {"gateways":[{"name","uid","state","health","active","ready"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A cluster's recent events, as Palette recorded them.
+    Events {
+        /// The cluster's name (or uid).
+        cluster: String,
+        /// Print JSON: {"events":[{"time","severity","reason","message","component"}]}.
+        #[arg(long)]
+        json: bool,
+    },
 }

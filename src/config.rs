@@ -42,6 +42,21 @@ use serde::Deserialize;
 
 use crate::action::Command;
 
+/// The Palette settings from the process's environment, the user's config file (its
+/// `[palette]` table and `ca_cert`) and the command line's `overrides`.
+pub fn palette_settings(
+    overrides: &crate::palette::config::Overrides,
+) -> Result<crate::palette::Settings, crate::palette::PaletteError> {
+    let config = Config::load(path().as_deref())
+        .map_err(|e| crate::palette::PaletteError::Config(e.to_string()))?;
+    crate::palette::Settings::resolve(
+        &|name| std::env::var(name).ok(),
+        &config.palette,
+        config.ca_cert.as_deref(),
+        overrides,
+    )
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {

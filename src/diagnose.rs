@@ -11,12 +11,11 @@
 //! Around that engine: [`fleet`] runs it against many clusters at once (kubeconfig contexts or
 //! Palette clusters), [`incluster`] gives it the pod's service account, [`subject`] finds the
 //! object each piece of evidence names and [`events`] records matches as Kubernetes Events on
-//! them; [`command`] is `runbook diagnose` itself.
+//! them; `runbook diagnose` itself is [`crate::cmd::diagnose`].
 //!
 //! To add a check: add it to a runbook's front matter; no Rust change is needed unless it needs
 //! a new kind of input (then extend [`fetch`]).
 
-pub mod command;
 pub mod events;
 pub mod fetch;
 pub mod fleet;
@@ -189,7 +188,7 @@ async fn reachable(client: &kube::Client, timeout: Duration) -> Result<(), Diagn
         Ok(Err(e)) => Err(DiagnoseError::Unreachable(first_line(&e.to_string()))),
         Err(_) => Err(DiagnoseError::Unreachable(format!(
             "no answer within {}",
-            fetch::humanize(timeout)
+            crate::duration::humanize(timeout)
         ))),
     }
 }
@@ -243,7 +242,7 @@ async fn run_check(
         Ok(Err(e)) => Err(format!("the check stopped: {e}")),
         Err(_) => Err(format!(
             "the check did not finish within {}",
-            fetch::humanize(timeout)
+            crate::duration::humanize(timeout)
         )),
     }
 }

@@ -146,13 +146,12 @@ pub struct Recording {
 }
 
 impl Recording {
-    /// The sessions folder and the configured bound; `None` when there is no data folder.
-    pub fn from_config(config: &crate::config::Config, lab: Option<String>) -> Option<Self> {
+    /// The sessions folder with the configured bound (config `session_output_limit`, the
+    /// default when unset); `None` when there is no data folder.
+    pub fn new(output_limit: Option<u64>, lab: Option<String>) -> Option<Self> {
         Some(Self {
             root: crate::session::sessions_dir()?,
-            output_limit: config
-                .session_output_limit
-                .unwrap_or(crate::session::DEFAULT_OUTPUT_LIMIT),
+            output_limit: output_limit.unwrap_or(crate::session::DEFAULT_OUTPUT_LIMIT),
             lab,
         })
     }

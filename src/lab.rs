@@ -23,6 +23,7 @@
 //! [`store`].
 
 mod auth;
+mod clock;
 pub mod encode;
 pub mod kinds;
 mod limit;
@@ -273,13 +274,13 @@ fn build(
     ca_pem: Option<&str>,
 ) -> Result<(Arc<store::Store>, scenario::Scenario), LabError> {
     let scenario = scenario::load(options.scenario.as_deref())?;
-    let now = store::now();
+    let now = clock::now();
     let engine = reaction::Engine::new(
         scenario.reactions.clone(),
         scenario.logs.clone(),
         scenario.fixed_when_all.clone(),
     );
-    let store = store::Store::new(options.timing, engine);
+    let store = store::Store::new(options.timing, Box::new(engine));
     if scenario.id != EMPTY {
         // A plain-HTTP lab still publishes a CA bundle, as every cluster does.
         store.set_root_ca(ca_pem.unwrap_or(OPEN_LAB_CA));
@@ -287,13 +288,13 @@ fn build(
     let mut objects: Vec<Value> = scenario
         .objects
         .iter()
-        .map(|o| scenario::resolve_times(o, now))
+        .map(|o| clock::resolve_times(o, now))
         .collect();
     objects.extend(
         options
             .extra_objects
             .iter()
-            .map(|o| scenario::resolve_times(o, now)),
+            .map(|o| clock::resolve_times(o, now)),
     );
     store.seed(objects)?;
     Ok((store, scenario))

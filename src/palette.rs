@@ -9,7 +9,7 @@
 //! - [`client`]: the HTTP client (rustls with the system CAs plus `ca_cert`, `ApiKey` and
 //!   `ProjectUid` headers, `Retry-After` honoured) and one method per operation;
 //! - [`pin`]: a cluster's kubeconfig fetched into a private file, for `--palette-cluster`;
-//! - [`command`]: `runbook palette clusters|kubeconfig|gateways|events`;
+//! - [`crate::cmd::palette`]: `runbook palette clusters|kubeconfig|gateways|events`;
 //! - [`standin`]: a stand-in for the API on 127.0.0.1 (same paths, headers and JSON shapes)
 //!   and [`lab`]: a fleet of practice clusters behind it (`runbook lab --palette`).
 //!
@@ -21,7 +21,6 @@
 
 pub mod api;
 pub mod client;
-pub mod command;
 pub mod config;
 pub mod lab;
 pub mod pin;

@@ -85,7 +85,7 @@ pub fn resolve(target: &str, paths: &[PathBuf]) -> Result<Named, UserError> {
     if path.exists() {
         return from_path(path);
     }
-    let catalog = crate::fetch::load_catalog(paths, true);
+    let catalog = load_catalog(paths, true);
     if let Some((r, s)) = catalog
         .runbooks
         .iter()
@@ -174,4 +174,21 @@ pub fn pick_scenario(
         None => Err(UserError::new(format!("{target} has several scenarios"))
             .hint(format!("pick one with --scenario: {}", ids()))),
     }
+}
+
+/// The catalog every command shows: bundled runbooks (when `bundled`), the runbooks under
+/// `paths`, then every fetched runbook in the cache.
+pub fn load_catalog(paths: &[PathBuf], bundled: bool) -> Catalog {
+    let mut catalog = Catalog::load(paths, bundled);
+    if let Some(cache) = crate::fetch::cache::Cache::default_location() {
+        let max = crate::config::Config::load(crate::config::path().as_deref())
+            .ok()
+            .and_then(|c| c.fetch_max_bytes)
+            .unwrap_or(crate::fetch::DEFAULT_MAX_BYTES);
+        let fetched = cache.runbooks(max);
+        if !fetched.is_empty() {
+            catalog.add_fetched(fetched);
+        }
+    }
+    catalog
 }

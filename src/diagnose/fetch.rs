@@ -83,18 +83,12 @@ async fn bounded<T>(
 ) -> Result<T, String> {
     tokio::time::timeout(timeout, work)
         .await
-        .unwrap_or_else(|_| Err(format!("timed out after {}", humanize(timeout))))
-}
-
-/// `10s`, `1.5s`, `250ms`.
-pub fn humanize(d: Duration) -> String {
-    if d.as_millis() < 1000 {
-        format!("{}ms", d.as_millis())
-    } else if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "timed out after {}",
+                crate::duration::humanize(timeout)
+            ))
+        })
 }
 
 async fn discover(client: &Client, group: &str, version: Option<&str>) -> Result<ApiGroup, String> {

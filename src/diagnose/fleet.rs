@@ -70,7 +70,7 @@ pub struct FleetArgs {
     #[arg(long, value_name = "N", requires = "fleet")]
     pub parallel: Option<usize>,
     /// With --fleet: one cluster's limit as a whole (default: `[fleet] cluster_timeout`, else 60s).
-    #[arg(long, value_name = "DUR", requires = "fleet", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DUR", requires = "fleet", value_parser = crate::duration::limit_arg)]
     pub cluster_timeout: Option<Duration>,
     /// Diagnose this Palette cluster: its kubeconfig is fetched with your Palette API key.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["fleet", "context", "kubeconfig"])]
@@ -199,7 +199,7 @@ impl Options {
     ) -> Result<Self, String> {
         let configured = match &config.cluster_timeout {
             Some(text) => Some(
-                crate::cli::parse_duration(text)
+                crate::duration::limit_arg(text)
                     .map_err(|e| format!("config [fleet] cluster_timeout: {e}"))?,
             ),
             None => None,
@@ -320,7 +320,7 @@ async fn one(target: Target, catalog: &Catalog, options: Options) -> ClusterResu
         Ok(outcome) => outcome,
         Err(_) => Err(format!(
             "no diagnosis within {} (the per-cluster limit, --cluster-timeout)",
-            super::fetch::humanize(options.cluster_timeout)
+            crate::duration::humanize(options.cluster_timeout)
         )),
     };
     let (results, error) = match outcome {
@@ -424,7 +424,7 @@ pub fn render_text(report: &FleetReport, elapsed: Duration) -> String {
         "{} cluster(s): {} reached, {with_match} with a match, {failed} failed ({})",
         report.clusters.len(),
         report.clusters.len() - failed,
-        super::fetch::humanize(elapsed)
+        crate::duration::humanize(elapsed)
     );
     out
 }
@@ -515,10 +515,11 @@ pub enum Progress {
 pub const WATCH_CLUSTER_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// One background pass for the TUI's clusters view: every context of `kubeconfig` and, when a
-/// Palette key is configured, every Palette cluster; `send` gets the [`Progress`]. Runs on the
-/// current tokio runtime and returns at once.
+/// Palette key is configured (`palette` is not [`palette::PaletteError::NoKey`]), every Palette
+/// cluster; `send` gets the [`Progress`]. Runs on the current tokio runtime and returns at once.
 pub fn watch(
     kubeconfig: Option<Kubeconfig>,
+    palette: Result<palette::Settings, palette::PaletteError>,
     catalog: Catalog,
     send: impl Fn(Progress) + Send + Sync + 'static,
 ) {
@@ -531,7 +532,7 @@ pub fn watch(
                 Err(e) => problems.push(e),
             }
         }
-        match palette::Settings::from_environment(&palette::config::Overrides::default()) {
+        match palette {
             Err(palette::PaletteError::NoKey) => {}
             Err(e) => problems.push(e.to_string()),
             Ok(settings) => {

@@ -568,7 +568,7 @@ async fn run_one(
                 result.error = Some(NodeError::TimedOut);
                 result.message = Some(format!(
                     "timed out after {} on {}",
-                    super::runner::humanize(job.timeout),
+                    crate::duration::humanize(job.timeout),
                     node.name
                 ));
             } else if let Some((kind, msg)) =

@@ -26,6 +26,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::duration::{humanize, parse as parse_duration};
+
 use super::judge::{self, Expectations, OutputMatch};
 use super::nodes::{self, Node, NodeEvent, NodeOptions, NodeResult, NodesReport, Source};
 use super::output::{Limits, OutputBuffer, Stream};
@@ -1161,62 +1163,9 @@ fn shell_vars(code: &str) -> Vec<String> {
     out
 }
 
-/// `90s`, `2m`, `1h`, `500ms`, `1m30s`, or a number of seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-        let (num, after) = rest.split_at(digits);
-        let n: f64 = num.parse().ok()?;
-        let unit_len = after
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(after.len());
-        let (unit, next) = after.split_at(unit_len);
-        let secs = match unit {
-            "ms" => n / 1000.0,
-            "s" | "sec" => n,
-            "m" | "min" => n * 60.0,
-            "h" => n * 3600.0,
-            "d" => n * 86400.0,
-            _ => return None,
-        };
-        total += Duration::from_secs_f64(secs);
-        rest = next;
-    }
-    Some(total)
-}
-
-/// `1m30s` style.
-pub fn humanize(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{:.1}s", d.as_secs_f64()),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_duration("x"), None);
-    }
 
     #[test]
     fn capture_names() {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::table::{age_str, human_duration, parse_ts};
+use super::clock::{age_str, human_duration, parse_ts};
 
 /// One column of `api/printers.yaml`.
 #[derive(Debug, Clone, Deserialize)]

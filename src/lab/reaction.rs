@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::scenario::resolve_times;
+use super::clock::resolve_times;
 use super::selector::LabelSelector;
 use super::store::{EventKind, Inner, random_suffix};
 
@@ -193,6 +193,21 @@ fn pod_ready(pod: &Value) -> bool {
             .is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| c["ready"] == true))
 }
 
+impl super::store::Reactor for Engine {
+    fn on_seeded(&mut self, inner: &Inner) {
+        Engine::on_seeded(self, inner);
+    }
+    fn on_events(&mut self, inner: &mut Inner, events: &[std::sync::Arc<super::store::Event>]) {
+        Engine::on_events(self, inner, events);
+    }
+    fn logs_of(&self, pod: &Value, container: &str, previous: bool) -> String {
+        Engine::logs_of(self, pod, container, previous)
+    }
+    fn fixed(&self, inner: &Inner) -> bool {
+        Engine::fixed(self, inner)
+    }
+}
+
 impl Engine {
     pub fn new(
         reactions: Vec<Reaction>,
@@ -216,7 +231,7 @@ impl Engine {
         inner: &mut Inner,
         events: &[std::sync::Arc<super::store::Event>],
     ) {
-        let now = super::store::now();
+        let now = super::clock::now();
         for ev in events {
             if ev.kind != EventKind::Deleted {
                 continue;
@@ -263,7 +278,7 @@ impl Engine {
                 if heal && holds_any(inner, &r.when_any, Some(&obj)) {
                     json_patch::merge(&mut obj, &resolve_times(&r.fixed, now));
                 } else if let Some(status) = obj["status"].as_object_mut() {
-                    status.insert("startTime".into(), json!(super::store::timestamp(now)));
+                    status.insert("startTime".into(), json!(super::clock::timestamp(now)));
                 }
                 if let Some(rt) = inner.find_type(&ev.resource) {
                     let _ = inner.create(&rt, &ev.namespace, obj);

@@ -22,6 +22,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::auth;
+use super::clock::now;
 use super::encode;
 use super::limit::Bucket;
 use super::openapi;
@@ -30,7 +31,7 @@ use super::protobuf;
 use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
-use super::store::{Deleted, Event, EventKind, Live, Store, now};
+use super::store::{Deleted, Event, EventKind, Live, Store};
 use super::table;
 
 /// Largest request body accepted (the real server's limit for most writes is 3 MiB).
@@ -749,7 +750,7 @@ fn log_text(
         .param("sinceSeconds")
         .and_then(|s| s.parse::<i64>().ok())
         .map(|s| now - chrono::TimeDelta::seconds(s))
-        .or_else(|| req.param("sinceTime").and_then(table::parse_ts));
+        .or_else(|| req.param("sinceTime").and_then(super::clock::parse_ts));
     let mut kept: Vec<(usize, &str)> = lines
         .iter()
         .enumerate()

@@ -19,12 +19,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::clock::{now, timestamp};
 use super::patch::{self, PatchType};
-use super::reaction::Engine;
 use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
@@ -102,7 +102,21 @@ pub(crate) struct Inner {
     /// The cluster CA published in every namespace; None: no namespace controllers (the
     /// empty lab, which mirrors the recorded server that ran none).
     root_ca: Option<String>,
-    pub(crate) engine: Engine,
+    pub(crate) engine: Option<Box<dyn Reactor>>,
+}
+
+/// What reacts to the store's writes, under the same lock: the scenario's
+/// [`super::reaction::Engine`] (recreating deleted pods, healing objects, serving logs,
+/// judging "fixed"). A trait so that the store does not depend on the reactions.
+pub(crate) trait Reactor: Send + Sync + std::fmt::Debug {
+    /// The objects were (re)seeded.
+    fn on_seeded(&mut self, inner: &Inner);
+    /// `events` were just committed.
+    fn on_events(&mut self, inner: &mut Inner, events: &[Arc<Event>]);
+    /// A container's log (`previous`: the last terminated instance's).
+    fn logs_of(&self, pod: &Value, container: &str, previous: bool) -> String;
+    /// Whether the scenario's problem is gone.
+    fn fixed(&self, inner: &Inner) -> bool;
 }
 
 /// The shared store; cheap to clone through `Arc`.
@@ -136,14 +150,6 @@ fn json_size(v: &Value) -> usize {
                 .sum::<usize>()
         }
     }
-}
-
-pub fn now() -> DateTime<Utc> {
-    Utc::now()
-}
-
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
@@ -744,9 +750,10 @@ impl Inner {
                 return;
             }
             let events = std::mem::take(&mut self.pending);
-            let mut engine = std::mem::take(&mut self.engine);
-            engine.on_events(self, &events);
-            self.engine = engine;
+            if let Some(mut engine) = self.engine.take() {
+                engine.on_events(self, &events);
+                self.engine = Some(engine);
+            }
         }
         self.pending.clear();
     }
@@ -895,7 +902,7 @@ fn pod_defaults(obj: &mut Value) {
 }
 
 impl Store {
-    pub fn new(timing: Timing, engine: Engine) -> Arc<Self> {
+    pub(crate) fn new(timing: Timing, engine: Box<dyn Reactor>) -> Arc<Self> {
         let (bell, _) = watch::channel(1);
         let mut inner = Inner {
             rv: 1,
@@ -907,7 +914,7 @@ impl Store {
             pending: Vec::new(),
             bell,
             root_ca: None,
-            engine,
+            engine: Some(engine),
         };
         inner.refresh_types();
         Arc::new(Self {
@@ -976,9 +983,10 @@ impl Store {
         inner.history.clear();
         inner.history_bytes = 0;
         inner.history_start = inner.rv;
-        let mut engine = std::mem::take(&mut inner.engine);
-        engine.on_seeded(&inner);
-        inner.engine = engine;
+        if let Some(mut engine) = inner.engine.take() {
+            engine.on_seeded(&inner);
+            inner.engine = Some(engine);
+        }
         Ok(())
     }
 
@@ -1369,7 +1377,7 @@ impl Store {
             .and_then(|cs| cs.iter().find(|c| c["name"] == container.as_str()))
             .cloned()
             .unwrap_or(Value::Null);
-        let ts = |v: &Value| v.as_str().and_then(super::table::parse_ts);
+        let ts = |v: &Value| v.as_str().and_then(super::clock::parse_ts);
         if previous {
             let last = &status["lastState"]["terminated"];
             if !last.is_object() {
@@ -1378,7 +1386,11 @@ impl Store {
                 )));
             }
             return Ok((
-                inner.engine.logs_of(obj, &container, true),
+                inner
+                    .engine
+                    .as_ref()
+                    .map(|e| e.logs_of(obj, &container, true))
+                    .unwrap_or_default(),
                 ts(&last["startedAt"]).or_else(|| ts(&obj["status"]["startTime"])),
             ));
         }
@@ -1387,12 +1399,16 @@ impl Store {
             .or_else(|| ts(&status["state"]["terminated"]["startedAt"]))
             .or_else(|| ts(&status["lastState"]["terminated"]["startedAt"]))
             .or_else(|| ts(&obj["status"]["startTime"]));
-        Ok((inner.engine.logs_of(obj, &container, false), started))
+        let logs = inner
+            .engine
+            .as_ref()
+            .map(|e| e.logs_of(obj, &container, false));
+        Ok((logs.unwrap_or_default(), started))
     }
 
     /// Whether the scenario's "fixed" conditions hold.
     pub fn scenario_fixed(&self) -> bool {
         let inner = self.lock();
-        inner.engine.fixed(&inner)
+        inner.engine.as_ref().is_some_and(|e| e.fixed(&inner))
     }
 }

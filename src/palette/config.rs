@@ -134,18 +134,6 @@ impl Settings {
             timeout: cli.timeout.unwrap_or(DEFAULT_TIMEOUT),
         })
     }
-
-    /// From the process's environment and the user's config file.
-    pub fn from_environment(cli: &Overrides) -> Result<Self, PaletteError> {
-        let config = crate::config::Config::load(crate::config::path().as_deref())
-            .map_err(|e| PaletteError::Config(e.to_string()))?;
-        Self::resolve(
-            &|name| std::env::var(name).ok(),
-            &config.palette,
-            config.ca_cert.as_deref(),
-            cli,
-        )
-    }
 }
 
 /// `api.spectrocloud.com`, `https://palette.example.com:8443`, `http://127.0.0.1:9`.

@@ -48,10 +48,9 @@ pub async fn fetch_with(
     })
 }
 
-/// For synchronous callers (`main`, `run`): the settings from the environment and config, a
-/// short-lived runtime, the default kubeconfig variant.
-pub fn fetch_blocking(name: &str) -> Result<Fetched, PaletteError> {
-    let settings = Settings::from_environment(&super::config::Overrides::default())?;
+/// For synchronous callers (`runbook run`, the TUI's start): a short-lived runtime, the
+/// default kubeconfig variant.
+pub fn fetch_blocking(settings: Settings, name: &str) -> Result<Fetched, PaletteError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

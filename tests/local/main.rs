@@ -15,6 +15,7 @@ mod exec_run;
 mod exec_safety;
 mod exec_slow;
 mod exec_vars;
+mod layers;
 mod lint;
 mod newcomer;
 mod palette_clusters_view;

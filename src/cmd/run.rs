@@ -22,7 +22,7 @@ use crate::cli::RunArgs;
 use crate::cluster::guard::Guard;
 use crate::drive::{Answers, Confirmation, Driver, Ending, Pin, Procedure, Recording, Setup};
 use crate::exec::process::{self, Inherit, Terminal};
-use crate::exec::runner::{self, Event, Host, Missing, Options, RunMode, Shell, Verdict};
+use crate::exec::runner::{Event, Host, Missing, Options, RunMode, Shell, Verdict};
 use crate::exec::vars::{Origin, Vars};
 use crate::runbook::{PlaceholderDoc, Runbook, Scenario};
 
@@ -73,7 +73,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         )));
     }
 
-    let timeout = runner::parse_duration(&args.timeout).ok_or_else(|| {
+    let timeout = crate::duration::parse(&args.timeout).ok_or_else(|| {
         RunError::Usage(format!(
             "--timeout {}: use a duration like 90s or 10m",
             args.timeout
@@ -88,7 +88,10 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
     let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     // A Palette cluster's kubeconfig, fetched for this run (kept until it ends).
     let palette = (args.palette_cluster.as_deref())
-        .map(crate::palette::pin::fetch_blocking)
+        .map(|name| {
+            crate::config::palette_settings(&crate::palette::config::Overrides::default())
+                .and_then(|settings| crate::palette::pin::fetch_blocking(settings, name))
+        })
         .transpose()
         .map_err(|e| RunError::Usage(e.to_string()))?;
     // The context: pinned in a kubeconfig of its own, with the config's guard rail.
@@ -143,7 +146,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         recording: if args.no_session {
             None
         } else {
-            Recording::from_config(&config, None)
+            Recording::new(config.session_output_limit, None)
         },
         // A fetched runbook got here only after `runbook show`: no question per step.
         confirm_origin: false,
@@ -552,7 +555,10 @@ impl Host for Printer {
                     (None, Some(s)) => format!("signal {s}"),
                     _ => "ended".to_owned(),
                 };
-                let mut s = format!("   {status} in {}", runner::humanize(outcome.duration));
+                let mut s = format!(
+                    "   {status} in {}",
+                    crate::duration::humanize(outcome.duration)
+                );
                 if !failures.is_empty() {
                     s.push_str(": ");
                     s.push_str(&failures.join("; "));

@@ -1,80 +1,21 @@
-//! `runbook palette ...`: the Palette commands, their flags (clap) and their output.
+//! `runbook palette ...`: the Palette commands and their output (their flags are in
+//! [`crate::cli::PaletteArgs`]).
 //!
 //! Each prints its result (text, or JSON with `--json`) and exits 0; any failure is one line,
 //! `runbook: error: ...`, and exit status 2. The API key is read from the environment or the
 //! config's `api_key_file`, never from a flag. To add a subcommand: a variant of
-//! [`PaletteCommand`], a function here, a client method in [`super::client`].
+//! [`PaletteCommand`] in `cli.rs`, a function here, a client method in [`crate::palette::client`].
 
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::config::Overrides;
-use super::{Client, PaletteError, Settings, Variant};
-
-#[derive(Debug, Args)]
-#[command(
-    after_help = "The API key comes from PALETTE_API_KEY (or SPECTROCLOUD_APIKEY) or [palette] \
-                  api_key_file in the config; the endpoint from PALETTE_HOST (or \
-                  SPECTROCLOUD_HOST), default Palette SaaS. Exit status: 0, or 2 with one line \
-                  saying what went wrong."
-)]
-pub struct PaletteArgs {
-    #[command(subcommand)]
-    pub command: PaletteCommand,
-    /// Project name or uid (default: `PALETTE_PROJECT`, then `[palette] project`; none: every
-    /// project the key can see).
-    #[arg(long, global = true, value_name = "NAME|UID")]
-    pub project: Option<String>,
-    /// Also trust the CA certificates in this PEM file (a self-hosted Palette).
-    #[arg(long, global = true, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-    /// Limit for each API request (`30s`, `2m`).
-    #[arg(long, global = true, value_name = "DUR", value_parser = crate::cli::parse_duration)]
-    pub timeout: Option<std::time::Duration>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum PaletteCommand {
-    /// The clusters of the project: name, project, cloud, state, health, Kubernetes version.
-    Clusters {
-        /// Print JSON: {"clusters":[{"name","uid","project","cloud","state","health"}]}.
-        #[arg(long)]
-        json: bool,
-    },
-    /// A cluster's kubeconfig, to standard output or a file (mode 0600, written atomically).
-    Kubeconfig {
-        /// The cluster's name (or uid).
-        cluster: String,
-        /// Write it to FILE instead of standard output.
-        #[arg(long, short, value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Which kubeconfig Palette hands out.
-        #[arg(long, value_enum, default_value = "default")]
-        variant: Variant,
-        /// Allow --output to replace your ~/.kube/config (or a file in KUBECONFIG) entirely.
-        #[arg(long)]
-        force: bool,
-    },
-    /// The private cloud gateways and their status.
-    Gateways {
-        /// Print JSON: {"gateways":[{"name","uid","state","health","active","ready"}]}.
-        #[arg(long)]
-        json: bool,
-    },
-    /// A cluster's recent events, as Palette recorded them.
-    Events {
-        /// The cluster's name (or uid).
-        cluster: String,
-        /// Print JSON: {"events":[{"time","severity","reason","message","component"}]}.
-        #[arg(long)]
-        json: bool,
-    },
-}
+use crate::cli::{PaletteArgs, PaletteCommand};
+use crate::palette::config::Overrides;
+use crate::palette::{Client, PaletteError, Variant};
 
 /// Runs one `runbook palette` command.
 pub fn run(args: &PaletteArgs) -> ExitCode {
@@ -93,7 +34,7 @@ fn is_broken_pipe(e: &PaletteError) -> bool {
 }
 
 fn run_inner(args: &PaletteArgs) -> Result<(), PaletteError> {
-    let settings = Settings::from_environment(&Overrides {
+    let settings = crate::config::palette_settings(&Overrides {
         project: args.project.clone(),
         ca_cert: args.ca_cert.clone(),
         timeout: args.timeout,
@@ -263,10 +204,10 @@ pub fn serve_fleet(args: &crate::cli::LabArgs) -> ExitCode {
         }
     };
     let served = runtime.block_on(async {
-        let fleet = super::lab::PaletteLab::start(super::lab::FleetOptions {
+        let fleet = crate::palette::lab::PaletteLab::start(crate::palette::lab::FleetOptions {
             clusters: args.clusters,
             port: args.port,
-            ..super::lab::FleetOptions::default()
+            ..crate::palette::lab::FleetOptions::default()
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -289,7 +230,7 @@ pub fn serve_fleet(args: &crate::cli::LabArgs) -> ExitCode {
             fleet.kubeconfig_path().display()
         );
         for m in &fleet.members {
-            let seeded = if m.scenario == super::lab::HEALTHY {
+            let seeded = if m.scenario == crate::palette::lab::HEALTHY {
                 "healthy"
             } else {
                 m.scenario.as_str()

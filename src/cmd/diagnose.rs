@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{DiagnoseError, Options, fleet};
 use crate::cli::DiagnoseArgs;
+use crate::diagnose::{DiagnoseError, Options, fleet};
 use crate::palette;
 use crate::runbook::{Catalog, Severity};
 
@@ -59,7 +59,7 @@ fn write_out(text: &str) -> ExitCode {
 }
 
 fn palette_settings(args: &DiagnoseArgs) -> Result<palette::Settings, palette::PaletteError> {
-    palette::Settings::from_environment(&palette::config::Overrides {
+    crate::config::palette_settings(&palette::config::Overrides {
         project: args.fleet.project.clone(),
         ..palette::config::Overrides::default()
     })
@@ -81,19 +81,21 @@ async fn run_one(args: &DiagnoseArgs, catalog: &Catalog) -> ExitCode {
             Ok(f) => {
                 let path = f.path().to_owned();
                 fetched = Some(f);
-                super::client(Some(&path), None).await
+                crate::diagnose::client(Some(&path), None).await
             }
             Err(e) => return usage(&e.to_string()),
         }
     } else if args.fleet.in_cluster
-        || (args.kubeconfig.is_none() && args.context.is_none() && super::incluster::wanted())
+        || (args.kubeconfig.is_none()
+            && args.context.is_none()
+            && crate::diagnose::incluster::wanted())
     {
-        super::incluster::client().await
+        crate::diagnose::incluster::client().await
     } else {
-        super::client(args.kubeconfig.as_deref(), args.context.as_deref()).await
+        crate::diagnose::client(args.kubeconfig.as_deref(), args.context.as_deref()).await
     };
     let outcome = match connected {
-        Ok((client, url)) => super::diagnose(&client, catalog, options)
+        Ok((client, url)) => crate::diagnose::diagnose(&client, catalog, options)
             .await
             .map(|report| (client, report))
             .map_err(|e| match e {
@@ -117,11 +119,11 @@ async fn run_one(args: &DiagnoseArgs, catalog: &Catalog) -> ExitCode {
         }
     };
     if args.fleet.emit_events {
-        let emitted = super::events::emit(&client, &report).await;
+        let emitted = crate::diagnose::events::emit(&client, &report).await;
         eprintln!(
             "events: {} created (reason {}), {} evidence line(s) name no object",
             emitted.created,
-            super::events::REASON,
+            crate::diagnose::events::REASON,
             emitted.skipped
         );
         for f in &emitted.failed {
@@ -134,7 +136,7 @@ async fn run_one(args: &DiagnoseArgs, catalog: &Catalog) -> ExitCode {
             Err(e) => usage(&e.to_string()),
         }
     } else {
-        write_out(&super::render_text(&report))
+        write_out(&crate::diagnose::render_text(&report))
     }
 }
 
@@ -187,7 +189,7 @@ async fn run_fleet(args: &DiagnoseArgs, catalog: Catalog) -> ExitCode {
     eprintln!(
         "fleet: {} cluster(s) in {}, {requests} Kubernetes requests ({} per cluster, {} of them lists)",
         report.clusters.len(),
-        super::fetch::humanize(elapsed),
+        crate::duration::humanize(elapsed),
         requests.div_ceil(count),
         lists.div_ceil(count)
     );
