@@ -400,8 +400,8 @@ fn sessions_are_listed_newest_first_and_pruned() {
         ]));
         assert!(all(&o).contains("runbook: session "), "{}", all(&o));
     };
+    // Sessions are ordered by their start, kept to the millisecond.
     run("first");
-    std::thread::sleep(Duration::from_millis(1100));
     run("second");
     let list = sessions_json(data.path());
     let sessions = list["sessions"].as_array().cloned().unwrap_or_default();
