@@ -457,6 +457,12 @@ fn export_fills_values_as_the_runner_would_and_never_a_secret() {
     assert!(md.contains("3. Never reached"), "{md}");
     assert!(md.contains("   ```bash\n   echo first-step-output"), "{md}");
 
+    // Sub-steps keep the number the TUI and `runbook run` show (5.1, not 6).
+    let o = output(runbook(data.path()).args(["export", "microk8s-upgrade/upgrade-pod"]));
+    let md = stdout(&o);
+    assert!(md.contains("\n5.1. (Added check)"), "{md}");
+    assert!(!md.contains("\n6. "), "{md}");
+
     // Without a value, the placeholder stays visible and is listed.
     let o = output(runbook(data.path()).args(["export", &slow.display().to_string()]));
     let md = stdout(&o);
