@@ -74,6 +74,11 @@ pub enum LabError {
         "refusing to write the lab kubeconfig over your own {0}; pick another --kubeconfig path"
     )]
     UserKubeconfig(PathBuf),
+    #[error(
+        "refusing to replace {0}: the lab writes its helper files beside the kubeconfig; pick \
+         another --kubeconfig folder"
+    )]
+    Exists(PathBuf),
     #[error("cannot start the lab runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -108,6 +113,8 @@ pub struct LabHandle {
     addr: SocketAddr,
     access: Access,
     kubeconfig: PathBuf,
+    /// The scenario's helper files, written beside the kubeconfig.
+    files: Vec<PathBuf>,
     owned_dir: Option<PathBuf>,
     store: Arc<store::Store>,
     scenario: scenario::Scenario,
@@ -142,13 +149,14 @@ impl Lab {
             token: token.clone(),
             ca_pem: identity.as_ref().map(|i| i.ca_pem.clone()),
         };
-        let (kubeconfig, owned_dir) = write_files(&options, &access, &scenario)?;
+        let (kubeconfig, files, owned_dir) = write_files(&options, &access, &scenario)?;
         let app = server::App::with_token(Arc::clone(&store), stopped.clone(), token);
         tokio::spawn(serve(listener, app, identity.map(|i| i.acceptor), stopped));
         Ok(LabHandle {
             addr,
             access,
             kubeconfig,
+            files,
             owned_dir,
             store,
             scenario,
@@ -331,11 +339,14 @@ fn private_dir(dir: &Path) -> Result<(), LabError> {
         })
 }
 
+/// Writes the kubeconfig and the scenario's helper files beside it: (the kubeconfig, the
+/// helper files, the temporary folder to remove on shutdown). In a folder the user named, a
+/// file that is already there with other content is never replaced.
 fn write_files(
     options: &LabOptions,
     access: &Access,
     scenario: &scenario::Scenario,
-) -> Result<(PathBuf, Option<PathBuf>), LabError> {
+) -> Result<(PathBuf, Vec<PathBuf>, Option<PathBuf>), LabError> {
     let addr = access.server.rsplit('/').next().unwrap_or_default();
     let (path, owned) = if let Some(p) = &options.kubeconfig {
         let user = user_kubeconfig();
@@ -365,24 +376,35 @@ fn write_files(
         private_dir(&dir)?;
         (dir.join("kubeconfig"), Some(dir))
     };
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_owned);
+    // Checked before anything is written: a refusal leaves no kubeconfig behind.
+    if owned.is_none() {
+        for f in &scenario.files {
+            let target = dir.join(&f.name);
+            if std::fs::read(&target).is_ok_and(|old| old != f.content.as_bytes()) {
+                return Err(LabError::Exists(target));
+            }
+        }
+    }
     let text = access.kubeconfig(&access.server);
     crate::atomic::write_private(&path, text.as_bytes()).map_err(|source| LabError::Write {
         path: path.clone(),
         source,
     })?;
-    let dir = path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_owned);
+    let mut files = Vec::new();
     for f in &scenario.files {
         let target = dir.join(&f.name);
         write(&target, &f.content)?;
+        files.push(target.clone());
         #[cfg(unix)]
         if f.executable {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755));
         }
     }
-    Ok((path, owned))
+    Ok((path, files, owned))
 }
 
 impl Access {
@@ -414,6 +436,12 @@ pub fn kubeconfig_text(server: &str) -> String {
 
 impl LabHandle {
     /// `https://127.0.0.1:<port>` (`http://` for an open lab).
+    /// The scenario's helper files (scripts the instructions name), written beside the
+    /// kubeconfig.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
     pub fn url(&self) -> String {
         self.access.server.clone()
     }

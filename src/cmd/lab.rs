@@ -22,6 +22,7 @@ pub fn lab(args: LabArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let stop = StopSignals::listen();
         let handle = crate::lab::Lab::start(crate::lab::LabOptions {
             scenario: args.scenario,
             port: args.port,
@@ -41,13 +42,19 @@ pub fn lab(args: LabArgs) -> Result<ExitCode> {
             "Point kubectl at it:\n  export KUBECONFIG={}",
             handle.kubeconfig_path().display()
         )?;
+        if !handle.files().is_empty() {
+            writeln!(out, "Helper files, written beside it:")?;
+            for f in handle.files() {
+                writeln!(out, "  {}", f.display())?;
+            }
+        }
         if !handle.hint().is_empty() {
             writeln!(out, "In this lab:\n{}", indent(handle.hint()))?;
         }
         writeln!(out, "Stop with Ctrl-C.")?;
         out.flush()?;
         drop(out);
-        wait_for_stop().await;
+        stop.wait().await;
         handle.shutdown();
         Ok::<_, color_eyre::eyre::Report>(())
     })?;
@@ -61,18 +68,41 @@ pub fn indent(text: &str) -> String {
         .join("\n")
 }
 
-/// Ctrl-C or SIGTERM.
-async fn wait_for_stop() {
-    #[cfg(unix)]
-    {
+/// Ctrl-C or SIGTERM, listened for from the moment it is made: made before the lab starts,
+/// a signal that comes while it starts (or right after its kubeconfig appears) still stops it
+/// cleanly instead of killing it with its files left behind.
+pub struct StopSignals {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    /// Starts listening (on the current tokio runtime).
+    pub fn listen() -> Self {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+        Self {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+
+    /// Until one of them comes.
+    pub async fn wait(mut self) {
+        let interrupt = async {
+            match &mut self.interrupt {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let terminate = async {
+            match &mut self.terminate {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate => {}
+        }
+    }
 }

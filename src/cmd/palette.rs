@@ -204,6 +204,7 @@ pub fn serve_fleet(args: &crate::cli::LabArgs) -> ExitCode {
         }
     };
     let served = runtime.block_on(async {
+        let stop = super::lab::StopSignals::listen();
         let fleet = crate::palette::lab::PaletteLab::start(crate::palette::lab::FleetOptions {
             clusters: args.clusters,
             port: args.port,
@@ -241,7 +242,7 @@ pub fn serve_fleet(args: &crate::cli::LabArgs) -> ExitCode {
             "Try: runbook palette clusters; runbook diagnose --fleet --palette\nStop with Ctrl-C.\n",
         );
         print(&text).map_err(|e| e.to_string())?;
-        wait_for_stop().await;
+        stop.wait().await;
         fleet.shutdown();
         Ok::<(), String>(())
     });
@@ -250,22 +251,6 @@ pub fn serve_fleet(args: &crate::cli::LabArgs) -> ExitCode {
         Err(e) => {
             eprintln!("runbook: error: {e}");
             ExitCode::from(2)
-        }
-    }
-}
-
-/// Ctrl-C or SIGTERM.
-async fn wait_for_stop() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }

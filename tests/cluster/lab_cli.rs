@@ -70,7 +70,7 @@ fn never_writes_over_the_users_kubeconfig() {
 fn serves_until_sigterm_and_prints_how_to_use_it() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let kubeconfig = dir.path().join("lab.kubeconfig");
-    let mut child = runbook()
+    let child = runbook()
         .args([
             "lab",
             "--scenario",
@@ -81,11 +81,7 @@ fn serves_until_sigterm_and_prints_how_to_use_it() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
-    let started = Instant::now();
-    while !kubeconfig.is_file() && started.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(kubeconfig.is_file(), "no kubeconfig written");
+    wait_for_file(&kubeconfig);
     let text = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
     assert!(text.contains("server: https://127.0.0.1:"), "{text}");
     assert!(
@@ -101,6 +97,24 @@ fn serves_until_sigterm_and_prints_how_to_use_it() {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(String::from_utf8_lossy(&out.stdout).contains("mgmt-f7f97f4fd-lds69"));
     }
+    let stdout = stop(child);
+    assert!(
+        stdout.contains(&format!("export KUBECONFIG={}", kubeconfig.display())),
+        "{stdout}"
+    );
+}
+
+/// Waits (10 s at most) for `path` to be written.
+fn wait_for_file(path: &std::path::Path) {
+    let started = Instant::now();
+    while !path.is_file() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(path.is_file(), "no {} written", path.display());
+}
+
+/// Stops a `runbook lab` with SIGTERM, checks it ended cleanly, and returns what it printed.
+fn stop(mut child: std::process::Child) -> String {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -120,9 +134,54 @@ fn serves_until_sigterm_and_prints_how_to_use_it() {
         "did not stop cleanly on SIGTERM"
     );
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn helper_files_beside_a_named_kubeconfig_are_listed_and_never_replace_yours() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let kubeconfig = dir.path().join("lab.kubeconfig");
+    let helper = dir.path().join("pcg-register");
+    let lab = || {
+        let mut c = runbook();
+        c.args([
+            "lab",
+            "--scenario",
+            "jet-crashloop/jet-crashloop",
+            "--kubeconfig",
+        ])
+        .arg(&kubeconfig);
+        c
+    };
+    // A file of yours where the lab's helper goes: refused, one line, nothing replaced.
+    std::fs::write(&helper, "mine").unwrap_or_else(|e| panic!("{e}"));
+    let out = lab().output().unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stdout.contains(&format!("export KUBECONFIG={}", kubeconfig.display())),
+        stderr.starts_with("runbook: error: refusing to replace ")
+            && stderr.contains("pcg-register"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&helper).unwrap_or_default(), "mine");
+    assert!(!kubeconfig.exists(), "a refused lab left its kubeconfig");
+
+    // Without one: written, executable, and named in what the lab prints.
+    std::fs::remove_file(&helper).unwrap_or_else(|e| panic!("{e}"));
+    let child = lab()
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for_file(&kubeconfig);
+    let stdout = stop(child);
+    assert!(
+        stdout.contains(&format!(
+            "Helper files, written beside it:\n  {}",
+            helper.display()
+        )),
         "{stdout}"
     );
+    let mode = std::fs::metadata(&helper)
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111);
+    assert!(mode.is_ok_and(|m| m != 0), "the helper is not executable");
 }
