@@ -23,6 +23,7 @@ pub mod nodes;
 pub mod output;
 pub mod plan;
 pub mod process;
+pub mod reparse;
 pub mod runner;
 pub mod safety;
 pub mod shell;

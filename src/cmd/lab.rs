@@ -22,7 +22,7 @@ pub fn lab(args: LabArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let stop = StopSignals::listen();
+        let stop = super::StopSignals::listen();
         let handle = crate::lab::Lab::start(crate::lab::LabOptions {
             scenario: args.scenario,
             port: args.port,
@@ -66,43 +66,4 @@ pub fn indent(text: &str) -> String {
         .map(|l| format!("  {l}"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Ctrl-C or SIGTERM, listened for from the moment it is made: made before the lab starts,
-/// a signal that comes while it starts (or right after its kubeconfig appears) still stops it
-/// cleanly instead of killing it with its files left behind.
-pub struct StopSignals {
-    interrupt: Option<tokio::signal::unix::Signal>,
-    terminate: Option<tokio::signal::unix::Signal>,
-}
-
-impl StopSignals {
-    /// Starts listening (on the current tokio runtime).
-    pub fn listen() -> Self {
-        use tokio::signal::unix::{SignalKind, signal};
-        Self {
-            interrupt: signal(SignalKind::interrupt()).ok(),
-            terminate: signal(SignalKind::terminate()).ok(),
-        }
-    }
-
-    /// Until one of them comes.
-    pub async fn wait(mut self) {
-        let interrupt = async {
-            match &mut self.interrupt {
-                Some(s) => s.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        let terminate = async {
-            match &mut self.terminate {
-                Some(s) => s.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate => {}
-        }
-    }
 }

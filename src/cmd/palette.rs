@@ -204,7 +204,7 @@ pub fn serve_fleet(args: &crate::cli::LabArgs) -> ExitCode {
         }
     };
     let served = runtime.block_on(async {
-        let stop = super::lab::StopSignals::listen();
+        let stop = super::StopSignals::listen();
         let fleet = crate::palette::lab::PaletteLab::start(crate::palette::lab::FleetOptions {
             clusters: args.clusters,
             port: args.port,

@@ -52,7 +52,7 @@ pub fn sessions(args: &SessionsArgs) -> Result<ExitCode> {
                     "scenario": r.scenario,
                     "context": r.context.as_ref().map(|c| &c.name),
                     "server": r.context.as_ref().and_then(|c| c.server.as_ref()),
-                    "started": r.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "started": r.started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                     "updated": r.updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     "status": r.status.as_str(),
                     "done": done,

@@ -36,6 +36,13 @@ pub enum Quote {
     HeredocExpand,
     /// A `# comment`.
     Comment,
+    /// Inside `${...}`: a name and its operator's operand (`${x:-word}`), whose braces, quotes
+    /// and backslashes bash reads by rules of their own.
+    Parameter,
+    /// Inside arithmetic: `$(( ))`, `(( ))`, `$[ ]`. Bash evaluates the text as an expression,
+    /// and an array subscript in it (`a[$(cmd)]`) runs a command: no quoting makes a value
+    /// safe here, only being a number.
+    Arithmetic,
 }
 
 /// The quoting context of one byte.
@@ -241,7 +248,9 @@ impl Lexer<'_> {
                         }
                     }
                     if self.peek() == Some(b'(') {
+                        let start = self.i + 1;
                         self.skip_balanced(b'(', b')', 1);
+                        self.arithmetic(start, self.i.saturating_sub(2));
                         continue;
                     }
                     self.finish(&mut cmd, &mut skip_rest, depth);
@@ -298,6 +307,14 @@ impl Lexer<'_> {
         *skip_rest = false;
         if !done.words.is_empty() || !done.redirects.is_empty() || !done.assignments.is_empty() {
             self.out.commands.push(done);
+        }
+    }
+
+    /// Marks `start..end` as arithmetic (an empty or inverted span, from a malformed script, is
+    /// skipped).
+    fn arithmetic(&mut self, start: usize, end: usize) {
+        if start < end {
+            self.region(start, end, Quote::Arithmetic, None);
         }
     }
 
@@ -494,6 +511,11 @@ impl Lexer<'_> {
                     }
                     self.i += 2;
                 }
+                // Inside double quotes `$'` is a `$` and a quote, not an ANSI-C string.
+                b'$' if self.at(1) == Some(b'\'') => {
+                    let n = self.push_char(text, self.i);
+                    self.i += n;
+                }
                 b'$' | b'`' => {
                     let before = self.i;
                     if c == b'$' {
@@ -524,6 +546,13 @@ impl Lexer<'_> {
             Some(b'(') if self.at(2) == Some(b'(') => {
                 self.i += 1;
                 self.skip_balanced(b'(', b')', 0);
+                self.arithmetic(start + 3, self.i.saturating_sub(2));
+            }
+            Some(b'[') => {
+                // `$[ expr ]`, the old spelling of `$(( expr ))`.
+                self.i += 1;
+                self.skip_balanced(b'[', b']', 0);
+                self.arithmetic(start + 2, self.i.saturating_sub(1));
             }
             Some(b'(') => {
                 self.i += 2;
@@ -544,6 +573,10 @@ impl Lexer<'_> {
             Some(b'{') => {
                 self.i += 1;
                 self.skip_balanced(b'{', b'}', 0);
+                let end = self.i.saturating_sub(1);
+                if start + 2 < end {
+                    self.region(start + 2, end, Quote::Parameter, None);
+                }
             }
             Some(b'\'') => {
                 self.i += 2;

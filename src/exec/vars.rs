@@ -239,7 +239,7 @@ impl Vars {
             let region = lexed.region_at(p.start);
             let context = lexed.context_at(p.start);
             let delimiter = region.and_then(|r| r.delimiter.as_deref());
-            let spelled = spell(&var.value, context, delimiter).map_err(|why| {
+            let spelled = spell_at(&var.value, &lexed, p.start).map_err(|why| {
                 FillError::Unrepresentable {
                     name: p.name.clone(),
                     why,
@@ -334,6 +334,23 @@ pub fn quote(value: &str) -> String {
 }
 
 /// How `value` is spelled at a place with `context` so that it expands to exactly `value`.
+/// [`spell`] for the placeholder at byte `offset` of the lexed script: its quoting context,
+/// its heredoc's delimiter, and whether the command there parses its text again
+/// ([`super::reparse`]), where only a plain word is accepted.
+pub fn spell_at(value: &str, lexed: &shell::Script, offset: usize) -> Result<String, &'static str> {
+    if let Some(kind) = super::reparse::at(lexed, offset)
+        && !super::reparse::is_plain(value)
+    {
+        return Err(kind.why());
+    }
+    let region = lexed.region_at(offset);
+    spell(
+        value,
+        lexed.context_at(offset),
+        region.and_then(|r| r.delimiter.as_deref()),
+    )
+}
+
 pub fn spell(
     value: &str,
     context: shell::Context,
@@ -360,6 +377,22 @@ pub fn spell(
             }
         }
         Quote::Comment => return Err("it sits in a comment"),
+        Quote::Parameter => {
+            if !super::reparse::is_plain(value) {
+                return Err(
+                    "it sits in a `${…}` expansion, where only a plain word (letters, digits, - _ . / : @ % + , =) is safe",
+                );
+            }
+            value.to_owned()
+        }
+        Quote::Arithmetic => {
+            if !is_number(value) {
+                return Err(
+                    "it sits in arithmetic (`$(( ))`, `(( ))` or `$[ ]`), where only a number is safe",
+                );
+            }
+            value.trim().to_owned()
+        }
     };
     let mut out = base;
     // Innermost level first; a level inside `"..."` also takes `\"` as an escape (the
@@ -372,6 +405,20 @@ pub fn spell(
         }
     }
     Ok(out)
+}
+
+/// A decimal integer (optionally signed) or `0x` hex: what arithmetic can take from outside.
+/// Names are refused too: bash would evaluate the named variable's text as an expression.
+fn is_number(value: &str) -> bool {
+    let v = value.trim();
+    let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
+    match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) => !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+    }
 }
 
 fn escape(value: &str, special: &[char]) -> String {

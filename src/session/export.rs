@@ -175,11 +175,7 @@ pub fn fill_partial(
         let value = values
             .get(&p.name)
             .filter(|v| !v.secret && !p.secret && !is_secret(&p.name));
-        let spelled = value.and_then(|v| {
-            let region = lexed.region_at(p.start);
-            let delimiter = region.and_then(|r| r.delimiter.as_deref());
-            vars::spell(&v.value, lexed.context_at(p.start), delimiter).ok()
-        });
+        let spelled = value.and_then(|v| vars::spell_at(&v.value, &lexed, p.start).ok());
         if let Some(s) = spelled {
             out.push_str(&s);
         } else {

@@ -271,3 +271,51 @@ fn save_output_writes_masked_logs() {
     );
     assert!(!all.contains("tok-5ecret-value"), "{all}");
 }
+
+/// A value from the command line (or a capture, or a picker) that would run code in an
+/// arithmetic or re-parsed context is refused before the step runs, in every mode.
+#[test]
+fn a_value_that_would_run_code_in_arithmetic_or_a_second_parse_is_refused() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let marker = dir.path().join("pwned");
+    let book = dir.path().join("contexts.md");
+    std::fs::write(
+        &book,
+        "# Contexts\n\n## Scenario - Count {#count}\n\n### Debug Steps\n\n\
+         1. Compare.\n\n   ```bash\n   (( <replicas> > 0 )) && echo many\n   ```\n\n\
+         2. Again in a second parse.\n\n   ```bash\n   bash -c \"echo <replicas>\"\n   ```\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let payload = format!("a[$(touch {})]", marker.display());
+    let var = format!("replicas={payload}");
+    for mode in [&[][..], &["--read-only"][..], &["--yes"][..]] {
+        let mut args = vec!["run", book.to_str().unwrap_or_default(), "--var", &var];
+        args.extend_from_slice(mode);
+        let o = runbook(&args);
+        let t = text(&o);
+        assert!(!o.status.success(), "{mode:?}: {t}");
+        assert!(
+            t.contains("cannot be put into the command: it sits in arithmetic"),
+            "{mode:?}: {t}"
+        );
+        assert!(!marker.exists(), "{mode:?}: the payload ran");
+    }
+    // A number passes the first step; the second parse takes a plain word only.
+    let o = runbook(&[
+        "run",
+        book.to_str().unwrap_or_default(),
+        "--var",
+        "replicas=3",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("many"), "{}", text(&o));
+    let o = runbook(&[
+        "run",
+        book.to_str().unwrap_or_default(),
+        "--var",
+        "replicas=3 4",
+        "--from-step",
+        "2",
+    ]);
+    assert!(text(&o).contains("parses it again"), "{}", text(&o));
+}

@@ -26,7 +26,25 @@ const TEMPLATES: &[(&str, &str, &str, bool)] = &[
     ("printf '%s' \"`printf '%s' <x>`\"", "", "", true),
     ("x=<x>; printf '%s' \"$x\"", "", "", false),
     ("printf '%s' --kubeconfig=<x>", "--kubeconfig=", "", false),
+    // Inside double quotes `$'` is a dollar and a quote, not an ANSI-C string.
+    ("printf '%s' \"$'<x>'\"", "$'", "'", false),
+    // Parameter-expansion operands.
+    ("printf '%s' \"${UNSET_NAME:-<x>}\"", "", "", false),
+    // Commands that parse their text a second time: a plain value round-trips, any other
+    // is refused (see `refused`).
+    ("bash -c \"printf '%s' <x>\"", "", "", false),
+    ("eval \"printf '%s' <x>\"", "", "", false),
+    ("echo | xargs sh -c 'printf %s <x>'", "", "", false),
 ];
+
+/// May `template` refuse `value`? Heredoc terminators, and anything but a plain word where
+/// the text is parsed again or sits in a `${…}` operand.
+fn refused(template: &str, value: &str) -> bool {
+    let reparsed = ["bash -c", "eval ", "sh -c", "${"]
+        .iter()
+        .any(|c| template.contains(c));
+    template.contains("<<") || (reparsed && !runbook::exec::reparse::is_plain(value))
+}
 
 const PAYLOADS: &[&str] = &[
     // Found by proptest: a double quote inside backquotes inside double quotes.
@@ -95,8 +113,8 @@ fn check(value: &str) -> Result<(), String> {
     for (template, pre, post, strips) in TEMPLATES {
         let filled = match vars.fill(template) {
             Ok(f) => f.script,
-            // Refusing is safe; only heredoc terminators may be refused.
-            Err(FillError::Unrepresentable { .. }) if template.contains("<<") => continue,
+            // Refusing is safe; only where `refused` allows it.
+            Err(FillError::Unrepresentable { .. }) if refused(template, value) => continue,
             Err(e) => return Err(format!("{template}: {e}")),
         };
         script.push_str(&filled);
@@ -130,6 +148,53 @@ fn injection_payloads_are_one_word() {
         !std::path::Path::new("/tmp/runbook-pwned").exists(),
         "a payload ran"
     );
+}
+
+/// Arithmetic evaluates array subscripts (`a[$(cmd)]` runs cmd) whatever the quoting: only a
+/// number goes in, from `--var`, a prompt or a captured value alike.
+#[test]
+fn arithmetic_takes_only_numbers() {
+    let templates = [
+        "printf '%s' $(( <x> + 1 ))",
+        "(( <x> > 0 )) && printf '%s' yes",
+        "printf '%s' $[ <x> + 1 ]",
+        "printf '%s' \"$(( <x> * 2 ))\"",
+    ];
+    let _ = std::fs::remove_file("/tmp/runbook-pwned-arith");
+    let hostile = [
+        "a[$(touch /tmp/runbook-pwned-arith)]",
+        "x[`touch /tmp/runbook-pwned-arith`]",
+        "1 + a[$(touch /tmp/runbook-pwned-arith)]",
+        "replicas",
+        "",
+        "1;touch /tmp/runbook-pwned-arith",
+    ];
+    for origin in [Origin::Cli, Origin::Prompt, Origin::Step] {
+        for value in hostile {
+            let mut vars = Vars::new();
+            vars.set("x", value, origin);
+            for t in templates {
+                match vars.fill(t) {
+                    Err(FillError::Unrepresentable { why, .. }) => {
+                        assert!(why.contains("arithmetic"), "{why}");
+                    }
+                    other => panic!("{t} with {value:?} from {origin:?}: {other:?}"),
+                }
+            }
+        }
+    }
+    let mut vars = Vars::new();
+    vars.set("x", "41", Origin::Step);
+    let script: Vec<String> = templates
+        .iter()
+        .map(|t| {
+            vars.fill(t)
+                .map_or_else(|e| panic!("{t}: {e}"), |f| f.script)
+        })
+        .collect();
+    let out = bash(&script.join("; printf ' '; "));
+    assert_eq!(String::from_utf8_lossy(&out), "42 yes 42 82");
+    assert!(!std::path::Path::new("/tmp/runbook-pwned-arith").exists());
 }
 
 #[test]
