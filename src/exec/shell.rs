@@ -123,6 +123,35 @@ const BARE: Context = Context {
     dquoted_backticks: 0,
 };
 
+/// A heredoc delimiter word as bash compares it: quotes removed (`'EOF'`, `"EOF"`, `$'EOF'`,
+/// `E\OF` are all `EOF`).
+fn unquote_delimiter(raw: &[u8]) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&c) = raw.get(i) {
+        match c {
+            b'\\' => {
+                out.extend(raw.get(i + 1));
+                i += 2;
+            }
+            b'$' if matches!(raw.get(i + 1), Some(b'\'' | b'"')) => i += 1,
+            b'\'' | b'"' => {
+                let end = raw[i + 1..]
+                    .iter()
+                    .position(|&b| b == c)
+                    .map_or(raw.len(), |p| i + 1 + p);
+                out.extend_from_slice(&raw[i + 1..end]);
+                i = end + 1;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Lexes `script`. Never fails: malformed input yields what could be understood.
 pub fn parse(script: &str) -> Script {
     let mut lexer = Lexer {
@@ -347,11 +376,10 @@ impl Lexer<'_> {
         }
         if matches!(*op, "<<" | "<<-") {
             let start = self.i;
-            let (delimiter, _) = self.word(depth);
-            let quoted = self
-                .bytes(start, self.i)
-                .iter()
-                .any(|&c| matches!(c, b'\'' | b'"' | b'\\'));
+            let _ = self.word(depth);
+            let raw = self.bytes(start, self.i);
+            let quoted = raw.iter().any(|&c| matches!(c, b'\'' | b'"' | b'\\'));
+            let delimiter = unquote_delimiter(raw);
             self.heredocs.push(PendingHeredoc {
                 delimiter: delimiter.clone(),
                 quoted,

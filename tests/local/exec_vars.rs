@@ -21,6 +21,8 @@ const TEMPLATES: &[(&str, &str, &str, bool)] = &[
     ("printf '%s' \"$BASE_URL/<x>\"", "/base/", "", false),
     ("cat <<EOF\npre<x>post\nEOF", "pre", "post\n", false),
     ("cat <<'EOF'\n<x>\nEOF", "", "\n", false),
+    ("cat <<$'EOF'\n<x>\nEOF", "", "\n", false),
+    ("cat <<\"EOF\"\n<x>\nEOF", "", "\n", false),
     ("printf '%s' \"$(printf '%s' <x>)\"", "", "", true),
     ("printf '%s' \"$(printf '%s' \"<x>\")\"", "", "", true),
     ("printf '%s' \"`printf '%s' <x>`\"", "", "", true),
