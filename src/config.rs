@@ -7,6 +7,7 @@
 //! sources = ["https://example.com/runbooks/index.txt"]  # `runbook fetch` with no URL
 //! ca_cert = "~/ca.pem"            # extra CA (PEM) trusted by `runbook fetch`
 //! fetch_max_bytes = 4194304       # largest body `runbook fetch` accepts
+//! fetch_max_index_entries = 500   # most entries of one index `runbook fetch` follows
 //! [theme]
 //! color = false                   # like NO_COLOR
 //! ascii = true                    # ASCII glyphs
@@ -74,6 +75,9 @@ pub struct Config {
     /// The largest body `runbook fetch` accepts, in bytes (default 4 MiB).
     #[serde(default)]
     pub fetch_max_bytes: Option<u64>,
+    /// The most entries of one index file `runbook fetch` follows (default 500).
+    #[serde(default)]
+    pub fetch_max_index_entries: Option<usize>,
     #[serde(default)]
     pub theme: ThemeConfig,
     #[serde(default)]

@@ -33,6 +33,8 @@ use client::{Client, Download, FetchError};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default `fetch_max_bytes`.
 pub const DEFAULT_MAX_BYTES: u64 = 4 * 1024 * 1024;
+/// Default `fetch_max_index_entries`: the most entries of one index that are fetched.
+pub const DEFAULT_MAX_INDEX_ENTRIES: usize = 500;
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 5;
 /// Entries of an index downloaded at once.
@@ -45,6 +47,8 @@ pub struct Options {
     pub ca_cert: Option<PathBuf>,
     pub timeout: Duration,
     pub max_bytes: u64,
+    /// The most entries of one index that are fetched (config `fetch_max_index_entries`).
+    pub max_index_entries: usize,
 }
 
 impl Default for Options {
@@ -54,6 +58,7 @@ impl Default for Options {
             ca_cert: None,
             timeout: DEFAULT_TIMEOUT,
             max_bytes: DEFAULT_MAX_BYTES,
+            max_index_entries: DEFAULT_MAX_INDEX_ENTRIES,
         }
     }
 }
@@ -120,7 +125,27 @@ pub async fn fetch(urls: &[String], options: &Options, cache: &Cache) -> Vec<Out
             .and_then(|e| e.body().ok())
             .and_then(|body| Url::parse(url).ok().and_then(|u| index::parse(&u, &body)));
         out.push(outcome);
-        if let Some(entries) = index {
+        if let Some(mut entries) = index {
+            // Every fetched runbook is loaded by every later command: an index of thousands
+            // would slow them all. The rest are not fetched, and the user is told.
+            if entries.len() > options.max_index_entries {
+                out.push(Outcome {
+                    url: url.clone(),
+                    status: Status::Failed {
+                        reason: format!(
+                            "the index lists {} runbooks; only the first {} are fetched (config \
+                             fetch_max_index_entries)",
+                            entries.len(),
+                            options.max_index_entries
+                        ),
+                        cached_age_secs: None,
+                    },
+                    kind: Some(Kind::Index),
+                    index: None,
+                    path: None,
+                });
+                entries.truncate(options.max_index_entries);
+            }
             let results: Vec<Outcome> = futures_util::stream::iter(entries)
                 .map(|entry| {
                     let client = &client;

@@ -40,6 +40,9 @@ pub fn run(args: &FetchArgs) -> Result<ExitCode, Error> {
         max_bytes: config
             .fetch_max_bytes
             .unwrap_or(crate::fetch::DEFAULT_MAX_BYTES),
+        max_index_entries: config
+            .fetch_max_index_entries
+            .unwrap_or(crate::fetch::DEFAULT_MAX_INDEX_ENTRIES),
     };
     let cache = Cache::default_location().ok_or("no home folder, so no cache folder")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

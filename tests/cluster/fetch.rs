@@ -627,6 +627,39 @@ fn redirects_are_bounded_and_never_go_from_https_to_http() {
 }
 
 #[test]
+fn an_index_longer_than_the_cap_is_cut_and_says_so() {
+    let ca = new_ca("test CA");
+    let server = Server::start(Some(server_tls(&ca, &["127.0.0.1"])));
+    let names: Vec<String> = (1..=5).map(|i| format!("r{i}")).collect();
+    let list: String = names.iter().map(|n| format!("{n}.md\n")).collect();
+    server.file("/big/index.txt", &list, "i1");
+    for n in &names {
+        server.file(&format!("/big/{n}.md"), &runbook_md(n, n), n);
+    }
+    let home = Home::new();
+    let index = server.url("/big/index.txt");
+    home.config(&format!(
+        "sources = [\"{index}\"]\nca_cert = \"{}\"\nfetch_max_index_entries = 3\n",
+        home.ca(&ca)
+    ));
+    let out = home.run(&["fetch"]);
+    // Cut short is a failure to look at: exit 1, with the reason on its line.
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("the index lists 5 runbooks; only the first 3 are fetched"),
+        "{}",
+        show(&out)
+    );
+    let ids: Vec<String> = runbooks_json(&home)
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .filter(|id| id.starts_with('r') && id.len() == 2)
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+}
+
+#[test]
 fn an_index_file_fetches_its_whole_set() {
     let ca = new_ca("test CA");
     let server = Server::start(Some(server_tls(&ca, &["127.0.0.1"])));
