@@ -631,7 +631,7 @@ fn an_index_longer_than_the_cap_is_cut_and_says_so() {
     let ca = new_ca("test CA");
     let server = Server::start(Some(server_tls(&ca, &["127.0.0.1"])));
     let names: Vec<String> = (1..=5).map(|i| format!("r{i}")).collect();
-    let list: String = names.iter().map(|n| format!("{n}.md\n")).collect();
+    let list = names.join(".md\n") + ".md\n";
     server.file("/big/index.txt", &list, "i1");
     for n in &names {
         server.file(&format!("/big/{n}.md"), &runbook_md(n, n), n);
