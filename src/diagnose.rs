@@ -221,6 +221,7 @@ async fn run_check(
     }
     input.insert(Val::from("now".to_owned()), Val::from(now));
     let code = check.jq.clone();
+    let deadline = std::time::Instant::now() + timeout;
     let work = tokio::task::spawn_blocking(move || {
         let program = jq::Program::compile(&code).map_err(|e| {
             format!(
@@ -228,7 +229,7 @@ async fn run_check(
                 e.line, e.message
             )
         })?;
-        let evidence = program.evidence(Val::obj(input))?;
+        let evidence = program.evidence(Val::obj(input), deadline)?;
         Ok(evidence
             .into_iter()
             .map(|e| {

@@ -4,6 +4,7 @@
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data};
 use jaq_json::Val;
+use std::time::Instant;
 
 type Data = data::JustLut<Val>;
 
@@ -56,11 +57,20 @@ impl Program {
 
     /// Runs the program on `input`: each string output is one piece of evidence (other values
     /// are printed as JSON). At most [`MAX_EVIDENCE`] lines plus one that counts the rest.
-    pub fn evidence(&self, input: Val) -> Result<Vec<String>, String> {
+    ///
+    /// Stops at `deadline` between two outputs, so a program that yields without end
+    /// (`repeat`, `range(1e18)`, `recurse`) ends with the check's timeout instead of running
+    /// on in the background; the outputs it skips past [`MAX_EVIDENCE`] are counted, not kept.
+    /// (One output that takes longer than the deadline to build is still finished first: jaq
+    /// cannot be interrupted inside an expression.)
+    pub fn evidence(&self, input: Val, deadline: Instant) -> Result<Vec<String>, String> {
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
         let mut out = Vec::new();
         let mut more = 0usize;
         for value in self.filter.id.run((ctx, input)).map(jaq_core::unwrap_valr) {
+            if Instant::now() >= deadline {
+                return Err("the jq program ran past the check's time limit".to_owned());
+            }
             let value = value.map_err(|e| format!("the jq program failed: {e}"))?;
             if matches!(value, Val::Null | Val::Bool(false)) {
                 continue;
@@ -131,7 +141,19 @@ mod tests {
     fn run(code: &str, input: serde_json::Value) -> Result<Vec<String>, String> {
         let program = Program::compile(code).unwrap_or_else(|e| panic!("{e:?}"));
         let input: Val = serde_json::from_value(input).unwrap_or_else(|e| panic!("{e}"));
-        program.evidence(input)
+        program.evidence(input, Instant::now() + std::time::Duration::from_secs(10))
+    }
+
+    #[test]
+    fn a_program_that_yields_without_end_stops_at_the_deadline() {
+        let program = Program::compile("repeat(\"x\")").unwrap_or_else(|e| panic!("{e:?}"));
+        let started = Instant::now();
+        let deadline = started + std::time::Duration::from_millis(200);
+        let result = program.evidence(Val::Null, deadline);
+        assert!(
+            result.as_ref().is_err_and(|e| e.contains("time limit")),
+            "{result:?}"
+        );
     }
 
     #[test]
