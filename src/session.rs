@@ -147,6 +147,7 @@ impl Recorder {
                     VarRecord {
                         value: (!v.secret).then(|| v.value.clone()),
                         secret: v.secret,
+                        origin: Some(v.origin),
                     },
                 )
             })

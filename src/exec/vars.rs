@@ -36,7 +36,7 @@ use crate::runbook::placeholder::{self, Placeholder};
 pub const MASK: &str = "••••••";
 
 /// Where a value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     /// `--var name=value`.

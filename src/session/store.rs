@@ -165,6 +165,10 @@ pub struct VarRecord {
     pub value: Option<String>,
     #[serde(default)]
     pub secret: bool,
+    /// Where it came from: `cli` (`--var`), `prompt` (typed or picked from the cluster) or
+    /// `step` (captured or exported by a step: text from the cluster, untrusted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<crate::exec::vars::Origin>,
 }
 
 /// The expected-vs-actual comparison of a command's output.

@@ -97,6 +97,11 @@ fn a_run_is_recorded_and_reported() {
         "a secret is saved by name only: {json}"
     );
     assert_eq!(json["session"]["vars"]["namespace"]["value"], "kube-system");
+    // Where each value came from: the command line here (captures say `step`).
+    assert_eq!(
+        json["session"]["vars"]["namespace"]["origin"], "cli",
+        "{json}"
+    );
     let raw = std::fs::read_to_string(
         data.path()
             .join("runbook/sessions")
@@ -331,6 +336,7 @@ fn reports_contain_no_secret() {
         VarRecord {
             value: Some("hubble-system".to_owned()),
             secret: false,
+            ..VarRecord::default()
         },
     );
     record.vars.insert(
@@ -338,6 +344,7 @@ fn reports_contain_no_secret() {
         VarRecord {
             value: Some(format!("password={}", SECRETS[12])),
             secret: false,
+            ..VarRecord::default()
         },
     );
     let (out, command) = secret_transcript();
