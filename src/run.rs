@@ -125,6 +125,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         save_output: args.save_output.clone(),
         from_step: args.from_step,
         terminal: tty && !args.json,
+        trust: crate::exec::safety::Trust::of(&runbook),
         ..Options::default()
     };
     let mut session = Shell::from_current();

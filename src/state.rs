@@ -1205,7 +1205,7 @@ fn start_run(state: &mut State) -> Vec<Effect> {
         let mut reasons = Vec::new();
         let mut destructive = false;
         for block in item.step.commands() {
-            let class = exec::classify_block(block);
+            let class = exec::classify_block(block, exec::safety::Trust::of(&s.runbook));
             destructive |= class.destructive;
             if class.destructive || origin.is_some() {
                 let shown = vars
@@ -1283,6 +1283,7 @@ fn launch(state: &mut State, index: usize, confirmed: bool) -> Vec<Effect> {
         dry_run: mode == Mode::DryRun,
         terminal: true,
         nodes: state.nodes.clone(),
+        trust: exec::safety::Trust::of(&s.runbook),
         ..RunOptions::default()
     };
     let run = RunRequest {

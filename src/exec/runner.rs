@@ -58,6 +58,12 @@ pub struct Options {
     pub terminal: bool,
     /// Where `target=nodes` blocks run (off: left to the user, as on-node steps).
     pub nodes: NodeOptions,
+    /// Whose word the runbook's fence attributes are (a fetched runbook's
+    /// `destructive=false` is ignored).
+    pub trust: super::safety::Trust,
+    /// The commands' kubeconfig points at runbook's gate (`cluster::gate`): cluster writes
+    /// are refused at the API (read-only) or sent with `dryRun=All` (dry run).
+    pub cluster_gated: bool,
 }
 
 impl Default for Options {
@@ -73,6 +79,8 @@ impl Default for Options {
             limits: Limits::default(),
             terminal: false,
             nodes: NodeOptions::default(),
+            trust: super::safety::Trust::default(),
+            cluster_gated: false,
         }
     }
 }
@@ -376,7 +384,7 @@ impl<'h, H: Host> Runner<'h, H> {
     /// will not run here (on a node, manual, interactive without a terminal) do not.
     pub fn missing_values(&self, steps: &[StepRef<'_>]) -> Vec<Missing> {
         let flat: Vec<(String, &Step)> = steps.iter().map(|s| (s.number.clone(), s.step)).collect();
-        let plans = plan::plan_steps(&flat);
+        let plans = plan::plan_steps(&flat, self.opts.trust);
         let mut known: Vec<String> = Vec::new();
         let mut out: Vec<Missing> = Vec::new();
         for (i, (s, p)) in steps.iter().zip(&plans).enumerate() {
@@ -499,7 +507,7 @@ impl<'h, H: Host> Runner<'h, H> {
     /// Runs `steps` in order and emits a summary.
     pub async fn run(&mut self, steps: &[StepRef<'_>]) -> Summary {
         let flat: Vec<(String, &Step)> = steps.iter().map(|s| (s.number.clone(), s.step)).collect();
-        let plans = plan::plan_steps(&flat);
+        let plans = plan::plan_steps(&flat, self.opts.trust);
         let mut summary = Summary {
             total: steps.len(),
             ..Summary::default()
@@ -689,15 +697,18 @@ impl<'h, H: Host> Runner<'h, H> {
             }
             _ => {}
         }
+        // Read-only runs only what is shown to only read (the gate guards the cluster).
+        if self.opts.read_only
+            && let Some(why) = class.read_only_refusal()
+        {
+            let text = format!("refused by --read-only: {why}");
+            self.host.emit(Event::Notice {
+                step: i,
+                text: text.clone(),
+            });
+            return (Verdict::Blocked, vec![text]);
+        }
         if class.destructive {
-            if self.opts.read_only {
-                let text = format!("refused by --read-only: {}", class.reasons.join("; "));
-                self.host.emit(Event::Notice {
-                    step: i,
-                    text: text.clone(),
-                });
-                return (Verdict::Blocked, vec![text]);
-            }
             if !self.opts.dry_run
                 && !self.opts.yes
                 && !self.host.confirm(&filled.display, &class.reasons)
@@ -713,7 +724,19 @@ impl<'h, H: Host> Runner<'h, H> {
                 return (Verdict::Blocked, vec![text]);
             }
         }
-        if self.opts.dry_run {
+        // A dry run through the gate runs what only reads here; its cluster writes become
+        // server-side dry runs. Everything else is shown.
+        let runs_dry = !on_nodes
+            && planned.plan != BlockPlan::Interactive
+            && class.runs_in_dry_run(self.opts.cluster_gated);
+        if self.opts.dry_run && runs_dry && !class.cluster_writes.is_empty() {
+            self.host.emit(Event::Notice {
+                step: i,
+                text: "dry run: the API server checks these writes (dryRun=All) and keeps none"
+                    .to_owned(),
+            });
+        }
+        if self.opts.dry_run && !runs_dry {
             if on_nodes {
                 let ssh = &self.opts.nodes.ssh;
                 for (node, command) in

@@ -4,6 +4,7 @@
 //! `classify` is the raw analysis; fence attributes (`destructive=false` on the sign-in `curl`
 //! that POSTs credentials) are checked separately through `classify_block`.
 
+use runbook::exec::safety::Trust;
 use runbook::exec::{classify, classify_block};
 use runbook::runbook::{BlockKind, Catalog};
 
@@ -444,7 +445,7 @@ fn bundled_commands_are_all_in_the_table() {
                     ));
                 }
                 // Attributes agree with the analysis, or say why they override it.
-                let c = classify_block(block);
+                let c = classify_block(block, Trust::Local);
                 if let Some(d) = block.attribute("destructive") {
                     assert_eq!(c.destructive, d == "true", "{}", block.code);
                 }
