@@ -176,6 +176,10 @@ impl App {
             .as_ref()
             .map(Workspace::contexts)
             .unwrap_or_default();
+        // The gate runs from the start, so that `m` can switch to read-only at any time.
+        if let Some(ws) = app.workspace.as_mut() {
+            ws.start_gate();
+        }
         app.context_changed();
         let result = app.run(ctl_rx, out_rx, term_rx).await;
         app.end_recording();
@@ -604,6 +608,7 @@ impl App {
                     server: Some(p.entry.server.clone()),
                     health: Health::Unknown,
                     guard: ws.guard(),
+                    gated: ws.gate().is_some(),
                     detail: String::new(),
                 }
             }
@@ -646,7 +651,11 @@ impl App {
         });
     }
 
-    fn spawn_step(&mut self, index: usize, run: RunRequest) {
+    fn spawn_step(&mut self, index: usize, mut run: RunRequest) {
+        if let Some(ws) = self.workspace.as_mut() {
+            let (read_only, dry_run) = (run.options.read_only, run.options.dry_run);
+            run.options.cluster_gated = ws.arm(read_only, dry_run, &mut run.shell.env);
+        }
         let (handle, cancel) = Cancel::new();
         self.cancel = Some(handle);
         let ctl = self.ctl_tx.clone();

@@ -9,8 +9,12 @@
 //! - [`health`]: is the pinned cluster reachable, which version, who are we, how slow; or why
 //!   not, in words.
 //! - [`guard`]: per-context guard rails from the config (read-only, confirm by typing the name).
+//! - [`gate`]: in read-only and dry-run modes the commands' kubeconfig points at runbook's
+//!   gate, which refuses writes (or makes them server-side dry runs) at the API itself;
+//!   [`Workspace::arm`] is what the driver calls before each command.
 //! - [`pick`]: live lists of namespaces, nodes, pods, ... for placeholder prompts.
 
+pub mod gate;
 pub mod guard;
 pub mod health;
 pub mod pick;
@@ -278,6 +282,10 @@ pub struct Workspace {
     pub problem: Option<String>,
     pinned: Option<Pinned>,
     rules: std::collections::BTreeMap<String, guard::ContextRule>,
+    /// runbook's gate for the pinned context, once started.
+    gate: Option<gate::Gate>,
+    /// Why the gate could not start (the modes then check commands only).
+    pub gate_problem: Option<String>,
     dir: tempfile::TempDir,
 }
 
@@ -304,6 +312,8 @@ impl Workspace {
             problem: None,
             pinned: None,
             rules,
+            gate: None,
+            gate_problem: None,
             dir,
         };
         match source {
@@ -328,9 +338,71 @@ impl Workspace {
             .as_ref()
             .ok_or_else(|| ClusterError::Invalid(self.problem.clone().unwrap_or_default()))?;
         let pinned = source.pin(Some(context), namespace, self.dir.path())?;
+        if let Some(g) = &self.gate {
+            g.retarget(&pinned)?;
+        }
         self.pinned = Some(pinned);
         self.problem = None;
         Ok(())
+    }
+
+    /// Starts runbook's gate for the pinned context on the current tokio runtime (once). A
+    /// gate that cannot start is kept in [`Self::gate_problem`]: read-only and dry-run then
+    /// check commands only, and say so.
+    pub fn start_gate(&mut self) -> Option<&gate::Gate> {
+        if self.gate.is_none()
+            && let Some(p) = &self.pinned
+        {
+            match gate::Gate::start(p, self.dir.path(), gate::Mode::ReadOnly) {
+                Ok(g) => {
+                    self.gate = Some(g);
+                    self.gate_problem = None;
+                }
+                Err(e) => self.gate_problem = Some(e.to_string()),
+            }
+        }
+        self.gate.as_ref()
+    }
+
+    /// The gate, when it runs.
+    pub fn gate(&self) -> Option<&gate::Gate> {
+        self.gate.as_ref()
+    }
+
+    /// Before a command runs in this mode: in read-only and dry-run the gate is started (on
+    /// the current tokio runtime) and set to the mode, and `KUBECONFIG` in `env` points at
+    /// it; otherwise a `KUBECONFIG` still pointing at the gate goes back to the pinned
+    /// context (one the commands exported themselves is left alone). Returns whether the gate
+    /// holds for this command.
+    pub fn arm(
+        &mut self,
+        read_only: bool,
+        dry_run: bool,
+        env: &mut std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString>,
+    ) -> bool {
+        let key = std::ffi::OsString::from("KUBECONFIG");
+        if read_only || dry_run {
+            let mode = if read_only {
+                gate::Mode::ReadOnly
+            } else {
+                gate::Mode::DryRun
+            };
+            if let Some(g) = self.start_gate() {
+                g.set_mode(mode);
+                env.insert(key, g.kubeconfig().into_os_string());
+                // Files a shell runs before the command could point KUBECONFIG elsewhere.
+                env.remove(std::ffi::OsStr::new("BASH_ENV"));
+                env.remove(std::ffi::OsStr::new("ENV"));
+                return true;
+            }
+            return false;
+        }
+        if let (Some(g), Some(p)) = (&self.gate, &self.pinned)
+            && env.get(&key).is_some_and(|v| *v == g.kubeconfig().into_os_string())
+        {
+            env.insert(key, p.path.clone().into_os_string());
+        }
+        false
     }
 
     pub fn pinned(&self) -> Option<&Pinned> {

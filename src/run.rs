@@ -91,7 +91,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         .map_err(RunError::Usage)?;
     let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     // The context: pinned in a kubeconfig of its own, with the config's guard rail.
-    let workspace = crate::cluster::Workspace::open(
+    let mut workspace = crate::cluster::Workspace::open(
         None,
         args.context.as_deref(),
         args.namespace.as_deref(),
@@ -116,7 +116,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
             guard.badge().map(|b| format!(", {b}")).unwrap_or_default()
         );
     }
-    let opts = Options {
+    let mut opts = Options {
         nodes,
         yes: args.yes,
         read_only: args.read_only || guard == Guard::ReadOnly,
@@ -171,6 +171,20 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
     let mut vars_after = None;
     let mut interrupted = false;
     let code = rt.block_on(async {
+        // Read-only and dry-run go through runbook's gate at the cluster API.
+        opts.cluster_gated = workspace.arm(opts.read_only, opts.dry_run, &mut session.env);
+        if !args.json {
+            if let Some(why) = workspace.gate_problem.as_deref() {
+                eprintln!("runbook: the gate could not start: {why}");
+            }
+            if let Some(line) = crate::cluster::gate::guarantee(
+                opts.read_only,
+                opts.dry_run,
+                opts.cluster_gated,
+            ) {
+                eprintln!("{line}");
+            }
+        }
         let signal = tokio::spawn(watch_signals(handle));
         let mut runner = Runner::new(opts, session, &mut host, cancel);
         runner.docs = docs;
