@@ -398,7 +398,9 @@ impl Workspace {
             return false;
         }
         if let (Some(g), Some(p)) = (&self.gate, &self.pinned)
-            && env.get(&key).is_some_and(|v| *v == g.kubeconfig().into_os_string())
+            && env
+                .get(&key)
+                .is_some_and(|v| *v == g.kubeconfig().into_os_string())
         {
             env.insert(key, p.path.clone().into_os_string());
         }

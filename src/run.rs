@@ -177,11 +177,9 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
             if let Some(why) = workspace.gate_problem.as_deref() {
                 eprintln!("runbook: the gate could not start: {why}");
             }
-            if let Some(line) = crate::cluster::gate::guarantee(
-                opts.read_only,
-                opts.dry_run,
-                opts.cluster_gated,
-            ) {
+            if let Some(line) =
+                crate::cluster::gate::guarantee(opts.read_only, opts.dry_run, opts.cluster_gated)
+            {
                 eprintln!("{line}");
             }
         }

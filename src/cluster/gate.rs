@@ -1,21 +1,25 @@
 //! runbook's gate: the cluster API as the commands see it in read-only and dry-run modes.
 //!
-//! It owns one thing: a small HTTP server on `127.0.0.1` (a random port) that stands in front
-//! of the pinned context's real API server. Commands get a kubeconfig of its own (mode 0600,
-//! next to the pinned one) holding the gate's address and a random per-session bearer token,
-//! which is never shown, logged or recorded. Every request with that token is decided by
+//! It owns one thing: a small HTTPS server on `127.0.0.1` (a random port) that stands in
+//! front of the pinned context's real API server. Commands get a kubeconfig of its own (mode
+//! 0600, next to the pinned one) holding the gate's address, the certificate of a CA made for
+//! this session only (its key is dropped once the gate's certificate is signed), and a random
+//! per-session bearer token, which is never shown, logged or recorded. (TLS because kubectl
+//! sends no bearer token over plain HTTP.) Every request with that token is decided by
 //! [`policy`] and, when it may go on, forwarded with the user's own credentials as kube-rs
 //! resolves them from the pinned context (client certificates, tokens, exec plugins, proxies,
 //! CA bundles: a [`kube::Client`] sends the request):
 //! - reads pass untouched and streamed (lists, `watch=true`, `logs -f`, discovery, OpenAPI,
-//!   server-side Table answers); HTTP/1.1 and HTTP/2 (prior knowledge) both serve;
+//!   server-side Table answers); HTTP/2 where the client asks for it (ALPN), else HTTP/1.1;
 //! - writes are refused with a Kubernetes `Status` (403, reason `Forbidden`, a message naming
 //!   runbook's read-only mode), so kubectl prints `Error from server (Forbidden): ...`; the
 //!   question-only POSTs (`selfsubjectaccessreviews`, ...) pass;
 //! - in [`Mode::DryRun`] writes are forwarded with `dryRun=All` (and `dryRun: [All]` in a
 //!   DELETE's body, which the API server reads instead of the query): the server validates
 //!   and admits them, persists nothing, and its answer comes back with a `Warning` header
-//!   saying so (kubectl prints it);
+//!   saying so (kubectl prints it). An accepted DELETE of one object is answered with a
+//!   `Status` `Success` naming it, without its uid: kubectl then knows not to wait for a
+//!   deletion that will never come (it would wait forever);
 //! - connect subresources (`exec`, `attach`, `portforward`, `proxy`, `eviction`) and protocol
 //!   upgrades are refused in both modes.
 //!
@@ -35,6 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use base64::Engine as _;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
@@ -117,7 +122,13 @@ impl Upstream {
                     &KubeConfigOptions::default(),
                 )
                 .await
-                .map_err(|e| format!("cannot use context `{}`: {}", self.context, super::plain(&e)))?;
+                .map_err(|e| {
+                    format!(
+                        "cannot use context `{}`: {}",
+                        self.context,
+                        super::plain(&e)
+                    )
+                })?;
                 config.connect_timeout = Some(CONNECT_TIMEOUT);
                 config.read_timeout = None;
                 config.write_timeout = None;
@@ -161,6 +172,7 @@ pub struct Gate {
     kubeconfig: RwLock<PathBuf>,
     dir: PathBuf,
     stop: watch::Sender<bool>,
+    ca_pem: String,
 }
 
 impl std::fmt::Debug for Gate {
@@ -185,6 +197,9 @@ impl Gate {
         std_listener.set_nonblocking(true).map_err(bind_error)?;
         let addr = std_listener.local_addr().map_err(bind_error)?;
         let listener = tokio::net::TcpListener::from_std(std_listener).map_err(bind_error)?;
+        let (ca_pem, tls) = tls_config().map_err(|e| {
+            ClusterError::Invalid(format!("cannot make the gate's certificate: {e}"))
+        })?;
         let token = format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
@@ -204,10 +219,12 @@ impl Gate {
             kubeconfig: RwLock::new(PathBuf::new()),
             dir: dir.to_owned(),
             stop,
+            ca_pem,
         };
         gate.set_mode(mode);
         gate.write_kubeconfig(pinned)?;
-        tokio::spawn(serve(listener, shared, stopped));
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        tokio::spawn(serve(listener, acceptor, shared, stopped));
         Ok(gate)
     }
 
@@ -240,9 +257,15 @@ impl Gate {
         }
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `https://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("https://{}", self.addr)
+    }
+
+    /// The PEM of the CA that signed the gate's certificate (made for this gate only), which
+    /// clients trust through the gate's kubeconfig.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
     }
 
     /// Requests refused so far.
@@ -262,7 +285,10 @@ impl Gate {
         let doc = json!({
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "runbook-gate", "cluster": {"server": self.url()}}],
+            "clusters": [{"name": "runbook-gate", "cluster": {
+                "server": self.url(),
+                "certificate-authority-data": base64::engine::general_purpose::STANDARD.encode(&self.ca_pem),
+            }}],
             "users": [{"name": "runbook-gate", "user": {"token": self.shared.token}}],
             "contexts": [{"name": name, "context": {
                 "cluster": "runbook-gate",
@@ -299,7 +325,9 @@ impl Drop for Gate {
 /// What holds in a mode, in one line: the `run` header and the status bar say it.
 pub fn guarantee(read_only: bool, dry_run: bool, gated: bool) -> Option<&'static str> {
     match (read_only, dry_run, gated) {
-        (true, _, true) => Some("read-only: cluster writes blocked at the API; local commands checked"),
+        (true, _, true) => {
+            Some("read-only: cluster writes blocked at the API; local commands checked")
+        }
         (true, _, false) => Some(
             "read-only: commands checked, not blocked at the API (no kube context for the gate)",
         ),
@@ -311,8 +339,44 @@ pub fn guarantee(read_only: bool, dry_run: bool, gated: bool) -> Option<&'static
     }
 }
 
+/// A CA made for this gate, and a server configuration with a certificate for `127.0.0.1`
+/// signed by it. The CA's key is dropped here: nothing else can ever be signed by it.
+fn tls_config() -> Result<(String, Arc<rustls::ServerConfig>), String> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair,
+    };
+    let ca_key = KeyPair::generate().map_err(|e| e.to_string())?;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.distinguished_name
+        .push(DnType::CommonName, "runbook gate (this session only)");
+    let issuer = CertifiedIssuer::self_signed(ca, ca_key).map_err(|e| e.to_string())?;
+    let key = KeyPair::generate().map_err(|e| e.to_string())?;
+    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .map_err(|e| e.to_string())?;
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.distinguished_name
+        .push(DnType::CommonName, "runbook gate");
+    let cert = leaf.signed_by(&key, &issuer).map_err(|e| e.to_string())?;
+    let chain = vec![rustls::pki_types::CertificateDer::from(cert.der().to_vec())];
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        key.serialize_der(),
+    ));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| e.to_string())?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok((issuer.pem(), Arc::new(config)))
+}
+
 async fn serve(
     listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -329,7 +393,11 @@ async fn serve(
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         let mut stopped = stopped.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return;
+            };
             let service = hyper::service::service_fn(move |req| {
                 let shared = Arc::clone(&shared);
                 async move { Ok::<_, Infallible>(handle(&shared, req).await) }
@@ -355,8 +423,8 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
     if !authorised {
         return status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
-    let upgrade = req.headers().contains_key(header::UPGRADE)
-        || req.method() == http::Method::CONNECT;
+    let upgrade =
+        req.headers().contains_key(header::UPGRADE) || req.method() == http::Method::CONNECT;
     let path = req.uri().path().to_owned();
     let decision = policy::decide(req.method(), &path, upgrade, shared.mode());
     let dry_run = match decision {
@@ -448,15 +516,62 @@ async fn forward(
         ))
     })?;
     let (mut head, body) = resp.into_parts();
-    for name in ["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection"] {
+    for name in [
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-connection",
+    ] {
         head.headers.remove(name);
     }
     if dry_run {
         head.headers
             .append(header::WARNING, HeaderValue::from_static(DRY_RUN_WARNING));
+        let one_object = policy::target(parts.uri.path()).name.is_some();
+        if parts.method == http::Method::DELETE && one_object && head.status.is_success() {
+            let mut done = dry_run_deleted(parts.uri.path());
+            for (k, v) in &head.headers {
+                if k != header::CONTENT_LENGTH
+                    && k != header::CONTENT_TYPE
+                    && k != header::CONTENT_ENCODING
+                {
+                    done.headers_mut().append(k.clone(), v.clone());
+                }
+            }
+            return Ok(done);
+        }
     }
     let body: Body = body.map_err(Into::into).boxed_unsync();
     Ok(Response::from_parts(head, body))
+}
+
+/// The answer to an accepted dry-run DELETE of one object: a `Status` `Success` with its name
+/// and kind and no uid, so that kubectl does not wait for the object to go away.
+fn dry_run_deleted(path: &str) -> Response<Body> {
+    let t = policy::target(path);
+    let doc = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "message": "runbook dry run: the API server accepted this delete (dryRun=All) and kept the object",
+        "details": {
+            "name": t.name.unwrap_or_default(),
+            "group": t.group,
+            "kind": t.resource.unwrap_or_default(),
+        },
+    });
+    let mut resp = Response::new(
+        Full::new(Bytes::from(doc.to_string()))
+            .map_err(|never: Infallible| match never {})
+            .boxed_unsync(),
+    );
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 /// GET, HEAD and friends without a length or chunked body: nothing to read.
@@ -466,7 +581,9 @@ fn body_may_be_empty(method: &http::Method, headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let chunked = headers.contains_key(header::TRANSFER_ENCODING);
-    matches!(*method, http::Method::GET | http::Method::HEAD) && !chunked && declared.unwrap_or(0) == 0
+    matches!(*method, http::Method::GET | http::Method::HEAD)
+        && !chunked
+        && declared.unwrap_or(0) == 0
 }
 
 /// A DELETE's body (`DeleteOptions`) is what the API server reads instead of the query: it
@@ -555,12 +672,18 @@ mod tests {
     #[test]
     fn delete_options_get_dry_run() {
         let h = HeaderMap::new();
-        let out = delete_options_dry_run(&h, br#"{"kind":"DeleteOptions","propagationPolicy":"Background","dryRun":[]}"#)
-            .unwrap_or_default();
+        let out = delete_options_dry_run(
+            &h,
+            br#"{"kind":"DeleteOptions","propagationPolicy":"Background","dryRun":[]}"#,
+        )
+        .unwrap_or_default();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
         assert_eq!(v["dryRun"], json!(["All"]));
         assert_eq!(v["propagationPolicy"], "Background");
-        assert_eq!(delete_options_dry_run(&h, b"").unwrap_or_default(), Bytes::new());
+        assert_eq!(
+            delete_options_dry_run(&h, b"").unwrap_or_default(),
+            Bytes::new()
+        );
         assert!(delete_options_dry_run(&h, b"\x0a\x0b").is_err());
     }
 
@@ -578,9 +701,15 @@ mod tests {
     fn hop_by_hop_and_credentials_are_not_forwarded() {
         let mut from = HeaderMap::new();
         from.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer x"));
-        from.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, x-private"));
+        from.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-private"),
+        );
         from.insert("x-private", HeaderValue::from_static("1"));
-        from.insert(header::ACCEPT, HeaderValue::from_static("application/json;as=Table;v=v1;g=meta.k8s.io"));
+        from.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json;as=Table;v=v1;g=meta.k8s.io"),
+        );
         from.insert("impersonate-user", HeaderValue::from_static("bob"));
         let mut to = HeaderMap::new();
         copy_headers(&from, &mut to);

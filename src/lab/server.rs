@@ -510,9 +510,10 @@ fn resource_route(
             ))
         }
         (&Method::PATCH, Some(name)) => patch(app, req, &rt, ns_str, name, None),
-        (&Method::DELETE, Some(name)) if dry_run(req) => {
-            Ok(Reply::Json(StatusCode::OK, app.store.get(&rt, ns_str, name)?))
-        }
+        (&Method::DELETE, Some(name)) if dry_run(req) => Ok(Reply::Json(
+            StatusCode::OK,
+            app.store.get(&rt, ns_str, name)?,
+        )),
         (&Method::DELETE, None) if dry_run(req) => list(app, req, &rt, ns),
         (&Method::DELETE, Some(name)) => {
             let grace = grace_period(req);

@@ -93,7 +93,11 @@ pub fn decide(method: &Method, path: &str, upgrade: bool, mode: Mode) -> Decisio
     }
     // `/api/v1/proxy/...` (the old proxy path) and every connect subresource.
     let old_proxy = t.resource == Some("proxy");
-    if let Some(sub) = t.subresource.filter(|s| CONNECT.contains(s)).or(old_proxy.then_some("proxy")) {
+    if let Some(sub) = t
+        .subresource
+        .filter(|s| CONNECT.contains(s))
+        .or(old_proxy.then_some("proxy"))
+    {
         return Decision::Refuse(format!(
             "runbook's {} mode refuses {what}: {sub} acts on the workload directly, and cannot be checked or dry-run",
             mode.label()
@@ -160,10 +164,11 @@ fn describe(method: &Method, t: &Target<'_>, path: &str) -> String {
 
 /// `query` with every `dryRun` parameter replaced by `dryRun=All`.
 pub fn with_dry_run(query: Option<&str>) -> String {
-    let mut out: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k != "dryRun")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let mut out: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .filter(|(k, _)| k != "dryRun")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
     out.push(("dryRun".to_owned(), "All".to_owned()));
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(out)
@@ -196,11 +201,17 @@ mod tests {
             }
         );
         let t = target("/apis/apps/v1/namespaces/ns/deployments");
-        assert_eq!((t.group, t.resource, t.name), ("apps", Some("deployments"), None));
+        assert_eq!(
+            (t.group, t.resource, t.name),
+            ("apps", Some("deployments"), None)
+        );
         let t = target("/api/v1/namespaces/ns");
         assert_eq!((t.resource, t.name), (Some("namespaces"), Some("ns")));
         let t = target("/api/v1/namespaces/ns/finalize");
-        assert_eq!((t.resource, t.name, t.subresource), (Some("namespaces"), Some("ns"), Some("finalize")));
+        assert_eq!(
+            (t.resource, t.name, t.subresource),
+            (Some("namespaces"), Some("ns"), Some("finalize"))
+        );
         let t = target("/api/v1/nodes/n1/proxy/metrics");
         assert_eq!((t.resource, t.subresource), (Some("nodes"), Some("proxy")));
         assert_eq!(target("/openapi/v3"), Target::default());
@@ -227,11 +238,19 @@ mod tests {
     fn questions_pass_writes_do_not() {
         for mode in [RO, DRY] {
             assert_eq!(
-                d("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", mode),
+                d(
+                    "POST",
+                    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                    mode
+                ),
                 Decision::Pass
             );
             assert_eq!(
-                d("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", mode),
+                d(
+                    "POST",
+                    "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                    mode
+                ),
                 Decision::Pass
             );
         }
@@ -241,7 +260,10 @@ mod tests {
             ("PATCH", "/apis/apps/v1/namespaces/ns/deployments/d/scale"),
             ("DELETE", "/api/v1/namespaces/ns/pods/x"),
             ("DELETE", "/api/v1/namespaces/ns/pods"),
-            ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews/x"),
+            (
+                "POST",
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews/x",
+            ),
         ] {
             assert!(matches!(d(m, p, RO), Decision::Refuse(_)), "{m} {p}");
             assert_eq!(d(m, p, DRY), Decision::DryRun, "{m} {p}");
@@ -276,10 +298,17 @@ mod tests {
             ));
         }
         assert!(matches!(
-            d("POST", "/api/v1/namespaces/ns/serviceaccounts/sa/token", DRY),
+            d(
+                "POST",
+                "/api/v1/namespaces/ns/serviceaccounts/sa/token",
+                DRY
+            ),
             Decision::Refuse(_)
         ));
-        assert!(matches!(d("CONNECT", "/api/v1/pods", DRY), Decision::Refuse(_)));
+        assert!(matches!(
+            d("CONNECT", "/api/v1/pods", DRY),
+            Decision::Refuse(_)
+        ));
     }
 
     #[test]
