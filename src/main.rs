@@ -493,6 +493,10 @@ fn show(args: &ShowArgs) -> Result<ExitCode> {
         for r in &runbooks {
             if let Some(f) = &r.fetched {
                 writeln!(out, "({})", runbook::fetch::describe_origin(f))?;
+                writeln!(
+                    out,
+                    "(fetched: destructive=false and interactive=false are ignored; they cannot relax the guards)"
+                )?;
             }
             write!(out, "{}", runbook::runbook::outline(r))?;
         }

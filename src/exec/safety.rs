@@ -165,14 +165,45 @@ pub fn classify(command: &str) -> Classification {
         cwd: None,
     };
     c.script(&neutralise_placeholders(command));
-    c.out
+    let mut out = c.out;
+    for list in [&mut out.reasons, &mut out.unproven, &mut out.cluster_writes] {
+        for r in list.iter_mut() {
+            if r.contains(PLACEHOLDER) {
+                *r = restore_placeholders(r);
+            }
+        }
+    }
+    out
+}
+
+/// What a placeholder stands in as while the text is lexed.
+const PLACEHOLDER: &str = "PLACEHOLDER_";
+
+/// `PLACEHOLDER_host_name` back to `<host-name>` in a reason shown to the user.
+fn restore_placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(PLACEHOLDER) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + PLACEHOLDER.len()..];
+        let len = after
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        out.push('<');
+        out.push_str(&after[..len].replace('_', "-"));
+        out.push('>');
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `<key-name>` would lex as redirections: stand every placeholder in for a plain word
 /// (`PLACEHOLDER_key_name`) before lexing.
 fn neutralise_placeholders(command: &str) -> String {
     crate::runbook::placeholder::replace(command, |p, _| {
-        format!("PLACEHOLDER_{}", p.name.replace('-', "_"))
+        format!("{PLACEHOLDER}{}", p.name.replace('-', "_"))
     })
 }
 
@@ -344,7 +375,8 @@ const GUARDED_VARS: &[(&str, &str)] = &[
 /// Prefixes of guarded variable names (`KUBECTL_EXTERNAL_DIFF`, `HELM_KUBETOKEN`,
 /// `LD_PRELOAD`, `BASH_FUNC_ls%%`, `RUNBOOK_ENV_FILE`).
 const GUARDED_PREFIXES: &[(&str, &str)] = &[
-    ("KUBE", "which changes what kubectl does"),
+    ("KUBECTL_", "which changes what kubectl does"),
+    ("KUBE_", "which changes what kubectl does"),
     ("HELM_", "which changes where helm goes"),
     ("LD_", "code loaded into every program"),
     ("BASH_FUNC_", "a function every bash defines"),
@@ -420,6 +452,29 @@ impl Classifier {
     /// variable there can run code hidden in its value.
     fn arithmetic(&mut self, text: &str, script: &shell::Script) {
         let bytes = text.as_bytes();
+        // `${name[$i]}`: an indexed array's subscript is arithmetic too.
+        for (at, _) in text.match_indices("${") {
+            let rest = &text[at + 2..];
+            let name_len = rest
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            if name_len > 0
+                && rest[name_len..].starts_with('[')
+                && matches!(
+                    script.context_at(at).quote,
+                    Quote::Bare | Quote::Double | Quote::HeredocExpand
+                )
+            {
+                let sub = &rest[name_len + 1..];
+                let sub = &sub[..sub.find(']').unwrap_or(sub.len())];
+                if sub != "@" && sub != "*" && reads_variables(sub) {
+                    self.out.unproven(
+                        "an array subscript reads a variable, which can run code hidden in its value",
+                    );
+                }
+            }
+        }
         let mut i = 0;
         while i + 1 < bytes.len() {
             let open = if bytes[i..].starts_with(b"((") {

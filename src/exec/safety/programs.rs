@@ -423,9 +423,17 @@ impl Classifier {
             "exec" => self.wrapped(name, args),
             "busybox" | "toybox" => self.words(args),
             "flock" => {
+                // `flock FILE -c CMD` puts the option after the lock file.
+                let loose = options::parse(
+                    &Spec {
+                        posix: false,
+                        ..*Spec::of("flock")
+                    },
+                    args,
+                );
                 let p = options::parse(Spec::of("flock"), args);
                 let rest = &args[p.rest..];
-                if let Some(script) = p.value(&["c", "command"]) {
+                if let Some(script) = loose.value(&["c", "command"]) {
                     self.script(script);
                 } else if rest.len() > 1 {
                     self.words(&rest[1..]);
