@@ -722,3 +722,73 @@ fn runbook_run_dry_run_shows_the_servers_answer() {
         "nothing persisted"
     );
 }
+
+// ---------------------------------------------------------------- bypass attempts on the cluster
+
+/// Ways to write to the cluster that a runbook could hide; `{POD}`, `{NS}` are filled in.
+const CLUSTER_BYPASSES: &[&str] = &[
+    "eval \"kubectl delete pod {POD} -n {NS}\"",
+    "x=kubectl; $x delete pod {POD} -n {NS}",
+    "$(echo kubectl) delete pod {POD} -n {NS}",
+    "k() { kubectl \"$@\"; }; k delete pod {POD} -n {NS}",
+    "kubectl get pods -n {NS} -o name | xargs kubectl delete -n {NS}",
+    "bash -c 'kubectl delete pod {POD} -n {NS}'",
+    "echo {POD} | xargs -I{} sh -c 'kubectl delete pod {} -n {NS}'",
+    "kubectl annotate pod {POD} -n {NS} bypass=1",
+    "kubectl label pod {POD} -n {NS} bypass=1",
+    "kubectl create configmap bypass -n {NS} --from-literal=a=b",
+    "kubectl apply -n {NS} -f - <<'EOF'\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bypass\ndata:\n  a: b\nEOF",
+    "kubectl patch deployment auth -n {NS} -p '{\"spec\":{\"replicas\":7}}'",
+    "kubectl scale deployment auth -n {NS} --replicas=0",
+    "kubectl set env deployment/auth -n {NS} BYPASS=1",
+    "kubectl rollout restart deployment/auth -n {NS}",
+    "kubectl delete namespace {NS} --wait=false",
+    "kubectl delete pods --all -A --wait=false",
+    "kubectl drain spectro-mgmt-cluster-cp-dt44d --ignore-daemonsets --force",
+    "kubectl cordon spectro-mgmt-cluster-cp-dt44d",
+    "kubectl taint node spectro-mgmt-cluster-cp-dt44d bypass=1:NoSchedule",
+    "kubectl exec {POD} -n {NS} -- true",
+    "kubectl debug {POD} -n {NS} --image=busybox",
+    "kubectl --as=admin delete pod {POD} -n {NS}",
+    "kubectl create token default -n {NS}",
+    "kubectl replace --force -f <(kubectl get pod {POD} -n {NS} -o yaml)",
+    "S=$(kubectl config view --minify --raw -o jsonpath='{.clusters[0].cluster.server}')\nT=$(kubectl config view --minify --raw -o jsonpath='{.users[0].user.token}')\nkubectl config view --minify --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d > ca.pem\ncurl -sS --cacert ca.pem -X DELETE -H \"Authorization: Bearer $T\" \"$S/api/v1/namespaces/{NS}/pods/{POD}\"",
+];
+
+#[test]
+fn cluster_bypass_attempts_are_refused_by_the_check_and_by_the_gate() {
+    if !kubectl_available() {
+        return;
+    }
+    assert!(CLUSTER_BYPASSES.len() >= 20);
+    let lab = lab_support::start("backup-stuck/restart-mgmt-pod");
+    let before = snapshot(&lab);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let g = gated(lab.kubeconfig(), runtime());
+    for attempt in CLUSTER_BYPASSES {
+        let script = attempt.replace("{POD}", POD).replace("{NS}", NS);
+        // Through runbook: the check refuses it before anything runs.
+        let file = runbook_file(dir.path(), &[&script.replace('\n', "\n   ")]);
+        let t = run(&lab, &file, "--read-only");
+        assert!(
+            t.contains("step 1 blocked: refused by --read-only"),
+            "{script}\n{t}"
+        );
+        // Had the check missed it, the gate holds: run it as it is, with the session's
+        // kubeconfig, and every write it tries is refused.
+        let refused = g.gate().refused();
+        let o = g
+            .cmd("timeout")
+            .args(["60", "bash", "-c", &script])
+            .current_dir(dir.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            g.gate().refused() > refused,
+            "the gate saw no write from:\n{script}\n{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert_eq!(snapshot(&lab), before, "{script} changed the cluster");
+    }
+}
