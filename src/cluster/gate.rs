@@ -9,7 +9,7 @@
 //! [`policy`] and, when it may go on, forwarded with the user's own credentials as kube-rs
 //! resolves them from the pinned context (client certificates, tokens, exec plugins, proxies,
 //! CA bundles: a [`kube::Client`] sends the request):
-//! - reads pass untouched and streamed (lists, `watch=true`, `logs -f`, discovery, OpenAPI,
+//! - reads pass untouched and streamed (lists, `watch=true`, `logs -f`, discovery, `OpenAPI`,
 //!   server-side Table answers); HTTP/2 where the client asks for it (ALPN), else HTTP/1.1;
 //! - writes are refused with a Kubernetes `Status` (403, reason `Forbidden`, a message naming
 //!   runbook's read-only mode), so kubectl prints `Error from server (Forbidden): ...`; the

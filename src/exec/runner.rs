@@ -708,21 +708,20 @@ impl<'h, H: Host> Runner<'h, H> {
             });
             return (Verdict::Blocked, vec![text]);
         }
-        if class.destructive {
-            if !self.opts.dry_run
-                && !self.opts.yes
-                && !self.host.confirm(&filled.display, &class.reasons)
-            {
-                let text = format!(
-                    "not confirmed ({}); pass --yes to run destructive commands",
-                    class.reasons.join("; ")
-                );
-                self.host.emit(Event::Notice {
-                    step: i,
-                    text: text.clone(),
-                });
-                return (Verdict::Blocked, vec![text]);
-            }
+        if class.destructive
+            && !self.opts.dry_run
+            && !self.opts.yes
+            && !self.host.confirm(&filled.display, &class.reasons)
+        {
+            let text = format!(
+                "not confirmed ({}); pass --yes to run destructive commands",
+                class.reasons.join("; ")
+            );
+            self.host.emit(Event::Notice {
+                step: i,
+                text: text.clone(),
+            });
+            return (Verdict::Blocked, vec![text]);
         }
         // A dry run through the gate runs what only reads here; its cluster writes become
         // server-side dry runs. Everything else is shown.

@@ -6,7 +6,9 @@
 //! answer and persists nothing.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -99,8 +101,10 @@ impl Gated {
         let text = std::fs::read_to_string(self.kubeconfig()).unwrap_or_default();
         text.lines()
             .find_map(|l| l.trim().strip_prefix("token: "))
-            .map(|t| t.trim_matches(['\'', '"']).to_owned())
-            .unwrap_or_else(|| panic!("no token in the gate's kubeconfig"))
+            .map_or_else(
+                || panic!("no token in the gate's kubeconfig"),
+                |t| t.trim_matches(['\'', '"']).to_owned(),
+            )
     }
 }
 
@@ -429,7 +433,6 @@ fn switching_context_retargets_the_gate_and_confirm_mode_gets_the_direct_kubecon
     let through = env.get(std::ffi::OsStr::new("KUBECONFIG")).cloned();
     assert_eq!(through, Some(g.kubeconfig().into_os_string()));
     // The file is private.
-    use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(g.kubeconfig())
         .map(|m| m.permissions().mode() & 0o777)
         .unwrap_or_default();
@@ -636,10 +639,7 @@ fn a_tls_api_server_with_client_certificates_is_gated_too() {
 fn runbook_file(dir: &Path, steps: &[&str]) -> PathBuf {
     let mut md = String::from("# Gate\n\n## Scenario - Gate {#gate}\n\n### Debug Steps\n\n");
     for (i, s) in steps.iter().enumerate() {
-        md.push_str(&format!(
-            "{}. Step.\n\n   ```bash\n   {s}\n   ```\n\n",
-            i + 1
-        ));
+        let _ = write!(md, "{}. Step.\n\n   ```bash\n   {s}\n   ```\n\n", i + 1);
     }
     let path = dir.join("gate.md");
     std::fs::write(&path, md).unwrap_or_else(|e| panic!("{e}"));

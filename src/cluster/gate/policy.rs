@@ -5,6 +5,8 @@
 //! To let one more question through, add its resource to [`QUESTIONS`]; to refuse one more
 //! subresource, add it to [`CONNECT`]. Each decision has a row in the tests below.
 
+use std::fmt::Write as _;
+
 use http::Method;
 
 use super::Mode;
@@ -154,10 +156,10 @@ fn describe(method: &Method, t: &Target<'_>, path: &str) -> String {
         out = format!("{verb} of {resource}/{sub}");
     }
     if let Some(name) = t.name {
-        out.push_str(&format!(" \"{name}\""));
+        let _ = write!(out, " \"{name}\"");
     }
     if let Some(ns) = t.namespace {
-        out.push_str(&format!(" in namespace \"{ns}\""));
+        let _ = write!(out, " in namespace \"{ns}\"");
     }
     out
 }

@@ -395,7 +395,7 @@ impl Classifier {
                 self.words(args.get(p.rest + 1..).unwrap_or_default());
             }
             "nohup" | "setsid" | "chronic" | "unbuffer" | "builtin" | "caffeinate" | "nice"
-            | "stdbuf" => self.wrapped(name, args),
+            | "stdbuf" | "exec" => self.wrapped(name, args),
             "time" => {
                 let p = options::parse(Spec::of("time"), args);
                 if let Some(file) = p.value(&["o", "output"]) {
@@ -420,7 +420,6 @@ impl Classifier {
                 }
                 self.wrapped(name, args);
             }
-            "exec" => self.wrapped(name, args),
             "busybox" | "toybox" => self.words(args),
             "flock" => {
                 // `flock FILE -c CMD` puts the option after the lock file.
@@ -652,7 +651,7 @@ impl Classifier {
                 }
             }
             "cp" | "mv" | "install" | "ln" | "rsync" | "chmod" | "chown" | "chgrp" | "setfacl" => {
-                self.copy_or_change(name, args)
+                self.copy_or_change(name, args);
             }
             "sed" | "gsed" => self.sed(name, args),
             "perl" => self.perl(args),
@@ -817,7 +816,6 @@ impl Classifier {
             }
             "ip" => self.ip(written, args),
             "iptables" | "ip6tables" | "iptables-legacy" | "ip6tables-legacy" | "iptables-nft" => {
-                let p = options::parse(Spec::of("iptables"), args);
                 const WRITES: &[&str] = &[
                     "A",
                     "D",
@@ -840,6 +838,7 @@ impl Classifier {
                     "zero",
                     "rename-chain",
                 ];
+                let p = options::parse(Spec::of("iptables"), args);
                 if p.has(WRITES) {
                     self.out
                         .destructive(format!("{name} changes firewall rules"));
@@ -1278,10 +1277,10 @@ impl Classifier {
                     );
                 }
                 self.assignment(a);
-            } else if let Some(why) = super::guarded(a) {
-                if name == "export" {
-                    self.out.unproven(format!("it exports {a}, {why}"));
-                }
+            } else if name == "export"
+                && let Some(why) = super::guarded(a)
+            {
+                self.out.unproven(format!("it exports {a}, {why}"));
             }
         }
     }
@@ -1503,7 +1502,7 @@ impl Classifier {
         }
         let stdout = p
             .value(&["O", "output-document"])
-            .is_some_and(|o| super::harmless_target(o));
+            .is_some_and(super::harmless_target);
         if !(stdout || p.has(&["spider"])) {
             self.out.unproven("wget saves a file");
         }
@@ -1587,6 +1586,10 @@ impl Classifier {
     }
 
     fn ip(&mut self, written: &str, args: &[String]) {
+        const WRITES: &[&str] = &[
+            "add", "del", "delete", "flush", "set", "change", "replace", "append", "prepend",
+            "attach", "detach", "save", "restore", "up", "down",
+        ];
         let p = options::parse(Spec::of("ip"), args);
         if p.has(&["b", "batch", "force"]) {
             self.out.unproven("ip -batch runs commands from a file");
@@ -1599,10 +1602,6 @@ impl Classifier {
             }
             return;
         }
-        const WRITES: &[&str] = &[
-            "add", "del", "delete", "flush", "set", "change", "replace", "append", "prepend",
-            "attach", "detach", "save", "restore", "up", "down",
-        ];
         if ops.iter().any(|o| WRITES.contains(&o.as_str())) {
             self.out.destructive("ip changes network configuration");
             return;
@@ -1829,6 +1828,10 @@ impl Classifier {
     }
 
     fn container_tool(&mut self, name: &str, written: &str, args: &[String]) {
+        const READS: &[&str] = &[
+            "ps", "images", "inspect", "logs", "info", "version", "stats", "top", "port",
+            "history", "events", "diff", "search",
+        ];
         let p = options::parse(Spec::of(name), args);
         let ops: Vec<&str> = p.operands.iter().map(String::as_str).collect();
         let sub = ops.first().copied().unwrap_or_default();
@@ -1855,10 +1858,6 @@ impl Classifier {
                 .unproven(format!("{name} {sub} runs a command in a container"));
             return;
         }
-        const READS: &[&str] = &[
-            "ps", "images", "inspect", "logs", "info", "version", "stats", "top", "port",
-            "history", "events", "diff", "search",
-        ];
         let reads = READS.contains(&sub)
             || (matches!(
                 sub,
