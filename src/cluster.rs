@@ -11,7 +11,7 @@
 //! - [`guard`]: per-context guard rails from the config (read-only, confirm by typing the name).
 //! - [`gate`]: in read-only and dry-run modes the commands' kubeconfig points at runbook's
 //!   gate, which refuses writes (or makes them server-side dry runs) at the API itself;
-//!   [`Workspace::arm`] is what the driver calls before each command.
+//!   [`Workspace::start_gate`] starts it, the driver arms it ([`gate::arm`]).
 //! - [`pick`]: live lists of namespaces, nodes, pods, ... for placeholder prompts.
 
 pub mod gate;
@@ -282,8 +282,8 @@ pub struct Workspace {
     pub problem: Option<String>,
     pinned: Option<Pinned>,
     rules: std::collections::BTreeMap<String, guard::ContextRule>,
-    /// runbook's gate for the pinned context, once started.
-    gate: Option<gate::Gate>,
+    /// runbook's gate for the pinned context, once started (the driver holds a handle).
+    gate: Option<std::sync::Arc<gate::Gate>>,
     /// Why the gate could not start (the modes then check commands only).
     pub gate_problem: Option<String>,
     dir: tempfile::TempDir,
@@ -331,6 +331,23 @@ impl Workspace {
         Ok(ws)
     }
 
+    /// The same rules over another kubeconfig (a step pointed `KUBECONFIG` at it): its
+    /// current context pinned, or an error saying why it cannot be.
+    /// A running gate comes along, forwarding to the new context from then on.
+    pub fn follow(&self, kubeconfig: Option<&Path>) -> Result<Self, ClusterError> {
+        let mut ws = Self::open(kubeconfig, None, None, self.rules.clone())?;
+        let Some(pinned) = &ws.pinned else {
+            return Err(ClusterError::Invalid(
+                ws.problem.unwrap_or_else(|| "it has no context".to_owned()),
+            ));
+        };
+        if let Some(g) = &self.gate {
+            g.retarget(pinned)?;
+            ws.gate = Some(std::sync::Arc::clone(g));
+        }
+        Ok(ws)
+    }
+
     /// Pins another context (or the same one with another namespace).
     pub fn switch(&mut self, context: &str, namespace: Option<&str>) -> Result<(), ClusterError> {
         let source = self
@@ -353,62 +370,48 @@ impl Workspace {
         if self.gate.is_none()
             && let Some(p) = &self.pinned
         {
-            match gate::Gate::start(p, self.dir.path(), gate::Mode::ReadOnly) {
+            match gate::Gate::start(p, gate::Mode::ReadOnly) {
                 Ok(g) => {
-                    self.gate = Some(g);
+                    self.gate = Some(std::sync::Arc::new(g));
                     self.gate_problem = None;
                 }
                 Err(e) => self.gate_problem = Some(e.to_string()),
             }
         }
-        self.gate.as_ref()
+        self.gate.as_deref()
     }
 
     /// The gate, when it runs.
     pub fn gate(&self) -> Option<&gate::Gate> {
-        self.gate.as_ref()
+        self.gate.as_deref()
     }
 
-    /// Before a command runs in this mode: in read-only and dry-run the gate is started (on
-    /// the current tokio runtime) and set to the mode, and `KUBECONFIG` in `env` points at
-    /// it; otherwise a `KUBECONFIG` still pointing at the gate goes back to the pinned
-    /// context (one the commands exported themselves is left alone). Returns whether the gate
-    /// holds for this command.
+    /// A handle on the gate for the driver ([`crate::drive::Setup::gate`]), when it runs.
+    pub fn gate_handle(&self) -> Option<std::sync::Arc<gate::Gate>> {
+        self.gate.clone()
+    }
+
+    /// [`gate::arm`] for this workspace's gate, started first (on the current tokio runtime)
+    /// when the mode needs it. Returns whether the gate holds for the commands.
     pub fn arm(
         &mut self,
         read_only: bool,
         dry_run: bool,
         env: &mut std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString>,
     ) -> bool {
-        let key = std::ffi::OsString::from("KUBECONFIG");
         if read_only || dry_run {
-            let mode = if read_only {
-                gate::Mode::ReadOnly
-            } else {
-                gate::Mode::DryRun
-            };
-            if let Some(g) = self.start_gate() {
-                g.set_mode(mode);
-                env.insert(key, g.kubeconfig().into_os_string());
-                // Files a shell runs before the command could point KUBECONFIG elsewhere.
-                env.remove(std::ffi::OsStr::new("BASH_ENV"));
-                env.remove(std::ffi::OsStr::new("ENV"));
-                return true;
-            }
-            return false;
+            self.start_gate();
         }
-        if let (Some(g), Some(p)) = (&self.gate, &self.pinned)
-            && env
-                .get(&key)
-                .is_some_and(|v| *v == g.kubeconfig().into_os_string())
-        {
-            env.insert(key, p.path.clone().into_os_string());
-        }
-        false
+        gate::arm(self.gate(), read_only, dry_run, env)
     }
 
     pub fn pinned(&self) -> Option<&Pinned> {
         self.pinned.as_ref()
+    }
+
+    /// The kubeconfig the contexts come from (the user's, merged, or the practice cluster's).
+    pub fn kubeconfig(&self) -> Option<&Kubeconfig> {
+        self.source.as_ref().map(|s| &s.kubeconfig)
     }
 
     pub fn contexts(&self) -> Vec<ContextEntry> {

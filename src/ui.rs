@@ -6,6 +6,7 @@
 //! module and place it in that screen's layout.
 
 mod catalog;
+mod clusters;
 mod diagnose;
 mod dialogs;
 mod markup;
@@ -38,6 +39,10 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: Theme) -> Option<(u16, 
         Screen::Scenario => scenario::draw(frame, state, body, theme),
         Screen::Diagnose => {
             diagnose::draw(frame, state, body, theme);
+            None
+        }
+        Screen::Clusters => {
+            clusters::draw(frame, state, body, theme);
             None
         }
     };
@@ -82,14 +87,11 @@ fn status_bar(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
     }
     spans.push(sep.clone());
     let mode_style = match state.mode {
-        crate::state::Mode::Confirm => theme.base(),
+        crate::state::RunMode::Confirm | crate::state::RunMode::Yes => theme.base(),
         _ => theme.warn(),
     };
     // Which guarantee holds: in full where there is room, else whether the API enforces it.
-    let (read_only, dry_run) = (
-        state.mode == crate::state::Mode::ReadOnly,
-        state.mode == crate::state::Mode::DryRun,
-    );
+    let (read_only, dry_run) = (state.mode.read_only(), state.mode.dry_run());
     let guarantee = crate::cluster::gate::guarantee(read_only, dry_run, info.gated);
     let mode = match guarantee {
         Some(full) if area.width >= WIDE => full.to_owned(),
@@ -116,6 +118,7 @@ fn status_bar(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
                 Command::Back,
                 Command::Help,
             ],
+            Screen::Clusters => &[Command::Enter, Command::Back, Command::Help],
             Screen::Scenario => &[
                 Command::Enter,
                 Command::MarkDone,

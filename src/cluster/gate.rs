@@ -25,8 +25,9 @@
 //!
 //! The mode is switchable while the gate runs ([`Gate::set_mode`], the TUI's `m` key), and
 //! the gate follows the workspace to another context ([`Gate::retarget`]). Start one with
-//! [`Gate::start`] on a tokio runtime; dropping it stops the server. The driver uses it
-//! through [`crate::cluster::Workspace::arm`].
+//! [`Gate::start`] on a tokio runtime ([`crate::cluster::Workspace::start_gate`]); dropping
+//! it stops the server. The driver (`crate::drive`) holds a handle and calls [`arm`] whenever
+//! its mode or pinned context changes.
 //!
 //! To change what passes, see [`policy`]; to add a header the gate must not forward, add it
 //! to [`HOP_BY_HOP`].
@@ -35,7 +36,7 @@ pub mod policy;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -170,7 +171,11 @@ pub struct Gate {
     addr: SocketAddr,
     shared: Arc<Shared>,
     kubeconfig: RwLock<PathBuf>,
-    dir: PathBuf,
+    /// The pinned context's own kubeconfig (what commands get back outside the modes).
+    pinned: RwLock<PathBuf>,
+    /// The gate's private folder (0700) for its kubeconfig: it lives as long as the gate, so
+    /// the gate can follow a step's kubeconfig from one workspace to the next.
+    dir: tempfile::TempDir,
     stop: watch::Sender<bool>,
     ca_pem: String,
 }
@@ -186,9 +191,13 @@ impl std::fmt::Debug for Gate {
 }
 
 impl Gate {
-    /// Starts a gate for `pinned` on the current tokio runtime, writing its kubeconfig into
-    /// `dir` (the workspace's private folder).
-    pub fn start(pinned: &Pinned, dir: &Path, mode: Mode) -> Result<Self, ClusterError> {
+    /// Starts a gate for `pinned` on the current tokio runtime, writing its kubeconfig into a
+    /// private folder of its own.
+    pub fn start(pinned: &Pinned, mode: Mode) -> Result<Self, ClusterError> {
+        let dir = super::private_dir().map_err(|source| ClusterError::Write {
+            path: std::env::temp_dir(),
+            source,
+        })?;
         let bind_error = |source| ClusterError::Write {
             path: PathBuf::from("127.0.0.1"),
             source,
@@ -217,7 +226,8 @@ impl Gate {
             addr,
             shared: Arc::clone(&shared),
             kubeconfig: RwLock::new(PathBuf::new()),
-            dir: dir.to_owned(),
+            pinned: RwLock::new(pinned.path.clone()),
+            dir,
             stop,
             ca_pem,
         };
@@ -246,7 +256,19 @@ impl Gate {
             Ok(mut u) => *u = next,
             Err(poisoned) => *poisoned.into_inner() = next,
         }
+        match self.pinned.write() {
+            Ok(mut p) => p.clone_from(&pinned.path),
+            Err(poisoned) => poisoned.into_inner().clone_from(&pinned.path),
+        }
         self.write_kubeconfig(pinned)
+    }
+
+    /// The pinned context's own kubeconfig, which the gate forwards to.
+    pub fn pinned_kubeconfig(&self) -> PathBuf {
+        match self.pinned.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// The kubeconfig commands use to go through the gate.
@@ -301,6 +323,7 @@ impl Gate {
         let text = serde_yaml::to_string(&doc).map_err(|e| ClusterError::Invalid(e.to_string()))?;
         let path = self
             .dir
+            .path()
             .join(format!("kubeconfig-{}-gate", super::file_safe(name)));
         crate::atomic::write_private(&path, text.as_bytes()).map_err(|source| {
             ClusterError::Write {
@@ -320,6 +343,43 @@ impl Drop for Gate {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
     }
+}
+
+/// Points the commands' environment at the gate, or away from it, for a mode: in read-only
+/// and dry-run (with a gate) the gate is set to the mode and `KUBECONFIG` in `env` is the
+/// gate's kubeconfig (and `BASH_ENV`/`ENV`, files a shell runs first that could point it
+/// elsewhere, are dropped); otherwise a `KUBECONFIG` still naming the gate's kubeconfig goes
+/// back to the pinned context's (one the commands exported themselves is left alone).
+/// Returns whether the gate holds for the commands. The driver calls it whenever the mode or
+/// the pinned context changes.
+pub fn arm(
+    gate: Option<&Gate>,
+    read_only: bool,
+    dry_run: bool,
+    env: &mut std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString>,
+) -> bool {
+    let key = std::ffi::OsString::from("KUBECONFIG");
+    let Some(g) = gate else {
+        return false;
+    };
+    if read_only || dry_run {
+        g.set_mode(if read_only {
+            Mode::ReadOnly
+        } else {
+            Mode::DryRun
+        });
+        env.insert(key, g.kubeconfig().into_os_string());
+        env.remove(std::ffi::OsStr::new("BASH_ENV"));
+        env.remove(std::ffi::OsStr::new("ENV"));
+        return true;
+    }
+    if env
+        .get(&key)
+        .is_some_and(|v| *v == g.kubeconfig().into_os_string())
+    {
+        env.insert(key, g.pinned_kubeconfig().into_os_string());
+    }
+    false
 }
 
 /// What holds in a mode, in one line: the `run` header and the status bar say it.

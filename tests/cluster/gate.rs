@@ -228,7 +228,8 @@ fn reads_discovery_tables_and_logs_pass_through() {
             "-o",
             "jsonpath={.spec.replicas}",
         ],
-        &["logs", "-f", "deployment/auth", "-n", NS],
+        // The kubelet keeps a follow open; a byte limit ends it once the bytes came through.
+        &["logs", "-f", "--limit-bytes=200", "deployment/auth", "-n", NS],
         &["api-resources", "--no-headers", "-o", "name"],
     ] {
         let through = g.kubectl_ok(args);
@@ -584,7 +585,8 @@ fn a_tls_api_server_with_client_certificates_is_gated_too() {
     if !kubectl_available() {
         return;
     }
-    let lab = lab_support::start("backup-stuck/restart-mgmt-pod");
+    // The lab in plain HTTP behind the TLS front, which demands the client certificate.
+    let lab = lab_support::start_open("backup-stuck/restart-mgmt-pod");
     let rt = runtime();
     let pki = pki();
     let front = tls_front(&rt, &pki, lab.handle.addr());
@@ -689,7 +691,7 @@ fn runbook_run_read_only_goes_through_the_gate_and_says_so() {
     assert_ne!(server, lab.handle.url(), "{t}");
     assert!(t.contains(POD), "{t}");
     assert!(
-        t.contains("refused by --read-only: kubectl delete deletes resources"),
+        t.contains("refused in read-only mode: kubectl delete deletes resources"),
         "{t}"
     );
     assert!(lab.handle.get("Pod", NS, POD).is_some());
@@ -771,7 +773,7 @@ fn cluster_bypass_attempts_are_refused_by_the_check_and_by_the_gate() {
         let file = runbook_file(dir.path(), &[&script.replace('\n', "\n   ")]);
         let t = run(&lab, &file, "--read-only");
         assert!(
-            t.contains("step 1 blocked: refused by --read-only"),
+            t.contains("step 1 blocked: refused in read-only mode"),
             "{script}\n{t}"
         );
         // Had the check missed it, the gate holds: run it as it is, with the session's
@@ -791,4 +793,100 @@ fn cluster_bypass_attempts_are_refused_by_the_check_and_by_the_gate() {
         );
         assert_eq!(snapshot(&lab), before, "{script} changed the cluster");
     }
+}
+
+// ---------------------------------------------------------------- the driver arms the gate
+
+/// kubectl with the driver's kubeconfig (what its commands get).
+fn kubectl_via(driver: &runbook::drive::Driver, cache: &Path, args: &[&str]) -> Output {
+    let kubeconfig = driver.kubeconfig().unwrap_or_default();
+    Command::new("timeout")
+        .args(["60", "kubectl"])
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("KUBECACHEDIR", cache)
+        .env("HOME", cache)
+        .output()
+        .unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"))
+}
+
+#[test]
+fn the_driver_points_commands_at_the_gate_for_its_mode_and_set_mode_switches_it() {
+    use runbook::cluster::guard::Guard;
+    use runbook::drive::{Driver, Procedure, Setup};
+    use runbook::exec::runner::{RunMode, Shell};
+    if !kubectl_available() {
+        return;
+    }
+    let lab = lab_support::start("backup-stuck/restart-mgmt-pod");
+    let rt = runtime();
+    let mut ws = Workspace::open(Some(lab.kubeconfig()), None, None, BTreeMap::new())
+        .unwrap_or_else(|e| panic!("{e}"));
+    {
+        let _inside = rt.enter();
+        assert!(ws.start_gate().is_some(), "{:?}", ws.gate_problem);
+    }
+    let pinned = ws
+        .pinned()
+        .map(|p| p.path.clone())
+        .unwrap_or_else(|| panic!("pinned"));
+    let gate = ws.gate_handle().unwrap_or_else(|| panic!("the gate runs"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = runbook_file(dir.path(), &["kubectl get pods"]);
+    let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{e}"));
+    let procedure = Arc::new(Procedure::new(
+        Arc::new(runbook::runbook::parse(&bytes, &file)),
+        0,
+        0,
+    ));
+    let mut shell = Shell::from_current();
+    shell.env.insert("KUBECONFIG".into(), pinned.clone().into());
+    let setup = Setup {
+        mode: RunMode::ReadOnly,
+        gate: Some(Arc::clone(&gate)),
+        ..Setup::default()
+    };
+    let mut driver = Driver::new(procedure, shell, setup);
+    // Read-only: the commands' kubeconfig is the gate's, and a delete is refused there.
+    assert!(driver.gated());
+    assert_eq!(driver.kubeconfig(), Some(gate.kubeconfig()));
+    assert_eq!(gate.mode(), Mode::ReadOnly);
+    let o = kubectl_via(&driver, lab.cache.path(), &["delete", "pod", POD, "-n", NS]);
+    assert!(
+        stderr(&o).starts_with("Error from server (Forbidden)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(lab.handle.get("Pod", NS, POD).is_some());
+    // `m` to dry-run: the same gate, now sending writes with dryRun=All.
+    driver.set_mode(RunMode::DryRun);
+    assert!(driver.gated());
+    assert_eq!(gate.mode(), Mode::DryRun);
+    let o = kubectl_via(&driver, lab.cache.path(), &["delete", "pod", POD, "-n", NS]);
+    assert!(
+        stdout(&o).contains(&format!("pod \"{POD}\" deleted")),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(lab.handle.get("Pod", NS, POD).is_some());
+    // `m` to confirm: the pinned kubeconfig again, no gate in the way.
+    driver.set_mode(RunMode::Confirm);
+    assert!(!driver.gated());
+    assert_eq!(driver.kubeconfig(), Some(pinned.clone()));
+    // A read-only guard rail on the context wins over confirm: back through the gate.
+    driver.set_context(Some("lab".to_owned()), Guard::ReadOnly);
+    assert_eq!(driver.mode(), RunMode::ReadOnly);
+    assert!(driver.gated());
+    assert_eq!(driver.kubeconfig(), Some(gate.kubeconfig()));
+    // Without a gate nothing is claimed.
+    let plain = Driver::new(
+        Arc::clone(&driver.procedure),
+        Shell::from_current(),
+        Setup {
+            mode: RunMode::ReadOnly,
+            ..Setup::default()
+        },
+    );
+    assert!(!plain.gated());
 }

@@ -3,5 +3,7 @@
 #[path = "../tmux_support/mod.rs"]
 mod tmux_support;
 
+mod drift;
+mod palette_tui;
 mod session_tui;
 mod tui_e2e;
