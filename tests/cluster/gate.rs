@@ -228,8 +228,6 @@ fn reads_discovery_tables_and_logs_pass_through() {
             "-o",
             "jsonpath={.spec.replicas}",
         ],
-        // The kubelet keeps a follow open; a byte limit ends it once the bytes came through.
-        &["logs", "-f", "--limit-bytes=200", "deployment/auth", "-n", NS],
         &["api-resources", "--no-headers", "-o", "name"],
     ] {
         let through = g.kubectl_ok(args);
@@ -238,6 +236,32 @@ fn reads_discovery_tables_and_logs_pass_through() {
             assert_eq!(through, direct(args), "{args:?}");
         }
     }
+    // `logs -f` stays open as the kubelet keeps it: its first line streams through the gate.
+    let first = direct(&["logs", "deployment/auth", "-n", NS]);
+    let first = first.lines().next().unwrap_or_default().to_owned();
+    let mut follow = g
+        .cmd("kubectl")
+        .args(["logs", "-f", "deployment/auth", "-n", NS])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("kubectl logs -f: {e}"));
+    let out = follow.stdout.take().unwrap_or_else(|| panic!("stdout"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(out).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let streamed = rx.recv_timeout(Duration::from_secs(60));
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert_eq!(
+        streamed.map(|l| l.trim_end().to_owned()).ok(),
+        Some(first),
+        "logs -f through the gate"
+    );
     let described = g.kubectl_ok(&["describe", "pod", POD, "-n", NS]);
     assert!(described.contains(POD), "{described}");
     // OpenAPI: the same answer as direct, whatever the lab's schema holds.
