@@ -852,8 +852,7 @@ fn the_driver_points_commands_at_the_gate_for_its_mode_and_set_mode_switches_it(
     }
     let pinned = ws
         .pinned()
-        .map(|p| p.path.clone())
-        .unwrap_or_else(|| panic!("pinned"));
+        .map_or_else(|| panic!("pinned"), |p| p.path.clone());
     let gate = ws.gate_handle().unwrap_or_else(|| panic!("the gate runs"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let file = runbook_file(dir.path(), &["kubectl get pods"]);
