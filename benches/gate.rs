@@ -1,6 +1,7 @@
 //! runbook's gate: its overhead on `kubectl get pods -A` against 5,000 pods in the practice
 //! cluster, through the gate (read-only mode) against directly, in the same run. The direct
-//! side is the lab's plain HTTP; the gate adds TLS, a hop, and the forward with kube-rs.
+//! side is the lab's HTTPS with its bearer token; the gate adds a second TLS hop and the
+//! forward with kube-rs.
 //!
 //! Besides criterion's figures it prints the ratio gate/direct as the median of interleaved
 //! pairs, so both sides see the same machine load. Needs kubectl on PATH.
