@@ -420,6 +420,8 @@ pub struct ContextInfo {
     pub health: Health,
     /// The config's guard rail for this context.
     pub guard: Guard,
+    /// runbook's gate runs for it: read-only and dry-run hold at the API.
+    pub gated: bool,
     /// Why there is no context ("no kubeconfig: ..."), empty when there is one.
     pub detail: String,
 }

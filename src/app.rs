@@ -532,6 +532,8 @@ impl App {
                 if let Some(e) = driver.record_error.clone() {
                     self.apply(Action::Say(format!("not recording a session: {e}")));
                 }
+                // The mode may have changed (`m`) while the step ran.
+                driver.set_mode(self.setup.mode);
                 self.drivers.push(*driver);
                 self.away = false;
                 self.cancel = None;
@@ -688,9 +690,15 @@ impl App {
     /// After a (re)pin: commands get the new `KUBECONFIG`, the status bar the new context,
     /// the drivers its guard rail, and the health probe starts over.
     fn context_changed(&mut self) {
+        // The gate runs from the start, so that `m` can switch to read-only at any time.
+        if let Some(ws) = &mut self.workspace {
+            ws.start_gate();
+        }
         let Some(ws) = &self.workspace else {
             return;
         };
+        self.setup.gate = ws.gate_handle();
+        let gated = ws.gate().is_some();
         let guard = ws.guard();
         let pinned = ws.pinned().cloned();
         let contexts = ws.contexts();
@@ -710,6 +718,7 @@ impl App {
                     server: Some(p.entry.server.clone()),
                     health: Health::Unknown,
                     guard,
+                    gated,
                     detail: String::new(),
                 }
             }

@@ -9,8 +9,12 @@
 //! - [`health`]: is the pinned cluster reachable, which version, who are we, how slow; or why
 //!   not, in words.
 //! - [`guard`]: per-context guard rails from the config (read-only, confirm by typing the name).
+//! - [`gate`]: in read-only and dry-run modes the commands' kubeconfig points at runbook's
+//!   gate, which refuses writes (or makes them server-side dry runs) at the API itself;
+//!   [`Workspace::start_gate`] starts it, the driver arms it ([`gate::arm`]).
 //! - [`pick`]: live lists of namespaces, nodes, pods, ... for placeholder prompts.
 
+pub mod gate;
 pub mod guard;
 pub mod health;
 pub mod pick;
@@ -278,6 +282,10 @@ pub struct Workspace {
     pub problem: Option<String>,
     pinned: Option<Pinned>,
     rules: std::collections::BTreeMap<String, guard::ContextRule>,
+    /// runbook's gate for the pinned context, once started (the driver holds a handle).
+    gate: Option<std::sync::Arc<gate::Gate>>,
+    /// Why the gate could not start (the modes then check commands only).
+    pub gate_problem: Option<String>,
     dir: tempfile::TempDir,
 }
 
@@ -304,6 +312,8 @@ impl Workspace {
             problem: None,
             pinned: None,
             rules,
+            gate: None,
+            gate_problem: None,
             dir,
         };
         match source {
@@ -323,12 +333,19 @@ impl Workspace {
 
     /// The same rules over another kubeconfig (a step pointed `KUBECONFIG` at it): its
     /// current context pinned, or an error saying why it cannot be.
+    /// A running gate comes along, forwarding to the new context from then on.
     pub fn follow(&self, kubeconfig: Option<&Path>) -> Result<Self, ClusterError> {
-        let ws = Self::open(kubeconfig, None, None, self.rules.clone())?;
-        match ws.problem {
-            Some(p) if ws.pinned.is_none() => Err(ClusterError::Invalid(p)),
-            _ => Ok(ws),
+        let mut ws = Self::open(kubeconfig, None, None, self.rules.clone())?;
+        let Some(pinned) = &ws.pinned else {
+            return Err(ClusterError::Invalid(
+                ws.problem.unwrap_or_else(|| "it has no context".to_owned()),
+            ));
+        };
+        if let Some(g) = &self.gate {
+            g.retarget(pinned)?;
+            ws.gate = Some(std::sync::Arc::clone(g));
         }
+        Ok(ws)
     }
 
     /// Pins another context (or the same one with another namespace).
@@ -338,9 +355,54 @@ impl Workspace {
             .as_ref()
             .ok_or_else(|| ClusterError::Invalid(self.problem.clone().unwrap_or_default()))?;
         let pinned = source.pin(Some(context), namespace, self.dir.path())?;
+        if let Some(g) = &self.gate {
+            g.retarget(&pinned)?;
+        }
         self.pinned = Some(pinned);
         self.problem = None;
         Ok(())
+    }
+
+    /// Starts runbook's gate for the pinned context on the current tokio runtime (once). A
+    /// gate that cannot start is kept in [`Self::gate_problem`]: read-only and dry-run then
+    /// check commands only, and say so.
+    pub fn start_gate(&mut self) -> Option<&gate::Gate> {
+        if self.gate.is_none()
+            && let Some(p) = &self.pinned
+        {
+            match gate::Gate::start(p, gate::Mode::ReadOnly) {
+                Ok(g) => {
+                    self.gate = Some(std::sync::Arc::new(g));
+                    self.gate_problem = None;
+                }
+                Err(e) => self.gate_problem = Some(e.to_string()),
+            }
+        }
+        self.gate.as_deref()
+    }
+
+    /// The gate, when it runs.
+    pub fn gate(&self) -> Option<&gate::Gate> {
+        self.gate.as_deref()
+    }
+
+    /// A handle on the gate for the driver ([`crate::drive::Setup::gate`]), when it runs.
+    pub fn gate_handle(&self) -> Option<std::sync::Arc<gate::Gate>> {
+        self.gate.clone()
+    }
+
+    /// [`gate::arm`] for this workspace's gate, started first (on the current tokio runtime)
+    /// when the mode needs it. Returns whether the gate holds for the commands.
+    pub fn arm(
+        &mut self,
+        read_only: bool,
+        dry_run: bool,
+        env: &mut std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString>,
+    ) -> bool {
+        if read_only || dry_run {
+            self.start_gate();
+        }
+        gate::arm(self.gate(), read_only, dry_run, env)
     }
 
     pub fn pinned(&self) -> Option<&Pinned> {

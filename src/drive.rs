@@ -9,7 +9,9 @@
 //!   many keypresses apart;
 //! - the shell carried from step to step (environment, working directory, placeholder values,
 //!   captured names), with the front matter's `secret:` placeholders masked whoever gave them;
-//! - one [`RunMode`], with the context's guard rail applied;
+//! - one [`RunMode`], with the context's guard rail applied, and runbook's gate
+//!   (`crate::cluster::gate`) armed for it: in read-only and dry-run the commands' kubeconfig
+//!   points at the gate, which holds cluster writes at the API;
 //! - the session recorder, with its record built here once: the context of the kubeconfig the
 //!   commands really use, the configured output bound, the mode's label.
 //!
@@ -96,7 +98,8 @@ impl Procedure {
         }
         let flat: Vec<(String, &Step)> =
             steps.iter().map(|s| (s.number.clone(), &s.step)).collect();
-        let plans = plan::plan_steps(&flat);
+        // A fetched runbook's fence attributes cannot relax the guards.
+        let plans = plan::plan_steps(&flat, crate::exec::safety::Trust::of(&runbook));
         Self {
             runbook,
             scenario,
@@ -174,6 +177,9 @@ pub struct Setup {
     /// A fetched runbook's first command asks naming its URL (the TUI); `runbook run` has
     /// its own rule: it runs a fetched runbook only after `runbook show`.
     pub confirm_origin: bool,
+    /// runbook's gate for the pinned context ([`crate::cluster::Workspace::gate_handle`]): in
+    /// read-only and dry-run the commands' kubeconfig points at it.
+    pub gate: Option<Arc<crate::cluster::gate::Gate>>,
 }
 
 /// A destructive command (or a fetched runbook's first command) waiting for a yes.
@@ -269,6 +275,7 @@ pub struct Driver {
     origin_trusted: bool,
     /// The last step pointed `KUBECONFIG` at this file: the front end re-pins (or refuses).
     cluster_change: Option<PathBuf>,
+    gate: Option<Arc<crate::cluster::gate::Gate>>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -300,7 +307,7 @@ impl Driver {
             shell,
         );
         runner.docs = docs;
-        Self {
+        let mut driver = Self {
             procedure,
             runner,
             mode,
@@ -312,7 +319,10 @@ impl Driver {
             record_error: None,
             origin_trusted: false,
             cluster_change: None,
-        }
+            gate: setup.gate,
+        };
+        driver.arm_gate();
+        driver
     }
 
     pub fn mode(&self) -> RunMode {
@@ -323,6 +333,24 @@ impl Driver {
     pub fn set_mode(&mut self, mode: RunMode) {
         self.mode = mode.guarded(self.guard);
         self.runner.opts.mode = self.mode;
+        self.arm_gate();
+    }
+
+    /// The commands' kubeconfig goes through the gate in read-only and dry-run, around it
+    /// otherwise; the gate enforces the mode.
+    fn arm_gate(&mut self) {
+        self.runner.opts.cluster_gated = crate::cluster::gate::arm(
+            self.gate.as_deref(),
+            self.mode.read_only(),
+            self.mode.dry_run(),
+            &mut self.runner.shell.env,
+        );
+    }
+
+    /// Cluster writes are held at the API by runbook's gate (read-only or dry-run with a
+    /// gate): what the status bar and the `run` header say.
+    pub fn gated(&self) -> bool {
+        self.runner.opts.cluster_gated
     }
 
     /// The pinned context changed: its name and guard rail.
@@ -348,7 +376,9 @@ impl Driver {
                 shell.vars.mark_secret(name);
             }
         }
-        std::mem::replace(&mut self.runner.shell, shell)
+        let old = std::mem::replace(&mut self.runner.shell, shell);
+        self.arm_gate();
+        old
     }
 
     /// A value for a placeholder, from a prompt or a picker.
@@ -532,6 +562,8 @@ impl Driver {
         confirmed: bool,
     ) -> StepResult {
         self.start_recording();
+        // The gate is shared by the TUI's drivers: it enforces this one's mode now.
+        self.arm_gate();
         let procedure = Arc::clone(&self.procedure);
         let (Some(s), Some(plan)) = (procedure.steps.get(i), procedure.plans.get(i)) else {
             return StepResult {
@@ -771,7 +803,12 @@ impl Driver {
             record.scenario_title.clone_from(&s.title);
             record.procedure = s.procedures.get(p.procedure).map(|p| p.title.clone());
         }
-        record.context = crate::session::current_context_of(self.kubeconfig().as_deref());
+        // Through the gate, the context and server recorded are the real ones behind it.
+        let kubeconfig = (self.gate.as_ref())
+            .filter(|_| self.gated())
+            .map(|g| g.pinned_kubeconfig())
+            .or_else(|| self.kubeconfig());
+        record.context = crate::session::current_context_of(kubeconfig.as_deref());
         record.lab.clone_from(&recording.lab);
         record.output_limit = recording.output_limit;
         for (i, s) in p.steps.iter().enumerate() {

@@ -4,7 +4,8 @@
 //! ([`crate::runbook`]) and nothing of the UI.
 //!
 //! - [`shell`] lexes bash text (words, pipelines, quoting contexts) without running it.
-//! - [`safety`] classifies a command as destructive and/or interactive, with reasons.
+//! - [`safety`] classifies a command as destructive and/or interactive, with reasons, and says
+//!   whether it can be shown to only read (what `--read-only` runs).
 //! - [`process`] runs one block in its own process group (streaming, timeout, cancel that
 //!   leaves nothing behind, env carried out); [`output`] splits and bounds what it prints.
 //! - [`vars`] holds placeholder values, fills them in shell-quoted, and masks secrets.

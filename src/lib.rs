@@ -18,7 +18,8 @@
 //!   the broken state of a scenario, for trainees, first-minute users and tests.
 //! - [`cluster`] knows which cluster the commands talk to: kubeconfig contexts read with
 //!   kube-rs, the chosen one pinned in a kubeconfig of its own, its health, per-context guard
-//!   rails and live lists for placeholder pickers.
+//!   rails, the gate that enforces read-only and dry-run at the API, and live lists for
+//!   placeholder pickers.
 //! - [`fetch`] downloads runbooks from URLs into a cache (`runbook fetch`) and adds them to the
 //!   catalog with their origin; a fetched runbook runs only after it has been shown.
 //! - [`diagnose`] runs the read-only checks declared in runbook front matter against a cluster

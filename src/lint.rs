@@ -247,7 +247,7 @@ fn shell_pitfalls(path: &Path, block: &Block) -> Vec<Diagnostic> {
 /// Destructive commands (info: the user will be asked to confirm), and fence attributes that
 /// overrule the classifier (a warning unless `reason="..."` says why).
 fn safety(path: &Path, block: &Block) -> Vec<Diagnostic> {
-    let c = exec::classify_block(block);
+    let c = exec::classify_block(block, exec::safety::Trust::Local);
     let mut out = Vec::new();
     if c.overridden {
         let why = block.attribute("reason");

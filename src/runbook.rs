@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{BUNDLED_PREFIX, Catalog, LoadError, MAX_FILE_BYTES, Origin};
 pub use check::{Check, Read};
-pub use fence::FenceInfo;
+pub use fence::{FenceInfo, JUDGING_ATTRIBUTES};
 pub use outline::outline;
 pub use parse::{looks_like_output, parse, slug};
 

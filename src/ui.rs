@@ -90,10 +90,16 @@ fn status_bar(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
         crate::state::RunMode::Confirm | crate::state::RunMode::Yes => theme.base(),
         _ => theme.warn(),
     };
-    spans.push(Span::styled(
-        format!("mode {}", state.mode.label()),
-        mode_style,
-    ));
+    // Which guarantee holds: in full where there is room, else whether the API enforces it.
+    let (read_only, dry_run) = (state.mode.read_only(), state.mode.dry_run());
+    let guarantee = crate::cluster::gate::guarantee(read_only, dry_run, info.gated);
+    let mode = match guarantee {
+        Some(full) if area.width >= WIDE => full.to_owned(),
+        Some(_) if info.gated => format!("mode {} (at the API)", state.mode.label()),
+        Some(_) => format!("mode {} (checked)", state.mode.label()),
+        None => format!("mode {}", state.mode.label()),
+    };
+    spans.push(Span::styled(mode, mode_style));
     spans.push(sep);
     if let Some(message) = &state.message {
         spans.push(Span::styled(message.clone(), theme.warn()));

@@ -4,10 +4,12 @@
 //! [contexts."prod-*"]          # a context name, or a glob over names
 //! guard = "confirm-name"       # type the context's name before a destructive command
 //! [contexts.lab]
-//! guard = "read-only"          # refuse destructive commands, whatever the mode
+//! guard = "read-only"          # read-only whatever the mode: the gate refuses cluster writes
 //! ```
 //!
-//! An exact name wins over globs; among globs the longest pattern wins.
+//! An exact name wins over globs; among globs the longest pattern wins. What read-only and
+//! dry-run guarantee is enforced elsewhere: cluster writes at the API by [`super::gate`],
+//! everything else by the classifier's read-only proof (`crate::exec::safety`).
 
 use std::collections::BTreeMap;
 
@@ -20,9 +22,11 @@ pub enum Guard {
     /// The session's mode applies (confirm each destructive command by default).
     #[default]
     Normal,
-    /// Destructive commands are refused; the mode cannot be switched away from read-only.
+    /// Read-only, and the mode cannot be switched away from it: cluster writes are refused at
+    /// the API, other commands run only when shown to only read.
     ReadOnly,
-    /// Nothing runs; filled-in commands are shown.
+    /// Dry run: cluster writes go to the API server with `dryRun=All`; commands that do not
+    /// only read are shown, not run.
     DryRun,
     /// A destructive command runs only after the context's name is typed.
     ConfirmName,

@@ -91,6 +91,10 @@ pub fn show(args: &ShowArgs) -> Result<ExitCode> {
         for r in &runbooks {
             if let Some(f) = &r.fetched {
                 writeln!(out, "({})", crate::fetch::describe_origin(f))?;
+                writeln!(
+                    out,
+                    "(fetched: destructive=false and interactive=false are ignored; they cannot relax the guards)"
+                )?;
             }
             write!(out, "{}", crate::runbook::outline(r))?;
         }

@@ -95,7 +95,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         .transpose()
         .map_err(|e| RunError::Usage(e.to_string()))?;
     // The context: pinned in a kubeconfig of its own, with the config's guard rail.
-    let workspace = crate::cluster::Workspace::open(
+    let mut workspace = crate::cluster::Workspace::open(
         palette.as_ref().map(crate::palette::pin::Fetched::path),
         args.context.as_deref(),
         args.namespace.as_deref(),
@@ -132,6 +132,16 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         shell.vars.set(&name, value, Origin::Cli);
     }
     let can_ask = tty && !args.json;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mode = RunMode::from_flags(args.yes, args.read_only, args.dry_run);
+    // Read-only and dry-run go through runbook's gate at the cluster API (served on `rt`).
+    let guarded = mode.guarded(guard);
+    if guarded.read_only() || guarded.dry_run() {
+        let _enter = rt.enter();
+        workspace.start_gate();
+    }
     let setup = Setup {
         options: Options {
             nodes,
@@ -140,7 +150,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
             terminal: can_ask,
             ..Options::default()
         },
-        mode: RunMode::from_flags(args.yes, args.read_only, args.dry_run),
+        mode,
         guard,
         context: context_name,
         recording: if args.no_session {
@@ -150,8 +160,20 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         },
         // A fetched runbook got here only after `runbook show`: no question per step.
         confirm_origin: false,
+        gate: workspace.gate_handle(),
     };
     let mut driver = Driver::new(procedure, shell, setup);
+    if !args.json {
+        if let Some(why) = workspace.gate_problem.as_deref() {
+            eprintln!("runbook: the gate could not start: {why}");
+        }
+        let mode = driver.mode();
+        if let Some(line) =
+            crate::cluster::gate::guarantee(mode.read_only(), mode.dry_run(), driver.gated())
+        {
+            eprintln!("{line}");
+        }
+    }
     let from = args.from_step - 1;
     let missing = driver.missing_from(from);
     if !missing.is_empty() && !can_ask {
@@ -177,9 +199,6 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         eprintln!("runbook: not recording a session: {e}");
     }
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let mut printer = Printer {
         json: args.json,
         out: std::io::stdout(),

@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use super::safety::{Classification, classify_block};
+use super::safety::{Classification, Trust, classify_block};
 use crate::runbook::{BlockKind, Scenario, Step};
 
 /// What to do with one command block.
@@ -60,11 +60,13 @@ impl StepPlan {
     }
 }
 
-/// What earlier steps of the procedure left behind.
+/// What earlier steps of the procedure left behind, and whose word the runbook is.
 #[derive(Debug, Clone, Default)]
 pub struct PlanState {
     /// The interactive command that opened a shell elsewhere (`ssh -i k spectro@host`).
     pub remote_shell: Option<String>,
+    /// Whether the runbook's `destructive=false` is honoured (bundled or local: yes).
+    pub trust: Trust,
 }
 
 /// Plans one step, given what earlier steps did.
@@ -74,7 +76,7 @@ pub fn step_plan(step: &Step, state: &mut PlanState) -> StepPlan {
         if block.kind != BlockKind::Command {
             continue;
         }
-        let class = classify_block(block);
+        let class = classify_block(block, state.trust);
         let plan = if let Some(why) = manual_reason(block) {
             BlockPlan::Manual(why)
         } else if targets_nodes(block) {
@@ -170,9 +172,13 @@ pub fn flatten(steps: &[Step]) -> Vec<(String, &Step)> {
     out
 }
 
-/// Plans every step of a procedure (sub-steps flattened, in order).
-pub fn plan_steps(steps: &[(String, &Step)]) -> Vec<StepPlan> {
-    let mut state = PlanState::default();
+/// Plans every step of a procedure (sub-steps flattened, in order), judging fence
+/// attributes with `trust`.
+pub fn plan_steps(steps: &[(String, &Step)], trust: Trust) -> Vec<StepPlan> {
+    let mut state = PlanState {
+        trust,
+        ..PlanState::default()
+    };
     steps
         .iter()
         .map(|(_, s)| step_plan(s, &mut state))
@@ -191,7 +197,7 @@ mod tests {
             panic!("bundled scenario missing")
         };
         let steps = flatten(&scenario.procedures[0].steps);
-        let plans = plan_steps(&steps);
+        let plans = plan_steps(&steps, Trust::Local);
         assert_eq!(plans[0].blocks[0].plan, BlockPlan::Interactive);
         assert_eq!(
             plans[1].blocks[0].plan,
@@ -208,7 +214,7 @@ mod tests {
         let md = "# T\n\n## Scenario - S {#s}\n\n### Debug Steps\n\n1. A.\n\n   ```bash manual=true\n   reboot\n   ```\n";
         let book = crate::runbook::parse(md.as_bytes(), std::path::Path::new("t.md"));
         let steps = flatten(&book.scenarios[0].procedures[0].steps);
-        let plans = plan_steps(&steps);
+        let plans = plan_steps(&steps, Trust::Local);
         assert_eq!(
             plans[0].blocks[0].plan,
             BlockPlan::Manual("the runbook marks it manual".to_owned())

@@ -12,9 +12,12 @@
 //! truth for what is kept).
 //!
 //! Gates, in order, for each command block: on-node and interactive plans (run only when a
-//! terminal is there, else the step is pending), read-only mode refuses destructive commands
-//! (the step is blocked), a destructive command runs only when the step was confirmed (or
-//! [`Host::confirm`] says yes), dry-run mode emits the filled-in command and runs nothing.
+//! terminal is there, else the step is pending), read-only mode refuses what the classifier
+//! cannot show to only read (the step is blocked; cluster writes are refused again at the API
+//! by `cluster::gate`), a destructive command runs only when the step was confirmed, dry-run
+//! mode emits the filled-in command and runs nothing, unless the commands go through the gate
+//! and only read here ([`Options::cluster_gated`]): then they run, their cluster writes as
+//! server-side dry runs.
 //!
 //! To add a gate, add it to [`Runner::run_block`] and give it a [`Verdict`] if it is new.
 
@@ -51,9 +54,11 @@ pub enum RunMode {
     Confirm,
     /// Destructive commands and manual steps count as confirmed (`runbook run --yes`).
     Yes,
-    /// Refuse destructive commands.
+    /// Run only what is shown to only read; cluster writes are refused (at the API when
+    /// the gate runs).
     ReadOnly,
-    /// Show the filled-in commands, run nothing.
+    /// Show the filled-in commands; through the gate, run what only reads here, cluster
+    /// writes as server-side dry runs.
     DryRun,
 }
 
@@ -128,6 +133,9 @@ pub struct Options {
     pub terminal: bool,
     /// Where `target=nodes` blocks run (off: left to the user, as on-node steps).
     pub nodes: NodeOptions,
+    /// The commands' kubeconfig points at runbook's gate (`cluster::gate`): cluster writes
+    /// are refused at the API (read-only) or sent with `dryRun=All` (dry run).
+    pub cluster_gated: bool,
 }
 
 impl Default for Options {
@@ -140,6 +148,7 @@ impl Default for Options {
             limits: Limits::default(),
             terminal: false,
             nodes: NodeOptions::default(),
+            cluster_gated: false,
         }
     }
 }
@@ -768,28 +777,41 @@ impl Runner {
             }
             _ => {}
         }
-        if class.destructive {
-            if self.opts.mode.read_only() {
-                let text = format!("refused in read-only mode: {}", class.reasons.join("; "));
-                host.emit(Event::Notice {
-                    step: i,
-                    text: text.clone(),
-                });
-                return (Verdict::Blocked, vec![text]);
-            }
-            if !self.opts.mode.dry_run() && !self.opts.mode.yes() && !confirmed {
-                let text = format!(
-                    "not confirmed ({}); pass --yes to run destructive commands",
-                    class.reasons.join("; ")
-                );
-                host.emit(Event::Notice {
-                    step: i,
-                    text: text.clone(),
-                });
-                return (Verdict::Blocked, vec![text]);
-            }
+        // Read-only runs only what is shown to only read (the gate guards the cluster).
+        if self.opts.mode.read_only()
+            && let Some(why) = class.read_only_refusal()
+        {
+            let text = format!("refused in read-only mode: {why}");
+            host.emit(Event::Notice {
+                step: i,
+                text: text.clone(),
+            });
+            return (Verdict::Blocked, vec![text]);
         }
-        if self.opts.mode.dry_run() {
+        if class.destructive && !self.opts.mode.dry_run() && !self.opts.mode.yes() && !confirmed {
+            let text = format!(
+                "not confirmed ({}); pass --yes to run destructive commands",
+                class.reasons.join("; ")
+            );
+            host.emit(Event::Notice {
+                step: i,
+                text: text.clone(),
+            });
+            return (Verdict::Blocked, vec![text]);
+        }
+        // A dry run through the gate runs what only reads here; its cluster writes become
+        // server-side dry runs. Everything else is shown.
+        let runs_dry = !on_nodes
+            && planned.plan != BlockPlan::Interactive
+            && class.runs_in_dry_run(self.opts.cluster_gated);
+        if self.opts.mode.dry_run() && runs_dry && !class.cluster_writes.is_empty() {
+            host.emit(Event::Notice {
+                step: i,
+                text: "dry run: the API server checks these writes (dryRun=All) and keeps none"
+                    .to_owned(),
+            });
+        }
+        if self.opts.mode.dry_run() && !runs_dry {
             if on_nodes {
                 let ssh = &self.opts.nodes.ssh;
                 for (node, command) in

@@ -1,35 +1,55 @@
-//! Is a command safe to run without asking? Classifies command text as destructive and/or
-//! interactive, with human-readable reasons.
+//! Is a command safe to run without asking, and can it be shown to only read? Classifies
+//! command text as destructive and/or interactive, and says why a block cannot be proven
+//! read-only, in words a user understands.
 //!
 //! The text is lexed by [`crate::exec::shell`] into simple commands (across pipelines, lists,
-//! subshells, `$(...)`, backquotes; heredoc bodies are data, not commands), then each command
-//! is looked at word by word: wrappers (`sudo`, `env`, `VAR=x`, `timeout`, `nohup`, `nice`,
-//! `xargs`, `watch`, `bash -c '...'`, `ssh host CMD`, `kubectl exec -- CMD`) are peeled off
-//! and the real program and its sub-command decide. Substring matches are never used, so
-//! `kubectl get pods | grep delete` is read-only and `echo rm` is harmless.
+//! subshells, `$(...)`, backquotes, substitutions inside `${...}` and arithmetic; heredoc
+//! bodies are data, not commands), then each command is looked at word by word: wrappers
+//! (`sudo -iu root`, `env -S`, `VAR=x`, `timeout`, `nohup`, `nice`, `setsid`, `flock`,
+//! `su -c`, `runuser`, `script -c`, `xargs`, `watch`, `bash -c '...'`, `ssh host CMD`,
+//! `find -exec`, `kubectl exec -- CMD`) are peeled off, and the real program's options are
+//! read from a table ([`options`]: which options take a value), so `curl -sXDELETE`,
+//! `helm -n ns uninstall` and `systemctl -H host restart` read as what they are. Substring
+//! matches are never used: `kubectl get pods | grep delete` only reads, `echo rm` is harmless.
 //!
-//! Decisions worth knowing:
-//! - "Destructive" means "changes state somewhere": the cluster, a node, a registry, a remote
-//!   API. `docker push` is destructive (it publishes or overwrites a tag others pull);
-//!   `docker tag` is not (local only). `kubectl label`/`annotate` count only with
-//!   `--overwrite` or a removal (`key-`), as additive labels are easily undone.
-//! - `curl`/`wget` are destructive when their method is PUT/POST/DELETE/PATCH, given with
-//!   `-X`/`--request`, implied by `--data*`/`--form`/`--json`/`--upload-file`, or
-//!   wget's `--method`/`--post-data`/`--post-file`/`--body-data`.
-//! - Writing under `/etc`, `/boot`, `/proc/sys`, `/sys` (a redirection, `tee`, `cp`, `mv`,
-//!   `dd of=`, `sed -i`) is destructive.
-//! - A fence attribute `destructive=true|false` or `interactive=true|false` overrides the
-//!   verdict ([`classify_block`]); the linter warns about overrides.
+//! Two verdicts come out of one pass:
+//! - *destructive* (confirm mode asks first): it changes state somewhere — the cluster, a
+//!   node, a registry, a remote API, a system path. `docker push` is destructive (it publishes
+//!   or overwrites a tag others pull), `docker tag` is not; `kubectl label`/`annotate` count
+//!   only with `--overwrite` or a removal (`key-`); `curl`/`wget` when their method writes;
+//!   writing under `/etc`, `/boot`, `/proc`, `/sys`, `/usr`, `/dev`, ... however spelled
+//!   (`//etc/x`, `>& /etc/x`, `{ ...; } > /etc/x`, `cd /etc && > x`).
+//! - *read-only proof* (`--read-only` runs a block only when it holds): default deny. A
+//!   command counts as only reading when it is in the tables of [`programs`] with options
+//!   that do not write; everything else says why not in [`Classification::unproven`]
+//!   ("output redirected to a file", "the command name comes from a variable", "eval of a
+//!   string", "inline program for python3", "`./csi-helper` is not known to only read").
+//!   Kubernetes calls through the session's kubeconfig are the exception: the cluster is
+//!   guarded by runbook's gate at the API ([`crate::cluster::gate`]), so a recognised cluster
+//!   write is listed in [`Classification::cluster_writes`] (refused by read-only, sent with
+//!   `dryRun=All` by a dry run) and a cluster read runs. Under `sudo`, `ssh`, `env -i` or a
+//!   `--kubeconfig` of its own, kubectl does not reach the gate: its writes are unproven.
+//! - Fence attributes ([`classify_block`]): `destructive=true`, `interactive=true` make a
+//!   block more careful and are always honoured; `destructive=false`/`interactive=false` only
+//!   for a bundled runbook or a local file the user named ([`Trust::Local`]), never for a
+//!   fetched one, and never for the read-only proof. Every judging attribute is listed in
+//!   [`Classification::attributes`], with why it was ignored; the linter warns about
+//!   overrides.
 //!
-//! To add a program: give it an arm in [`Classifier::program`] (or a line in a table below),
-//! and a row in the table test.
+//! To add a program: give it a row in [`options::SPECS`] when it has options that take a
+//! value, an arm in [`programs`] (or a name in one of its tables), and a row in the table
+//! test (`tests/local/exec_safety.rs`).
+
+mod kube;
+pub mod options;
+mod programs;
 
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::shell::{self, SimpleCommand};
-use crate::runbook::Block;
+use super::shell::{self, Quote, SimpleCommand};
+use crate::runbook::{Block, Runbook};
 
 /// The verdict about one command (block).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -45,23 +65,93 @@ pub struct Classification {
     pub reasons: Vec<String>,
     /// A fence attribute decided `destructive` or `interactive` against the analysis.
     pub overridden: bool,
+    /// Why the block cannot be shown to only read (empty: it only reads, or only talks to
+    /// the cluster through the session's kubeconfig). `--read-only` refuses it.
+    pub unproven: Vec<String>,
+    /// Writes to the cluster through the session's kubeconfig, recognised
+    /// (`kubectl annotate ...`): refused by `--read-only` (the gate would refuse them too),
+    /// sent with `dryRun=All` by a dry run through the gate.
+    pub cluster_writes: Vec<String>,
+    /// The fence attributes that change how the block is judged, as written.
+    pub attributes: Vec<Attribute>,
+}
+
+/// A fence attribute that changes how a block is judged (`destructive=false`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attribute {
+    pub key: String,
+    pub value: String,
+    /// Why it was not honoured (`a fetched runbook cannot relax the guards`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+}
+
+/// Whose word a runbook's fence attributes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trust {
+    /// Bundled with runbook, or a file the user named: `destructive=false` is honoured.
+    Local,
+    /// Fetched from a URL (or of unknown origin): attributes may only make a block more
+    /// careful.
+    #[default]
+    Fetched,
+}
+
+impl Trust {
+    pub fn of(runbook: &Runbook) -> Self {
+        if runbook.fetched.is_some() {
+            Self::Fetched
+        } else {
+            Self::Local
+        }
+    }
 }
 
 impl Classification {
     fn destructive(&mut self, reason: impl Into<String>) {
+        let reason = reason.into();
         self.destructive = true;
-        self.push(reason.into());
+        push(&mut self.unproven, reason.clone());
+        push(&mut self.reasons, reason);
     }
 
     fn interactive(&mut self, reason: impl Into<String>) {
         self.interactive = true;
-        self.push(reason.into());
+        push(&mut self.reasons, reason.into());
     }
 
     fn push(&mut self, reason: String) {
-        if !self.reasons.contains(&reason) {
-            self.reasons.push(reason);
+        push(&mut self.reasons, reason);
+    }
+
+    fn unproven(&mut self, reason: impl Into<String>) {
+        push(&mut self.unproven, reason.into());
+    }
+
+    /// Why `--read-only` refuses this block, or `None` when it may run: every cluster write
+    /// it makes and everything it does that cannot be shown to only read.
+    pub fn read_only_refusal(&self) -> Option<String> {
+        let mut why: Vec<&str> = Vec::new();
+        for r in self.cluster_writes.iter().chain(&self.unproven) {
+            if !why.contains(&r.as_str()) {
+                why.push(r);
+            }
         }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+
+    /// In a dry run: may this block run for real? Only through runbook's gate (`gated`),
+    /// which sends cluster writes with `dryRun=All`, and only when everything it does here
+    /// only reads. Without the gate a dry run runs nothing.
+    pub fn runs_in_dry_run(&self, gated: bool) -> bool {
+        gated && self.unproven.is_empty()
+    }
+}
+
+fn push(list: &mut Vec<String>, reason: String) {
+    if !list.contains(&reason) {
+        list.push(reason);
     }
 }
 
@@ -70,35 +160,96 @@ pub fn classify(command: &str) -> Classification {
     let mut c = Classifier {
         out: Classification::default(),
         depth: 0,
+        functions: Vec::new(),
+        gated: true,
+        cwd: None,
     };
     c.script(&neutralise_placeholders(command));
-    c.out
+    let mut out = c.out;
+    for list in [&mut out.reasons, &mut out.unproven, &mut out.cluster_writes] {
+        for r in list.iter_mut() {
+            if r.contains(PLACEHOLDER) {
+                *r = restore_placeholders(r);
+            }
+        }
+    }
+    out
+}
+
+/// What a placeholder stands in as while the text is lexed.
+const PLACEHOLDER: &str = "PLACEHOLDER_";
+
+/// `PLACEHOLDER_host_name` back to `<host-name>` in a reason shown to the user.
+fn restore_placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(PLACEHOLDER) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + PLACEHOLDER.len()..];
+        let len = after
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        out.push('<');
+        out.push_str(&after[..len].replace('_', "-"));
+        out.push('>');
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `<key-name>` would lex as redirections: stand every placeholder in for a plain word
 /// (`PLACEHOLDER_key_name`) before lexing.
 fn neutralise_placeholders(command: &str) -> String {
     crate::runbook::placeholder::replace(command, |p, _| {
-        format!("PLACEHOLDER_{}", p.name.replace('-', "_"))
+        format!("{PLACEHOLDER}{}", p.name.replace('-', "_"))
     })
 }
 
-/// Classifies a block, honouring `destructive=` and `interactive=` fence attributes.
-pub fn classify_block(block: &Block) -> Classification {
+/// Classifies a block, with its fence attributes: `destructive=true` and `interactive=true`
+/// always count; `destructive=false` and `interactive=false` only from a [`Trust::Local`]
+/// runbook. No attribute changes the read-only proof.
+pub fn classify_block(block: &Block, trust: Trust) -> Classification {
     let mut out = classify(&block.code);
-    if let Some(v) = block.attribute("destructive").and_then(parse_bool) {
-        if v != out.destructive {
-            out.overridden = true;
-            out.push(format!("the runbook marks it destructive={v}"));
+    for key in crate::runbook::JUDGING_ATTRIBUTES {
+        let Some(value) = block.attribute(key) else {
+            continue;
+        };
+        let mut ignored = None;
+        if matches!(*key, "destructive" | "interactive") {
+            match parse_bool(value) {
+                Some(v) => {
+                    let current = if *key == "destructive" {
+                        &mut out.destructive
+                    } else {
+                        &mut out.interactive
+                    };
+                    if v != *current {
+                        if v || trust == Trust::Local {
+                            *current = v;
+                            out.overridden = true;
+                            let why = format!("the runbook marks it {key}={v}");
+                            if v && *key == "destructive" {
+                                push(&mut out.unproven, why.clone());
+                            }
+                            push(&mut out.reasons, why);
+                        } else {
+                            ignored = Some(
+                                "a fetched runbook cannot relax the guards, so it is ignored"
+                                    .to_owned(),
+                            );
+                        }
+                    }
+                }
+                None => ignored = Some("not true or false, so it is ignored".to_owned()),
+            }
         }
-        out.destructive = v;
-    }
-    if let Some(v) = block.attribute("interactive").and_then(parse_bool) {
-        if v != out.interactive {
-            out.overridden = true;
-            out.push(format!("the runbook marks it interactive={v}"));
-        }
-        out.interactive = v;
+        out.attributes.push(Attribute {
+            key: (*key).to_owned(),
+            value: value.to_owned(),
+            ignored,
+        });
     }
     out
 }
@@ -111,703 +262,396 @@ pub(crate) fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// Paths whose modification changes the system.
+/// Folders whose modification changes the system.
 const SYSTEM_PATHS: &[&str] = &[
-    "/etc/",
-    "/boot/",
-    "/proc/sys/",
-    "/sys/",
-    "/usr/",
-    "/lib/systemd/",
+    "/etc",
+    "/boot",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/usr",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/bin",
+    "/sbin",
+    "/opt",
+    "/root",
+    "/var/lib",
+    "/var/spool",
+    "/lib/systemd",
 ];
 
+/// Where writing changes nothing: the null device, the standard streams, the terminal.
+fn harmless_target(path: &str) -> bool {
+    matches!(
+        path,
+        "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty" | "-"
+    ) || path
+        .strip_prefix("/dev/fd/")
+        .or_else(|| path.strip_prefix("/proc/self/fd/"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn is_system_path(path: &str) -> bool {
+    if harmless_target(path) {
+        return false;
+    }
+    path == "/"
+        || SYSTEM_PATHS.iter().any(|root| {
+            path == *root
+                || path
+                    .strip_prefix(root)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+}
+
+/// `path` as the kernel reads it: quotes removed, relative paths joined to `cwd` when known,
+/// `//`, `.` and `..` folded (`//etc/./x/../hosts` is `/etc/hosts`).
+fn normalise_path(path: &str, cwd: Option<&str>) -> String {
     let p = path.trim_matches(['"', '\'']);
-    SYSTEM_PATHS
+    let joined = match cwd {
+        Some(dir) if !p.starts_with('/') && !p.starts_with('~') && !p.starts_with('$') => {
+            format!("{dir}/{p}")
+        }
+        _ => p.to_owned(),
+    };
+    if !joined.starts_with('/') {
+        return joined;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Variables whose value changes what other commands do or where kubectl goes: setting one
+/// (or unsetting it) cannot be shown to only read.
+const GUARDED_VARS: &[(&str, &str)] = &[
+    ("KUBECONFIG", "which decides which cluster kubectl talks to"),
+    (
+        "HOME",
+        "where kubectl and other tools find their configuration",
+    ),
+    ("PATH", "which decides which programs run"),
+    ("BASH_ENV", "a file bash runs first"),
+    ("ENV", "a file shells run first"),
+    ("PROMPT_COMMAND", "a command bash runs"),
+    ("PS0", "a string bash expands, running what it holds"),
+    ("PS1", "a string bash expands, running what it holds"),
+    ("PS2", "a string bash expands, running what it holds"),
+    ("PS3", "a string bash expands, running what it holds"),
+    ("PS4", "a string bash expands, running what it holds"),
+    ("SHELLOPTS", "options for every bash"),
+    ("BASHOPTS", "options for every bash"),
+    ("EDITOR", "a program other tools start"),
+    ("VISUAL", "a program other tools start"),
+    ("PAGER", "a program other tools start"),
+    ("MANPAGER", "a program other tools start"),
+    ("SYSTEMD_PAGER", "a program other tools start"),
+    ("LESSOPEN", "a program less starts"),
+    ("CURL_HOME", "where curl reads its options"),
+    ("WGETRC", "where wget reads its options"),
+    ("XDG_CONFIG_HOME", "where tools find their configuration"),
+    ("PYTHONSTARTUP", "code python runs"),
+    ("PYTHONPATH", "code python loads"),
+    ("PERL5OPT", "options for every perl"),
+    ("PERL5LIB", "code perl loads"),
+    ("NODE_OPTIONS", "options for every node"),
+    ("RUBYOPT", "options for every ruby"),
+    ("SSH_ASKPASS", "a program ssh starts"),
+    ("SUDO_ASKPASS", "a program sudo starts"),
+    ("GCONV_PATH", "code loaded into programs"),
+];
+
+/// Prefixes of guarded variable names (`KUBECTL_EXTERNAL_DIFF`, `HELM_KUBETOKEN`,
+/// `LD_PRELOAD`, `BASH_FUNC_ls%%`, `RUNBOOK_ENV_FILE`).
+const GUARDED_PREFIXES: &[(&str, &str)] = &[
+    ("KUBECTL_", "which changes what kubectl does"),
+    ("KUBE_", "which changes what kubectl does"),
+    ("HELM_", "which changes where helm goes"),
+    ("LD_", "code loaded into every program"),
+    ("BASH_FUNC_", "a function every bash defines"),
+    ("RUNBOOK_", "runbook's own"),
+    ("GIT_", "which changes what git runs"),
+];
+
+fn guarded(name: &str) -> Option<&'static str> {
+    GUARDED_VARS
         .iter()
-        .any(|root| p.starts_with(root) || p == root.trim_end_matches('/'))
+        .find(|(n, _)| *n == name)
+        .or_else(|| GUARDED_PREFIXES.iter().find(|(p, _)| name.starts_with(p)))
+        .map(|(_, why)| *why)
+}
+
+/// Does an arithmetic text read a variable (whose value bash would evaluate as arithmetic
+/// too, running any `$(...)` hidden in an array subscript)? `$?` and `$#` are numbers.
+fn reads_variables(body: &str) -> bool {
+    let body = body.replace("$?", "0").replace("$#", "0");
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_digit() {
+            // A number, with its base and digits (`0x1F`, `16#ff`).
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'#') {
+                i += 1;
+            }
+            continue;
+        }
+        if c == b'$' || c.is_ascii_alphabetic() || c == b'_' {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 struct Classifier {
     out: Classification,
     depth: usize,
+    /// Functions the script defines.
+    functions: Vec<String>,
+    /// kubectl here uses the session's `KUBECONFIG` (the gate's, in read-only and dry-run):
+    /// false under `sudo`, `ssh`, `env -i`, a login shell, or a kubeconfig of its own.
+    gated: bool,
+    /// Where relative paths point, once a `cd` said so.
+    cwd: Option<String>,
 }
-
-/// Options (of a wrapper program) that take a separate value.
-struct Opts<'a> {
-    with_value: &'a [&'a str],
-}
-
-impl Opts<'_> {
-    /// Index of the first non-option word after `words[0]`.
-    fn skip(&self, words: &[String]) -> usize {
-        let mut i = 1;
-        while let Some(w) = words.get(i) {
-            if w == "--" {
-                return i + 1;
-            }
-            if !w.starts_with('-') || w == "-" {
-                break;
-            }
-            if self.with_value.contains(&w.as_str()) {
-                i += 1;
-            }
-            i += 1;
-        }
-        i
-    }
-}
-
-const SUDO: Opts = Opts {
-    with_value: &[
-        "-u",
-        "--user",
-        "-g",
-        "--group",
-        "-h",
-        "--host",
-        "-p",
-        "--prompt",
-        "-C",
-        "--close-from",
-        "-D",
-        "--chdir",
-        "-r",
-        "--role",
-        "-t",
-        "--type",
-        "-U",
-        "--other-user",
-        "-T",
-        "--command-timeout",
-    ],
-};
-const ENV: Opts = Opts {
-    with_value: &["-u", "--unset", "-C", "--chdir", "-S", "--split-string"],
-};
-const TIMEOUT: Opts = Opts {
-    with_value: &["-s", "--signal", "-k", "--kill-after"],
-};
-const NICE: Opts = Opts {
-    with_value: &["-n", "--adjustment"],
-};
-const XARGS: Opts = Opts {
-    with_value: &[
-        "-I",
-        "-n",
-        "-P",
-        "-L",
-        "-d",
-        "-E",
-        "-s",
-        "-a",
-        "--max-args",
-        "--max-procs",
-        "--delimiter",
-        "--arg-file",
-    ],
-};
-const WATCH: Opts = Opts {
-    with_value: &["-n", "--interval", "-q", "--equexit", "-g"],
-};
-const STDBUF: Opts = Opts {
-    with_value: &["-i", "-o", "-e"],
-};
-const SSH: Opts = Opts {
-    with_value: &[
-        "-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o", "-p",
-        "-Q", "-R", "-S", "-W", "-w", "-B",
-    ],
-};
-const KUBECTL_GLOBAL: &[&str] = &[
-    "-n",
-    "--namespace",
-    "--kubeconfig",
-    "--context",
-    "--cluster",
-    "--user",
-    "-s",
-    "--server",
-    "--token",
-    "--as",
-    "--as-group",
-    "--request-timeout",
-    "--cache-dir",
-    "--certificate-authority",
-    "--client-certificate",
-    "--client-key",
-    "-v",
-    "--v",
-    "-l",
-    "--selector",
-    "-o",
-    "--output",
-    "-c",
-    "--container",
-    "-f",
-    "--filename",
-];
 
 impl Classifier {
     fn script(&mut self, text: &str) {
         if self.depth > 8 {
+            self.out
+                .unproven("it nests shells too deeply for runbook to follow");
             return;
         }
         self.depth += 1;
         let script = shell::parse(text);
+        for f in &script.functions {
+            if !self.functions.contains(f) {
+                self.functions.push(f.clone());
+            }
+        }
+        self.arithmetic(text, &script);
         for cmd in &script.commands {
             self.command(cmd);
         }
         self.depth -= 1;
     }
 
-    fn command(&mut self, cmd: &SimpleCommand) {
-        for r in &cmd.redirects {
-            if r.writes() && is_system_path(&r.target) {
-                self.out.destructive(format!(
-                    "it writes to {}",
-                    r.target.trim_matches(['"', '\''])
-                ));
+    /// `(( ... ))`, `$(( ... ))` and `$[ ... ]` where bash would expand them: reading a
+    /// variable there can run code hidden in its value.
+    fn arithmetic(&mut self, text: &str, script: &shell::Script) {
+        let bytes = text.as_bytes();
+        // `${name[$i]}`: an indexed array's subscript is arithmetic too.
+        for (at, _) in text.match_indices("${") {
+            let rest = &text[at + 2..];
+            let name_len = rest
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            if name_len > 0
+                && rest[name_len..].starts_with('[')
+                && matches!(
+                    script.context_at(at).quote,
+                    Quote::Bare | Quote::Double | Quote::HeredocExpand
+                )
+            {
+                let sub = &rest[name_len + 1..];
+                let sub = &sub[..sub.find(']').unwrap_or(sub.len())];
+                if sub != "@" && sub != "*" && reads_variables(sub) {
+                    self.out.unproven(
+                        "an array subscript reads a variable, which can run code hidden in its value",
+                    );
+                }
             }
+        }
+        let mut i = 0;
+        while i + 1 < bytes.len() {
+            let open = if bytes[i..].starts_with(b"((") {
+                Some((b'(', b')', 2))
+            } else if bytes[i..].starts_with(b"$[") {
+                Some((b'[', b']', 1))
+            } else {
+                None
+            };
+            let expands = matches!(
+                script.context_at(i).quote,
+                Quote::Bare | Quote::Double | Quote::HeredocExpand
+            );
+            let Some((o, c, mut level)) = open.filter(|_| expands) else {
+                i += 1;
+                continue;
+            };
+            let start = i + 2;
+            let mut end = start;
+            while end < bytes.len() && level > 0 {
+                if bytes[end] == o {
+                    level += 1;
+                } else if bytes[end] == c {
+                    level -= 1;
+                }
+                end += 1;
+            }
+            let body = text.get(start..end).unwrap_or_default();
+            if reads_variables(body) {
+                self.out.unproven(
+                    "arithmetic on a variable can run code hidden in its value".to_owned(),
+                );
+            }
+            i = end.max(i + 1);
+        }
+    }
+
+    fn command(&mut self, cmd: &SimpleCommand) {
+        for a in &cmd.assignments {
+            self.assignment(a);
+        }
+        for r in &cmd.redirects {
+            self.redirect(r);
+        }
+        if let [cd, dir] = cmd.words.as_slice()
+            && cd == "cd"
+        {
+            let next = normalise_path(dir, self.cwd.as_deref());
+            self.cwd = next.starts_with('/').then_some(next);
         }
         self.words(&cmd.words);
     }
 
-    /// Classifies `words` (a command line without assignments or redirections).
+    /// `NAME=value` (alone, before a command, or after `export`/`env`).
+    fn assignment(&mut self, word: &str) {
+        let Some((lhs, value)) = word.split_once('=') else {
+            return;
+        };
+        let lhs = lhs.trim_end_matches('+');
+        let (name, subscript) = match lhs.split_once('[') {
+            Some((n, s)) => (n, Some(s.trim_end_matches(']'))),
+            None => (lhs, None),
+        };
+        if let Some(why) = guarded(name) {
+            self.out.unproven(format!("it sets {name}, {why}"));
+            if name == "KUBECONFIG" || name == "HOME" {
+                self.gated = false;
+            }
+        }
+        if subscript.is_some_and(reads_variables) {
+            self.out.unproven(
+                "an array subscript reads a variable, which can run code hidden in its value",
+            );
+        }
+        let _ = value;
+    }
+
+    fn redirect(&mut self, r: &shell::Redirect) {
+        let fd = (!r.target.is_empty() && r.target.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| r.target.parse::<u32>().unwrap_or(u32::MAX));
+        let dup = r.op == ">&" && (r.target == "-" || fd.is_some());
+        if dup && fd.is_some_and(|n| n > 2) {
+            // Descriptors past stderr were opened by the script: a file, a socket.
+            self.out.unproven(format!(
+                "it writes to file descriptor {}, which may be a file or a socket",
+                r.target
+            ));
+        }
+        let writes = r.writes() || (r.op == ">&" && !dup);
+        if !writes {
+            return;
+        }
+        let target = normalise_path(&r.target, self.cwd.as_deref());
+        if harmless_target(&target) {
+            return;
+        }
+        if target.starts_with("/dev/tcp/") || target.starts_with("/dev/udp/") {
+            // bash's network pseudo-files: `<>` only connects; `>` sends.
+            if r.op != "<>" {
+                self.out
+                    .unproven(format!("it sends data over the network ({target})"));
+            }
+            return;
+        }
+        if is_system_path(&target) {
+            self.out.destructive(format!("it writes to {target}"));
+        }
+        self.out
+            .unproven(format!("output redirected to a file ({target})"));
+    }
+
+    /// A file a command writes (`tee FILE`, `cp ... DEST`): unproven, destructive when it is
+    /// a system path.
+    fn writes_file(&mut self, program: &str, path: &str, what: &str) {
+        let target = normalise_path(path, self.cwd.as_deref());
+        if harmless_target(&target) {
+            return;
+        }
+        if is_system_path(&target) {
+            self.out.destructive(format!("{program} {what} {target}"));
+        } else {
+            self.out.unproven(format!("{program} {what} {target}"));
+        }
+    }
+
+    /// Classifies `words` (a command line without its redirections).
     fn words(&mut self, words: &[String]) {
         let mut words = words;
         // Leading assignments (after `env`, or in `xargs`).
-        while words.first().is_some_and(|w| shell::is_assignment(w)) {
+        while let Some(w) = words.first().filter(|w| shell::is_assignment(w)) {
+            self.assignment(w);
+            words = &words[1..];
+        }
+        // `time -p cmd`: the lexer skips the `time` keyword, leaving its option.
+        if words.first().is_some_and(|w| w == "-p") {
             words = &words[1..];
         }
         let Some(first) = words.first() else { return };
+        if let Some(expanded) = brace_expansion(first) {
+            let mut all = expanded;
+            all.extend(words[1..].iter().cloned());
+            self.words(&all);
+            return;
+        }
+        if first.contains('$') || first.contains('`') || first.starts_with("<(") {
+            self.out
+                .unproven("the command name comes from a variable or a substitution");
+            return;
+        }
+        if first.contains(['*', '?']) || (first.contains('[') && first != "[" && first != "[[") {
+            self.out.unproven("the command name is a file pattern");
+            return;
+        }
         let name = program_name(first);
-        match name.as_str() {
-            "sudo" | "doas" => {
-                let i = SUDO.skip(words);
-                let flags = &words[1..i.min(words.len())];
-                let has = |f: &[&str]| {
-                    flags
-                        .iter()
-                        .any(|w| f.contains(&w.as_str()) || short_flag(w, f))
-                };
-                if i >= words.len() {
-                    if has(&["-i", "--login", "-s", "--shell"]) {
-                        self.out
-                            .interactive(format!("`{}` opens a root shell", words.join(" ")));
-                        self.out.opens_shell = true;
-                    } else if has(&["-e", "--edit"]) {
-                        self.out.interactive("sudo --edit opens an editor");
-                    }
-                    return;
-                }
-                self.words(&words[i..]);
-            }
-            "su" => {
-                if !words.iter().any(|w| w == "-c" || w == "--command") {
-                    self.out.interactive("su opens a shell");
-                    self.out.opens_shell = true;
-                }
-            }
-            "env" => self.wrapped(words, &ENV),
-            "timeout" => {
-                let i = TIMEOUT.skip(words);
-                // The duration, then the command.
-                self.words(words.get(i + 1..).unwrap_or_default());
-            }
-            "nohup" | "command" | "builtin" | "exec" | "time" | "unbuffer" | "ionice"
-            | "chronic" => {
-                self.wrapped(
-                    words,
-                    &Opts {
-                        with_value: &["-c", "-n", "-p"],
-                    },
-                );
-            }
-            "nice" => self.wrapped(words, &NICE),
-            "stdbuf" => self.wrapped(words, &STDBUF),
-            "xargs" => self.wrapped(words, &XARGS),
-            "watch" => {
-                self.out
-                    .interactive("watch refreshes the screen until stopped");
-                self.wrapped(words, &WATCH);
-            }
-            "bash" | "sh" | "zsh" | "dash" | "ksh" => self.shell(words),
-            "ssh" => self.ssh(words),
-            _ => self.program(&name, &words[1..]),
+        if self.functions.contains(&name) {
+            // Read as the program it shadows too: confirm mode errs on the careful side.
+            self.out.unproven(format!(
+                "it calls the function `{name}`, and runbook does not follow calls"
+            ));
         }
+        self.program(&name, first, &words[1..]);
     }
 
-    fn wrapped(&mut self, words: &[String], opts: &Opts) {
-        let i = opts.skip(words);
-        self.words(words.get(i..).unwrap_or_default());
+    /// Runs `inner` (a wrapped command's words) with kubectl not reaching the gate.
+    fn ungated(&mut self, inner: &[String]) {
+        let before = self.gated;
+        self.gated = false;
+        self.words(inner);
+        self.gated = before;
     }
 
-    fn shell(&mut self, words: &[String]) {
-        if let Some(pos) = words.iter().position(|w| {
-            w == "-c" || (w.starts_with('-') && !w.starts_with("--") && w.contains('c'))
-        }) {
-            if let Some(script) = words.get(pos + 1) {
-                self.script(script);
-            }
-            return;
-        }
-        let args = words[1..].iter().filter(|w| !w.starts_with('-')).count();
-        if args == 0 {
-            self.out
-                .interactive(format!("`{}` opens an interactive shell", words.join(" ")));
-            self.out.opens_shell = true;
-        }
-    }
-
-    fn ssh(&mut self, words: &[String]) {
-        let i = SSH.skip(words);
-        let Some(host) = words.get(i) else { return };
-        let remote = &words[i + 1..];
-        if remote.is_empty() {
-            self.out
-                .interactive(format!("ssh {host} opens a remote shell"));
-            self.out.opens_shell = true;
-            return;
-        }
-        let before = self.out.destructive;
-        self.script(&remote.join(" "));
-        if self.out.destructive && !before {
-            self.out.push(format!("it runs on {host}"));
-        }
-        if words[1..i].iter().any(|w| w == "-t" || w == "-tt") {
-            self.out
-                .interactive("ssh -t gives the remote command a terminal");
-        }
-    }
-
-    fn program(&mut self, name: &str, args: &[String]) {
-        let sub = first_operand(args);
-        match name {
-            "kubectl" | "oc" | "k" | "microk8s.kubectl" => self.kubectl(name, args),
-            "microk8s" if sub == Some("kubectl") => {
-                let rest = args
-                    .iter()
-                    .skip_while(|a| *a != "kubectl")
-                    .skip(1)
-                    .cloned()
-                    .collect::<Vec<_>>();
-                self.kubectl("kubectl", &rest);
-            }
-            "helm" => {
-                if let Some(
-                    s
-                    @ ("uninstall" | "delete" | "del" | "un" | "install" | "upgrade" | "rollback"),
-                ) = sub
-                {
-                    self.out
-                        .destructive(format!("helm {s} changes releases in the cluster"));
-                }
-            }
-            "systemctl" => {
-                if let Some(
-                    s @ ("restart" | "stop" | "start" | "reload" | "try-restart"
-                    | "reload-or-restart" | "disable" | "enable" | "mask" | "kill" | "reboot"
-                    | "poweroff" | "halt" | "isolate" | "daemon-reload" | "set-property"),
-                ) = sub
-                {
-                    self.out
-                        .destructive(format!("systemctl {s} changes running services"));
-                } else if sub == Some("edit") {
-                    self.out.interactive("systemctl edit opens an editor");
-                    self.out.destructive("systemctl edit changes a unit");
-                }
-            }
-            "service"
-                if args.get(1).is_some_and(|a| {
-                    matches!(
-                        a.as_str(),
-                        "restart" | "stop" | "start" | "reload" | "force-reload"
-                    )
-                }) =>
-            {
-                self.out
-                    .destructive(format!("service {} changes a running service", args[1]));
-            }
-            "reboot" | "shutdown" | "poweroff" | "halt" | "kexec" => {
-                self.out.destructive(format!("{name} stops the machine"));
-            }
-            "init" | "telinit" if matches!(sub, Some("0" | "6")) => self.out.destructive(format!(
-                "{name} {} stops the machine",
-                sub.unwrap_or_default()
-            )),
-            "rm" | "rmdir" | "unlink" | "shred" | "wipefs" | "mkfs" | "fdisk" | "parted"
-            | "sgdisk" => {
-                self.out.destructive(format!("{name} deletes data"));
-            }
-            _ if name.starts_with("mkfs.") => {
-                self.out.destructive(format!("{name} formats a disk"));
-            }
-            "truncate" => self.out.destructive("truncate empties files"),
-            "dd" => {
-                if let Some(of) = args.iter().find_map(|a| a.strip_prefix("of=")) {
-                    self.out.destructive(format!("dd writes to {of}"));
-                }
-            }
-            "sysctl" => {
-                let writes = args.iter().any(|a| {
-                    matches!(a.as_str(), "-w" | "--write" | "-p" | "--load" | "--system")
-                        || (a.starts_with("--load=") || short_flag(a, &["-p", "-w"]))
-                        || (!a.starts_with('-') && a.contains('='))
-                });
-                if writes {
-                    self.out.destructive("sysctl -p/-w changes kernel settings");
-                }
-            }
-            "tee" => {
-                for a in args.iter().filter(|a| !a.starts_with('-')) {
-                    if is_system_path(a) {
-                        self.out.destructive(format!("tee writes to {a}"));
-                    }
-                }
-            }
-            "cp" | "mv" | "install" | "ln" | "rsync" | "chmod" | "chown" | "chgrp" | "setfacl" => {
-                if let Some(target) = args.iter().rev().find(|a| !a.starts_with('-'))
-                    && is_system_path(target)
-                {
-                    self.out.destructive(format!("{name} changes {target}"));
-                }
-                if name == "mv" {
-                    self.out.destructive("mv moves or overwrites files");
-                }
-            }
-            "sed" | "perl"
-                if args.iter().any(|a| {
-                    a == "-i"
-                        || a.starts_with("-i")
-                        || a == "--in-place"
-                        || a.starts_with("--in-place=")
-                }) =>
-            {
-                self.out
-                    .destructive(format!("{name} -i edits files in place"));
-            }
-            "curl" => self.curl(args),
-            "wget" => self.wget(args),
-            "crictl" => {
-                if let Some(s @ ("rm" | "rmi" | "rmp" | "stop" | "stopp")) = sub {
-                    self.out
-                        .destructive(format!("crictl {s} removes containers or images"));
-                }
-                self.it_flags(name, args, &["exec", "attach"]);
-            }
-            "ctr" | "nerdctl" | "docker" | "podman" => self.container_tool(name, sub, args),
-            "apt" | "apt-get" | "aptitude" | "yum" | "dnf" | "zypper" | "microdnf" | "apk"
-            | "snap" | "pip" | "pip3" => {
-                if let Some(
-                    s @ ("install" | "remove" | "purge" | "autoremove" | "upgrade" | "dist-upgrade"
-                    | "full-upgrade" | "erase" | "update" | "reinstall" | "downgrade" | "add"
-                    | "del" | "uninstall"),
-                ) = sub
-                    && !(s == "update" && matches!(name, "apt" | "apt-get"))
-                {
-                    self.out
-                        .destructive(format!("{name} {s} changes installed packages"));
-                }
-            }
-            "dpkg" | "rpm"
-                if args.iter().any(|a| {
-                    matches!(
-                        a.as_str(),
-                        "-i" | "--install"
-                            | "-r"
-                            | "--remove"
-                            | "-P"
-                            | "--purge"
-                            | "-e"
-                            | "--erase"
-                            | "-U"
-                            | "--upgrade"
-                    ) || (name == "rpm" && short_flag(a, &["-i", "-U", "-e"]))
-                }) =>
-            {
-                self.out
-                    .destructive(format!("{name} changes installed packages"));
-            }
-            "git"
-                if (matches!(sub, Some("push"))
-                    || (sub == Some("reset") && args.iter().any(|a| a == "--hard"))
-                    || (sub == Some("clean")
-                        && args.iter().any(|a| {
-                            a.starts_with("-f") || a.contains('f') && a.starts_with('-')
-                        }))) =>
-            {
-                self.out.destructive(format!(
-                    "git {} discards or publishes work",
-                    sub.unwrap_or_default()
-                ));
-            }
-            "kill" | "pkill" | "killall" | "skill" => {
-                self.out.destructive(format!("{name} stops processes"));
-            }
-            "mount" | "umount" | "swapoff" | "swapon" if !args.is_empty() => {
-                self.out.destructive(format!("{name} changes mounts"));
-            }
-            "iptables" | "ip6tables" | "nft"
-                if args.iter().any(|a| {
-                    matches!(
-                        a.as_str(),
-                        "-A" | "-D"
-                            | "-I"
-                            | "-R"
-                            | "-F"
-                            | "-X"
-                            | "-P"
-                            | "-N"
-                            | "-Z"
-                            | "--append"
-                            | "--delete"
-                            | "--insert"
-                            | "--flush"
-                            | "add"
-                            | "delete"
-                            | "flush"
-                            | "insert"
-                            | "replace"
-                    )
-                }) =>
-            {
-                self.out
-                    .destructive(format!("{name} changes firewall rules"));
-            }
-            "ip" if args.iter().any(|a| {
-                matches!(
-                    a.as_str(),
-                    "add" | "del" | "delete" | "flush" | "set" | "change" | "replace"
-                )
-            }) =>
-            {
-                self.out.destructive("ip changes network configuration");
-            }
-            "timedatectl" | "hostnamectl" if sub.is_some_and(|s| s.starts_with("set")) => {
-                self.out.destructive(format!(
-                    "{name} {} changes system settings",
-                    sub.unwrap_or_default()
-                ));
-            }
-            "kubeadm" => {
-                if let Some(s @ ("reset" | "init" | "join" | "upgrade")) = sub {
-                    self.out
-                        .destructive(format!("kubeadm {s} changes the cluster"));
-                }
-            }
-            "etcdctl" => {
-                if let Some(s @ ("del" | "put" | "compact" | "defrag" | "move-leader")) = sub {
-                    self.out.destructive(format!("etcdctl {s} changes etcd"));
-                } else if args.iter().any(|a| a == "restore") {
-                    self.out
-                        .destructive("etcdctl snapshot restore replaces etcd data");
-                }
-            }
-            "crontab" => {
-                if args.iter().any(|a| a == "-r") {
-                    self.out.destructive("crontab -r removes the crontab");
-                }
-                if args.iter().any(|a| a == "-e") {
-                    self.out.interactive("crontab -e opens an editor");
-                }
-            }
-            "modprobe" | "rmmod" | "insmod" => self
-                .out
-                .destructive(format!("{name} changes kernel modules")),
-            "vi" | "vim" | "nvim" | "nano" | "emacs" | "pico" | "joe" | "mcedit" | "vipw"
-            | "visudo" | "sudoedit" => {
-                self.out.interactive(format!("{name} is an editor"));
-            }
-            "less" | "more" | "most" | "top" | "htop" | "btop" | "atop" | "iftop" | "man"
-            | "tmux" | "screen" | "k9s" | "mc" => {
-                self.out.interactive(format!("{name} needs the terminal"));
-            }
-            "python" | "python3" | "node" | "irb" | "psql" | "mysql" | "redis-cli"
-            | "etcdctl-shell"
-                if args.is_empty() =>
-            {
-                self.out
-                    .interactive(format!("{name} without arguments opens a prompt"));
-            }
-            _ => {}
-        }
-    }
-
-    fn kubectl(&mut self, name: &str, args: &[String]) {
-        // Skip global flags before the verb.
-        let mut i = 0;
-        while let Some(a) = args.get(i) {
-            if !a.starts_with('-') {
-                break;
-            }
-            if KUBECTL_GLOBAL.contains(&a.as_str()) {
-                i += 1;
-            }
-            i += 1;
-        }
-        let Some(verb) = args.get(i).map(String::as_str) else {
-            return;
-        };
-        let rest = &args[i + 1..];
-        let flag = |f: &str| {
-            rest.iter()
-                .any(|a| a == f || a.starts_with(&format!("{f}=")))
-        };
-        match verb {
-            "delete" => self
-                .out
-                .destructive(format!("{name} delete deletes resources")),
-            "drain" => self
-                .out
-                .destructive(format!("{name} drain evicts every pod from a node")),
-            "cordon" | "uncordon" => self
-                .out
-                .destructive(format!("{name} {verb} changes whether a node takes pods")),
-            "taint" => self
-                .out
-                .destructive(format!("{name} taint changes where pods may run")),
-            "patch" | "apply" | "replace" | "create" | "set" | "autoscale" | "expose" | "run" => {
-                self.out
-                    .destructive(format!("{name} {verb} changes resources"));
-            }
-            "edit" => {
-                self.out
-                    .destructive(format!("{name} edit changes resources"));
-                self.out.interactive(format!("{name} edit opens an editor"));
-            }
-            "scale" => self
-                .out
-                .destructive(format!("{name} scale changes the number of replicas")),
-            "label" | "annotate" => {
-                let removes = rest
-                    .iter()
-                    .any(|a| !a.starts_with('-') && a.ends_with('-') && !a.contains('='));
-                if flag("--overwrite") || removes {
-                    self.out.destructive(format!(
-                        "{name} {verb} --overwrite replaces existing {verb}s"
-                    ));
-                }
-            }
-            "rollout" => {
-                if let Some(s @ ("restart" | "undo" | "pause" | "resume")) = first_operand(rest) {
-                    self.out
-                        .destructive(format!("{name} rollout {s} restarts or changes workloads"));
-                }
-            }
-            "certificate" => {
-                if let Some(s @ ("approve" | "deny")) = first_operand(rest) {
-                    self.out.destructive(format!(
-                        "{name} certificate {s} changes a certificate request"
-                    ));
-                }
-            }
-            "cp" if rest
-                .iter()
-                .rfind(|a| !a.starts_with('-'))
-                .is_some_and(|dest| dest.contains(':')) =>
-            {
-                self.out
-                    .destructive(format!("{name} cp writes into a container"));
-            }
-            "exec" | "attach" | "debug" => {
-                if has_it(rest) {
-                    self.out
-                        .interactive(format!("{name} {verb} -it needs the terminal"));
-                }
-                if verb == "debug" {
-                    self.out.destructive(format!("{name} debug creates a pod"));
-                }
-                if let Some(dd) = rest.iter().position(|a| a == "--") {
-                    self.words(&rest[dd + 1..]);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn it_flags(&mut self, name: &str, args: &[String], verbs: &[&str]) {
-        if let Some(verb) = first_operand(args).filter(|v| verbs.contains(v))
-            && has_it(args)
-        {
-            self.out
-                .interactive(format!("{name} {verb} -it needs the terminal"));
-        }
-    }
-
-    fn container_tool(&mut self, name: &str, sub: Option<&str>, args: &[String]) {
-        let operands: Vec<&str> = args
-            .iter()
-            .filter(|a| !a.starts_with('-'))
-            .map(String::as_str)
-            .collect();
-        let destructive = match operands.as_slice() {
-            ["push", ..] => Some("publishes an image to a registry"),
-            ["rm" | "rmi" | "kill" | "stop" | "restart", ..] => Some("removes or stops containers"),
-            [_, "rm" | "remove" | "delete" | "del" | "prune" | "kill", ..] => {
-                Some("removes containers, images or data")
-            }
-            _ => None,
-        };
-        if let Some(why) = destructive {
-            self.out
-                .destructive(format!("{name} {} {why}", sub.unwrap_or_default()));
-        }
-        self.it_flags(name, args, &["exec", "run", "attach"]);
-    }
-
-    fn curl(&mut self, args: &[String]) {
-        let mut method: Option<String> = None;
-        let mut implied: Option<&str> = None;
-        let mut iter = args.iter();
-        while let Some(a) = iter.next() {
-            let a = a.as_str();
-            if a == "-X" || a == "--request" {
-                method = iter.next().cloned();
-            } else if let Some(m) = a.strip_prefix("--request=") {
-                method = Some(m.to_owned());
-            } else if let Some(m) = a.strip_prefix("-X").filter(|m| !m.is_empty()) {
-                method = Some(m.to_owned());
-            } else if a.starts_with("--data")
-                || a == "-d"
-                || a == "--json"
-                || (a.starts_with("-d") && !a.starts_with("--"))
-                || a == "-F"
-                || a.starts_with("--form")
-            {
-                implied = Some("POST");
-            } else if a == "-T" || a == "--upload-file" {
-                implied = implied.or(Some("PUT"));
-            } else if a == "-G" || a == "--get" {
-                implied = Some("GET");
-            }
-        }
-        let method = method
-            .map(|m| m.to_ascii_uppercase())
-            .or(implied.map(str::to_owned));
-        if let Some(m @ ("PUT" | "POST" | "DELETE" | "PATCH")) = method.as_deref() {
-            self.out.destructive(format!("curl sends a {m} request"));
-        }
-    }
-
-    fn wget(&mut self, args: &[String]) {
-        let mut iter = args.iter();
-        while let Some(a) = iter.next() {
-            let method = if a == "--method" {
-                iter.next().map(|m| m.to_ascii_uppercase())
-            } else if let Some(m) = a.strip_prefix("--method=") {
-                Some(m.to_ascii_uppercase())
-            } else if a.starts_with("--post-data") || a.starts_with("--post-file") {
-                Some("POST".to_owned())
-            } else if a.starts_with("--body-data") || a.starts_with("--body-file") {
-                Some("PUT".to_owned())
-            } else {
-                None
-            };
-            if let Some(m @ ("PUT" | "POST" | "DELETE" | "PATCH")) = method.as_deref() {
-                self.out.destructive(format!("wget sends a {m} request"));
-            }
-        }
+    /// Runs `script` (a string a shell will parse) with kubectl not reaching the gate.
+    fn ungated_script(&mut self, script: &str) {
+        let before = self.gated;
+        self.gated = false;
+        self.script(script);
+        self.gated = before;
     }
 }
 
@@ -819,11 +663,24 @@ fn program_name(word: &str) -> String {
         .map_or_else(|| w.to_owned(), |n| n.to_string_lossy().into_owned())
 }
 
-/// The first word that is not an option.
-fn first_operand(args: &[String]) -> Option<&str> {
-    args.iter()
-        .map(String::as_str)
-        .find(|a| !a.starts_with('-'))
+/// `{rm,-rf,x}` as bash expands it: one level of comma alternatives, with text around them.
+fn brace_expansion(word: &str) -> Option<Vec<String>> {
+    let open = word.find('{')?;
+    let close = open + word[open..].find('}')?;
+    let inner = &word[open + 1..close];
+    if !inner.contains(',') || inner.contains('{') {
+        return None;
+    }
+    let (pre, post) = (&word[..open], &word[close + 1..]);
+    if post.contains('{') {
+        return None;
+    }
+    Some(
+        inner
+            .split(',')
+            .map(|part| format!("{pre}{part}{post}"))
+            .collect(),
+    )
 }
 
 /// Is a bundle of short flags (`-it`, `-ti`) carrying one of `flags` (`-i`)?
@@ -914,5 +771,45 @@ mod tests {
         }
         assert!(classify("sudo --login").opens_shell);
         assert!(classify("ssh node").opens_shell);
+    }
+
+    #[test]
+    fn paths_are_read_as_the_kernel_reads_them() {
+        assert_eq!(normalise_path("//etc/./x/../hosts", None), "/etc/hosts");
+        assert_eq!(normalise_path("hosts", Some("/etc")), "/etc/hosts");
+        assert_eq!(normalise_path("'/etc/hosts'", None), "/etc/hosts");
+        assert!(is_system_path("/proc/sysrq-trigger"));
+        assert!(!is_system_path("/dev/null"));
+        assert!(!is_system_path("/etcetera"));
+    }
+
+    #[test]
+    fn arithmetic_reading_variables() {
+        assert!(reads_variables(" x > 0 "));
+        assert!(reads_variables("$n + 1"));
+        assert!(!reads_variables("0x1F + 16#ff - 3"));
+        assert!(!reads_variables("$? == 0"));
+    }
+
+    #[test]
+    fn read_only_proof_is_default_deny() {
+        assert_eq!(
+            classify("kubectl get pods | grep x").read_only_refusal(),
+            None
+        );
+        assert_eq!(
+            classify("frobnicate --all").read_only_refusal().as_deref(),
+            Some(
+                "cannot prove read-only: `frobnicate` is not a command runbook knows to only read"
+            )
+        );
+        let c = classify("kubectl delete pod x");
+        assert!(c.unproven.is_empty() && !c.cluster_writes.is_empty());
+        assert!(c.runs_in_dry_run(true) && !c.runs_in_dry_run(false));
+        let c = classify("sudo kubectl delete pod x");
+        assert!(
+            !c.unproven.is_empty(),
+            "under sudo kubectl does not reach the gate"
+        );
     }
 }

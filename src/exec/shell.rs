@@ -15,8 +15,10 @@
 //! Runbooks are copy-pasted documentation; the lexer must never fail, only degrade, and it
 //! must report byte offsets of quoting regions, which an AST does not give directly.
 //!
-//! Known simplifications: arithmetic `$(( ))` and `${...}` are opaque words; `case` patterns
-//! are lexed as (harmless) commands; aliases and functions are not expanded. To teach it a new
+//! Known simplifications: arithmetic `$(( ))`, `(( ))` and `${...}` are opaque words, except
+//! for the command substitutions inside them, which are lexed (they run); `case` patterns are
+//! lexed as (harmless) commands; aliases and functions are not expanded (the names of the
+//! functions a script defines are listed in [`Script::functions`]). To teach it a new
 //! construct, add a branch to [`Lexer::word`] or [`Lexer::list`] and a case to the tests.
 
 /// How a byte of the script is quoted.
@@ -100,6 +102,8 @@ pub struct SimpleCommand {
 pub struct Script {
     pub commands: Vec<SimpleCommand>,
     pub regions: Vec<Region>,
+    /// Names of the functions the script defines (`f() {`, `function f {`).
+    pub functions: Vec<String>,
 }
 
 impl Script {
@@ -173,10 +177,11 @@ pub fn parse(script: &str) -> Script {
     lexer.out
 }
 
-/// Words that start or continue a compound command; skipped at command position.
+/// Words that start or continue a compound command; skipped at command position. (`[[` is
+/// kept as a command word: its operands are a test, not a command.)
 const KEYWORDS: &[&str] = &[
     "if", "then", "elif", "else", "fi", "do", "done", "while", "until", "!", "{", "}", "time",
-    "esac", "[[", "]]",
+    "esac",
 ];
 
 struct PendingHeredoc {
@@ -235,6 +240,8 @@ impl Lexer<'_> {
         };
         let mut skip_rest = false;
         let mut case_depth = 0usize;
+        // After the `function` keyword: the next word names the function.
+        let mut naming = false;
         while let Some(c) = self.peek() {
             match c {
                 b' ' | b'\t' => self.i += 1,
@@ -272,13 +279,17 @@ impl Lexer<'_> {
                         if self.peek() == Some(b')') {
                             self.i += 1;
                             // The body's commands follow (`{` is skipped as a keyword).
+                            if cmd.words.len() == 1 {
+                                self.out.functions.append(&mut cmd.words);
+                            }
                             cmd.words.clear();
                             continue;
                         }
                     }
                     if self.peek() == Some(b'(') {
+                        // Arithmetic: opaque, but substitutions inside it run.
                         let start = self.i + 1;
-                        self.skip_balanced(b'(', b')', 1);
+                        self.opaque(b'(', b')', 1, depth);
                         self.arithmetic(start, self.i.saturating_sub(2));
                         continue;
                     }
@@ -301,6 +312,12 @@ impl Lexer<'_> {
                     if skip_rest {
                         continue;
                     }
+                    if naming {
+                        // `function f {` or `function f() {`: the body's commands follow.
+                        naming = false;
+                        self.out.functions.push(word);
+                        continue;
+                    }
                     if cmd.words.is_empty() && cmd.redirects.is_empty() && is_assignment(&word) {
                         cmd.assignments.push(word);
                     } else if cmd.words.is_empty() && KEYWORDS.contains(&word.as_str()) {
@@ -308,8 +325,10 @@ impl Lexer<'_> {
                             case_depth = case_depth.saturating_sub(1);
                         }
                         cmd.start = self.i;
+                    } else if cmd.words.is_empty() && word == "function" {
+                        naming = true;
                     } else if cmd.words.is_empty()
-                        && matches!(word.as_str(), "for" | "select" | "case" | "function")
+                        && matches!(word.as_str(), "for" | "select" | "case")
                     {
                         if word == "case" {
                             case_depth += 1;
@@ -347,15 +366,36 @@ impl Lexer<'_> {
         }
     }
 
-    fn skip_balanced(&mut self, open: u8, close: u8, mut level: usize) {
+    /// Skips an arithmetic or `${...}` body up to the balanced `close`, lexing the command
+    /// substitutions inside it (`${x:-$(cmd)}`, `(( $(cmd) > 0 ))`): they run too.
+    fn opaque(&mut self, open: u8, close: u8, mut level: usize, depth: usize) {
+        let mut sink = String::new();
         while let Some(c) = self.peek() {
-            self.i += 1;
-            if c == open {
-                level += 1;
-            } else if c == close {
-                level -= 1;
-                if level == 0 {
-                    return;
+            match c {
+                b'\\' => self.i += 2,
+                b'\'' if open == b'{' => {
+                    self.i += 1;
+                    while self.peek().is_some_and(|c| c != b'\'') {
+                        self.i += 1;
+                    }
+                    self.i += 1;
+                }
+                b'"' => {
+                    self.i += 1;
+                    self.double_quoted(depth, &mut sink);
+                }
+                b'$' if matches!(self.at(1), Some(b'(' | b'{')) => self.dollar(depth, &mut sink),
+                b'`' => self.backquoted(depth, &mut sink, false),
+                _ => {
+                    self.i += 1;
+                    if c == open {
+                        level += 1;
+                    } else if c == close {
+                        level = level.saturating_sub(1);
+                        if level == 0 {
+                            return;
+                        }
+                    }
                 }
             }
         }
@@ -573,13 +613,13 @@ impl Lexer<'_> {
         match self.at(1) {
             Some(b'(') if self.at(2) == Some(b'(') => {
                 self.i += 1;
-                self.skip_balanced(b'(', b')', 0);
+                self.opaque(b'(', b')', 0, depth);
                 self.arithmetic(start + 3, self.i.saturating_sub(2));
             }
             Some(b'[') => {
                 // `$[ expr ]`, the old spelling of `$(( expr ))`.
                 self.i += 1;
-                self.skip_balanced(b'[', b']', 0);
+                self.opaque(b'[', b']', 0, depth);
                 self.arithmetic(start + 2, self.i.saturating_sub(1));
             }
             Some(b'(') => {
@@ -600,7 +640,7 @@ impl Lexer<'_> {
             }
             Some(b'{') => {
                 self.i += 1;
-                self.skip_balanced(b'{', b'}', 0);
+                self.opaque(b'{', b'}', 0, depth);
                 let end = self.i.saturating_sub(1);
                 if start + 2 < end {
                     self.region(start + 2, end, Quote::Parameter, None);
@@ -793,6 +833,35 @@ mod tests {
             "{w:?}"
         );
         assert!(w.contains(&vec!["rm".to_owned(), "x".to_owned()]), "{w:?}");
+    }
+
+    #[test]
+    fn function_keyword_form_and_names() {
+        let s = parse("function f { rm x; }\nfunction g() { ls; }\nh () { cat y; }; f");
+        let w: Vec<_> = s.commands.iter().map(|c| c.words.clone()).collect();
+        assert!(w.contains(&vec!["rm".to_owned(), "x".to_owned()]), "{w:?}");
+        assert!(w.contains(&vec!["cat".to_owned(), "y".to_owned()]), "{w:?}");
+        assert_eq!(s.functions, ["f", "g", "h"]);
+    }
+
+    #[test]
+    fn substitutions_inside_expansions_and_arithmetic_are_commands() {
+        for script in [
+            "echo ${x:-$(rm a)}",
+            "echo \"${x:=`rm a`}\"",
+            "(( $(rm a) > 0 ))",
+            "echo $(( 1 + $(rm a) ))",
+            "echo ${x:-${y:-$(rm a)}}",
+        ] {
+            let w = words(script);
+            assert!(
+                w.contains(&vec!["rm".to_owned(), "a".to_owned()]),
+                "{script}: {w:?}"
+            );
+        }
+        // Quotes inside are skipped, not mistaken for the end.
+        let w = words("echo ${x:-')'} ; rm b");
+        assert!(w.contains(&vec!["rm".to_owned(), "b".to_owned()]), "{w:?}");
     }
 
     #[test]

@@ -541,12 +541,21 @@ fn resource_route(
         }
         (&Method::PUT, Some(name)) => {
             let obj = decode_body(req, &rt)?;
+            if dry_run(req) {
+                app.store.get(&rt, ns_str, name)?;
+                return Ok(Reply::Json(StatusCode::OK, obj));
+            }
             Ok(Reply::Json(
                 StatusCode::OK,
                 app.store.update(&rt, ns_str, name, obj, None)?,
             ))
         }
         (&Method::PATCH, Some(name)) => patch(app, req, &rt, ns_str, name, None),
+        (&Method::DELETE, Some(name)) if dry_run(req) => Ok(Reply::Json(
+            StatusCode::OK,
+            app.store.get(&rt, ns_str, name)?,
+        )),
+        (&Method::DELETE, None) if dry_run(req) => list(app, req, &rt, ns),
         (&Method::DELETE, Some(name)) => {
             let grace = grace_period(req);
             match app.store.delete(&rt, ns_str, name, grace)? {
@@ -560,6 +569,16 @@ fn resource_route(
         }
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// `dryRun=All` in the query, or in a DELETE's options body (which a real server reads
+/// instead of the query): validate, answer, persist nothing.
+fn dry_run(req: &Req) -> bool {
+    req.param("dryRun") == Some("All")
+        || serde_json::from_slice::<Value>(&req.body)
+            .ok()
+            .and_then(|b| b["dryRun"].as_array().cloned())
+            .is_some_and(|a| a.iter().any(|v| v == "All"))
 }
 
 fn grace_period(req: &Req) -> Option<i64> {
@@ -581,6 +600,21 @@ fn patch(
     sub: Option<&str>,
 ) -> Result<Reply, ApiError> {
     let kind = PatchType::from_content_type(&req.content_type)?;
+    if dry_run(req) {
+        return match app.store.get(rt, ns, name) {
+            Ok(current) => Ok(Reply::Json(
+                StatusCode::OK,
+                super::patch::apply(&current, &req.body, kind)?,
+            )),
+            Err(_) if kind == PatchType::Apply => {
+                let mut obj: Value = serde_yaml::from_slice(&req.body)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                obj["metadata"]["name"] = json!(name);
+                Ok(Reply::Json(StatusCode::CREATED, obj))
+            }
+            Err(e) => Err(e),
+        };
+    }
     if kind == PatchType::Apply && app.store.get(rt, ns, name).is_err() {
         let mut obj: Value =
             serde_yaml::from_slice(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -613,6 +647,10 @@ fn subresource(
         }
         ("status", &Method::PUT) if rt.status_subresource => {
             let obj = decode_body(req, rt)?;
+            if dry_run(req) {
+                app.store.get(rt, ns, name)?;
+                return Ok(Reply::Json(StatusCode::OK, obj));
+            }
             Ok(Reply::Json(
                 StatusCode::OK,
                 app.store.update(rt, ns, name, obj, Some("status"))?,

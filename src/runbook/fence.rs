@@ -10,6 +10,11 @@ use std::collections::BTreeMap;
 /// Highlighted line numbers are capped so that `{1-4000000000}` cannot exhaust memory.
 const MAX_HIGHLIGHT: u32 = 10_000;
 
+/// Fence attributes that change how a command block is judged: whether it is asked about,
+/// run, handed the terminal, or run on the nodes. `runbook show` and the TUI display them.
+pub const JUDGING_ATTRIBUTES: &[&str] =
+    &["destructive", "interactive", "manual", "target", "reason"];
+
 /// Words that are never a language.
 const META_WORDS: &[&str] = &[
     "hideclipboard",

@@ -64,7 +64,25 @@ fn block(out: &mut String, b: &Block, depth: usize) {
         .attribute("tab")
         .map(|t| format!(" [{t}]"))
         .unwrap_or_default();
-    let _ = writeln!(out, "{pad}{}{tab}:", b.kind.as_str());
+    // Every attribute that changes how the block is judged, as written: a review must see a
+    // `destructive=false` before the block runs.
+    let judged: Vec<String> = super::JUDGING_ATTRIBUTES
+        .iter()
+        .filter_map(|k| b.attribute(k).map(|v| (k, v)))
+        .map(|(k, v)| {
+            if v.is_empty() || v.contains([' ', '"']) {
+                format!("{k}={v:?}")
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect();
+    let judged = if judged.is_empty() {
+        String::new()
+    } else {
+        format!(" {{{}}}", judged.join(" "))
+    };
+    let _ = writeln!(out, "{pad}{}{tab}{judged}:", b.kind.as_str());
     for line in b.code.lines().take(12) {
         let _ = writeln!(out, "{pad}  | {line}");
     }

@@ -8,6 +8,7 @@ mod lab_support;
 mod contexts;
 mod diagnose;
 mod fetch;
+mod gate;
 mod lab_api;
 mod lab_battery;
 mod lab_bounds;

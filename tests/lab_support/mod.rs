@@ -48,6 +48,20 @@ pub fn start_with(scenario: &str, extra_objects: Vec<Value>) -> TestLab {
     TestLab { handle, cache }
 }
 
+/// Start a lab for `scenario` serving plain HTTP without authentication, for a test that puts
+/// a TLS front of its own before it.
+pub fn start_open(scenario: &str) -> TestLab {
+    let handle = Lab::start_blocking(LabOptions {
+        scenario: Some(scenario.to_owned()),
+        timing: fast_timing(),
+        open: true,
+        ..LabOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("lab {scenario} did not start: {e}"));
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    TestLab { handle, cache }
+}
+
 /// True when kubectl can be run. Missing kubectl fails the test under `CI`, else skips it.
 pub fn kubectl_available() -> bool {
     let ok = Command::new("kubectl")

@@ -4,6 +4,7 @@
 //! `classify` is the raw analysis; fence attributes (`destructive=false` on the sign-in `curl`
 //! that POSTs credentials) are checked separately through `classify_block`.
 
+use runbook::exec::safety::Trust;
 use runbook::exec::{classify, classify_block};
 use runbook::runbook::{BlockKind, Catalog};
 
@@ -444,7 +445,7 @@ fn bundled_commands_are_all_in_the_table() {
                     ));
                 }
                 // Attributes agree with the analysis, or say why they override it.
-                let c = classify_block(block);
+                let c = classify_block(block, Trust::Local);
                 if let Some(d) = block.attribute("destructive") {
                     assert_eq!(c.destructive, d == "true", "{}", block.code);
                 }
@@ -530,4 +531,84 @@ fn more_shapes() {
     assert!(d("find . -name '*.log' | xargs -0 -I{} rm {}"));
     assert!(d("\\rm x"));
     assert!(d("/bin/rm x"));
+}
+
+/// `destructive=false` (issue 17 §2): honoured for bundled and local runbooks, ignored for a
+/// fetched one, never a way past `--read-only`, and shown by `runbook show`.
+mod overrides {
+    use std::path::Path;
+    use std::process::Command;
+
+    use runbook::exec::classify_block;
+    use runbook::exec::safety::Trust;
+    use runbook::runbook::parse;
+
+    fn blocks() -> Vec<runbook::runbook::Block> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/override.md");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        let book = parse(&bytes, &path);
+        book.scenarios[0]
+            .all_blocks()
+            .filter(|b| b.kind == runbook::runbook::BlockKind::Command)
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn a_fetched_runbook_cannot_relax_the_guards() {
+        for block in blocks() {
+            let local = classify_block(&block, Trust::Local);
+            let fetched = classify_block(&block, Trust::Fetched);
+            assert!(!local.destructive, "{}", block.code);
+            assert!(local.overridden);
+            assert!(fetched.destructive, "{}", block.code);
+            assert!(!fetched.overridden);
+            let attr = fetched
+                .attributes
+                .iter()
+                .find(|a| a.key == "destructive")
+                .unwrap_or_else(|| panic!("listed"));
+            assert_eq!(attr.value, "false");
+            assert!(
+                attr.ignored
+                    .as_deref()
+                    .is_some_and(|w| w.contains("fetched"))
+            );
+            // And never past read-only, whoever wrote it.
+            assert!(local.read_only_refusal().is_some(), "{}", block.code);
+            assert!(fetched.read_only_refusal().is_some(), "{}", block.code);
+        }
+    }
+
+    #[test]
+    fn making_a_block_more_careful_always_counts() {
+        let md = "## Scenario - S {#s}\n\n### Debug Steps\n\n1. A.\n\n   ```bash destructive=true interactive=true\n   cat /etc/hostname\n   ```\n";
+        let book = parse(md.as_bytes(), Path::new("t.md"));
+        let block = &book.scenarios[0].procedures[0].steps[0].blocks[0];
+        let c = classify_block(block, Trust::Fetched);
+        assert!(c.destructive && c.interactive);
+        assert_eq!(
+            c.read_only_refusal().as_deref(),
+            Some("the runbook marks it destructive=true")
+        );
+    }
+
+    #[test]
+    fn show_displays_the_attributes_that_change_the_verdict() {
+        let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/override.md");
+        let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
+            .arg("show")
+            .arg(&path)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("command {destructive=false}:"), "{text}");
+        assert!(
+            text.contains("command {destructive=false reason=\"signs in; changes nothing\"}:"),
+            "{text}"
+        );
+    }
 }
