@@ -268,6 +268,10 @@ pub fn markdown(store: &Store, record: &SessionRecord, redactor: &Redactor) -> S
 /// The JSON transcript, redacted: the session record plus each step's trimmed output.
 pub fn json(store: &Store, record: &SessionRecord, redactor: &Redactor) -> Value {
     let mut value = serde_json::to_value(record).unwrap_or(Value::Null);
+    if let Some(fields) = value.as_object_mut() {
+        // Where the recorder keeps its changes: nothing for a reader.
+        fields.remove("journal");
+    }
     if let Some(steps) = value.get_mut("steps").and_then(Value::as_array_mut) {
         for (step, out) in record.steps.iter().zip(steps.iter_mut()) {
             let t = store
