@@ -296,6 +296,7 @@ impl Recorder {
                 {
                     cmd.exit_code = outcome.exit_code;
                     cmd.signal = outcome.signal;
+                    cmd.pipestatus.clone_from(&outcome.pipestatus);
                     cmd.duration_ms = Some(millis(outcome.duration));
                     cmd.timed_out = outcome.timed_out;
                     cmd.failures.clone_from(failures);

@@ -1,10 +1,12 @@
 //! Running one command block: a `bash` child in its own process group, streamed, bounded in
 //! time, and never left behind.
 //!
-//! - The block's text runs verbatim through `bash -c` after a one-line prelude
-//!   (`set +e -o pipefail` and an `EXIT` trap that writes `export -p` to a private file), so
+//! - The block's text runs through `bash -c` after a one-line prelude (`set +e`, and an `EXIT`
+//!   trap that writes `export -p` and the last pipeline's `PIPESTATUS` to a private file), so
 //!   heredocs, continuations and `exit` behave as typed, and the exported environment and
 //!   working directory after the command can be carried to the next one ([`EnvSnapshot`]).
+//!   Each pipeline gets its status as a person reading it would give it
+//!   ([`super::pipeline`]): an upstream member killed by SIGPIPE does not fail it.
 //! - stdout and stderr are read in chunks and handed to an [`OutputSink`] as runs of complete
 //!   lines; nothing is buffered without bound here.
 //! - Cancel or timeout: SIGINT to the group, then SIGTERM, then SIGKILL, each after
@@ -44,8 +46,10 @@ use super::output::{LineSplitter, Stream};
 
 /// The environment variable that marks every process a command starts.
 pub const MARKER_VAR: &str = "RUNBOOK_RUN_ID";
-/// Where the EXIT trap writes `export -p`.
+/// Where the EXIT trap writes `export -p` and the last pipeline's statuses.
 const ENV_FILE_VAR: &str = "RUNBOOK_ENV_FILE";
+/// The first line of the exit file when the script ended with a pipeline.
+const PIPESTATUS_LINE: &str = "#pipestatus ";
 /// Scripts longer than this cannot be passed as one argument.
 const MAX_SCRIPT: usize = 120 * 1024;
 /// How long to wait for pipes to close after the command and its group are gone.
@@ -92,6 +96,10 @@ pub struct CommandOutcome {
     pub cancelled: bool,
     /// Processes that were still running after the command ended and had to be killed.
     pub leftovers_killed: usize,
+    /// Each member's status when the command ended with a pipeline (`PIPESTATUS`): why a
+    /// pipeline passed or failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pipestatus: Vec<i32>,
     #[serde(skip)]
     pub env_after: Option<EnvSnapshot>,
 }
@@ -264,18 +272,28 @@ pub async fn run(
     let started = Instant::now();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let marker = format!("{}-{n}", std::process::id());
-    let env_dir = if spec.capture_env {
-        Some(private_dir(n)?)
-    } else {
-        None
-    };
+    // Judging pipelines adds a few bytes per pipeline; past the limit it runs as written.
+    let judged = super::pipeline::rewrite(&spec.script).filter(|r| r.len() <= MAX_SCRIPT);
+    // The exit trap reports the environment and the statuses of a pipeline that ended it.
+    let trap = spec.capture_env || spec.script.contains('|');
+    let env_dir = if trap { Some(private_dir(n)?) } else { None };
     let env_file = env_dir.as_ref().map(|d| d.join("env"));
-    let mut wrapped = String::with_capacity(spec.script.len() + 96);
-    if env_file.is_some() {
-        wrapped.push_str("trap 'export -p >\"$RUNBOOK_ENV_FILE\"' EXIT; ");
+    let body = judged.as_deref().unwrap_or(&spec.script);
+    let mut wrapped = String::with_capacity(body.len() + 512);
+    // One line, so that bash's line numbers are the script's.
+    if judged.is_some() {
+        wrapped.push_str(super::pipeline::FUNCTIONS);
     }
-    wrapped.push_str("set +e -o pipefail; ");
-    wrapped.push_str(&spec.script);
+    if trap {
+        wrapped.push_str(&exit_trap(spec.capture_env));
+    }
+    // A script left as written keeps `pipefail`; its last pipeline is judged afterwards.
+    wrapped.push_str(if judged.is_some() {
+        "set +e; "
+    } else {
+        "set +e -o pipefail; "
+    });
+    wrapped.push_str(body);
 
     let mut cmd = Command::new(bash_path());
     cmd.arg("-c")
@@ -397,15 +415,66 @@ pub async fn run(
     outcome.signal = status.signal();
     outcome.duration = started.elapsed();
     if let Some(f) = env_file {
-        if !outcome.cancelled && !outcome.timed_out {
-            outcome.env_after = std::fs::read(&f).ok().map(|b| parse_export_p(&b));
+        if !outcome.cancelled
+            && !outcome.timed_out
+            && let Ok(bytes) = std::fs::read(&f)
+        {
+            outcome.pipestatus = parse_pipestatus(&bytes);
+            if spec.capture_env {
+                outcome.env_after = Some(parse_export_p(&bytes));
+            }
         }
         let _ = std::fs::remove_file(&f);
+    }
+    // Left as written, the script ran with `pipefail`: when its last pipeline decided the
+    // exit code, that pipeline is judged by the same rule as the others.
+    if judged.is_none()
+        && outcome.pipestatus.len() > 1
+        && outcome.exit_code
+            == Some(
+                outcome
+                    .pipestatus
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|s| *s != 0)
+                    .unwrap_or(0),
+            )
+    {
+        outcome.exit_code = Some(super::pipeline::judged_status(&outcome.pipestatus));
     }
     if let Some(d) = env_dir {
         let _ = std::fs::remove_dir(d);
     }
     Ok(outcome)
+}
+
+/// The `EXIT` trap: writes the statuses of a pipeline that ended the script (not of one that
+/// an `exit` came after) and, when asked, `export -p`, to `$RUNBOOK_ENV_FILE`. A function, so
+/// that `set -x` shows two lines of it, not ten; `BASH_COMMAND` tells what ended the script.
+fn exit_trap(export: bool) -> String {
+    format!(
+        "__runbook_exit() {{ local __rb_ps=(\"${{PIPESTATUS[@]}}\"); {{ set +x; }} 2>/dev/null; \
+if [ \"$1\" = '{ret}' ]; then __rb_ps=($__runbook_ps); \
+elif [ \"${{1%% *}}\" = exit ]; then __rb_ps=(); fi; \
+{{ if [ ${{#__rb_ps[@]}} -gt 1 ]; then printf '{line}%s\\n' \"${{__rb_ps[*]}}\"; fi; {export} }} \
+>\"$RUNBOOK_ENV_FILE\"; }}; trap '__runbook_exit \"$BASH_COMMAND\"' EXIT; ",
+        ret = super::pipeline::PIPE_RETURN,
+        line = PIPESTATUS_LINE,
+        export = if export { "export -p;" } else { ":;" },
+    )
+}
+
+/// The statuses the exit trap wrote, if the script ended with a pipeline.
+fn parse_pipestatus(bytes: &[u8]) -> Vec<i32> {
+    let Some(rest) = bytes.strip_prefix(PIPESTATUS_LINE.as_bytes()) else {
+        return Vec::new();
+    };
+    let line = rest.split(|b| *b == b'\n').next().unwrap_or_default();
+    String::from_utf8_lossy(line)
+        .split_whitespace()
+        .map_while(|s| s.parse().ok())
+        .collect()
 }
 
 async fn read_opt<R: tokio::io::AsyncRead + Unpin>(

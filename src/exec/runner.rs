@@ -805,12 +805,8 @@ impl<'h, H: Host> Runner<'h, H> {
             return (Verdict::Failed, Vec::new());
         };
         let saw = |w: Option<usize>| w.is_some_and(|w| buffer.found(w));
-        let mut failures = judge::judge(
-            &expectations,
-            outcome.exit_code,
-            saw(watch_expect),
-            saw(watch_no),
-        );
+        let mut failures =
+            judge::judge_outcome(&expectations, &outcome, saw(watch_expect), saw(watch_no));
         if outcome.timed_out {
             failures.retain(|f| f != judge::KILLED);
             failures.insert(0, format!("timed out after {}", humanize(timeout)));

@@ -216,6 +216,15 @@ pub fn markdown(store: &Store, record: &SessionRecord, redactor: &Redactor) -> S
             );
             if c.duration_ms.is_some() || c.exit_code.is_some() {
                 status.push_str(&status_of(c.exit_code, c.signal, c.timed_out));
+                if c.pipestatus.len() > 1 {
+                    let members: Vec<String> =
+                        c.pipestatus.iter().map(ToString::to_string).collect();
+                    let _ = write!(
+                        status,
+                        " (pipeline member statuses {})",
+                        members.join(" | ")
+                    );
+                }
                 if let Some(d) = c.duration_ms {
                     let _ = write!(status, " in {}", ms(d));
                 }

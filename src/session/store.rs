@@ -214,6 +214,9 @@ pub struct CommandRecord {
     pub exit_code: Option<i32>,
     #[serde(default)]
     pub signal: Option<i32>,
+    /// Each member's status when the command ended with a pipeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pipestatus: Vec<i32>,
     #[serde(default)]
     pub duration_ms: Option<u64>,
     #[serde(default)]

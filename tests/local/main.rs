@@ -8,6 +8,7 @@ mod bad_input;
 mod bundled;
 mod cli;
 mod exec_bad_input;
+mod exec_pipelines;
 mod exec_process;
 mod exec_run;
 mod exec_runner;

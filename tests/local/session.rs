@@ -505,6 +505,7 @@ fn step_events(step: usize) -> Vec<runbook::exec::runner::Event> {
             block: 0,
             outcome: CommandOutcome {
                 exit_code: Some(0),
+                pipestatus: vec![141, 0],
                 ..CommandOutcome::default()
             },
             failures: Vec::new(),
@@ -563,6 +564,7 @@ fn the_journal_keeps_each_finished_step_until_the_state_is_folded() {
         let s = &loaded.steps[step];
         assert_eq!(s.state, StepState::Done, "{s:?}");
         assert_eq!(s.verdict, Some(Verdict::Passed));
+        assert_eq!(s.commands[0].pipestatus, [141, 0]);
         let kept = store.output(&loaded, s).unwrap_or_default();
         assert_eq!(
             kept.head,
