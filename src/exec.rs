@@ -12,6 +12,7 @@
 //! - [`nodes`] runs a `target=nodes` block on every node over ssh and compares the outputs.
 //! - [`pipeline`] gives each pipeline the status a person reading it would give it (an
 //!   upstream member killed by SIGPIPE does not fail it).
+//! - [`watchdog`] makes sure nothing runbook started outlives it, even after `kill -9`.
 //! - [`judge`] decides pass/fail (exit code, `expect=` regexes) and diffs expected output.
 //! - [`runner`] runs a procedure through the gates (`--read-only`, confirmation, dry run),
 //!   carries the environment between steps, and reports everything as [`runner::Event`]s to a
@@ -30,6 +31,7 @@ pub mod runner;
 pub mod safety;
 pub mod shell;
 pub mod vars;
+pub mod watchdog;
 
 pub use plan::{BlockPlan, StepPlan, step_plan};
 pub use process::{Cancel, CancelHandle, Terminal};

@@ -16,6 +16,10 @@ use runbook::state::Mode;
 use serde_json::json;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(runbook::exec::watchdog::ARG) {
+        return runbook::exec::watchdog::main(&args[2..]);
+    }
     if let Err(err) = color_eyre::install() {
         eprintln!("runbook: {err}");
     }
@@ -43,6 +47,8 @@ fn is_broken_pipe(err: &color_eyre::eyre::Report) -> bool {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let Some(command) = cli.command else {
+        // Whatever ends runbook, the commands it started end with it.
+        runbook::exec::watchdog::start();
         return tui(&cli.tui);
     };
     match command {
@@ -52,7 +58,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config(args) => config(&args),
         Command::Lab(args) => lab(args),
         // A wrong target, flag or context is a usage error: exit 2, like a missing value.
-        Command::Run(args) => Ok(run_headless(&args).unwrap_or_else(|e| {
+        Command::Run(args) => Ok({
+            runbook::exec::watchdog::start();
+            run_headless(&args)
+        }
+        .unwrap_or_else(|e| {
             eprintln!("runbook: {e}");
             ExitCode::from(2)
         })),

@@ -7,6 +7,8 @@
 //!   working directory after the command can be carried to the next one ([`EnvSnapshot`]).
 //!   Each pipeline gets its status as a person reading it would give it
 //!   ([`super::pipeline`]): an upstream member killed by SIGPIPE does not fail it.
+//! - Every process group is registered with the [`super::watchdog`] while it runs, so that a
+//!   `kill -9` of runbook leaves nothing behind.
 //! - stdout and stderr are read in chunks and handed to an [`OutputSink`] as runs of complete
 //!   lines; nothing is buffered without bound here.
 //! - Cancel or timeout: SIGINT to the group, then SIGTERM, then SIGKILL, each after
@@ -319,6 +321,9 @@ pub async fn run(
     let mut child = cmd.spawn().map_err(ProcessError::Spawn)?;
     let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
     let group = Pid::from_raw(pid);
+    // Killed by the watchdog if runbook dies while it runs (an interactive command shares
+    // runbook's group: its marker finds it).
+    let _registered = (!spec.interactive).then(|| super::watchdog::Registered::new(pid));
 
     let mut outcome = CommandOutcome::default();
     let status = if spec.interactive {

@@ -15,6 +15,7 @@ mod exec_runner;
 mod exec_safety;
 mod exec_slow;
 mod exec_vars;
+mod exec_watchdog;
 mod lint;
 mod parse_fixtures;
 mod session;
