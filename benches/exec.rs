@@ -50,6 +50,7 @@ fn spec(script: &str) -> CommandSpec {
         grace: Duration::from_secs(1),
         interactive: false,
         capture_env: true,
+        secret: false,
     }
 }
 

@@ -7,6 +7,10 @@
 //!   working directory after the command can be carried to the next one ([`EnvSnapshot`]).
 //!   Each pipeline gets its status as a person reading it would give it
 //!   ([`super::pipeline`]): an upstream member killed by SIGPIPE does not fail it.
+//! - A script that holds secret values ([`CommandSpec::secret`]) reaches bash through its
+//!   environment (readable by the user only) and `eval`, never through its arguments
+//!   (`/proc/PID/cmdline`, readable by every local user); it is spelled exactly as it would be
+//!   in the arguments, so it runs the same.
 //! - Every process group is registered with the [`super::watchdog`] while it runs, so that a
 //!   `kill -9` of runbook leaves nothing behind.
 //! - stdout and stderr are read in chunks and handed to an [`OutputSink`] as runs of complete
@@ -50,6 +54,8 @@ use super::output::{LineSplitter, Stream};
 pub const MARKER_VAR: &str = "RUNBOOK_RUN_ID";
 /// Where the EXIT trap writes `export -p` and the last pipeline's statuses.
 const ENV_FILE_VAR: &str = "RUNBOOK_ENV_FILE";
+/// Carries a secret-holding script to bash (unset before the script runs).
+const SCRIPT_VAR: &str = "RUNBOOK_SCRIPT";
 /// The first line of the exit file when the script ended with a pipeline.
 const PIPESTATUS_LINE: &str = "#pipestatus ";
 /// Scripts longer than this cannot be passed as one argument.
@@ -75,6 +81,9 @@ pub struct CommandSpec {
     pub interactive: bool,
     /// Write `export -p` at exit to carry the environment to the next command.
     pub capture_env: bool,
+    /// The script holds secret values: hand it to bash through the environment, never in
+    /// its arguments.
+    pub secret: bool,
 }
 
 /// The exported environment and working directory a command left behind.
@@ -295,7 +304,12 @@ pub async fn run(
     } else {
         "set +e -o pipefail; "
     });
-    wrapped.push_str(body);
+    if spec.secret {
+        // `eval` of the same text: unset first, so that nothing the script starts inherits it.
+        wrapped.push_str("__runbook_script=$RUNBOOK_SCRIPT; unset RUNBOOK_SCRIPT; eval \"unset __runbook_script; $__runbook_script\"");
+    } else {
+        wrapped.push_str(body);
+    }
 
     let mut cmd = Command::new(bash_path());
     cmd.arg("-c")
@@ -306,6 +320,9 @@ pub async fn run(
     cmd.env(MARKER_VAR, &marker);
     if let Some(f) = &env_file {
         cmd.env(ENV_FILE_VAR, f);
+    }
+    if spec.secret {
+        cmd.env(SCRIPT_VAR, body);
     }
     cmd.kill_on_drop(true);
     if spec.interactive {
@@ -677,7 +694,15 @@ pub fn parse_export_p(bytes: &[u8]) -> EnvSnapshot {
         vars.insert(OsString::from_vec(name), OsString::from_vec(value));
     }
     let cwd = vars.get(OsStr::new("PWD")).map(PathBuf::from);
-    for skip in ["PWD", "OLDPWD", "SHLVL", "_", MARKER_VAR, ENV_FILE_VAR] {
+    for skip in [
+        "PWD",
+        "OLDPWD",
+        "SHLVL",
+        "_",
+        MARKER_VAR,
+        ENV_FILE_VAR,
+        SCRIPT_VAR,
+    ] {
         vars.remove(OsStr::new(skip));
     }
     EnvSnapshot { vars, cwd }

@@ -643,6 +643,7 @@ impl<'h, H: Host> Runner<'h, H> {
             Err(_) if !runs_here => super::vars::Filled {
                 script: block.code.clone(),
                 display: self.shell.vars.mask(&block.code).into_owned(),
+                secret: false,
             },
             Err(e) => return (Verdict::Blocked, vec![e.to_string()]),
         };
@@ -760,6 +761,7 @@ impl<'h, H: Host> Runner<'h, H> {
             grace: self.opts.grace,
             interactive: planned.plan == BlockPlan::Interactive,
             capture_env: may_change_env(&block.code),
+            secret: filled.secret,
         };
         let Some(buffer) = self.step_outputs.get_mut(i) else {
             return (Verdict::Failed, vec!["internal: no buffer".to_owned()]);

@@ -34,6 +34,7 @@ fn run(script: &str, capture_env: bool) -> (CommandOutcome, String) {
         grace: Duration::from_millis(300),
         interactive: false,
         capture_env,
+        secret: false,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

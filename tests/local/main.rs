@@ -13,6 +13,7 @@ mod exec_process;
 mod exec_run;
 mod exec_runner;
 mod exec_safety;
+mod exec_secrets;
 mod exec_slow;
 mod exec_vars;
 mod exec_watchdog;
