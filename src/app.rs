@@ -838,16 +838,23 @@ impl Host for TuiHost {
             recorder.record(self.index, &event);
         }
         match event {
-            EngineEvent::Output { ref text, .. } | EngineEvent::Progress { ref text, .. } => {
-                let lines = text.lines().count().max(1) as u64;
-                if self
+            EngineEvent::Output { .. } | EngineEvent::Progress { .. } => {
+                match self
                     .out
                     .try_send(Action::Engine(self.index, Box::new(event)))
-                    .is_err()
                 {
-                    self.dropped += lines;
-                } else if self.dropped > 0 {
-                    self.flush_dropped();
+                    Ok(()) if self.dropped > 0 => self.flush_dropped(),
+                    Ok(()) => {}
+                    // Lines are counted only when the screen had no room (a flood's hot path).
+                    Err(full) => {
+                        if let Action::Engine(_, dropped) = full.into_inner()
+                            && let EngineEvent::Output { text, .. }
+                            | EngineEvent::Progress { text, .. } = *dropped
+                        {
+                            let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+                            self.dropped += lines.max(1) as u64;
+                        }
+                    }
                 }
             }
             other => {

@@ -645,8 +645,10 @@ pub fn latest_unfinished(
     })
 }
 
-/// How often output that floods is written to the tail files.
+/// How long tail output waits in memory before it is written: a trickle is written as it
+/// comes, a flood (more than the tail holds between two writes) once a second.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
+const FLOOD_FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// The most tail bytes held in memory between two writes (a larger tail limit writes older
 /// bytes as they leave memory).
 const RING_MAX: u64 = 8 * 1024 * 1024;
@@ -672,6 +674,8 @@ pub struct OutputWriter {
     last_flush: Instant,
     /// A flush happened inside [`Self::write`] since [`Self::take_flushed`] last asked.
     flushed: bool,
+    /// The last flush found the files stale: output is flooding.
+    flooding: bool,
 }
 
 fn tail_path(head: &Path, n: u8) -> PathBuf {
@@ -704,6 +708,7 @@ impl OutputWriter {
             files_stale: false,
             last_flush: Instant::now(),
             flushed: false,
+            flooding: false,
         })
     }
 
@@ -743,7 +748,12 @@ impl OutputWriter {
         });
         self.ring = ring;
         result?;
-        if self.last_flush.elapsed() >= FLUSH_EVERY {
+        let every = if self.flooding {
+            FLOOD_FLUSH_EVERY
+        } else {
+            FLUSH_EVERY
+        };
+        if self.last_flush.elapsed() >= every {
             self.flush()?;
             self.flushed = true;
         }
@@ -762,6 +772,7 @@ impl OutputWriter {
         self.last_flush = Instant::now();
         // After a flood the ring starts in the middle of a line: the tail starts at the next.
         let mut align = self.files_stale;
+        self.flooding = self.files_stale;
         if self.files_stale {
             self.rotate()?;
             self.rotate()?;

@@ -625,3 +625,39 @@ fn a_journal_the_state_does_not_name_is_never_applied() {
     let loaded = store.load().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.steps[0].state, StepState::Pending);
 }
+
+/// Bytes this thread has written with `write` so far (`/proc/thread-self/io`).
+fn written_by_this_thread() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/io")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("wchar: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no /proc/thread-self/io"))
+}
+
+#[test]
+fn a_flood_is_written_a_few_times_not_chunk_by_chunk() {
+    let dir = tempdir();
+    let path = dir.path().join("step-001.out");
+    let limit = 1 << 20;
+    let chunk = "0123456789abcdefghijklmnopqrstuvwxyz\n".repeat(1771);
+    let before = written_by_this_thread();
+    let mut w = OutputWriter::create(path.clone(), limit).unwrap_or_else(|e| panic!("{e}"));
+    let mut total = 0;
+    while total < 64 << 20 {
+        w.write(chunk.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        total += chunk.len();
+    }
+    w.flush().unwrap_or_else(|e| panic!("{e}"));
+    let written = written_by_this_thread() - before;
+    // The head once, then at most the tail's size per flush (one flush a second at most while
+    // it floods), instead of all 64 MiB.
+    assert!(written < 8 << 20, "{written} bytes written for {total}");
+    let kept = store::read_output(&path, limit - limit / 2).unwrap_or_else(|e| panic!("{e}"));
+    assert!(kept.tail.ends_with("xyz\n") && kept.tail.starts_with("0123"));
+    assert_eq!(
+        (kept.head.len() + kept.tail.len()) as u64 + w.dropped(),
+        total as u64
+    );
+}
