@@ -5,9 +5,11 @@
 //! time, and grew with the session. Instead a change (one step's record, the variables) is one
 //! `write` at the end of `journal-<gen>.jsonl`, so it is in the file (what `kill -9` cannot take
 //! away) before the engine goes on. Flushing to the device is a group commit: a thread of its own
-//! runs `fdatasync` whenever something was appended since its last one, at most once per
-//! finished step and usually less, and [`Journal::wait_synced`] waits for it (the recorder does
-//! at the end of a run, before the state is folded back into `session.json`).
+//! runs `fdatasync` whenever a finished step asked for it ([`Journal::commit`]), covering every
+//! line appended before it started, so at most once per finished step and usually less, while
+//! the next step runs. At the end of a run the state is folded back into `session.json`
+//! (written and synced atomically), which makes the journal obsolete; dropping a journal waits
+//! for a flush in progress.
 //!
 //! Reading ([`replay`]) applies the lines in order to the state they were written against; a
 //! torn last line (the machine stopped mid-write) ends the replay. To journal one more kind of
@@ -198,19 +200,6 @@ impl Journal {
         let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
         s.requested += 1;
         wake.notify_all();
-        match s.error.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-
-    /// Waits until every commit asked for so far is on the device.
-    pub fn wait_synced(&self) -> std::io::Result<()> {
-        let (state, wake) = &*self.shared;
-        let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
-        while s.synced < s.requested && self.thread.is_some() {
-            s = wake.wait(s).unwrap_or_else(PoisonError::into_inner);
-        }
         match s.error.take() {
             Some(e) => Err(e),
             None => Ok(()),

@@ -76,10 +76,12 @@ fn kill_9_of_the_tui_leaves_nothing_behind() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    // runbook itself: its first argument is the binary (not the shell tmux started).
+    // This runbook: the binary as its first argument (not the shell tmux started), with this
+    // test's values (other tests run the same binary at the same time).
+    let ours = format!("foreground={}", tags[4]);
     let me = pids_where(|c| {
         c.split(|b| *b == 0).next() == Some(bin.as_bytes())
-            && !c.windows(10).any(|w| w == b"__watchdog")
+            && c.split(|b| *b == 0).any(|arg| arg == ours.as_bytes())
     });
     assert_eq!(me.len(), 1, "runbook processes: {me:?}");
     nix::sys::signal::kill(
