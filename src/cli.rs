@@ -60,6 +60,10 @@ pub struct TuiArgs {
     /// `[ssh] nodes` from the config. Default: the cluster's nodes' `InternalIP` addresses.
     #[arg(long = "node", value_name = "ADDR")]
     pub nodes: Vec<String>,
+    /// A Palette cluster whose kubeconfig (fetched with your Palette API key) the commands use,
+    /// the way --context pins a context; yours is never changed.
+    #[arg(long, value_name = "NAME", conflicts_with = "lab")]
+    pub palette_cluster: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +93,25 @@ pub enum Command {
     /// A scenario as a numbered copy-paste checklist, values filled in, for someone to run
     /// it themselves.
     Export(ExportArgs),
+    /// Palette: list clusters, gateways and events; download a cluster's kubeconfig.
+    Palette(crate::palette::command::PaletteArgs),
+    /// Shell completions for bash, zsh or fish, on standard output.
+    Completions(CompletionsArgs),
+    /// The manual page (roff), every subcommand included; `--dir` writes one page each.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh or fish (elvish and powershell work too).
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write runbook.1 and runbook-SUBCOMMAND.1 into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -137,13 +160,28 @@ pub struct LabArgs {
     /// Print the lab scenarios, one per line, id first, and exit.
     #[arg(long)]
     pub list: bool,
+    /// Serve a fleet of practice clusters behind a Palette API stand-in (--port is then the
+    /// stand-in's).
+    #[arg(long, conflicts_with_all = ["scenario", "kubeconfig"])]
+    pub palette: bool,
+    /// How many practice clusters (with --palette): each seeded with one scenario, round
+    /// robin, plus healthy ones.
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "palette")]
+    pub clusters: usize,
+    /// Write `PALETTE_HOST=...` and `PALETTE_API_KEY=...` lines to FILE (mode 0600) once the
+    /// fleet is ready.
+    #[arg(long, value_name = "FILE", requires = "palette")]
+    pub palette_env: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit status: 0 when the checks ran (whether or not anything matched), 2 when \
-                  the cluster cannot be reached or the kubeconfig cannot be read. Only GET \
-                  requests are made; nothing is written to the cluster."
+                  the cluster cannot be reached or the kubeconfig cannot be read. With --fleet: \
+                  0 when every cluster was reached, 1 when some were not, 2 when none was; JSON \
+                  {\"clusters\":[{\"cluster\",\"source\",\"results\",\"error\"}]}. Only GET \
+                  requests are made; nothing is written to the cluster, except the Events of \
+                  --emit-events."
 )]
 pub struct DiagnoseArgs {
     /// Kubeconfig context to use (default: the current context).
@@ -162,6 +200,9 @@ pub struct DiagnoseArgs {
     /// Extra runbook files or folders whose checks run too.
     #[arg(long = "path", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Fleet diagnosis, in-cluster runs, events and Palette clusters.
+    #[command(flatten)]
+    pub fleet: crate::diagnose::fleet::FleetArgs,
 }
 
 /// `10s`, `1500ms`, `2m`, or plain seconds.
@@ -285,6 +326,10 @@ pub struct RunArgs {
     /// Do not record a session (by default each run is saved; its id is printed at the end).
     #[arg(long)]
     pub no_session: bool,
+    /// A Palette cluster whose kubeconfig (fetched with your Palette API key) the commands use,
+    /// the way --context pins a context; yours is never changed.
+    #[arg(long, value_name = "NAME")]
+    pub palette_cluster: Option<String>,
 }
 
 #[derive(Debug, Args)]

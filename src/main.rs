@@ -7,32 +7,86 @@ use std::process::ExitCode;
 use clap::Parser;
 use color_eyre::eyre::{Result, bail, eyre};
 use runbook::cli::{
-    Cli, Command, ConfigArgs, DiagnoseArgs, ExportArgs, LabArgs, LintArgs, ListArgs, ReportArgs,
-    ReportFormat, SessionsArgs, ShowArgs, TuiArgs,
+    Cli, Command, ConfigArgs, ExportArgs, LabArgs, LintArgs, ListArgs, ReportArgs, ReportFormat,
+    SessionsArgs, ShowArgs, TuiArgs,
 };
+use runbook::exec::runner::RunMode as Mode;
 use runbook::run::run_headless;
 use runbook::runbook::{Catalog, Runbook, Severity};
-use runbook::state::Mode;
 use serde_json::json;
 
 fn main() -> ExitCode {
+    // The watchdog of a runbook process (see `exec::watchdog`): before anything else.
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some(runbook::exec::watchdog::ARG) {
         return runbook::exec::watchdog::main(&args[2..]);
     }
+    // Panics are bugs: color-eyre reports them with a backtrace. Everything `run` returns is
+    // the user's to fix: one line, a hint at most, exit 2.
     if let Err(err) = color_eyre::install() {
         eprintln!("runbook: {err}");
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     match run(cli) {
         Ok(code) => code,
         // `runbook show x | head` closing the pipe early is not an error.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("runbook: {err:?}");
-            ExitCode::FAILURE
+            // Each cause once: many errors already quote their source.
+            let mut message = String::new();
+            for cause in err.chain().map(ToString::to_string) {
+                if !message.contains(&cause) {
+                    if !message.is_empty() {
+                        message.push_str(": ");
+                    }
+                    message.push_str(&cause);
+                }
+            }
+            eprintln!("runbook: error: {message}");
+            if let Some(hint) = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<runbook::target::UserError>())
+                .and_then(|u| u.hint.as_deref())
+            {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(2)
         }
     }
+}
+
+/// clap's word on the command line, as one line and a hint; `--help` and `--version` print
+/// as clap prints them.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = err.to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ");
+    eprintln!("runbook: error: {first}");
+    let tip = text
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("tip: "));
+    match tip {
+        Some(tip) => eprintln!("hint: {tip}"),
+        None => eprintln!("hint: `runbook --help` lists the commands and their options"),
+    }
+    ExitCode::from(2)
 }
 
 fn is_broken_pipe(err: &color_eyre::eyre::Report) -> bool {
@@ -58,20 +112,50 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config(args) => config(&args),
         Command::Lab(args) => lab(args),
         // A wrong target, flag or context is a usage error: exit 2, like a missing value.
-        Command::Run(args) => Ok({
+        Command::Run(args) => {
+            // Whatever ends runbook, the commands it started end with it.
             runbook::exec::watchdog::start();
-            run_headless(&args)
+            run_headless(&args).map_err(|e| match e {
+                runbook::run::RunError::Target(user) => color_eyre::Report::new(user),
+                other => color_eyre::Report::new(other),
+            })
         }
-        .unwrap_or_else(|e| {
-            eprintln!("runbook: {e}");
-            ExitCode::from(2)
-        })),
         Command::Fetch(args) => runbook::fetch::command::run(&args).map_err(|e| eyre!(e)),
-        Command::Diagnose(args) => diagnose(&args),
+        Command::Diagnose(args) => Ok(runbook::diagnose::command::run(&args)),
         Command::Sessions(args) => sessions(&args),
         Command::Report(args) => report(&args),
         Command::Export(args) => export(&args),
+        Command::Completions(args) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "runbook", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man(args) => man(&args),
+        Command::Palette(args) => Ok(runbook::palette::command::run(&args)),
     }
+}
+
+/// The manual: one roff document with every subcommand, or a page each into `--dir`.
+fn man(args: &runbook::cli::ManArgs) -> Result<ExitCode> {
+    let cmd = <Cli as clap::CommandFactory>::command().name("runbook");
+    let mut pages = vec![("runbook".to_owned(), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("runbook-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name)));
+    }
+    let mut out = std::io::stdout().lock();
+    for (name, page) in pages {
+        let mut roff = Vec::new();
+        clap_mangen::Man::new(page).render(&mut roff)?;
+        match &args.dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                runbook::atomic::write(&dir.join(format!("{name}.1")), &roff)?;
+            }
+            None => out.write_all(&roff)?,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn sessions_root() -> Result<std::path::PathBuf> {
@@ -215,6 +299,16 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut paths = config.paths.clone();
     paths.extend(args.paths.iter().cloned());
+    // A file or folder as TARGET: only its runbooks, its one scenario opened.
+    let (target, only_paths) = match &args.target {
+        Some(t) if Path::new(t).exists() => {
+            let named = runbook::target::resolve(t, &paths)?;
+            let open = named.scenario().map(|(_, s)| s.id.clone());
+            paths = vec![std::path::PathBuf::from(t)];
+            (open, true)
+        }
+        other => (other.clone(), false),
+    };
     // The practice cluster: started for the target's scenario when it has one, else with
     // every scenario at once; the commands see only its kubeconfig.
     let lab = if args.lab {
@@ -247,10 +341,23 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
     if let Some(bad) = runbook::cluster::guard::bad_patterns(&config.contexts).first() {
         notice = Some(format!("config: [contexts.\"{bad}\"] is not a valid glob"));
     }
+    // A Palette cluster's kubeconfig, fetched for this session (kept until it ends).
+    let palette = match (args.palette_cluster.as_deref())
+        .map(runbook::palette::pin::fetch_blocking)
+        .transpose()
+    {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            eprintln!("runbook: error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     // The context every command uses, pinned in a kubeconfig of its own: the practice
-    // cluster's, or one of the user's.
+    // cluster's, a Palette cluster's, or one of the user's.
     let workspace = runbook::cluster::Workspace::open(
-        lab.as_ref().map(runbook::lab::LabHandle::kubeconfig_path),
+        lab.as_ref()
+            .map(runbook::lab::LabHandle::kubeconfig_path)
+            .or(palette.as_ref().map(runbook::palette::pin::Fetched::path)),
         args.context.as_deref(),
         args.namespace.as_deref(),
         config.contexts.clone(),
@@ -263,7 +370,8 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
         ));
     }
     let options = runbook::app::Options {
-        target: args.target.clone(),
+        target,
+        only_paths,
         paths,
         theme: runbook::ui::Theme {
             color,
@@ -277,7 +385,10 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
         notice,
         workspace: Some(workspace),
         nodes,
-        lab_url: lab.as_ref().map(runbook::lab::LabHandle::url),
+        recording: runbook::drive::Recording::from_config(
+            &config,
+            lab.as_ref().map(runbook::lab::LabHandle::url),
+        ),
     };
     runbook::app::run(options)?;
     if let Some(lab) = lab {
@@ -309,6 +420,9 @@ fn lab(args: LabArgs) -> Result<ExitCode> {
             writeln!(out, "{id}\t{title}")?;
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.palette {
+        return Ok(runbook::palette::command::serve_fleet(&args));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -369,60 +483,6 @@ async fn wait_for_stop() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn diagnose(args: &DiagnoseArgs) -> Result<ExitCode> {
-    use runbook::diagnose::{self, DiagnoseError, Options};
-    let catalog = Catalog::load(&args.paths, true);
-    for err in catalog
-        .diagnostics()
-        .filter(|d| d.severity == Severity::Error && d.code == "bad-check")
-    {
-        eprintln!("{err}");
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let outcome = runtime.block_on(async {
-        let (client, url) =
-            diagnose::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
-        diagnose::diagnose(
-            &client,
-            &catalog,
-            Options {
-                timeout: args.timeout,
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            DiagnoseError::Unreachable(reason) => {
-                DiagnoseError::Unreachable(format!("{url}: {reason}"))
-            }
-            other @ DiagnoseError::Kubeconfig(_) => other,
-        })
-    });
-    // A check stuck in its program must not keep the process alive.
-    runtime.shutdown_background();
-    let report = match outcome {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("runbook diagnose: {e}");
-            eprintln!(
-                "Check the kubeconfig and context (`--kubeconfig`, `--context`) and that the API \
-                 server is up; nothing was diagnosed."
-            );
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        write!(out, "{}", diagnose::render_text(&report))?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 fn list(args: &ListArgs) -> Result<ExitCode> {
     let catalog = runbook::fetch::load_catalog(&args.paths, !args.no_bundled);
     let mut out = std::io::stdout().lock();
@@ -466,7 +526,7 @@ fn list(args: &ListArgs) -> Result<ExitCode> {
 
 fn show(args: &ShowArgs) -> Result<ExitCode> {
     let path = Path::new(&args.target);
-    let runbooks: Vec<Runbook> = if path.is_file() {
+    let runbooks: Vec<Runbook> = if path.exists() {
         match runbook::runbook::Catalog::load(&[path.to_owned()], false) {
             Catalog { runbooks, errors } if runbooks.is_empty() => {
                 bail!(

@@ -29,8 +29,12 @@
 //!   group (a background group could not read the terminal); they have no timeout, and
 //!   cancelling them kills the child only.
 //!
+//! - runbook's own credentials (the Palette API key, [`WITHHELD`]) are not handed to the
+//!   commands ([`command_env`]) unless the runbook asks for one as a secret placeholder
+//!   ([`asked_credentials`]).
+//!
 //! To change the kill policy, edit [`terminate`]; to pass more to the child, extend
-//! [`CommandSpec`].
+//! [`CommandSpec`]; to withhold one more credential, add its variable to [`WITHHELD`].
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -66,6 +70,53 @@ const POLL: Duration = Duration::from_millis(5);
 /// Requested size of the stdout pipe, and of each read from it.
 const PIPE_SIZE: i32 = 1024 * 1024;
 const READ_SIZE: usize = 256 * 1024;
+
+/// Variables holding runbook's own credentials, which a step's commands do not inherit.
+pub const WITHHELD: &[&str] = &crate::palette::config::KEY_VARS;
+
+/// The credentials of [`WITHHELD`] a runbook asks for: a secret placeholder of the same name
+/// (`<PALETTE_API_KEY>`, front matter `secret: true`) in one of its blocks (`codes`) or its
+/// front matter (`declared`: names and whether each is secret). A runbook that asks for the
+/// key gets it in the environment, masked like every secret.
+pub fn asked_credentials<'a>(
+    codes: impl IntoIterator<Item = &'a str>,
+    declared: &[(&str, bool)],
+) -> Vec<&'static str> {
+    use crate::runbook::placeholder::{looks_secret, normalise};
+    let mut asked: Vec<&'static str> = Vec::new();
+    let mut ask = |name: &str, secret: bool| {
+        if let Some(var) = WITHHELD.iter().find(|v| normalise(v) == name)
+            && (secret || looks_secret(name))
+            && !asked.contains(var)
+        {
+            asked.push(var);
+        }
+    };
+    for (name, secret) in declared {
+        ask(&normalise(name), *secret);
+    }
+    for code in codes {
+        for p in super::vars::Vars::placeholders(code) {
+            ask(&p.name, p.secret);
+        }
+    }
+    asked
+}
+
+/// The environment a command gets from the session's `env`: without the credentials of
+/// [`WITHHELD`] other than those in `asked`.
+pub fn command_env(
+    env: &BTreeMap<OsString, OsString>,
+    asked: &[&str],
+) -> BTreeMap<OsString, OsString> {
+    let mut out = env.clone();
+    for var in WITHHELD {
+        if !asked.contains(var) {
+            out.remove(OsStr::new(var));
+        }
+    }
+    out
+}
 
 /// What to run and how.
 #[derive(Debug, Clone)]

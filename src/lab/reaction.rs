@@ -165,6 +165,10 @@ pub struct LogRule {
     /// Only for pods that are (true) or are not (false) Running and ready.
     #[serde(default)]
     pub ready: Option<bool>,
+    /// The log of the previous instance of the container (`kubectl logs --previous`); rules
+    /// without it serve the current one, and the previous one when no rule says otherwise.
+    #[serde(default)]
+    pub previous: bool,
     pub text: String,
 }
 
@@ -296,9 +300,23 @@ impl Engine {
 
     /// Log text for `pod`'s `container`; empty when no rule matches (like a quiet container).
     pub fn logs(&self, pod: &Value, container: &str) -> String {
+        self.logs_of(pod, container, false)
+    }
+
+    /// Log text of the current (or `previous`) instance of `pod`'s `container`.
+    pub fn logs_of(&self, pod: &Value, container: &str, previous: bool) -> String {
+        if previous && let Some(text) = self.find_log(pod, container, Some(true)) {
+            return text;
+        }
+        self.find_log(pod, container, Some(false))
+            .unwrap_or_default()
+    }
+
+    fn find_log(&self, pod: &Value, container: &str, previous: Option<bool>) -> Option<String> {
         let ready = pod_ready(pod);
         self.logs
             .iter()
+            .filter(|l| previous.is_none_or(|p| p == l.previous))
             .find(|l| {
                 pod["metadata"]["namespace"].as_str() == Some(l.namespace.as_str())
                     && l.container.as_deref().is_none_or(|c| c == container)
@@ -309,7 +327,6 @@ impl Engine {
                     })
             })
             .map(|l| l.text.clone())
-            .unwrap_or_default()
     }
 
     pub(crate) fn fixed(&self, inner: &Inner) -> bool {
@@ -454,7 +471,7 @@ pub(crate) fn holds(inner: &Inner, c: &Condition, target: Option<&Value>) -> boo
 fn builtin(inner: &Inner, b: &Builtin) -> bool {
     match b.name.as_str() {
         // Every IPClaim (but the excepted ones) holds an address whose name ends in the dashed
-        // InternalIP of a current node: `...-10-10-227-12` for 10.10.227.12.
+        // InternalIP of a current node: `...-192-0-2-12` for 192.0.2.12.
         "no-orphaned-ipclaims" => {
             let node_ips: Vec<String> = inner
                 .find_type("nodes")

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::printers;
 use super::resources::ResourceType;
 
 fn columns_doc() -> &'static Value {
@@ -43,6 +44,9 @@ pub fn column_definitions(rt: &ResourceType) -> Value {
             }));
         }
         return Value::Array(out);
+    }
+    if let Some(cols) = printers::columns(&rt.key()) {
+        return printers::definitions(cols);
     }
     let key = if rt.group.is_empty() || rt.group == "apiextensions.k8s.io" {
         rt.plural.as_str()
@@ -120,6 +124,9 @@ fn cells(rt: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Value {
             });
         }
         return Value::Array(out);
+    }
+    if let Some(cols) = printers::columns(&rt.key()) {
+        return printers::cells(cols, obj, now);
     }
     if !rt.group.is_empty() && rt.group != "apiextensions.k8s.io" {
         return json!([name, obj["metadata"]["creationTimestamp"]]);
@@ -420,7 +427,7 @@ fn age_of(ts: &Value, now: DateTime<Utc>) -> String {
         .map_or_else(|| "<unknown>".to_owned(), |s| age_str(s, now))
 }
 
-fn age_str(ts: &str, now: DateTime<Utc>) -> String {
+pub(crate) fn age_str(ts: &str, now: DateTime<Utc>) -> String {
     parse_ts(ts).map_or_else(|| "<unknown>".to_owned(), |t| human_duration(now - t))
 }
 

@@ -2,6 +2,9 @@
 //! readable by every local user): while the step runs, no process runbook started shows it,
 //! yet the command used it (in an argument it builds and in a literal heredoc), and what runbook
 //! prints keeps it masked.
+//!
+//! runbook's own credentials (the Palette API key variables) are not handed to the commands,
+//! unless the runbook asks for the key as a secret placeholder; then it is masked too.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -101,4 +104,54 @@ fn secret_values_are_not_in_process_arguments() {
         shown.contains("printf 'argument: %s\\n' '••••••'"),
         "{shown}"
     );
+}
+
+/// Runs `fixture` with both Palette key variables set; what the step wrote, and what runbook
+/// printed.
+fn run_with_palette_key(fixture: &str, vars: &[&str]) -> (String, String, i32) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out_file = dir.path().join("out");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/exec")
+        .join(fixture);
+    let mut args = vec!["run".to_owned(), fixture.display().to_string()];
+    for v in vars {
+        args.extend(["--var".to_owned(), (*v).to_owned()]);
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(&args)
+        .env("RUNBOOK_DATA_DIR", dir.path().join("data"))
+        .env("RUNBOOK_TEST_OUT", &out_file)
+        .env("PALETTE_API_KEY", "pk-env-8d1f33a0")
+        .env("SPECTROCLOUD_APIKEY", "sc-env-52be907c")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let written = std::fs::read_to_string(&out_file).unwrap_or_default();
+    (written, shown, o.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn steps_do_not_inherit_the_palette_api_key() {
+    let (written, shown, code) = run_with_palette_key("credentials.md", &[]);
+    assert_eq!(code, 0, "{shown}");
+    // Neither variable is set, nor in the environment `env` sees.
+    assert_eq!(written, "unset|unset|0\n", "{shown}");
+}
+
+#[test]
+fn a_runbook_that_asks_for_the_key_as_a_secret_placeholder_gets_it_masked() {
+    let (written, shown, code) =
+        run_with_palette_key("credentials-asked.md", &["palette-api-key=pk-env-8d1f33a0"]);
+    assert_eq!(code, 0, "{shown}");
+    // The key it asked for is there; the other one is still withheld.
+    assert_eq!(written, "pk-env-8d1f33a0|unset\n", "{shown}");
+    assert!(shown.contains("same"), "{shown}");
+    assert!(!shown.contains("pk-env-8d1f33a0"), "{shown}");
+    assert!(shown.contains("key: ••••••"), "{shown}");
 }
