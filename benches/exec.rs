@@ -43,6 +43,7 @@ fn spec(script: &str) -> CommandSpec {
         grace: Duration::from_secs(1),
         interactive: false,
         capture_env: true,
+        secret: false,
     }
 }
 
@@ -99,23 +100,36 @@ fn throughput(c: &mut Criterion) {
     g.sample_size(10);
     let bytes: u64 = 256 * 1024 * 1024;
     g.throughput(Throughput::Bytes(bytes));
-    g.bench_function("cat (the floor)", |b| {
-        b.iter(|| {
-            std::process::Command::new("bash")
-                .args(["-c", &format!("yes | head -c {bytes} | cat > /dev/null")])
-                .status()
+    // Realistic line lengths: a short log line and a wide `kubectl get -o wide` row.
+    let lines = [
+        (
+            "37-byte lines",
+            "0123456789abcdefghijklmnopqrstuvwxyz".to_owned(),
+        ),
+        ("120-byte lines", "x".repeat(119)),
+    ];
+    for (name, line) in lines {
+        g.bench_function(format!("{name}: bare pipe into cat (the floor)"), |b| {
+            b.iter(|| {
+                std::process::Command::new("bash")
+                    .args([
+                        "-c",
+                        &format!("yes {line} | head -c {bytes} | cat > /dev/null"),
+                    ])
+                    .status()
+            });
         });
-    });
-    let s = spec(&format!("yes | head -c {bytes}"));
-    g.bench_function("process::run into OutputBuffer", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let (_h, mut cancel) = Cancel::new();
-                let mut sink = Buffered(OutputBuffer::new(Limits::default()));
-                process::run(&s, &mut sink, &mut cancel).await
-            })
+        let s = spec(&format!("yes {line} | head -c {bytes}"));
+        g.bench_function(format!("{name}: process::run into OutputBuffer"), |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let (_h, mut cancel) = Cancel::new();
+                    let mut sink = Buffered(OutputBuffer::new(Limits::default()));
+                    process::run(&s, &mut sink, &mut cancel).await
+                })
+            });
         });
-    });
+    }
     g.finish();
 }
 

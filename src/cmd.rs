@@ -25,6 +25,8 @@ use crate::cli::{Cli, Command, ConfigArgs};
 /// Runs the command `cli` names (the TUI when it names none).
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let Some(command) = cli.command else {
+        // Whatever ends runbook, the commands it started end with it.
+        crate::exec::process::watchdog::start();
         return tui::tui(&cli.tui);
     };
     match command {
@@ -34,10 +36,14 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Config(args) => config(&args),
         Command::Lab(args) => lab::lab(args),
         // A wrong target, flag or context is a usage error: exit 2, like a missing value.
-        Command::Run(args) => run::run_headless(&args).map_err(|e| match e {
-            run::RunError::Target(user) => color_eyre::Report::new(user),
-            other => color_eyre::Report::new(other),
-        }),
+        Command::Run(args) => {
+            // Whatever ends runbook, the commands it started end with it.
+            crate::exec::process::watchdog::start();
+            run::run_headless(&args).map_err(|e| match e {
+                run::RunError::Target(user) => color_eyre::Report::new(user),
+                other => color_eyre::Report::new(other),
+            })
+        }
         Command::Fetch(args) => fetch::run(&args).map_err(|e| eyre!(e)),
         Command::Diagnose(args) => Ok(diagnose::run(&args)),
         Command::Sessions(args) => sessions::sessions(&args),

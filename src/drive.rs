@@ -306,6 +306,22 @@ impl Driver {
             },
             shell,
         );
+        // runbook's own credentials reach the commands only when the runbook asks for them.
+        let declared: Vec<(&str, bool)> =
+            docs.iter().map(|(n, d)| (n.as_str(), d.secret)).collect();
+        runner.credentials = crate::exec::process::asked_credentials(
+            procedure
+                .steps
+                .iter()
+                .flat_map(|s| s.step.blocks.iter().map(|b| b.code.as_str())),
+            &declared,
+        );
+        for var in &runner.credentials {
+            if let Some(value) = runner.shell.env.get(std::ffi::OsStr::new(var)) {
+                let value = value.to_string_lossy().into_owned();
+                runner.shell.vars.add_secret_value(&value);
+            }
+        }
         runner.docs = docs;
         let mut driver = Self {
             procedure,
@@ -492,10 +508,14 @@ impl Driver {
             .fill(code)
             .map_or_else(|_| code.to_owned(), |f| f.display);
         let expanded = expand_vars(&filled, |name| {
+            // A withheld credential is not in the command's environment.
+            let withheld = crate::exec::process::WITHHELD.contains(&name)
+                && !self.runner.credentials.contains(&name);
             self.runner
                 .shell
                 .env
                 .get(std::ffi::OsStr::new(name))
+                .filter(|_| !withheld)
                 .map(|v| v.to_string_lossy().into_owned())
         });
         vars.mask(&expanded).trim_end().to_owned()

@@ -11,6 +11,9 @@
 //! - [`vars`] holds placeholder values, fills them in shell-quoted, and masks secrets.
 //! - [`plan`] decides per block: run here, hand the terminal over, or "run this on the node".
 //! - [`nodes`] runs a `target=nodes` block on every node over ssh and compares the outputs.
+//! - [`pipeline`] gives each pipeline the status a person reading it would give it (an
+//!   upstream member killed by SIGPIPE does not fail it).
+//! - [`watchdog`] makes sure nothing runbook started outlives it, even after `kill -9`.
 //! - [`judge`] decides pass/fail (exit code, `expect=` regexes) and diffs expected output.
 //! - [`runner`] runs a procedure through the gates (`--read-only`, confirmation, dry run),
 //!   carries the environment between steps, and reports everything as [`runner::Event`]s to a
@@ -22,6 +25,7 @@
 pub mod judge;
 pub mod nodes;
 pub mod output;
+pub mod pipeline;
 pub mod plan;
 pub mod process;
 pub mod reparse;

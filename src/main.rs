@@ -6,6 +6,11 @@ use clap::Parser;
 use runbook::cli::Cli;
 
 fn main() -> ExitCode {
+    // The watchdog of a runbook process (see `exec::process::watchdog`): before anything else.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(runbook::exec::process::watchdog::ARG) {
+        return runbook::exec::process::watchdog::main(&args[2..]);
+    }
     // Panics are bugs: color-eyre reports them with a backtrace. Everything `run` returns is
     // the user's to fix: one line, a hint at most, exit 2.
     if let Err(err) = color_eyre::install() {

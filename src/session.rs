@@ -1,12 +1,14 @@
 //! Sessions: every run of a scenario against a context, persisted so that it survives the
 //! terminal, a crash or `kill -9`, and can be resumed, reported and exported.
 //!
-//! - [`store`] owns the folder layout and the files: `session.json` (the small state, written
-//!   atomically after every state change) and one output file per step (appended as the output
-//!   streams, bounded to a head and a tail). Saving after a step rewrites only the JSON, so it
-//!   costs the same whatever the step printed.
+//! - [`store`] owns the folder layout and the files: `session.json` (the state, written
+//!   atomically when a run starts and ends), its [`journal`] (each change in between, one
+//!   appended line; one `fdatasync` per finished step at most, by group commit) and one output
+//!   file per step (appended as the output streams, bounded to a head and a tail). Recording a
+//!   change costs the same whatever the session holds and whatever the step printed.
 //! - [`Recorder`] turns the engine's [`Event`]s into that state; [`Recorded`] wraps any
-//!   [`Host`] so that the headless `runbook run` and the TUI record the same way.
+//!   [`Host`] so that the headless `runbook run` and the TUI record the same way. A change is
+//!   in the journal file before the engine goes on, so `kill -9` loses no finished step.
 //! - [`redact`] removes secrets (secret variables, tokens, passwords, keys, Secret data) from
 //!   anything that leaves the session; [`report`] writes the Markdown/JSON transcript for a
 //!   ticket; [`export`] writes a scenario as a numbered copy-paste checklist.
@@ -36,6 +38,8 @@ pub use store::{
 
 /// Default bound of the output kept per step (head plus tail).
 pub const DEFAULT_OUTPUT_LIMIT: u64 = 16 * 1024 * 1024;
+/// A journal this long is folded into `session.json` (which then starts a new one).
+const FOLD_AT: u64 = 4 * 1024 * 1024;
 
 /// The kube context the commands will talk to, from the kubeconfig in effect (`KUBECONFIG`
 /// or `~/.kube/config`). One small function on purpose: the pinned context replaces it.
@@ -81,10 +85,11 @@ pub fn who() -> (String, String) {
     (user, host)
 }
 
-/// Turns engine events into the persisted session, saving after every state change.
+/// Turns engine events into the persisted session: each change appended to the journal.
 pub struct Recorder {
     store: Store,
     record: SessionRecord,
+    journal: store::journal::Journal,
     /// Output writer of the step that is running.
     output: Option<(usize, OutputWriter)>,
     /// The last save error, reported once by whoever drives the recorder.
@@ -92,12 +97,18 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Creates the session folder and writes the first state.
-    pub fn create(store: Store, record: SessionRecord) -> Result<Self, StoreError> {
-        store.save(&record)?;
+    /// Creates the session folder's state and its (empty) journal.
+    pub fn create(store: Store, mut record: SessionRecord) -> Result<Self, StoreError> {
+        store.compact(&mut record)?;
+        let journal = store::journal::Journal::new(
+            store
+                .journal_path(&record)
+                .unwrap_or_else(|| store.dir().join("journal.jsonl")),
+        );
         Ok(Self {
             store,
             record,
+            journal,
             output: None,
             error: None,
         })
@@ -107,9 +118,11 @@ impl Recorder {
     pub fn resume(store: Store, mut record: SessionRecord) -> Self {
         record.status = Status::Running;
         record.pid = Some(std::process::id());
+        let journal = store::journal::Journal::new(store.dir().join("journal.jsonl"));
         let mut me = Self {
             store,
             record,
+            journal,
             output: None,
             error: None,
         };
@@ -129,12 +142,37 @@ impl Recorder {
         &self.store
     }
 
-    /// Saves now; a failure is kept in [`Self::error`] (the run goes on).
+    /// Writes the whole state to `session.json` now (folding the journal into it); a failure
+    /// is kept in [`Self::error`] (the run goes on).
     pub fn save(&mut self) {
         self.record.updated = Utc::now();
-        if let Err(e) = self.store.save(&self.record) {
-            self.error = Some(e);
+        match self.store.compact(&mut self.record) {
+            Ok(()) => {
+                if let Some(path) = self.store.journal_path(&self.record) {
+                    // The old journal's changes are in the state now.
+                    self.journal = store::journal::Journal::new(path);
+                }
+            }
+            Err(e) => self.error = Some(e),
         }
+    }
+
+    /// Appends one change to the journal.
+    fn append(&mut self, line: Option<Vec<u8>>) {
+        let Some(line) = line else { return };
+        if let Err(e) = self.journal.append(&line) {
+            self.error = Some(StoreError::io(self.store.dir(), e));
+        }
+        if self.journal.len > FOLD_AT {
+            self.save();
+        }
+    }
+
+    /// Journals the state of step `index`.
+    fn log_step(&mut self, index: usize) {
+        self.record.updated = Utc::now();
+        let line = store::journal::step_line(&self.record, index);
+        self.append(line);
     }
 
     /// Plain values are kept; secret ones only by name (asked again on resume).
@@ -152,7 +190,9 @@ impl Recorder {
                 )
             })
             .collect();
-        self.save();
+        self.record.updated = Utc::now();
+        let line = store::journal::vars_line(&self.record);
+        self.append(line);
     }
 
     /// The commands now talk to another context (a step re-pointed `KUBECONFIG`).
@@ -165,7 +205,7 @@ impl Recorder {
     pub fn set_note(&mut self, step: usize, note: &str) {
         if let Some(s) = self.record.steps.get_mut(step) {
             note.clone_into(&mut s.notes);
-            self.save();
+            self.log_step(step);
         }
     }
 
@@ -196,7 +236,7 @@ impl Recorder {
                     Ok(w) => self.output = Some((index, w)),
                     Err(e) => self.error = Some(StoreError::io(self.store.dir(), e)),
                 }
-                self.save();
+                self.log_step(index);
             }
             Event::CommandStarted {
                 block,
@@ -215,7 +255,7 @@ impl Recorder {
                     });
                 }
                 self.write_output(index, format!("$ {}\n", command.trim_end()).as_bytes());
-                self.save();
+                self.log_step(index);
             }
             Event::Output { text, .. } => self.write_output(index, text.as_bytes()),
             // Steps on every node: each node's lines, prefixed with its name, and the verdict
@@ -241,7 +281,7 @@ impl Recorder {
                 if let Some(step) = self.record.steps.get_mut(index) {
                     step.notices.push(format!("nodes: {}", report.summary));
                 }
-                self.save();
+                self.log_step(index);
             }
             Event::Progress { .. } | Event::Summary(_) | Event::NodeFinished { .. } => {}
             Event::CommandFinished {
@@ -259,19 +299,20 @@ impl Recorder {
                 {
                     cmd.exit_code = outcome.exit_code;
                     cmd.signal = outcome.signal;
+                    cmd.pipestatus.clone_from(&outcome.pipestatus);
                     cmd.duration_ms = Some(millis(outcome.duration));
                     cmd.timed_out = outcome.timed_out;
                     cmd.failures.clone_from(failures);
                     cmd.output_match = store::OutputCheck::from(output);
                 }
                 self.sync_output(index);
-                self.save();
+                self.log_step(index);
             }
             Event::Notice { text, .. } => {
                 if let Some(step) = self.record.steps.get_mut(index) {
                     step.notices.push(text.clone());
                 }
-                self.save();
+                self.log_step(index);
             }
             Event::StepFinished {
                 number,
@@ -288,7 +329,11 @@ impl Recorder {
                 step.verdict = Some(*verdict);
                 step.reasons.clone_from(reasons);
                 step.finished = Some(now);
-                self.save();
+                self.log_step(index);
+                // The finished step goes to the device while the next one runs.
+                if let Err(e) = self.journal.commit() {
+                    self.error = Some(StoreError::io(self.store.dir(), e));
+                }
             }
         }
     }
@@ -338,21 +383,33 @@ impl Recorder {
     }
 
     fn write_output(&mut self, index: usize, bytes: &[u8]) {
+        let mut flushed = false;
         if let Some((i, w)) = &mut self.output
             && *i == index
-            && let Err(e) = w.write(bytes)
         {
-            self.error = Some(StoreError::io(self.store.dir(), e));
+            if let Err(e) = w.write(bytes) {
+                self.error = Some(StoreError::io(self.store.dir(), e));
+            }
+            flushed = w.take_flushed();
+        }
+        if flushed {
+            // A flood's tail reached the files: what was left out goes on record with it.
+            self.sync_output(index);
+            self.log_step(index);
         }
     }
 
     fn sync_output(&mut self, index: usize) {
-        if let Some((i, w)) = &self.output
+        if let Some((i, w)) = &mut self.output
             && *i == index
-            && let Some(step) = self.record.steps.get_mut(index)
         {
-            step.bytes_kept = w.kept();
-            step.bytes_dropped = w.dropped();
+            if let Err(e) = w.flush() {
+                self.error = Some(StoreError::io(self.store.dir(), e));
+            }
+            if let Some(step) = self.record.steps.get_mut(index) {
+                step.bytes_kept = w.kept();
+                step.bytes_dropped = w.dropped();
+            }
         }
     }
 }

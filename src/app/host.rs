@@ -40,16 +40,23 @@ impl TuiHost {
 impl Host for TuiHost {
     fn emit(&mut self, event: Event) {
         match event {
-            Event::Output { ref text, .. } | Event::Progress { ref text, .. } => {
-                let lines = text.lines().count().max(1) as u64;
-                if self
+            Event::Output { .. } | Event::Progress { .. } => {
+                match self
                     .out
                     .try_send(Action::Engine(self.index, Box::new(event)))
-                    .is_err()
                 {
-                    self.dropped += lines;
-                } else if self.dropped > 0 {
-                    self.flush_dropped();
+                    Ok(()) if self.dropped > 0 => self.flush_dropped(),
+                    Ok(()) => {}
+                    // Lines are counted only when the screen had no room (a flood's hot path).
+                    Err(full) => {
+                        if let Action::Engine(_, dropped) = full.into_inner()
+                            && let Event::Output { text, .. } | Event::Progress { text, .. } =
+                                *dropped
+                        {
+                            let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+                            self.dropped += lines.max(1) as u64;
+                        }
+                    }
                 }
             }
             other => {

@@ -3,7 +3,9 @@
 //! A command passes when its exit code is the expected one (0 unless `expect-exit=N`), its
 //! output matches `expect=/regex/` and does not match `expect-no=/regex/` (regexes are
 //! line-anchored and see ANSI-stripped text; they are watched on every line as it streams,
-//! see [`crate::exec::output::OutputBuffer::watch`]).
+//! see [`crate::exec::output::OutputBuffer::watch`]). The exit code of a pipeline is judged as a
+//! person reads it ([`crate::exec::pipeline::judged_status`]: `yes | head` passes, `false |
+//! cat` fails); when a command ended with a pipeline, a failure names each member's status.
 //!
 //! Separately, when the runbook shows the output to expect (a [`BlockKind::Output`] block right
 //! after the command), [`compare_output`] diffs it against what came out, line by line with
@@ -109,6 +111,27 @@ pub fn judge(
             "output matched /{}/, which it must not",
             re.as_str()
         ));
+    }
+    failures
+}
+
+/// [`judge`] for a finished command: a wrong exit code that came from a pipeline also says
+/// each member's status (`PIPESTATUS`), so that the reader sees which one failed.
+pub fn judge_outcome(
+    exp: &Expectations,
+    outcome: &crate::exec::process::CommandOutcome,
+    saw_expect: bool,
+    saw_expect_no: bool,
+) -> Vec<String> {
+    let mut failures = judge(exp, outcome.exit_code, saw_expect, saw_expect_no);
+    if outcome.pipestatus.len() > 1
+        && let Some(first) = failures.first_mut()
+        && first.starts_with("exit code")
+    {
+        let statuses: Vec<String> = outcome.pipestatus.iter().map(ToString::to_string).collect();
+        first.push_str(" (pipeline member statuses: ");
+        first.push_str(&statuses.join(" | "));
+        first.push(')');
     }
     failures
 }

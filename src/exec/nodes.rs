@@ -538,6 +538,7 @@ async fn run_one(
         grace: job.grace,
         interactive: false,
         capture_env: false,
+        secret: false,
     };
     let mut sink = NodeSink {
         tx: tx.clone(),

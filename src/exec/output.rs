@@ -97,7 +97,7 @@ impl LineSplitter {
 }
 
 fn memrchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().rposition(|&b| b == needle)
+    memchr::memrchr(needle, haystack)
 }
 
 /// One stored line.
@@ -361,23 +361,22 @@ fn nth_line_end(bytes: &[u8], n: u64) -> usize {
 }
 
 /// Where the last lines of `buf` (which ends in `\n`) start, keeping at most `max_bytes`
-/// bytes and `max_lines` lines; scans backwards only over what is kept (a plain loop: kept
-/// lines are often a few bytes long, too short for a SIMD search to pay off). Returns the
-/// offset and the number of lines kept.
+/// bytes and `max_lines` lines; searches backwards only over what is kept. Returns the offset
+/// and the number of lines kept.
 fn keep_start(buf: &[u8], max_bytes: usize, max_lines: u64) -> (usize, u64) {
     let len = buf.len();
+    let lowest = len.saturating_sub(max_bytes);
     let mut start = len;
     let mut lines = 0;
-    let lowest = len.saturating_sub(max_bytes);
-    let mut i = len.saturating_sub(1);
-    while i > lowest && lines < max_lines {
-        i -= 1;
-        if buf[i] == b'\n' {
-            start = i + 1;
-            lines += 1;
+    // A newline at `p` starts a kept line at `p + 1`; the final newline ends the last line.
+    for p in memchr::memrchr_iter(b'\n', &buf[lowest..len.saturating_sub(1)]) {
+        if lines == max_lines {
+            break;
         }
+        start = lowest + p + 1;
+        lines += 1;
     }
-    if i == 0 && lowest == 0 && lines < max_lines && len > 0 {
+    if lowest == 0 && lines < max_lines && len > 0 {
         return (0, lines + 1);
     }
     (start, lines)

@@ -1,10 +1,18 @@
 //! Running one command block: a `bash` child in its own process group, streamed, bounded in
 //! time, and never left behind.
 //!
-//! - The block's text runs verbatim through `bash -c` after a one-line prelude
-//!   (`set +e -o pipefail` and an `EXIT` trap that writes `export -p` to a private file), so
+//! - The block's text runs through `bash -c` after a one-line prelude (`set +e`, and an `EXIT`
+//!   trap that writes `export -p` and the last pipeline's `PIPESTATUS` to a private file), so
 //!   heredocs, continuations and `exit` behave as typed, and the exported environment and
 //!   working directory after the command can be carried to the next one ([`EnvSnapshot`]).
+//!   Each pipeline gets its status as a person reading it would give it
+//!   ([`super::pipeline`]): an upstream member killed by SIGPIPE does not fail it.
+//! - A script that holds secret values ([`CommandSpec::secret`]) reaches bash through its
+//!   environment (readable by the user only) and `eval`, never through its arguments
+//!   (`/proc/PID/cmdline`, readable by every local user); it is spelled exactly as it would be
+//!   in the arguments, so it runs the same.
+//! - Every process group is registered with the [`watchdog`] while it runs, so that a
+//!   `kill -9` of runbook leaves nothing behind.
 //! - stdout and stderr are read in chunks and handed to an [`OutputSink`] as runs of complete
 //!   lines; nothing is buffered without bound here.
 //! - Cancel or timeout: SIGINT to the group, then SIGTERM, then SIGKILL, each after
@@ -21,8 +29,14 @@
 //!   group (a background group could not read the terminal); they have no timeout, and
 //!   cancelling them kills the child only.
 //!
+//! - runbook's own credentials (the Palette API key, [`WITHHELD`]) are not handed to the
+//!   commands ([`command_env`]) unless the runbook asks for one as a secret placeholder
+//!   ([`asked_credentials`]).
+//!
 //! To change the kill policy, edit [`terminate`]; to pass more to the child, extend
-//! [`CommandSpec`].
+//! [`CommandSpec`]; to withhold one more credential, add its variable to [`WITHHELD`].
+
+pub mod watchdog;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -44,8 +58,12 @@ use super::output::{LineSplitter, Stream};
 
 /// The environment variable that marks every process a command starts.
 pub const MARKER_VAR: &str = "RUNBOOK_RUN_ID";
-/// Where the EXIT trap writes `export -p`.
+/// Where the EXIT trap writes `export -p` and the last pipeline's statuses.
 const ENV_FILE_VAR: &str = "RUNBOOK_ENV_FILE";
+/// Carries a secret-holding script to bash (unset before the script runs).
+const SCRIPT_VAR: &str = "RUNBOOK_SCRIPT";
+/// The first line of the exit file when the script ended with a pipeline.
+const PIPESTATUS_LINE: &str = "#pipestatus ";
 /// Scripts longer than this cannot be passed as one argument.
 const MAX_SCRIPT: usize = 120 * 1024;
 /// How long to wait for pipes to close after the command and its group are gone.
@@ -54,6 +72,53 @@ const POLL: Duration = Duration::from_millis(5);
 /// Requested size of the stdout pipe, and of each read from it.
 const PIPE_SIZE: i32 = 1024 * 1024;
 const READ_SIZE: usize = 256 * 1024;
+
+/// Variables holding runbook's own credentials, which a step's commands do not inherit.
+pub const WITHHELD: &[&str] = &crate::palette::config::KEY_VARS;
+
+/// The credentials of [`WITHHELD`] a runbook asks for: a secret placeholder of the same name
+/// (`<PALETTE_API_KEY>`, front matter `secret: true`) in one of its blocks (`codes`) or its
+/// front matter (`declared`: names and whether each is secret). A runbook that asks for the
+/// key gets it in the environment, masked like every secret.
+pub fn asked_credentials<'a>(
+    codes: impl IntoIterator<Item = &'a str>,
+    declared: &[(&str, bool)],
+) -> Vec<&'static str> {
+    use crate::runbook::placeholder::{looks_secret, normalise};
+    let mut asked: Vec<&'static str> = Vec::new();
+    let mut ask = |name: &str, secret: bool| {
+        if let Some(var) = WITHHELD.iter().find(|v| normalise(v) == name)
+            && (secret || looks_secret(name))
+            && !asked.contains(var)
+        {
+            asked.push(var);
+        }
+    };
+    for (name, secret) in declared {
+        ask(&normalise(name), *secret);
+    }
+    for code in codes {
+        for p in super::vars::Vars::placeholders(code) {
+            ask(&p.name, p.secret);
+        }
+    }
+    asked
+}
+
+/// The environment a command gets from the session's `env`: without the credentials of
+/// [`WITHHELD`] other than those in `asked`.
+pub fn command_env(
+    env: &BTreeMap<OsString, OsString>,
+    asked: &[&str],
+) -> BTreeMap<OsString, OsString> {
+    let mut out = env.clone();
+    for var in WITHHELD {
+        if !asked.contains(var) {
+            out.remove(OsStr::new(var));
+        }
+    }
+    out
+}
 
 /// What to run and how.
 #[derive(Debug, Clone)]
@@ -69,6 +134,9 @@ pub struct CommandSpec {
     pub interactive: bool,
     /// Write `export -p` at exit to carry the environment to the next command.
     pub capture_env: bool,
+    /// The script holds secret values: hand it to bash through the environment, never in
+    /// its arguments.
+    pub secret: bool,
 }
 
 /// The exported environment and working directory a command left behind.
@@ -92,6 +160,10 @@ pub struct CommandOutcome {
     pub cancelled: bool,
     /// Processes that were still running after the command ended and had to be killed.
     pub leftovers_killed: usize,
+    /// Each member's status when the command ended with a pipeline (`PIPESTATUS`): why a
+    /// pipeline passed or failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pipestatus: Vec<i32>,
     #[serde(skip)]
     pub env_after: Option<EnvSnapshot>,
 }
@@ -264,18 +336,33 @@ pub async fn run(
     let started = Instant::now();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let marker = format!("{}-{n}", std::process::id());
-    let env_dir = if spec.capture_env {
-        Some(private_dir(n)?)
-    } else {
-        None
-    };
+    // Judging pipelines adds a few bytes per pipeline; past the limit it runs as written.
+    let judged = super::pipeline::rewrite(&spec.script).filter(|r| r.len() <= MAX_SCRIPT);
+    // The exit trap reports the environment and the statuses of a pipeline that ended it.
+    let trap = spec.capture_env || spec.script.contains('|');
+    let env_dir = if trap { Some(private_dir(n)?) } else { None };
     let env_file = env_dir.as_ref().map(|d| d.join("env"));
-    let mut wrapped = String::with_capacity(spec.script.len() + 96);
-    if env_file.is_some() {
-        wrapped.push_str("trap 'export -p >\"$RUNBOOK_ENV_FILE\"' EXIT; ");
+    let body = judged.as_deref().unwrap_or(&spec.script);
+    let mut wrapped = String::with_capacity(body.len() + 512);
+    // One line, so that bash's line numbers are the script's.
+    if judged.is_some() {
+        wrapped.push_str(super::pipeline::FUNCTIONS);
     }
-    wrapped.push_str("set +e -o pipefail; ");
-    wrapped.push_str(&spec.script);
+    if trap {
+        wrapped.push_str(&exit_trap(spec.capture_env));
+    }
+    // A script left as written keeps `pipefail`; its last pipeline is judged afterwards.
+    wrapped.push_str(if judged.is_some() {
+        "set +e; "
+    } else {
+        "set +e -o pipefail; "
+    });
+    if spec.secret {
+        // `eval` of the same text: unset first, so that nothing the script starts inherits it.
+        wrapped.push_str("__runbook_script=$RUNBOOK_SCRIPT; unset RUNBOOK_SCRIPT; eval \"unset __runbook_script; $__runbook_script\"");
+    } else {
+        wrapped.push_str(body);
+    }
 
     let mut cmd = Command::new(bash_path());
     cmd.arg("-c")
@@ -286,6 +373,9 @@ pub async fn run(
     cmd.env(MARKER_VAR, &marker);
     if let Some(f) = &env_file {
         cmd.env(ENV_FILE_VAR, f);
+    }
+    if spec.secret {
+        cmd.env(SCRIPT_VAR, body);
     }
     cmd.kill_on_drop(true);
     if spec.interactive {
@@ -301,6 +391,9 @@ pub async fn run(
     let mut child = cmd.spawn().map_err(ProcessError::Spawn)?;
     let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
     let group = Pid::from_raw(pid);
+    // Killed by the watchdog if runbook dies while it runs (an interactive command shares
+    // runbook's group: its marker finds it).
+    let _registered = (!spec.interactive).then(|| watchdog::Registered::new(pid));
 
     let mut outcome = CommandOutcome::default();
     let status = if spec.interactive {
@@ -397,15 +490,66 @@ pub async fn run(
     outcome.signal = status.signal();
     outcome.duration = started.elapsed();
     if let Some(f) = env_file {
-        if !outcome.cancelled && !outcome.timed_out {
-            outcome.env_after = std::fs::read(&f).ok().map(|b| parse_export_p(&b));
+        if !outcome.cancelled
+            && !outcome.timed_out
+            && let Ok(bytes) = std::fs::read(&f)
+        {
+            outcome.pipestatus = parse_pipestatus(&bytes);
+            if spec.capture_env {
+                outcome.env_after = Some(parse_export_p(&bytes));
+            }
         }
         let _ = std::fs::remove_file(&f);
+    }
+    // Left as written, the script ran with `pipefail`: when its last pipeline decided the
+    // exit code, that pipeline is judged by the same rule as the others.
+    if judged.is_none()
+        && outcome.pipestatus.len() > 1
+        && outcome.exit_code
+            == Some(
+                outcome
+                    .pipestatus
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|s| *s != 0)
+                    .unwrap_or(0),
+            )
+    {
+        outcome.exit_code = Some(super::pipeline::judged_status(&outcome.pipestatus));
     }
     if let Some(d) = env_dir {
         let _ = std::fs::remove_dir(d);
     }
     Ok(outcome)
+}
+
+/// The `EXIT` trap: writes the statuses of a pipeline that ended the script (not of one that
+/// an `exit` came after) and, when asked, `export -p`, to `$RUNBOOK_ENV_FILE`. A function, so
+/// that `set -x` shows two lines of it, not ten; `BASH_COMMAND` tells what ended the script.
+fn exit_trap(export: bool) -> String {
+    format!(
+        "__runbook_exit() {{ local __rb_ps=(\"${{PIPESTATUS[@]}}\"); {{ set +x; }} 2>/dev/null; \
+if [ \"$1\" = '{ret}' ]; then __rb_ps=($__runbook_ps); \
+elif [ \"${{1%% *}}\" = exit ]; then __rb_ps=(); fi; \
+{{ if [ ${{#__rb_ps[@]}} -gt 1 ]; then printf '{line}%s\\n' \"${{__rb_ps[*]}}\"; fi; {export} }} \
+>\"$RUNBOOK_ENV_FILE\"; }}; trap '__runbook_exit \"$BASH_COMMAND\"' EXIT; ",
+        ret = super::pipeline::PIPE_RETURN,
+        line = PIPESTATUS_LINE,
+        export = if export { "export -p;" } else { ":;" },
+    )
+}
+
+/// The statuses the exit trap wrote, if the script ended with a pipeline.
+fn parse_pipestatus(bytes: &[u8]) -> Vec<i32> {
+    let Some(rest) = bytes.strip_prefix(PIPESTATUS_LINE.as_bytes()) else {
+        return Vec::new();
+    };
+    let line = rest.split(|b| *b == b'\n').next().unwrap_or_default();
+    String::from_utf8_lossy(line)
+        .split_whitespace()
+        .map_while(|s| s.parse().ok())
+        .collect()
 }
 
 async fn read_opt<R: tokio::io::AsyncRead + Unpin>(
@@ -603,7 +747,15 @@ pub fn parse_export_p(bytes: &[u8]) -> EnvSnapshot {
         vars.insert(OsString::from_vec(name), OsString::from_vec(value));
     }
     let cwd = vars.get(OsStr::new("PWD")).map(PathBuf::from);
-    for skip in ["PWD", "OLDPWD", "SHLVL", "_", MARKER_VAR, ENV_FILE_VAR] {
+    for skip in [
+        "PWD",
+        "OLDPWD",
+        "SHLVL",
+        "_",
+        MARKER_VAR,
+        ENV_FILE_VAR,
+        SCRIPT_VAR,
+    ] {
         vars.remove(OsStr::new(skip));
     }
     EnvSnapshot { vars, cwd }

@@ -377,6 +377,9 @@ pub struct Runner {
     pub shell: Shell,
     /// Placeholder docs from the runbook's front matter.
     pub docs: BTreeMap<String, PlaceholderDoc>,
+    /// runbook's credentials the runbook asked for ([`process::asked_credentials`]); the
+    /// commands get no other ([`process::command_env`]).
+    pub credentials: Vec<&'static str>,
     /// Per step index: its kept output, once it ran.
     step_outputs: Vec<Option<OutputBuffer>>,
     /// The nodes `target=nodes` blocks run on, once looked up (or why there are none).
@@ -451,6 +454,7 @@ impl Runner {
             opts,
             shell,
             docs: BTreeMap::new(),
+            credentials: Vec::new(),
             step_outputs: Vec::new(),
             node_list: None,
             known: Vec::new(),
@@ -731,6 +735,7 @@ impl Runner {
             Err(_) if !runs_here => super::vars::Filled {
                 script: block.code.clone(),
                 display: self.shell.vars.mask(&block.code).into_owned(),
+                secret: false,
             },
             Err(e) => return (Verdict::Blocked, vec![e.to_string()]),
         };
@@ -854,12 +859,13 @@ impl Runner {
         }
         let spec = CommandSpec {
             script: filled.script,
-            env: self.shell.env.clone(),
+            env: process::command_env(&self.shell.env, &self.credentials),
             cwd: self.shell.cwd.clone(),
             timeout,
             grace: self.opts.grace,
             interactive: planned.plan == BlockPlan::Interactive,
             capture_env: may_change_env(&block.code),
+            secret: filled.secret,
         };
         let Some(buffer) = self.step_outputs.get_mut(i).and_then(Option::as_mut) else {
             return (Verdict::Failed, vec!["internal: no buffer".to_owned()]);
@@ -905,12 +911,8 @@ impl Runner {
             return (Verdict::Failed, Vec::new());
         };
         let saw = |w: Option<usize>| w.is_some_and(|w| buffer.found(w));
-        let mut failures = judge::judge(
-            &expectations,
-            outcome.exit_code,
-            saw(watch_expect),
-            saw(watch_no),
-        );
+        let mut failures =
+            judge::judge_outcome(&expectations, &outcome, saw(watch_expect), saw(watch_no));
         if outcome.timed_out {
             failures.retain(|f| f != judge::KILLED);
             failures.insert(0, format!("timed out after {}", humanize(timeout)));
@@ -984,9 +986,10 @@ impl Runner {
         host: &mut H,
         cancel: &Cancel,
     ) -> (Verdict, Vec<String>) {
+        let env = process::command_env(&self.shell.env, &self.credentials);
         let job = nodes::Job {
             script,
-            env: &self.shell.env,
+            env: &env,
             cwd: &self.shell.cwd,
             timeout,
             grace: self.opts.grace,

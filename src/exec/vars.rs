@@ -20,7 +20,9 @@
 //!
 //! Secrets (names that [`placeholder::looks_secret`], `****` stand-ins, exported variables
 //! such as `TOKEN`) are replaced by [`MASK`] in every display string; [`Vars::mask`] does the
-//! same for output and transcripts. To support one more quoting context, add a [`Quote`]
+//! same for output and transcripts. A script with a secret filled in says so
+//! ([`Filled::secret`]): it then reaches bash through the environment, never as an argument
+//! that every local user can read in `/proc/PID/cmdline`. To support one more quoting context, add a [`Quote`]
 //! variant in `shell.rs` and its arm in [`spell`], plus a payload in the tests.
 
 use std::borrow::Cow;
@@ -71,6 +73,9 @@ pub struct Filled {
     pub script: String,
     /// What is shown: the same text with every secret replaced by [`MASK`].
     pub display: String,
+    /// A secret value was filled in: `script` must never be a process argument (see
+    /// [`crate::exec::process::CommandSpec::secret`]).
+    pub secret: bool,
 }
 
 /// The session's placeholder values.
@@ -223,12 +228,14 @@ impl Vars {
             return Ok(Filled {
                 script: script.to_owned(),
                 display: self.mask(script).into_owned(),
+                secret: false,
             });
         }
         let lexed = shell::parse(script);
         let mut run = String::with_capacity(script.len());
         let mut display = String::with_capacity(script.len());
         let mut last = 0;
+        let mut secret = false;
         for p in &found {
             let Some(var) = self.get(&p.name) else {
                 return Err(FillError::Missing {
@@ -249,6 +256,7 @@ impl Vars {
             run.push_str(&spelled);
             display.push_str(&script[last..p.start]);
             if var.secret || p.secret {
+                secret = true;
                 display
                     .push_str(&spell(MASK, context, delimiter).unwrap_or_else(|_| MASK.to_owned()));
             } else {
@@ -262,6 +270,7 @@ impl Vars {
         Ok(Filled {
             script: run,
             display,
+            secret,
         })
     }
 

@@ -216,6 +216,15 @@ pub fn markdown(store: &Store, record: &SessionRecord, redactor: &Redactor) -> S
             );
             if c.duration_ms.is_some() || c.exit_code.is_some() {
                 status.push_str(&status_of(c.exit_code, c.signal, c.timed_out));
+                if c.pipestatus.len() > 1 {
+                    let members: Vec<String> =
+                        c.pipestatus.iter().map(ToString::to_string).collect();
+                    let _ = write!(
+                        status,
+                        " (pipeline member statuses {})",
+                        members.join(" | ")
+                    );
+                }
                 if let Some(d) = c.duration_ms {
                     let _ = write!(status, " in {}", ms(d));
                 }
@@ -268,6 +277,10 @@ pub fn markdown(store: &Store, record: &SessionRecord, redactor: &Redactor) -> S
 /// The JSON transcript, redacted: the session record plus each step's trimmed output.
 pub fn json(store: &Store, record: &SessionRecord, redactor: &Redactor) -> Value {
     let mut value = serde_json::to_value(record).unwrap_or(Value::Null);
+    if let Some(fields) = value.as_object_mut() {
+        // Where the recorder keeps its changes: nothing for a reader.
+        fields.remove("journal");
+    }
     if let Some(steps) = value.get_mut("steps").and_then(Value::as_array_mut) {
         for (step, out) in record.steps.iter().zip(steps.iter_mut()) {
             let t = store

@@ -1,23 +1,37 @@
 //! The files of a session and how they are written.
 //!
 //! ```text
-//! sessions/<id>/session.json     the state: written to a temp file, fsynced, renamed
-//! sessions/<id>/step-003.out     head of step 3's output (appended while it streams)
-//! sessions/<id>/step-003.tail.0  the newest part of its tail, .tail.1 the one before
+//! sessions/<id>/session.json          the state as of the last fold: written to a temp file,
+//!                                     fsynced, renamed (at the start and end of a run)
+//! sessions/<id>/journal-<gen>.jsonl   what changed since: one JSON line per change, appended
+//! sessions/<id>/step-003.out          head of step 3's output (appended while it streams)
+//! sessions/<id>/step-003.out.tail.0   the newest part of its tail, .tail.1 the one before
 //! ```
 //!
-//! A step's output is bounded: the first half of the limit goes to the head file, the rest
-//! rotates between two tail files, so the newest `limit / 2` bytes are always on disk and the
-//! state file never holds output. Nothing here is fsynced per line: a killed process leaves
-//! what it wrote in the page cache, and the state file is only ever replaced whole.
+//! The state is `session.json` with its journal applied ([`Store::load`]); `session.json` names
+//! the journal generation that belongs to it, so a fold that stopped half-way never applies a
+//! journal twice. During a run each change costs one append, and one `fdatasync` per finished
+//! step at most (group commit, see [`journal`]); the run's end folds the journal back
+//! into `session.json` ([`Store::compact`]).
 //!
-//! To add a file to a session, name it here and remove nothing else: `prune` deletes folders.
+//! A step's output is bounded: the first half of the limit goes to the head file, the rest
+//! rotates between two tail files, so the newest `limit / 2` bytes are kept and the state
+//! never holds output. Output that floods is written a few times a second (what newer output
+//! pushes out of the tail never reaches the disk); output that trickles is written as it comes.
+//! Nothing here is fsynced per line: a killed process leaves what it wrote in the page cache.
+//!
+//! Every file of a session folder is created by [`create_file`], [`open_append`] or
+//! [`write_atomic`], and the folder by [`Store::create`]: permissions are decided there. To add a
+//! file to a session, name it here and remove nothing else: `prune` deletes folders.
+
+pub mod journal;
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,7 +40,7 @@ use crate::exec::judge::OutputMatch;
 use crate::exec::runner::Verdict;
 
 /// Timestamps as RFC 3339 text (chrono is built without its serde feature here).
-mod time {
+pub(super) mod time {
     use chrono::{DateTime, SecondsFormat, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -206,6 +220,9 @@ pub struct CommandRecord {
     pub exit_code: Option<i32>,
     #[serde(default)]
     pub signal: Option<i32>,
+    /// Each member's status when the command ended with a pipeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pipestatus: Vec<i32>,
     #[serde(default)]
     pub duration_ms: Option<u64>,
     #[serde(default)]
@@ -288,6 +305,9 @@ pub struct SessionRecord {
     pub vars: BTreeMap<String, VarRecord>,
     #[serde(default)]
     pub steps: Vec<StepRecord>,
+    /// Generation of the journal that holds the changes made since this file was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<String>,
 }
 
 impl SessionRecord {
@@ -314,6 +334,7 @@ impl SessionRecord {
             output_limit: super::DEFAULT_OUTPUT_LIMIT,
             vars: BTreeMap::new(),
             steps: Vec::new(),
+            journal: None,
         }
     }
 
@@ -411,8 +432,38 @@ impl Store {
         write_atomic(&self.dir.join(STATE_FILE), &bytes)
     }
 
-    /// Reads `session.json`; a state left `running` by a process that is gone becomes
-    /// interrupted.
+    /// Writes the whole state to `session.json` with a journal generation of its own, then
+    /// removes older journals (their changes are in the state now). Until the new file is in
+    /// place, the old file and its journal still say the same thing.
+    pub fn compact(&self, record: &mut SessionRecord) -> Result<(), StoreError> {
+        let generation = journal::new_generation();
+        let previous = record.journal.replace(generation.clone());
+        if let Err(e) = self.save(record) {
+            record.journal = previous;
+            return Err(e);
+        }
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            let keep = journal::path(&self.dir, &generation);
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                if journal::is_journal(&name.to_string_lossy()) && entry.path() != keep {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the changes made after `record` was written go.
+    pub fn journal_path(&self, record: &SessionRecord) -> Option<PathBuf> {
+        record
+            .journal
+            .as_deref()
+            .map(|g| journal::path(&self.dir, g))
+    }
+
+    /// Reads `session.json` and applies its journal; a state left `running` by a process that
+    /// is gone becomes interrupted.
     pub fn load(&self) -> Result<SessionRecord, StoreError> {
         let path = self.dir.join(STATE_FILE);
         let bytes = std::fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
@@ -421,6 +472,11 @@ impl Store {
                 path: path.clone(),
                 message: e.to_string(),
             })?;
+        if let Some(journal) = self.journal_path(&record)
+            && let Ok(changes) = std::fs::read(&journal)
+        {
+            journal::replay(&mut record, &changes);
+        }
         if record.status == Status::Running && !record.pid.is_some_and(alive) {
             record.interrupt();
         }
@@ -486,6 +542,23 @@ impl Store {
 /// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     crate::atomic::write(path, bytes).map_err(|e| StoreError::io(path, e))
+}
+
+/// Creates (or empties) a file of a session folder for writing.
+pub fn create_file(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+}
+
+/// Opens a file of a session folder for appending, creating it when missing.
+pub fn open_append(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
 }
 
 /// Is this process alive and a runbook?
@@ -578,6 +651,14 @@ pub fn latest_unfinished(
     })
 }
 
+/// How long tail output waits in memory before it is written: a trickle is written as it
+/// comes, a flood (more than the tail holds between two writes) once a second.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
+const FLOOD_FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// The most tail bytes held in memory between two writes (a larger tail limit writes older
+/// bytes as they leave memory).
+const RING_MAX: u64 = 8 * 1024 * 1024;
+
 /// Appends a step's output as it streams, keeping a head and a rotating tail.
 pub struct OutputWriter {
     head_path: PathBuf,
@@ -591,6 +672,16 @@ pub struct OutputWriter {
     tail_limit: u64,
     previous_tail_len: u64,
     total: u64,
+    /// The newest tail bytes, not written yet.
+    ring: Ring,
+    /// What the tail files hold is older than what the ring alone keeps: dropped at the next
+    /// write.
+    files_stale: bool,
+    last_flush: Instant,
+    /// A flush happened inside [`Self::write`] since [`Self::take_flushed`] last asked.
+    flushed: bool,
+    /// The last flush found the files stale: output is flooding.
+    flooding: bool,
 }
 
 fn tail_path(head: &Path, n: u8) -> PathBuf {
@@ -602,11 +693,12 @@ fn tail_path(head: &Path, n: u8) -> PathBuf {
 impl OutputWriter {
     /// Starts (or restarts) the output file at `path`, bounded to `limit` bytes.
     pub fn create(path: PathBuf, limit: u64) -> std::io::Result<Self> {
-        let head = File::create(&path)?;
+        let head = create_file(&path)?;
         for n in 0..2 {
             let _ = std::fs::remove_file(tail_path(&path, n));
         }
         let head_limit = limit / 2;
+        let tail_limit = limit.saturating_sub(head_limit).max(1);
         Ok(Self {
             head_path: path,
             head,
@@ -615,13 +707,19 @@ impl OutputWriter {
             in_tail: false,
             tail: None,
             tail_len: 0,
-            tail_limit: limit.saturating_sub(head_limit).max(1),
+            tail_limit,
             previous_tail_len: 0,
             total: 0,
+            ring: Ring::new(usize::try_from(tail_limit.min(RING_MAX)).unwrap_or(1)),
+            files_stale: false,
+            last_flush: Instant::now(),
+            flushed: false,
+            flooding: false,
         })
     }
 
-    /// Appends complete lines.
+    /// Appends complete lines: the head is written at once, the tail at most every
+    /// [`FLUSH_EVERY`] (and by [`Self::flush`]).
     pub fn write(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
         self.total += bytes.len() as u64;
         if !self.in_tail {
@@ -643,6 +741,70 @@ impl OutputWriter {
             }
             self.in_tail = true;
         }
+        // Bytes the ring pushes out: dead when the ring alone covers the tail, else written.
+        let mut ring = std::mem::take(&mut self.ring);
+        let dead = self.tail_limit <= ring.cap as u64;
+        let mut result = Ok(());
+        ring.push(bytes, &mut |old| {
+            if dead {
+                self.files_stale = true;
+            } else if result.is_ok() {
+                result = self.write_tail(old);
+            }
+        });
+        self.ring = ring;
+        result?;
+        let every = if self.flooding {
+            FLOOD_FLUSH_EVERY
+        } else {
+            FLUSH_EVERY
+        };
+        if self.last_flush.elapsed() >= every {
+            self.flush()?;
+            self.flushed = true;
+        }
+        Ok(())
+    }
+
+    /// Did a write flush the tail since the last call? (Then [`Self::kept`] and
+    /// [`Self::dropped`] are worth recording: after a crash, the tail files alone cannot tell
+    /// how much of a flood was left out.)
+    pub fn take_flushed(&mut self) -> bool {
+        std::mem::take(&mut self.flushed)
+    }
+
+    /// Writes the tail bytes held in memory.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.last_flush = Instant::now();
+        // After a flood the ring starts in the middle of a line: the tail starts at the next.
+        let mut align = self.files_stale;
+        self.flooding = self.files_stale;
+        if self.files_stale {
+            self.rotate()?;
+            self.rotate()?;
+            self.files_stale = false;
+        }
+        let mut ring = std::mem::take(&mut self.ring);
+        let mut result = Ok(());
+        ring.drain(&mut |mut chunk| {
+            if align {
+                match chunk.iter().position(|b| *b == b'\n') {
+                    Some(p) => {
+                        chunk = &chunk[p + 1..];
+                        align = false;
+                    }
+                    None => return,
+                }
+            }
+            if result.is_ok() && !chunk.is_empty() {
+                result = self.write_tail(chunk);
+            }
+        });
+        self.ring = ring;
+        result
+    }
+
+    fn write_tail(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
         let len = bytes.len() as u64;
         if len >= self.tail_limit {
             // Only the newest part of this chunk can be kept.
@@ -666,19 +828,88 @@ impl OutputWriter {
             std::fs::rename(&current, tail_path(&self.head_path, 1))?;
             self.previous_tail_len = self.tail_len;
         }
-        self.tail = Some(File::create(&current)?);
+        self.tail = Some(create_file(&current)?);
         self.tail_len = 0;
         Ok(())
     }
 
-    /// Bytes on disk that a reader will show.
+    /// Bytes that a reader will show once written.
     pub fn kept(&self) -> u64 {
-        self.head_len + (self.tail_len + self.previous_tail_len).min(self.tail_limit)
+        let files = if self.files_stale {
+            0
+        } else {
+            self.tail_len + self.previous_tail_len
+        };
+        self.head_len + (files + self.ring.len as u64).min(self.tail_limit)
     }
 
     /// Bytes left out of the middle.
     pub fn dropped(&self) -> u64 {
         self.total.saturating_sub(self.kept())
+    }
+}
+
+impl Drop for OutputWriter {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// The newest `cap` bytes written to it, oldest first.
+#[derive(Default)]
+struct Ring {
+    buf: Vec<u8>,
+    start: usize,
+    len: usize,
+    cap: usize,
+}
+
+impl Ring {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap: cap.max(1),
+            ..Self::default()
+        }
+    }
+
+    /// Adds `bytes`; `evicted` gets, oldest first, the bytes that no longer fit.
+    fn push(&mut self, mut bytes: &[u8], evicted: &mut dyn FnMut(&[u8])) {
+        if self.buf.len() < self.cap {
+            // Grown on first use only: most steps never print past their head.
+            self.buf.resize(self.cap, 0);
+        }
+        let over = (self.len + bytes.len()).saturating_sub(self.cap);
+        let from_ring = over.min(self.len);
+        self.evict(from_ring, evicted);
+        if over > from_ring {
+            let (old, new) = bytes.split_at(over - from_ring);
+            evicted(old);
+            bytes = new;
+        }
+        let mut at = (self.start + self.len) % self.cap;
+        while !bytes.is_empty() {
+            let n = bytes.len().min(self.cap - at);
+            self.buf[at..at + n].copy_from_slice(&bytes[..n]);
+            self.len += n;
+            bytes = &bytes[n..];
+            at = (at + n) % self.cap;
+        }
+    }
+
+    fn evict(&mut self, mut n: usize, evicted: &mut dyn FnMut(&[u8])) {
+        while n > 0 && self.len > 0 {
+            let run = n.min(self.cap - self.start).min(self.len);
+            evicted(&self.buf[self.start..self.start + run]);
+            self.start = (self.start + run) % self.cap;
+            self.len -= run;
+            n -= run;
+        }
+    }
+
+    /// Hands over everything, oldest first, and empties the ring.
+    fn drain(&mut self, out: &mut dyn FnMut(&[u8])) {
+        self.evict(self.len, out);
+        self.start = 0;
     }
 }
 

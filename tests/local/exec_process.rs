@@ -34,6 +34,7 @@ fn spec(script: &str) -> CommandSpec {
         grace: Duration::from_millis(300),
         interactive: false,
         capture_env: true,
+        secret: false,
     }
 }
 

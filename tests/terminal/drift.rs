@@ -47,9 +47,11 @@ impl Drift {
             .map(|e| e.path())
             .find(|p| p.join("session.json").is_file())
             .unwrap_or_else(|| panic!("no session under {}", root.display()));
-        let text =
-            std::fs::read_to_string(folder.join("session.json")).unwrap_or_else(|e| panic!("{e}"));
-        let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        // As a reader sees it: `session.json` with its journal applied.
+        let record = runbook::session::Store::open(folder.clone())
+            .load()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let json = serde_json::to_value(record).unwrap_or_else(|e| panic!("{e}"));
         (folder, json)
     }
 }

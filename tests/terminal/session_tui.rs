@@ -8,12 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::tmux_support::{Tmux, processes};
 
+/// The session as a reader sees it (`session.json` with its journal applied).
 fn session_json(root: &Path) -> Option<serde_json::Value> {
-    std::fs::read_dir(root)
-        .ok()?
-        .flatten()
-        .find_map(|e| std::fs::read(e.path().join("session.json")).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok())
+    let (_, record) = runbook::session::store::list(root).0.into_iter().next()?;
+    serde_json::to_value(record).ok()
 }
 
 #[test]
