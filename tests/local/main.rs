@@ -16,5 +16,6 @@ mod exec_slow;
 mod exec_vars;
 mod lint;
 mod parse_fixtures;
+mod redact;
 mod session;
 mod tui_snapshots;
