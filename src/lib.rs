@@ -23,6 +23,8 @@
 //!   (kube-rs) and ranks the scenarios that match; the CLI and the TUI's Diagnose view use it.
 //! - [`session`] persists each run (state, outputs, notes), writes redacted reports and
 //!   copy-paste exports; headless `run` and the TUI record through the same [`session::Recorder`].
+//! - [`private`] creates the folders and files only their owner may read (sessions, reports,
+//!   the fetch cache).
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
 
 pub mod action;
@@ -36,6 +38,7 @@ pub mod exec;
 pub mod fetch;
 pub mod lab;
 pub mod lint;
+pub mod private;
 pub mod run;
 pub mod runbook;
 pub mod session;

@@ -11,6 +11,9 @@
 //! state file never holds output. Nothing here is fsynced per line: a killed process leaves
 //! what it wrote in the page cache, and the state file is only ever replaced whole.
 //!
+//! Folders are 0700 and files 0600 whatever the umask ([`private_dir`], [`crate::private`]):
+//! on a shared host a session's output is its owner's only.
+//!
 //! To add a file to a session, name it here and remove nothing else: `prune` deletes folders.
 
 use std::collections::BTreeMap;
@@ -385,7 +388,14 @@ impl Store {
     /// Creates `root/<id>/`.
     pub fn create(root: &Path, id: &str) -> Result<Self, StoreError> {
         let dir = root.join(id);
-        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        // The data folder above the configured sessions folder is runbook's own too.
+        if super::sessions_dir().as_deref() == Some(root)
+            && let Some(data) = root.parent()
+        {
+            private_dir(data)?;
+        }
+        private_dir(root)?;
+        private_dir(&dir)?;
         Ok(Self { dir })
     }
 
@@ -404,6 +414,7 @@ impl Store {
             path: self.dir.join(STATE_FILE),
             message: e.to_string(),
         })?;
+        private_dir(&self.dir)?;
         write_atomic(&self.dir.join(STATE_FILE), &bytes)
     }
 
@@ -479,9 +490,15 @@ impl Store {
     }
 }
 
-/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part.
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part;
+/// readable by its owner only.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    crate::atomic::write(path, bytes).map_err(|e| StoreError::io(path, e))
+    crate::atomic::write_private(path, bytes).map_err(|e| StoreError::io(path, e))
+}
+
+/// Makes `dir` 0700: created (with any missing parent) or tightened when found wider.
+fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    crate::private::dir(dir).map_err(|e| StoreError::io(dir, e))
 }
 
 /// Is this process alive and a runbook?
@@ -598,7 +615,7 @@ fn tail_path(head: &Path, n: u8) -> PathBuf {
 impl OutputWriter {
     /// Starts (or restarts) the output file at `path`, bounded to `limit` bytes.
     pub fn create(path: PathBuf, limit: u64) -> std::io::Result<Self> {
-        let head = File::create(&path)?;
+        let head = crate::private::create(&path)?;
         for n in 0..2 {
             let _ = std::fs::remove_file(tail_path(&path, n));
         }
@@ -662,7 +679,7 @@ impl OutputWriter {
             std::fs::rename(&current, tail_path(&self.head_path, 1))?;
             self.previous_tail_len = self.tail_len;
         }
-        self.tail = Some(File::create(&current)?);
+        self.tail = Some(crate::private::create(&current)?);
         self.tail_len = 0;
         Ok(())
     }

@@ -350,6 +350,16 @@ fn a_fresh_fetch_is_cached_and_listed_with_its_origin() {
         std::fs::read_to_string(&cached[0]).unwrap_or_default(),
         runbook_md("Disk full", "one")
     );
+    // What a user fetched is theirs only: folders 0700, files 0600.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode() & 0o777);
+        let folder = cached[0].parent().unwrap_or_else(|| panic!("in a folder"));
+        assert_eq!(mode(&home.path().join("cache/runbook/fetched")), 0o700);
+        assert_eq!(mode(folder), 0o700);
+        assert_eq!(mode(&cached[0]), 0o600);
+        assert_eq!(mode(&folder.join("meta.json")), 0o600);
+    }
 
     let runbooks = runbooks_json(&home);
     let fetched = runbooks

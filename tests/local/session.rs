@@ -463,3 +463,86 @@ fn export_fills_values_as_the_runner_would_and_never_a_secret() {
     assert!(md.contains("- `<namespace>`"), "{md}");
     assert!(md.contains("echo namespace=<namespace>"), "{md}");
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map_or(0, |m| m.permissions().mode() & 0o777)
+}
+
+#[test]
+fn session_files_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempdir();
+    let slow = fixture("slow.md");
+    // umask 0 would make every file world-readable if the modes were left to it.
+    let o = output(
+        Command::new("bash")
+            .arg("-c")
+            .arg("umask 000; exec \"$@\"")
+            .arg("bash")
+            .arg(env!("CARGO_BIN_EXE_runbook"))
+            .args([
+                "run",
+                &slow.display().to_string(),
+                "--yes",
+                "--timeout",
+                "1s",
+            ])
+            .args(["--var", "namespace=x", "--var", "api-token=y"])
+            .env("HOME", data.path())
+            .env("XDG_DATA_HOME", data.path().join("share"))
+            .env("XDG_CONFIG_HOME", data.path().join("config"))
+            .env("RUNBOOK_DATA_DIR", data.path().join("runbook"))
+            .env("KUBECONFIG", data.path().join("no-kubeconfig"))
+            .stdin(Stdio::null()),
+    );
+    assert!(all(&o).contains("runbook: session "), "{}", all(&o));
+    let root = data.path().join("runbook/sessions");
+    let (store, record) = store::find(&root, "last").unwrap_or_else(|e| panic!("{e}"));
+    for folder in [
+        data.path().join("runbook"),
+        root.clone(),
+        store.dir().to_owned(),
+    ] {
+        assert_eq!(mode(&folder), 0o700, "{}", folder.display());
+    }
+    let files: Vec<PathBuf> = std::fs::read_dir(store.dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+
+    // A report written to a file is the owner's only, also under umask 0.
+    let report = data.path().join("ticket.md");
+    let o = output(
+        Command::new("bash")
+            .arg("-c")
+            .arg("umask 000; exec \"$@\"")
+            .arg("bash")
+            .arg(env!("CARGO_BIN_EXE_runbook"))
+            .args(["report", "last", "--output"])
+            .arg(&report)
+            .env("RUNBOOK_DATA_DIR", data.path().join("runbook"))
+            .stdin(Stdio::null()),
+    );
+    assert!(o.status.success(), "{}", all(&o));
+    assert_eq!(mode(&report), 0o600);
+
+    // A session folder made wider (by an older version, a copy) is tightened on the next
+    // write, and so is a step's output file when it is written again.
+    let wide = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(store.dir(), wide.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let out = store.dir().join(store::output_file_name(0));
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644))
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.save(&record).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(mode(store.dir()), 0o700);
+    assert_eq!(mode(&store.dir().join("session.json")), 0o600);
+    drop(OutputWriter::create(out.clone(), 1 << 20).unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(mode(&out), 0o600);
+}
