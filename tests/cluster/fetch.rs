@@ -588,6 +588,51 @@ fn certificates_from_an_unknown_ca_or_for_another_host_are_refused_clearly() {
 }
 
 #[test]
+fn a_self_signed_server_certificate_given_as_its_ca_is_explained() {
+    // The server's own certificate, self-signed and flagged as a CA, as `openssl req -x509`
+    // makes it by default, and given to --ca-cert.
+    let key = KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let mut params =
+        CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    let cert = params.self_signed(&key).unwrap_or_else(|e| panic!("{e}"));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| {
+            b.with_no_client_auth().with_single_cert(
+                vec![CertificateDer::from(cert.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+        })
+        .unwrap_or_else(|e: rustls::Error| panic!("{e}"));
+    let server = Server::start(Some(Arc::new(config)));
+    server.file("/a.md", &runbook_md("A", "one"), "v1");
+    let home = Home::new();
+    let pem = home
+        .write("self-signed.pem", &cert.pem())
+        .display()
+        .to_string();
+    let out = home.run(&["fetch", "--ca-cert", &pem, &server.url("/a.md")]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(
+            "certificate not accepted for 127.0.0.1: the server presents a CA certificate \
+             (CA:TRUE) as its own"
+        ),
+        "{}",
+        show(&out)
+    );
+    assert!(said.contains("--ca-cert"), "it says what to do: {said}");
+    assert!(!said.contains("CaUsedAsEndEntity"), "{said}");
+    assert!(server.hits("/a.md").is_empty());
+}
+
+#[test]
 fn redirects_are_bounded_and_never_go_from_https_to_http() {
     let ca = new_ca("test CA");
     let server = Server::start(Some(server_tls(&ca, &["127.0.0.1"])));
