@@ -293,7 +293,8 @@ pub struct SessionsArgs {
     /// "status","done","total","path"}]}.
     #[arg(long)]
     pub json: bool,
-    /// Remove sessions whose last activity is older than `--older-than`.
+    /// Remove sessions whose last activity is older than `--older-than`, and sessions whose
+    /// files cannot be read (whatever their age).
     #[arg(long)]
     pub prune: bool,
     /// Age for `--prune` (`30d`, `12h`).

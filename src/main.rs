@@ -84,11 +84,22 @@ fn sessions(args: &SessionsArgs) -> Result<ExitCode> {
             .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
         let removed = store::prune(&root, cutoff)?;
+        let unreadable = runbook::session::cleanup::prune_unreadable(&root)?;
         if args.json {
-            serde_json::to_writer(&mut out, &json!({ "removed": removed }))?;
+            serde_json::to_writer(
+                &mut out,
+                &json!({ "removed": removed, "unreadable_removed": unreadable }),
+            )?;
             writeln!(out)?;
-        } else {
+        } else if unreadable.is_empty() {
             writeln!(out, "removed {} session(s)", removed.len())?;
+        } else {
+            writeln!(
+                out,
+                "removed {} session(s) and {} unreadable one(s)",
+                removed.len(),
+                unreadable.len()
+            )?;
         }
         return Ok(ExitCode::SUCCESS);
     }

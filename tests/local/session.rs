@@ -546,3 +546,36 @@ fn session_files_are_private_whatever_the_umask() {
     drop(OutputWriter::create(out.clone(), 1 << 20).unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(mode(&out), 0o600);
 }
+
+#[test]
+fn unreadable_sessions_are_pruned_as_the_listing_says() {
+    let data = tempdir();
+    let root = data.path().join("runbook/sessions");
+    let broken = root.join("20260101T000000Z-000bad");
+    std::fs::create_dir_all(&broken).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(broken.join("session.json"), "{\"format\": 1, \"id\": ")
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A newer version's session is not corrupt: it stays.
+    let newer = root.join("20260101T000000Z-000new");
+    std::fs::create_dir_all(&newer).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        newer.join("session.json"),
+        "{\"format\": 99, \"id\": \"x\"}",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = output(runbook(data.path()).arg("sessions"));
+    assert!(
+        all(&o).contains("not a session file") && all(&o).contains("runbook sessions --prune"),
+        "{}",
+        all(&o)
+    );
+    let o = output(runbook(data.path()).args(["sessions", "--prune"]));
+    assert!(o.status.success(), "{}", all(&o));
+    assert!(
+        stdout(&o).contains("removed 0 session(s) and 1 unreadable one(s)"),
+        "{}",
+        all(&o)
+    );
+    assert!(!broken.exists());
+    assert!(newer.exists());
+}
