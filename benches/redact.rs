@@ -31,9 +31,18 @@ fn input() -> String {
         corpus.push_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}")));
     }
     let secrets = [
-        format!("aws_secret_access_key = {}", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLE1"),
-        format!("export GITHUB_TOKEN=ghp_{}", "x7Kq2mPzR4vL9wN3bT6yH8jD1fC5gS0aE2uQ"),
-        format!("Authorization: Bearer {}", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlMTIz"),
+        format!(
+            "aws_secret_access_key = {}",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLE1"
+        ),
+        format!(
+            "export GITHUB_TOKEN=ghp_{}",
+            "x7Kq2mPzR4vL9wN3bT6yH8jD1fC5gS0aE2uQ"
+        ),
+        format!(
+            "Authorization: Bearer {}",
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlMTIz"
+        ),
         "mysql -h db.internal -u root -pS3cr3tPassw0rd -e 'select 1'".to_owned(),
         "    password: hunter2-but-longer".to_owned(),
     ];

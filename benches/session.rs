@@ -56,7 +56,10 @@ fn session(root: &Path, total: usize) -> (Store, SessionRecord) {
 fn realistic_session(root: &Path, total: usize) -> (Store, SessionRecord) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/redact/corpus");
     let mut corpus = String::new();
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{e}")).flatten() {
+    for entry in std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    {
         corpus.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
     }
     let mut record = SessionRecord::new("bench/report", Path::new("bench.md"), "confirm");

@@ -23,6 +23,10 @@
 //!   (kube-rs) and ranks the scenarios that match; the CLI and the TUI's Diagnose view use it.
 //! - [`session`] persists each run (state, outputs, notes), writes redacted reports and
 //!   copy-paste exports; headless `run` and the TUI record through the same [`session::Recorder`].
+//!   [`session::redact`] finds secrets by shape and by context, for reports, exports and
+//!   `run --redact`.
+//! - [`sanitize`] makes text the product did not write (runbooks, cluster data, command
+//!   output) safe to print: no escape sequence from it drives the user's terminal.
 //! - [`private`] creates the folders and files only their owner may read (sessions, reports,
 //!   the fetch cache).
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
@@ -41,6 +45,7 @@ pub mod lint;
 pub mod private;
 pub mod run;
 pub mod runbook;
+pub mod sanitize;
 pub mod session;
 pub mod state;
 pub mod ui;

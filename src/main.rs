@@ -12,6 +12,7 @@ use runbook::cli::{
 };
 use runbook::run::run_headless;
 use runbook::runbook::{Catalog, Runbook, Severity};
+use runbook::sanitize::Sanitizer;
 use runbook::state::Mode;
 use serde_json::json;
 
@@ -133,35 +134,74 @@ fn sessions(args: &SessionsArgs) -> Result<ExitCode> {
     if all.is_empty() {
         writeln!(out, "no sessions yet (in {})", root.display())?;
     }
+    let clean = Sanitizer::stdout();
     for (_, r) in &all {
         let (done, total) = r.progress();
-        writeln!(
-            out,
-            "{}  {}  {}  started {}  {done}/{total} {}  last {}",
+        let line = format!(
+            "{}  {}  {}  started {}  {done}/{total} {}  last {}\n",
             r.id,
             r.scenario,
             r.context.as_ref().map_or("-", |c| c.name.as_str()),
             r.started.format("%Y-%m-%d %H:%M"),
             r.status.as_str(),
             r.updated.format("%Y-%m-%d %H:%M"),
-        )?;
+        );
+        clean.write(&mut out, &line)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn report(args: &ReportArgs) -> Result<ExitCode> {
     use runbook::session::{report, store};
-    let (store, record) = store::find(&sessions_root()?, &args.session)?;
+    if !args.check.is_empty() {
+        return check(&args.check);
+    }
+    let query = args.session.as_deref().unwrap_or("last");
+    let (store, record) = store::find(&sessions_root()?, query)?;
     let redactor = report::redactor(&[]);
-    let text = match args.format {
-        ReportFormat::Md => report::markdown(&store, &record, &redactor),
-        ReportFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&report::json(&store, &record, &redactor))?;
+    let text = match (args.format, args.no_redact) {
+        (ReportFormat::Md, false) => report::markdown(&store, &record, &redactor),
+        (ReportFormat::Md, true) => report::markdown_unredacted(&store, &record),
+        (ReportFormat::Json, no_redact) => {
+            let value = if no_redact {
+                report::json_unredacted(&store, &record)
+            } else {
+                report::json(&store, &record, &redactor)
+            };
+            let mut s = serde_json::to_string_pretty(&value)?;
             s.push('\n');
             s
         }
     };
     write_out(args.output.as_deref(), &text)
+}
+
+/// `runbook report --check FILE…`: `FILE:LINE:KIND` per secret found; exit 1 when any.
+fn check(files: &[std::path::PathBuf]) -> Result<ExitCode> {
+    let clean = Sanitizer::stdout();
+    let mut out = std::io::stdout().lock();
+    let mut found = false;
+    for path in files {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                eprintln!("runbook: error: {}: {e}", path.display());
+                return Ok(ExitCode::from(2));
+            }
+        };
+        let hits = runbook::session::redact::check(&String::from_utf8_lossy(&bytes))
+            .map_err(|e| eyre!("{e}"))?;
+        for hit in hits {
+            found = true;
+            let line = format!("{}:{}:{}\n", path.display(), hit.line, hit.kind);
+            clean.write(&mut out, &line)?;
+        }
+    }
+    Ok(if found {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn export(args: &ExportArgs) -> Result<ExitCode> {
@@ -178,15 +218,27 @@ fn export(args: &ExportArgs) -> Result<ExitCode> {
             vars.mark_secret(name);
         }
     }
-    let text = runbook::session::export::checklist(&runbook, &scenario, procedure, &vars);
+    let mut text = runbook::session::export::checklist(&runbook, &scenario, procedure, &vars);
+    if !args.no_redact {
+        let secrets: Vec<String> = vars
+            .iter()
+            .filter(|(_, v)| v.secret)
+            .map(|(_, v)| v.value.clone())
+            .collect();
+        let redactor = runbook::session::report::redactor(&secrets);
+        text = runbook::session::export::redacted(&text, &redactor);
+    }
     write_out(args.output.as_deref(), &text)
 }
 
-/// To FILE (atomically) or standard output.
+/// To FILE (atomically, readable by its owner only) or standard output; either way with no
+/// escape sequence that runbook text or an output could have carried in.
 fn write_out(path: Option<&Path>, text: &str) -> Result<ExitCode> {
     match path {
-        Some(p) => runbook::session::store::write_atomic(p, text.as_bytes())?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        Some(p) => {
+            runbook::session::store::write_atomic(p, Sanitizer::PLAIN.clean(text).as_bytes())?;
+        }
+        None => Sanitizer::stdout().write(&mut std::io::stdout().lock(), text)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -419,7 +471,7 @@ fn diagnose(args: &DiagnoseArgs) -> Result<ExitCode> {
         serde_json::to_writer(&mut out, &report)?;
         writeln!(out)?;
     } else {
-        write!(out, "{}", diagnose::render_text(&report))?;
+        Sanitizer::stdout().write(&mut out, &diagnose::render_text(&report))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -445,22 +497,24 @@ fn list(args: &ListArgs) -> Result<ExitCode> {
         serde_json::to_writer(&mut out, &json!({ "runbooks": runbooks }))?;
         writeln!(out)?;
     } else {
+        let clean = Sanitizer::stdout();
         for r in &catalog.runbooks {
             let origin = r.fetched.as_ref().map_or_else(
                 || r.path.display().to_string(),
                 runbook::fetch::describe_origin,
             );
-            writeln!(out, "{}  {}  ({origin})", r.id, r.title)?;
+            clean.write(&mut out, &format!("{}  {}  ({origin})\n", r.id, r.title))?;
             for s in &r.scenarios {
-                writeln!(out, "  {}  {}", s.id, s.title)?;
+                clean.write(&mut out, &format!("  {}  {}\n", s.id, s.title))?;
             }
         }
     }
+    let clean = Sanitizer::stderr();
     for err in catalog
         .diagnostics()
         .filter(|d| d.severity == Severity::Error)
     {
-        eprintln!("{err}");
+        eprintln!("{}", clean.clean(&err.to_string()));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -501,11 +555,15 @@ fn show(args: &ShowArgs) -> Result<ExitCode> {
         serde_json::to_writer(&mut out, &json!({ "runbooks": runbooks }))?;
         writeln!(out)?;
     } else {
+        let clean = Sanitizer::stdout();
         for r in &runbooks {
             if let Some(f) = &r.fetched {
-                writeln!(out, "({})", runbook::fetch::describe_origin(f))?;
+                clean.write(
+                    &mut out,
+                    &format!("({})\n", runbook::fetch::describe_origin(f)),
+                )?;
             }
-            write!(out, "{}", runbook::runbook::outline(r))?;
+            clean.write(&mut out, &runbook::runbook::outline(r))?;
         }
     }
     out.flush()?;
@@ -541,8 +599,9 @@ fn lint(args: &LintArgs) -> Result<ExitCode> {
         serde_json::to_writer(&mut out, &json!({ "findings": findings }))?;
         writeln!(out)?;
     } else {
+        let clean = Sanitizer::stdout();
         for f in &findings {
-            writeln!(out, "{f}")?;
+            clean.write(&mut out, &format!("{f}\n"))?;
         }
     }
     let errors = findings.iter().any(|f| f.severity == Severity::Error);

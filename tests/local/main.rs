@@ -17,5 +17,6 @@ mod exec_vars;
 mod lint;
 mod parse_fixtures;
 mod redact;
+mod sanitize;
 mod session;
 mod tui_snapshots;

@@ -1,11 +1,15 @@
 //! Redaction by shape and by context: every kind of the table found in a realistic setting,
 //! stable markers, a false-positive measure on the kubectl/journalctl corpus under
-//! `tests/fixtures/redact/corpus/`.
+//! `tests/fixtures/redact/corpus/`, and the whole route through `runbook run`, `report`,
+//! `export` and `run --json --redact` with each kind placed in output, a command, a `--var`
+//! value, a note and a captured variable.
 //!
 //! The samples are generated here from a fixed seed (never written down as files), in the
 //! documented formats of each issuer.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 use runbook::session::redact::{self, Redactor};
 
@@ -599,4 +603,194 @@ fn secrets_inside_ordinary_output_are_found() {
             );
         }
     }
+}
+
+// --- The whole route: run, report, export, run --json --redact ----------------------------
+
+fn runbook(data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbook"));
+    cmd.env("HOME", data)
+        .env("XDG_DATA_HOME", data.join("share"))
+        .env("XDG_CONFIG_HOME", data.join("config"))
+        .env("XDG_CACHE_HOME", data.join("cache"))
+        .env("RUNBOOK_DATA_DIR", data.join("runbook"))
+        .env("KUBECONFIG", data.join("no-kubeconfig"))
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn output(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("runbook: {e}"))
+}
+
+fn all(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A runbook with one step per sample: the secret in the command itself, printed by a command
+/// that does not contain it, in a `--var` value, and captured into a variable.
+fn leaky_runbook(samples: &[Sample]) -> String {
+    let mut md = String::from(
+        "---\ntitle: \"Leaky output\"\n---\n\n## Scenario - Print secrets {#leaky}\n\n### Debug Steps\n\n",
+    );
+    for (i, s) in samples.iter().enumerate() {
+        let encoded = base64(s.text.as_bytes());
+        let _ = write!(
+            md,
+            "{n}. Look at the {kind}.\n\n   ```bash\n   cat >/dev/null <<'EOF'\n{body}\n   EOF\n   ```\n\n   ```bash\n   printf '%s\\n' {encoded} | base64 -d\n   ```\n\n   ```bash\n   true <v{n}>\n   ```\n\n   ```bash capture=C{n}\n   printf '%s\\n' {encoded} | base64 -d\n   ```\n\n",
+            n = i + 1,
+            kind = s.kind,
+            body = s
+                .text
+                .lines()
+                .map(|l| format!("   {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+    md
+}
+
+#[test]
+fn no_secret_leaves_through_any_route() {
+    let samples = samples();
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = data.path().join("leaky.md");
+    std::fs::write(&file, leaky_runbook(&samples)).unwrap_or_else(|e| panic!("{e}"));
+    let file = file.display().to_string();
+    let vars: Vec<String> = samples
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| ["--var".to_owned(), format!("v{}={}", i + 1, s.text)])
+        .collect();
+    let leaked = |what: &str, text: &str| {
+        let leaks: Vec<String> = samples
+            .iter()
+            .flat_map(|s| {
+                s.secrets
+                    .iter()
+                    .filter(|secret| text.contains(secret.as_str()))
+                    .map(|secret| {
+                        let line = text
+                            .lines()
+                            .find(|l| l.contains(secret.as_str()))
+                            .unwrap_or_default();
+                        format!("{}: {line}", s.kind)
+                    })
+            })
+            .collect();
+        assert!(leaks.is_empty(), "{what} leaks:\n{}", leaks.join("\n"));
+    };
+
+    // The live stream shows a user their own output; --redact does not.
+    let o = output(
+        runbook(data.path())
+            .args(["run", &file, "--yes", "--json"])
+            .args(&vars),
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        samples
+            .iter()
+            .any(|s| stdout.contains(s.secrets[0].as_str())),
+        "without --redact the stream is the output: {}",
+        all(&o)
+    );
+    for line in stdout.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    let o = output(
+        runbook(data.path())
+            .args(["run", &file, "--yes", "--json", "--redact", "--no-session"])
+            .args(&vars),
+    );
+    assert!(o.status.success(), "{}", all(&o));
+    let stream = String::from_utf8_lossy(&o.stdout).into_owned();
+    leaked("run --json --redact", &stream);
+    assert!(stream.contains("‹redacted:"), "{stream}");
+    let o = output(
+        runbook(data.path())
+            .args(["run", &file, "--yes", "--redact", "--no-session"])
+            .args(&vars),
+    );
+    leaked("run --redact", &all(&o));
+
+    // A note on every step, as the TUI saves it.
+    let root = data.path().join("runbook/sessions");
+    let (store, mut record) =
+        runbook::session::store::find(&root, "last").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(record.steps.len(), samples.len());
+    for (step, s) in record.steps.iter_mut().zip(&samples) {
+        step.notes = format!("saw this:\n{}", s.text);
+    }
+    store.save(&record).unwrap_or_else(|e| panic!("{e}"));
+    // The captured variables are recorded as plain values.
+    let raw =
+        std::fs::read_to_string(store.dir().join("session.json")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        raw.contains(samples[0].secrets[0].as_str()),
+        "the session keeps what ran"
+    );
+
+    let o = output(runbook(data.path()).args(["report", "last"]));
+    assert!(o.status.success(), "{}", all(&o));
+    let md = String::from_utf8_lossy(&o.stdout).into_owned();
+    leaked("report (md)", &md);
+    for s in &samples {
+        assert!(
+            md.contains(&format!("‹redacted:{}#", s.kind)),
+            "report: no marker of {}",
+            s.kind
+        );
+    }
+    assert!(md.contains("## Redacted"), "{md}");
+    let o = output(runbook(data.path()).args(["report", "last", "--format", "json"]));
+    let json = String::from_utf8_lossy(&o.stdout).into_owned();
+    leaked("report (json)", &json);
+    let value: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(
+        value["redacted"].as_array().is_some_and(|a| a.len() >= 40),
+        "{}",
+        value["redacted"]
+    );
+    // The report written to a file, as `--output` and the TUI's `R` write it.
+    let out = data.path().join("ticket.md");
+    let o = output(
+        runbook(data.path())
+            .args(["report", "last", "--output"])
+            .arg(&out),
+    );
+    assert!(o.status.success(), "{}", all(&o));
+    leaked(
+        "report --output",
+        &std::fs::read_to_string(&out).unwrap_or_default(),
+    );
+    let md = runbook::session::report::markdown(
+        &store,
+        &record,
+        &runbook::session::report::redactor(&[]),
+    );
+    leaked("the TUI's report", &md);
+
+    // Each step's output file, scanned as a customer's log would be.
+    let o = output(
+        runbook(data.path())
+            .args(["report", "--check"])
+            .arg(store.dir().join("step-001.out")),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!("step-001.out:2:{}", samples[0].kind)),
+        "{}",
+        all(&o)
+    );
+
+    let o = output(runbook(data.path()).args(["export", &file]).args(&vars));
+    assert!(o.status.success(), "{}", all(&o));
+    leaked("export", &String::from_utf8_lossy(&o.stdout));
 }

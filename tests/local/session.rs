@@ -548,6 +548,41 @@ fn session_files_are_private_whatever_the_umask() {
 }
 
 #[test]
+fn a_report_reads_only_files_of_its_own_folder() {
+    let dir = tempdir();
+    let outside = dir.path().join("not-a-session-file.txt");
+    std::fs::write(&outside, "outside-the-session-folder\n").unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::create(&dir.path().join("sessions"), "s").unwrap_or_else(|e| panic!("{e}"));
+    let link = store.dir().join("step-003.out");
+    std::os::unix::fs::symlink(&outside, &link).unwrap_or_else(|e| panic!("{e}"));
+    let mut record = SessionRecord::new("rb/paths", Path::new("rb.md"), "confirm");
+    for (i, name) in [
+        outside.display().to_string(),
+        "../not-a-session-file.txt".to_owned(),
+        "step-003.out".to_owned(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let step = record.step_mut(i, &(i + 1).to_string(), "A step");
+        step.state = StepState::Done;
+        step.verdict = Some(Verdict::Passed);
+        step.output = Some(name);
+    }
+    store.save(&record).unwrap_or_else(|e| panic!("{e}"));
+    let redactor = report::redactor(&[]);
+    let md = report::markdown(&store, &record, &redactor);
+    assert!(!md.contains("outside-the-session-folder"), "{md}");
+    assert_eq!(
+        md.matches("is not a file of this session's folder").count(),
+        3,
+        "{md}"
+    );
+    let json = report::json(&store, &record, &redactor).to_string();
+    assert!(!json.contains("outside-the-session-folder"), "{json}");
+}
+
+#[test]
 fn unreadable_sessions_are_pruned_as_the_listing_says() {
     let data = tempdir();
     let root = data.path().join("runbook/sessions");

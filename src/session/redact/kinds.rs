@@ -35,7 +35,8 @@ pub enum Value {
     NotWord,
     /// Base64 of `user:password`.
     BasicAuth,
-    /// An `Authorization` header's value other than `Bearer`/`Basic` (those have shapes).
+    /// An `Authorization` header's value other than `Bearer`/`Basic` (those have shapes),
+    /// and more than a scheme's name.
     AuthHeader,
 }
 
@@ -92,11 +93,13 @@ pub const FORMS: &[&str] = &[
     // line of a diff).
     r"^[+-]?[ \t]*(?:-[ \t]+)?(?P<n>NAME)[ \t]*:[ \t]+(?P<v>[^\r\n]*?)[ \t]*$",
     // name: value inside a line (`-H 'ApiKey: …'`, `{password: …}`).
-    r#"(?:^|[\s{,'"(\[])(?P<n>NAME)[ \t]*:[ \t]*(?P<v>"[^"]*"|'[^']*'|[^\s,;'"}\]]+)"#,
+    r#"(?:^|[\s{,'"(\[`])(?P<n>NAME)[ \t]*:[ \t]*(?P<v>"[^"]*"|'[^']*'|[^\s,;'"`}\]]+)"#,
     // name=value (environment, query strings, `--name=value`, `--set a.password=value`).
     r#"(?:^|[\s?&;'"(,`{\[:/])-{0,2}(?P<n>NAME)=(?P<v>"[^"]*"|'[^']*'|[^\s&;'"`,)}\]]+)"#,
     // name = value on a line of its own (INI, ~/.aws/credentials, .env, TOML).
     r"^[+-]?[ \t]*(?:export[ \t]+)?(?P<n>NAME)(?:[ \t]+=[ \t]*|=[ \t]+)(?P<v>[^\r\n]*?)[ \t]*$",
+    // name = value inside a line (`echo 'aws_secret_access_key = …' >> credentials`).
+    r#"(?:^|[\s'"(;`])(?P<n>NAME)(?:[ \t]+=[ \t]*|=[ \t]+)(?P<v>"[^"]*"|'[^']*'|[^\s'"`]+)"#,
     // --name value (command-line flags).
     r#"(?:^|\s)--?(?P<n>NAME)[ \t]+(?P<v>"[^"]*"|'[^']*'|[^\s'"-][^\s'"]*)"#,
 ];
@@ -529,6 +532,12 @@ pub const SHAPES: &[Shape] = &[
         triggers: &["bearer"],
         pattern: r"(?i)\bbearer[ \t]+(?P<s>[A-Za-z0-9._~+/=-]{8,})",
         value: Value::NotWord,
+    },
+    Shape {
+        kind: "authorization",
+        triggers: &["authorization"],
+        pattern: r#"(?i)authorization\\?"?[ \t]*[:=][ \t]*\\?"?(?:negotiate|ntlm|kerberos|hoba|mutual)[ \t]+(?P<s>[A-Za-z0-9+/=._~-]{8,})"#,
+        value: Value::Any,
     },
     Shape {
         kind: "basic-auth",

@@ -961,6 +961,7 @@ pub fn accept(rule: Value, value: &str) -> bool {
             v.len() >= 8
                 && !scheme.eq_ignore_ascii_case("bearer")
                 && !scheme.eq_ignore_ascii_case("basic")
+                && !v.bytes().all(|b| b.is_ascii_alphabetic())
         }
     }
 }
