@@ -208,6 +208,10 @@ pub struct ShowArgs {
     /// Print the full model as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Mark a fetched runbook as reviewed even though the output is not a terminal (it is
+    /// marked only when shown on one otherwise).
+    #[arg(long)]
+    pub accept: bool,
 }
 
 #[derive(Debug, Args)]

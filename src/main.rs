@@ -567,12 +567,24 @@ fn show(args: &ShowArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    // Shown in full, so a fetched runbook at this content may now run.
+    // Shown in full on a terminal (someone read it), or accepted by name: a fetched runbook at
+    // this content may now run. Output to a file or a pipe is not a review.
+    let shown = std::io::IsTerminal::is_terminal(&std::io::stdout()) || args.accept;
     for r in &runbooks {
         if let Some(f) = &r.fetched {
             let scenario = (r.id != args.target)
                 .then(|| r.scenarios.first().map(|s| s.id.as_str()))
                 .flatten();
+            if !shown {
+                if !scenario.map_or(f.reviewed, |s| f.is_reviewed(s)) {
+                    eprintln!(
+                        "runbook: {} is not marked as reviewed: the output is not a terminal; \
+                         pass --accept once you have read it",
+                        scenario.unwrap_or(&r.id)
+                    );
+                }
+                continue;
+            }
             if let Err(e) = runbook::fetch::cache::mark_reviewed(&r.path, &f.sha256, scenario) {
                 eprintln!("runbook: cannot record that {} was shown: {e}", r.id);
             }

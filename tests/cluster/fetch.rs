@@ -753,8 +753,23 @@ fn a_fetched_runbook_runs_only_after_it_was_shown() {
     );
     assert!(!text(&out.stdout).contains("first-word"));
 
+    // Shown into a pipe, nobody read it: not a review.
     let out = home.run(&["show", "say/say"]);
     assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains(
+            "say/say is not marked as reviewed: the output is not a terminal; pass --accept once \
+             you have read it"
+        ),
+        "{}",
+        show(&out)
+    );
+    let out = home.run(&["run", "say/say", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+
+    let out = home.run(&["show", "say/say", "--accept"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(text(&out.stderr).is_empty(), "{}", show(&out));
     let shown = text(&out.stdout);
     assert!(
         shown.contains(&format!("(from {url}, fetched just now)")),
@@ -780,7 +795,7 @@ fn a_fetched_runbook_runs_only_after_it_was_shown() {
         "{}",
         show(&out)
     );
-    assert!(home.run(&["show", "say"]).status.success());
+    assert!(home.run(&["show", "say", "--accept"]).status.success());
     let out = home.run(&["run", "say", "--yes"]);
     assert!(out.status.success(), "{}", show(&out));
     assert!(text(&out.stdout).contains("second-word"), "{}", show(&out));
