@@ -466,6 +466,26 @@ mod tests {
     }
 
     #[test]
+    fn environment_entries_lose_the_value_of_a_secret_name() {
+        let yaml = "    env:\n    - name: DB_PASSWORD\n      value: hunter2-xyz\n    - name: LOG_LEVEL\n      value: debug\n";
+        assert_eq!(
+            redact(yaml),
+            "    env:\n    - name: DB_PASSWORD\n      value: ‹redacted:password#1›\n    - name: LOG_LEVEL\n      value: debug\n"
+        );
+        let json = r#"{"name": "API_TOKEN", "value": "tok-4f9a8b7c6d5e"}, {"name": "MODE", "value": "fast"}"#;
+        assert_eq!(
+            redact(json),
+            r#"{"name": "API_TOKEN", "value": "‹redacted:token#1›"}, {"name": "MODE", "value": "fast"}"#
+        );
+        let pretty = "  {\n    \"name\": \"SPECTRO_API_KEY\",\n    \"value\": \"k9Xw2LpQ7vTz4RmN8bYc\"\n  }\n";
+        assert!(
+            !redact(pretty).contains("k9Xw2LpQ7vTz4RmN8bYc"),
+            "{}",
+            redact(pretty)
+        );
+    }
+
+    #[test]
     fn check_names_lines_and_kinds() {
         let text = "ok\nAKIAIOSFODNN7EXAMPLE here\nfine\nexport GITHUB_TOKEN=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n";
         let hits = check(text).unwrap_or_default();

@@ -11,10 +11,15 @@
 //!   private keys are structures that span lines; `scan.rs` follows them, with the
 //!   [`PEM_LABELS`] below and the kind [`SECRET_DATA`].
 //!
-//! Every row has triggers: literals (matched without case) of which at least one is on any line
-//! the row can match. Lines with none are never looked at, which is what makes one pass over a
-//! 16 MiB output cheap. To add a kind: add a row here with its triggers, and a sample of it to
-//! the corpus test (`tests/local/redact.rs`), which checks that every kind is found.
+//! Every shape has triggers, and every name holds one of [`NAME_WORDS`]: literals of which at
+//! least one is on any line the row can match. Triggers are matched as written (case counts:
+//! list the spellings of a format that has several, like `Bearer`/`bearer`/`BEARER`); name
+//! words in lower, Capitalized and UPPER case. One SIMD multi-literal search of all of them runs
+//! once over a text; lines with none are never looked at, and on the others only the rows
+//! whose literals are there run, which is what makes one pass over a 16 MiB output cheap
+//! (keep the literals at 3 bytes or more, and fewer than 128 spellings in all). To add a kind:
+//! add a row here with its triggers, and a sample of it to the corpus test
+//! (`tests/local/redact.rs`), which checks that every kind is found.
 
 /// How a candidate value must look before it is removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +59,6 @@ pub struct Shape {
 #[derive(Debug)]
 pub struct Name {
     pub kind: &'static str,
-    pub triggers: &'static [&'static str],
     /// Matched against the whole name, without case.
     pub pattern: &'static str,
     pub value: Value,
@@ -77,10 +81,10 @@ pub const STRUCTURE_TRIGGERS: &[&str] = &[
     "data:",
     "\"data\"",
     "data\\\"",
-    "stringdata",
+    "stringData",
     "====",
-    "-----begin",
-    "-----end",
+    "-----BEGIN",
+    "-----END",
 ];
 
 /// The spellings of a name next to its value. Group `n` is the name, `v` the value; `NAME`
@@ -104,8 +108,20 @@ pub const FORMS: &[&str] = &[
     r#"(?:^|\s)--?(?P<n>NAME)[ \t]+(?P<v>"[^"]*"|'[^']*'|[^\s'"-][^\s'"]*)"#,
 ];
 
-/// The characters of a name in [`FORMS`].
-pub const NAME_CHARS: &str = r"[A-Za-z_][A-Za-z0-9_.-]*";
+/// A name in [`FORMS`] holds one of these (in lower, Capitalized or UPPER case); they are also
+/// the triggers of every row of [`NAMES`], whose patterns must each need one of them.
+pub const NAME_WORDS: &[&str] = &[
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "cred",
+    "session",
+    "sid",
+    "certificate-data",
+];
 
 /// Name endings that mean the value only refers to a secret (its name, file, type, age…).
 pub const REFERENCE_SUFFIXES: &[&str] = &[
@@ -167,126 +183,108 @@ pub const REFERENCE_SUFFIXES: &[&str] = &[
 pub const NAMES: &[Name] = &[
     Name {
         kind: "kubeconfig-client-key",
-        triggers: &["client-key-data"],
         pattern: "client-key-data",
         value: Value::Present,
         exact: true,
     },
     Name {
         kind: "kubeconfig-client-certificate",
-        triggers: &["client-certificate-data"],
         pattern: "client-certificate-data",
         value: Value::Present,
         exact: true,
     },
     Name {
         kind: "aws-secret-key",
-        triggers: &["secret"],
         pattern: r"[a-z0-9_.-]*secret[_-]?access[_-]?key|aws[_-]?secret[_-]?key",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "aws-session-token",
-        triggers: &["token"],
         pattern: r"aws[_-]?session[_-]?token|sessiontoken|x-amz-security-token|aws[_-]?security[_-]?token",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "palette-api-key",
-        triggers: &["key"],
         pattern: r"(?:palette|spectro|spectrocloud)[_-]?api[_-]?key|apikey",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "npm-token",
-        triggers: &["_authtoken"],
         pattern: r"_authtoken|npm[_-]?token",
         value: Value::Present,
         exact: false,
     },
     Name {
         kind: "vault-token",
-        triggers: &["token"],
         pattern: r"vault[_-]?token|x-vault-token",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "database-password",
-        triggers: &["pass", "pwd", "auth"],
         pattern: r"pgpassword|mysql_pwd|(?:mysql|mariadb|postgres|postgresql|redis|mongo|mongodb)[_-]?(?:initdb[_-]?)?(?:root[_-]?)?(?:password|passwd|pass)|rediscli_auth",
         value: Value::Present,
         exact: false,
     },
     Name {
         kind: "docker-auth",
-        triggers: &["auth", "token"],
         pattern: r"auth|identitytoken|registrytoken",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "azure-storage-key",
-        triggers: &["key"],
         pattern: r"accountkey|sharedaccesskey|azure[_-]?storage[_-]?(?:account[_-]?)?key",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "client-secret",
-        triggers: &["secret"],
         pattern: r"[a-z0-9_.-]*client[_-]?secret",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "gcp-service-account-key",
-        triggers: &["private_key"],
         pattern: r"private_key",
         value: Value::Present,
         exact: false,
     },
     Name {
         kind: "secret",
-        triggers: &["secret"],
         pattern: r"secret[_-]?id",
         value: Value::Credential,
         exact: true,
     },
     Name {
         kind: "private-key",
-        triggers: &["key"],
         pattern: r"[a-z0-9_.-]*(?:private|signing|encryption|master|secret)[_-]?key",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "session-cookie",
-        triggers: &["session", "sid"],
         pattern: r"session|sessionid|session[_-]id|jsessionid|phpsessid|connect\.sid|[a-z0-9_]*_session",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "password",
-        triggers: &["pass", "pwd"],
         pattern: r"[a-z0-9_.-]*(?:password|passwd|passphrase|pwd)[a-z0-9_.-]*|(?:[a-z0-9_.-]*[_.-])?pass",
         value: Value::Present,
         exact: false,
     },
     Name {
         kind: "authorization",
-        triggers: &["authorization"],
         pattern: r"(?:proxy-)?authorization",
         value: Value::AuthHeader,
         exact: false,
     },
     Name {
         kind: "secret",
-        triggers: &["secret"],
         pattern: r"[a-z0-9_.-]*secret[a-z0-9_.-]*",
         value: Value::Credential,
         exact: false,
@@ -295,35 +293,30 @@ pub const NAMES: &[Name] = &[
         // A value named just `token` (a kubeconfig user's, `?token=`, `"access_token"`) is
         // one unless it is a plain word (`auth-token: simple` is etcd's mode).
         kind: "token",
-        triggers: &["token"],
         pattern: r"(?:access|refresh|id|auth|bearer|api|session|bootstrap|client)?[_-]?token",
         value: Value::NotWord,
         exact: false,
     },
     Name {
         kind: "token",
-        triggers: &["token"],
         pattern: r"[a-z0-9_.-]*token[a-z0-9_.-]*",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "api-key",
-        triggers: &["key"],
         pattern: r"[a-z0-9_.-]*api[_-]?key[a-z0-9_.-]*",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "credential",
-        triggers: &["cred"],
         pattern: r"[a-z0-9_.-]*cred(?:s|entials?)?",
         value: Value::Credential,
         exact: false,
     },
     Name {
         kind: "key",
-        triggers: &["key"],
         pattern: r"[a-z0-9_.-]*key",
         value: Value::Entropy,
         exact: false,
@@ -334,40 +327,40 @@ pub const NAMES: &[Name] = &[
 pub const SHAPES: &[Shape] = &[
     Shape {
         kind: "aws-access-key-id",
-        triggers: &[
-            "akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "abia", "acca",
-        ],
-        pattern: r"\b(?P<s>(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16})\b",
+        triggers: &["AKIA", "ASIA"],
+        // AKIA: a user's long-term key; ASIA: a temporary one. (AROA, AIDA… name roles and
+        // users; they are not credentials.)
+        pattern: r"\b(?P<s>(?:AKIA|ASIA)[A-Z0-9]{16})\b",
         value: Value::Any,
     },
     Shape {
         // An access key id followed by its secret key (credentials CSV, `aws configure list`).
         kind: "aws-secret-key",
-        triggers: &["akia", "asia"],
+        triggers: &["AKIA", "ASIA"],
         pattern: r"\b(?:AKIA|ASIA)[A-Z0-9]{16}[\s,;:|]+(?P<s>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
         value: Value::Any,
     },
     Shape {
         kind: "aws-request-signature",
-        triggers: &["x-amz-signature="],
+        triggers: &["X-Amz-Signature="],
         pattern: r"(?i)x-amz-signature=(?P<s>[0-9a-f]{64})",
         value: Value::Any,
     },
     Shape {
         kind: "gcp-api-key",
-        triggers: &["aiza"],
+        triggers: &["AIza"],
         pattern: r"\b(?P<s>AIza[0-9A-Za-z_-]{35})",
         value: Value::Any,
     },
     Shape {
         kind: "google-oauth-client-secret",
-        triggers: &["gocspx-"],
+        triggers: &["GOCSPX-"],
         pattern: r"\b(?P<s>GOCSPX-[A-Za-z0-9_-]{28})",
         value: Value::Any,
     },
     Shape {
         kind: "azure-storage-key",
-        triggers: &["accountkey=", "sharedaccesskey="],
+        triggers: &["AccountKey=", "SharedAccessKey="],
         pattern: r"(?i)\b(?:AccountKey|SharedAccessKey)=(?P<s>[A-Za-z0-9+/]{20,}={0,2})",
         value: Value::Any,
     },
@@ -402,7 +395,7 @@ pub const SHAPES: &[Shape] = &[
             "glimt-",
             "glagent-",
             "glsoat-",
-            "gr1348941",
+            "GR1348941",
         ],
         pattern: r"\b(?P<s>(?:gl(?:pat|rt|dt|ptt|cbt|oas|ft|imt|agent|soat)-|GR1348941)[A-Za-z0-9_-]{20,})",
         value: Value::Any,
@@ -427,7 +420,7 @@ pub const SHAPES: &[Shape] = &[
     },
     Shape {
         kind: "pypi-token",
-        triggers: &["pypi-age"],
+        triggers: &["pypi-AgE"],
         pattern: r"\b(?P<s>pypi-AgE[A-Za-z0-9_-]{50,})",
         value: Value::Any,
     },
@@ -439,13 +432,13 @@ pub const SHAPES: &[Shape] = &[
     },
     Shape {
         kind: "stripe-key",
-        triggers: &["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"],
+        triggers: &["k_live_", "k_test_", "whsec_"],
         pattern: r"\b(?P<s>(?:[sr]k_(?:live|test)_|whsec_)[A-Za-z0-9]{16,})",
         value: Value::Any,
     },
     Shape {
         kind: "openai-api-key",
-        triggers: &["sk-proj-", "sk-svcacct-", "sk-admin-", "t3blbkfj"],
+        triggers: &["sk-proj-", "sk-svcacct-", "sk-admin-", "T3BlbkFJ"],
         pattern: r"\b(?P<s>sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})",
         value: Value::Any,
     },
@@ -457,7 +450,7 @@ pub const SHAPES: &[Shape] = &[
     },
     Shape {
         kind: "sendgrid-api-key",
-        triggers: &["sg."],
+        triggers: &["SG."],
         pattern: r"\b(?P<s>SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})",
         value: Value::Any,
     },
@@ -469,13 +462,13 @@ pub const SHAPES: &[Shape] = &[
     },
     Shape {
         kind: "digitalocean-token",
-        triggers: &["dop_v1_", "doo_v1_", "dor_v1_"],
+        triggers: &["_v1_"],
         pattern: r"\b(?P<s>do[por]_v1_[a-f0-9]{64})\b",
         value: Value::Any,
     },
     Shape {
         kind: "shopify-token",
-        triggers: &["shpat_", "shpca_", "shppa_", "shpss_"],
+        triggers: &["shp"],
         pattern: r"\b(?P<s>shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b",
         value: Value::Any,
     },
@@ -493,68 +486,68 @@ pub const SHAPES: &[Shape] = &[
     },
     Shape {
         kind: "age-secret-key",
-        triggers: &["age-secret-key-"],
+        triggers: &["AGE-SECRET-KEY-"],
         pattern: r"(?P<s>AGE-SECRET-KEY-1[0-9A-Z]{58})",
         value: Value::Any,
     },
     Shape {
         kind: "jwt",
-        triggers: &["eyj"],
+        triggers: &["eyJ"],
         pattern: r"\b(?P<s>eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)",
         value: Value::Any,
     },
     Shape {
         kind: "kubeadm-bootstrap-token",
-        triggers: &["kubeadm", "token", "bootstrap"],
+        triggers: &["--token"],
         pattern: r"\b(?P<s>[a-z0-9]{6}\.[a-z0-9]{16})\b",
         value: Value::Credential,
     },
     Shape {
         kind: "ssh-private-key",
-        triggers: &["-----begin openssh"],
+        triggers: &["-----BEGIN"],
         pattern: r"-----BEGIN OPENSSH PRIVATE KEY-----(?P<s>(?:\\[nr]|[A-Za-z0-9+/=:, \t-])+?)(?:\\n)?(?:-----END|[^A-Za-z0-9+/=:,\\ \t-]|$)",
         value: Value::Any,
     },
     Shape {
         kind: "pgp-private-key",
-        triggers: &["-----begin pgp"],
+        triggers: &["-----BEGIN"],
         pattern: r"-----BEGIN PGP PRIVATE KEY BLOCK-----(?P<s>(?:\\[nr]|[A-Za-z0-9+/=:, \t-])+?)(?:\\n)?(?:-----END|[^A-Za-z0-9+/=:,\\ \t-]|$)",
         value: Value::Any,
     },
     Shape {
         kind: "pem-private-key",
-        triggers: &["-----begin"],
+        triggers: &["-----BEGIN"],
         pattern: r"-----BEGIN (?:(?:RSA|EC|DSA|ENCRYPTED) )?PRIVATE KEY-----(?P<s>(?:\\[nr]|[A-Za-z0-9+/=:, \t-])+?)(?:\\n)?(?:-----END|[^A-Za-z0-9+/=:,\\ \t-]|$)",
         value: Value::Any,
     },
     Shape {
         kind: "bearer-token",
-        triggers: &["bearer"],
+        triggers: &["Bearer", "bearer", "BEARER"],
         pattern: r"(?i)\bbearer[ \t]+(?P<s>[A-Za-z0-9._~+/=-]{8,})",
         value: Value::NotWord,
     },
     Shape {
         kind: "authorization",
-        triggers: &["authorization"],
+        triggers: &["auth", "Auth", "AUTH"],
         pattern: r#"(?i)authorization\\?"?[ \t]*[:=][ \t]*\\?"?(?:negotiate|ntlm|kerberos|hoba|mutual)[ \t]+(?P<s>[A-Za-z0-9+/=._~-]{8,})"#,
         value: Value::Any,
     },
     Shape {
         kind: "basic-auth",
-        triggers: &["basic"],
+        triggers: &["Basic", "basic", "BASIC"],
         pattern: r"(?i)\bbasic[ \t]+(?P<s>[A-Za-z0-9+/]{6,}={0,2})",
         value: Value::BasicAuth,
     },
     Shape {
         // curl -u user:password, --user user:password
         kind: "basic-auth",
-        triggers: &["-u", "--user"],
+        triggers: &[" -u", "--user"],
         pattern: r#"(?:^|\s)(?:-u|--user)(?:[ \t]+|=)?['"]?[^\s:'"]+:(?P<s>[^\s'"]+)"#,
         value: Value::Present,
     },
     Shape {
         kind: "url-credentials",
-        triggers: &["@"],
+        triggers: &["://"],
         pattern: r#"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'"]+:(?P<s>[^\s@/'"]+)@"#,
         value: Value::Present,
     },
@@ -578,7 +571,7 @@ pub const SHAPES: &[Shape] = &[
     },
     Shape {
         kind: "netrc-password",
-        triggers: &["machine"],
+        triggers: &[" login "],
         pattern: r"(?i)\bmachine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+(?P<s>\S+)",
         value: Value::Present,
     },
