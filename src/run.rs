@@ -164,7 +164,7 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         dry_run: args.dry_run,
         redact: args
             .redact
-            .then(|| crate::session::redact::Redactor::default().into_stream()),
+            .then(|| crate::session::report::redactor(&[]).into_stream()),
         clean: crate::sanitize::Sanitizer::stdout(),
         raw_output: args.raw_output,
     };

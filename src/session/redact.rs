@@ -11,6 +11,9 @@
 //! - [`Redactor::redact`] / [`Redactor::redact_json`]: a whole text (a report, an export).
 //! - [`Redactor::stream`]: lines as they come (`runbook run --redact`).
 //! - [`check`]: where the secrets of any text are (`runbook report --check FILE`).
+//! - [`Redactor::with_env`]: the values of environment variables named like a secret
+//!   (`PALETTE_API_KEY`, `SPECTROCLOUD_APIKEY`, `…_TOKEN`) or named by the caller as secret are
+//!   removed wherever they appear, whatever they look like.
 //!
 //! To redact one more kind of secret, add a row to [`kinds`] and a sample of it to the corpus
 //! test in `tests/local/redact.rs`; the false-positive corpus there must stay under 0.5% of
@@ -29,6 +32,9 @@ pub use scan::Finding;
 
 /// The kind of a secret variable's value (known exactly, not by its look).
 pub const VALUE_KIND: &str = "secret-value";
+
+/// The kind of a Palette API key: a variable named like one is a secret whatever its value.
+const PALETTE_KEY: &str = "palette-api-key";
 
 /// What stands in a text when the detector itself could not be built: nothing may leave.
 const UNAVAILABLE: &str = "‹redacted: the redaction rules could not be loaded›";
@@ -87,8 +93,9 @@ impl Markers {
 
 /// Removes secrets; one per report or export, so that its markers are numbered across it.
 pub struct Redactor {
-    /// Exact values to remove (secret variables), longest first.
-    values: Vec<String>,
+    /// Exact values to remove (secret variables, secret environment variables) and their
+    /// kinds, longest first.
+    values: Vec<(String, &'static str)>,
     exact: Option<AhoCorasick>,
     markers: Mutex<Markers>,
 }
@@ -109,7 +116,7 @@ impl Default for Redactor {
 
 impl Clone for Redactor {
     fn clone(&self) -> Self {
-        let mut copy = Self::new(self.values.clone());
+        let mut copy = Self::with_kinds(self.values.clone());
         copy.markers = Mutex::new(self.lock().clone());
         copy
     }
@@ -123,18 +130,19 @@ impl Redactor {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let mut values: Vec<String> = values
-            .into_iter()
-            .map(Into::into)
-            .filter(|v: &String| v.len() >= 3)
-            .collect();
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        values.dedup();
+        Self::with_kinds(values.into_iter().map(|v| (v.into(), VALUE_KIND)))
+    }
+
+    fn with_kinds(values: impl IntoIterator<Item = (String, &'static str)>) -> Self {
+        let mut values: Vec<(String, &'static str)> =
+            values.into_iter().filter(|(v, _)| v.len() >= 3).collect();
+        values.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        values.dedup_by(|a, b| a.0 == b.0);
         let exact = (!values.is_empty())
             .then(|| {
                 aho_corasick::AhoCorasick::builder()
                     .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                    .build(&values)
+                    .build(values.iter().map(|(v, _)| v))
                     .ok()
             })
             .flatten();
@@ -143,6 +151,52 @@ impl Redactor {
             exact,
             markers: Mutex::new(Markers::default()),
         }
+    }
+
+    /// This redactor, also removing the value of every variable of `vars` that is a secret:
+    /// named like a Palette API key (`PALETTE_API_KEY`, `SPECTROCLOUD_APIKEY`: any value),
+    /// named like another secret (by the table of [`kinds`], with the rules a `NAME=value`
+    /// line gets: a `…_PASSWORD`, a `…_TOKEN` that is not a word), or listed in `secret_names` (compared without case; main's Palette key names, a
+    /// runbook's secret variables). Values are removed wherever they appear, by value, under
+    /// the kind of their name. Markers numbered so far are kept.
+    #[must_use]
+    pub fn with_env<I, K, V>(self, vars: I, secret_names: &[&str]) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let Ok(engine) = engine() else {
+            return self;
+        };
+        let mut values = self.values.clone();
+        for (name, value) in vars {
+            let (name, value) = (name.as_ref(), value.as_ref().trim());
+            let named = engine.secret_name(name);
+            let kind = if secret_names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                Some(named.unwrap_or(VALUE_KIND))
+            } else if named == Some(PALETTE_KEY) {
+                named
+            } else {
+                engine.secret_variable(name, value)
+            };
+            if let Some(kind) = kind {
+                values.push((value.to_owned(), kind));
+            }
+        }
+        let mut copy = Self::with_kinds(values);
+        copy.markers = Mutex::new(self.lock().clone());
+        copy
+    }
+
+    /// [`Self::with_env`] over this process's environment (what the steps of a run inherit).
+    #[must_use]
+    pub fn with_process_env(self, secret_names: &[&str]) -> Self {
+        self.with_env(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            secret_names,
+        )
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Markers> {
@@ -160,11 +214,16 @@ impl Redactor {
 
     fn exact_values(&self, text: &str, found: &mut Vec<Finding>) {
         if let Some(ac) = &self.exact {
-            found.extend(ac.find_iter(text).map(|m| Finding {
-                start: m.start(),
-                end: m.end(),
-                kind: VALUE_KIND,
-                group: 0,
+            found.extend(ac.find_iter(text).map(|m| {
+                Finding {
+                    start: m.start(),
+                    end: m.end(),
+                    kind: self
+                        .values
+                        .get(m.pattern().as_usize())
+                        .map_or(VALUE_KIND, |(_, kind)| kind),
+                    group: 0,
+                }
             }));
         }
     }
@@ -482,6 +541,52 @@ mod tests {
             !redact(pretty).contains("k9Xw2LpQ7vTz4RmN8bYc"),
             "{}",
             redact(pretty)
+        );
+    }
+
+    #[test]
+    fn the_palette_api_key_header_is_removed_in_every_spelling() {
+        let key = "Q2xm7RkP4vNw9TzA3bYc8HdL6sFj1GeU";
+        for line in [
+            format!("curl -s -H 'ApiKey: {key}' https://api.spectrocloud.com/v1/users/me"),
+            format!("> ApiKey: {key}"),
+            format!("apikey: {key}"),
+            format!("ApiKey: {key}"),
+            format!(r#"{{"headers": {{"ApiKey": "{key}"}}}}"#),
+        ] {
+            let out = redact(&line);
+            assert!(!out.contains(key), "{line} -> {out}");
+            assert!(
+                out.contains("‹redacted:palette-api-key#1›"),
+                "{line} -> {out}"
+            );
+        }
+    }
+
+    #[test]
+    fn secret_environment_values_are_removed_by_value() {
+        // Values that do not look like secrets at all: only knowing them finds them.
+        let env = [
+            ("PALETTE_API_KEY", "plainpalettekey"),
+            ("SPECTROCLOUD_APIKEY", "otherword"),
+            ("DEPLOY_MODE", "fastlane"),
+            ("MY_TOKEN_FILE", "/tmp/token"),
+            ("SITE_PASSWORD", "tulips"),
+            ("FLOWER", "marigold"),
+        ];
+        let r = Redactor::default().with_env(env, &["flower", "SPECTROCLOUD_APIKEY"]);
+        let text = "key plainpalettekey, otherword, tulips, marigold; fastlane /tmp/token\n";
+        let out = r.redact(text);
+        assert_eq!(
+            out,
+            "key ‹redacted:palette-api-key#1›, ‹redacted:palette-api-key#2›, ‹redacted:password#1›, \
+             ‹redacted:secret-value#1›; fastlane /tmp/token\n"
+        );
+        // The stream (run --redact) knows them too.
+        let mut stream = r.into_stream();
+        assert_eq!(
+            stream.line("got otherword"),
+            "got ‹redacted:palette-api-key#2›"
         );
     }
 

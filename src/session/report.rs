@@ -26,10 +26,10 @@ use crate::sanitize::Sanitizer;
 /// Output lines kept at each end of a step's output in a report.
 pub const REPORT_LINES: usize = 100;
 
-/// The redactor for a session: its secret values (when the caller still knows them) plus
-/// every rule.
+/// The redactor for a session: its secret values (when the caller still knows them), the
+/// values of this process's secret environment variables (a Palette API key) plus every rule.
 pub fn redactor(secret_values: &[String]) -> Redactor {
-    Redactor::new(secret_values.iter().cloned())
+    Redactor::new(secret_values.iter().cloned()).with_process_env(&[])
 }
 
 /// A step's output as it goes in a report: trimmed to the first and last [`REPORT_LINES`].

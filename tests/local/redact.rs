@@ -794,3 +794,49 @@ fn no_secret_leaves_through_any_route() {
     assert!(o.status.success(), "{}", all(&o));
     leaked("export", &String::from_utf8_lossy(&o.stdout));
 }
+
+#[test]
+fn a_palette_key_in_the_environment_is_removed_by_value() {
+    // A key that looks like an ordinary word: only knowing the variable finds it.
+    let key = "tangerinegardens";
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = data.path().join("palette.md");
+    std::fs::write(
+        &file,
+        "---\ntitle: \"Palette\"\n---\n\n## Scenario - Ask Palette {#ask}\n\n### Debug Steps\n\n\
+         1. Say which key is used.\n\n   ```bash\n   echo \"using $PALETTE_API_KEY and $SPECTROCLOUD_APIKEY now\"\n   ```\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let with_key = |cmd: &mut Command| {
+        cmd.env("PALETTE_API_KEY", key)
+            .env("SPECTROCLOUD_APIKEY", "lemonorchards");
+    };
+    let mut cmd = runbook(data.path());
+    with_key(&mut cmd);
+    let o = output(cmd.arg("run").arg(&file).args(["--yes", "--redact"]));
+    assert!(o.status.success(), "{}", all(&o));
+    let text = all(&o);
+    assert!(
+        text.contains("using ‹redacted:palette-api-key#1› and ‹redacted:palette-api-key#2› now"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(key) && !text.contains("lemonorchards"),
+        "{text}"
+    );
+
+    let mut cmd = runbook(data.path());
+    with_key(&mut cmd);
+    let o = output(cmd.args(["report", "last"]));
+    assert!(o.status.success(), "{}", all(&o));
+    let md = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(!md.contains(key) && !md.contains("lemonorchards"), "{md}");
+    assert!(md.contains("‹redacted:palette-api-key#1›"), "{md}");
+    // Without the variable, the redactor cannot know the word is a key.
+    let o = output(runbook(data.path()).args(["report", "last"]));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(key),
+        "{}",
+        all(&o)
+    );
+}

@@ -529,6 +529,19 @@ impl Engine {
         None
     }
 
+    /// The kind of a secret held by a variable of this name whose value is `value` (the rules
+    /// of a `NAME=value` in a text), or `None`.
+    pub fn secret_variable(&self, name: &str, value: &str) -> Option<&'static str> {
+        self.classify(name)
+            .filter(|row| accept(row.value, value))
+            .map(|row| row.kind)
+    }
+
+    /// The kind of a secret name, or `None` for any other name.
+    pub fn secret_name(&self, name: &str) -> Option<&'static str> {
+        self.classify(name).map(|row| row.kind)
+    }
+
     /// The row for a secret name, or `None` for any other name.
     fn classify(&self, name: &str) -> Option<&'static kinds::Name> {
         if name.len() > 80 {
