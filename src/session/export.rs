@@ -34,7 +34,7 @@ pub fn checklist(
     };
     let mut steps: Vec<(String, Step)> = Vec::new();
     if let Some(intro) = crate::exec::plan::intro_step(scenario) {
-        steps.push(("0".to_owned(), intro));
+        steps.push((intro.number.clone(), intro));
     }
     let procedure_ref = scenario.procedures.get(procedure);
     if let Some(p) = procedure_ref {
@@ -45,12 +45,13 @@ pub fn checklist(
     // What the reader must fill in: placeholders with no value, and every secret.
     let mut to_fill: BTreeMap<String, String> = BTreeMap::new();
     let mut body = String::new();
-    for (i, (_, step)) in steps.iter().enumerate() {
+    // Numbered as the TUI and `runbook run` number them (`0` for the intro, `4.1` for a
+    // sub-step), so a customer and the engineer on the call name the same step.
+    for (number, step) in &steps {
         let _ = writeln!(
             body,
-            "{}. {}",
-            i + 1,
-            indent_rest(&first_paragraph(&step.text), 3)
+            "{number}. {}",
+            indent_rest(&first_paragraph(&step.text), number.len() + 2)
         );
         step_body(&mut body, step, values, &is_secret, &mut to_fill);
         body.push('\n');

@@ -840,3 +840,11 @@ fn a_palette_key_in_the_environment_is_removed_by_value() {
         all(&o)
     );
 }
+
+#[test]
+fn the_palette_key_variables_are_known_to_the_redactor() {
+    let engine = runbook::session::redact::engine().unwrap_or_else(|e| panic!("{e}"));
+    for name in runbook::palette::config::KEY_VARS {
+        assert_eq!(engine.secret_name(name), Some("palette-api-key"), "{name}");
+    }
+}

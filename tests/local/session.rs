@@ -400,8 +400,8 @@ fn sessions_are_listed_newest_first_and_pruned() {
         ]));
         assert!(all(&o).contains("runbook: session "), "{}", all(&o));
     };
+    // Sessions are ordered by their start, kept to the millisecond.
     run("first");
-    std::thread::sleep(Duration::from_millis(1100));
     run("second");
     let list = sessions_json(data.path());
     let sessions = list["sessions"].as_array().cloned().unwrap_or_default();
@@ -456,6 +456,12 @@ fn export_fills_values_as_the_runner_would_and_never_a_secret() {
     assert!(md.contains("1. Print something to keep."), "{md}");
     assert!(md.contains("3. Never reached"), "{md}");
     assert!(md.contains("   ```bash\n   echo first-step-output"), "{md}");
+
+    // Sub-steps keep the number the TUI and `runbook run` show (5.1, not 6).
+    let o = output(runbook(data.path()).args(["export", "microk8s-upgrade/upgrade-pod"]));
+    let md = stdout(&o);
+    assert!(md.contains("\n5.1. (Added check)"), "{md}");
+    assert!(!md.contains("\n6. "), "{md}");
 
     // Without a value, the placeholder stays visible and is listed.
     let o = output(runbook(data.path()).args(["export", &slow.display().to_string()]));

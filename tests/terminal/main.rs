@@ -3,6 +3,8 @@
 #[path = "../tmux_support/mod.rs"]
 mod tmux_support;
 
+mod drift;
+mod palette_tui;
 mod sanitize_tty;
 mod session_tui;
 mod tui_e2e;

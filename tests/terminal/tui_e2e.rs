@@ -39,8 +39,10 @@ fn fill_run_cancel_and_quit_in_a_real_terminal() {
     });
     tmux.text("world");
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait("the output", |s| {
-        s.contains("first line world") && s.contains("exit 0")
+    // The command's exit shows a moment before the step's verdict (the run ends after its
+    // session is saved): wait for both.
+    let screen = tmux.wait("the output and the verdict", |s| {
+        s.contains("first line world") && s.contains("exit 0") && s.contains("✔ 1.")
     });
     let step_row = screen
         .lines()
@@ -86,21 +88,9 @@ fn fill_run_cancel_and_quit_in_a_real_terminal() {
     // An interactive command gets the real terminal: the TUI steps aside, the command reads
     // what is typed, and the checklist comes back with the step passed.
     // The cancelled step's run ends (its session saved) a moment after its processes are
-    // gone; until then Enter says a step is running, so it is pressed again.
-    tmux.keys(&["G"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        tmux.keys(&["Enter"]);
-        std::thread::sleep(Duration::from_millis(300));
-        let screen = tmux.screen();
-        if !screen.contains("is running; x cancels it") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the cancelled step never ended:\n{screen}"
-        );
-    }
+    // gone: the screen stops saying it is running.
+    tmux.wait("the cancelled run to end", |s| !s.contains("running"));
+    tmux.keys(&["G", "Enter"]);
     tmux.wait("the interactive prompt", |s| {
         s.contains("type a word:") && !s.contains("checklist")
     });
@@ -137,8 +127,13 @@ fn the_status_bar_names_a_healthy_context_and_a_placeholder_picks_a_live_pod() {
     assert!(out.status.success());
     // The lab's context, pinned, and the health probe's verdict.
     tmux.wait("a healthy context", |s| s.contains("ctx runbook-lab ●"));
-    // Step 3 deletes `<mgmt-pod-name>`: the prompt lists the mgmt pods from the cluster.
+    // Step 3 deletes the mgmt pod, two ways: the user picks typing its name.
     tmux.keys(&["j", "j", "j", "Enter"]);
+    tmux.wait("the choice", |s| {
+        s.contains("which way?") && s.contains("1. Type the pod name")
+    });
+    tmux.keys(&["Enter"]);
+    // `<mgmt-pod-name>`: the prompt lists the mgmt pods from the cluster.
     tmux.wait("the live list", |s| {
         s.contains("from the cluster: pods in hubble-system")
             && s.contains("mgmt-f7f97f4fd-lds69  1/1  Running")
