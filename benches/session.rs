@@ -7,6 +7,9 @@
 //! - `session_resume/*`: loading a 50-step session with 50 MB of output and the tail of each
 //!   step's output (what a resumed screen shows), against the baselines of reading
 //!   `session.json` alone and parsing it with `serde_json`.
+//! - `session_report/*`: `runbook report` (Markdown, redacted) of a 50-step session whose
+//!   outputs hold 50 MB of realistic kubectl and journalctl lines in all, against the baseline
+//!   of reading each step's kept output (head and tail) from disk. Goal: under 1 s.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -47,6 +50,72 @@ fn session(root: &Path, total: usize) -> (Store, SessionRecord) {
     }
     store.save(&record).unwrap_or_else(|e| panic!("{e}"));
     (store, record)
+}
+
+/// A 50-step session whose outputs hold `total` bytes of the redaction corpus's lines.
+fn realistic_session(root: &Path, total: usize) -> (Store, SessionRecord) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/redact/corpus");
+    let mut corpus = String::new();
+    for entry in std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    {
+        corpus.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+    }
+    let mut record = SessionRecord::new("bench/report", Path::new("bench.md"), "confirm");
+    let store = Store::create(root, &record.id).unwrap_or_else(|e| panic!("{e}"));
+    let per_step = total / STEPS;
+    for i in 0..STEPS {
+        let step = record.step_mut(i, &(i + 1).to_string(), "Look at the failing pods");
+        step.state = StepState::Done;
+        step.verdict = Some(Verdict::Passed);
+        step.output = Some(store::output_file_name(i));
+        step.commands.push(store::CommandRecord {
+            command: "kubectl get pods -A -o wide && journalctl -u kubelet -n 5000".to_owned(),
+            exit_code: Some(0),
+            duration_ms: Some(1200),
+            ..store::CommandRecord::default()
+        });
+        let mut w = OutputWriter::create(
+            store.dir().join(store::output_file_name(i)),
+            runbook::session::DEFAULT_OUTPUT_LIMIT,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut written = 0;
+        while written < per_step {
+            w.write(corpus.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            written += corpus.len();
+        }
+        step.bytes_kept = w.kept();
+        step.bytes_dropped = w.dropped();
+    }
+    store.save(&record).unwrap_or_else(|e| panic!("{e}"));
+    (store, record)
+}
+
+fn report(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (store, record) = realistic_session(dir.path(), 50_000_000);
+    let mut group = c.benchmark_group("session_report");
+    group.sample_size(10);
+    group.bench_function("baseline_read_kept_outputs", |b| {
+        b.iter(|| {
+            let bytes: usize = record
+                .steps
+                .iter()
+                .filter_map(|s| store.output(&record, s))
+                .map(|k| k.total_kept())
+                .sum();
+            black_box(bytes)
+        });
+    });
+    group.bench_function("markdown_50_steps_50MB", |b| {
+        b.iter(|| {
+            let redactor = runbook::session::report::redactor(&[]);
+            black_box(runbook::session::report::markdown(&store, &record, &redactor).len())
+        });
+    });
+    group.finish();
 }
 
 fn finished(step: usize) -> Event {
@@ -106,5 +175,5 @@ fn resume(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, save, resume);
+criterion_group!(benches, save, resume, report);
 criterion_main!(benches);

@@ -228,6 +228,10 @@ pub struct ShowArgs {
     /// Print the full model as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Mark a fetched runbook as reviewed even though the output is not a terminal (it is
+    /// marked only when shown on one otherwise).
+    #[arg(long)]
+    pub accept: bool,
 }
 
 #[derive(Debug, Args)]
@@ -305,6 +309,14 @@ pub struct RunArgs {
     /// Do not record a session (by default each run is saved; its id is printed at the end).
     #[arg(long)]
     pub no_session: bool,
+    /// Replace secrets in what is printed (output, commands, `--json` events) with markers
+    /// such as `‹redacted:aws-secret-key#1›`; off by default so you see your own output.
+    #[arg(long)]
+    pub redact: bool,
+    /// Print commands' output byte for byte; by default escape sequences other than colours
+    /// are shown as `␛` and control characters as `^X`.
+    #[arg(long)]
+    pub raw_output: bool,
     /// A Palette cluster whose kubeconfig (fetched with your Palette API key) the commands use,
     /// the way --context pins a context; yours is never changed.
     #[arg(long, value_name = "NAME")]
@@ -317,7 +329,8 @@ pub struct SessionsArgs {
     /// "status","done","total","path"}]}.
     #[arg(long)]
     pub json: bool,
-    /// Remove sessions whose last activity is older than `--older-than`.
+    /// Remove sessions whose last activity is older than `--older-than`, and sessions whose
+    /// files cannot be read (whatever their age).
     #[arg(long)]
     pub prune: bool,
     /// Age for `--prune` (`30d`, `12h`).
@@ -332,14 +345,28 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Secrets are replaced by markers (`‹redacted:password#1›`, the same number for the \
+                  same value) and the report ends with the list of what was redacted. With \
+                  --check, prints FILE:LINE:KIND for each secret found in the files and exits 1 \
+                  when there is any, 0 when there is none."
+)]
 pub struct ReportArgs {
     /// A session id, a unique prefix of one, or `last`.
-    pub session: String,
+    #[arg(required_unless_present = "check")]
+    pub session: Option<String>,
     #[arg(long, value_enum, default_value = "md")]
     pub format: ReportFormat,
-    /// Write the report to FILE instead of standard output.
+    /// Write the report to FILE (readable by you only) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Scan these text files (a log a customer wants to attach) for secrets instead, with
+    /// the same detectors; repeatable.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["session", "output", "no_redact"])]
+    pub check: Vec<PathBuf>,
+    /// Leave secrets in (for your own eyes; never for a ticket).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 #[derive(Debug, Args)]
@@ -355,12 +382,15 @@ pub struct ExportArgs {
     /// A value to fill in, `name=value`; repeatable. Secret values are never written.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
-    /// Write the checklist to FILE instead of standard output.
+    /// Write the checklist to FILE (readable by you only) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Extra runbook files or folders to look the id up in.
     #[arg(long = "path", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Leave values that look like secrets in (they are replaced by markers by default).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,12 @@
 //!   user's API key, and serves a stand-in for it next to a fleet of practice clusters.
 //! - [`session`] persists each run (state, outputs, notes), writes redacted reports and
 //!   copy-paste exports; headless `run` and the TUI record through the same [`session::Recorder`].
+//!   [`session::redact`] finds secrets by shape and by context, for reports, exports and
+//!   `run --redact`.
+//! - [`sanitize`] makes text the product did not write (runbooks, cluster data, command
+//!   output) safe to print: no escape sequence from it drives the user's terminal.
+//! - [`private`] creates the folders and files only their owner may read (sessions, reports,
+//!   the fetch cache).
 //! - [`cli`] holds the command-line definitions; [`cmd::dispatch`] runs them; `main.rs` prints
 //!   any error as one line.
 //! - [`duration`] is the one parser and printer of durations; [`target`] resolves what a
@@ -51,7 +57,9 @@ pub mod fetch;
 pub mod lab;
 pub mod lint;
 pub mod palette;
+pub mod private;
 pub mod runbook;
+pub mod sanitize;
 pub mod session;
 pub mod state;
 pub mod target;

@@ -18,6 +18,7 @@
 //! step, add a field with `#[serde(default)]` to [`store::StepRecord`] and fill it in
 //! [`Recorder::record`]; old session files keep loading.
 
+pub mod cleanup;
 pub mod export;
 pub mod redact;
 pub mod report;

@@ -213,6 +213,8 @@ pub fn spawn_report(
                 .and_then(|(store, record)| {
                     let redactor = crate::session::report::redactor(&secrets);
                     let md = crate::session::report::markdown(&store, &record, &redactor);
+                    // As `runbook report --output` writes it: no escape sequence in the file.
+                    let md = crate::sanitize::Sanitizer::PLAIN.clean(&md).into_owned();
                     let path = store.dir().join("report.md");
                     store::write_atomic(&path, md.as_bytes())
                         .map(|()| (path, md))

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::cli::{LintArgs, ListArgs, ShowArgs};
 use crate::runbook::{Catalog, Runbook, Severity};
+use crate::sanitize::Sanitizer;
 
 pub fn list(args: &ListArgs) -> Result<ExitCode> {
     let catalog = crate::target::load_catalog(&args.paths, !args.no_bundled);
@@ -32,22 +33,24 @@ pub fn list(args: &ListArgs) -> Result<ExitCode> {
         serde_json::to_writer(&mut out, &json!({ "runbooks": runbooks }))?;
         writeln!(out)?;
     } else {
+        let clean = Sanitizer::stdout();
         for r in &catalog.runbooks {
             let origin = r.fetched.as_ref().map_or_else(
                 || r.path.display().to_string(),
                 crate::fetch::describe_origin,
             );
-            writeln!(out, "{}  {}  ({origin})", r.id, r.title)?;
+            clean.write(&mut out, &format!("{}  {}  ({origin})\n", r.id, r.title))?;
             for s in &r.scenarios {
-                writeln!(out, "  {}  {}", s.id, s.title)?;
+                clean.write(&mut out, &format!("  {}  {}\n", s.id, s.title))?;
             }
         }
     }
+    let clean = Sanitizer::stderr();
     for err in catalog
         .diagnostics()
         .filter(|d| d.severity == Severity::Error)
     {
-        eprintln!("{err}");
+        eprintln!("{}", clean.clean(&err.to_string()));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -88,24 +91,40 @@ pub fn show(args: &ShowArgs) -> Result<ExitCode> {
         serde_json::to_writer(&mut out, &json!({ "runbooks": runbooks }))?;
         writeln!(out)?;
     } else {
+        let clean = Sanitizer::stdout();
         for r in &runbooks {
             if let Some(f) = &r.fetched {
-                writeln!(out, "({})", crate::fetch::describe_origin(f))?;
+                clean.write(
+                    &mut out,
+                    &format!("({})\n", crate::fetch::describe_origin(f)),
+                )?;
                 writeln!(
                     out,
                     "(fetched: destructive=false and interactive=false are ignored; they cannot relax the guards)"
                 )?;
             }
-            write!(out, "{}", crate::runbook::outline(r))?;
+            clean.write(&mut out, &crate::runbook::outline(r))?;
         }
     }
     out.flush()?;
-    // Shown in full, so a fetched runbook at this content may now run.
+    // Shown in full on a terminal (someone read it), or accepted by name: a fetched runbook at
+    // this content may now run. Output to a file or a pipe is not a review.
+    let shown = std::io::IsTerminal::is_terminal(&std::io::stdout()) || args.accept;
     for r in &runbooks {
         if let Some(f) = &r.fetched {
             let scenario = (r.id != args.target)
                 .then(|| r.scenarios.first().map(|s| s.id.as_str()))
                 .flatten();
+            if !shown {
+                if !scenario.map_or(f.reviewed, |s| f.is_reviewed(s)) {
+                    eprintln!(
+                        "runbook: {} is not marked as reviewed: the output is not a terminal; \
+                         pass --accept once you have read it",
+                        scenario.unwrap_or(&r.id)
+                    );
+                }
+                continue;
+            }
             if let Err(e) = crate::fetch::cache::mark_reviewed(&r.path, &f.sha256, scenario) {
                 eprintln!("runbook: cannot record that {} was shown: {e}", r.id);
             }
@@ -132,8 +151,9 @@ pub fn lint(args: &LintArgs) -> Result<ExitCode> {
         serde_json::to_writer(&mut out, &json!({ "findings": findings }))?;
         writeln!(out)?;
     } else {
+        let clean = Sanitizer::stdout();
         for f in &findings {
-            writeln!(out, "{f}")?;
+            clean.write(&mut out, &format!("{f}\n"))?;
         }
     }
     let errors = findings.iter().any(|f| f.severity == Severity::Error);

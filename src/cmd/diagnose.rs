@@ -16,6 +16,7 @@ use crate::cli::DiagnoseArgs;
 use crate::diagnose::{DiagnoseError, Options, fleet};
 use crate::palette;
 use crate::runbook::{Catalog, Severity};
+use crate::sanitize::Sanitizer;
 
 /// Runs `runbook diagnose` as the command line asks.
 pub fn run(args: &DiagnoseArgs) -> ExitCode {
@@ -136,7 +137,7 @@ async fn run_one(args: &DiagnoseArgs, catalog: &Catalog) -> ExitCode {
             Err(e) => usage(&e.to_string()),
         }
     } else {
-        write_out(&crate::diagnose::render_text(&report))
+        write_out(&Sanitizer::stdout().clean(&crate::diagnose::render_text(&report)))
     }
 }
 
@@ -200,7 +201,7 @@ async fn run_fleet(args: &DiagnoseArgs, catalog: Catalog) -> ExitCode {
             Err(e) => usage(&e.to_string()),
         }
     } else {
-        write_out(&fleet::render_text(&report, elapsed))
+        write_out(&Sanitizer::stdout().clean(&fleet::render_text(&report, elapsed)))
     };
     if written == ExitCode::SUCCESS {
         ExitCode::from(code)

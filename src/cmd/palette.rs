@@ -283,9 +283,18 @@ fn refuse_user_kubeconfig(path: &Path) -> Result<(), PaletteError> {
     Ok(())
 }
 
-/// Columns padded to their widest cell.
+/// Columns padded to their widest cell. Cells come from Palette (names, event messages): no
+/// escape sequence or control character in them reaches the terminal.
 fn table<const N: usize>(head: [&str; N], rows: &[[String; N]]) -> String {
     use std::fmt::Write as _;
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| {
+            row.clone()
+                .map(|cell| crate::sanitize::Sanitizer::PLAIN.clean(&cell).into_owned())
+        })
+        .collect();
+    let rows = rows.as_slice();
     let mut widths = head.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

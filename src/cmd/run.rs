@@ -207,6 +207,11 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         workspace: Some(workspace),
         total,
         dry_run: driver.mode().dry_run(),
+        redact: args
+            .redact
+            .then(|| crate::session::report::redactor(&[]).into_stream()),
+        clean: crate::sanitize::Sanitizer::stdout(),
+        raw_output: args.raw_output,
     };
     let (code, interrupted) = rt.block_on(async {
         let (handle, mut cancel) = process::Cancel::new();
@@ -314,10 +319,25 @@ struct Printer {
     workspace: Option<crate::cluster::Workspace>,
     total: usize,
     dry_run: bool,
+    /// `--redact`: secrets in what is printed become markers.
+    redact: Option<crate::session::redact::StreamRedactor>,
+    /// Escapes and controls from runbooks and outputs are shown, not obeyed.
+    clean: crate::sanitize::Sanitizer,
+    /// `--raw-output`: commands' output byte for byte.
+    raw_output: bool,
 }
 
 impl Printer {
     fn json_line(&mut self, value: &serde_json::Value) {
+        let mut redacted;
+        let value = match &mut self.redact {
+            Some(r) => {
+                redacted = value.clone();
+                r.event(&mut redacted);
+                &redacted
+            }
+            None => value,
+        };
         let mut out = self.out.lock();
         let _ = serde_json::to_writer(&mut out, value);
         let _ = out.write_all(b"\n");
@@ -325,13 +345,38 @@ impl Printer {
     }
 
     fn text(&mut self, text: &str) {
+        let text = match &self.redact {
+            Some(r) => r.other(text),
+            None => text.to_owned(),
+        };
         let mut out = self.out.lock();
-        let _ = out.write_all(text.as_bytes());
+        let _ = self.clean.write(&mut out, &text);
         let _ = out.flush();
     }
 
+    /// A command's output: redacted line by line with `--redact`, shown safely unless
+    /// `--raw-output`.
+    fn output(&mut self, text: &str, stderr: bool) {
+        let text = match &mut self.redact {
+            Some(r) => r.chunk(text),
+            None => text.to_owned(),
+        };
+        let text = if self.raw_output {
+            std::borrow::Cow::Borrowed(text.as_str())
+        } else {
+            self.clean.clean(&text)
+        };
+        if stderr {
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        } else {
+            let mut out = self.out.lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+
     fn ask(question: &str, secret: bool) -> Option<String> {
-        eprint!("{question}");
+        eprint!("{}", crate::sanitize::Sanitizer::stderr().clean(question));
         let _ = std::io::stderr().flush();
         let stdin = std::io::stdin();
         let saved = if secret { no_echo(&stdin) } else { None };
@@ -555,13 +600,9 @@ impl Host for Printer {
                 }
                 self.text(&format!("   line {line}{mark}\n{shown}"));
             }
-            Event::Output { stream, text, .. } => match stream {
-                crate::exec::output::Stream::Stdout => self.text(&text),
-                crate::exec::output::Stream::Stderr => {
-                    let mut err = std::io::stderr().lock();
-                    let _ = err.write_all(text.as_bytes());
-                }
-            },
+            Event::Output { stream, text, .. } => {
+                self.output(&text, stream == crate::exec::output::Stream::Stderr);
+            }
             Event::Progress { .. } | Event::NodeOutput { .. } | Event::NodeFinished { .. } => {}
             Event::CommandFinished {
                 outcome,

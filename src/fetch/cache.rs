@@ -5,6 +5,8 @@
 //! well), and `meta.json`: the URL, the validators (`ETag`, `Last-Modified`) for revalidation,
 //! when it was fetched and checked, the body's SHA-256, and which content the user has been
 //! shown. Every write goes to a temporary file in the same folder, is synced, then renamed.
+//! Folders are 0700 and files 0600 ([`crate::private`]): what a user fetched, and which of it
+//! they reviewed, is theirs.
 //!
 //! To record something more per URL: add a `#[serde(default)]` field to [`Meta`].
 
@@ -114,7 +116,8 @@ impl Cache {
         now: i64,
     ) -> std::io::Result<Entry> {
         let dir = self.dir_for(url);
-        std::fs::create_dir_all(&dir)?;
+        crate::private::dir(&self.root)?;
+        crate::private::dir(&dir)?;
         let previous = self.load(url);
         let file = match kind {
             Kind::Index => "index.txt".to_owned(),
@@ -229,7 +232,7 @@ fn write_meta(dir: &Path, meta: &Meta) -> std::io::Result<()> {
 }
 
 fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    crate::atomic::write(&dir.join(name), bytes)
+    crate::atomic::write_private(&dir.join(name), bytes)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -352,6 +355,15 @@ mod tests {
         let mut e = cache.load(url).unwrap_or_else(|| panic!("cached"));
         cache.touch(&mut e, 300).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(cache.load(url).map(|e| e.meta.checked_at), Some(300));
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode =
+                |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode() & 0o777);
+            assert_eq!(mode(cache.root()), 0o700);
+            assert_eq!(mode(&e.dir), 0o700);
+            assert_eq!(mode(&e.body_path()), 0o600);
+            assert_eq!(mode(&e.dir.join(META)), 0o600);
+        }
         let leftovers: Vec<_> = std::fs::read_dir(&e.dir)
             .unwrap_or_else(|e| panic!("{e}"))
             .flatten()

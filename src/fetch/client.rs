@@ -34,6 +34,16 @@ pub enum FetchError {
     Untrusted { host: String, detail: String },
     #[error("certificate not valid for {host}: {detail} (check the host name in the URL)")]
     WrongHost { host: String, detail: String },
+    /// webpki's `CaUsedAsEndEntity`: typically a self-signed certificate made as a CA
+    /// (`openssl req -x509` sets CA:TRUE by default) that the server also uses as its own.
+    #[error(
+        "certificate not accepted for {host}: the server presents a CA certificate (CA:TRUE) as \
+         its own, as a self-signed certificate made with `openssl req -x509` is by default; a CA \
+         cannot also be the server's certificate. Give the server a certificate signed by that CA \
+         and pass the CA with --ca-cert, or make the self-signed one without CA:TRUE \
+         (`-addext basicConstraints=critical,CA:FALSE`)"
+    )]
+    CaAsServer { host: String },
     #[error("TLS with {host} failed: {detail}")]
     Tls { host: String, detail: String },
     #[error("timed out after {}s", .0.as_secs())]
@@ -239,7 +249,11 @@ pub fn classify(err: &reqwest::Error, host: &str, timeout: Duration) -> FetchErr
     // `source()` skips its payload); its message does.
     let message = innermost(err);
     if let Some(detail) = message.split("invalid peer certificate: ").nth(1) {
-        return if detail.contains("UnknownIssuer") {
+        return if detail.contains("CaUsedAsEndEntity") {
+            FetchError::CaAsServer {
+                host: host.to_owned(),
+            }
+        } else if detail.contains("UnknownIssuer") {
             tls_error(
                 &rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
                 host,
@@ -308,6 +322,12 @@ fn tls_error(err: &rustls::Error, host: &str) -> FetchError {
             host,
             detail: "it names another host".to_owned(),
         },
+        // rustls passes this webpki error on as `Other`, known by its name only.
+        rustls::Error::InvalidCertificate(C::Other(other))
+            if format!("{other:?}").contains("CaUsedAsEndEntity") =>
+        {
+            FetchError::CaAsServer { host }
+        }
         rustls::Error::InvalidCertificate(C::UnknownIssuer) => FetchError::Untrusted {
             host,
             detail: "issued by an unknown CA".to_owned(),

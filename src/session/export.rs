@@ -5,11 +5,15 @@
 //! ([`vars::spell`] in the quoting context of each placeholder), so what the customer pastes
 //! is what `runbook run` would have run. A placeholder without a value, or with a secret
 //! value, stays as a visible `<name>` and is listed under "Fill these in" at the top: a secret
-//! is never written. To show one more kind of block, add its arm in [`step_body`].
+//! is never written. What the runbook itself or a value holds that looks like a secret (a
+//! token pasted into a command, a password given as a plain `--var`) is replaced by a marker
+//! by [`redacted`], the default of `runbook export`. To show one more kind of block, add its
+//! arm in [`step_body`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::redact::Redactor;
 use crate::exec::shell;
 use crate::exec::vars::{self, Vars};
 use crate::runbook::placeholder;
@@ -82,6 +86,23 @@ pub fn checklist(
     md.push_str("## Steps\n\n");
     md.push_str(&body);
     md
+}
+
+/// `md` with what looks like a secret replaced by markers, and a closing note saying what was
+/// replaced (kind and count) so that the reader knows to fill it in.
+pub fn redacted(md: &str, redactor: &Redactor) -> String {
+    let mut out = redactor.redact(md);
+    let list = redactor.summary();
+    if !list.is_empty() {
+        out.push_str(
+            "\n## Redacted\n\nValues that looked like secrets were replaced by markers such as \
+             `‹redacted:password#1›`; put your own in their place:\n\n",
+        );
+        for r in &list {
+            let _ = writeln!(out, "- `{}`: {}", r.kind, r.count);
+        }
+    }
+    out
 }
 
 fn describe(md: &mut String, doc: &PlaceholderDoc) {

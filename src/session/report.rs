@@ -3,24 +3,33 @@
 //! Both forms hold the same facts: scenario, runbook, context and server, who and when, then
 //! per step its verdict, each filled-in command with exit status and duration, the
 //! expected-vs-actual result, the output (the first and last [`REPORT_LINES`] lines, with a
-//! note of what was left out) and the user's note. Everything passes through
-//! [`Redactor`] first. To add a fact, add it to both [`markdown`] and [`json`].
+//! note of what was left out) and the user's note. Everything passes through the
+//! [`Redactor`], and the report ends with what it removed (kind and count, never the value);
+//! the Markdown is then made safe to print ([`crate::sanitize`]: no escape sequence from a
+//! runbook or an output reaches the reader's terminal).
+//!
+//! A report reads only files inside the session's own folder: `session.json` is data, and an
+//! `"output": "/etc/shadow"` in it must not put that file in a ticket ([`kept_output`]).
+//!
+//! To add a fact, add it to both [`markdown`] and [`json`].
 
 use std::fmt::Write as _;
+use std::path::{Component, Path};
 
 use serde_json::{Value, json};
 
 use super::redact::Redactor;
 use super::store::{KeptOutput, OutputCheck, SessionRecord, StepRecord, StepState, Store};
 use crate::exec::output::strip_ansi;
+use crate::sanitize::Sanitizer;
 
 /// Output lines kept at each end of a step's output in a report.
 pub const REPORT_LINES: usize = 100;
 
-/// The redactor for a session: its secret values (when the caller still knows them) plus
-/// every rule.
+/// The redactor for a session: its secret values (when the caller still knows them), the
+/// values of this process's secret environment variables (a Palette API key) plus every rule.
 pub fn redactor(secret_values: &[String]) -> Redactor {
-    Redactor::new(secret_values.iter().cloned())
+    Redactor::new(secret_values.iter().cloned()).with_process_env(&[])
 }
 
 /// A step's output as it goes in a report: trimmed to the first and last [`REPORT_LINES`].
@@ -113,8 +122,77 @@ fn verdict_text(step: &StepRecord) -> String {
     }
 }
 
-/// The Markdown transcript, redacted.
+/// A step's kept output, read only from the session's own folder: its file name must be a
+/// plain name, and the file (and its tail files) must not lead out of the folder by a link.
+pub fn kept_output(store: &Store, record: &SessionRecord, step: &StepRecord) -> Option<KeptOutput> {
+    let name = step.output.as_deref()?;
+    inside_folder(store.dir(), name).then(|| store.output(record, step))?
+}
+
+fn inside_folder(dir: &Path, name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    if !matches!(
+        (parts.next(), parts.next()),
+        (Some(Component::Normal(_)), None)
+    ) {
+        return false;
+    }
+    let Ok(folder) = dir.canonicalize() else {
+        return false;
+    };
+    [
+        name.to_owned(),
+        format!("{name}.tail.0"),
+        format!("{name}.tail.1"),
+    ]
+    .iter()
+    .all(|file| match dir.join(file).canonicalize() {
+        Ok(real) => real.parent() == Some(folder.as_path()),
+        // Not there (yet): nothing will be read from it.
+        Err(_) => !dir.join(file).is_symlink(),
+    })
+}
+
+/// The closing list of a report: what the redactor removed, by kind.
+pub fn summary_markdown(redactor: &Redactor) -> String {
+    let list = redactor.summary();
+    let mut md = String::from("\n## Redacted\n\n");
+    if list.is_empty() {
+        md.push_str("Nothing in this report looked like a secret.\n");
+        return md;
+    }
+    md.push_str(
+        "Replaced by markers such as `‹redacted:password#1›` (one number per distinct value):\n\n",
+    );
+    for r in &list {
+        let _ = writeln!(
+            md,
+            "- `{}`: {} ({} {})",
+            r.kind,
+            r.count,
+            r.values,
+            if r.values == 1 { "value" } else { "values" }
+        );
+    }
+    md
+}
+
+/// The Markdown transcript, redacted, with the list of what was redacted at its end.
 pub fn markdown(store: &Store, record: &SessionRecord, redactor: &Redactor) -> String {
+    // Every piece went in as recorded; redact the whole so nothing slips between pieces.
+    let mut md = redactor.redact(&render_markdown(store, record));
+    md.push_str(&summary_markdown(redactor));
+    Sanitizer::PLAIN.clean(&md).into_owned()
+}
+
+/// The Markdown transcript with secrets left in (`runbook report --no-redact`).
+pub fn markdown_unredacted(store: &Store, record: &SessionRecord) -> String {
+    Sanitizer::PLAIN
+        .clean(&render_markdown(store, record))
+        .into_owned()
+}
+
+fn render_markdown(store: &Store, record: &SessionRecord) -> String {
     let mut md = String::new();
     let title = if record.scenario_title.is_empty() {
         record.scenario.clone()
@@ -252,7 +330,15 @@ pub fn markdown(store: &Store, record: &SessionRecord, redactor: &Redactor) -> S
                 let _ = writeln!(md, "Expected vs actual: {e}\n");
             }
         }
-        if let Some(kept) = store.output(record, step)
+        if let Some(name) = step.output.as_deref()
+            && !inside_folder(store.dir(), name)
+        {
+            let _ = writeln!(
+                md,
+                "Output: not read (`{}` is not a file of this session's folder).\n",
+                name.replace('`', "'")
+            );
+        } else if let Some(kept) = kept_output(store, record, step)
             && kept.total_kept() > 0
         {
             let t = trimmed(&kept);
@@ -270,12 +356,20 @@ pub fn markdown(store: &Store, record: &SessionRecord, redactor: &Redactor) -> S
             let _ = writeln!(md, "**Note:** {}\n", step.notes.trim());
         }
     }
-    // Every piece went in as recorded; redact the whole so nothing slips between pieces.
-    redactor.redact(&md)
+    md
 }
 
-/// The JSON transcript, redacted: the session record plus each step's trimmed output.
+/// The JSON transcript, redacted: the session record plus each step's trimmed output, and
+/// `redacted`: `[{"kind", "count", "values"}]`.
 pub fn json(store: &Store, record: &SessionRecord, redactor: &Redactor) -> Value {
+    let mut report = json_unredacted(store, record);
+    redactor.redact_json(&mut report);
+    report["redacted"] = serde_json::to_value(redactor.summary()).unwrap_or_default();
+    report
+}
+
+/// The JSON transcript with secrets left in (`runbook report --no-redact`).
+pub fn json_unredacted(store: &Store, record: &SessionRecord) -> Value {
     let mut value = serde_json::to_value(record).unwrap_or(Value::Null);
     if let Some(fields) = value.as_object_mut() {
         // Where the recorder keeps its changes: nothing for a reader.
@@ -283,8 +377,7 @@ pub fn json(store: &Store, record: &SessionRecord, redactor: &Redactor) -> Value
     }
     if let Some(steps) = value.get_mut("steps").and_then(Value::as_array_mut) {
         for (step, out) in record.steps.iter().zip(steps.iter_mut()) {
-            let t = store
-                .output(record, step)
+            let t = kept_output(store, record, step)
                 .map(|k| trimmed(&k))
                 .unwrap_or_default();
             out["verdict_text"] = json!(verdict_text(step));
@@ -294,7 +387,5 @@ pub fn json(store: &Store, record: &SessionRecord, redactor: &Redactor) -> Value
             out["duration_ms"] = json!(step.duration_ms());
         }
     }
-    let mut report = json!({ "session": value });
-    redactor.redact_json(&mut report);
-    report
+    json!({ "session": value })
 }

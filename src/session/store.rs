@@ -21,8 +21,11 @@
 //! Nothing here is fsynced per line: a killed process leaves what it wrote in the page cache.
 //!
 //! Every file of a session folder is created by [`create_file`], [`open_append`] or
-//! [`write_atomic`], and the folder by [`Store::create`]: permissions are decided there. To add a
-//! file to a session, name it here and remove nothing else: `prune` deletes folders.
+//! [`write_atomic`], and the folder by [`Store::create`]: permissions are decided there.
+//! Folders are 0700 and files 0600 whatever the umask ([`private_dir`], [`crate::private`]):
+//! on a shared host a session's output is its owner's only.
+//!
+//! To add a file to a session, name it here and remove nothing else: `prune` deletes folders.
 
 pub mod journal;
 
@@ -410,7 +413,14 @@ impl Store {
     /// Creates `root/<id>/`.
     pub fn create(root: &Path, id: &str) -> Result<Self, StoreError> {
         let dir = root.join(id);
-        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        // The data folder above the configured sessions folder is runbook's own too.
+        if super::sessions_dir().as_deref() == Some(root)
+            && let Some(data) = root.parent()
+        {
+            private_dir(data)?;
+        }
+        private_dir(root)?;
+        private_dir(&dir)?;
         Ok(Self { dir })
     }
 
@@ -429,6 +439,7 @@ impl Store {
             path: self.dir.join(STATE_FILE),
             message: e.to_string(),
         })?;
+        private_dir(&self.dir)?;
         write_atomic(&self.dir.join(STATE_FILE), &bytes)
     }
 
@@ -539,25 +550,29 @@ impl Store {
     }
 }
 
-/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part.
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part;
+/// readable by its owner only.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    crate::atomic::write(path, bytes).map_err(|e| StoreError::io(path, e))
+    crate::atomic::write_private(path, bytes).map_err(|e| StoreError::io(path, e))
 }
 
-/// Creates (or empties) a file of a session folder for writing.
+/// Makes `dir` 0700: created (with any missing parent) or tightened when found wider.
+fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    crate::private::dir(dir).map_err(|e| StoreError::io(dir, e))
+}
+
+/// Creates (or empties) a file of a session folder for writing, 0600.
 pub fn create_file(path: &Path) -> std::io::Result<File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
+    crate::private::create(path)
 }
 
-/// Opens a file of a session folder for appending, creating it when missing.
+/// Opens a file of a session folder for appending, creating it 0600 when missing.
 pub fn open_append(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     std::fs::OpenOptions::new()
         .append(true)
         .create(true)
+        .mode(crate::private::FILE_MODE)
         .open(path)
 }
 

@@ -594,3 +594,53 @@ async fn each_resource_kind_is_listed_once_and_only_read() {
     .collect();
     assert_eq!(lists, expected, "one list per resource kind: {requests:#?}");
 }
+
+#[test]
+fn evidence_from_the_cluster_never_drives_the_terminal() {
+    // Anyone who can write a ConfigMap writes what `diagnose` prints as evidence.
+    let hostile = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "hostile", "namespace": "default"},
+        "data": {"note": "ok \u{1b}]52;c;b3duZWQ=\u{7} \u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[1;1H cleared"}
+    });
+    let lab = Lab::start_blocking(LabOptions {
+        scenario: Some("backup-stuck/restart-mgmt-pod".into()),
+        extra_objects: vec![hostile],
+        timing: timing(),
+        ..LabOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("notes.md");
+    std::fs::write(
+        &file,
+        "---\ntitle: \"Notes\"\nchecks:\n  - scenario: note\n    reads: [configmaps]\n    jq: |\n      \
+         .configmaps[] | select(.metadata.name == \"hostile\") | \"note: \\(.data.note)\"\n---\n\n\
+         ## Scenario - A note {#note}\n\nShows a note.\n\n### Debug Steps\n\n1. Read it.\n\n   \
+         ```bash\n   kubectl get configmap hostile\n   ```\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let kubeconfig = lab.kubeconfig_path().to_string_lossy().into_owned();
+    let out = runbook_bin(&[
+        "diagnose",
+        "--kubeconfig",
+        &kubeconfig,
+        "--path",
+        &file.to_string_lossy(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.stdout.contains(&0x1b) && !out.stdout.contains(&0x07),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("note: ok ␛]52;c;b3duZWQ=^G ␛]0;owned^G␛[2J␛[1;1H cleared"),
+        "{text}"
+    );
+    lab.shutdown();
+}

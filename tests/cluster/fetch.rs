@@ -350,6 +350,16 @@ fn a_fresh_fetch_is_cached_and_listed_with_its_origin() {
         std::fs::read_to_string(&cached[0]).unwrap_or_default(),
         runbook_md("Disk full", "one")
     );
+    // What a user fetched is theirs only: folders 0700, files 0600.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode() & 0o777);
+        let folder = cached[0].parent().unwrap_or_else(|| panic!("in a folder"));
+        assert_eq!(mode(&home.path().join("cache/runbook/fetched")), 0o700);
+        assert_eq!(mode(folder), 0o700);
+        assert_eq!(mode(&cached[0]), 0o600);
+        assert_eq!(mode(&folder.join("meta.json")), 0o600);
+    }
 
     let runbooks = runbooks_json(&home);
     let fetched = runbooks
@@ -578,6 +588,51 @@ fn certificates_from_an_unknown_ca_or_for_another_host_are_refused_clearly() {
 }
 
 #[test]
+fn a_self_signed_server_certificate_given_as_its_ca_is_explained() {
+    // The server's own certificate, self-signed and flagged as a CA, as `openssl req -x509`
+    // makes it by default, and given to --ca-cert.
+    let key = KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let mut params =
+        CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    let cert = params.self_signed(&key).unwrap_or_else(|e| panic!("{e}"));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| {
+            b.with_no_client_auth().with_single_cert(
+                vec![CertificateDer::from(cert.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+        })
+        .unwrap_or_else(|e: rustls::Error| panic!("{e}"));
+    let server = Server::start(Some(Arc::new(config)));
+    server.file("/a.md", &runbook_md("A", "one"), "v1");
+    let home = Home::new();
+    let pem = home
+        .write("self-signed.pem", &cert.pem())
+        .display()
+        .to_string();
+    let out = home.run(&["fetch", "--ca-cert", &pem, &server.url("/a.md")]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(
+            "certificate not accepted for 127.0.0.1: the server presents a CA certificate \
+             (CA:TRUE) as its own"
+        ),
+        "{}",
+        show(&out)
+    );
+    assert!(said.contains("--ca-cert"), "it says what to do: {said}");
+    assert!(!said.contains("CaUsedAsEndEntity"), "{said}");
+    assert!(server.hits("/a.md").is_empty());
+}
+
+#[test]
 fn redirects_are_bounded_and_never_go_from_https_to_http() {
     let ca = new_ca("test CA");
     let server = Server::start(Some(server_tls(&ca, &["127.0.0.1"])));
@@ -731,8 +786,23 @@ fn a_fetched_runbook_runs_only_after_it_was_shown() {
     );
     assert!(!text(&out.stdout).contains("first-word"));
 
+    // Shown into a pipe, nobody read it: not a review.
     let out = home.run(&["show", "say/say"]);
     assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains(
+            "say/say is not marked as reviewed: the output is not a terminal; pass --accept once \
+             you have read it"
+        ),
+        "{}",
+        show(&out)
+    );
+    let out = home.run(&["run", "say/say", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+
+    let out = home.run(&["show", "say/say", "--accept"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(text(&out.stderr).is_empty(), "{}", show(&out));
     let shown = text(&out.stdout);
     assert!(
         shown.contains(&format!("(from {url}, fetched just now)")),
@@ -758,7 +828,7 @@ fn a_fetched_runbook_runs_only_after_it_was_shown() {
         "{}",
         show(&out)
     );
-    assert!(home.run(&["show", "say"]).status.success());
+    assert!(home.run(&["show", "say", "--accept"]).status.success());
     let out = home.run(&["run", "say", "--yes"]);
     assert!(out.status.success(), "{}", show(&out));
     assert!(text(&out.stdout).contains("second-word"), "{}", show(&out));

@@ -25,5 +25,7 @@ mod newcomer;
 mod palette_clusters_view;
 mod parse_fixtures;
 mod read_only;
+mod redact;
+mod sanitize;
 mod session;
 mod tui_snapshots;

@@ -674,3 +674,154 @@ fn a_flood_is_written_a_few_times_not_chunk_by_chunk() {
         total as u64
     );
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map_or(0, |m| m.permissions().mode() & 0o777)
+}
+
+#[test]
+fn session_files_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempdir();
+    let slow = fixture("slow.md");
+    // umask 0 would make every file world-readable if the modes were left to it.
+    let o = output(
+        Command::new("bash")
+            .arg("-c")
+            .arg("umask 000; exec \"$@\"")
+            .arg("bash")
+            .arg(env!("CARGO_BIN_EXE_runbook"))
+            .args([
+                "run",
+                &slow.display().to_string(),
+                "--yes",
+                "--timeout",
+                "1s",
+            ])
+            .args(["--var", "namespace=x", "--var", "api-token=y"])
+            .env("HOME", data.path())
+            .env("XDG_DATA_HOME", data.path().join("share"))
+            .env("XDG_CONFIG_HOME", data.path().join("config"))
+            .env("RUNBOOK_DATA_DIR", data.path().join("runbook"))
+            .env("KUBECONFIG", data.path().join("no-kubeconfig"))
+            .stdin(Stdio::null()),
+    );
+    assert!(all(&o).contains("runbook: session "), "{}", all(&o));
+    let root = data.path().join("runbook/sessions");
+    let (store, record) = store::find(&root, "last").unwrap_or_else(|e| panic!("{e}"));
+    for folder in [
+        data.path().join("runbook"),
+        root.clone(),
+        store.dir().to_owned(),
+    ] {
+        assert_eq!(mode(&folder), 0o700, "{}", folder.display());
+    }
+    let files: Vec<PathBuf> = std::fs::read_dir(store.dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+
+    // A report written to a file is the owner's only, also under umask 0.
+    let report = data.path().join("ticket.md");
+    let o = output(
+        Command::new("bash")
+            .arg("-c")
+            .arg("umask 000; exec \"$@\"")
+            .arg("bash")
+            .arg(env!("CARGO_BIN_EXE_runbook"))
+            .args(["report", "last", "--output"])
+            .arg(&report)
+            .env("RUNBOOK_DATA_DIR", data.path().join("runbook"))
+            .stdin(Stdio::null()),
+    );
+    assert!(o.status.success(), "{}", all(&o));
+    assert_eq!(mode(&report), 0o600);
+
+    // A session folder made wider (by an older version, a copy) is tightened on the next
+    // write, and so is a step's output file when it is written again.
+    let wide = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(store.dir(), wide.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let out = store.dir().join(store::output_file_name(0));
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644))
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.save(&record).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(mode(store.dir()), 0o700);
+    assert_eq!(mode(&store.dir().join("session.json")), 0o600);
+    drop(OutputWriter::create(out.clone(), 1 << 20).unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(mode(&out), 0o600);
+}
+
+#[test]
+fn a_report_reads_only_files_of_its_own_folder() {
+    let dir = tempdir();
+    let outside = dir.path().join("not-a-session-file.txt");
+    std::fs::write(&outside, "outside-the-session-folder\n").unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::create(&dir.path().join("sessions"), "s").unwrap_or_else(|e| panic!("{e}"));
+    let link = store.dir().join("step-003.out");
+    std::os::unix::fs::symlink(&outside, &link).unwrap_or_else(|e| panic!("{e}"));
+    let mut record = SessionRecord::new("rb/paths", Path::new("rb.md"), "confirm");
+    for (i, name) in [
+        outside.display().to_string(),
+        "../not-a-session-file.txt".to_owned(),
+        "step-003.out".to_owned(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let step = record.step_mut(i, &(i + 1).to_string(), "A step");
+        step.state = StepState::Done;
+        step.verdict = Some(Verdict::Passed);
+        step.output = Some(name);
+    }
+    store.save(&record).unwrap_or_else(|e| panic!("{e}"));
+    let redactor = report::redactor(&[]);
+    let md = report::markdown(&store, &record, &redactor);
+    assert!(!md.contains("outside-the-session-folder"), "{md}");
+    assert_eq!(
+        md.matches("is not a file of this session's folder").count(),
+        3,
+        "{md}"
+    );
+    let json = report::json(&store, &record, &redactor).to_string();
+    assert!(!json.contains("outside-the-session-folder"), "{json}");
+}
+
+#[test]
+fn unreadable_sessions_are_pruned_as_the_listing_says() {
+    let data = tempdir();
+    let root = data.path().join("runbook/sessions");
+    let broken = root.join("20260101T000000Z-000bad");
+    std::fs::create_dir_all(&broken).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(broken.join("session.json"), "{\"format\": 1, \"id\": ")
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A newer version's session is not corrupt: it stays.
+    let newer = root.join("20260101T000000Z-000new");
+    std::fs::create_dir_all(&newer).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        newer.join("session.json"),
+        "{\"format\": 99, \"id\": \"x\"}",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = output(runbook(data.path()).arg("sessions"));
+    assert!(
+        all(&o).contains("not a session file") && all(&o).contains("runbook sessions --prune"),
+        "{}",
+        all(&o)
+    );
+    let o = output(runbook(data.path()).args(["sessions", "--prune"]));
+    assert!(o.status.success(), "{}", all(&o));
+    assert!(
+        stdout(&o).contains("removed 0 session(s) and 1 unreadable one(s)"),
+        "{}",
+        all(&o)
+    );
+    assert!(!broken.exists());
+    assert!(newer.exists());
+}

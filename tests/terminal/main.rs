@@ -6,5 +6,6 @@ mod tmux_support;
 mod drift;
 mod exec_kill_tui;
 mod palette_tui;
+mod sanitize_tty;
 mod session_tui;
 mod tui_e2e;
