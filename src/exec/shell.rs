@@ -93,7 +93,16 @@ pub struct SimpleCommand {
 pub struct Script {
     pub commands: Vec<SimpleCommand>,
     pub regions: Vec<Region>,
+    /// Byte offset of the first `$(`, `(` or `<(` nested deeper than [`MAX_NESTING`]. Deeper
+    /// levels are lexed flat (their commands are still listed, at depth `MAX_NESTING`), so the
+    /// quoting contexts past this point are approximate: callers should refuse to run or fill in
+    /// such a script.
+    pub too_deep: Option<usize>,
 }
+
+/// Nesting of substitutions and subshells lexed as such; deeper levels are read flat, so that
+/// `$(` repeated 10,000 times costs no stack.
+pub const MAX_NESTING: usize = crate::runbook::MAX_SHELL_NESTING;
 
 impl Script {
     /// The innermost quoting context at byte `offset`.
@@ -125,6 +134,8 @@ pub fn parse(script: &str) -> Script {
         heredocs: Vec::new(),
         backticks: 0,
         dquoted_backticks: 0,
+        flat: Vec::new(),
+        split: false,
     };
     lexer.list(None, 0);
     lexer.out.commands.sort_by_key(|c| c.start);
@@ -156,9 +167,24 @@ struct Lexer<'a> {
     heredocs: Vec<PendingHeredoc>,
     backticks: u8,
     dquoted_backticks: u8,
+    /// Levels opened past [`MAX_NESTING`] and not yet closed, lexed flat; `true` for a `$(`
+    /// that sat inside `"..."` (its closing `)` resumes the double-quoted string).
+    flat: Vec<bool>,
+    /// A `$(` past the bound ended the current word: the list finishes its command.
+    split: bool,
 }
 
 impl Lexer<'_> {
+    /// May a level be opened at `depth + 1`? Past the bound, records where and lexes it flat.
+    fn enter(&mut self, depth: usize, in_double: bool) -> bool {
+        if depth < MAX_NESTING {
+            return true;
+        }
+        self.out.too_deep.get_or_insert(self.i);
+        self.flat.push(in_double);
+        false
+    }
+
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
     }
@@ -200,7 +226,20 @@ impl Lexer<'_> {
         let mut skip_rest = false;
         let mut case_depth = 0usize;
         while let Some(c) = self.peek() {
+            if std::mem::take(&mut self.split) {
+                self.finish(&mut cmd, &mut skip_rest, depth);
+            }
             match c {
+                b')' if !self.flat.is_empty() && case_depth == 0 => {
+                    self.i += 1;
+                    self.finish(&mut cmd, &mut skip_rest, depth);
+                    if self.flat.pop() == Some(true) {
+                        // The rest of the double-quoted string the `$(` sat in.
+                        let mut text = String::new();
+                        self.double_quoted(depth, &mut text);
+                        cmd.words.push(text);
+                    }
+                }
                 b' ' | b'\t' => self.i += 1,
                 b'\\' if self.at(1) == Some(b'\n') => self.i += 2,
                 b'\n' => {
@@ -245,13 +284,19 @@ impl Lexer<'_> {
                         continue;
                     }
                     self.finish(&mut cmd, &mut skip_rest, depth);
-                    self.list(Some(b')'), depth + 1);
+                    if self.enter(depth, false) {
+                        self.list(Some(b')'), depth + 1);
+                    }
                     cmd.start = self.i;
                 }
                 b'<' | b'>' if self.at(1) == Some(b'(') => {
                     self.i += 2;
-                    self.list(Some(b')'), depth + 1);
                     cmd.words.push("<(...)".to_owned());
+                    if self.enter(depth, false) {
+                        self.list(Some(b')'), depth + 1);
+                    } else {
+                        self.finish(&mut cmd, &mut skip_rest, depth);
+                    }
                 }
                 b'<' | b'>' | b'&' => self.redirect(&mut cmd, depth),
                 _ => {
@@ -399,7 +444,12 @@ impl Lexer<'_> {
                         Some(b'$') if self.at(1) == Some(b'(') && self.at(2) != Some(b'(') => {
                             self.i += 2;
                             let start = self.i;
-                            self.list(Some(b')'), depth + 1);
+                            if depth < MAX_NESTING {
+                                self.list(Some(b')'), depth + 1);
+                            } else {
+                                self.out.too_deep.get_or_insert(start);
+                                self.skip_balanced(b'(', b')', 1);
+                            }
                             self.region(start, self.i.saturating_sub(1), Quote::Bare, None);
                         }
                         Some(b'`') => {
@@ -446,8 +496,16 @@ impl Lexer<'_> {
                     quoted = true;
                     self.i += 1;
                     self.double_quoted(depth, &mut text);
+                    if self.split {
+                        break;
+                    }
                 }
-                b'$' => self.dollar(depth, &mut text),
+                b'$' => {
+                    self.dollar(depth, &mut text, false);
+                    if self.split {
+                        break;
+                    }
+                }
                 b'`' => self.backquoted(depth, &mut text, false),
                 _ => {
                     let n = self.push_char(&mut text, self.i);
@@ -497,7 +555,12 @@ impl Lexer<'_> {
                 b'$' | b'`' => {
                     let before = self.i;
                     if c == b'$' {
-                        self.dollar(depth, text);
+                        self.dollar(depth, text, true);
+                        if self.split {
+                            // Lexed flat from here; the string resumes after the `)`.
+                            self.region(region_start, before, Quote::Double, None);
+                            return;
+                        }
                     } else {
                         self.backquoted(depth, text, true);
                     }
@@ -518,12 +581,16 @@ impl Lexer<'_> {
         self.i += 1;
     }
 
-    fn dollar(&mut self, depth: usize, text: &mut String) {
+    fn dollar(&mut self, depth: usize, text: &mut String, in_double: bool) {
         let start = self.i;
         match self.at(1) {
             Some(b'(') if self.at(2) == Some(b'(') => {
                 self.i += 1;
                 self.skip_balanced(b'(', b')', 0);
+            }
+            Some(b'(') if !self.enter(depth, in_double) => {
+                self.i += 2;
+                self.split = true;
             }
             Some(b'(') => {
                 self.i += 2;
@@ -603,11 +670,16 @@ impl Lexer<'_> {
             i: 0,
             out: Script::default(),
             heredocs: Vec::new(),
-            backticks: self.backticks + 1,
-            dquoted_backticks: self.dquoted_backticks + u8::from(in_double),
+            backticks: self.backticks.saturating_add(1),
+            dquoted_backticks: self.dquoted_backticks.saturating_add(u8::from(in_double)),
+            flat: Vec::new(),
+            split: false,
         };
-        inner.list(None, depth + 1);
+        inner.list(None, (depth + 1).min(MAX_NESTING));
         let to_outer = |k: usize| map.get(k).copied().unwrap_or(end);
+        if let Some(at) = inner.out.too_deep {
+            self.out.too_deep.get_or_insert(to_outer(at));
+        }
         for mut c in inner.out.commands {
             c.start = to_outer(c.start);
             self.out.commands.push(c);
@@ -617,8 +689,8 @@ impl Lexer<'_> {
             end,
             context: Context {
                 quote: Quote::Bare,
-                backticks: self.backticks + 1,
-                dquoted_backticks: self.dquoted_backticks + u8::from(in_double),
+                backticks: self.backticks.saturating_add(1),
+                dquoted_backticks: self.dquoted_backticks.saturating_add(u8::from(in_double)),
             },
             delimiter: None,
         });
