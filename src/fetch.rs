@@ -235,7 +235,7 @@ pub fn now() -> i64 {
 /// The catalog every command shows: bundled runbooks (when `bundled`), the runbooks under
 /// `paths`, then every fetched runbook in the cache.
 pub fn load_catalog(paths: &[PathBuf], bundled: bool) -> Catalog {
-    let mut catalog = Catalog::load(paths, bundled);
+    let mut catalog = Catalog::load_cached(paths, bundled);
     if let Some(cache) = Cache::default_location() {
         let max = crate::config::Config::load(crate::config::path().as_deref())
             .ok()

@@ -11,6 +11,7 @@
 //! To teach the parser a new construct: add a line classifier in `parse/line.rs`, give it a
 //! branch in `parse.rs`'s builder, and add a fixture under `tests/fixtures/` with its snapshot.
 
+pub mod cache;
 mod catalog;
 pub mod check;
 mod fence;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use include_dir::{Dir, include_dir};
 use rayon::prelude::*;
 
+use super::cache::{Cache, Key};
 use super::source::diag;
 use super::{Diagnostic, Fetched, Runbook, Scenario, Severity, parse};
 
@@ -43,6 +44,21 @@ impl Catalog {
     /// The bundled runbooks plus every runbook under `paths` (files, or folders searched for
     /// `.md`/`.mdx`).
     pub fn load(paths: &[PathBuf], bundled: bool) -> Self {
+        Self::load_with(paths, bundled, None)
+    }
+
+    /// Like [`Catalog::load`], reusing runbooks parsed by earlier runs from the catalog cache
+    /// (see [`super::cache`]) when a file's path, size, mtime and content hash are unchanged.
+    pub fn load_cached(paths: &[PathBuf], bundled: bool) -> Self {
+        Self::load_with(paths, bundled, Cache::open_default())
+    }
+
+    /// [`Catalog::load`] with the cache kept in `dir`.
+    pub fn load_cached_in(paths: &[PathBuf], bundled: bool, dir: &Path) -> Self {
+        Self::load_with(paths, bundled, Some(Cache::open(dir)))
+    }
+
+    fn load_with(paths: &[PathBuf], bundled: bool, cache: Option<Cache>) -> Self {
         let mut catalog = Self::default();
         if bundled {
             catalog.runbooks = bundled_files()
@@ -54,8 +70,10 @@ impl Catalog {
         for path in paths {
             collect_files(path, &mut files, &mut catalog.errors);
         }
-        let loaded: Vec<Result<Runbook, LoadError>> =
-            files.par_iter().map(|p| load_file(p)).collect();
+        let loaded: Vec<Result<Runbook, LoadError>> = match cache {
+            None => files.par_iter().map(|p| load_file(p)).collect(),
+            Some(cache) => load_through(cache, &files),
+        };
         for result in loaded {
             match result {
                 Ok(runbook) => catalog.runbooks.push(runbook),
@@ -232,8 +250,54 @@ fn walk_dir(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>, d
     }
 }
 
-/// Reads and parses one file; refuses files over [`MAX_FILE_BYTES`].
-pub fn load_file(path: &Path) -> Result<Runbook, LoadError> {
+/// Reads every file, takes unchanged ones from the cache and parses the others (remembering
+/// them), all in parallel.
+fn load_through(mut cache: Cache, files: &[PathBuf]) -> Vec<Result<Runbook, LoadError>> {
+    let read: Vec<Result<(Vec<u8>, Key), LoadError>> = files
+        .par_iter()
+        .map(|p| {
+            read_file(p).map(|(bytes, meta)| {
+                let key = Key::of(&meta, &bytes);
+                (bytes, key)
+            })
+        })
+        .collect();
+    let items: Vec<(PathBuf, Key)> = files
+        .iter()
+        .zip(&read)
+        .filter_map(|(p, r)| r.as_ref().ok().map(|(_, k)| (p.clone(), k.clone())))
+        .collect();
+    let mut hits = cache.get_all(&items).into_iter();
+    let mut out: Vec<Option<Result<Runbook, LoadError>>> = Vec::with_capacity(files.len());
+    let mut misses: Vec<(usize, &Path, Vec<u8>, Key)> = Vec::new();
+    for (i, (path, result)) in files.iter().zip(read).enumerate() {
+        match result {
+            Err(e) => out.push(Some(Err(e))),
+            Ok((bytes, key)) => {
+                cache.touch(path);
+                if let Some(runbook) = hits.next().flatten() {
+                    out.push(Some(Ok(runbook)));
+                } else {
+                    out.push(None);
+                    misses.push((i, path.as_path(), bytes, key));
+                }
+            }
+        }
+    }
+    let parsed: Vec<(usize, Runbook, &Path, Key)> = misses
+        .into_par_iter()
+        .map(|(i, path, bytes, key)| (i, parse(&bytes, path), path, key))
+        .collect();
+    for (i, runbook, path, key) in parsed {
+        cache.put(path, &key, &runbook);
+        out[i] = Some(Ok(runbook));
+    }
+    // A cache that cannot be written costs the next run a parse, nothing more.
+    let _ = cache.save();
+    out.into_iter().flatten().collect()
+}
+
+fn read_file(path: &Path) -> Result<(Vec<u8>, std::fs::Metadata), LoadError> {
     let too_big = |size: u64| {
         diag(
             path,
@@ -264,5 +328,11 @@ pub fn load_file(path: &Path) -> Result<Runbook, LoadError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_big(bytes.len() as u64));
     }
+    Ok((bytes, meta))
+}
+
+/// Reads and parses one file; refuses files over [`MAX_FILE_BYTES`].
+pub fn load_file(path: &Path) -> Result<Runbook, LoadError> {
+    let (bytes, _) = read_file(path)?;
     Ok(parse(&bytes, path))
 }

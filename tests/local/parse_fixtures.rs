@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use runbook::runbook::{Block, BlockKind, Runbook, Severity, parse};
+use runbook::runbook::{Block, BlockKind, Catalog, Runbook, Severity, parse};
 
 fn fixture(name: &str) -> Runbook {
     let path = PathBuf::from("tests/fixtures/mdx").join(name);
@@ -509,4 +509,47 @@ fn every_fixture_survives_the_catalog_cache_round_trip() {
             .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
         assert_eq!(back, r, "{}", entry.path().display());
     }
+}
+
+#[test]
+fn the_catalog_cache_is_used_only_while_path_size_mtime_and_content_match() {
+    let files = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = files.path().join("cached.md");
+    let text = "## Scenario - First Title\n\n### Debug Steps\n\n1. Step.\n";
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    let load = || Catalog::load_cached_in(&[files.path().to_owned()], false, cache.path());
+    let title = |c: &Catalog| c.runbooks[0].scenarios[0].title.clone();
+
+    let cold = load();
+    assert_eq!(title(&cold), "First Title");
+    let file = cache.path().join("catalog-v1.jsonl");
+    let stored = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert!(stored.contains("First Title"));
+
+    // A warm load takes the runbook from the cache: prove it by editing the cached copy.
+    std::fs::write(&file, stored.replace("First Title", "From Cache!"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(title(&load()), "From Cache!");
+
+    // Same size, same mtime, other bytes: the content hash sends it back to the parser.
+    let mtime = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, text.replace("First", "Other")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(mtime))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(title(&load()), "Other Title");
+    // And the fresh parse replaced the entry.
+    let stored = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert!(stored.contains("Other Title") && !stored.contains("From Cache!"));
+
+    // A cache written by another program is ignored, never trusted.
+    let foreign = stored.replacen("runbook-catalog-cache", "something-else", 1);
+    std::fs::write(&file, foreign.replace("Other Title", "Stale"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(title(&load()), "Other Title");
 }
