@@ -21,7 +21,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::Runbook;
@@ -58,10 +57,11 @@ impl Key {
     }
 }
 
-/// One remembered file: its key and the raw JSON of its runbook (parsed only on a hit).
+/// One remembered file: its key and where its line and runbook JSON sit in the cache text
+/// (the JSON is parsed only on a hit).
 struct Entry {
     key: Key,
-    line: String,
+    line: std::ops::Range<usize>,
     json_at: usize,
 }
 
@@ -69,6 +69,8 @@ struct Entry {
 pub struct Cache {
     file: PathBuf,
     stamp: String,
+    /// The cache file as read; entries point into it.
+    text: String,
     entries: HashMap<PathBuf, Entry>,
     /// Paths used by this run, in order: kept first when the file is trimmed.
     used: Vec<PathBuf>,
@@ -94,6 +96,7 @@ impl Cache {
         let mut cache = Self {
             file,
             stamp,
+            text: String::new(),
             entries: HashMap::new(),
             used: Vec::new(),
             fresh: Vec::new(),
@@ -101,28 +104,32 @@ impl Cache {
         let Ok(text) = std::fs::read_to_string(&cache.file) else {
             return cache;
         };
-        let mut lines = text.split('\n');
-        if lines.next() != Some(cache.stamp.as_str()) {
+        let Some(body) = text
+            .strip_prefix(cache.stamp.as_str())
+            .and_then(|rest| rest.strip_prefix('\n'))
+        else {
             return cache;
+        };
+        let mut lines = Vec::new();
+        let mut at = text.len() - body.len();
+        for line in body.split('\n') {
+            if !line.is_empty() {
+                lines.push(at..at + line.len());
+            }
+            at += line.len() + 1;
         }
-        let lines: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
-        let parsed: Vec<(PathBuf, Entry)> = lines
-            .par_iter()
-            .filter_map(|line| parse_line(line))
+        cache.entries = lines
+            .into_iter()
+            .filter_map(|range| parse_line(&text, range))
             .collect();
-        cache.entries = parsed.into_iter().collect();
+        cache.text = text;
         cache
     }
 
-    /// Looks up many files at once, deserializing hits in parallel. Returns one slot per item.
-    pub fn get_all(&self, items: &[(PathBuf, Key)]) -> Vec<Option<Runbook>> {
-        items
-            .par_iter()
-            .map(|(path, key)| {
-                let entry = self.entries.get(path).filter(|e| e.key == *key)?;
-                serde_json::from_str::<Runbook>(&entry.line[entry.json_at..]).ok()
-            })
-            .collect()
+    /// The runbook cached for `path` at exactly this content, if any.
+    pub fn lookup(&self, path: &Path, key: &Key) -> Option<Runbook> {
+        let entry = self.entries.get(path).filter(|e| e.key == *key)?;
+        serde_json::from_str::<Runbook>(&self.text[entry.json_at..entry.line.end]).ok()
     }
 
     /// Marks `path` as used by this run (hit or miss).
@@ -173,7 +180,7 @@ impl Cache {
                 break;
             }
             if written.insert(path.clone()) {
-                out.push_str(&entry.line);
+                out.push_str(&self.text[entry.line.clone()]);
                 out.push('\n');
                 count += 1;
             }
@@ -185,14 +192,15 @@ impl Cache {
     }
 }
 
-fn parse_line(line: &str) -> Option<(PathBuf, Entry)> {
+fn parse_line(text: &str, range: std::ops::Range<usize>) -> Option<(PathBuf, Entry)> {
+    let line = &text[range.clone()];
     let mut fields = line.splitn(5, '\t');
     let path: String = serde_json::from_str(fields.next()?).ok()?;
     let size = fields.next()?.parse().ok()?;
     let mtime_ns = fields.next()?.parse().ok()?;
     let sha256 = unhex(fields.next()?)?;
     let json = fields.next()?;
-    let json_at = line.len() - json.len();
+    let json_at = range.end - json.len();
     Some((
         PathBuf::from(path),
         Entry {
@@ -201,7 +209,7 @@ fn parse_line(line: &str) -> Option<(PathBuf, Entry)> {
                 mtime_ns,
                 sha256,
             },
-            line: line.to_owned(),
+            line: range,
             json_at,
         },
     ))

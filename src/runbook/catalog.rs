@@ -250,89 +250,120 @@ fn walk_dir(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>, d
     }
 }
 
+/// What one file gave a cached load.
+enum Loaded {
+    Hit(Box<Runbook>),
+    Miss(Vec<u8>, Key),
+    Failed(LoadError),
+}
+
+thread_local! {
+    /// Each worker reads every file into the same buffer: a hit never allocates for its bytes.
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Reads every file, takes unchanged ones from the cache and parses the others (remembering
 /// them), all in parallel.
 fn load_through(mut cache: Cache, files: &[PathBuf]) -> Vec<Result<Runbook, LoadError>> {
-    let read: Vec<Result<(Vec<u8>, Key), LoadError>> = files
+    let shared = &cache;
+    let loaded: Vec<Loaded> = files
         .par_iter()
-        .map(|p| {
-            read_file(p).map(|(bytes, meta)| {
-                let key = Key::of(&meta, &bytes);
-                (bytes, key)
+        .map(|path| {
+            READ_BUFFER.with(|buffer| {
+                let mut buffer = buffer.borrow_mut();
+                let meta = match read_into(path, &mut buffer) {
+                    Ok(meta) => meta,
+                    Err(e) => return Loaded::Failed(e),
+                };
+                let key = Key::of(&meta, &buffer);
+                match shared.lookup(path, &key) {
+                    Some(runbook) => Loaded::Hit(Box::new(runbook)),
+                    None => Loaded::Miss(buffer.clone(), key),
+                }
             })
         })
         .collect();
-    let items: Vec<(PathBuf, Key)> = files
-        .iter()
-        .zip(&read)
-        .filter_map(|(p, r)| r.as_ref().ok().map(|(_, k)| (p.clone(), k.clone())))
-        .collect();
-    let mut hits = cache.get_all(&items).into_iter();
-    let mut out: Vec<Option<Result<Runbook, LoadError>>> = Vec::with_capacity(files.len());
-    let mut misses: Vec<(usize, &Path, Vec<u8>, Key)> = Vec::new();
-    for (i, (path, result)) in files.iter().zip(read).enumerate() {
-        match result {
-            Err(e) => out.push(Some(Err(e))),
-            Ok((bytes, key)) => {
-                cache.touch(path);
-                if let Some(runbook) = hits.next().flatten() {
-                    out.push(Some(Ok(runbook)));
-                } else {
-                    out.push(None);
-                    misses.push((i, path.as_path(), bytes, key));
-                }
-            }
+    for (path, l) in files.iter().zip(&loaded) {
+        if !matches!(l, Loaded::Failed(_)) {
+            cache.touch(path);
         }
     }
-    let parsed: Vec<(usize, Runbook, &Path, Key)> = misses
-        .into_par_iter()
-        .map(|(i, path, bytes, key)| (i, parse(&bytes, path), path, key))
+    let out: Vec<(Result<Runbook, LoadError>, Option<Key>)> = files
+        .par_iter()
+        .zip(loaded)
+        .map(|(path, l)| match l {
+            Loaded::Hit(runbook) => (Ok(*runbook), None),
+            Loaded::Failed(e) => (Err(e), None),
+            Loaded::Miss(bytes, key) => (Ok(parse(&bytes, path)), Some(key)),
+        })
         .collect();
-    for (i, runbook, path, key) in parsed {
-        cache.put(path, &key, &runbook);
-        out[i] = Some(Ok(runbook));
+    for (path, (result, key)) in files.iter().zip(&out) {
+        if let (Ok(runbook), Some(key)) = (result, key) {
+            cache.put(path, key, runbook);
+        }
     }
     // A cache that cannot be written costs the next run a parse, nothing more.
     let _ = cache.save();
-    out.into_iter().flatten().collect()
+    out.into_iter().map(|(result, _)| result).collect()
 }
 
-fn read_file(path: &Path) -> Result<(Vec<u8>, std::fs::Metadata), LoadError> {
-    let too_big = |size: u64| {
-        diag(
-            path,
-            1,
-            Severity::Error,
-            "too-large",
-            format!(
-                "file is {} MiB; runbooks larger than {} MiB are refused",
-                size / (1024 * 1024),
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        )
-    };
-    let unreadable = |err: std::io::Error| {
-        diag(
-            path,
-            1,
-            Severity::Error,
-            "unreadable",
-            format!("cannot read: {err}"),
-        )
-    };
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
+/// Reads a file into `buffer` (cleared first) with one open; refuses files over
+/// [`MAX_FILE_BYTES`].
+fn read_into(path: &Path, buffer: &mut Vec<u8>) -> Result<std::fs::Metadata, LoadError> {
+    use std::io::Read;
+    let (meta, mut file) = open(path)?;
+    buffer.clear();
+    file.by_ref()
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(buffer)
+        .map_err(|e| unreadable(path, &e))?;
+    if buffer.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(path, buffer.len() as u64));
+    }
+    Ok(meta)
+}
+
+fn open(path: &Path) -> Result<(std::fs::Metadata, std::fs::File), LoadError> {
+    let file = std::fs::File::open(path).map_err(|e| unreadable(path, &e))?;
+    let meta = file.metadata().map_err(|e| unreadable(path, &e))?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(too_big(meta.len()));
+        return Err(too_big(path, meta.len()));
     }
-    let bytes = std::fs::read(path).map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_big(bytes.len() as u64));
-    }
-    Ok((bytes, meta))
+    Ok((meta, file))
+}
+
+fn too_big(path: &Path, size: u64) -> LoadError {
+    diag(
+        path,
+        1,
+        Severity::Error,
+        "too-large",
+        format!(
+            "file is {} MiB; runbooks larger than {} MiB are refused",
+            size / (1024 * 1024),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+fn unreadable(path: &Path, err: &std::io::Error) -> LoadError {
+    diag(
+        path,
+        1,
+        Severity::Error,
+        "unreadable",
+        format!("cannot read: {err}"),
+    )
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let mut bytes = Vec::new();
+    read_into(path, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// Reads and parses one file; refuses files over [`MAX_FILE_BYTES`].
 pub fn load_file(path: &Path) -> Result<Runbook, LoadError> {
-    let (bytes, _) = read_file(path)?;
+    let bytes = read_file(path)?;
     Ok(parse(&bytes, path))
 }
