@@ -3,5 +3,6 @@
 #[path = "../tmux_support/mod.rs"]
 mod tmux_support;
 
+mod hostile_tui;
 mod session_tui;
 mod tui_e2e;
