@@ -10,9 +10,9 @@
 //!
 //! An entry is used only when the path, size, mtime and SHA-256 of the bytes just read all
 //! match, so an edit is always seen, even one that keeps the size and mtime. The file is
-//! rewritten atomically (`crate::atomic`, the one writer of the crate; the model needs no other
-//! part of ours) only when something changed, and keeps at most [`MAX_ENTRIES`] files. A cache
-//! that cannot be read or written is ignored: it only ever costs a parse.
+//! replaced by a rename (never written in place) only when this run parsed something, and keeps
+//! at most [`MAX_ENTRIES`] files. A cache that cannot be read or written, or was torn by a
+//! crash, is ignored line by line: it only ever costs a parse.
 //!
 //! To change what is cached, change the model: entries are `serde_json` of [`Runbook`], and a
 //! new binary starts a fresh cache anyway.
@@ -137,20 +137,21 @@ impl Cache {
         self.used.push(path.to_owned());
     }
 
-    /// Remembers a runbook just parsed from `path` at `key`.
-    pub fn put(&mut self, path: &Path, key: &Key, runbook: &Runbook) {
-        let (Ok(path_json), Ok(json)) = (
-            serde_json::to_string(&path.to_string_lossy()),
-            serde_json::to_string(runbook),
-        ) else {
-            return;
-        };
-        let line = format!(
+    /// The cache line of a runbook just parsed from `path` at `key` (built by each worker,
+    /// then given to [`Cache::put`]).
+    pub fn line(path: &Path, key: &Key, runbook: &Runbook) -> Option<String> {
+        let path_json = serde_json::to_string(&path.to_string_lossy()).ok()?;
+        let json = serde_json::to_string(runbook).ok()?;
+        Some(format!(
             "{path_json}\t{}\t{}\t{}\t{json}",
             key.size,
             key.mtime_ns,
             hex(&key.sha256)
-        );
+        ))
+    }
+
+    /// Remembers the line of a runbook just parsed from `path`.
+    pub fn put(&mut self, path: &Path, line: String) {
         self.fresh.push((path.to_owned(), line));
     }
 
@@ -185,10 +186,17 @@ impl Cache {
                 count += 1;
             }
         }
-        if let Some(dir) = self.file.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        crate::atomic::write(&self.file, out.as_bytes())
+        let dir = self.file.parent().unwrap_or_else(|| Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        // Replaced whole by a rename, so a reader sees the old file or the new one. Not synced
+        // to disk: a file torn by a crash fails its stamp or its lines' checks and only costs
+        // a parse, while syncing 10 MB would cost more than the parse it saves.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".catalog-")
+            .tempfile_in(dir)?;
+        std::io::Write::write_all(&mut tmp, out.as_bytes())?;
+        tmp.persist(&self.file).map_err(|e| e.error)?;
+        Ok(())
     }
 }
 

@@ -288,18 +288,23 @@ fn load_through(mut cache: Cache, files: &[PathBuf]) -> Vec<Result<Runbook, Load
             cache.touch(path);
         }
     }
-    let out: Vec<(Result<Runbook, LoadError>, Option<Key>)> = files
+    let out: Vec<(Result<Runbook, LoadError>, Option<String>)> = files
         .par_iter()
         .zip(loaded)
         .map(|(path, l)| match l {
             Loaded::Hit(runbook) => (Ok(*runbook), None),
             Loaded::Failed(e) => (Err(e), None),
-            Loaded::Miss(bytes, key) => (Ok(parse(&bytes, path)), Some(key)),
+            Loaded::Miss(bytes, key) => {
+                let runbook = parse(&bytes, path);
+                let line = Cache::line(path, &key, &runbook);
+                (Ok(runbook), line)
+            }
         })
         .collect();
-    for (path, (result, key)) in files.iter().zip(&out) {
-        if let (Ok(runbook), Some(key)) = (result, key) {
-            cache.put(path, key, runbook);
+    let mut out = out;
+    for (path, (_, line)) in files.iter().zip(&mut out) {
+        if let Some(line) = line.take() {
+            cache.put(path, line);
         }
     }
     // A cache that cannot be written costs the next run a parse, nothing more.
