@@ -202,6 +202,31 @@ const KINDS: [BlockKind; 4] = [
     BlockKind::Config,
 ];
 
+/// The prose word lists, in the order of [`PROSE_EVIDENCE`].
+const PROSE_LISTS: [&[&str]; 5] = [
+    PROSE_OUTPUT_STRONG,
+    PROSE_OUTPUT,
+    PROSE_CONFIG,
+    PROSE_COMMAND,
+    PROSE_EXAMPLE,
+];
+const PROSE_EVIDENCE: [Evidence; 5] = [
+    Evidence::ProseOutputStrong,
+    Evidence::ProseOutput,
+    Evidence::ProseConfig,
+    Evidence::ProseCommand,
+    Evidence::ProseExample,
+];
+
+/// Each list as one case-insensitive alternation of literal words.
+static PROSE: LazyLock<Option<regex::RegexSet>> = LazyLock::new(|| {
+    regex::RegexSet::new(PROSE_LISTS.iter().map(|words| {
+        let alternation: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
+        format!("(?i){}", alternation.join("|"))
+    }))
+    .ok()
+});
+
 /// What the parser knows about a block's surroundings.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Context<'a> {
@@ -309,21 +334,17 @@ fn evidence(info: &FenceInfo, code: &str, cx: &Context<'_>) -> Vec<Evidence> {
         out.push(Evidence::TitleCommand);
     }
 
-    let prose = tail(cx.prose, 600).to_lowercase();
-    if PROSE_OUTPUT_STRONG.iter().any(|w| prose.contains(w)) {
-        out.push(Evidence::ProseOutputStrong);
-    }
-    if PROSE_OUTPUT.iter().any(|w| prose.contains(w)) {
-        out.push(Evidence::ProseOutput);
-    }
-    if PROSE_CONFIG.iter().any(|w| prose.contains(w)) {
-        out.push(Evidence::ProseConfig);
-    }
-    if PROSE_COMMAND.iter().any(|w| prose.contains(w)) {
-        out.push(Evidence::ProseCommand);
-    }
-    if PROSE_EXAMPLE.iter().any(|w| prose.contains(w)) {
-        out.push(Evidence::ProseExample);
+    // One pass over the prose finds the words of every list at once.
+    let prose = tail(cx.prose, 600);
+    if !prose.is_empty()
+        && let Some(set) = PROSE.as_ref()
+    {
+        let found = set.matches(prose);
+        for (i, evidence) in PROSE_EVIDENCE.iter().enumerate() {
+            if found.matched(i) {
+                out.push(*evidence);
+            }
+        }
     }
     if cx.previous == Some(BlockKind::Command) {
         out.push(Evidence::AfterCommand);
@@ -394,10 +415,7 @@ impl Content {
         };
         let url = URL.as_ref().is_some_and(|re| re.is_match(first));
         let json = first.starts_with('{') || (first.starts_with('[') && !first.starts_with("[ "));
-        let yaml_lines = lines
-            .iter()
-            .filter(|l| YAML_LINE.as_ref().is_some_and(|re| re.is_match(l)))
-            .count();
+        let yaml_lines = lines.iter().filter(|l| is_yaml_key_line(l)).count();
         let nested = lines
             .iter()
             .any(|l| l.starts_with("  ") || l.starts_with("- "));
@@ -414,8 +432,23 @@ impl Content {
 
 static URL: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^(https?|wss?|oci)://\S+$").ok());
-static YAML_LINE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^\s*(- )?[A-Za-z_][A-Za-z0-9_.\-/]*:(\s|$)").ok());
+/// `key: value`, `key:` or `- key: value` (the key a plain word).
+fn is_yaml_key_line(line: &str) -> bool {
+    let body = line.trim_start();
+    let body = body.strip_prefix("- ").unwrap_or(body);
+    let Some(first) = body.chars().next() else {
+        return false;
+    };
+    if !(first.is_ascii_alphabetic() || first == '_') {
+        return false;
+    }
+    let key_end = body
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')))
+        .unwrap_or(body.len());
+    let rest = &body[key_end..];
+    rest.strip_prefix(':')
+        .is_some_and(|after| after.is_empty() || after.starts_with([' ', '\t']))
+}
 static COMMAND_START: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(concat!(
         // a command name, a path to a program, an assignment, or shell syntax
