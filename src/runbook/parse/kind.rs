@@ -218,14 +218,25 @@ const PROSE_EVIDENCE: [Evidence; 5] = [
     Evidence::ProseExample,
 ];
 
-/// Each list as one case-insensitive alternation of literal words.
-static PROSE: LazyLock<Option<regex::RegexSet>> = LazyLock::new(|| {
-    regex::RegexSet::new(PROSE_LISTS.iter().map(|words| {
-        let alternation: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
-        format!("(?i){}", alternation.join("|"))
-    }))
-    .ok()
+/// Every word of every list in one automaton (ASCII case ignored), with the list of each word.
+static PROSE: LazyLock<Option<(aho_corasick::AhoCorasick, Vec<usize>)>> = LazyLock::new(|| {
+    let mut words = Vec::new();
+    let mut list_of = Vec::new();
+    for (list, ws) in PROSE_LISTS.iter().enumerate() {
+        for w in *ws {
+            words.push(*w);
+            list_of.push(list);
+        }
+    }
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(words)
+        .ok()
+        .map(|a| (a, list_of))
 });
+
+/// Bytes of prose before a block that are read: the sentences right before it.
+const MAX_PROSE_READ: usize = 400;
 
 /// What the parser knows about a block's surroundings.
 #[derive(Debug, Clone, Copy, Default)]
@@ -334,15 +345,20 @@ fn evidence(info: &FenceInfo, code: &str, cx: &Context<'_>) -> Vec<Evidence> {
         out.push(Evidence::TitleCommand);
     }
 
-    // One pass over the prose finds the words of every list at once.
-    let prose = tail(cx.prose, 600);
+    // One pass over the end of the prose finds the words of every list at once.
+    let prose = tail(cx.prose, MAX_PROSE_READ);
     if !prose.is_empty()
-        && let Some(set) = PROSE.as_ref()
+        && let Some((automaton, list_of)) = PROSE.as_ref()
     {
-        let found = set.matches(prose);
-        for (i, evidence) in PROSE_EVIDENCE.iter().enumerate() {
-            if found.matched(i) {
-                out.push(*evidence);
+        let mut found = [false; PROSE_LISTS.len()];
+        for m in automaton.find_overlapping_iter(prose) {
+            if let Some(&list) = list_of.get(m.pattern().as_usize()) {
+                found[list] = true;
+            }
+        }
+        for (hit, evidence) in found.iter().zip(PROSE_EVIDENCE) {
+            if *hit {
+                out.push(evidence);
             }
         }
     }
@@ -518,8 +534,8 @@ fn lexes_as_shell(lines: &[&str], complete: bool) -> bool {
     quote.is_none() || !complete
 }
 
-static OUTPUT_SHAPES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
+static OUTPUT_SHAPES: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    let shapes = [
         // `Name:   value`, `Local time: Fri ...`, `Events:  <none>`
         r"^[A-Za-z][A-Za-z0-9 _()./-]{0,40}:(\s|$)",
         // a table: words separated by runs of two or more spaces, and no shell syntax
@@ -540,10 +556,10 @@ static OUTPUT_SHAPES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"^\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}",
         // `I0711 09:41:42.123456  1 file.go:12] ...` (klog)
         r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}",
-    ]
-    .iter()
-    .filter_map(|re| Regex::new(re).ok())
-    .collect()
+    ];
+    // One automaton for all the shapes: a first line is read once, not once per shape.
+    let alternation: Vec<String> = shapes.iter().map(|re| format!("(?:{re})")).collect();
+    Regex::new(&alternation.join("|")).ok()
 });
 
 /// Does a shell fence hold program output rather than a command?
@@ -562,7 +578,7 @@ pub fn looks_like_output(code: &str) -> bool {
     if ENV_PREFIX.as_ref().is_some_and(|re| re.is_match(first)) {
         return false;
     }
-    OUTPUT_SHAPES.iter().any(|re| re.is_match(first))
+    OUTPUT_SHAPES.as_ref().is_some_and(|re| re.is_match(first))
 }
 
 static ENV_PREFIX: LazyLock<Option<Regex>> = LazyLock::new(|| {
