@@ -85,7 +85,9 @@ pub fn front_matter(
     let tree = match serde_yaml::from_str::<serde_yaml::Value>(&yaml) {
         Ok(tree) => tree,
         Err(err) => {
-            let line = err.location().map_or(2, |l| l.line() + 1);
+            // An error found at the end of the YAML (an unclosed `[`) is shown on its last
+            // line, not on the closing `---`.
+            let line = err.location().map_or(2, |l| (l.line() + 1).min(end + 1));
             let col = err.location().map_or(1, |l| l.column());
             let mut d = diag(
                 path,
