@@ -10,7 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use runbook::action::{Action, Keymap};
 use runbook::exec::output::Stream;
-use runbook::exec::runner::{Event, Shell};
+use runbook::exec::runner::Event;
 use runbook::runbook::{Catalog, Runbook};
 use runbook::state::{State, update};
 use runbook::ui::{self, Theme};
@@ -24,8 +24,12 @@ fn bench(c: &mut Criterion) {
     .into_iter()
     .map(Arc::new)
     .collect();
-    let mut state = State::new(runbooks, Keymap::default(), Shell::from_current());
-    assert!(state.open("demo/demo"));
+    let mut state = State::new(
+        runbooks,
+        Keymap::default(),
+        runbook::exec::vars::Vars::new(),
+    );
+    assert!(state.open("demo/demo").is_some());
     let mut text = String::new();
     for i in 0..100_000 {
         text.push_str("2026-11-21T10:00:00Z INFO controller reconciled object ");

@@ -8,13 +8,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use runbook::drive::{Driver, Procedure, Setup};
 use runbook::exec::output::{Limits, OutputBuffer, Stream};
 use runbook::exec::process::{self, Cancel, CommandSpec, OutputSink};
-use runbook::exec::runner::{Event, Host, Options, Runner, Shell, StepRef};
+use runbook::exec::runner::{Event, Host, Shell};
 use runbook::exec::vars::{Origin, Vars};
 use runbook::exec::{Terminal, classify};
-use runbook::runbook::PlaceholderDoc;
-use runbook::runbook::placeholder::Placeholder;
 
 struct Buffered(OutputBuffer);
 
@@ -29,12 +28,6 @@ struct NullHost(process::Inherit);
 impl Host for NullHost {
     fn emit(&mut self, event: Event) {
         black_box(event);
-    }
-    fn prompt(&mut self, _: &Placeholder, _: Option<&PlaceholderDoc>) -> Option<String> {
-        None
-    }
-    fn confirm(&mut self, _: &str, _: &[String]) -> bool {
-        false
     }
     fn terminal(&mut self) -> &mut dyn Terminal {
         &mut self.0
@@ -83,19 +76,18 @@ fn per_command(c: &mut Criterion) {
     });
     let md =
         "# B\n\n## Scenario - B {#b}\n\n### Debug Steps\n\n1. T.\n\n   ```bash\n   true\n   ```\n";
-    let book = runbook::runbook::parse(md.as_bytes(), Path::new("b.md"));
-    let steps: Vec<StepRef<'_>> =
-        runbook::exec::plan::flatten(&book.scenarios[0].procedures[0].steps)
-            .into_iter()
-            .map(|(number, step)| StepRef { number, step })
-            .collect();
-    g.bench_function("Runner one step `true`", |b| {
+    let book = std::sync::Arc::new(runbook::runbook::parse(md.as_bytes(), Path::new("b.md")));
+    let procedure = std::sync::Arc::new(Procedure::new(book, 0, 0));
+    g.bench_function("Driver one step `true`", |b| {
         b.iter(|| {
             let mut host = NullHost(process::Inherit);
-            let (_h, cancel) = Cancel::new();
-            let mut runner =
-                Runner::new(Options::default(), Shell::from_current(), &mut host, cancel);
-            rt.block_on(runner.run(&steps))
+            let (_h, mut cancel) = Cancel::new();
+            let mut driver = Driver::new(
+                std::sync::Arc::clone(&procedure),
+                Shell::from_current(),
+                Setup::default(),
+            );
+            rt.block_on(driver.run_step(0, &mut host, &mut cancel, false))
         });
     });
     g.finish();

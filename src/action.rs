@@ -9,7 +9,12 @@ use std::fmt;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::{Deserialize, Serialize};
 
-use crate::exec::runner::{Event as EngineEvent, Shell};
+use crate::cluster::guard::Guard;
+use crate::cluster::health::Health;
+use crate::drive::Needs;
+use crate::exec::runner::{Event as EngineEvent, Verdict};
+use crate::exec::vars::Vars;
+use crate::session::StepState;
 
 /// A user command, the name users write in the config's `[keys]` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,6 +45,8 @@ pub enum Command {
     PickNamespace,
     /// Run the runbooks' read-only checks against the cluster and rank what fits.
     Diagnose,
+    /// Every cluster (contexts, Palette) with its health and matching runbooks.
+    Clusters,
     /// Steps on every node: show the previous / next node columns.
     NodesLeft,
     NodesRight,
@@ -78,6 +85,7 @@ impl Command {
             Self::PickContext => "kube context: pick another (health in the list)",
             Self::PickNamespace => "namespace: pick from the cluster's list",
             Self::Diagnose => "diagnose: which runbook fits the cluster? (also d in the catalog)",
+            Self::Clusters => "clusters: every context and Palette cluster, worst first",
             Self::NodesLeft => "nodes: previous column",
             Self::NodesRight => "nodes: next column",
             Self::Report => "write the session report and copy it (OSC 52)",
@@ -103,6 +111,7 @@ impl Command {
             Self::PickProcedure => "procedure",
             Self::PickContext => "context",
             Self::Diagnose => "diagnose",
+            Self::Clusters => "clusters",
             _ => "",
         }
     }
@@ -248,6 +257,7 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::PickNamespace, &[Key::ch('C')]),
     // `d` is taken by ToggleDiff in a scenario; in the catalog it diagnoses too.
     (Command::Diagnose, &[Key::ch('D')]),
+    (Command::Clusters, &[Key::ch('F')]),
     (
         Command::NodesLeft,
         &[Key::plain(KeyCode::Left), Key::ch('[')],
@@ -360,17 +370,29 @@ pub enum Action {
     Engine(usize, Box<EngineEvent>),
     /// Output the UI had no room for while it was busy.
     OutputDropped(usize, u64),
-    /// The step's run ended; the shell session comes back for the next one.
-    RunEnded(usize, Box<Shell>),
+    /// What the step about to run needs (the driver's preflight): values, a confirmation.
+    Needs(Box<Needs>),
+    /// The step's run ended; the values as they are now (for copying, prompts).
+    RunEnded {
+        index: usize,
+        vars: Box<Vars>,
+    },
     /// An unfinished session of the scenario just opened.
-    Resumable(crate::state::Resumable),
+    Resumable(Resumable),
     /// A resumed session's steps and plain values.
     Restored {
-        steps: Vec<crate::state::RestoredStep>,
+        steps: Vec<RestoredStep>,
         vars: Vec<(String, String)>,
     },
-    /// The kube context the commands use (pinned, or why there is none).
-    Cluster(Box<crate::state::ContextInfo>),
+    /// The report was written (its path and text), or why not.
+    ReportWritten(Result<(std::path::PathBuf, String), String>),
+    /// The kube context the commands use (pinned, or why there is none), and every context of
+    /// the user's kubeconfig for the picker.
+    Cluster(Box<ContextInfo>, Vec<crate::cluster::ContextEntry>),
+    /// Something the loop has to tell the user (a job failed, a session cannot be written).
+    Say(String),
+    /// Where the last frame put the checklist rows (top, height, first row), for clicks.
+    Layout(Option<(u16, u16, u16)>),
     /// The background probe's latest word on `context`.
     Health {
         context: String,
@@ -383,6 +405,42 @@ pub enum Action {
     },
     /// A diagnosis finished: the ranked report, or why no cluster could be reached.
     Diagnosed(Box<Result<crate::diagnose::Report, String>>),
+    /// A background pass over every cluster moved on.
+    Fleet(crate::diagnose::fleet::Progress),
     /// The terminal went away or we were told to stop.
     Terminate,
+}
+
+/// The kube context the commands use: pinned by the app, shown in the status bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextInfo {
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub server: Option<String>,
+    pub health: Health,
+    /// The config's guard rail for this context.
+    pub guard: Guard,
+    /// Why there is no context ("no kubeconfig: ..."), empty when there is one.
+    pub detail: String,
+}
+
+/// A session left unfinished for the open scenario and the same context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resumable {
+    pub id: String,
+    pub done: usize,
+    pub total: usize,
+    /// Last activity, as the user reads it.
+    pub updated: String,
+}
+
+/// A step as a resumed session left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredStep {
+    pub index: usize,
+    pub state: StepState,
+    pub verdict: Option<Verdict>,
+    /// The end of its output.
+    pub output: Vec<String>,
+    pub note: String,
 }

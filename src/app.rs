@@ -1,15 +1,23 @@
-//! The TUI's loop: terminal events, engine events and signals become [`Action`]s, `update`
-//! turns them into state changes and [`Effect`]s, effects are carried out here, and the screen
-//! is redrawn once per batch, at most [`FRAME`] apart.
+//! The TUI's loop: terminal events, engine events, job answers and signals become
+//! [`Action`]s, [`state::update`] turns them into state changes and [`Effect`]s, effects are
+//! carried out here, and the screen is redrawn once per batch, at most [`FRAME`] apart.
 //!
-//! The loop never awaits a command: each step runs in its own task that reports through two
-//! channels, one unbounded for the few control events and one bounded for output, which drops
-//! (and counts) lines rather than grow when the screen cannot keep up. Interactive commands
-//! get the terminal through [`TuiTerminal`]: the loop stops reading keys, leaves the alternate
-//! screen and raw mode, and takes the terminal back when the command ends.
+//! `update` is the only place that changes [`State`]; this file owns what the state must not:
+//! the terminal, the channels, and the scenarios' [`Driver`]s (the same driver `runbook run`
+//! uses, one per scenario opened in this run). A step runs on a thread of its own with its
+//! driver moved there, and the driver comes home as a [`Message`] when the step ends; the
+//! loop never awaits a command or a file.
+//!
+//! - [`host`]: the engine's view of the TUI (events into actions, the terminal lent to
+//!   interactive commands).
+//! - [`jobs`]: background work (health, pickers, diagnose, sessions, reports).
+//! - [`Headless`]: the same app without a terminal, driven by actions, for tests.
+
+mod host;
+mod jobs;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,15 +29,17 @@ use crossterm::event::{
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::action::{Action, Command, Keymap};
-use crate::cluster::health::{self, Health};
-use crate::cluster::{Pinned, Workspace, pick};
-use crate::exec::process::{Cancel, CancelHandle, Terminal};
-use crate::exec::runner::{Event as EngineEvent, Host, Runner, Shell, StepRef};
-use crate::runbook::placeholder::Placeholder;
-use crate::runbook::{Catalog, PlaceholderDoc};
-use crate::state::{self, Effect, Mode, RunRequest, State};
+use crate::action::{Action, Command, ContextInfo, Keymap};
+use crate::cluster::health::Health;
+use crate::cluster::{Pinned, Workspace};
+use crate::drive::{Driver, Ending, Procedure, Recording, Setup};
+use crate::exec::process::{Cancel, CancelHandle};
+use crate::exec::runner::{Options as RunOptions, RunMode, Shell};
+use crate::runbook::Catalog;
+use crate::state::{self, Effect, State};
 use crate::ui::{self, Theme};
+use host::{TermRequest, TuiHost, TuiTerminal};
+pub use jobs::Message;
 
 /// Spinners and elapsed times move this often while something runs.
 pub const TICK: Duration = Duration::from_millis(100);
@@ -48,8 +58,10 @@ pub struct Options {
     /// A scenario (or runbook) id to open instead of the catalog.
     pub target: Option<String>,
     pub paths: Vec<PathBuf>,
+    /// The catalog holds only the runbooks of `paths` (`runbook ./my-runbook.md`).
+    pub only_paths: bool,
     pub theme: Theme,
-    pub mode: Mode,
+    pub mode: RunMode,
     pub keymap: Keymap,
     /// `--var name=value` values.
     pub vars: Vec<(String, String)>,
@@ -63,8 +75,8 @@ pub struct Options {
     pub workspace: Option<Workspace>,
     /// How steps marked `target=nodes` reach the nodes.
     pub nodes: crate::exec::nodes::NodeOptions,
-    /// The practice cluster's URL (`--lab`), recorded in sessions.
-    pub lab_url: Option<String>,
+    /// Where sessions are recorded (`None`: not at all).
+    pub recording: Option<Recording>,
 }
 
 /// Starts the runtime and runs the TUI until the user quits.
@@ -73,15 +85,22 @@ pub fn run(options: Options) -> color_eyre::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let result = runtime.block_on(App::start(options));
+    let result = runtime.block_on(async {
+        let (mut app, channels) = App::new(options)?;
+        let result = app.run(channels).await;
+        app.end().await;
+        result
+    });
     crate::exec::process::cleanup();
     result
 }
 
-/// A request to hand the terminal to a command (`true`) or take it back (`false`).
-struct TermRequest {
-    suspend: bool,
-    ack: std::sync::mpsc::SyncSender<()>,
+/// The receiving ends of the loop's channels.
+struct Channels {
+    ctl: mpsc::UnboundedReceiver<Action>,
+    out: mpsc::Receiver<Action>,
+    term: mpsc::UnboundedReceiver<TermRequest>,
+    messages: mpsc::UnboundedReceiver<Message>,
 }
 
 struct App {
@@ -90,6 +109,7 @@ struct App {
     ctl_tx: mpsc::UnboundedSender<Action>,
     out_tx: mpsc::Sender<Action>,
     term_tx: mpsc::UnboundedSender<TermRequest>,
+    msg_tx: mpsc::UnboundedSender<Message>,
     cancel: Option<CancelHandle>,
     quit_deadline: Option<Instant>,
     workspace: Option<Workspace>,
@@ -97,41 +117,43 @@ struct App {
     pinned_tx: tokio::sync::watch::Sender<Option<Pinned>>,
     /// The commands' environment on top of ours: `diagnose` uses its `KUBECONFIG` too.
     env: Vec<(String, String)>,
-    /// The session of the open scenario, shared with the step threads that record into it.
-    recording: Option<Recording>,
-    lab_url: Option<String>,
+    /// How new drivers are set up (options, recording); the mode comes from the state.
+    setup: Setup,
+    /// The shell when no scenario is open; else the open scenario's driver holds it.
+    shell: Option<Shell>,
+    /// The drivers of the scenarios opened in this run, at home (not running a step).
+    drivers: Vec<Driver>,
+    /// The open scenario's procedure.
+    active: Option<(PathBuf, usize, usize)>,
+    /// A step runs: its driver is away on the step's thread.
+    away: bool,
+    /// Effects that need the driver while it is away, carried out when it is home.
+    waiting: Vec<Effect>,
     /// The terminal went away (SIGHUP): the session ends interrupted.
     hung_up: bool,
-    /// The scenario last looked up for an unfinished session.
-    offered: Option<(std::path::PathBuf, usize, usize)>,
 }
-
-/// Which scenario a session belongs to, and its recorder.
-struct Recording {
-    key: (std::path::PathBuf, usize, usize),
-    recorder: Arc<std::sync::Mutex<crate::session::Recorder>>,
-}
-
-/// How often the status bar's health is asked again.
-const HEALTH_EVERY: Duration = Duration::from_secs(30);
 
 impl App {
-    async fn start(options: Options) -> color_eyre::Result<()> {
-        let catalog = crate::fetch::load_catalog(&options.paths, true);
+    fn new(options: Options) -> color_eyre::Result<(Self, Channels)> {
+        let catalog = if options.only_paths {
+            crate::runbook::Catalog::load(&options.paths, false)
+        } else {
+            crate::target::load_catalog(&options.paths, true)
+        };
         let runbooks = catalog.runbooks.into_iter().map(Arc::new).collect();
-        let mut session = Shell::from_current();
+        let mut shell = Shell::from_current();
         for (k, v) in &options.env {
-            session.env.insert(k.into(), v.into());
+            shell.env.insert(k.into(), v.into());
         }
         if let Some(cwd) = &options.cwd {
-            session.cwd.clone_from(cwd);
+            shell.cwd.clone_from(cwd);
         }
         for (name, value) in &options.vars {
-            session
+            shell
                 .vars
                 .set(name, value.clone(), crate::exec::vars::Origin::Cli);
         }
-        let mut state = State::new(runbooks, options.keymap, session);
+        let mut state = State::new(runbooks, options.keymap, shell.vars.clone());
         state.mode = options.mode;
         state.nodes = options.nodes.clone();
         if !catalog.errors.is_empty() {
@@ -140,262 +162,68 @@ impl App {
                 catalog.errors.len()
             ));
         }
-        if let Some(target) = &options.target
-            && !state.open(target)
-        {
-            color_eyre::eyre::bail!(
-                "no scenario or runbook `{target}`; `runbook list` shows the ids"
-            );
-        }
+        let opened = match &options.target {
+            Some(target) => Some(state.open(target).ok_or_else(|| {
+                color_eyre::eyre::eyre!(
+                    "no scenario or runbook `{target}`; `runbook list` shows the ids"
+                )
+            })?),
+            None => None,
+        };
         if options.notice.is_some() {
             state.message = options.notice;
         }
-        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
-        let (out_tx, out_rx) = mpsc::channel(OUTPUT_QUEUE);
-        let (term_tx, term_rx) = mpsc::unbounded_channel();
+        let (ctl_tx, ctl) = mpsc::unbounded_channel();
+        let (out_tx, out) = mpsc::channel(OUTPUT_QUEUE);
+        let (term_tx, term) = mpsc::unbounded_channel();
+        let (msg_tx, messages) = mpsc::unbounded_channel();
         let (pinned_tx, pinned_rx) = tokio::sync::watch::channel(None);
-        spawn_health(ctl_tx.clone(), pinned_rx);
+        jobs::spawn_health(ctl_tx.clone(), pinned_rx);
+        let setup = Setup {
+            options: RunOptions {
+                terminal: true,
+                nodes: options.nodes,
+                ..RunOptions::default()
+            },
+            mode: options.mode,
+            recording: options.recording,
+            confirm_origin: true,
+            ..Setup::default()
+        };
         let mut app = Self {
             state,
             theme: options.theme,
             ctl_tx,
             out_tx,
             term_tx,
+            msg_tx,
             cancel: None,
             quit_deadline: None,
             workspace: options.workspace,
             pinned_tx,
-            env: options.env.clone(),
-            recording: None,
-            lab_url: options.lab_url,
+            env: options.env,
+            setup,
+            shell: Some(shell),
+            drivers: Vec::new(),
+            active: None,
+            away: false,
+            waiting: Vec::new(),
             hung_up: false,
-            offered: None,
         };
-        app.state.contexts = app
-            .workspace
-            .as_ref()
-            .map(Workspace::contexts)
-            .unwrap_or_default();
         app.context_changed();
-        let result = app.run(ctl_rx, out_rx, term_rx).await;
-        app.end_recording();
-        result
-    }
-
-    /// The recorder of the open scenario, started (and the previous one paused) when the
-    /// scenario changed. `None` when sessions cannot be written (reported once).
-    fn recorder(&mut self) -> Option<Arc<std::sync::Mutex<crate::session::Recorder>>> {
-        let view = self.state.scenario.as_ref()?;
-        let key = (view.runbook.path.clone(), view.scenario, view.procedure);
-        if let Some(r) = &self.recording
-            && r.key == key
-        {
-            return Some(r.recorder.clone());
+        if let Some(effect) = opened {
+            app.effect(effect);
         }
-        let record = self.new_record(view)?;
-        self.end_recording();
-        let root = crate::session::sessions_dir()?;
-        let recorder = crate::session::Store::create(&root, &record.id)
-            .and_then(|store| crate::session::Recorder::create(store, record));
-        match recorder {
-            Ok(r) => {
-                let recorder = Arc::new(std::sync::Mutex::new(r));
-                self.recording = Some(Recording {
-                    key,
-                    recorder: recorder.clone(),
-                });
-                Some(recorder)
-            }
-            Err(e) => {
-                self.state.message = Some(format!("not recording a session: {e}"));
-                None
-            }
-        }
+        let channels = Channels {
+            ctl,
+            out,
+            term,
+            messages,
+        };
+        Ok((app, channels))
     }
 
-    /// A fresh session record for the open scenario: its steps, context and mode.
-    fn new_record(
-        &self,
-        view: &crate::state::ScenarioView,
-    ) -> Option<crate::session::SessionRecord> {
-        let scenario = view.runbook.scenarios.get(view.scenario)?;
-        let mode = match self.state.mode {
-            Mode::Confirm => "confirm",
-            Mode::ReadOnly => "read-only",
-            Mode::DryRun => "dry-run",
-        };
-        let mut record = crate::session::SessionRecord::new(&scenario.id, &view.runbook.path, mode);
-        record.scenario_title.clone_from(&scenario.title);
-        record.procedure = scenario
-            .procedures
-            .get(view.procedure)
-            .map(|p| p.title.clone());
-        let kubeconfig = self.commands_kubeconfig();
-        record.context = crate::session::current_context_of(kubeconfig.as_deref());
-        record.lab.clone_from(&self.lab_url);
-        for (i, item) in view.items.iter().enumerate() {
-            let title = item.step.text.lines().next().unwrap_or_default();
-            record.step_mut(i, &item.number, title);
-        }
-        Some(record)
-    }
-
-    /// The kubeconfig the commands use: the pinned context's, else the environment's.
-    fn commands_kubeconfig(&self) -> Option<PathBuf> {
-        self.workspace
-            .as_ref()
-            .and_then(Workspace::pinned)
-            .map(|p| p.path.clone())
-            .or_else(|| {
-                self.env
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| k == "KUBECONFIG")
-                    .map(|(_, v)| PathBuf::from(v))
-            })
-    }
-
-    /// A scenario was just opened: an unfinished session of it on this context is offered.
-    fn offer_resume(&mut self) {
-        let Some(view) = &self.state.scenario else {
-            self.offered = None;
-            return;
-        };
-        let key = (view.runbook.path.clone(), view.scenario, view.procedure);
-        if self.offered.as_ref() == Some(&key)
-            || self.recording.as_ref().is_some_and(|r| r.key == key)
-        {
-            return;
-        }
-        self.offered = Some(key);
-        let Some(scenario) = view.runbook.scenarios.get(view.scenario) else {
-            return;
-        };
-        let Some(root) = crate::session::sessions_dir() else {
-            return;
-        };
-        let context = self.state.context.context.as_deref();
-        if let Some((_, record)) =
-            crate::session::store::latest_unfinished(&root, &scenario.id, context)
-        {
-            let (done, total) = record.progress();
-            let updated = record.updated.format("%Y-%m-%d %H:%M UTC").to_string();
-            self.apply(Action::Resumable(state::Resumable {
-                id: record.id,
-                done,
-                total,
-                updated,
-            }));
-        }
-    }
-
-    /// Continues session `id`: it records from here on, and its steps come back.
-    fn resume(&mut self, id: &str) {
-        let Some(root) = crate::session::sessions_dir() else {
-            return;
-        };
-        let Some(view) = &self.state.scenario else {
-            return;
-        };
-        let key = (view.runbook.path.clone(), view.scenario, view.procedure);
-        let (store, record) = match crate::session::store::find(&root, id) {
-            Ok(found) => found,
-            Err(e) => {
-                self.state.message = Some(format!("cannot resume: {e}"));
-                return;
-            }
-        };
-        let steps = record
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(index, step)| state::RestoredStep {
-                index,
-                status: restored_status(step),
-                output: store
-                    .output_tail(step, 64 * 1024)
-                    .map(|t| t.lines().map(str::to_owned).collect())
-                    .unwrap_or_default(),
-                note: step.notes.clone(),
-            })
-            .collect();
-        let vars = record
-            .vars
-            .iter()
-            .filter(|(_, v)| !v.secret)
-            .filter_map(|(name, v)| Some((name.clone(), v.value.clone()?)))
-            .collect();
-        self.end_recording();
-        let recorder = crate::session::Recorder::resume(store, record);
-        self.recording = Some(Recording {
-            key,
-            recorder: Arc::new(std::sync::Mutex::new(recorder)),
-        });
-        self.apply(Action::Restored { steps, vars });
-    }
-
-    /// `R`: the open session's report, redacted, into its folder and onto the clipboard.
-    fn write_report(&mut self) {
-        let Some(r) = &self.recording else {
-            self.state.message = Some("no session yet: run a step first".to_owned());
-            return;
-        };
-        let Ok(recorder) = r.recorder.lock() else {
-            return;
-        };
-        let secrets: Vec<String> = self
-            .state
-            .shell
-            .as_ref()
-            .map(|s| {
-                s.vars
-                    .iter()
-                    .filter(|(_, v)| v.secret)
-                    .map(|(_, v)| v.value.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let redactor = crate::session::report::redactor(&secrets);
-        let md =
-            crate::session::report::markdown(recorder.store(), recorder.record_ref(), &redactor);
-        let path = recorder.store().dir().join("report.md");
-        drop(recorder);
-        self.state.message = Some(
-            match crate::session::store::write_atomic(&path, md.as_bytes()) {
-                Ok(()) => {
-                    copy_osc52(&md);
-                    format!("report written to {} and copied", path.display())
-                }
-                Err(e) => format!("cannot write the report: {e}"),
-            },
-        );
-    }
-
-    /// Saves the open session for the last time: interrupted when the terminal went away
-    /// (or a step was still running), else left to be resumed or finished.
-    fn end_recording(&mut self) {
-        if let Some(r) = self.recording.take()
-            && let Ok(mut recorder) = r.recorder.lock()
-        {
-            let running = recorder
-                .record_ref()
-                .steps
-                .iter()
-                .any(|s| s.state == crate::session::StepState::Running);
-            if self.hung_up || running {
-                recorder.interrupt();
-            } else {
-                recorder.pause();
-            }
-        }
-    }
-
-    async fn run(
-        &mut self,
-        mut ctl_rx: mpsc::UnboundedReceiver<Action>,
-        mut out_rx: mpsc::Receiver<Action>,
-        mut term_rx: mpsc::UnboundedReceiver<TermRequest>,
-    ) -> color_eyre::Result<()> {
+    async fn run(&mut self, mut ch: Channels) -> color_eyre::Result<()> {
         let mut terminal = enter()?;
         let mut events = Some(EventStream::new());
         let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
@@ -409,17 +237,24 @@ impl App {
             .checked_sub(FRAME)
             .unwrap_or_else(Instant::now);
         let size = terminal.size()?;
-        self.state.size = (size.width, size.height);
+        self.apply(Action::Resize(size.width, size.height));
 
         loop {
             if dirty && events.is_some() && last_draw.elapsed() >= FRAME {
                 let mut clicks = None;
-                terminal.draw(|f| clicks = ui::draw(f, &self.state, self.theme))?;
-                self.state.checklist_area = clicks;
+                let drawn = terminal.draw(|f| clicks = ui::draw(f, &self.state, self.theme));
                 last_draw = Instant::now();
                 dirty = false;
+                if drawn.is_err() {
+                    // The terminal is gone (a dropped link): end as a hang-up does.
+                    self.hung_up = true;
+                    events = None;
+                    self.apply(Action::Terminate);
+                    continue;
+                }
+                self.apply(Action::Layout(clicks));
             }
-            if self.state.should_quit && self.state.running().is_none() {
+            if self.state.should_quit && !self.away {
                 break;
             }
             if self.quit_deadline.is_some_and(|d| Instant::now() > d) {
@@ -430,34 +265,42 @@ impl App {
                 // In this order: keys and signals first, output last, so that the screen
                 // answers the user and keeps drawing while output floods in.
                 biased;
-                Some(event) = next_event(&mut events) => match event {
-                    Ok(event) => self.translate(&event),
-                    Err(_) => Some(Action::Terminate),
+                Some(event) = next_event(&mut events) => if let Ok(event) = event {
+                    self.translate(&event)
+                } else {
+                    self.hung_up = true;
+                    events = None;
+                    Some(Action::Terminate)
                 },
                 _ = hangup.recv() => {
                     self.hung_up = true;
                     Some(Action::Terminate)
                 }
                 _ = terminate.recv() => Some(Action::Terminate),
-                Some(request) = term_rx.recv() => {
+                Some(request) = ch.term.recv() => {
                     if request.suspend {
                         events = None;
                         leave();
                     } else {
                         terminal = enter()?;
-                        terminal.clear()?;
+                        let _ = terminal.clear();
                         events = Some(EventStream::new());
                         dirty = true;
                     }
                     let _ = request.ack.send(());
                     None
                 }
-                Some(action) = ctl_rx.recv() => Some(action),
+                Some(message) = ch.messages.recv() => {
+                    self.message(message);
+                    dirty = true;
+                    None
+                }
+                Some(action) = ch.ctl.recv() => Some(action),
                 _ = tick.tick(), if self.state.running().is_some() || self.state.should_quit => {
                     Some(Action::Tick(started.elapsed()))
                 }
                 () = tokio::time::sleep_until(next_frame), if dirty => None,
-                Some(action) = out_rx.recv() => Some(action),
+                Some(action) = ch.out.recv() => Some(action),
             };
             if let Some(action) = action {
                 self.apply(action);
@@ -465,7 +308,7 @@ impl App {
                 // Take what else is already waiting before drawing again, for a bounded time.
                 let batch = Instant::now();
                 while batch.elapsed() < BATCH {
-                    let Ok(more) = ctl_rx.try_recv().or_else(|_| out_rx.try_recv()) else {
+                    let Ok(more) = ch.ctl.try_recv().or_else(|_| ch.out.try_recv()) else {
                         break;
                     };
                     self.apply(more);
@@ -473,7 +316,48 @@ impl App {
             }
         }
         leave();
+        if self.hung_up {
+            // Dropping the terminal would try to show the cursor on a terminal that is gone,
+            // and report the failure on a stderr that is gone too.
+            std::mem::forget(terminal);
+        }
+        self.wait_home(&mut ch.messages).await;
         Ok(())
+    }
+
+    /// After the loop: a step still running is cancelled and its driver awaited (bounded), so
+    /// that its session is closed too.
+    async fn wait_home(&mut self, messages: &mut mpsc::UnboundedReceiver<Message>) {
+        if !self.away {
+            return;
+        }
+        if let Some(c) = &self.cancel {
+            c.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + QUIT_GRACE;
+        while self.away {
+            match tokio::time::timeout_at(deadline, messages.recv()).await {
+                Ok(Some(message)) => self.message(message),
+                Ok(None) | Err(_) => break,
+            }
+        }
+    }
+
+    /// Closes every session of this run: interrupted when the terminal went away, else left
+    /// to be resumed or finished.
+    async fn end(&mut self) {
+        let ending = if self.hung_up {
+            Ending::Interrupted
+        } else {
+            Ending::Paused
+        };
+        let drivers = std::mem::take(&mut self.drivers);
+        let _ = tokio::task::spawn_blocking(move || {
+            for mut d in drivers {
+                d.finish(ending);
+            }
+        })
+        .await;
     }
 
     fn translate(&self, event: &Event) -> Option<Action> {
@@ -510,150 +394,376 @@ impl App {
         }
     }
 
+    /// The one way the state changes: `update`, then its effects.
     fn apply(&mut self, action: Action) {
-        if matches!(action, Action::Command(Command::Report)) && !state::typing(&self.state) {
-            self.write_report();
+        for effect in state::update(&mut self.state, action) {
+            self.effect(effect);
+        }
+    }
+
+    fn effect(&mut self, effect: Effect) {
+        let needs_driver = matches!(
+            effect,
+            Effect::Preflight(_)
+                | Effect::Choose { .. }
+                | Effect::SetValue { .. }
+                | Effect::Run { .. }
+                | Effect::Mark { .. }
+                | Effect::Note { .. }
+                | Effect::WriteReport
+                | Effect::Open(_)
+                | Effect::SwitchContext { .. }
+        );
+        if needs_driver && self.away {
+            self.waiting.push(effect);
             return;
         }
-        if let Action::RunEnded(_, session) = &action
-            && let Some(r) = &self.recording
-            && let Ok(mut recorder) = r.recorder.lock()
-        {
-            recorder.set_vars(&session.vars);
-        }
-        let effects = state::update(&mut self.state, action);
-        self.offer_resume();
-        for effect in effects {
-            match effect {
-                Effect::Resume(id) => self.resume(&id),
-                Effect::Note { step, text } => {
-                    if let Some(recorder) = self.recorder()
-                        && let Ok(mut r) = recorder.lock()
-                    {
-                        r.set_note(step, &text);
-                    }
+        match effect {
+            Effect::Open(flow) => self.activate(flow),
+            Effect::Preflight(index) => {
+                if let Some(d) = self.driver() {
+                    let needs = d.preflight(index);
+                    self.apply(Action::Needs(Box::new(needs)));
                 }
-                Effect::Run { index, run } => self.spawn_step(index, *run),
-                Effect::Cancel => {
-                    if let Some(c) = &self.cancel {
-                        c.cancel();
-                    }
-                    if self.state.should_quit {
-                        self.quit_deadline
-                            .get_or_insert(Instant::now() + QUIT_GRACE);
-                    }
+            }
+            Effect::SetValue {
+                name,
+                value,
+                secret,
+            } => {
+                if let Some(d) = self.driver_mut() {
+                    d.set_value(&name, value, secret);
                 }
-                Effect::Copy(text) => copy_osc52(&text),
-                Effect::SwitchContext { context, namespace } => {
-                    let switched = self
-                        .workspace
-                        .as_mut()
-                        .map(|w| w.switch(&context, namespace.as_deref()));
-                    match switched {
-                        Some(Ok(())) => self.context_changed(),
-                        Some(Err(e)) => self.state.message = Some(e.to_string()),
-                        None => {}
-                    }
+            }
+            Effect::Choose { step, block } => {
+                if let Some(d) = self.driver_mut() {
+                    d.choose(step, block);
                 }
-                Effect::ListChoices {
-                    token,
-                    spec,
-                    namespace,
-                } => {
-                    let pinned = self.workspace.as_ref().and_then(Workspace::pinned).cloned();
-                    let tx = self.ctl_tx.clone();
-                    tokio::spawn(async move {
-                        let result = match pinned {
-                            None => Err("no kube context".to_owned()),
-                            Some(p) => match p.client().await {
-                                Ok(client) => {
-                                    let listing = pick::list(&client, &spec, namespace.as_deref());
-                                    tokio::time::timeout(crate::cluster::READ_TIMEOUT, listing)
-                                        .await
-                                        .unwrap_or_else(|_| Err("the list timed out".to_owned()))
-                                }
-                                Err(e) => Err(e),
-                            },
-                        };
-                        let _ = tx.send(Action::Choices { token, result });
-                    });
+            }
+            Effect::Run { index, confirmed } => self.spawn_step(index, confirmed),
+            Effect::Mark { index, verdict } => {
+                if let Some(d) = self.driver_mut() {
+                    d.mark(index, verdict);
                 }
-                Effect::Diagnose => self.spawn_diagnose(),
-                Effect::Quit => {
+            }
+            Effect::Note { step, text } => {
+                if let Some(d) = self.driver_mut() {
+                    d.set_note(step, &text);
+                }
+            }
+            Effect::SetMode(mode) => {
+                self.setup.mode = mode;
+                for d in &mut self.drivers {
+                    d.set_mode(mode);
+                }
+            }
+            Effect::WriteReport => self.write_report(),
+            Effect::Resume(id) => {
+                let (Some(root), Some(key)) = (self.sessions_root(), self.active.clone()) else {
+                    return;
+                };
+                jobs::spawn_resume(self.msg_tx.clone(), self.ctl_tx.clone(), root, id, key);
+            }
+            Effect::Cancel => {
+                if let Some(c) = &self.cancel {
+                    c.cancel();
+                }
+                if self.state.should_quit {
                     self.quit_deadline
                         .get_or_insert(Instant::now() + QUIT_GRACE);
                 }
             }
+            Effect::Copy(text) => copy_osc52(&text),
+            Effect::SwitchContext { context, namespace } => {
+                let switched = self
+                    .workspace
+                    .as_mut()
+                    .map(|w| w.switch(&context, namespace.as_deref()));
+                match switched {
+                    Some(Ok(())) => self.context_changed(),
+                    Some(Err(e)) => self.apply(Action::Say(e.to_string())),
+                    None => {}
+                }
+            }
+            Effect::ListChoices {
+                token,
+                spec,
+                namespace,
+            } => {
+                let pinned = self.workspace.as_ref().and_then(Workspace::pinned).cloned();
+                jobs::spawn_choices(self.ctl_tx.clone(), pinned, token, spec, namespace);
+            }
+            Effect::Diagnose => {
+                let catalog = Catalog {
+                    runbooks: self
+                        .state
+                        .catalog
+                        .runbooks
+                        .iter()
+                        .map(|r| (**r).clone())
+                        .collect(),
+                    errors: Vec::new(),
+                };
+                jobs::spawn_diagnose(self.ctl_tx.clone(), catalog, self.commands_kubeconfig());
+            }
+            Effect::Fleet => {
+                let tx = self.ctl_tx.clone();
+                let kubeconfig = self.workspace.as_ref().and_then(Workspace::kubeconfig);
+                let catalog = crate::state::clusters::catalog(&self.state);
+                let palette =
+                    crate::config::palette_settings(&crate::palette::config::Overrides::default());
+                crate::diagnose::fleet::watch(kubeconfig.cloned(), palette, catalog, move |p| {
+                    let _ = tx.send(Action::Fleet(p));
+                });
+            }
+            Effect::Quit => {
+                self.quit_deadline
+                    .get_or_insert(Instant::now() + QUIT_GRACE);
+            }
+        }
+    }
+
+    /// What comes back to the loop itself.
+    fn message(&mut self, message: Message) {
+        match message {
+            Message::DriverHome { index, mut driver } => {
+                let vars = driver.shell().vars.clone();
+                let switched = driver.take_cluster_change();
+                if let Some(e) = driver.record_error.clone() {
+                    self.apply(Action::Say(format!("not recording a session: {e}")));
+                }
+                self.drivers.push(*driver);
+                self.away = false;
+                self.cancel = None;
+                if let Some(path) = switched {
+                    self.follow_kubeconfig(&path, index);
+                }
+                self.apply(Action::RunEnded {
+                    index,
+                    vars: Box::new(vars),
+                });
+                for effect in std::mem::take(&mut self.waiting) {
+                    self.effect(effect);
+                }
+            }
+            Message::Resumed {
+                key,
+                recorder,
+                steps,
+                vars,
+            } => {
+                // A value given on the command line wins over the session's.
+                let vars: Vec<(String, String)> = vars
+                    .into_iter()
+                    .filter(|(name, _)| {
+                        self.state
+                            .vars
+                            .get(name)
+                            .is_none_or(|v| v.origin != crate::exec::vars::Origin::Cli)
+                    })
+                    .collect();
+                if let Some(d) = self.drivers.iter_mut().find(|d| d.procedure.key() == key) {
+                    for (name, value) in &vars {
+                        d.set_value(name, value.clone(), false);
+                    }
+                    d.resume_recording(*recorder);
+                }
+                if self.active.as_ref() == Some(&key) {
+                    self.apply(Action::Restored { steps, vars });
+                }
+            }
+        }
+    }
+
+    /// The driver of the open scenario (at home).
+    fn driver(&self) -> Option<&Driver> {
+        let key = self.active.as_ref()?;
+        self.drivers.iter().find(|d| &d.procedure.key() == key)
+    }
+
+    fn driver_mut(&mut self) -> Option<&mut Driver> {
+        let key = self.active.clone()?;
+        self.drivers.iter_mut().find(|d| d.procedure.key() == key)
+    }
+
+    /// A scenario was opened: its driver (new, or the one from earlier in this run) takes the
+    /// shell, and a new one looks for an unfinished session to offer.
+    fn activate(&mut self, flow: Arc<Procedure>) {
+        let key = flow.key();
+        if self.active.as_ref() == Some(&key) && self.driver().is_some() {
+            return;
+        }
+        let shell = match self.driver_mut() {
+            Some(d) => d.swap_shell(Shell::from_current()),
+            None => self.shell.take().unwrap_or_else(Shell::from_current),
+        };
+        self.active = Some(key.clone());
+        if let Some(d) = self.drivers.iter_mut().find(|d| d.procedure.key() == key) {
+            d.swap_shell(shell);
+            return;
+        }
+        let scenario_id = flow.scenario().map(|s| s.id.clone());
+        let mut setup = self.setup.clone();
+        setup.mode = self.state.mode;
+        setup.guard = self.state.context.guard;
+        setup.context.clone_from(&self.state.context.context);
+        self.drivers.push(Driver::new(flow, shell, setup));
+        if let (Some(root), Some(id)) = (self.sessions_root(), scenario_id) {
+            jobs::spawn_offer(
+                self.ctl_tx.clone(),
+                root,
+                id,
+                self.state.context.context.clone(),
+            );
+        }
+    }
+
+    fn sessions_root(&self) -> Option<PathBuf> {
+        self.setup.recording.as_ref().map(|r| r.root.clone())
+    }
+
+    /// `R`: the open session's report, redacted, into its folder and onto the clipboard.
+    fn write_report(&mut self) {
+        let Some(d) = self.driver() else {
+            return;
+        };
+        let (Some(root), Some(id)) = (self.sessions_root(), d.session_id().map(str::to_owned))
+        else {
+            self.apply(Action::ReportWritten(Err(
+                "no session yet: run a step first".to_owned(),
+            )));
+            return;
+        };
+        let secrets = d
+            .shell()
+            .vars
+            .iter()
+            .filter(|(_, v)| v.secret)
+            .map(|(_, v)| v.value.clone())
+            .collect();
+        jobs::spawn_report(self.ctl_tx.clone(), root, id, secrets);
+    }
+
+    /// Step `index` pointed `KUBECONFIG` at `path`: its current context is pinned in its
+    /// place (health, guard rail, status bar, session), or, when it has none, the pinned one is
+    /// put back and the user told why.
+    fn follow_kubeconfig(&mut self, path: &Path, index: usize) {
+        let step = self
+            .state
+            .scenario
+            .as_ref()
+            .and_then(|s| s.items.get(index))
+            .map_or_else(String::new, |i| i.number.clone());
+        let file = (!path.as_os_str().is_empty()).then_some(path);
+        let shown = file.map_or_else(
+            || "the default kubeconfig".to_owned(),
+            |p| p.display().to_string(),
+        );
+        let followed = self.workspace.as_ref().map(|w| w.follow(file));
+        match followed {
+            Some(Ok(ws)) => {
+                self.workspace = Some(ws);
+                self.context_changed();
+                let name = self.state.context.context.clone().unwrap_or_default();
+                let pinned = self.workspace.as_ref().and_then(Workspace::pinned).cloned();
+                let guard = self.setup.guard;
+                if let (Some(d), Some(p)) = (self.driver_mut(), pinned) {
+                    d.repin(&p.path, Some(name.clone()), guard);
+                }
+                self.apply(Action::Say(format!(
+                    "step {step} pointed KUBECONFIG at {shown}: commands now talk to context {name}"
+                )));
+            }
+            Some(Err(e)) => {
+                // Back to the pinned context: the commands must talk to what the bar names.
+                self.context_changed();
+                self.apply(Action::Say(format!(
+                    "step {step} pointed KUBECONFIG at {shown}, which cannot be used ({e}); commands still use the pinned context"
+                )));
+            }
+            None => {}
         }
     }
 
     /// After a (re)pin: commands get the new `KUBECONFIG`, the status bar the new context,
-    /// and the health probe starts over.
+    /// the drivers its guard rail, and the health probe starts over.
     fn context_changed(&mut self) {
         let Some(ws) = &self.workspace else {
             return;
         };
-        let info = match ws.pinned() {
+        let guard = ws.guard();
+        let pinned = ws.pinned().cloned();
+        let contexts = ws.contexts();
+        let problem = ws.problem.clone().unwrap_or_default();
+        let info = match &pinned {
             Some(p) => {
-                if let (Some(session), (k, v)) = (&mut self.state.shell, p.env()) {
-                    session.env.insert(k.into(), v.into());
+                let (k, v) = p.env();
+                if let Some(d) = self.driver_mut() {
+                    d.shell_mut().env.insert(k.clone().into(), v.clone().into());
                 }
-                state::ContextInfo {
+                if let Some(shell) = &mut self.shell {
+                    shell.env.insert(k.into(), v.into());
+                }
+                ContextInfo {
                     context: Some(p.entry.name.clone()),
                     namespace: Some(p.namespace.clone()),
                     server: Some(p.entry.server.clone()),
                     health: Health::Unknown,
-                    guard: ws.guard(),
+                    guard,
                     detail: String::new(),
                 }
             }
-            None => state::ContextInfo {
-                detail: ws.problem.clone().unwrap_or_default(),
-                ..state::ContextInfo::default()
+            None => ContextInfo {
+                detail: problem,
+                ..ContextInfo::default()
             },
         };
-        self.state.contexts = ws.contexts();
-        let _ = self.pinned_tx.send(ws.pinned().cloned());
-        self.apply(Action::Cluster(Box::new(info)));
+        let name = info.context.clone();
+        self.setup.guard = guard;
+        self.setup.context.clone_from(&name);
+        for d in &mut self.drivers {
+            d.set_context(name.clone(), guard);
+        }
+        let _ = self.pinned_tx.send(pinned);
+        self.apply(Action::Cluster(Box::new(info), contexts));
     }
 
-    /// Runs `diagnose` on the loop's runtime against the cluster the commands use (the
-    /// `KUBECONFIG` of their environment, e.g. the lab's), reporting `Diagnosed`.
-    fn spawn_diagnose(&self) {
-        let catalog = Catalog {
-            runbooks: self
-                .state
-                .catalog
-                .runbooks
-                .iter()
-                .map(|r| (**r).clone())
-                .collect(),
-            errors: Vec::new(),
+    /// The kubeconfig the commands use: the open driver's, the pinned context's, else the
+    /// environment's.
+    fn commands_kubeconfig(&self) -> Option<PathBuf> {
+        self.driver()
+            .and_then(Driver::kubeconfig)
+            .or_else(|| {
+                self.workspace
+                    .as_ref()
+                    .and_then(Workspace::pinned)
+                    .map(|p| p.path.clone())
+            })
+            .or_else(|| {
+                self.env
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == "KUBECONFIG")
+                    .map(|(_, v)| PathBuf::from(v))
+            })
+    }
+
+    /// Runs step `index` of the open scenario on a thread of its own, its driver moved there.
+    fn spawn_step(&mut self, index: usize, confirmed: bool) {
+        let Some(key) = self.active.clone() else {
+            return;
         };
-        let kubeconfig = self.commands_kubeconfig();
-        let tx = self.ctl_tx.clone();
-        tokio::spawn(async move {
-            let outcome = async {
-                let (client, url) = crate::diagnose::client(kubeconfig.as_deref(), None)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                crate::diagnose::diagnose(&client, &catalog, crate::diagnose::Options::default())
-                    .await
-                    .map_err(|e| format!("{e} ({url})"))
-            }
-            .await;
-            let _ = tx.send(Action::Diagnosed(Box::new(outcome)));
-        });
-    }
-
-    fn spawn_step(&mut self, index: usize, run: RunRequest) {
-        let (handle, cancel) = Cancel::new();
+        let Some(pos) = self.drivers.iter().position(|d| d.procedure.key() == key) else {
+            return;
+        };
+        let mut driver = self.drivers.swap_remove(pos);
+        let (handle, mut cancel) = Cancel::new();
         self.cancel = Some(handle);
+        self.away = true;
+        let messages = self.msg_tx.clone();
         let ctl = self.ctl_tx.clone();
-        let recorder = self.recorder();
         let mut host = TuiHost {
             index,
-            recorder,
             ctl: self.ctl_tx.clone(),
             out: self.out_tx.clone(),
             dropped: 0,
@@ -669,42 +779,123 @@ impl App {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build();
-                let RunRequest {
-                    number,
-                    step,
-                    shell: session,
-                    options,
-                    docs,
-                } = run;
-                let session = match runtime {
-                    Ok(runtime) => runtime.block_on(async {
-                        let mut runner = Runner::new(options, session, &mut host, cancel);
-                        runner.docs = docs;
-                        runner
-                            .run(&[StepRef {
-                                number,
-                                step: &step,
-                            }])
-                            .await;
-                        std::mem::replace(&mut runner.shell, Shell::from_current())
-                    }),
+                match runtime {
+                    Ok(runtime) => {
+                        runtime.block_on(driver.run_step(index, &mut host, &mut cancel, confirmed));
+                    }
                     Err(e) => {
-                        let _ = host.ctl.send(Action::Engine(
+                        let _ = ctl.send(Action::Engine(
                             index,
-                            Box::new(EngineEvent::Notice {
-                                step: 0,
+                            Box::new(crate::exec::runner::Event::Notice {
+                                step: index,
                                 text: format!("cannot start the step: {e}"),
                             }),
                         ));
-                        session
                     }
-                };
+                }
                 host.flush_dropped();
-                let _ = ctl.send(Action::RunEnded(index, Box::new(session)));
+                if let Err(returned) = messages.send(Message::DriverHome {
+                    index,
+                    driver: Box::new(driver),
+                }) {
+                    // The loop is gone: close the session here.
+                    if let Message::DriverHome { mut driver, .. } = returned.0 {
+                        driver.finish(Ending::Interrupted);
+                    }
+                }
             });
         if let Err(e) = spawned {
-            self.state.message = Some(format!("cannot start the step: {e}"));
+            self.away = false;
+            self.apply(Action::Say(format!("cannot start the step: {e}")));
         }
+    }
+}
+
+/// The app without a terminal, for tests: actions go in, the state comes out, and effects are
+/// carried out for real (drivers, steps on their threads, sessions, jobs), with the screen
+/// drawn on ratatui's `TestBackend`. Start it inside a multi-threaded tokio runtime.
+pub struct Headless {
+    app: App,
+    ch: Channels,
+    screen: ratatui::Terminal<ratatui::backend::TestBackend>,
+}
+
+impl Headless {
+    pub fn start(options: Options, size: (u16, u16)) -> color_eyre::Result<Self> {
+        let (mut app, ch) = App::new(options)?;
+        app.apply(Action::Resize(size.0, size.1));
+        let screen = ratatui::Terminal::new(ratatui::backend::TestBackend::new(size.0, size.1))?;
+        Ok(Self { app, ch, screen })
+    }
+
+    pub fn state(&self) -> &State {
+        &self.app.state
+    }
+
+    /// What the user does: a key's command, typed text, a paste.
+    pub fn send(&mut self, action: Action) {
+        self.app.apply(action);
+    }
+
+    /// Carries out what arrives (engine events, job answers, drivers coming home; terminal
+    /// requests are granted) until `done` holds; `false` when `timeout` passed first.
+    pub async fn until(&mut self, timeout: Duration, done: impl Fn(&State) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if done(&self.app.state) {
+                return true;
+            }
+            let ch = &mut self.ch;
+            let action = tokio::select! {
+                Some(message) = ch.messages.recv() => {
+                    self.app.message(message);
+                    None
+                }
+                Some(action) = ch.ctl.recv() => Some(action),
+                Some(action) = ch.out.recv() => Some(action),
+                Some(request) = ch.term.recv() => {
+                    let _ = request.ack.send(());
+                    None
+                }
+                () = tokio::time::sleep_until(deadline) => return done(&self.app.state),
+            };
+            if let Some(action) = action {
+                self.app.apply(action);
+            }
+        }
+    }
+
+    /// The screen as a user would read it now.
+    pub fn screen(&mut self) -> String {
+        let state = &self.app.state;
+        let theme = self.app.theme;
+        let mut clicks = None;
+        if self
+            .screen
+            .draw(|f| clicks = ui::draw(f, state, theme))
+            .is_err()
+        {
+            return String::new();
+        }
+        self.app.apply(Action::Layout(clicks));
+        let buffer = self.screen.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buffer.area.height {
+            let mut line = String::new();
+            for x in 0..buffer.area.width {
+                line.push_str(buffer[(x, y)].symbol());
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Quits as `q` does: a running step is cancelled and awaited, every session closed.
+    pub async fn quit(mut self) {
+        self.app.apply(Action::Terminate);
+        self.app.wait_home(&mut self.ch.messages).await;
+        self.app.end().await;
     }
 }
 
@@ -724,14 +915,15 @@ fn enter() -> std::io::Result<Term> {
     Ok(terminal)
 }
 
-/// Gives the terminal back as it was.
+/// Gives the terminal back as it was. Quietly: after a dropped link there is no terminal to
+/// give back, and no stderr to say so on (printing there would panic).
 fn leave() {
     let _ = crossterm::execute!(
         std::io::stdout(),
         DisableMouseCapture,
         DisableBracketedPaste
     );
-    ratatui::restore();
+    let _ = ratatui::try_restore();
 }
 
 /// OSC 52: the terminal (even at the far end of SSH and tmux) puts the text on the clipboard.
@@ -740,164 +932,4 @@ fn copy_osc52(text: &str) {
     let mut out = std::io::stdout();
     let _ = write!(out, "\u{1b}]52;c;{encoded}\u{7}");
     let _ = out.flush();
-}
-
-/// How a recorded step shows again: interrupted is never passed.
-fn restored_status(step: &crate::session::store::StepRecord) -> state::Status {
-    use crate::exec::runner::Verdict;
-    use crate::session::StepState;
-    match (step.state, step.verdict) {
-        (StepState::Pending, _) => state::Status::Pending,
-        (StepState::Running | StepState::Interrupted, _)
-        | (StepState::Done, Some(Verdict::Cancelled)) => state::Status::Cancelled,
-        (StepState::Done, Some(Verdict::Passed)) => state::Status::Passed,
-        (StepState::Done, Some(Verdict::Skipped)) => state::Status::Skipped,
-        (StepState::Done, Some(Verdict::Blocked)) => state::Status::Blocked,
-        (StepState::Done, Some(Verdict::Manual)) => state::Status::Done,
-        (StepState::Done, Some(Verdict::Pending | Verdict::DryRun) | None) => {
-            state::Status::Pending
-        }
-        (StepState::Done, Some(Verdict::Failed)) => state::Status::Failed,
-    }
-}
-
-/// Asks the pinned cluster for its health now, then every [`HEALTH_EVERY`], and again at once
-/// when another context is pinned.
-fn spawn_health(
-    tx: mpsc::UnboundedSender<Action>,
-    mut pinned: tokio::sync::watch::Receiver<Option<Pinned>>,
-) {
-    tokio::spawn(async move {
-        // Who we are does not change while the context stays: asked once per context.
-        let mut known: Option<(String, String)> = None;
-        loop {
-            let current = pinned.borrow_and_update().clone();
-            if let Some(p) = current {
-                let identity = known
-                    .as_ref()
-                    .filter(|(context, _)| *context == p.entry.name)
-                    .map(|(_, who)| who.clone());
-                let result = tokio::select! {
-                    h = health::probe(&p, identity, health::PROBE_BOUND) => Some(h),
-                    _ = pinned.changed() => None,
-                };
-                let Some(h) = result else { continue };
-                if let Health::Up {
-                    identity: Some(who),
-                    ..
-                } = &h
-                {
-                    known = Some((p.entry.name.clone(), who.clone()));
-                }
-                if tx
-                    .send(Action::Health {
-                        context: p.entry.name.clone(),
-                        health: h,
-                    })
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            tokio::select! {
-                () = tokio::time::sleep(HEALTH_EVERY) => {}
-                changed = pinned.changed() => if changed.is_err() { return },
-            }
-        }
-    });
-}
-
-/// The engine's view of the TUI.
-struct TuiHost {
-    index: usize,
-    /// Every event is recorded here first (output included, even what the screen drops).
-    recorder: Option<Arc<std::sync::Mutex<crate::session::Recorder>>>,
-    ctl: mpsc::UnboundedSender<Action>,
-    out: mpsc::Sender<Action>,
-    /// Output lines the screen had no room for since the last report.
-    dropped: u64,
-    terminal: TuiTerminal,
-}
-
-impl TuiHost {
-    fn flush_dropped(&mut self) {
-        if self.dropped > 0 {
-            let _ = self
-                .ctl
-                .send(Action::OutputDropped(self.index, self.dropped));
-            self.dropped = 0;
-        }
-    }
-}
-
-impl Host for TuiHost {
-    fn emit(&mut self, event: EngineEvent) {
-        if let Some(r) = &self.recorder
-            && let Ok(mut recorder) = r.lock()
-        {
-            recorder.record(self.index, &event);
-        }
-        match event {
-            EngineEvent::Output { ref text, .. } | EngineEvent::Progress { ref text, .. } => {
-                let lines = text.lines().count().max(1) as u64;
-                if self
-                    .out
-                    .try_send(Action::Engine(self.index, Box::new(event)))
-                    .is_err()
-                {
-                    self.dropped += lines;
-                } else if self.dropped > 0 {
-                    self.flush_dropped();
-                }
-            }
-            other => {
-                self.flush_dropped();
-                let _ = self.ctl.send(Action::Engine(self.index, Box::new(other)));
-            }
-        }
-    }
-
-    /// Values are asked for before the step starts; anything else is missing.
-    fn prompt(
-        &mut self,
-        _placeholder: &Placeholder,
-        _doc: Option<&PlaceholderDoc>,
-    ) -> Option<String> {
-        None
-    }
-
-    /// Confirmation happens in a dialog before the step starts.
-    fn confirm(&mut self, _command: &str, _reasons: &[String]) -> bool {
-        false
-    }
-
-    fn terminal(&mut self) -> &mut dyn Terminal {
-        &mut self.terminal
-    }
-}
-
-/// Lends the real terminal to an interactive command by asking the loop to step aside.
-struct TuiTerminal {
-    requests: mpsc::UnboundedSender<TermRequest>,
-}
-
-impl TuiTerminal {
-    fn ask(&self, suspend: bool) -> std::io::Result<()> {
-        let (ack, done) = std::sync::mpsc::sync_channel(1);
-        self.requests
-            .send(TermRequest { suspend, ack })
-            .map_err(|_| std::io::Error::other("the screen is gone"))?;
-        done.recv()
-            .map_err(|_| std::io::Error::other("the screen is gone"))
-    }
-}
-
-impl Terminal for TuiTerminal {
-    fn suspend(&mut self) -> std::io::Result<()> {
-        self.ask(true)
-    }
-
-    fn resume(&mut self) -> std::io::Result<()> {
-        self.ask(false)
-    }
 }

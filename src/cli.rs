@@ -60,6 +60,10 @@ pub struct TuiArgs {
     /// `[ssh] nodes` from the config. Default: the cluster's nodes' `InternalIP` addresses.
     #[arg(long = "node", value_name = "ADDR")]
     pub nodes: Vec<String>,
+    /// A Palette cluster whose kubeconfig (fetched with your Palette API key) the commands use,
+    /// the way --context pins a context; yours is never changed.
+    #[arg(long, value_name = "NAME", conflicts_with = "lab")]
+    pub palette_cluster: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +93,25 @@ pub enum Command {
     /// A scenario as a numbered copy-paste checklist, values filled in, for someone to run
     /// it themselves.
     Export(ExportArgs),
+    /// Palette: list clusters, gateways and events; download a cluster's kubeconfig.
+    Palette(PaletteArgs),
+    /// Shell completions for bash, zsh or fish, on standard output.
+    Completions(CompletionsArgs),
+    /// The manual page (roff), every subcommand included; `--dir` writes one page each.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh or fish (elvish and powershell work too).
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write runbook.1 and runbook-SUBCOMMAND.1 into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -137,13 +160,28 @@ pub struct LabArgs {
     /// Print the lab scenarios, one per line, id first, and exit.
     #[arg(long)]
     pub list: bool,
+    /// Serve a fleet of practice clusters behind a Palette API stand-in (--port is then the
+    /// stand-in's).
+    #[arg(long, conflicts_with_all = ["scenario", "kubeconfig"])]
+    pub palette: bool,
+    /// How many practice clusters (with --palette): each seeded with one scenario, round
+    /// robin, plus healthy ones.
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "palette")]
+    pub clusters: usize,
+    /// Write `PALETTE_HOST=...` and `PALETTE_API_KEY=...` lines to FILE (mode 0600) once the
+    /// fleet is ready.
+    #[arg(long, value_name = "FILE", requires = "palette")]
+    pub palette_env: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit status: 0 when the checks ran (whether or not anything matched), 2 when \
-                  the cluster cannot be reached or the kubeconfig cannot be read. Only GET \
-                  requests are made; nothing is written to the cluster."
+                  the cluster cannot be reached or the kubeconfig cannot be read. With --fleet: \
+                  0 when every cluster was reached, 1 when some were not, 2 when none was; JSON \
+                  {\"clusters\":[{\"cluster\",\"source\",\"results\",\"error\"}]}. Only GET \
+                  requests are made; nothing is written to the cluster, except the Events of \
+                  --emit-events."
 )]
 pub struct DiagnoseArgs {
     /// Kubeconfig context to use (default: the current context).
@@ -157,32 +195,14 @@ pub struct DiagnoseArgs {
     #[arg(long)]
     pub json: bool,
     /// Limit for each API call and each check (`10s`, `1500ms`, `1m`).
-    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = crate::duration::limit_arg)]
     pub timeout: std::time::Duration,
     /// Extra runbook files or folders whose checks run too.
     #[arg(long = "path", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-}
-
-/// `10s`, `1500ms`, `2m`, or plain seconds.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let (number, unit) = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .map_or((text, "s"), |i| text.split_at(i));
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration: use e.g. 10s, 1500ms or 2m"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use ms, s or m)")),
-    };
-    if !seconds.is_finite() || seconds <= 0.0 || seconds > 3600.0 {
-        return Err(format!("`{text}` must be more than 0 and at most an hour"));
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
+    /// Fleet diagnosis, in-cluster runs, events and Palette clusters.
+    #[command(flatten)]
+    pub fleet: crate::diagnose::fleet::FleetArgs,
 }
 
 #[derive(Debug, Args)]
@@ -285,6 +305,10 @@ pub struct RunArgs {
     /// Do not record a session (by default each run is saved; its id is printed at the end).
     #[arg(long)]
     pub no_session: bool,
+    /// A Palette cluster whose kubeconfig (fetched with your Palette API key) the commands use,
+    /// the way --context pins a context; yours is never changed.
+    #[arg(long, value_name = "NAME")]
+    pub palette_cluster: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -337,4 +361,64 @@ pub struct ExportArgs {
     /// Extra runbook files or folders to look the id up in.
     #[arg(long = "path", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The API key comes from PALETTE_API_KEY (or SPECTROCLOUD_APIKEY) or [palette] \
+                  api_key_file in the config; the endpoint from PALETTE_HOST (or \
+                  SPECTROCLOUD_HOST), default Palette SaaS. Exit status: 0, or 2 with one line \
+                  saying what went wrong."
+)]
+pub struct PaletteArgs {
+    #[command(subcommand)]
+    pub command: PaletteCommand,
+    /// Project name or uid (default: `PALETTE_PROJECT`, then `[palette] project`; none: every
+    /// project the key can see).
+    #[arg(long, global = true, value_name = "NAME|UID")]
+    pub project: Option<String>,
+    /// Also trust the CA certificates in this PEM file (a self-hosted Palette).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Limit for each API request (`30s`, `2m`).
+    #[arg(long, global = true, value_name = "DUR", value_parser = crate::duration::limit_arg)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PaletteCommand {
+    /// The clusters of the project: name, project, cloud, state, health, Kubernetes version.
+    Clusters {
+        /// Print JSON: {"clusters":[{"name","uid","project","cloud","state","health"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A cluster's kubeconfig, to standard output or a file (mode 0600, written atomically).
+    Kubeconfig {
+        /// The cluster's name (or uid).
+        cluster: String,
+        /// Write it to FILE instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Which kubeconfig Palette hands out.
+        #[arg(long, value_enum, default_value = "default")]
+        variant: crate::palette::Variant,
+        /// Allow --output to replace your ~/.kube/config (or a file in KUBECONFIG) entirely.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The private cloud gateways and their status.
+    Gateways {
+        /// Print JSON: {"gateways":[{"name","uid","state","health","active","ready"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A cluster's recent events, as Palette recorded them.
+    Events {
+        /// The cluster's name (or uid).
+        cluster: String,
+        /// Print JSON: {"events":[{"time","severity","reason","message","component"}]}.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -321,6 +321,16 @@ impl Workspace {
         Ok(ws)
     }
 
+    /// The same rules over another kubeconfig (a step pointed `KUBECONFIG` at it): its
+    /// current context pinned, or an error saying why it cannot be.
+    pub fn follow(&self, kubeconfig: Option<&Path>) -> Result<Self, ClusterError> {
+        let ws = Self::open(kubeconfig, None, None, self.rules.clone())?;
+        match ws.problem {
+            Some(p) if ws.pinned.is_none() => Err(ClusterError::Invalid(p)),
+            _ => Ok(ws),
+        }
+    }
+
     /// Pins another context (or the same one with another namespace).
     pub fn switch(&mut self, context: &str, namespace: Option<&str>) -> Result<(), ClusterError> {
         let source = self
@@ -335,6 +345,11 @@ impl Workspace {
 
     pub fn pinned(&self) -> Option<&Pinned> {
         self.pinned.as_ref()
+    }
+
+    /// The kubeconfig the contexts come from (the user's, merged, or the practice cluster's).
+    pub fn kubeconfig(&self) -> Option<&Kubeconfig> {
+        self.source.as_ref().map(|s| &s.kubeconfig)
     }
 
     pub fn contexts(&self) -> Vec<ContextEntry> {

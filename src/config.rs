@@ -24,6 +24,13 @@
 //! options = ["StrictHostKeyChecking=accept-new"]  # ssh -o, each
 //! parallel = 8                    # nodes reached at once
 //! max_skew = 2.0                  # seconds of clock offset flagged as skew
+//! [palette]                       # the Palette API (see `runbook palette --help`)
+//! host = "https://api.spectrocloud.com"  # or PALETTE_HOST / SPECTROCLOUD_HOST
+//! api_key_file = "~/.config/runbook/palette.key"  # mode 0600; or PALETTE_API_KEY
+//! project = "Default"             # name or uid; none: every project the key sees
+//! [fleet]                         # `runbook diagnose --fleet`
+//! parallel = 16                   # clusters diagnosed at once
+//! cluster_timeout = "60s"         # one cluster's limit
 //! ```
 //!
 //! To add a setting: add a field with `#[serde(default)]` here and read it where it applies.
@@ -34,6 +41,21 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::action::Command;
+
+/// The Palette settings from the process's environment, the user's config file (its
+/// `[palette]` table and `ca_cert`) and the command line's `overrides`.
+pub fn palette_settings(
+    overrides: &crate::palette::config::Overrides,
+) -> Result<crate::palette::Settings, crate::palette::PaletteError> {
+    let config = Config::load(path().as_deref())
+        .map_err(|e| crate::palette::PaletteError::Config(e.to_string()))?;
+    crate::palette::Settings::resolve(
+        &|name| std::env::var(name).ok(),
+        &config.palette,
+        config.ca_cert.as_deref(),
+        overrides,
+    )
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +86,10 @@ pub struct Config {
     pub contexts: BTreeMap<String, crate::cluster::guard::ContextRule>,
     #[serde(default)]
     pub ssh: SshConfig,
+    #[serde(default)]
+    pub palette: crate::palette::PaletteConfig,
+    #[serde(default)]
+    pub fleet: crate::diagnose::fleet::FleetConfig,
 }
 
 /// `[ssh]`: how `target=nodes` steps reach the nodes. Your own `ssh` runs them, so your ssh
@@ -182,6 +208,8 @@ impl Config {
             .iter_mut()
             .chain(config.ca_cert.as_mut())
             .chain(config.ssh.identity.as_mut())
+            .chain(config.palette.api_key_file.as_mut())
+            .chain(config.palette.ca_cert.as_mut())
         {
             if let (Ok(rest), Some(home)) = (p.strip_prefix("~"), &home) {
                 *p = home.join(rest);

@@ -8,11 +8,20 @@
 //! evidence count times weight), then those that did not match, then those whose checks could
 //! not run (each with its reason). Only GET requests are made: nothing is written.
 //!
+//! Around that engine: [`fleet`] runs it against many clusters at once (kubeconfig contexts or
+//! Palette clusters), [`incluster`] gives it the pod's service account, [`subject`] finds the
+//! object each piece of evidence names and [`events`] records matches as Kubernetes Events on
+//! them; `runbook diagnose` itself is [`crate::cmd::diagnose`].
+//!
 //! To add a check: add it to a runbook's front matter; no Rust change is needed unless it needs
 //! a new kind of input (then extend [`fetch`]).
 
+pub mod events;
 pub mod fetch;
+pub mod fleet;
+pub mod incluster;
 pub mod jq;
+pub mod subject;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -49,6 +58,9 @@ pub enum DiagnoseError {
     Kubeconfig(String),
     #[error("cannot reach the cluster: {0}")]
     Unreachable(String),
+    /// It answered, but not to us (401, 403).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// The ranked outcome.
@@ -73,6 +85,10 @@ pub struct Finding {
     pub error: Option<String>,
     /// Evidence count times weight; the ranking key.
     pub score: u64,
+    /// The object each piece of evidence names, when it names one the check read (one entry
+    /// per evidence line; for `--emit-events`).
+    #[serde(skip)]
+    pub subjects: Vec<Option<subject::ObjectRef>>,
 }
 
 /// A check with where it comes from.
@@ -166,10 +182,13 @@ pub async fn diagnose(
 async fn reachable(client: &kube::Client, timeout: Duration) -> Result<(), DiagnoseError> {
     match tokio::time::timeout(timeout, client.apiserver_version()).await {
         Ok(Ok(_)) => Ok(()),
+        Ok(Err(e @ kube::Error::Api(_))) => Err(DiagnoseError::Refused(
+            crate::cluster::health::explain(&e, "the API server"),
+        )),
         Ok(Err(e)) => Err(DiagnoseError::Unreachable(first_line(&e.to_string()))),
         Err(_) => Err(DiagnoseError::Unreachable(format!(
             "no answer within {}",
-            fetch::humanize(timeout)
+            crate::duration::humanize(timeout)
         ))),
     }
 }
@@ -178,18 +197,23 @@ fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or(text).to_owned()
 }
 
+/// One piece of evidence and the object it names.
+type Evidence = (String, Option<subject::ObjectRef>);
+
 /// One check's evidence, or why it could not run.
 async fn run_check(
     check: &Check,
     lists: Arc<BTreeMap<Read, fetch::Listed>>,
     now: String,
     timeout: Duration,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<Evidence>, String> {
     let mut input = jaq_json::Map::default();
+    let mut read_lists = Vec::new();
     for read in &check.reads {
         match lists.get(&read.query()) {
-            Some(Ok(items)) => {
-                input.insert(Val::from(read.key.clone()), items.clone());
+            Some(Ok(listed)) => {
+                input.insert(Val::from(read.key.clone()), listed.items.clone());
+                read_lists.push(listed.clone());
             }
             Some(Err(e)) => return Err(e.clone()),
             None => return Err(format!("`{}` was not listed", read.display())),
@@ -204,21 +228,28 @@ async fn run_check(
                 e.line, e.message
             )
         })?;
-        program.evidence(Val::obj(input))
+        let evidence = program.evidence(Val::obj(input))?;
+        Ok(evidence
+            .into_iter()
+            .map(|e| {
+                let subject = subject::find(&e, &read_lists);
+                (e, subject)
+            })
+            .collect())
     });
     match tokio::time::timeout(timeout, work).await {
         Ok(Ok(result)) => result,
         Ok(Err(e)) => Err(format!("the check stopped: {e}")),
         Err(_) => Err(format!(
             "the check did not finish within {}",
-            fetch::humanize(timeout)
+            crate::duration::humanize(timeout)
         )),
     }
 }
 
 /// Merges the outcomes per scenario and orders them: matched (highest score first), not
 /// matched, could not run; ties by scenario id.
-fn rank(outcomes: Vec<(Planned, Result<Vec<String>, String>)>) -> Report {
+fn rank(outcomes: Vec<(Planned, Result<Vec<Evidence>, String>)>) -> Report {
     let mut by_scenario: BTreeMap<String, Finding> = BTreeMap::new();
     for (p, outcome) in outcomes {
         let finding = by_scenario
@@ -231,6 +262,7 @@ fn rank(outcomes: Vec<(Planned, Result<Vec<String>, String>)>) -> Report {
                 evidence: Vec::new(),
                 error: None,
                 score: 0,
+                subjects: Vec::new(),
             });
         match outcome {
             Ok(evidence) => {
@@ -239,7 +271,10 @@ fn rank(outcomes: Vec<(Planned, Result<Vec<String>, String>)>) -> Report {
                     finding.score += u64::try_from(evidence.len())
                         .unwrap_or(u64::MAX)
                         .saturating_mul(u64::from(p.check.weight));
-                    finding.evidence.extend(evidence);
+                    for (text, subject) in evidence {
+                        finding.evidence.push(text);
+                        finding.subjects.push(subject);
+                    }
                 }
             }
             Err(e) => {

@@ -8,7 +8,7 @@
 //! - [`index`] decides whether a body is an index (a list of URLs) and reads its entries.
 //!
 //! [`fetch`] drives them for a list of URLs and reports one [`Outcome`] per URL;
-//! [`load_catalog`] is the catalog every command uses: bundled, path and fetched runbooks.
+//! [`crate::target::load_catalog`] adds the cached runbooks to the catalog every command uses.
 //! Fetched runbooks carry [`crate::runbook::Fetched`]; `runbook run` refuses one whose current
 //! content has not been shown (`runbook show` records it with [`cache::mark_reviewed`]).
 //!
@@ -17,7 +17,6 @@
 
 pub mod cache;
 pub mod client;
-pub mod command;
 pub mod index;
 
 use std::path::PathBuf;
@@ -27,7 +26,6 @@ use futures_util::StreamExt;
 use reqwest::Url;
 use serde::Serialize;
 
-use crate::runbook::Catalog;
 use cache::{Cache, Entry, Kind};
 use client::{Client, Download, FetchError};
 
@@ -230,23 +228,6 @@ fn failed(
 /// Unix seconds now.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// The catalog every command shows: bundled runbooks (when `bundled`), the runbooks under
-/// `paths`, then every fetched runbook in the cache.
-pub fn load_catalog(paths: &[PathBuf], bundled: bool) -> Catalog {
-    let mut catalog = Catalog::load_cached(paths, bundled);
-    if let Some(cache) = Cache::default_location() {
-        let max = crate::config::Config::load(crate::config::path().as_deref())
-            .ok()
-            .and_then(|c| c.fetch_max_bytes)
-            .unwrap_or(DEFAULT_MAX_BYTES);
-        let fetched = cache.runbooks(max);
-        if !fetched.is_empty() {
-            catalog.add_fetched(fetched);
-        }
-    }
-    catalog
 }
 
 /// `(from https://host/path, fetched 2 h ago)` for `runbook list`.

@@ -4,20 +4,32 @@
 //! Layout (the server imports no UI and no app loop):
 //! - [`scenario`]: fixtures under `assets/lab/` (plain manifests + `LabScenario` / `LabReaction`
 //!   documents), embedded in the binary;
-//! - [`store`]: objects, resourceVersions, watch history, graceful deletion;
+//! - [`kinds`]: every built-in kind of a v1.32 server, one line each over k8s-openapi's type
+//!   metadata; [`resources`] builds discovery (plain and aggregated) from it and the CRDs;
+//! - [`store`]: objects, resourceVersions, the watch history (bounded by count and bytes),
+//!   defaults, graceful deletion, the namespace controllers;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
-//! - [`server`]: HTTP routes and encodings, with [`resources`] (discovery), [`table`] (server-side
-//!   printing), [`selector`], [`patch`], [`protobuf`], [`openapi`], [`encode`] and [`status`]
-//!   (errors).
+//! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
+//!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field
+//!   numbers in `api/protobuf.yaml`), [`openapi`], [`encode`], [`status`] (errors), `auth`
+//!   (reviews over RBAC objects), `limit` (request rate per connection) and `tls` (the lab's
+//!   CA and serving certificate).
 //!
+//! A lab serves HTTPS and demands the bearer token its kubeconfig (mode 0600) carries, like a
+//! real API server; [`LabOptions::open`] gives the plain-HTTP lab without credentials.
 //! Start one with [`Lab::start`] (on the current tokio runtime) or [`Lab::start_blocking`] (on its
 //! own thread, for synchronous callers and tests); both write a kubeconfig for it and return a
 //! [`LabHandle`]. To add a scenario, see [`scenario`]; to add API behaviour, see [`server`] and
 //! [`store`].
 
+mod auth;
+mod clock;
 pub mod encode;
+pub mod kinds;
+mod limit;
 pub mod openapi;
 pub mod patch;
+mod printers;
 pub mod protobuf;
 pub mod reaction;
 pub mod resources;
@@ -27,17 +39,20 @@ pub mod server;
 pub mod status;
 pub mod store;
 pub mod table;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::Router;
 use serde_json::Value;
 use tokio::sync::watch;
 
 pub use scenario::{EMPTY, PRACTICE};
 pub use store::Timing;
+
+/// What an open (plain-HTTP) lab publishes as `kube-root-ca.crt`: it has no CA of its own.
+const OPEN_LAB_CA: &str = "# the practice cluster runs without TLS (open lab): no CA\n";
 
 /// Why a lab could not start.
 #[derive(Debug, thiserror::Error)]
@@ -76,9 +91,13 @@ pub struct LabOptions {
     pub extra_objects: Vec<Value>,
     /// Simulated kubelet / namespace-controller delays.
     pub timing: Timing,
-    /// A bearer token the API demands, like a real server's static token file: requests
-    /// without it get `401 Unauthorized`. The lab's kubeconfig carries it. None: no auth.
+    /// The bearer token the API demands, like a real server's static token file: requests
+    /// without it get `401 Unauthorized` (only `/healthz`, `/livez`, `/readyz` and `/version`
+    /// answer without one). The lab's kubeconfig carries it. None: a fresh random token.
     pub token: Option<String>,
+    /// Serve without any authentication. Off by default: every local user can reach
+    /// 127.0.0.1, so the lab asks for the token that only its kubeconfig (mode 0600) holds.
+    pub open: bool,
 }
 
 /// Entry points.
@@ -87,6 +106,7 @@ pub struct Lab;
 /// A running lab; dropping it stops the server.
 pub struct LabHandle {
     addr: SocketAddr,
+    access: Access,
     kubeconfig: PathBuf,
     owned_dir: Option<PathBuf>,
     store: Arc<store::Store>,
@@ -98,7 +118,12 @@ pub struct LabHandle {
 impl Lab {
     /// Start a lab on the current tokio runtime.
     pub async fn start(options: LabOptions) -> Result<LabHandle, LabError> {
-        let (store, scenario) = build(&options)?;
+        let identity = if options.open {
+            None
+        } else {
+            Some(tls::identity().map_err(LabError::Runtime)?)
+        };
+        let (store, scenario) = build(&options, identity.as_ref().map(|i| i.ca_pem.as_str()))?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
             .await
             .map_err(|source| LabError::Bind {
@@ -110,25 +135,19 @@ impl Lab {
             source,
         })?;
         let (stop, stopped) = watch::channel(false);
-        let (kubeconfig, owned_dir) = write_files(&options, addr, &scenario)?;
-        let app = Router::new()
-            .fallback(server::handle)
-            .with_state(server::App::with_token(
-                Arc::clone(&store),
-                stopped.clone(),
-                options.token.clone(),
-            ));
-        let mut signal = stopped;
-        tokio::spawn(async move {
-            let graceful = async move {
-                let _ = signal.wait_for(|s| *s).await;
-            };
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(graceful)
-                .await;
-        });
+        let token = (!options.open).then(|| options.token.clone().unwrap_or_else(fresh_token));
+        let scheme = if options.open { "http" } else { "https" };
+        let access = Access {
+            server: format!("{scheme}://{addr}"),
+            token: token.clone(),
+            ca_pem: identity.as_ref().map(|i| i.ca_pem.clone()),
+        };
+        let (kubeconfig, owned_dir) = write_files(&options, &access, &scenario)?;
+        let app = server::App::with_token(Arc::clone(&store), stopped.clone(), token);
+        tokio::spawn(serve(listener, app, identity.map(|i| i.acceptor), stopped));
         Ok(LabHandle {
             addr,
+            access,
             kubeconfig,
             owned_dir,
             store,
@@ -179,25 +198,103 @@ impl Lab {
     }
 }
 
-fn build(options: &LabOptions) -> Result<(Arc<store::Store>, scenario::Scenario), LabError> {
+/// What a client needs to reach a lab: its URL, the token and the CA that signed its
+/// certificate (both None for an open lab).
+#[derive(Debug, Clone)]
+struct Access {
+    server: String,
+    token: Option<String>,
+    ca_pem: Option<String>,
+}
+
+/// How long a client may take over its TLS handshake.
+const HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Accept connections until `stop`, each served on its own task with its own rate limit.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<server::App>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            a = listener.accept() => a,
+        };
+        let Ok((tcp, _)) = accepted else {
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let (app, tls, stop) = (Arc::clone(&app), tls.clone(), stop.clone());
+        tokio::spawn(async move {
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp)).await
+                    {
+                        connection(stream, app, stop).await;
+                    }
+                }
+                None => connection(tcp, app, stop).await,
+            }
+        });
+    }
+}
+
+/// HTTP/1.1 on one connection; ends gracefully when the lab stops.
+async fn connection<S>(io: S, app: Arc<server::App>, mut stop: watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let bucket = Arc::new(limit::Bucket::default());
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let (app, bucket) = (Arc::clone(&app), Arc::clone(&bucket));
+        async move {
+            Ok::<_, std::convert::Infallible>(
+                server::handle(app, &bucket, req.map(axum::body::Body::new)).await,
+            )
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+    tokio::pin!(conn);
+    let stopping = tokio::select! {
+        _ = conn.as_mut() => false,
+        r = stop.wait_for(|s| *s) => { drop(r); true }
+    };
+    if stopping {
+        conn.as_mut().graceful_shutdown();
+        let _ = conn.await;
+    }
+}
+
+fn build(
+    options: &LabOptions,
+    ca_pem: Option<&str>,
+) -> Result<(Arc<store::Store>, scenario::Scenario), LabError> {
     let scenario = scenario::load(options.scenario.as_deref())?;
-    let now = store::now();
+    let now = clock::now();
     let engine = reaction::Engine::new(
         scenario.reactions.clone(),
         scenario.logs.clone(),
         scenario.fixed_when_all.clone(),
     );
-    let store = store::Store::new(options.timing, engine);
+    let store = store::Store::new(options.timing, Box::new(engine));
+    if scenario.id != EMPTY {
+        // A plain-HTTP lab still publishes a CA bundle, as every cluster does.
+        store.set_root_ca(ca_pem.unwrap_or(OPEN_LAB_CA));
+    }
     let mut objects: Vec<Value> = scenario
         .objects
         .iter()
-        .map(|o| scenario::resolve_times(o, now))
+        .map(|o| clock::resolve_times(o, now))
         .collect();
     objects.extend(
         options
             .extra_objects
             .iter()
-            .map(|o| scenario::resolve_times(o, now)),
+            .map(|o| clock::resolve_times(o, now)),
     );
     store.seed(objects)?;
     Ok((store, scenario))
@@ -214,11 +311,32 @@ fn write(path: &Path, text: &str) -> Result<(), LabError> {
     })
 }
 
+/// 256 random bits, hex.
+fn fresh_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// A folder only its owner can enter (the kubeconfig in it holds the token).
+fn private_dir(dir: &Path) -> Result<(), LabError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
+        .map_err(|source| LabError::Write {
+            path: dir.to_owned(),
+            source,
+        })
+}
+
 fn write_files(
     options: &LabOptions,
-    addr: SocketAddr,
+    access: &Access,
     scenario: &scenario::Scenario,
 ) -> Result<(PathBuf, Option<PathBuf>), LabError> {
+    let addr = access.server.rsplit('/').next().unwrap_or_default();
     let (path, owned) = if let Some(p) = &options.kubeconfig {
         let user = user_kubeconfig();
         let same = |a: &Path, b: &Path| {
@@ -242,19 +360,16 @@ fn write_files(
         let dir = std::env::temp_dir().join(format!(
             "runbook-lab-{}-{}",
             std::process::id(),
-            addr.port()
+            addr.rsplit(':').next().unwrap_or_default()
         ));
-        std::fs::create_dir_all(&dir).map_err(|source| LabError::Write {
-            path: dir.clone(),
-            source,
-        })?;
+        private_dir(&dir)?;
         (dir.join("kubeconfig"), Some(dir))
     };
-    let mut text = kubeconfig_text(&format!("http://{addr}"));
-    if let Some(token) = &options.token {
-        text = text.replace("  user: {}\n", &format!("  user:\n    token: {token}\n"));
-    }
-    write(&path, &text)?;
+    let text = access.kubeconfig(&access.server);
+    crate::atomic::write_private(&path, text.as_bytes()).map_err(|source| LabError::Write {
+        path: path.clone(),
+        source,
+    })?;
     let dir = path
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_owned);
@@ -270,6 +385,26 @@ fn write_files(
     Ok((path, owned))
 }
 
+impl Access {
+    /// A kubeconfig for the lab reached at `server` (its own URL, or a proxy in front of it),
+    /// with the CA and the token.
+    fn kubeconfig(&self, server: &str) -> String {
+        use base64::Engine as _;
+        let mut text = kubeconfig_text(server);
+        if let Some(ca) = &self.ca_pem {
+            let data = base64::engine::general_purpose::STANDARD.encode(ca);
+            text = text.replace(
+                "\n    server: ",
+                &format!("\n    certificate-authority-data: {data}\n    server: "),
+            );
+        }
+        if let Some(token) = &self.token {
+            text = text.replace("  user: {}\n", &format!("  user:\n    token: {token}\n"));
+        }
+        text
+    }
+}
+
 /// The kubeconfig text for a lab at `server` (plain HTTP on loopback, no credentials).
 pub fn kubeconfig_text(server: &str) -> String {
     format!(
@@ -278,13 +413,30 @@ pub fn kubeconfig_text(server: &str) -> String {
 }
 
 impl LabHandle {
-    /// `http://127.0.0.1:<port>`.
+    /// `https://127.0.0.1:<port>` (`http://` for an open lab).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.access.server.clone()
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bearer token requests must carry (None for an open lab); the kubeconfig holds it.
+    pub fn token(&self) -> Option<&str> {
+        self.access.token.as_deref()
+    }
+
+    /// The PEM certificate of the CA that signed the lab's serving certificate (None for an
+    /// open lab, which speaks plain HTTP); the kubeconfig holds it.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.access.ca_pem.as_deref()
+    }
+
+    /// A kubeconfig for this lab reached at `server` (e.g. a proxy in front of it): its CA
+    /// and token, another address.
+    pub fn kubeconfig_text_at(&self, server: &str) -> String {
+        self.access.kubeconfig(server)
     }
 
     pub fn kubeconfig_path(&self) -> &Path {

@@ -21,6 +21,8 @@
 //!   catalog with their origin; a fetched runbook runs only after it has been shown.
 //! - [`diagnose`] runs the read-only checks declared in runbook front matter against a cluster
 //!   (kube-rs) and ranks the scenarios that match; the CLI and the TUI's Diagnose view use it.
+//! - [`palette`] speaks Palette's REST API (clusters, gateways, events, kubeconfigs) with the
+//!   user's API key, and serves a stand-in for it next to a fleet of practice clusters.
 //! - [`session`] persists each run (state, outputs, notes), writes redacted reports and
 //!   copy-paste exports; headless `run` and the TUI record through the same [`session::Recorder`].
 //! - [`cli`] holds the command-line definitions; `main.rs` dispatches them.
@@ -30,14 +32,18 @@ pub mod app;
 pub mod atomic;
 pub mod cli;
 pub mod cluster;
+pub mod cmd;
 pub mod config;
 pub mod diagnose;
+pub mod drive;
+pub mod duration;
 pub mod exec;
 pub mod fetch;
 pub mod lab;
 pub mod lint;
-pub mod run;
+pub mod palette;
 pub mod runbook;
 pub mod session;
 pub mod state;
+pub mod target;
 pub mod ui;

@@ -27,10 +27,8 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::exec::process::Terminal;
-use crate::exec::runner::{Event, Host};
+use crate::exec::runner::{Event, Host, Verdict};
 use crate::exec::vars::Vars;
-use crate::runbook::PlaceholderDoc;
-use crate::runbook::placeholder::Placeholder;
 pub use store::{
     CommandRecord, ContextInfo, OutputWriter, SessionRecord, Status, StepRecord, StepState, Store,
     StoreError, VarRecord,
@@ -156,6 +154,12 @@ impl Recorder {
         self.save();
     }
 
+    /// The commands now talk to another context (a step re-pointed `KUBECONFIG`).
+    pub fn set_context(&mut self, context: Option<ContextInfo>) {
+        self.record.context = context;
+        self.save();
+    }
+
     /// A note on step `step` (replaces the previous one; empty removes it).
     pub fn set_note(&mut self, step: usize, note: &str) {
         if let Some(s) = self.record.steps.get_mut(step) {
@@ -171,8 +175,7 @@ impl Recorder {
         self.save();
     }
 
-    /// Records one event for step `index` of the session (the TUI runs one step per runner,
-    /// so its events say step 0; headless runs pass the event's own index).
+    /// Records one event for step `index` of the session (the event's own step index).
     pub fn record(&mut self, index: usize, event: &Event) {
         let now = Utc::now();
         match event {
@@ -289,6 +292,24 @@ impl Recorder {
         }
     }
 
+    /// The user settled step `index` without running it: ticked off by hand
+    /// ([`Verdict::Manual`]) or skipped.
+    pub fn mark(&mut self, index: usize, number: &str, title: &str, verdict: Verdict) {
+        let step = self.record.step_mut(index, number, title);
+        step.state = StepState::Done;
+        step.verdict = Some(verdict);
+        step.reasons = vec![
+            if verdict == Verdict::Skipped {
+                "skipped by the user"
+            } else {
+                "done by hand"
+            }
+            .to_owned(),
+        ];
+        step.finished = Some(Utc::now());
+        self.save();
+    }
+
     /// The whole run is over.
     pub fn finish(&mut self) {
         self.output = None;
@@ -340,30 +361,18 @@ fn millis(d: Duration) -> u64 {
 }
 
 /// A [`Host`] that records every event before passing it on.
-pub struct Recorded<'a, H: Host> {
+pub struct Recorded<'a, H: Host + ?Sized> {
     pub inner: &'a mut H,
     pub recorder: Option<&'a mut Recorder>,
 }
 
-impl<H: Host> Host for Recorded<'_, H> {
+impl<H: Host + ?Sized> Host for Recorded<'_, H> {
     fn emit(&mut self, event: Event) {
         if let Some(r) = self.recorder.as_deref_mut() {
             let index = event_step(&event).unwrap_or(0);
             r.record(index, &event);
         }
         self.inner.emit(event);
-    }
-
-    fn prompt(
-        &mut self,
-        placeholder: &Placeholder,
-        doc: Option<&PlaceholderDoc>,
-    ) -> Option<String> {
-        self.inner.prompt(placeholder, doc)
-    }
-
-    fn confirm(&mut self, command: &str, reasons: &[String]) -> bool {
-        self.inner.confirm(command, reasons)
     }
 
     fn terminal(&mut self) -> &mut dyn Terminal {

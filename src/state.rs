@@ -9,23 +9,25 @@
 //! [`update`], draw what it changes in `ui/`, and test the flow here.
 
 mod catalog;
+pub mod clusters;
 pub mod diagnose;
 mod nodes;
 mod scenario;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::action::{Action, Command, Keymap};
+pub use crate::action::{ContextInfo, RestoredStep, Resumable};
 use crate::cluster::ContextEntry;
 use crate::cluster::guard::Guard;
-use crate::cluster::health::Health;
 use crate::cluster::pick::{Choice, PickSpec};
-use crate::exec::runner::{Options as RunOptions, Shell};
+use crate::drive::{Needs, Procedure};
+pub use crate::exec::runner::RunMode;
+use crate::exec::runner::Verdict;
 use crate::exec::vars::{Origin, Vars};
 use crate::exec::{self};
-use crate::runbook::{PlaceholderDoc, Runbook, Step};
+use crate::runbook::Runbook;
 
 pub use catalog::{CatalogView, Entry, Row};
 pub use nodes::{NodeColumn, NodeStatus, NodesView};
@@ -41,28 +43,8 @@ pub enum Screen {
     Scenario,
     /// The ranked result of `runbook diagnose`.
     Diagnose,
-}
-
-/// What happens to destructive commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Ask before each destructive command.
-    #[default]
-    Confirm,
-    /// Refuse destructive commands.
-    ReadOnly,
-    /// Show the filled-in commands, run nothing.
-    DryRun,
-}
-
-impl Mode {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Confirm => "confirm",
-            Self::ReadOnly => "read-only",
-            Self::DryRun => "dry-run",
-        }
-    }
+    /// Every cluster, its health and matching runbooks ([`clusters`]).
+    Clusters,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -113,6 +95,12 @@ pub enum Dialog {
     Namespace { input: String, live: Live },
     /// Pick one of the scenario's procedures.
     Procedure { selected: usize },
+    /// The step offers alternatives (tabs); the user picks the one that runs.
+    Alternatives {
+        step: usize,
+        options: Vec<crate::drive::Alternative>,
+        selected: usize,
+    },
     /// Quit while a command runs?
     Quit,
 }
@@ -127,39 +115,6 @@ pub enum Overlay {
         query: String,
         searching: bool,
     },
-}
-
-/// The kube context the commands use: pinned by the app, shown in the status bar.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContextInfo {
-    pub context: Option<String>,
-    pub namespace: Option<String>,
-    pub server: Option<String>,
-    pub health: Health,
-    /// The config's guard rail for this context.
-    pub guard: Guard,
-    /// Why there is no context ("no kubeconfig: ..."), empty when there is one.
-    pub detail: String,
-}
-
-/// A session left unfinished for the open scenario and the same context.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resumable {
-    pub id: String,
-    pub done: usize,
-    pub total: usize,
-    /// Last activity, as the user reads it.
-    pub updated: String,
-}
-
-/// A step as a resumed session left it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestoredStep {
-    pub index: usize,
-    pub status: Status,
-    /// The end of its output.
-    pub output: Vec<String>,
-    pub note: String,
 }
 
 /// A live list of cluster objects in a picker.
@@ -217,15 +172,40 @@ impl Live {
 /// Something the loop must do.
 #[derive(Debug)]
 pub enum Effect {
-    /// Run one step of the open scenario.
+    /// A scenario was opened: the loop sets up its driver (or takes up the one it had).
+    Open(Arc<Procedure>),
+    /// What does step `index` need before it runs? Answered by [`Action::Needs`].
+    Preflight(usize),
+    /// A value for a placeholder, for the commands of every later step.
+    SetValue {
+        name: String,
+        value: String,
+        secret: bool,
+    },
+    /// Step `step` runs the alternative in block `block`.
+    Choose {
+        step: usize,
+        block: usize,
+    },
+    /// Run step `index` of the open scenario; `confirmed`: the user said yes to it.
     Run {
         index: usize,
-        run: Box<RunRequest>,
+        confirmed: bool,
     },
+    /// A step ticked off by hand (`Manual`) or skipped: recorded in the session.
+    Mark {
+        index: usize,
+        verdict: Verdict,
+    },
+    /// The mode changed (`m`).
+    SetMode(RunMode),
     /// Cancel the running command.
     Cancel,
     /// Put text on the clipboard (OSC 52: works over SSH).
     Copy(String),
+    /// Write the session's report (redacted) into its folder; answered by
+    /// [`Action::ReportWritten`].
+    WriteReport,
     /// Continue the session with this id (its steps come back as [`Action::Restored`]).
     Resume(String),
     /// Keep a note on a step in the session.
@@ -246,17 +226,9 @@ pub enum Effect {
     },
     /// Run the catalog's diagnose checks against the commands' cluster; report `Diagnosed`.
     Diagnose,
+    /// One background pass over every cluster; reported as `Action::Fleet`.
+    Fleet,
     Quit,
-}
-
-/// Everything a step run needs, handed to the engine's task.
-#[derive(Debug)]
-pub struct RunRequest {
-    pub number: String,
-    pub step: Step,
-    pub shell: Shell,
-    pub options: RunOptions,
-    pub docs: BTreeMap<String, PlaceholderDoc>,
 }
 
 #[derive(Debug)]
@@ -266,18 +238,23 @@ pub struct State {
     pub scenario: Option<ScenarioView>,
     /// The Diagnose view, once `D` was pressed.
     pub diagnose: Option<diagnose::DiagnoseView>,
+    /// The clusters view, once opened.
+    pub clusters: Option<clusters::ClustersView>,
     pub dialog: Option<Dialog>,
     pub overlay: Option<Overlay>,
     pub focus: Focus,
-    pub mode: Mode,
+    pub mode: RunMode,
     pub context: ContextInfo,
     /// The contexts of the user's kubeconfig, for the picker.
     pub contexts: Vec<ContextEntry>,
     /// The last picker request's number.
     pub pick_token: u64,
     pub keymap: Keymap,
-    /// The shell session carried between steps; `None` while a step runs with it.
-    pub shell: Option<Shell>,
+    /// The placeholder values the commands get (a copy of the driver's, for copying a
+    /// command and offering earlier answers).
+    pub vars: Vars,
+    /// Scenarios left during this run, as they were: opening one again takes it up.
+    pub parked: Vec<ScenarioView>,
     /// One line for the status bar, replaced by the next.
     pub message: Option<String>,
     pub size: (u16, u16),
@@ -289,26 +266,26 @@ pub struct State {
     pub nodes: exec::nodes::NodeOptions,
     /// The last frame's layout: where the checklist rows start, for mouse clicks.
     pub checklist_area: Option<(u16, u16, u16)>,
-    /// URLs of fetched runbooks whose commands the user agreed to run in this session.
-    pub trusted_origins: Vec<String>,
 }
 
 impl State {
-    pub fn new(runbooks: Vec<Arc<Runbook>>, keymap: Keymap, shell: Shell) -> Self {
+    pub fn new(runbooks: Vec<Arc<Runbook>>, keymap: Keymap, vars: Vars) -> Self {
         Self {
             screen: Screen::Catalog,
             catalog: CatalogView::new(runbooks),
             scenario: None,
             diagnose: None,
+            clusters: None,
             dialog: None,
             overlay: None,
             focus: Focus::Checklist,
-            mode: Mode::Confirm,
+            mode: RunMode::Confirm,
             context: ContextInfo::default(),
             contexts: Vec::new(),
             pick_token: 0,
             keymap,
-            shell: Some(shell),
+            vars,
+            parked: Vec::new(),
             message: None,
             size: (80, 24),
             ticks: 0,
@@ -316,39 +293,54 @@ impl State {
             should_quit: false,
             nodes: exec::nodes::NodeOptions::default(),
             checklist_area: None,
-            trusted_origins: Vec::new(),
         }
-    }
-
-    pub fn vars(&self) -> Option<&Vars> {
-        self.shell.as_ref().map(|s| &s.vars)
     }
 
     pub fn running(&self) -> Option<usize> {
         self.scenario.as_ref().and_then(|s| s.running)
     }
 
-    /// Opens a scenario by id (`runbook/scenario`), as `runbook TARGET` does.
-    pub fn open(&mut self, id: &str) -> bool {
-        let Some(entry) = self
+    /// Opens a scenario by id (`runbook/scenario`), as `runbook TARGET` does; the effect
+    /// that sets up its driver, or `None` when there is no such scenario.
+    pub fn open(&mut self, id: &str) -> Option<Effect> {
+        let entry = self
             .catalog
             .entries
             .iter()
-            .position(|e| e.id == id || e.runbook_id == id)
-        else {
-            return false;
-        };
-        self.open_entry(entry);
-        true
+            .position(|e| e.id == id || e.runbook_id == id)?;
+        Some(self.open_entry(entry))
     }
 
-    fn open_entry(&mut self, entry: usize) {
+    fn open_entry(&mut self, entry: usize) -> Effect {
         let e = &self.catalog.entries[entry];
         let runbook = Arc::clone(&self.catalog.runbooks[e.runbook]);
-        self.scenario = Some(ScenarioView::new(runbook, e.scenario, 0));
+        let scenario = e.scenario;
+        self.open_view(runbook, scenario, 0)
+    }
+
+    /// Shows procedure `procedure` of a scenario: as it was left, if it was opened before in
+    /// this run. The scenario on screen is parked for later.
+    fn open_view(&mut self, runbook: Arc<Runbook>, scenario: usize, procedure: usize) -> Effect {
+        let key = (runbook.path.clone(), scenario, procedure);
+        self.park();
+        let view = match self.parked.iter().position(|v| v.key() == key) {
+            Some(i) => self.parked.swap_remove(i),
+            None => ScenarioView::open(runbook, scenario, procedure),
+        };
+        let effect = Effect::Open(Arc::clone(&view.flow));
+        self.scenario = Some(view);
         self.screen = Screen::Scenario;
         self.focus = Focus::Checklist;
         self.message = None;
+        effect
+    }
+
+    /// Keeps the scenario on screen for when it is opened again.
+    fn park(&mut self) {
+        if let Some(view) = self.scenario.take() {
+            self.parked.retain(|v| v.key() != view.key());
+            self.parked.push(view);
+        }
     }
 }
 
@@ -361,7 +353,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if let Some(s) = &mut state.scenario {
                 s.tick(now);
             }
-            Vec::new()
+            clusters::tick(state)
         }
         Action::Resize(w, h) => {
             state.size = (w, h);
@@ -374,14 +366,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Restored { steps, vars } => {
-            if let Some(session) = &mut state.shell {
-                for (name, value) in vars {
-                    session.vars.set(&name, value, Origin::Prompt);
-                }
+            for (name, value) in vars {
+                state.vars.set(&name, value, Origin::Prompt);
             }
             if let Some(s) = &mut state.scenario {
                 for r in steps {
-                    s.set_status(r.index, r.status);
+                    s.set_status(r.index, Status::from_record(r.state, r.verdict));
                     if let Some(item) = s.items.get_mut(r.index) {
                         item.note = r.note;
                         item.output.lines = r
@@ -399,9 +389,17 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 Some("resumed: secret values are asked again when a step needs them".to_owned());
             Vec::new()
         }
-        Action::Cluster(info) => {
+        Action::Cluster(info, contexts) => {
             state.context = *info;
-            apply_guard(state);
+            state.contexts = contexts;
+            apply_guard(state)
+        }
+        Action::Say(text) => {
+            state.message = Some(text);
+            Vec::new()
+        }
+        Action::Layout(area) => {
+            state.checklist_area = area;
             Vec::new()
         }
         Action::Health { context, health } => {
@@ -441,8 +439,22 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Action::RunEnded(index, session) => {
-            state.shell = Some(*session);
+        Action::Needs(needs) => answer_needs(state, *needs),
+        Action::ReportWritten(result) => match result {
+            Ok((path, text)) => {
+                state.message = Some(format!(
+                    "report written to {}; sent to the clipboard (OSC 52)",
+                    path.display()
+                ));
+                vec![Effect::Copy(text)]
+            }
+            Err(e) => {
+                state.message = Some(format!("cannot write the report: {e}"));
+                Vec::new()
+            }
+        },
+        Action::RunEnded { index, vars } => {
+            state.vars = *vars;
             if let Some(s) = &mut state.scenario {
                 s.run_ended(index);
             }
@@ -458,6 +470,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Fleet(progress) => clusters::progress(state, progress),
         Action::Terminate => {
             state.should_quit = true;
             let mut effects = Vec::new();
@@ -577,6 +590,7 @@ fn scroll(state: &mut State, delta: i16) {
                 view.move_by(i32::from(delta).signum());
             }
         }
+        Screen::Clusters => clusters::scroll(state, delta),
         Screen::Scenario => {
             if let Some(s) = &mut state.scenario {
                 if state.focus == Focus::Output {
@@ -709,16 +723,14 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
             vec![effect]
         }
         Command::CycleMode => {
-            state.mode = match state.mode {
-                Mode::Confirm => Mode::ReadOnly,
-                Mode::ReadOnly => Mode::DryRun,
-                Mode::DryRun => Mode::Confirm,
-            };
+            state.mode = state.mode.next();
             state.message = Some(format!("mode: {}", state.mode.label()));
-            Vec::new()
+            vec![Effect::SetMode(state.mode)]
         }
+        Command::Report => vec![Effect::WriteReport],
         Command::Cancel => cancel(state),
         Command::Diagnose => start_diagnose(state),
+        Command::Clusters => clusters::open(state),
         Command::ToggleDiff if state.screen == Screen::Catalog && !state.catalog.searching => {
             start_diagnose(state)
         }
@@ -726,6 +738,7 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
             Screen::Catalog => catalog_command(state, command),
             Screen::Scenario => scenario_command(state, command),
             Screen::Diagnose => diagnose_command(state, command),
+            Screen::Clusters => clusters::command(state, command),
         },
     }
 }
@@ -757,10 +770,11 @@ fn diagnose_command(state: &mut State, command: Command) -> Vec<Effect> {
         Command::Top => view.move_by(i32::MIN / 2),
         Command::Bottom => view.move_by(i32::MAX / 2),
         Command::Enter => {
-            if let Some(id) = view.selected_scenario().map(str::to_owned)
-                && !state.open(&id)
-            {
-                state.message = Some(format!("no scenario `{id}` in the catalog"));
+            if let Some(id) = view.selected_scenario().map(str::to_owned) {
+                match state.open(&id) {
+                    Some(effect) => return vec![effect],
+                    None => state.message = Some(format!("no scenario `{id}` in the catalog")),
+                }
             }
         }
         Command::Back => state.screen = Screen::Catalog,
@@ -806,7 +820,7 @@ fn catalog_command(state: &mut State, command: Command) -> Vec<Effect> {
                 c.searching = false;
             }
             if let Some(entry) = c.selected_entry() {
-                state.open_entry(entry);
+                return vec![state.open_entry(entry)];
             }
         }
         _ => {}
@@ -868,20 +882,19 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
                 searching: false,
             });
         }
-        Command::MarkDone => {
+        Command::MarkDone | Command::Skip => {
             if s.running == Some(s.selected) {
                 state.message = Some("the step is running; x cancels it".to_owned());
             } else {
-                s.set_status(s.selected, Status::Done);
+                let index = s.selected;
+                let verdict = if command == Command::Skip {
+                    Verdict::Skipped
+                } else {
+                    Verdict::Manual
+                };
+                s.set_status(index, verdict.into());
                 s.advance();
-            }
-        }
-        Command::Skip => {
-            if s.running == Some(s.selected) {
-                state.message = Some("the step is running; x cancels it".to_owned());
-            } else {
-                s.set_status(s.selected, Status::Skipped);
-                s.advance();
+                return vec![Effect::Mark { index, verdict }];
             }
         }
         Command::PickProcedure => {
@@ -895,8 +908,7 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
         }
         Command::Copy => {
             let index = s.selected;
-            let vars = state.shell.as_ref().map(|x| &x.vars);
-            return match s.filled_commands(index, vars) {
+            return match s.filled_commands(index, Some(&state.vars)) {
                 Some(text) if !text.is_empty() => {
                     state.message = Some("copied the command to the clipboard".to_owned());
                     vec![Effect::Copy(text)]
@@ -912,7 +924,7 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
                 state.message = Some("a command is running; x cancels it".to_owned());
             } else {
                 state.screen = Screen::Catalog;
-                state.scenario = None;
+                state.park();
             }
         }
         Command::Enter => return start_run(state),
@@ -970,18 +982,23 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
                 state.message = Some(format!("type a value for {name}, or Esc"));
                 return Vec::new();
             }
-            if let Some(session) = &mut state.shell {
-                if secret {
-                    session.vars.set_secret(&name, input, Origin::Prompt);
-                } else {
-                    session.vars.set(&name, input, Origin::Prompt);
-                }
+            if secret {
+                state.vars.set_secret(&name, input.clone(), Origin::Prompt);
+            } else {
+                state.vars.set(&name, input.clone(), Origin::Prompt);
             }
             state.dialog = None;
             if let Some(s) = &mut state.scenario {
                 s.selected = step;
             }
-            start_run(state)
+            vec![
+                Effect::SetValue {
+                    name,
+                    value: input,
+                    secret,
+                },
+                Effect::Preflight(step),
+            ]
         }
         (Dialog::Prompt { .. } | Dialog::Namespace { .. }, Command::Up | Command::Down) => {
             let delta = if command == Command::Up { -1 } else { 1 };
@@ -1014,9 +1031,8 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             state.message = Some(format!("type `{name}` to run it on this context, or Esc"));
             Vec::new()
         }
-        (Dialog::Confirm { step, origin, .. }, Command::Enter) => {
+        (Dialog::Confirm { step, .. }, Command::Enter) => {
             state.dialog = None;
-            state.trusted_origins.extend(origin);
             launch(state, step, true)
         }
         (Dialog::Contexts { selected }, Command::Up | Command::Down) => {
@@ -1059,6 +1075,47 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
                 namespace: Some(chosen),
             }]
         }
+        (
+            Dialog::Alternatives {
+                step,
+                options,
+                selected,
+            },
+            Command::Up | Command::Down,
+        ) => {
+            let selected = if command == Command::Up {
+                selected.saturating_sub(1)
+            } else {
+                (selected + 1).min(options.len().saturating_sub(1))
+            };
+            state.dialog = Some(Dialog::Alternatives {
+                step,
+                options,
+                selected,
+            });
+            Vec::new()
+        }
+        (
+            Dialog::Alternatives {
+                step,
+                options,
+                selected,
+            },
+            Command::Enter,
+        ) => {
+            state.dialog = None;
+            let Some(a) = options.get(selected) else {
+                return Vec::new();
+            };
+            state.message = Some(format!("step runs \"{}\"", a.tab));
+            vec![
+                Effect::Choose {
+                    step,
+                    block: a.block,
+                },
+                Effect::Preflight(step),
+            ]
+        }
         (Dialog::Procedure { selected }, Command::Up) => {
             state.dialog = Some(Dialog::Procedure {
                 selected: selected.saturating_sub(1),
@@ -1077,14 +1134,15 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
         }
         (Dialog::Procedure { selected }, Command::Enter) => {
             state.dialog = None;
-            if let Some(s) = &mut state.scenario {
-                if s.running.is_some() {
-                    state.message = Some("a command is running; x cancels it first".to_owned());
-                } else {
-                    *s = ScenarioView::new(Arc::clone(&s.runbook), s.scenario, selected);
-                }
+            let Some(s) = &state.scenario else {
+                return Vec::new();
+            };
+            if s.running.is_some() {
+                state.message = Some("a command is running; x cancels it first".to_owned());
+                return Vec::new();
             }
-            Vec::new()
+            let (runbook, scenario) = (Arc::clone(&s.runbook), s.scenario);
+            vec![state.open_view(runbook, scenario, selected)]
         }
         // Anything else does nothing while a dialog is open.
         (
@@ -1092,6 +1150,7 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             | Dialog::Prompt { .. }
             | Dialog::Confirm { .. }
             | Dialog::Procedure { .. }
+            | Dialog::Alternatives { .. }
             | Dialog::Contexts { .. }
             | Dialog::Namespace { .. }
             | Dialog::Resume(_)
@@ -1101,7 +1160,8 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
     }
 }
 
-/// Enter on a step: ask for missing values, then for confirmation, then run.
+/// Enter on a step: the driver's preflight is asked what the step needs
+/// ([`answer_needs`] shows it), then it runs.
 fn start_run(state: &mut State) -> Vec<Effect> {
     let Some(s) = &state.scenario else {
         return Vec::new();
@@ -1121,115 +1181,93 @@ fn start_run(state: &mut State) -> Vec<Effect> {
         state.message = Some("a manual step: do it, then Space marks it done".to_owned());
         return Vec::new();
     }
-    let Some(vars) = state.vars() else {
-        return Vec::new();
-    };
-    // Placeholders first, in the order they appear.
-    let mut asked = None;
-    for block in item.step.commands() {
-        if let Some(p) = vars.missing(&block.code).into_iter().next() {
-            let raw = p.raw(&block.code).to_owned();
-            let context = block
-                .code
-                .lines()
-                .find(|l| l.contains(&raw))
-                .unwrap_or_default()
-                .trim()
-                .to_owned();
-            let doc = s.docs().get(&p.name).or_else(|| {
-                s.docs()
-                    .iter()
-                    .find(|(k, _)| crate::runbook::placeholder::normalise(k) == p.name)
-                    .map(|(_, v)| v)
-            });
-            let choices = vars
-                .get(&p.name)
-                .map(|v| vec![v.value.clone()])
-                .unwrap_or_default();
-            // A live list where the runbook says which objects fit and there is a cluster.
-            let spec = doc
-                .and_then(PickSpec::of)
-                .and_then(Result::ok)
-                .filter(|_| state.context.context.is_some());
-            let namespace = spec.as_ref().and_then(|spec| {
-                spec.namespace_placeholder().map_or_else(
-                    || spec.namespace.clone(),
-                    |name| vars.get(name).map(|v| v.value.clone()),
-                )
-            });
-            let prompt = Dialog::Prompt {
-                step: index,
-                name: p.name.clone(),
-                raw,
-                context,
-                description: doc.and_then(|d| d.description.clone()),
-                example: doc.and_then(|d| d.example.clone()),
-                secret: p.secret || doc.is_some_and(|d| d.secret),
-                input: String::new(),
-                choices,
-                live: None,
-            };
-            asked = Some((prompt, spec.map(|spec| (spec, namespace))));
-            break;
-        }
-    }
-    if let Some((mut prompt, pick)) = asked {
-        let mut effects = Vec::new();
-        if let (Some((spec, namespace)), Dialog::Prompt { live, .. }) = (pick, &mut prompt) {
-            let (list, effect) = live_list(state, spec, namespace);
-            *live = Some(list);
-            effects.push(effect);
-        }
-        state.dialog = Some(prompt);
-        return effects;
-    }
+    vec![Effect::Preflight(index)]
+}
+
+/// What the step needs, as dialogs: the first missing value (with the cluster's objects
+/// that fit, when the runbook says which), else the confirmation, else it runs.
+fn answer_needs(state: &mut State, needs: Needs) -> Vec<Effect> {
+    let index = needs.index;
     let Some(s) = &state.scenario else {
         return Vec::new();
     };
-    let Some(item) = s.items.get(index) else {
+    if s.running.is_some() || state.dialog.is_some() || s.selected != index {
         return Vec::new();
-    };
-    let Some(vars) = state.vars() else {
+    }
+    if needs.manual {
+        state.message = Some("a manual step: do it, then Space marks it done".to_owned());
         return Vec::new();
-    };
-    // A fetched runbook: its first command in this session is confirmed naming the URL (the
-    // dialog lists every command of the step, so destructive ones are confirmed with it).
-    let origin = s
-        .runbook
-        .fetched
-        .as_ref()
-        .map(|f| f.url.clone())
-        .filter(|url| state.mode != Mode::DryRun && !state.trusted_origins.contains(url));
-    if state.mode == Mode::Confirm || origin.is_some() {
-        let mut commands = Vec::new();
-        let mut reasons = Vec::new();
-        let mut destructive = false;
-        for block in item.step.commands() {
-            let class = exec::classify_block(block);
-            destructive |= class.destructive;
-            if class.destructive || origin.is_some() {
-                let shown = vars
-                    .fill(&block.code)
-                    .map_or_else(|_| block.code.clone(), |f| f.display);
-                commands.push(shown.trim_end().to_owned());
-                reasons.extend(class.reasons);
-            }
-        }
-        if !commands.is_empty() {
-            reasons.dedup();
-            let require = (destructive && state.context.guard == Guard::ConfirmName)
-                .then(|| state.context.context.clone())
-                .flatten();
-            state.dialog = Some(Dialog::Confirm {
-                step: index,
-                commands,
-                reasons,
-                require,
-                input: String::new(),
-                origin,
-            });
-            return Vec::new();
-        }
+    }
+    // Alternatives first: which one runs decides what it needs.
+    if !needs.chosen && needs.alternatives.len() > 1 {
+        let selected = needs
+            .alternatives
+            .iter()
+            .position(|a| Some(a.block) == needs.alternative)
+            .unwrap_or(0);
+        state.dialog = Some(Dialog::Alternatives {
+            step: index,
+            options: needs.alternatives,
+            selected,
+        });
+        return Vec::new();
+    }
+    if let Some(m) = needs.missing.into_iter().next() {
+        let docs = s.flow.docs();
+        let doc = docs.get(&m.name).or_else(|| {
+            docs.iter()
+                .find(|(k, _)| crate::runbook::placeholder::normalise(k) == m.name)
+                .map(|(_, v)| v)
+        });
+        let choices = state
+            .vars
+            .get(&m.name)
+            .map(|v| vec![v.value.clone()])
+            .unwrap_or_default();
+        // A live list where the runbook says which objects fit and there is a cluster.
+        let spec = doc
+            .and_then(PickSpec::of)
+            .and_then(Result::ok)
+            .filter(|_| state.context.context.is_some());
+        let namespace = spec.as_ref().and_then(|spec| {
+            spec.namespace_placeholder().map_or_else(
+                || spec.namespace.clone(),
+                |name| state.vars.get(name).map(|v| v.value.clone()),
+            )
+        });
+        let description = doc.and_then(|d| d.description.clone());
+        let example = doc.and_then(|d| d.example.clone());
+        let secret = m.secret || doc.is_some_and(|d| d.secret);
+        let mut effects = Vec::new();
+        let live = spec.map(|spec| {
+            let (list, effect) = live_list(state, spec, namespace);
+            effects.push(effect);
+            list
+        });
+        state.dialog = Some(Dialog::Prompt {
+            step: index,
+            name: m.name,
+            raw: m.raw,
+            context: m.context,
+            description,
+            example,
+            secret,
+            input: String::new(),
+            choices,
+            live,
+        });
+        return effects;
+    }
+    if let Some(c) = needs.confirm {
+        state.dialog = Some(Dialog::Confirm {
+            step: index,
+            commands: c.commands,
+            reasons: c.reasons,
+            require: c.require_name,
+            input: String::new(),
+            origin: c.origin,
+        });
+        return Vec::new();
     }
     launch(state, index, false)
 }
@@ -1256,51 +1294,29 @@ fn live_list(state: &mut State, spec: PickSpec, namespace: Option<String>) -> (L
 }
 
 /// The context's guard rail overrides the mode where it is stricter.
-fn apply_guard(state: &mut State) {
-    match state.context.guard {
-        Guard::ReadOnly => state.mode = Mode::ReadOnly,
-        Guard::DryRun => state.mode = Mode::DryRun,
-        Guard::Normal | Guard::ConfirmName => {}
+fn apply_guard(state: &mut State) -> Vec<Effect> {
+    let guarded = state.mode.guarded(state.context.guard);
+    if guarded == state.mode {
+        return Vec::new();
     }
+    state.mode = guarded;
+    vec![Effect::SetMode(guarded)]
 }
 
 fn launch(state: &mut State, index: usize, confirmed: bool) -> Vec<Effect> {
-    let Some(session) = state.shell.take() else {
-        return Vec::new();
-    };
-    let mode = state.mode;
     let Some(s) = &mut state.scenario else {
-        state.shell = Some(session);
         return Vec::new();
     };
-    let Some(item) = s.items.get(index) else {
-        state.shell = Some(session);
+    if s.items.get(index).is_none() {
         return Vec::new();
-    };
-    let options = RunOptions {
-        yes: confirmed,
-        read_only: mode == Mode::ReadOnly,
-        dry_run: mode == Mode::DryRun,
-        terminal: true,
-        nodes: state.nodes.clone(),
-        ..RunOptions::default()
-    };
-    let run = RunRequest {
-        number: item.number.clone(),
-        step: item.step.clone(),
-        shell: session,
-        options,
-        docs: s.docs().clone(),
-    };
+    }
     s.running = Some(index);
+    s.selected = index;
     s.started = state.clock;
     s.set_status(index, Status::Running(Duration::ZERO));
     s.items[index].output = OutputView::default();
     state.message = None;
-    vec![Effect::Run {
-        index,
-        run: Box::new(run),
-    }]
+    vec![Effect::Run { index, confirmed }]
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! module and place it in that screen's layout.
 
 mod catalog;
+mod clusters;
 mod diagnose;
 mod dialogs;
 mod markup;
@@ -38,6 +39,10 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: Theme) -> Option<(u16, 
         Screen::Scenario => scenario::draw(frame, state, body, theme),
         Screen::Diagnose => {
             diagnose::draw(frame, state, body, theme);
+            None
+        }
+        Screen::Clusters => {
+            clusters::draw(frame, state, body, theme);
             None
         }
     };
@@ -82,7 +87,7 @@ fn status_bar(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
     }
     spans.push(sep.clone());
     let mode_style = match state.mode {
-        crate::state::Mode::Confirm => theme.base(),
+        crate::state::RunMode::Confirm | crate::state::RunMode::Yes => theme.base(),
         _ => theme.warn(),
     };
     spans.push(Span::styled(
@@ -107,6 +112,7 @@ fn status_bar(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
                 Command::Back,
                 Command::Help,
             ],
+            Screen::Clusters => &[Command::Enter, Command::Back, Command::Help],
             Screen::Scenario => &[
                 Command::Enter,
                 Command::MarkDone,

@@ -22,7 +22,16 @@ use crate::runbook::Read;
 pub const PAGE_SIZE: u32 = 500;
 
 /// What one query gave: the items, or why they could not be listed.
-pub type Listed = Result<Val, String>;
+pub type Listed = Result<Items, String>;
+
+/// A list's items (a JSON array, as the API sends them) and their type, which the items of a
+/// list do not carry themselves.
+#[derive(Debug, Clone)]
+pub struct Items {
+    pub items: Val,
+    pub api_version: String,
+    pub kind: String,
+}
 
 #[derive(Deserialize)]
 struct Page {
@@ -74,18 +83,12 @@ async fn bounded<T>(
 ) -> Result<T, String> {
     tokio::time::timeout(timeout, work)
         .await
-        .unwrap_or_else(|_| Err(format!("timed out after {}", humanize(timeout))))
-}
-
-/// `10s`, `1.5s`, `250ms`.
-pub fn humanize(d: Duration) -> String {
-    if d.as_millis() < 1000 {
-        format!("{}ms", d.as_millis())
-    } else if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "timed out after {}",
+                crate::duration::humanize(timeout)
+            ))
+        })
 }
 
 async fn discover(client: &Client, group: &str, version: Option<&str>) -> Result<ApiGroup, String> {
@@ -124,7 +127,7 @@ async fn list(
     q: &Read,
     ar: &ApiResource,
     caps: &ApiCapabilities,
-) -> Result<Val, String> {
+) -> Result<Items, String> {
     let namespace = match caps.scope {
         Scope::Namespaced => q.namespace.as_deref(),
         Scope::Cluster => None,
@@ -153,7 +156,11 @@ async fn list(
             None => break,
         }
     }
-    Ok(Val::from_iter(items))
+    Ok(Items {
+        items: Val::from_iter(items),
+        api_version: ar.api_version.clone(),
+        kind: ar.kind.clone(),
+    })
 }
 
 /// A kube error as a short reason, with 403 and 404 said in words.

@@ -568,7 +568,7 @@ async fn run_one(
                 result.error = Some(NodeError::TimedOut);
                 result.message = Some(format!(
                     "timed out after {} on {}",
-                    super::runner::humanize(job.timeout),
+                    crate::duration::humanize(job.timeout),
                     node.name
                 ));
             } else if let Some((kind, msg)) =
@@ -699,7 +699,7 @@ pub async fn discover(env: &BTreeMap<OsString, OsString>) -> Result<Vec<Node>, S
     let client = kube::Client::try_from(config).map_err(|e| format!("kube client: {e}"))?;
     let list = tokio::time::timeout(
         Duration::from_secs(20),
-        Api::<KubeNode>::all(client).list(&ListParams::default()),
+        Api::<KubeNode>::all(client.clone()).list(&ListParams::default()),
     )
     .await
     .map_err(|_| "listing the cluster's nodes timed out".to_owned())?
@@ -729,12 +729,90 @@ pub async fn discover(env: &BTreeMap<OsString, OsString>) -> Result<Vec<Node>, S
     if nodes.is_empty() {
         return Err("the cluster lists no node with an InternalIP".to_owned());
     }
+    let practice = tokio::time::timeout(Duration::from_secs(10), client.apiserver_version())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .is_some_and(|v| v.git_version.contains(PRACTICE_VERSION_MARK));
+    if practice {
+        refuse_practice_nodes(&nodes)?;
+    }
     Ok(nodes)
+}
+
+/// What the practice cluster (`runbook lab`) puts in its `/version` `gitVersion`.
+pub const PRACTICE_VERSION_MARK: &str = "runbook-lab";
+
+/// The practice cluster's nodes are simulated: their addresses are nobody's machines (or, in a
+/// private range, someone's machine on the user's network). Only loopback addresses, which a
+/// trainee may have pointed at an sshd of their own, are dialled.
+pub fn refuse_practice_nodes(nodes: &[Node]) -> Result<(), String> {
+    let Some(node) = nodes.iter().find(|n| {
+        n.host
+            .parse::<std::net::IpAddr>()
+            .map_or(true, |ip| !ip.is_loopback())
+    }) else {
+        return Ok(());
+    };
+    let private = match node.host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            ip.is_private()
+                || ip.is_link_local()
+                || (ip.octets()[0] == 100 && ip.octets()[1] & 0xc0 == 64)
+        }
+        Ok(std::net::IpAddr::V6(ip)) => {
+            (ip.segments()[0] & 0xfe00) == 0xfc00 || ip.is_unicast_link_local()
+        }
+        Err(_) => false,
+    };
+    let why = if private {
+        "a private-range address, which on your network may be a real machine"
+    } else {
+        "an address of a simulated node"
+    };
+    Err(format!(
+        "node {} of the practice cluster has {} ({why}); node steps do not dial practice-cluster nodes: give --node ADDR to practise on a machine of your own",
+        node.name, node.host
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn practice_cluster_nodes_are_not_dialled() {
+        let node = |host: &str| Node {
+            name: format!("n-{host}"),
+            user: None,
+            host: host.to_owned(),
+            port: None,
+        };
+        assert!(refuse_practice_nodes(&[node("127.0.0.1"), node("::1")]).is_ok());
+        let err = refuse_practice_nodes(&[node("127.0.0.1"), node("10.10.227.11")])
+            .err()
+            .unwrap_or_default();
+        assert!(
+            err.contains("n-10.10.227.11") && err.contains("private-range"),
+            "{err}"
+        );
+        for private in [
+            "192.168.1.4",
+            "172.20.0.3",
+            "100.64.1.1",
+            "fd00::1",
+            "169.254.0.9",
+        ] {
+            let err = refuse_practice_nodes(&[node(private)])
+                .err()
+                .unwrap_or_default();
+            assert!(err.contains("private-range"), "{private}: {err}");
+        }
+        let err = refuse_practice_nodes(&[node("192.0.2.11")])
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("simulated") && err.contains("--node"), "{err}");
+    }
 
     #[test]
     fn node_addresses() {

@@ -2,17 +2,19 @@
 //! filled, output streamed as [`Event`]s, the environment carried like a shell session, and a
 //! verdict per step.
 //!
-//! The runner knows nothing about screens. Whoever drives it implements [`Host`]: it gets
-//! every [`Event`], answers prompts (a placeholder value, a confirmation) and lends the
-//! terminal to interactive commands. The headless `runbook run` prints events as text or
-//! JSON lines; the TUI will turn them into state updates (its `Host::emit` should forward
-//! them through a channel and may drop `Output` events under pressure: the step's
-//! [`OutputBuffer`] stays the source of truth for what is shown).
+//! The runner knows nothing about screens, and nothing about the order of steps: the driver
+//! (`crate::drive`) owns the procedure and calls [`Runner::run_step`] for one step at a time,
+//! lending it a [`Host`] for that step. The host gets every [`Event`], answers the prompts
+//! the driver's preflight left (a placeholder value, a confirmation) and lends the terminal to
+//! interactive commands. The headless `runbook run` prints events as text or JSON lines; the
+//! TUI turns them into state updates (its `Host::emit` forwards them through a channel and
+//! may drop `Output` events under pressure: the step's [`OutputBuffer`] stays the source of
+//! truth for what is kept).
 //!
 //! Gates, in order, for each command block: on-node and interactive plans (run only when a
-//! terminal is there, else the step is pending), `--read-only` refuses destructive commands
-//! (the step is blocked), destructive commands need [`Host::confirm`] (`--yes` in headless),
-//! `--dry-run` emits the filled-in command and runs nothing.
+//! terminal is there, else the step is pending), read-only mode refuses destructive commands
+//! (the step is blocked), a destructive command runs only when the step was confirmed (or
+//! [`Host::confirm`] says yes), dry-run mode emits the filled-in command and runs nothing.
 //!
 //! To add a gate, add it to [`Runner::run_block`] and give it a [`Verdict`] if it is new.
 
@@ -24,13 +26,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::duration::{humanize, parse as parse_duration};
+
 use super::judge::{self, Expectations, OutputMatch};
 use super::nodes::{self, Node, NodeEvent, NodeOptions, NodeResult, NodesReport, Source};
 use super::output::{Limits, OutputBuffer, Stream};
 use super::plan::{self, BlockPlan, StepPlan};
 use super::process::{self, Cancel, CommandOutcome, CommandSpec, OutputSink, Terminal};
 use super::vars::{Origin, Vars};
-use crate::runbook::placeholder::{self, Placeholder};
+use crate::runbook::placeholder;
 use crate::runbook::{Block, PlaceholderDoc, Step};
 
 /// Default bound for every command.
@@ -38,21 +42,87 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// Between SIGINT, SIGTERM and SIGKILL on cancel.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
 
+/// What happens to destructive commands, for the TUI and `runbook run` alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunMode {
+    /// Ask before each destructive command.
+    #[default]
+    Confirm,
+    /// Destructive commands and manual steps count as confirmed (`runbook run --yes`).
+    Yes,
+    /// Refuse destructive commands.
+    ReadOnly,
+    /// Show the filled-in commands, run nothing.
+    DryRun,
+}
+
+impl RunMode {
+    /// From `runbook run`'s flags: dry-run beats read-only beats `--yes`.
+    pub fn from_flags(yes: bool, read_only: bool, dry_run: bool) -> Self {
+        if dry_run {
+            Self::DryRun
+        } else if read_only {
+            Self::ReadOnly
+        } else if yes {
+            Self::Yes
+        } else {
+            Self::Confirm
+        }
+    }
+
+    /// The word the status bar, the `run` header and the session use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Confirm => "confirm",
+            Self::Yes => "yes",
+            Self::ReadOnly => "read-only",
+            Self::DryRun => "dry-run",
+        }
+    }
+
+    /// The mode with a context's guard rail applied: the guard wins where it is stricter.
+    #[must_use]
+    pub fn guarded(self, guard: crate::cluster::guard::Guard) -> Self {
+        use crate::cluster::guard::Guard;
+        match (guard, self) {
+            (Guard::ReadOnly, _) | (Guard::DryRun, Self::ReadOnly) => Self::ReadOnly,
+            (Guard::DryRun, _) => Self::DryRun,
+            (Guard::Normal | Guard::ConfirmName, mode) => mode,
+        }
+    }
+
+    /// The TUI's `m`: confirm, read-only, dry-run, round again.
+    #[must_use]
+    pub fn next(self) -> Self {
+        match self {
+            Self::Confirm | Self::Yes => Self::ReadOnly,
+            Self::ReadOnly => Self::DryRun,
+            Self::DryRun => Self::Confirm,
+        }
+    }
+
+    pub fn read_only(self) -> bool {
+        self == Self::ReadOnly
+    }
+
+    pub fn dry_run(self) -> bool {
+        self == Self::DryRun
+    }
+
+    pub fn yes(self) -> bool {
+        self == Self::Yes
+    }
+}
+
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Destructive commands and manual steps count as confirmed.
-    pub yes: bool,
-    /// Refuse destructive commands.
-    pub read_only: bool,
-    /// Show the filled-in commands, run nothing.
-    pub dry_run: bool,
+    pub mode: RunMode,
     pub default_timeout: Duration,
     pub grace: Duration,
     /// Write each command's full (masked) output to this folder.
     pub save_output: Option<PathBuf>,
-    /// 1-based index (in the flattened step list) of the first step to run.
-    pub from_step: usize,
     pub limits: Limits,
     /// Interactive commands can be handed a terminal.
     pub terminal: bool,
@@ -63,13 +133,10 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            yes: false,
-            read_only: false,
-            dry_run: false,
+            mode: RunMode::Confirm,
             default_timeout: DEFAULT_TIMEOUT,
             grace: DEFAULT_GRACE,
             save_output: None,
-            from_step: 1,
             limits: Limits::default(),
             terminal: false,
             nodes: NodeOptions::default(),
@@ -262,14 +329,11 @@ pub struct Summary {
     pub cancelled: bool,
 }
 
-/// What the engine asks of whoever drives it.
+/// What the engine needs from whoever drives a step: somewhere to report, and a terminal
+/// to lend to interactive commands. Values and confirmations are settled before the step
+/// starts (`crate::drive::Driver::preflight`).
 pub trait Host {
     fn emit(&mut self, event: Event);
-    /// A value for a placeholder; `None` when there is no way to ask.
-    fn prompt(&mut self, placeholder: &Placeholder, doc: Option<&PlaceholderDoc>)
-    -> Option<String>;
-    /// May this destructive command run? (`--yes` answers before this is asked.)
-    fn confirm(&mut self, command: &str, reasons: &[String]) -> bool;
     fn terminal(&mut self) -> &mut dyn Terminal;
 }
 
@@ -284,28 +348,46 @@ pub struct Missing {
     pub step: String,
     /// 1-based line in the runbook file.
     pub line: usize,
+    /// The command line it sits in, to show where the value goes.
+    pub context: String,
+    /// Its value is a secret (the placeholder says so, or its name looks like one); the
+    /// front matter's `secret:` is the driver's to add.
+    pub secret: bool,
 }
 
-/// A step to run: its display number, title and model.
+/// A step to run: its index in the procedure, its display number and model.
 pub struct StepRef<'a> {
+    pub index: usize,
     pub number: String,
     pub step: &'a Step,
 }
 
-/// Runs the steps of one procedure.
-pub struct Runner<'h, H: Host> {
+/// Runs the steps of one procedure, one at a time, carrying the shell between them.
+pub struct Runner {
     pub opts: Options,
     pub shell: Shell,
-    pub host: &'h mut H,
-    pub cancel: Cancel,
     /// Placeholder docs from the runbook's front matter.
     pub docs: BTreeMap<String, PlaceholderDoc>,
-    step_outputs: Vec<OutputBuffer>,
+    /// Per step index: its kept output, once it ran.
+    step_outputs: Vec<Option<OutputBuffer>>,
     /// The nodes `target=nodes` blocks run on, once looked up (or why there are none).
     node_list: Option<Result<Vec<Node>, String>>,
+    /// Names that `capture=` blocks of steps run so far set.
+    known: Vec<String>,
+    /// Per step index: the tabbed alternative (block index) the user chose.
+    choices: BTreeMap<usize, usize>,
 }
 
-struct StepSink<'a, H: Host> {
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("opts", &self.opts)
+            .field("shell", &self.shell)
+            .finish_non_exhaustive()
+    }
+}
+
+struct StepSink<'a, H: Host + ?Sized> {
     host: &'a mut H,
     vars: &'a Vars,
     buffer: &'a mut OutputBuffer,
@@ -314,7 +396,7 @@ struct StepSink<'a, H: Host> {
     block: usize,
 }
 
-impl<H: Host> OutputSink for StepSink<'_, H> {
+impl<H: Host + ?Sized> OutputSink for StepSink<'_, H> {
     fn lines(&mut self, stream: Stream, ts: Duration, bytes: &[u8]) {
         let masked = self.vars.mask_bytes(bytes);
         if let Some(f) = &mut self.file {
@@ -347,43 +429,39 @@ impl<H: Host> OutputSink for StepSink<'_, H> {
     }
 }
 
-/// Per-step result inside the runner.
-struct StepResult {
-    verdict: Verdict,
-    reasons: Vec<String>,
+/// How one step ended, as the runner saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepResult {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
 }
 
-impl<'h, H: Host> Runner<'h, H> {
-    pub fn new(opts: Options, shell: Shell, host: &'h mut H, cancel: Cancel) -> Self {
+impl Runner {
+    pub fn new(opts: Options, shell: Shell) -> Self {
         Self {
             opts,
             shell,
-            host,
-            cancel,
             docs: BTreeMap::new(),
             step_outputs: Vec::new(),
             node_list: None,
+            known: Vec::new(),
+            choices: BTreeMap::new(),
         }
     }
 
-    /// The output kept for step `i` (0-based index of the steps passed to [`Self::run`]).
+    /// The output kept for step `i`, once it ran.
     pub fn output(&self, i: usize) -> Option<&OutputBuffer> {
-        self.step_outputs.get(i)
+        self.step_outputs.get(i).and_then(Option::as_ref)
     }
 
-    /// Placeholders that would have no value, over every step from `from_step`, once per
-    /// name, where they are first needed. Values captured by earlier steps count; blocks that
-    /// will not run here (on a node, manual, interactive without a terminal) do not.
-    pub fn missing_values(&self, steps: &[StepRef<'_>]) -> Vec<Missing> {
-        let flat: Vec<(String, &Step)> = steps.iter().map(|s| (s.number.clone(), s.step)).collect();
-        let plans = plan::plan_steps(&flat);
-        let mut known: Vec<String> = Vec::new();
+    /// Placeholders that would have no value, over `steps` (each with its plan and index), once
+    /// per name, where they are first needed. Values captured by earlier steps count; blocks
+    /// that will not run here (on a node, manual, interactive without a terminal) do not.
+    pub fn missing_values(&self, steps: &[(StepRef<'_>, &StepPlan)]) -> Vec<Missing> {
+        let mut known: Vec<String> = self.known.clone();
         let mut out: Vec<Missing> = Vec::new();
-        for (i, (s, p)) in steps.iter().zip(&plans).enumerate() {
-            if i + 1 < self.opts.from_step {
-                continue;
-            }
-            for b in self.chosen_blocks(s.step, p, &known) {
+        for (s, p) in steps {
+            for b in self.chosen_blocks(s.index, s.step, p, &known) {
                 let block = &s.step.blocks[b];
                 let runs_here = p
                     .blocks
@@ -400,10 +478,22 @@ impl<'h, H: Host> Runner<'h, H> {
                     let have = self.shell.vars.get(&ph.name).is_some() || known.contains(&ph.name);
                     if !have && !out.iter().any(|o| o.name == ph.name) {
                         let before = &block.code[..ph.start];
+                        let raw = ph.raw(&block.code).to_owned();
+                        let context = block
+                            .code
+                            .lines()
+                            .find(|l| l.contains(&raw))
+                            .unwrap_or_default()
+                            .trim()
+                            .to_owned();
                         out.push(Missing {
-                            raw: ph.raw(&block.code).to_owned(),
                             line: block.line + 1 + before.matches('\n').count(),
                             step: s.number.clone(),
+                            secret: ph.secret
+                                || placeholder::looks_secret(&ph.name)
+                                || self.shell.vars.is_secret(&ph.name),
+                            raw,
+                            context,
                             name: ph.name,
                         });
                     }
@@ -418,7 +508,7 @@ impl<'h, H: Host> Runner<'h, H> {
         match plan {
             BlockPlan::OnNode(_) => self.fans_out(block),
             BlockPlan::Manual(_) => false,
-            BlockPlan::Interactive => self.opts.terminal || self.opts.dry_run,
+            BlockPlan::Interactive => self.opts.terminal || self.opts.mode.dry_run(),
             BlockPlan::Run | BlockPlan::Alternative(_) => true,
         }
     }
@@ -446,15 +536,41 @@ impl<'h, H: Host> Runner<'h, H> {
             .unwrap_or_else(|| Err("no node list".to_owned()))
     }
 
-    /// Indices of the blocks that will run (plan Run/Interactive/OnNode, one per tab group).
-    fn chosen_blocks(&self, step: &Step, plan: &StepPlan, known: &[String]) -> Vec<usize> {
+    /// Names set by `capture=` blocks of the steps run so far.
+    pub fn known(&self) -> &[String] {
+        &self.known
+    }
+
+    /// Step `i` runs the alternative in block `block` (the user's choice).
+    pub fn choose(&mut self, i: usize, block: usize) {
+        self.choices.insert(i, block);
+    }
+
+    /// The alternative the user chose for step `i`, if any.
+    pub fn choice(&self, i: usize) -> Option<usize> {
+        self.choices.get(&i).copied()
+    }
+
+    /// Indices of the blocks that will run (plan Run/Interactive/OnNode, and one per tab
+    /// group: the user's choice, else [`Self::choose_tab`]'s).
+    pub fn chosen_blocks(
+        &self,
+        i: usize,
+        step: &Step,
+        plan: &StepPlan,
+        known: &[String],
+    ) -> Vec<usize> {
         let mut out = Vec::new();
         let tabs: Vec<&plan::PlannedBlock> = plan
             .blocks
             .iter()
             .filter(|b| matches!(b.plan, BlockPlan::Alternative(_)))
             .collect();
-        if let Some(best) = self.choose_tab(step, &tabs, known) {
+        let chosen = self
+            .choice(i)
+            .filter(|c| tabs.iter().any(|t| t.index == *c))
+            .or_else(|| self.choose_tab(step, &tabs, known));
+        if let Some(best) = chosen {
             out.push(best);
         }
         for b in &plan.blocks {
@@ -466,9 +582,9 @@ impl<'h, H: Host> Runner<'h, H> {
         out
     }
 
-    /// Among tabbed alternatives, the first whose placeholders and `$VARS` are all known;
-    /// else the first without unknown placeholders; else the first.
-    fn choose_tab(
+    /// The rule when nobody chose: among tabbed alternatives, the first whose placeholders and
+    /// `$VARS` are all known; else the first without unknown placeholders; else the first.
+    pub fn choose_tab(
         &self,
         step: &Step,
         tabs: &[&plan::PlannedBlock],
@@ -496,68 +612,23 @@ impl<'h, H: Host> Runner<'h, H> {
             .map(|b| b.index)
     }
 
-    /// Runs `steps` in order and emits a summary.
-    pub async fn run(&mut self, steps: &[StepRef<'_>]) -> Summary {
-        let flat: Vec<(String, &Step)> = steps.iter().map(|s| (s.number.clone(), s.step)).collect();
-        let plans = plan::plan_steps(&flat);
-        let mut summary = Summary {
-            total: steps.len(),
-            ..Summary::default()
-        };
-        let mut stop: Option<Verdict> = None;
-        let mut known: Vec<String> = Vec::new();
-        for (i, (s, plan)) in steps.iter().zip(plans).enumerate() {
-            self.step_outputs.push(OutputBuffer::new(self.opts.limits));
-            if i + 1 < self.opts.from_step {
-                continue;
-            }
-            let title = first_line(&s.step.text);
-            self.host.emit(Event::StepStarted {
-                step: i,
-                number: s.number.clone(),
-                title,
-                plan: plan.clone(),
-            });
-            let result = if let Some(v) = stop {
-                StepResult {
-                    verdict: Verdict::Skipped,
-                    reasons: vec![format!("an earlier step was {}", v.as_str())],
-                }
-            } else {
-                self.run_step(i, s.step, &plan, &mut known).await
-            };
-            if matches!(result.verdict, Verdict::Failed | Verdict::Cancelled) && stop.is_none() {
-                stop = Some(result.verdict);
-            }
-            if self.cancel.is_cancelled() && stop.is_none() {
-                stop = Some(Verdict::Cancelled);
-            }
-            let dropped_lines = self.step_outputs.last().map_or(0, |b| b.dropped_lines);
-            self.host.emit(Event::StepFinished {
-                step: i,
-                number: s.number.clone(),
-                verdict: result.verdict,
-                reasons: result.reasons,
-                dropped_lines,
-            });
-            *summary.counts.entry(result.verdict.as_str()).or_default() += 1;
-            summary.steps.push((s.number.clone(), result.verdict));
-        }
-        summary.cancelled = self.cancel.is_cancelled();
-        summary.success = !summary.cancelled && summary.steps.iter().all(|(_, v)| v.ok());
-        self.host.emit(Event::Summary(summary.clone()));
-        summary
-    }
-
-    async fn run_step(
+    /// Runs step `i` (its index in the procedure) with its plan. `confirmed`: the user agreed
+    /// to the step's destructive commands before it started (the driver's preflight).
+    pub async fn run_step<H: Host + ?Sized>(
         &mut self,
         i: usize,
         step: &Step,
         plan: &StepPlan,
-        known: &mut Vec<String>,
+        host: &mut H,
+        cancel: &mut Cancel,
+        confirmed: bool,
     ) -> StepResult {
+        if self.step_outputs.len() <= i {
+            self.step_outputs.resize_with(i + 1, || None);
+        }
+        self.step_outputs[i] = Some(OutputBuffer::new(self.opts.limits));
         if plan.manual {
-            return if self.opts.yes {
+            return if self.opts.mode.yes() {
                 StepResult {
                     verdict: Verdict::Manual,
                     reasons: vec!["no command: done by hand (--yes)".to_owned()],
@@ -572,15 +643,17 @@ impl<'h, H: Host> Runner<'h, H> {
                 }
             };
         }
-        let chosen = self.chosen_blocks(step, plan, known);
+        let chosen = self.chosen_blocks(i, step, plan, &self.known);
         for b in &plan.blocks {
-            if let BlockPlan::Alternative(tab) = &b.plan
-                && !chosen.contains(&b.index)
-            {
-                self.host.emit(Event::Notice {
-                    step: i,
-                    text: format!("alternative \"{tab}\" not run"),
-                });
+            if let BlockPlan::Alternative(tab) = &b.plan {
+                let text = if !chosen.contains(&b.index) {
+                    format!("alternative \"{tab}\" not run")
+                } else if self.choice(i) == Some(b.index) {
+                    format!("alternative \"{tab}\": your choice")
+                } else {
+                    format!("alternative \"{tab}\": the first whose values are all known")
+                };
+                host.emit(Event::Notice { step: i, text });
             }
         }
         let mut reasons = Vec::new();
@@ -591,26 +664,34 @@ impl<'h, H: Host> Runner<'h, H> {
             };
             let block = &step.blocks[index];
             if let Some(name) = capture_name(block) {
-                known.push(placeholder::normalise(&name));
+                let name = placeholder::normalise(&name);
+                if !self.known.contains(&name) {
+                    self.known.push(name);
+                }
             }
-            let (v, mut why) = self.run_block(i, step, planned).await;
+            let (v, mut why) = self
+                .run_block(i, step, planned, host, cancel, confirmed)
+                .await;
             reasons.append(&mut why);
             verdict = worse(verdict, v);
             if matches!(v, Verdict::Failed | Verdict::Cancelled) {
                 break;
             }
         }
-        if self.opts.dry_run && verdict == Verdict::Passed {
+        if self.opts.mode.dry_run() && verdict == Verdict::Passed {
             verdict = Verdict::DryRun;
         }
         StepResult { verdict, reasons }
     }
 
-    async fn run_block(
+    async fn run_block<H: Host + ?Sized>(
         &mut self,
         i: usize,
         step: &Step,
         planned: &plan::PlannedBlock,
+        host: &mut H,
+        cancel: &mut Cancel,
+        confirmed: bool,
     ) -> (Verdict, Vec<String>) {
         let block = &step.blocks[planned.index];
         let class = &planned.class;
@@ -631,10 +712,8 @@ impl<'h, H: Host> Runner<'h, H> {
         }
         let on_nodes = runs_here && matches!(planned.plan, BlockPlan::OnNode(_));
         if runs_here {
-            let docs = &self.docs;
-            let host = &mut *self.host;
-            let mut ask = |p: &Placeholder| host.prompt(p, docs.get(&p.name));
-            if let Err(e) = self.shell.vars.resolve(&block.code, &mut ask) {
+            // Values were asked for before the step started; what is still missing blocks it.
+            if let Err(e) = self.shell.vars.resolve(&block.code, &mut |_| None) {
                 return (Verdict::Blocked, vec![e.to_string()]);
             }
         }
@@ -646,7 +725,7 @@ impl<'h, H: Host> Runner<'h, H> {
             },
             Err(e) => return (Verdict::Blocked, vec![e.to_string()]),
         };
-        self.host.emit(Event::CommandStarted {
+        host.emit(Event::CommandStarted {
             step: i,
             block: planned.index,
             line: block.line,
@@ -668,12 +747,12 @@ impl<'h, H: Host> Runner<'h, H> {
                 } else {
                     format!("not run here: {why}")
                 };
-                self.host.emit(Event::Notice {
+                host.emit(Event::Notice {
                     step: i,
                     text: text.clone(),
                 });
                 return (
-                    if self.opts.yes {
+                    if self.opts.mode.yes() {
                         Verdict::Manual
                     } else {
                         Verdict::Pending
@@ -681,7 +760,7 @@ impl<'h, H: Host> Runner<'h, H> {
                     vec![text],
                 );
             }
-            BlockPlan::Interactive if !self.opts.terminal && !self.opts.dry_run => {
+            BlockPlan::Interactive if !self.opts.terminal && !self.opts.mode.dry_run() => {
                 return (
                     Verdict::Pending,
                     vec!["interactive: needs a terminal".to_owned()],
@@ -690,30 +769,27 @@ impl<'h, H: Host> Runner<'h, H> {
             _ => {}
         }
         if class.destructive {
-            if self.opts.read_only {
-                let text = format!("refused by --read-only: {}", class.reasons.join("; "));
-                self.host.emit(Event::Notice {
+            if self.opts.mode.read_only() {
+                let text = format!("refused in read-only mode: {}", class.reasons.join("; "));
+                host.emit(Event::Notice {
                     step: i,
                     text: text.clone(),
                 });
                 return (Verdict::Blocked, vec![text]);
             }
-            if !self.opts.dry_run
-                && !self.opts.yes
-                && !self.host.confirm(&filled.display, &class.reasons)
-            {
+            if !self.opts.mode.dry_run() && !self.opts.mode.yes() && !confirmed {
                 let text = format!(
                     "not confirmed ({}); pass --yes to run destructive commands",
                     class.reasons.join("; ")
                 );
-                self.host.emit(Event::Notice {
+                host.emit(Event::Notice {
                     step: i,
                     text: text.clone(),
                 });
                 return (Verdict::Blocked, vec![text]);
             }
         }
-        if self.opts.dry_run {
+        if self.opts.mode.dry_run() {
             if on_nodes {
                 let ssh = &self.opts.nodes.ssh;
                 for (node, command) in
@@ -721,7 +797,7 @@ impl<'h, H: Host> Runner<'h, H> {
                         .iter()
                         .zip(nodes::commands(&node_list, ssh, &filled.script))
                 {
-                    self.host.emit(Event::NodeStarted {
+                    host.emit(Event::NodeStarted {
                         step: i,
                         block: planned.index,
                         node: node.name.clone(),
@@ -749,6 +825,8 @@ impl<'h, H: Host> Runner<'h, H> {
                     &filled.script,
                     timeout,
                     &expectations,
+                    host,
+                    cancel,
                 )
                 .await;
         }
@@ -761,7 +839,7 @@ impl<'h, H: Host> Runner<'h, H> {
             interactive: planned.plan == BlockPlan::Interactive,
             capture_env: may_change_env(&block.code),
         };
-        let Some(buffer) = self.step_outputs.get_mut(i) else {
+        let Some(buffer) = self.step_outputs.get_mut(i).and_then(Option::as_mut) else {
             return (Verdict::Failed, vec!["internal: no buffer".to_owned()]);
         };
         let watch_expect = expectations.expect.as_ref().and_then(|re| buffer.watch(re));
@@ -776,32 +854,32 @@ impl<'h, H: Host> Runner<'h, H> {
                 .ok()
                 .map(std::io::BufWriter::new)
         });
-        if spec.interactive && self.host.terminal().suspend().is_err() {
+        if spec.interactive && host.terminal().suspend().is_err() {
             return (
                 Verdict::Failed,
                 vec!["could not hand over the terminal".to_owned()],
             );
         }
         let mut sink = StepSink {
-            host: &mut *self.host,
+            host: &mut *host,
             vars: &self.shell.vars,
             buffer,
             file,
             step: i,
             block: planned.index,
         };
-        let result = process::run(&spec, &mut sink, &mut self.cancel).await;
+        let result = process::run(&spec, &mut sink, cancel).await;
         if let Some(mut f) = sink.file.take() {
             let _ = f.flush();
         }
         if spec.interactive {
-            let _ = self.host.terminal().resume();
+            let _ = host.terminal().resume();
         }
         let outcome = match result {
             Ok(o) => o,
             Err(e) => return (Verdict::Failed, vec![e.to_string()]),
         };
-        let Some(buffer) = self.step_outputs.get(i) else {
+        let Some(buffer) = self.step_outputs.get(i).and_then(Option::as_ref) else {
             return (Verdict::Failed, Vec::new());
         };
         let saw = |w: Option<usize>| w.is_some_and(|w| buffer.found(w));
@@ -853,7 +931,7 @@ impl<'h, H: Host> Runner<'h, H> {
             }
         }
         let cancelled = outcome.cancelled;
-        self.host.emit(Event::CommandFinished {
+        host.emit(Event::CommandFinished {
             step: i,
             block: planned.index,
             outcome,
@@ -870,9 +948,10 @@ impl<'h, H: Host> Runner<'h, H> {
     }
 }
 
-impl<H: Host> Runner<'_, H> {
+impl Runner {
     /// Runs a filled-in block on every node and reports the comparison.
-    async fn run_on_nodes(
+    #[allow(clippy::too_many_arguments)]
+    async fn run_on_nodes<H: Host + ?Sized>(
         &mut self,
         i: usize,
         block: usize,
@@ -880,6 +959,8 @@ impl<H: Host> Runner<'_, H> {
         script: &str,
         timeout: Duration,
         expectations: &Expectations,
+        host: &mut H,
+        cancel: &Cancel,
     ) -> (Verdict, Vec<String>) {
         let job = nodes::Job {
             script,
@@ -891,8 +972,7 @@ impl<H: Host> Runner<'_, H> {
             vars: &self.shell.vars,
             expectations,
         };
-        let host = &mut *self.host;
-        let mut kept = self.step_outputs.get_mut(i);
+        let mut kept = self.step_outputs.get_mut(i).and_then(Option::as_mut);
         let mut emit = |ev: NodeEvent| match ev {
             NodeEvent::Started {
                 node,
@@ -938,14 +1018,7 @@ impl<H: Host> Runner<'_, H> {
                 result,
             }),
         };
-        let runs = nodes::fan_out(
-            node_list,
-            &self.opts.nodes.ssh,
-            &job,
-            &self.cancel,
-            &mut emit,
-        )
-        .await;
+        let runs = nodes::fan_out(node_list, &self.opts.nodes.ssh, &job, cancel, &mut emit).await;
         let report = nodes::report(&runs, self.opts.nodes.ssh.max_skew);
         let mut failures = Vec::new();
         let mut cancelled = false;
@@ -973,7 +1046,7 @@ impl<H: Host> Runner<'_, H> {
                 )
             })
             .collect();
-        self.host.emit(Event::NodesCompared {
+        host.emit(Event::NodesCompared {
             step: i,
             block,
             report,
@@ -983,7 +1056,7 @@ impl<H: Host> Runner<'_, H> {
         }
         if !skewed.is_empty() {
             // Skew is a finding, not a failure of the check: the steps that fix it follow.
-            self.host.emit(Event::Notice {
+            host.emit(Event::Notice {
                 step: i,
                 text: format!("clock skew: {}", skewed.join(", ")),
             });
@@ -1090,71 +1163,9 @@ fn shell_vars(code: &str) -> Vec<String> {
     out
 }
 
-/// `90s`, `2m`, `1h`, `500ms`, `1m30s`, or a number of seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-        let (num, after) = rest.split_at(digits);
-        let n: f64 = num.parse().ok()?;
-        let unit_len = after
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(after.len());
-        let (unit, next) = after.split_at(unit_len);
-        let secs = match unit {
-            "ms" => n / 1000.0,
-            "s" | "sec" => n,
-            "m" | "min" => n * 60.0,
-            "h" => n * 3600.0,
-            "d" => n * 86400.0,
-            _ => return None,
-        };
-        total += Duration::from_secs_f64(secs);
-        rest = next;
-    }
-    Some(total)
-}
-
-/// `1m30s` style.
-pub fn humanize(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{:.1}s", d.as_secs_f64()),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
-fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default();
-    let mut out: String = line.chars().take(100).collect();
-    if line.chars().count() > 100 {
-        out.push('…');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_duration("x"), None);
-    }
 
     #[test]
     fn capture_names() {

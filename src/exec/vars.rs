@@ -79,6 +79,9 @@ pub struct Vars {
     values: BTreeMap<String, Var>,
     /// Extra secret strings to mask (exported `TOKEN=...` values and the like).
     secret_values: Vec<String>,
+    /// Names whose values are secret whoever gives them (the front matter's `secret:`),
+    /// remembered before any value arrives.
+    secret_names: std::collections::BTreeSet<String>,
     masker: Option<BytesRegex>,
 }
 
@@ -110,7 +113,9 @@ impl Vars {
 
     fn insert(&mut self, name: &str, value: String, secret: bool, origin: Origin) {
         let key = placeholder::normalise(name);
-        let secret = secret || self.values.get(&key).is_some_and(|v| v.secret);
+        let secret = secret
+            || self.secret_names.contains(&key)
+            || self.values.get(&key).is_some_and(|v| v.secret);
         self.values.insert(
             key,
             Var {
@@ -124,14 +129,23 @@ impl Vars {
         }
     }
 
-    /// Marks a name secret (a `****` stand-in was seen for it).
+    /// Marks a name secret (a `****` stand-in was seen for it, or the front matter says so),
+    /// its value now and any value it gets later.
     pub fn mark_secret(&mut self, name: &str) {
-        if let Some(v) = self.values.get_mut(&placeholder::normalise(name))
+        let key = placeholder::normalise(name);
+        if let Some(v) = self.values.get_mut(&key)
             && !v.secret
         {
             v.secret = true;
             self.rebuild_masker();
         }
+        self.secret_names.insert(key);
+    }
+
+    /// Is this name's value secret (now, or once it has one)?
+    pub fn is_secret(&self, name: &str) -> bool {
+        let key = placeholder::normalise(name);
+        self.secret_names.contains(&key) || self.values.get(&key).is_some_and(|v| v.secret)
     }
 
     /// Adds a raw value to mask wherever it appears (an exported secret variable).

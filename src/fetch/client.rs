@@ -182,7 +182,7 @@ impl Client {
     }
 }
 
-fn tls_config(options: &Options) -> Result<rustls::ClientConfig, FetchError> {
+pub fn tls_config(options: &Options) -> Result<rustls::ClientConfig, FetchError> {
     let mut roots = rustls::RootCertStore::empty();
     // Unreadable system certificates are skipped; the store keeps the rest.
     let native = rustls_native_certs::load_native_certs();
@@ -216,7 +216,7 @@ fn tls_config(options: &Options) -> Result<rustls::ClientConfig, FetchError> {
 
 /// Turns reqwest's error into one a user can act on, by looking down its source chain for
 /// the rustls error, our redirect refusal, or a timeout.
-fn classify(err: &reqwest::Error, host: &str, timeout: Duration) -> FetchError {
+pub fn classify(err: &reqwest::Error, host: &str, timeout: Duration) -> FetchError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
         if let Some(refused) = e.downcast_ref::<RedirectRefused>() {

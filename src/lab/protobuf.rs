@@ -1,13 +1,16 @@
-//! Just enough Kubernetes protobuf to accept what `kubectl create namespace|configmap|secret`
-//! sends (`Content-Type: application/vnd.kubernetes.protobuf`).
+//! Kubernetes protobuf request bodies (`Content-Type: application/vnd.kubernetes.protobuf`), as
+//! kubectl sends them for `create namespace|configmap|secret|deployment|serviceaccount|job|
+//! cronjob|service|role|...` and `auth can-i|whoami`.
 //!
 //! Decision: the lab never *answers* in protobuf (kubectl always offers `application/json` as a
-//! fallback in `Accept`, and client-go takes JSON). For request bodies it decodes the envelope
-//! (`k8s\0` + `runtime.Unknown{typeMeta, raw}`) and, inside, the `ObjectMeta` fields `name`,
-//! `generateName`, `namespace`, `labels` and `annotations`, plus the `data` map of `ConfigMaps` and
-//! Secrets. Anything else in the body is ignored. Types whose other fields matter are answered
-//! with 415 so the client reports a clear error instead of creating a wrong object.
-//! To accept one more type, decode its fields in [`decode`].
+//! fallback in `Accept`, and client-go takes JSON). A body is the envelope (`k8s\0` +
+//! `runtime.Unknown{typeMeta, raw}`) and, inside, the kind's message, decoded field by field
+//! with the field numbers in `api/protobuf.yaml`; fields not listed there are skipped. A kind
+//! without an entry is answered 415, so the client reports a clear error instead of creating a
+//! wrong object. To accept one more kind, add its messages to `api/protobuf.yaml`.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
@@ -39,6 +42,27 @@ impl<'a> Reader<'a> {
     /// Next `(field number, payload)`; payload is the bytes of length-delimited fields, empty
     /// for other wire types (their values are skipped).
     fn field(&mut self) -> Option<(u64, &'a [u8])> {
+        self.field_raw().map(|(n, p, _)| (n, p))
+    }
+
+    /// Like [`Reader::field`], plus the raw bytes of a varint value (empty for other types).
+    fn field_raw(&mut self) -> Option<(u64, &'a [u8], &'a [u8])> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        let start = self.pos;
+        let tag = self.varint()?;
+        let (num, wire) = (tag >> 3, tag & 7);
+        if wire == 0 {
+            let value = self.pos;
+            self.varint()?;
+            return Some((num, &[], &self.buf[value..self.pos]));
+        }
+        self.pos = start;
+        self.field_inner().map(|(n, p)| (n, p, &[][..]))
+    }
+
+    fn field_inner(&mut self) -> Option<(u64, &'a [u8])> {
         if self.pos >= self.buf.len() {
             return None;
         }
@@ -90,40 +114,93 @@ fn map_entry(b: &[u8]) -> Result<(String, Value), ApiError> {
     Ok((k, Value::String(v)))
 }
 
-fn object_meta(b: &[u8]) -> Result<Value, ApiError> {
+type Schema = BTreeMap<String, BTreeMap<u64, String>>;
+
+fn schema() -> &'static Schema {
+    static DOC: OnceLock<Schema> = OnceLock::new();
+    DOC.get_or_init(|| serde_yaml::from_str(include_str!("api/protobuf.yaml")).unwrap_or_default())
+}
+
+fn varint_value(b: &[u8]) -> i64 {
     let mut r = Reader::new(b);
-    let mut meta = Map::new();
-    let mut labels = Map::new();
-    let mut annotations = Map::new();
-    while let Some((n, p)) = r.field() {
-        match n {
-            1 if !p.is_empty() => {
-                meta.insert("name".into(), json!(string(p)?));
-            }
-            2 if !p.is_empty() => {
-                meta.insert("generateName".into(), json!(string(p)?));
-            }
-            3 if !p.is_empty() => {
-                meta.insert("namespace".into(), json!(string(p)?));
-            }
-            11 => {
+    r.varint().map_or(0, u64::cast_signed)
+}
+
+/// Decode one message of type `name` (nesting bounded by `depth`).
+fn message(name: &str, bytes: &[u8], depth: usize) -> Result<Value, ApiError> {
+    if depth > 32 {
+        return Err(bad());
+    }
+    let fields = schema()
+        .get(name)
+        .ok_or_else(ApiError::unsupported_media_type)?;
+    let mut reader = Reader::new(bytes);
+    let mut out = Map::new();
+    while let Some((number, p, raw)) = reader.field_raw() {
+        let Some(spec) = fields.get(&number) else {
+            continue;
+        };
+        let (json_name, ty) = spec.split_once(':').unwrap_or((spec.as_str(), "s"));
+        let value = match ty {
+            "s" => json!(string(p)?),
+            "i" => json!(varint_value(raw)),
+            "b" => json!(varint_value(raw) != 0),
+            "map" | "bytesmap" | "qmap" => {
                 let (k, v) = map_entry(p)?;
-                labels.insert(k, v);
+                let v = match ty {
+                    "bytesmap" => json!(base64(v.as_str().unwrap_or_default().as_bytes())),
+                    "qmap" => {
+                        let mut q = Reader::new(v.as_str().unwrap_or_default().as_bytes());
+                        let mut text = String::new();
+                        while let Some((n, p)) = q.field() {
+                            if n == 1 {
+                                text = string(p)?;
+                            }
+                        }
+                        json!(text)
+                    }
+                    _ => v,
+                };
+                let entry = out.entry(json_name.to_owned()).or_insert_with(|| json!({}));
+                entry[k] = v;
+                continue;
             }
-            12 => {
-                let (k, v) = map_entry(p)?;
-                annotations.insert(k, v);
+            "ios" => {
+                let mut q = Reader::new(p);
+                let (mut kind, mut int, mut text) = (0, 0, String::new());
+                while let Some((n, pp, raw)) = q.field_raw() {
+                    match n {
+                        1 => kind = varint_value(raw),
+                        2 => int = varint_value(raw),
+                        3 => text = string(pp)?,
+                        _ => {}
+                    }
+                }
+                if kind == 1 { json!(text) } else { json!(int) }
             }
-            _ => {}
+            list if list.starts_with('[') => {
+                let inner = list.trim_matches(['[', ']']);
+                let item = if inner == "s" {
+                    json!(string(p)?)
+                } else {
+                    message(inner, p, depth + 1)?
+                };
+                let entry = out.entry(json_name.to_owned()).or_insert_with(|| json!([]));
+                if let Some(a) = entry.as_array_mut() {
+                    a.push(item);
+                }
+                continue;
+            }
+            msg => message(msg, p, depth + 1)?,
+        };
+        // proto2 optional fields that are empty are still sent: keep JSON's shape by
+        // leaving out empty strings and empty metadata.
+        if value == json!("") {
+            continue;
         }
+        out.insert(json_name.to_owned(), value);
     }
-    if !labels.is_empty() {
-        meta.insert("labels".into(), Value::Object(labels));
-    }
-    if !annotations.is_empty() {
-        meta.insert("annotations".into(), Value::Object(annotations));
-    }
-    Ok(Value::Object(meta))
+    Ok(Value::Object(out))
 }
 
 /// Decode a protobuf request body into the JSON object it stands for.
@@ -151,38 +228,14 @@ pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
     if kind.is_empty() || api_version.is_empty() {
         return Err(bad());
     }
-    let mut obj = json!({"apiVersion": api_version, "kind": kind});
-    let mut r = Reader::new(raw);
-    let mut data = Map::new();
-    while let Some((n, p)) = r.field() {
-        match (kind.as_str(), n) {
-            (_, 1) => obj["metadata"] = object_meta(p)?,
-            ("ConfigMap" | "Secret", 2) => {
-                let (k, v) = map_entry(p)?;
-                data.insert(k, v);
-            }
-            _ => {}
-        }
+    let mut obj = message(&kind, raw, 0)?;
+    obj["apiVersion"] = json!(api_version);
+    obj["kind"] = json!(kind);
+    if !obj["metadata"].is_object() {
+        obj["metadata"] = json!({});
     }
-    match kind.as_str() {
-        "Namespace" => {}
-        "ConfigMap" => {
-            if !data.is_empty() {
-                obj["data"] = Value::Object(data);
-            }
-        }
-        "Secret" => {
-            // Secret `data` holds raw bytes; JSON carries them base64-encoded.
-            let encoded: Map<String, Value> = data
-                .into_iter()
-                .map(|(k, v)| (k, json!(base64(v.as_str().unwrap_or_default().as_bytes()))))
-                .collect();
-            if !encoded.is_empty() {
-                obj["data"] = Value::Object(encoded);
-            }
-            obj["type"] = json!("Opaque");
-        }
-        _ => return Err(ApiError::unsupported_media_type()),
+    if kind == "Secret" && obj["type"].is_null() {
+        obj["type"] = json!("Opaque");
     }
     Ok(obj)
 }

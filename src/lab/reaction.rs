@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::scenario::resolve_times;
+use super::clock::resolve_times;
 use super::selector::LabelSelector;
 use super::store::{EventKind, Inner, random_suffix};
 
@@ -165,6 +165,10 @@ pub struct LogRule {
     /// Only for pods that are (true) or are not (false) Running and ready.
     #[serde(default)]
     pub ready: Option<bool>,
+    /// The log of the previous instance of the container (`kubectl logs --previous`); rules
+    /// without it serve the current one, and the previous one when no rule says otherwise.
+    #[serde(default)]
+    pub previous: bool,
     pub text: String,
 }
 
@@ -187,6 +191,21 @@ fn pod_ready(pod: &Value) -> bool {
         && pod["status"]["containerStatuses"]
             .as_array()
             .is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| c["ready"] == true))
+}
+
+impl super::store::Reactor for Engine {
+    fn on_seeded(&mut self, inner: &Inner) {
+        Engine::on_seeded(self, inner);
+    }
+    fn on_events(&mut self, inner: &mut Inner, events: &[std::sync::Arc<super::store::Event>]) {
+        Engine::on_events(self, inner, events);
+    }
+    fn logs_of(&self, pod: &Value, container: &str, previous: bool) -> String {
+        Engine::logs_of(self, pod, container, previous)
+    }
+    fn fixed(&self, inner: &Inner) -> bool {
+        Engine::fixed(self, inner)
+    }
 }
 
 impl Engine {
@@ -212,7 +231,7 @@ impl Engine {
         inner: &mut Inner,
         events: &[std::sync::Arc<super::store::Event>],
     ) {
-        let now = super::store::now();
+        let now = super::clock::now();
         for ev in events {
             if ev.kind != EventKind::Deleted {
                 continue;
@@ -259,7 +278,7 @@ impl Engine {
                 if heal && holds_any(inner, &r.when_any, Some(&obj)) {
                     json_patch::merge(&mut obj, &resolve_times(&r.fixed, now));
                 } else if let Some(status) = obj["status"].as_object_mut() {
-                    status.insert("startTime".into(), json!(super::store::timestamp(now)));
+                    status.insert("startTime".into(), json!(super::clock::timestamp(now)));
                 }
                 if let Some(rt) = inner.find_type(&ev.resource) {
                     let _ = inner.create(&rt, &ev.namespace, obj);
@@ -296,9 +315,23 @@ impl Engine {
 
     /// Log text for `pod`'s `container`; empty when no rule matches (like a quiet container).
     pub fn logs(&self, pod: &Value, container: &str) -> String {
+        self.logs_of(pod, container, false)
+    }
+
+    /// Log text of the current (or `previous`) instance of `pod`'s `container`.
+    pub fn logs_of(&self, pod: &Value, container: &str, previous: bool) -> String {
+        if previous && let Some(text) = self.find_log(pod, container, Some(true)) {
+            return text;
+        }
+        self.find_log(pod, container, Some(false))
+            .unwrap_or_default()
+    }
+
+    fn find_log(&self, pod: &Value, container: &str, previous: Option<bool>) -> Option<String> {
         let ready = pod_ready(pod);
         self.logs
             .iter()
+            .filter(|l| previous.is_none_or(|p| p == l.previous))
             .find(|l| {
                 pod["metadata"]["namespace"].as_str() == Some(l.namespace.as_str())
                     && l.container.as_deref().is_none_or(|c| c == container)
@@ -309,7 +342,6 @@ impl Engine {
                     })
             })
             .map(|l| l.text.clone())
-            .unwrap_or_default()
     }
 
     pub(crate) fn fixed(&self, inner: &Inner) -> bool {
@@ -454,7 +486,7 @@ pub(crate) fn holds(inner: &Inner, c: &Condition, target: Option<&Value>) -> boo
 fn builtin(inner: &Inner, b: &Builtin) -> bool {
     match b.name.as_str() {
         // Every IPClaim (but the excepted ones) holds an address whose name ends in the dashed
-        // InternalIP of a current node: `...-10-10-227-12` for 10.10.227.12.
+        // InternalIP of a current node: `...-192-0-2-12` for 192.0.2.12.
         "no-orphaned-ipclaims" => {
             let node_ips: Vec<String> = inner
                 .find_type("nodes")

@@ -1,18 +1,15 @@
 //! The resource types the lab serves, and the discovery documents built from them.
 //!
-//! Built-in types come from the real discovery documents recorded from a 1.24 `kube-apiserver`
-//! (`src/lab/api/*.json`, served byte for byte); custom resources come from the
-//! `CustomResourceDefinition` objects in the store, so a CRD created through the API shows up in
-//! discovery at once. To serve one more built-in group, add its recorded `APIResourceList` to
-//! `src/lab/api/` and list it in [`BUILTIN_GROUPS`].
+//! Built-in types come from the kinds table ([`super::kinds`], k8s-openapi's type metadata plus
+//! a line of data per kind); custom resources come from the `CustomResourceDefinition` objects
+//! in the store, so a CRD created through the API shows up in discovery at once. Both the plain
+//! documents (`APIResourceList` per group-version) and the aggregated ones kubectl 1.32 asks
+//! for first (`apidiscovery.k8s.io/v2` `APIGroupDiscoveryList`) are built here. To serve one
+//! more built-in kind, add its line to [`super::kinds::table`].
 
 use serde_json::{Value, json};
 
-/// Recorded discovery documents of the built-in group-versions: (group, version, document).
-const BUILTIN_GROUPS: &[(&str, &str, &str)] = &[
-    ("", "v1", include_str!("api/core-v1.json")),
-    ("apps", "v1", include_str!("api/apps-v1.json")),
-];
+use super::kinds::{self, Verbs};
 
 /// `/api` as recorded (no `apiVersion` field, one trailing newline).
 pub const API_VERSIONS: &str = include_str!("api/api.json");
@@ -35,6 +32,13 @@ pub struct ResourceType {
     pub status_subresource: bool,
     /// The CRD version's `openAPIV3Schema`, used to prune unknown fields.
     pub schema: Option<Value>,
+    /// What can be done with it (discovery lists these).
+    pub verbs: Verbs,
+    pub categories: Vec<String>,
+    /// Subresource names (`status`, `scale`, `log`, ...).
+    pub subresources: Vec<String>,
+    /// Spec changes bump `metadata.generation`.
+    pub generation: bool,
 }
 
 impl ResourceType {
@@ -57,70 +61,37 @@ impl ResourceType {
 
     /// Built-in API types carry `generation` only when they have a spec that controllers track.
     pub fn has_generation(&self) -> bool {
-        self.custom
-            || self.group == "apps"
-            || self.group == "apiextensions.k8s.io"
-            || self.group == "batch"
+        self.custom || self.generation
+    }
+
+    /// Whether objects of this type are stored (reviews and bindings are only answered).
+    pub fn stored(&self) -> bool {
+        matches!(self.verbs, Verbs::All | Verbs::NoCollection)
     }
 }
 
-/// The built-in resource types (from the recorded discovery documents).
+/// The built-in resource types (from the kinds table).
 pub fn builtin() -> Vec<ResourceType> {
-    let mut out = Vec::new();
-    for (group, version, doc) in BUILTIN_GROUPS {
-        let Ok(list) = serde_json::from_str::<Value>(doc) else {
-            continue;
-        };
-        let resources = list["resources"].as_array().cloned().unwrap_or_default();
-        let subresources: Vec<String> = resources
-            .iter()
-            .filter_map(|r| r["name"].as_str())
-            .filter(|n| n.ends_with("/status"))
-            .map(str::to_owned)
-            .collect();
-        for r in &resources {
-            let Some(name) = r["name"].as_str() else {
-                continue;
-            };
-            if name.contains('/') {
-                continue;
-            }
-            let verbs: Vec<&str> = r["verbs"]
-                .as_array()
-                .map(|v| v.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            if !verbs.contains(&"list") {
-                continue;
-            }
-            out.push(ResourceType {
-                group: (*group).to_owned(),
-                version: (*version).to_owned(),
-                plural: name.to_owned(),
-                singular: r["kind"].as_str().unwrap_or_default().to_lowercase(),
-                kind: r["kind"].as_str().unwrap_or_default().to_owned(),
-                namespaced: r["namespaced"].as_bool().unwrap_or(true),
-                short_names: strings(&r["shortNames"]),
-                printer_columns: None,
-                custom: false,
-                status_subresource: subresources.contains(&format!("{name}/status")),
-                schema: None,
-            });
-        }
-    }
-    out.push(ResourceType {
-        group: "apiextensions.k8s.io".into(),
-        version: "v1".into(),
-        plural: "customresourcedefinitions".into(),
-        singular: "customresourcedefinition".into(),
-        kind: "CustomResourceDefinition".into(),
-        namespaced: false,
-        short_names: vec!["crd".into(), "crds".into()],
-        printer_columns: None,
-        custom: false,
-        status_subresource: true,
-        schema: None,
-    });
-    out
+    kinds::table()
+        .into_iter()
+        .map(|k| ResourceType {
+            group: k.group.to_owned(),
+            version: k.version.to_owned(),
+            plural: k.plural.to_owned(),
+            singular: k.kind.to_lowercase(),
+            kind: k.kind.to_owned(),
+            namespaced: k.namespaced,
+            short_names: k.short_names.iter().map(|s| (*s).to_owned()).collect(),
+            printer_columns: None,
+            custom: false,
+            status_subresource: k.subresources.contains(&"status"),
+            schema: None,
+            verbs: k.verbs,
+            categories: k.categories.iter().map(|s| (*s).to_owned()).collect(),
+            subresources: k.subresources.iter().map(|s| (*s).to_owned()).collect(),
+            generation: k.generation,
+        })
+        .collect()
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -168,6 +139,14 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
                         status_subresource: v["subresources"]["status"].is_object(),
                         schema: Some(v["schema"]["openAPIV3Schema"].clone())
                             .filter(Value::is_object),
+                        verbs: Verbs::All,
+                        categories: strings(&names["categories"]),
+                        subresources: ["status", "scale"]
+                            .into_iter()
+                            .filter(|s| v["subresources"][*s].is_object())
+                            .map(str::to_owned)
+                            .collect(),
+                        generation: true,
                     })
                 })
                 .collect()
@@ -175,29 +154,58 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
         .unwrap_or_default()
 }
 
-/// `/apis`: the built-in groups plus every CRD group.
-pub fn api_group_list(crds: &[Value]) -> Value {
-    let mut groups: Vec<Value> = vec![group_doc("apps", &["v1"])];
-    let mut seen = vec!["apps".to_owned()];
-    groups.push(group_doc("apiextensions.k8s.io", &["v1"]));
-    seen.push("apiextensions.k8s.io".to_owned());
+/// The CRD groups and their served versions, in CRD order.
+fn crd_groups(crds: &[Value]) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for crd in crds {
         let Some(group) = crd["spec"]["group"].as_str() else {
             continue;
         };
-        if seen.iter().any(|g| g == group) {
-            continue;
-        }
-        let versions: Vec<&str> = crd["spec"]["versions"]
+        let versions: Vec<String> = crd["spec"]["versions"]
             .as_array()
-            .map(|v| v.iter().filter_map(|v| v["name"].as_str()).collect())
+            .map(|v| {
+                v.iter()
+                    .filter(|v| v["served"].as_bool().unwrap_or(true))
+                    .filter_map(|v| v["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
-        if versions.is_empty() {
+        if versions.is_empty() || kinds::groups().iter().any(|(g, _)| *g == group) {
             continue;
         }
-        seen.push(group.to_owned());
-        groups.push(group_doc(group, &versions));
+        match out.iter_mut().find(|(g, _)| g == group) {
+            Some((_, vs)) => {
+                for v in versions {
+                    if !vs.contains(&v) {
+                        vs.push(v);
+                    }
+                }
+            }
+            None => out.push((group.to_owned(), versions)),
+        }
     }
+    out
+}
+
+/// Every group (core as "") with its versions, preferred first: built-ins, then CRD groups.
+fn all_groups(crds: &[Value]) -> Vec<(String, Vec<String>)> {
+    kinds::groups()
+        .into_iter()
+        .map(|(g, vs)| (g.to_owned(), vs.into_iter().map(str::to_owned).collect()))
+        .chain(crd_groups(crds))
+        .collect()
+}
+
+/// `/apis`: the built-in groups plus every CRD group.
+pub fn api_group_list(crds: &[Value]) -> Value {
+    let groups: Vec<Value> = all_groups(crds)
+        .iter()
+        .filter(|(g, _)| !g.is_empty())
+        .map(|(g, vs)| {
+            let vs: Vec<&str> = vs.iter().map(String::as_str).collect();
+            group_doc(g, &vs)
+        })
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -211,84 +219,157 @@ pub fn group_doc(group: &str, versions: &[&str]) -> Value {
     json!({"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": vs, "preferredVersion": preferred})
 }
 
-/// A recorded built-in `APIResourceList`, if this group-version is built in.
-pub fn builtin_resource_list(group: &str, version: &str) -> Option<&'static str> {
-    BUILTIN_GROUPS
+fn api_version(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    }
+}
+
+/// Subresource entries of a type: (name, group, version, kind, verbs).
+fn subresources_of(t: &ResourceType) -> Vec<(String, String, String, String, Vec<&'static str>)> {
+    let table = kinds::table();
+    let owner = table.iter().find(|k| {
+        !t.custom && k.group == t.group && k.version == t.version && k.plural == t.plural
+    });
+    t.subresources
         .iter()
-        .find(|(g, v, _)| *g == group && *v == version)
-        .map(|(_, _, doc)| *doc)
+        .map(|name| {
+            let (g, v, k, verbs) = match owner {
+                Some(o) => kinds::subresource(o, name),
+                None if name == "scale" => (
+                    "autoscaling",
+                    "v1",
+                    "Scale",
+                    &["get", "patch", "update"][..],
+                ),
+                None => ("", "", "", &["get", "patch", "update"][..]),
+            };
+            let (g, v, k) = if k.is_empty() {
+                (t.group.clone(), t.version.clone(), t.kind.clone())
+            } else {
+                (g.to_owned(), v.to_owned(), k.to_owned())
+            };
+            (name.clone(), g, v, k, verbs.to_vec())
+        })
+        .collect()
 }
 
-/// `/apis/apiextensions.k8s.io/v1`.
-pub fn apiextensions_resource_list() -> Value {
-    json!({
-        "kind": "APIResourceList",
-        "apiVersion": "v1",
-        "groupVersion": "apiextensions.k8s.io/v1",
-        "resources": [
-            {"name": "customresourcedefinitions", "singularName": "", "namespaced": false,
-             "kind": "CustomResourceDefinition",
-             "verbs": ["create","delete","deletecollection","get","list","patch","update","watch"],
-             "shortNames": ["crd","crds"], "storageVersionHash": "jfWCUB31mvA="},
-            {"name": "customresourcedefinitions/status", "singularName": "", "namespaced": false,
-             "kind": "CustomResourceDefinition", "verbs": ["get","patch","update"]}
-        ]
-    })
-}
-
-/// `/apis/<group>/<version>` for a CRD group-version.
-pub fn crd_resource_list(
-    group: &str,
-    version: &str,
-    types: &[ResourceType],
-    crds: &[Value],
-) -> Option<Value> {
+/// `/api/v1` or `/apis/<group>/<version>`: the `APIResourceList` of the types served there,
+/// or None when there are none.
+pub fn resource_list(group: &str, version: &str, types: &[ResourceType]) -> Option<Value> {
     let mut resources = Vec::new();
     for t in types
         .iter()
-        .filter(|t| t.custom && t.group == group && t.version == version)
+        .filter(|t| t.group == group && t.version == version)
     {
-        let categories = crds
-            .iter()
-            .find(|c| {
-                c["spec"]["group"].as_str() == Some(group)
-                    && c["spec"]["names"]["plural"].as_str() == Some(t.plural.as_str())
-            })
-            .map_or(Value::Null, |c| c["spec"]["names"]["categories"].clone());
         let mut r = json!({
             "name": t.plural,
             "singularName": t.singular,
             "namespaced": t.namespaced,
             "kind": t.kind,
-            "verbs": ["delete","deletecollection","get","list","patch","create","update","watch"],
+            "verbs": if t.custom {
+                json!(["delete","deletecollection","get","list","patch","create","update","watch"])
+            } else {
+                json!(t.verbs.names())
+            },
         });
         if !t.short_names.is_empty() {
             r["shortNames"] = json!(t.short_names);
         }
-        if categories.is_array() {
-            r["categories"] = categories;
+        if !t.categories.is_empty() {
+            r["categories"] = json!(t.categories);
         }
-        r["storageVersionHash"] = json!(storage_hash(&t.group, &t.version, &t.kind));
+        if t.stored() {
+            r["storageVersionHash"] = json!(storage_hash(&t.group, &t.version, &t.kind));
+        }
         resources.push(r);
-        if t.status_subresource {
-            resources.push(json!({
-                "name": format!("{}/status", t.plural),
+        for (name, g, v, k, verbs) in subresources_of(t) {
+            let mut sub = json!({
+                "name": format!("{}/{name}", t.plural),
                 "singularName": "",
                 "namespaced": t.namespaced,
-                "kind": t.kind,
-                "verbs": ["get","patch","update"],
-            }));
+            });
+            if g != t.group || v != t.version {
+                sub["group"] = json!(g);
+                sub["version"] = json!(v);
+            }
+            sub["kind"] = json!(k);
+            sub["verbs"] = json!(verbs);
+            resources.push(sub);
         }
     }
     if resources.is_empty() {
         return None;
     }
-    Some(json!({
-        "kind": "APIResourceList",
-        "apiVersion": "v1",
-        "groupVersion": format!("{group}/{version}"),
-        "resources": resources,
-    }))
+    let mut doc = json!({"kind": "APIResourceList"});
+    if !group.is_empty() {
+        doc["apiVersion"] = json!("v1");
+    }
+    doc["groupVersion"] = json!(api_version(group, version));
+    doc["resources"] = json!(resources);
+    Some(doc)
+}
+
+/// The media type of aggregated discovery, as a 1.32 server names it in `Content-Type`.
+pub const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// Aggregated discovery (`apidiscovery.k8s.io/v2`): for `/api` the core group (`legacy`),
+/// for `/apis` every other group, each version with all its resources.
+pub fn aggregated(legacy: bool, types: &[ResourceType], crds: &[Value]) -> Value {
+    let items: Vec<Value> = all_groups(crds)
+        .iter()
+        .filter(|(g, _)| g.is_empty() == legacy)
+        .map(|(g, vs)| {
+            let versions: Vec<Value> = vs
+                .iter()
+                .map(|v| {
+                    let resources: Vec<Value> = types
+                        .iter()
+                        .filter(|t| t.group == *g && t.version == *v)
+                        .map(|t| {
+                            let mut r = json!({
+                                "resource": t.plural,
+                                "responseKind": {"group": t.group, "version": t.version, "kind": t.kind},
+                                "scope": if t.namespaced { "Namespaced" } else { "Cluster" },
+                                "singularResource": t.singular,
+                                "verbs": t.verbs.names(),
+                            });
+                            if !t.short_names.is_empty() {
+                                r["shortNames"] = json!(t.short_names);
+                            }
+                            if !t.categories.is_empty() {
+                                r["categories"] = json!(t.categories);
+                            }
+                            let subs: Vec<Value> = subresources_of(t)
+                                .into_iter()
+                                .map(|(name, g, v, k, verbs)| {
+                                    json!({"subresource": name, "responseKind": {"group": g, "version": v, "kind": k}, "verbs": verbs})
+                                })
+                                .collect();
+                            if !subs.is_empty() {
+                                r["subresources"] = json!(subs);
+                            }
+                            r
+                        })
+                        .collect();
+                    json!({"version": v, "resources": resources, "freshness": "Current"})
+                })
+                .collect();
+            let mut metadata = json!({"creationTimestamp": null});
+            if !g.is_empty() {
+                metadata["name"] = json!(g);
+            }
+            json!({"metadata": metadata, "versions": versions})
+        })
+        .collect();
+    json!({
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    })
 }
 
 /// Drop the fields a structural schema does not declare, as the real server does for custom

@@ -14,7 +14,6 @@
 //! To add a scenario: make a folder, put the broken cluster state in it as manifests, add a
 //! `LabScenario` document and the reactions, and add a test in `tests/lab_scenarios.rs`.
 
-use chrono::{DateTime, TimeDelta, Utc};
 use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 use serde_json::Value;
@@ -265,66 +264,4 @@ fn same_object(a: &Value, b: &Value) -> bool {
         && a["apiVersion"] == b["apiVersion"]
         && a["metadata"]["name"] == b["metadata"]["name"]
         && a["metadata"]["namespace"] == b["metadata"]["namespace"]
-}
-
-/// Replace relative times (`now`, `now-5m`, `now-1h-30m`) in every string of `v`.
-pub fn resolve_times(v: &Value, now: DateTime<Utc>) -> Value {
-    match v {
-        Value::String(s) => relative_time(s, now).map_or_else(|| v.clone(), Value::String),
-        Value::Array(a) => Value::Array(a.iter().map(|x| resolve_times(x, now)).collect()),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), resolve_times(x, now)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn relative_time(s: &str, now: DateTime<Utc>) -> Option<String> {
-    let mut rest = s.strip_prefix("now")?;
-    let mut t = now;
-    while !rest.is_empty() {
-        let sign = match rest.as_bytes()[0] {
-            b'-' => -1,
-            b'+' => 1,
-            _ => return None,
-        };
-        rest = &rest[1..];
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        let n: i64 = rest[..digits].parse().ok()?;
-        let unit = rest[digits..].chars().next()?;
-        let d = match unit {
-            's' => TimeDelta::seconds(n),
-            'm' => TimeDelta::minutes(n),
-            'h' => TimeDelta::hours(n),
-            'd' => TimeDelta::days(n),
-            _ => return None,
-        };
-        t += d * sign;
-        rest = &rest[digits + 1..];
-    }
-    Some(super::store::timestamp(t))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_times() {
-        let now =
-            DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z").map(|t| t.with_timezone(&Utc));
-        let Ok(now) = now else { return };
-        assert_eq!(
-            relative_time("now-1h-30m", now).as_deref(),
-            Some("2026-01-01T10:30:00Z")
-        );
-        assert_eq!(
-            relative_time("now", now).as_deref(),
-            Some("2026-01-01T12:00:00Z")
-        );
-        assert_eq!(relative_time("nowhere", now), None);
-        assert_eq!(relative_time("mgmt", now), None);
-    }
 }

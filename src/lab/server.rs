@@ -13,21 +13,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
+use futures_util::StreamExt as _;
 use serde_json::{Value, json};
-use tokio::sync::{Semaphore, broadcast, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::auth;
+use super::clock::now;
 use super::encode;
+use super::limit::Bucket;
 use super::openapi;
 use super::patch::PatchType;
 use super::protobuf;
 use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
-use super::store::{Deleted, Event, EventKind, Store, now};
+use super::store::{Deleted, Event, EventKind, Live, Store};
 use super::table;
 
 /// Largest request body accepted (the real server's limit for most writes is 3 MiB).
@@ -76,7 +80,7 @@ pub struct App {
     pub store: Arc<Store>,
     pub shutdown: watch::Receiver<bool>,
     permits: Semaphore,
-    /// The bearer token every request must carry, when the lab demands one.
+    /// The bearer token every request must carry (None: an open lab).
     token: Option<String>,
 }
 
@@ -104,8 +108,12 @@ enum Reply {
     Json(StatusCode, Value),
     /// Pre-encoded JSON (recorded discovery documents).
     Raw(StatusCode, String),
+    /// JSON with another `Content-Type` (aggregated discovery).
+    Typed(StatusCode, &'static str, Value),
     Text(StatusCode, String),
     Stream(Body),
+    /// A `text/plain` body that stays open (`kubectl logs -f`).
+    TextStream(Body),
 }
 
 struct Req {
@@ -177,8 +185,14 @@ fn parse_query(q: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The single entry point for every request.
-pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+/// Paths anyone may read without credentials, as the real server's `system:public-info-viewer`
+/// role grants them to `system:unauthenticated`.
+fn public_info(path: &str) -> bool {
+    matches!(path, "/healthz" | "/livez" | "/readyz" | "/version")
+}
+
+/// The single entry point for every request; `bucket` is its connection's rate limit.
+pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let header = |h: header::HeaderName| {
         parts
@@ -189,9 +203,24 @@ pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
             .to_owned()
     };
     let pretty = header(header::USER_AGENT).starts_with("curl");
-    // A static-token server answers a missing or wrong token with a bare 401 Status.
+    if !bucket.allow() {
+        let mut resp = encode_reply(
+            Reply::Json(
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiError::too_many_requests().to_status(),
+            ),
+            pretty,
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return resp;
+    }
+    // A static-token server answers a wrong token with a bare 401 Status; without one, only the
+    // public health and version paths answer.
+    let authorization = header(header::AUTHORIZATION);
     if let Some(token) = &app.token
-        && header(header::AUTHORIZATION) != format!("Bearer {token}")
+        && authorization != format!("Bearer {token}")
+        && !(authorization.is_empty() && public_info(parts.uri.path()))
     {
         return encode_reply(
             Reply::Json(
@@ -280,8 +309,17 @@ fn encode_reply(reply: Reply, pretty: bool) -> Response {
             (status, "application/json", Body::from(bytes))
         }
         Reply::Raw(status, s) => (status, "application/json", Body::from(s)),
+        Reply::Typed(status, ct, v) => {
+            let bytes = if pretty {
+                encode::pretty(&v)
+            } else {
+                encode::compact(&v)
+            };
+            (status, ct, Body::from(bytes))
+        }
         Reply::Text(status, s) => (status, "text/plain; charset=utf-8", Body::from(s)),
         Reply::Stream(body) => (StatusCode::OK, "application/json", body),
+        Reply::TextStream(body) => (StatusCode::OK, "text/plain", body),
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
@@ -297,6 +335,16 @@ fn encode_reply(reply: Reply, pretty: bool) -> Response {
 
 fn page_not_found() -> Reply {
     Reply::Text(StatusCode::NOT_FOUND, "404 page not found\n".into())
+}
+
+/// Whether the client asks for aggregated discovery (`apidiscovery.k8s.io/v2`) first, as
+/// kubectl 1.32 does.
+fn wants_aggregated(accept: &str) -> bool {
+    accept.split(',').next().is_some_and(|first| {
+        first.contains("as=APIGroupDiscoveryList")
+            && first.contains("g=apidiscovery.k8s.io")
+            && first.split(';').any(|p| p.trim() == "v=v2")
+    })
 }
 
 /// Accept checks for discovery: JSON (or anything) is fine; aggregated-only is 406.
@@ -354,6 +402,11 @@ fn route(app: &Arc<App>, req: &Req) -> Result<Reply, ApiError> {
         ["readyz"] => Ok(health(req, "readyz")),
         ["livez"] => Ok(health(req, "livez")),
         ["healthz"] => Ok(health(req, "healthz")),
+        ["api" | "apis"] if wants_aggregated(&req.accept) => Ok(Reply::Typed(
+            StatusCode::OK,
+            resources::AGGREGATED,
+            resources::aggregated(segs[0] == "api", &app.store.types(), &app.store.crds()),
+        )),
         ["api"] => {
             check_accept(&req.accept)?;
             Ok(Reply::Raw(StatusCode::OK, resources::API_VERSIONS.into()))
@@ -395,14 +448,10 @@ fn route(app: &Arc<App>, req: &Req) -> Result<Reply, ApiError> {
 }
 
 fn group_version_exists(app: &App, group: &str, version: &str) -> bool {
-    group.is_empty() && version == "v1"
-        || resources::builtin_resource_list(group, version).is_some()
-        || (group == "apiextensions.k8s.io" && version == "v1")
-        || app
-            .store
-            .types()
-            .iter()
-            .any(|t| t.group == group && t.version == version)
+    app.store
+        .types()
+        .iter()
+        .any(|t| t.group == group && t.version == version)
 }
 
 fn resource_route(
@@ -417,21 +466,7 @@ fn resource_route(
     }
     if rest.is_empty() {
         check_accept(&req.accept)?;
-        if let Some(doc) = resources::builtin_resource_list(group, version) {
-            return Ok(Reply::Raw(StatusCode::OK, doc.to_owned()));
-        }
-        if group == "apiextensions.k8s.io" {
-            return Ok(Reply::Json(
-                StatusCode::OK,
-                resources::apiextensions_resource_list(),
-            ));
-        }
-        return match resources::crd_resource_list(
-            group,
-            version,
-            &app.store.types(),
-            &app.store.crds(),
-        ) {
+        return match resources::resource_list(group, version, &app.store.types()) {
             Some(doc) => Ok(Reply::Json(StatusCode::OK, doc)),
             None => Ok(page_not_found()),
         };
@@ -492,6 +527,12 @@ fn resource_route(
                 return Err(ApiError::method_not_allowed());
             }
             let obj = decode_body(req, &rt)?;
+            if !rt.stored() {
+                return Ok(Reply::Json(
+                    StatusCode::CREATED,
+                    auth::review(&app.store, &rt, ns_str, obj)?,
+                ));
+            }
             if req.param("dryRun") == Some("All") {
                 return Ok(Reply::Json(StatusCode::CREATED, obj));
             }
@@ -565,6 +606,11 @@ fn subresource(
 ) -> Result<Reply, ApiError> {
     match (sub, &req.method) {
         ("status", &Method::GET) => Ok(Reply::Json(StatusCode::OK, app.store.get(rt, ns, name)?)),
+        ("scale", &Method::GET | &Method::PUT | &Method::PATCH)
+            if rt.subresources.iter().any(|s| s == "scale") =>
+        {
+            scale(app, req, rt, ns, name)
+        }
         ("status", &Method::PUT) if rt.status_subresource => {
             let obj = decode_body(req, rt)?;
             Ok(Reply::Json(
@@ -575,20 +621,180 @@ fn subresource(
         ("status", &Method::PATCH) if rt.status_subresource => {
             patch(app, req, rt, ns, name, Some("status"))
         }
+        // Nothing runs in the practice cluster: say so with a Status, as a real server refuses
+        // an upgrade it cannot serve, instead of a 404 that reads like a missing pod.
+        ("exec" | "attach" | "portforward", &Method::GET | &Method::POST)
+            if rt.plural == "pods" && rt.group.is_empty() =>
+        {
+            app.store.get(rt, ns, name)?;
+            Err(ApiError::bad_request(practice_only(sub, name)))
+        }
+        ("proxy", _)
+            if rt.group.is_empty()
+                && matches!(rt.plural.as_str(), "pods" | "services" | "nodes") =>
+        {
+            app.store.get(rt, ns, name)?;
+            Err(ApiError::service_unavailable(practice_only(sub, name)))
+        }
         ("log", &Method::GET) if rt.plural == "pods" && rt.group.is_empty() => {
-            let text = app.store.logs(ns, name, req.param("container"))?;
-            let text = match req.param("tailLines").and_then(|n| n.parse::<usize>().ok()) {
-                Some(n) => {
-                    let lines: Vec<&str> = text.lines().collect();
-                    let start = lines.len().saturating_sub(n);
-                    lines[start..].iter().flat_map(|l| [*l, "\n"]).collect()
-                }
-                None => text,
-            };
+            let (text, started) =
+                app.store
+                    .container_logs(ns, name, req.param("container"), req.flag("previous"))?;
+            let text = log_text(req, &text, started, now());
+            if req.flag("follow") {
+                // The log stays open, as a running container's does, until the client or
+                // the lab goes away.
+                let mut shutdown = app.shutdown.clone();
+                let rest = futures_util::stream::once(async move {
+                    let _ = shutdown.wait_for(|s| *s).await;
+                    Ok::<_, Infallible>(Bytes::new())
+                });
+                let stream =
+                    futures_util::stream::once(
+                        async move { Ok::<_, Infallible>(Bytes::from(text)) },
+                    )
+                    .chain(rest);
+                return Ok(Reply::TextStream(Body::from_stream(stream)));
+            }
             Ok(Reply::Text(StatusCode::OK, text))
         }
         _ => Err(ApiError::unknown_resource()),
     }
+}
+
+/// The `autoscaling/v1` `Scale` of an object with replicas.
+fn scale_of(obj: &Value) -> Value {
+    let selector = &obj["spec"]["selector"];
+    let selector = selector["matchLabels"].as_object().map_or_else(
+        || {
+            selector.as_object().map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+        },
+        |m| {
+            Some(
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+        },
+    );
+    let meta = &obj["metadata"];
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
+                     "resourceVersion": meta["resourceVersion"], "creationTimestamp": meta["creationTimestamp"]},
+        "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1)},
+        "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector.unwrap_or_default()},
+    })
+}
+
+/// GET, PUT and PATCH on `/scale`: the object's replicas seen as a `Scale`.
+fn scale(
+    app: &Arc<App>,
+    req: &Req,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+) -> Result<Reply, ApiError> {
+    let current = app.store.get(rt, ns, name)?;
+    if req.method == Method::GET {
+        return Ok(Reply::Json(StatusCode::OK, scale_of(&current)));
+    }
+    let wanted = if req.method == Method::PUT {
+        decode_body(
+            req,
+            &ResourceType {
+                kind: "Scale".into(),
+                ..rt.clone()
+            },
+        )?
+    } else {
+        super::patch::apply(
+            &scale_of(&current),
+            &req.body,
+            PatchType::from_content_type(&req.content_type)?,
+        )?
+    };
+    let Some(replicas) = wanted["spec"]["replicas"].as_i64() else {
+        return Err(ApiError::bad_request("spec.replicas: Required value"));
+    };
+    let mut updated = current;
+    updated["spec"]["replicas"] = json!(replicas);
+    let out = app.store.update(rt, ns, name, updated, None)?;
+    Ok(Reply::Json(StatusCode::OK, scale_of(&out)))
+}
+
+/// A container's log as the kubelet serves it: each line stamped one second after the one
+/// before from the container's start (never later than now), filtered by `sinceSeconds` /
+/// `sinceTime`, cut to `tailLines` and `limitBytes`, stamped in front with `timestamps`.
+fn log_text(
+    req: &Req,
+    text: &str,
+    started: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let n = i64::try_from(lines.len()).unwrap_or(i64::MAX);
+    let start = started.unwrap_or(now - chrono::TimeDelta::seconds(n));
+    let at = |i: usize| {
+        let t = start + chrono::TimeDelta::seconds(i64::try_from(i).unwrap_or(0) + 1);
+        t.min(now)
+    };
+    let since = req
+        .param("sinceSeconds")
+        .and_then(|s| s.parse::<i64>().ok())
+        .map(|s| now - chrono::TimeDelta::seconds(s))
+        .or_else(|| req.param("sinceTime").and_then(super::clock::parse_ts));
+    let mut kept: Vec<(usize, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| since.is_none_or(|s| at(*i) >= s))
+        .map(|(i, l)| (i, *l))
+        .collect();
+    if let Some(tail) = req.param("tailLines").and_then(|t| t.parse::<usize>().ok()) {
+        let skip = kept.len().saturating_sub(tail);
+        kept.drain(..skip);
+    }
+    let stamps = req.flag("timestamps");
+    let mut out = String::new();
+    for (i, line) in kept {
+        if stamps {
+            out.push_str(&at(i).format("%Y-%m-%dT%H:%M:%S%.9fZ ").to_string());
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if let Some(limit) = req
+        .param("limitBytes")
+        .and_then(|l| l.parse::<usize>().ok())
+        && out.len() > limit
+    {
+        let mut cut = limit;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    out
+}
+
+/// The one sentence the lab says where a real cluster would reach a container or a node.
+fn practice_only(sub: &str, name: &str) -> String {
+    let what = match sub {
+        "exec" => "exec (and cp, which runs tar through exec)",
+        "attach" => "attach",
+        "portforward" => "port-forward",
+        _ => "proxy",
+    };
+    format!(
+        "{what} to {name} is not possible in the practice cluster (runbook lab): its pods are simulated and no container runs"
+    )
 }
 
 fn decode_body(req: &Req, rt: &ResourceType) -> Result<Value, ApiError> {
@@ -800,68 +1006,145 @@ fn watch_reply(
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs);
     let rv = req.param("resourceVersion").unwrap_or_default();
-    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(256);
     let mut first = true;
     let mut initial: Vec<Bytes> = Vec::new();
-    let live = if rv.is_empty() || rv == "0" {
-        let (objs, _, live) = app.store.watch_now(rt, ns);
+    let (cursor, bell) = if rv.is_empty() || rv == "0" {
+        let (objs, at, bell) = app.store.watch_now(rt, ns);
         for o in objs.iter().filter(|o| filter.matches(o)) {
             initial.push(filter.line("ADDED", o, &mut first));
         }
-        live
+        (at, bell)
     } else {
         let from: u64 = rv
             .parse()
             .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?;
         match app.store.watch_from(from) {
-            Ok((backlog, live)) => {
-                for ev in backlog {
-                    if let Some(kind) = filter.translate(&ev) {
-                        initial.push(filter.line(kind, &ev.object, &mut first));
-                    }
-                }
-                live
-            }
-            Err(e) => {
-                let line = encode::compact(&json!({"type": "ERROR", "object": e.to_status()}));
-                return Ok(Reply::Stream(Body::from(line)));
-            }
+            Ok(bell) => (from, bell),
+            Err(e) => return Ok(Reply::Stream(Body::from(error_line(&e)))),
         }
     };
+    let (tx, rx) = mpsc::channel::<Queued>(WATCH_QUEUE);
+    let budget = Arc::new(Semaphore::new(WATCH_BYTES));
+    let watch = Watch {
+        store: Arc::clone(&app.store),
+        tx,
+        budget,
+        filter,
+        first,
+        cursor,
+    };
     let shutdown = app.shutdown.clone();
-    tokio::spawn(pump(tx, live, filter, initial, first, timeout, shutdown));
-    Ok(Reply::Stream(Body::from_stream(ReceiverStream::new(rx))))
+    tokio::spawn(watch.pump(bell, initial, timeout, shutdown));
+    let stream = ReceiverStream::new(rx).map(|(bytes, _permit)| Ok::<_, Infallible>(bytes));
+    Ok(Reply::Stream(Body::from_stream(stream)))
 }
 
-async fn pump(
-    tx: mpsc::Sender<Result<Bytes, Infallible>>,
-    mut live: broadcast::Receiver<Arc<Event>>,
+fn error_line(e: &ApiError) -> Bytes {
+    Bytes::from(encode::compact(
+        &json!({"type": "ERROR", "object": e.to_status()}),
+    ))
+}
+
+/// Bytes a watch may have encoded and not yet written to its connection. A client that does
+/// not read holds this much at most; the rest waits in the store's history, and once the
+/// history has moved past it the watch ends with `410 Expired`.
+const WATCH_BYTES: usize = 1024 * 1024;
+/// Lines queued per watch (small ones; the byte budget is the real bound).
+const WATCH_QUEUE: usize = 1024;
+/// A watch whose client has not taken a line for this long is closed, as the real watch cache
+/// closes unresponsive watchers.
+const SLOW_WATCHER: Duration = Duration::from_secs(30);
+
+/// One encoded line and its share of the watch's byte budget (released once written out).
+type Queued = (Bytes, OwnedSemaphorePermit);
+
+struct Watch {
+    store: Arc<Store>,
+    tx: mpsc::Sender<Queued>,
+    budget: Arc<Semaphore>,
     filter: WatchFilter,
-    initial: Vec<Bytes>,
-    mut first: bool,
-    timeout: Option<Duration>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    for line in initial {
-        if tx.send(Ok(line)).await.is_err() {
-            return;
+    first: bool,
+    /// The resourceVersion of the last event looked at.
+    cursor: u64,
+}
+
+/// Why a watch stops sending.
+enum Stop {
+    /// The client went away, the timeout passed, the lab is stopping, or the client is too slow.
+    Closed,
+    /// The history no longer holds the events after the cursor.
+    Expired(ApiError),
+}
+
+impl Watch {
+    /// Queue one line once the budget allows it (a line larger than the whole budget waits for
+    /// the queue to empty).
+    async fn send(&self, line: Bytes) -> Result<(), Stop> {
+        let want = u32::try_from(line.len().clamp(1, WATCH_BYTES)).unwrap_or(u32::MAX);
+        let permit = Arc::clone(&self.budget).acquire_many_owned(want);
+        let Ok(Ok(permit)) = tokio::time::timeout(SLOW_WATCHER, permit).await else {
+            return Err(Stop::Closed);
+        };
+        self.tx.send((line, permit)).await.map_err(|_| Stop::Closed)
+    }
+
+    /// Send what happened after the cursor, a budget's worth at a time.
+    async fn catch_up(&mut self) -> Result<(), Stop> {
+        loop {
+            let events = self
+                .store
+                .events_after(self.cursor, WATCH_BYTES)
+                .map_err(Stop::Expired)?;
+            let Some(last) = events.last() else {
+                return Ok(());
+            };
+            self.cursor = last.rv;
+            for ev in events {
+                if let Some(kind) = self.filter.translate(&ev) {
+                    let line = self.filter.line(kind, &ev.object, &mut self.first);
+                    self.send(line).await?;
+                }
+            }
         }
     }
-    let deadline = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(30 * 60)));
-    tokio::pin!(deadline);
-    loop {
-        tokio::select! {
-            () = &mut deadline => return,
-            _ = shutdown.changed() => return,
-            () = tx.closed() => return,
-            ev = live.recv() => {
-                let Ok(ev) = ev else { return };
-                if let Some(kind) = filter.translate(&ev) {
-                    let encoded = filter.line(kind, &ev.object, &mut first);
-                    if tx.send(Ok(encoded)).await.is_err() {
-                        return;
+
+    async fn pump(
+        mut self,
+        mut bell: Live,
+        initial: Vec<Bytes>,
+        timeout: Option<Duration>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let deadline = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(30 * 60)));
+        tokio::pin!(deadline);
+        let run = async {
+            for line in initial {
+                self.send(line).await?;
+            }
+            loop {
+                self.catch_up().await?;
+                tokio::select! {
+                    () = self.tx.closed() => return Err::<(), Stop>(Stop::Closed),
+                    changed = bell.changed() => {
+                        if changed.is_err() {
+                            return Err(Stop::Closed);
+                        }
                     }
                 }
+            }
+        };
+        let stop = tokio::select! {
+            () = &mut deadline => Stop::Closed,
+            _ = shutdown.changed() => Stop::Closed,
+            r = run => r.err().unwrap_or(Stop::Closed),
+        };
+        if let Stop::Expired(e) = stop {
+            // Like the real server: one ERROR event with the 410 Status, then the end.
+            let line = error_line(&e);
+            let want = u32::try_from(line.len()).unwrap_or(u32::MAX);
+            let extra = Arc::new(Semaphore::new(line.len()));
+            if let Ok(permit) = extra.acquire_many_owned(want).await {
+                let _ = tokio::time::timeout(SLOW_WATCHER, self.tx.send((line, permit))).await;
             }
         }
     }

@@ -73,6 +73,10 @@ impl ApiError {
         .with_details(details(name, group, plural))
     }
 
+    pub fn service_unavailable(message: impl Into<String>) -> Self {
+        Self::new(503, "ServiceUnavailable", message)
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", message)
     }
@@ -158,6 +162,16 @@ impl ApiError {
     }
 
     /// What a server says to a request whose credentials it does not accept.
+    /// A request over the per-connection rate (the message is the real server's).
+    pub fn too_many_requests() -> Self {
+        Self::new(
+            429,
+            "TooManyRequests",
+            "Too many requests, please try again later.",
+        )
+        .with_details(json!({"retryAfterSeconds": 1}))
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized")
     }

@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::clock::{age_str, human_duration, parse_ts};
+use super::printers;
 use super::resources::ResourceType;
 
 fn columns_doc() -> &'static Value {
@@ -43,6 +45,9 @@ pub fn column_definitions(rt: &ResourceType) -> Value {
             }));
         }
         return Value::Array(out);
+    }
+    if let Some(cols) = printers::columns(&rt.key()) {
+        return printers::definitions(cols);
     }
     let key = if rt.group.is_empty() || rt.group == "apiextensions.k8s.io" {
         rt.plural.as_str()
@@ -120,6 +125,9 @@ fn cells(rt: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Value {
             });
         }
         return Value::Array(out);
+    }
+    if let Some(cols) = printers::columns(&rt.key()) {
+        return printers::cells(cols, obj, now);
     }
     if !rt.group.is_empty() && rt.group != "apiextensions.k8s.io" {
         return json!([name, obj["metadata"]["creationTimestamp"]]);
@@ -409,90 +417,7 @@ pub fn json_path(obj: &Value, path: &str) -> Option<Value> {
     Some(cur.clone())
 }
 
-pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 fn age_of(ts: &Value, now: DateTime<Utc>) -> String {
     ts.as_str()
         .map_or_else(|| "<unknown>".to_owned(), |s| age_str(s, now))
-}
-
-fn age_str(ts: &str, now: DateTime<Utc>) -> String {
-    parse_ts(ts).map_or_else(|| "<unknown>".to_owned(), |t| human_duration(now - t))
-}
-
-/// Go's `duration.HumanDuration` (k8s.io/apimachinery), used for every AGE cell.
-pub fn human_duration(d: chrono::TimeDelta) -> String {
-    let seconds = d.num_seconds();
-    if seconds < -1 {
-        return "<invalid>".into();
-    }
-    if seconds < 0 {
-        return "0s".into();
-    }
-    if seconds < 60 * 2 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 60 * 3 {
-        return format!("{minutes}m");
-    }
-    let hours = minutes / 60;
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{}d", hours / 24);
-    }
-    if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        return if dy == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{dy}d", hours / 24 / 365)
-        };
-    }
-    format!("{}y", hours / 24 / 365)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn human_durations_match_go() {
-        let d = chrono::TimeDelta::seconds;
-        assert_eq!(human_duration(d(4)), "4s");
-        assert_eq!(human_duration(d(301)), "5m1s");
-        assert_eq!(human_duration(d(45 * 60)), "45m");
-        assert_eq!(human_duration(d(29 * 3600)), "29h");
-        assert_eq!(human_duration(d(3 * 86400 + 3600)), "3d1h");
-    }
 }

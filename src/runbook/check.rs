@@ -13,7 +13,6 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::source::diag;
 use super::{Diagnostic, Severity};
 
 /// One check: when its program prints anything, the scenario matches.
@@ -144,7 +143,7 @@ pub fn from_front_matter(
 }
 
 fn bad(path: &Path, line: usize, message: String) -> Diagnostic {
-    diag(path, line, Severity::Error, "bad-check", message)
+    Diagnostic::new(path, line, 1, Severity::Error, "bad-check", message)
 }
 
 fn check(

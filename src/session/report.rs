@@ -99,7 +99,7 @@ fn status_of(code: Option<i32>, signal: Option<i32>, timed_out: bool) -> String 
 }
 
 fn ms(ms: u64) -> String {
-    crate::exec::runner::humanize(std::time::Duration::from_millis(ms))
+    crate::duration::humanize(std::time::Duration::from_millis(ms))
 }
 
 fn verdict_text(step: &StepRecord) -> String {

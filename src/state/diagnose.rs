@@ -84,6 +84,7 @@ mod tests {
             evidence: if matched { vec!["e".into()] } else { vec![] },
             error: None,
             score: u64::from(matched),
+            subjects: Vec::new(),
         }
     }
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::MAX_OUTPUT_LINES;
+use crate::drive::Procedure;
 use crate::exec::judge::OutputMatch;
 use crate::exec::output::{Stream, strip_ansi};
-use crate::exec::plan;
 use crate::exec::runner::{Event, Verdict};
 use crate::exec::vars::Vars;
 use crate::runbook::{BlockKind, PlaceholderDoc, Runbook, Scenario, Step};
@@ -49,12 +49,39 @@ impl Status {
         }
     }
 
+    /// A step as a recorded session left it: interrupted (or still running when the record
+    /// was read) is cancelled, never passed.
+    pub fn from_record(state: crate::session::StepState, verdict: Option<Verdict>) -> Self {
+        use crate::session::StepState;
+        match (state, verdict) {
+            (StepState::Pending, _) | (StepState::Done, None) => Self::Pending,
+            (StepState::Running | StepState::Interrupted, _) => Self::Cancelled,
+            (StepState::Done, Some(v)) => v.into(),
+        }
+    }
+
     /// Counts towards the progress gauge.
     pub fn finished(self) -> bool {
         matches!(
             self,
             Self::Passed | Self::Done | Self::Skipped | Self::Shown
         )
+    }
+}
+
+/// How a verdict shows in the checklist, live and on resume alike.
+impl From<Verdict> for Status {
+    fn from(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Passed => Self::Passed,
+            Verdict::Failed => Self::Failed,
+            Verdict::Blocked => Self::Blocked,
+            Verdict::Skipped => Self::Skipped,
+            Verdict::Manual => Self::Done,
+            Verdict::Pending => Self::NeedsYou,
+            Verdict::DryRun => Self::Shown,
+            Verdict::Cancelled => Self::Cancelled,
+        }
     }
 }
 
@@ -155,6 +182,8 @@ impl Item {
 
 #[derive(Debug)]
 pub struct ScenarioView {
+    /// The procedure as the driver runs it: the same steps, numbered the same way.
+    pub flow: Arc<Procedure>,
     pub runbook: Arc<Runbook>,
     pub scenario: usize,
     pub procedure: usize,
@@ -168,47 +197,40 @@ pub struct ScenarioView {
 }
 
 impl ScenarioView {
-    pub fn new(runbook: Arc<Runbook>, scenario: usize, procedure: usize) -> Self {
-        let mut items = Vec::new();
-        if let Some(s) = runbook.scenarios.get(scenario) {
-            if let Some(intro) = plan::intro_step(s) {
-                items.push(Item {
-                    number: intro.number.clone(),
-                    depth: 0,
-                    step: intro,
-                    status: Status::Pending,
-                    output: OutputView::default(),
-                    note: String::new(),
-                });
-            }
-            let steps = s
-                .procedures
-                .get(procedure)
-                .map(|p| p.steps.as_slice())
-                .unwrap_or_default();
-            for (number, step) in plan::flatten(steps) {
-                let mut step = step.clone();
-                step.substeps.clear();
-                items.push(Item {
-                    depth: number.matches('.').count(),
-                    number,
-                    step,
-                    status: Status::Pending,
-                    output: OutputView::default(),
-                    note: String::new(),
-                });
-            }
-        }
+    pub fn new(flow: Arc<Procedure>) -> Self {
+        let items = flow
+            .steps
+            .iter()
+            .map(|s| Item {
+                number: s.number.clone(),
+                depth: s.depth,
+                step: s.step.clone(),
+                status: Status::Pending,
+                output: OutputView::default(),
+                note: String::new(),
+            })
+            .collect();
         Self {
-            runbook,
-            scenario,
-            procedure,
+            runbook: Arc::clone(&flow.runbook),
+            scenario: flow.scenario,
+            procedure: flow.procedure,
+            flow,
             items,
             selected: 0,
             running: None,
             show_diff: false,
             started: Duration::ZERO,
         }
+    }
+
+    /// Opens procedure `procedure` of scenario `scenario` of `runbook`.
+    pub fn open(runbook: Arc<Runbook>, scenario: usize, procedure: usize) -> Self {
+        Self::new(Arc::new(Procedure::new(runbook, scenario, procedure)))
+    }
+
+    /// Which procedure this is (runbook file, scenario, procedure).
+    pub fn key(&self) -> (std::path::PathBuf, usize, usize) {
+        self.flow.key()
     }
 
     pub fn scenario(&self) -> Option<&Scenario> {
@@ -368,15 +390,7 @@ impl ScenarioView {
                         dropped_lines: 0,
                     });
                 }
-                item.status = match verdict {
-                    Verdict::Passed => Status::Passed,
-                    Verdict::Failed => Status::Failed,
-                    Verdict::Blocked => Status::Blocked,
-                    Verdict::Skipped => Status::Skipped,
-                    Verdict::Manual | Verdict::Pending => Status::NeedsYou,
-                    Verdict::DryRun => Status::Shown,
-                    Verdict::Cancelled => Status::Cancelled,
-                };
+                item.status = verdict.into();
                 for r in reasons {
                     if !out.reasons.contains(&r) {
                         out.reasons.push(r);

@@ -3,14 +3,168 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use std::ops::{Deref, DerefMut};
+
 use super::*;
+use crate::cluster::health::Health;
+use crate::drive::{Driver, Setup};
 use crate::exec::judge::OutputMatch;
 use crate::exec::output::Stream;
 use crate::exec::process::CommandOutcome;
-use crate::exec::runner::{Event, Verdict};
+use crate::exec::runner::{Event, Shell, Verdict};
 use crate::runbook::{Catalog, parse};
 
-fn demo_state() -> State {
+/// The state with the pure part of the loop in `app.rs`: a driver per opened scenario (not
+/// recording) answers preflights and takes values and modes. What needs IO comes back.
+struct T {
+    s: State,
+    drivers: Vec<Driver>,
+    active: Option<(std::path::PathBuf, usize, usize)>,
+    shell: Option<Shell>,
+}
+
+impl Deref for T {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.s
+    }
+}
+
+impl DerefMut for T {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.s
+    }
+}
+
+impl T {
+    fn new(runbooks: Vec<Arc<Runbook>>, shell: Shell) -> Self {
+        Self {
+            s: State::new(runbooks, Keymap::default(), shell.vars.clone()),
+            drivers: Vec::new(),
+            active: None,
+            shell: Some(shell),
+        }
+    }
+
+    fn update(&mut self, action: Action) -> Vec<Effect> {
+        let effects = update(&mut self.s, action);
+        self.carry_out(effects)
+    }
+
+    fn carry_out(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
+        let mut out = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Open(flow) => {
+                    let key = flow.key();
+                    let shell = match self.driver_mut() {
+                        Some(d) => d.swap_shell(Shell::from_current()),
+                        None => self.shell.take().unwrap_or_else(Shell::from_current),
+                    };
+                    self.active = Some(key.clone());
+                    if let Some(d) = self.drivers.iter_mut().find(|d| d.procedure.key() == key) {
+                        d.swap_shell(shell);
+                    } else {
+                        let setup = Setup {
+                            mode: self.s.mode,
+                            guard: self.s.context.guard,
+                            context: self.s.context.context.clone(),
+                            confirm_origin: true,
+                            ..Setup::default()
+                        };
+                        self.drivers.push(Driver::new(flow, shell, setup));
+                    }
+                }
+                Effect::Preflight(i) => {
+                    let needs = self.driver().preflight(i);
+                    let more = update(&mut self.s, Action::Needs(Box::new(needs)));
+                    out.extend(self.carry_out(more));
+                }
+                Effect::SetValue {
+                    name,
+                    value,
+                    secret,
+                } => self.driver_mut_or_panic().set_value(&name, value, secret),
+                Effect::Choose { step, block } => self.driver_mut_or_panic().choose(step, block),
+                Effect::Run {
+                    index,
+                    confirmed: true,
+                } => {
+                    // The driver takes the yes as the step starts (`Driver::run_step`).
+                    self.driver_mut_or_panic().accept_confirmation();
+                    out.push(Effect::Run {
+                        index,
+                        confirmed: true,
+                    });
+                }
+                Effect::SetMode(mode) => {
+                    for d in &mut self.drivers {
+                        d.set_mode(mode);
+                    }
+                    out.push(Effect::SetMode(mode));
+                }
+                other => out.push(other),
+            }
+        }
+        out
+    }
+
+    fn open(&mut self, id: &str) -> bool {
+        let Some(effect) = self.s.open(id) else {
+            return false;
+        };
+        self.carry_out(vec![effect]);
+        true
+    }
+
+    fn driver_mut(&mut self) -> Option<&mut Driver> {
+        let key = self.active.clone()?;
+        self.drivers.iter_mut().find(|d| d.procedure.key() == key)
+    }
+
+    fn driver_mut_or_panic(&mut self) -> &mut Driver {
+        self.driver_mut()
+            .unwrap_or_else(|| panic!("no scenario open"))
+    }
+
+    fn driver(&self) -> &Driver {
+        let key = self.active.clone();
+        self.drivers
+            .iter()
+            .find(|d| Some(d.procedure.key()) == key)
+            .unwrap_or_else(|| panic!("no scenario open"))
+    }
+
+    /// A value given as if with `--var`.
+    fn given(&mut self, name: &str, value: &str) {
+        self.driver_mut_or_panic()
+            .shell_mut()
+            .vars
+            .set(name, value, Origin::Cli);
+        let vars = self.driver().shell().vars.clone();
+        self.s.vars = vars;
+    }
+
+    /// The value the commands would get for `name`.
+    fn value(&self, name: &str) -> Option<String> {
+        self.driver()
+            .shell()
+            .vars
+            .get(name)
+            .map(|v| v.value.clone())
+    }
+
+    /// The step's run is over (as the loop reports it when the driver comes home).
+    fn end_run(&mut self, index: usize) -> Vec<Effect> {
+        let vars = self.driver().shell().vars.clone();
+        self.update(Action::RunEnded {
+            index,
+            vars: Box::new(vars),
+        })
+    }
+}
+
+fn demo_state() -> T {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui/demo.md");
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
     let mut runbooks: Vec<Arc<Runbook>> = Catalog::load(&[], true)
@@ -19,18 +173,18 @@ fn demo_state() -> State {
         .map(Arc::new)
         .collect();
     runbooks.push(Arc::new(parse(&bytes, Path::new("demo.md"))));
-    let mut session = Shell::from_current();
-    session.vars = Vars::new();
-    State::new(runbooks, Keymap::default(), session)
+    let mut shell = Shell::from_current();
+    shell.vars = Vars::new();
+    T::new(runbooks, shell)
 }
 
-fn cmd(state: &mut State, c: Command) -> Vec<Effect> {
-    update(state, Action::Command(c))
+fn cmd(state: &mut T, c: Command) -> Vec<Effect> {
+    state.update(Action::Command(c))
 }
 
-fn type_text(state: &mut State, text: &str) {
+fn type_text(state: &mut T, text: &str) {
     for c in text.chars() {
-        update(state, Action::Input(c));
+        state.update(Action::Input(c));
     }
 }
 
@@ -41,8 +195,8 @@ fn scenario(state: &State) -> &ScenarioView {
         .unwrap_or_else(|| panic!("no scenario open"))
 }
 
-fn engine(state: &mut State, index: usize, event: Event) {
-    update(state, Action::Engine(index, Box::new(event)));
+fn engine(state: &mut T, index: usize, event: Event) {
+    state.update(Action::Engine(index, Box::new(event)));
 }
 
 #[test]
@@ -68,27 +222,31 @@ fn run_asks_for_a_placeholder_once_then_runs() {
     type_text(&mut s, "hi q");
     let effects = cmd(&mut s, Command::Enter);
     assert!(s.dialog.is_none());
-    let [Effect::Run { index: 0, run }] = effects.as_slice() else {
+    let [
+        Effect::Run {
+            index: 0,
+            confirmed: false,
+        },
+    ] = effects.as_slice()
+    else {
         panic!("{effects:?}")
     };
-    assert_eq!(run.number, "1");
-    assert_eq!(
-        run.shell.vars.get("greeting").map(|v| v.value.as_str()),
-        Some("hi q")
-    );
-    assert!(!run.options.yes && !run.options.read_only && !run.options.dry_run);
+    assert_eq!(scenario(&s).items[0].number, "1");
+    assert_eq!(s.value("greeting").as_deref(), Some("hi q"));
+    assert_eq!(s.driver().mode(), RunMode::Confirm);
     assert_eq!(s.running(), Some(0));
-    assert!(s.shell.is_none(), "the session travels with the step");
     assert!(matches!(scenario(&s).items[0].status, Status::Running(_)));
+    // Asked once: the next run of the step asks nothing.
+    s.end_run(0);
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Run { index: 0, .. }]));
 }
 
 #[test]
 fn output_streams_in_and_the_verdict_lands() {
     let mut s = demo_state();
     s.open("demo/demo");
-    if let Some(x) = s.shell.as_mut() {
-        x.vars.set("greeting", "hi", crate::exec::vars::Origin::Cli);
-    }
+    s.given("greeting", "hi");
     let effects = cmd(&mut s, Command::Enter);
     assert!(matches!(effects.as_slice(), [Effect::Run { index: 0, .. }]));
     engine(
@@ -176,9 +334,8 @@ fn output_streams_in_and_the_verdict_lands() {
             .is_some_and(|d| d.contains("+first line hi"))
     );
     assert_eq!(item.output.reasons, ["exit code 3, expected 0"]);
-    update(&mut s, Action::RunEnded(0, Box::new(Shell::from_current())));
+    s.end_run(0);
     assert_eq!(s.running(), None);
-    assert!(s.shell.is_some());
     assert_eq!(scenario(&s).selected, 0, "the step's output stays in view");
 }
 
@@ -203,7 +360,7 @@ fn output_is_bounded_and_dropped_lines_are_counted() {
             text,
         },
     );
-    update(&mut s, Action::OutputDropped(0, 7));
+    s.update(Action::OutputDropped(0, 7));
     let out = &scenario(&s).items[0].output;
     assert_eq!(out.lines.len(), MAX_OUTPUT_LINES);
     assert_eq!(out.dropped, 12);
@@ -240,13 +397,13 @@ fn cancel_and_quit_while_running() {
         cmd(&mut s, Command::Enter).as_slice(),
         [Effect::Cancel]
     ));
-    let effects = update(&mut s, Action::RunEnded(1, Box::new(Shell::from_current())));
+    let effects = s.end_run(1);
     assert!(matches!(effects.as_slice(), [Effect::Quit]));
     assert_eq!(scenario(&s).items[1].status, Status::Cancelled);
     assert!(s.should_quit);
 }
 
-fn scenario_mut(s: &mut State) -> &mut ScenarioView {
+fn scenario_mut(s: &mut T) -> &mut ScenarioView {
     s.scenario
         .as_mut()
         .unwrap_or_else(|| panic!("no scenario open"))
@@ -273,20 +430,34 @@ fn destructive_commands_ask_first_and_read_only_mode_does_not() {
     // Enter in the dialog: runs, confirmed.
     cmd(&mut s, Command::Enter);
     let effects = cmd(&mut s, Command::Enter);
-    let [Effect::Run { run, .. }] = effects.as_slice() else {
-        panic!("{effects:?}")
-    };
-    assert!(run.options.yes);
-    update(&mut s, Action::RunEnded(3, Box::new(Shell::from_current())));
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Run {
+                index: 3,
+                confirmed: true
+            }]
+        ),
+        "{effects:?}"
+    );
+    s.end_run(3);
 
     cmd(&mut s, Command::CycleMode);
-    assert_eq!(s.mode, Mode::ReadOnly);
+    assert_eq!(s.mode, RunMode::ReadOnly);
     let effects = cmd(&mut s, Command::Enter);
-    let [Effect::Run { run, .. }] = effects.as_slice() else {
-        panic!("{effects:?}")
-    };
     assert!(
-        run.options.read_only && !run.options.yes,
+        matches!(
+            effects.as_slice(),
+            [Effect::Run {
+                confirmed: false,
+                ..
+            }]
+        ),
+        "{effects:?}"
+    );
+    assert_eq!(
+        s.driver().mode(),
+        RunMode::ReadOnly,
         "the engine refuses it and marks it blocked"
     );
 }
@@ -295,7 +466,17 @@ fn destructive_commands_ask_first_and_read_only_mode_does_not() {
 fn skip_done_and_manual_steps() {
     let mut s = demo_state();
     s.open("demo/demo");
-    cmd(&mut s, Command::Skip);
+    let effects = cmd(&mut s, Command::Skip);
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Mark {
+                index: 0,
+                verdict: Verdict::Skipped
+            }]
+        ),
+        "the session records it: {effects:?}"
+    );
     assert_eq!(scenario(&s).items[0].status, Status::Skipped);
     assert_eq!(scenario(&s).selected, 1);
     cmd(&mut s, Command::Down);
@@ -368,10 +549,7 @@ fn search_lands_on_the_scenario_of_a_pasted_error_line() {
 fn copy_gives_the_filled_in_command_with_secrets_masked() {
     let mut s = demo_state();
     s.open("demo/demo");
-    if let Some(x) = s.shell.as_mut() {
-        x.vars
-            .set("greeting", "hello", crate::exec::vars::Origin::Cli);
-    }
+    s.given("greeting", "hello");
     let effects = cmd(&mut s, Command::Copy);
     let [Effect::Copy(text)] = effects.as_slice() else {
         panic!("{effects:?}")
@@ -417,21 +595,21 @@ fn help_and_full_output_overlays() {
 }
 
 /// A state with one scenario whose placeholder has a `pick:` hint, and a pinned context.
-fn picker_state(guard: Guard) -> State {
+fn picker_state(guard: Guard) -> T {
     let text = "---\ntitle: Pick\ndescription: d\nplaceholders:\n  pod-name:\n    description: the pod\n    pick: {resource: pods, namespace: hubble-system, contains: mgmt}\n---\n\n## Scenario - Pick {#pick}\n\n### Debug Steps\n\n1. Delete it.\n\n   ```bash\n   kubectl delete pod <pod-name> --namespace hubble-system\n   ```\n";
     let runbook = parse(text.as_bytes(), Path::new("pick.md"));
-    let mut session = Shell::from_current();
-    session.vars = Vars::new();
-    let mut s = State::new(vec![Arc::new(runbook)], Keymap::default(), session);
-    update(
-        &mut s,
-        Action::Cluster(Box::new(ContextInfo {
+    let mut shell = Shell::from_current();
+    shell.vars = Vars::new();
+    let mut s = T::new(vec![Arc::new(runbook)], shell);
+    s.update(Action::Cluster(
+        Box::new(ContextInfo {
             context: Some("prod-east".to_owned()),
             namespace: Some("default".to_owned()),
             guard,
             ..ContextInfo::default()
-        })),
-    );
+        }),
+        Vec::new(),
+    ));
     assert!(s.open("pick/pick"));
     s
 }
@@ -496,13 +674,17 @@ fn a_placeholder_with_a_pick_hint_lists_the_cluster_objects_and_takes_the_chosen
         Some(Dialog::Confirm { require: None, .. })
     ));
     let effects = cmd(&mut s, Command::Enter);
-    let [Effect::Run { run, .. }] = effects.as_slice() else {
-        panic!("{effects:?}")
-    };
-    assert_eq!(
-        run.shell.vars.get("pod-name").map(|v| v.value.as_str()),
-        Some("mgmt-b")
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Run {
+                confirmed: true,
+                ..
+            }]
+        ),
+        "{effects:?}"
     );
+    assert_eq!(s.value("pod-name").as_deref(), Some("mgmt-b"));
 }
 
 #[test]
@@ -522,22 +704,13 @@ fn a_failed_list_still_takes_a_typed_value() {
     type_text(&mut s, "mgmt-typed");
     cmd(&mut s, Command::Down);
     cmd(&mut s, Command::Enter);
-    assert_eq!(
-        s.vars()
-            .and_then(|v| v.get("pod-name"))
-            .map(|v| v.value.as_str()),
-        Some("mgmt-typed")
-    );
+    assert_eq!(s.value("pod-name").as_deref(), Some("mgmt-typed"));
 }
 
 #[test]
 fn a_protected_context_runs_a_destructive_command_only_after_its_name_is_typed() {
     let mut s = picker_state(Guard::ConfirmName);
-    if let Some(session) = &mut s.shell {
-        session
-            .vars
-            .set("pod-name", "mgmt-a".to_owned(), Origin::Cli);
-    }
+    s.given("pod-name", "mgmt-a");
     assert!(cmd(&mut s, Command::Enter).is_empty());
     assert!(matches!(
         &s.dialog,
@@ -557,15 +730,22 @@ fn a_protected_context_runs_a_destructive_command_only_after_its_name_is_typed()
     );
     type_text(&mut s, "-east");
     let effects = cmd(&mut s, Command::Enter);
-    assert!(matches!(effects.as_slice(), [Effect::Run { run, .. }] if run.options.yes));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Run {
+            confirmed: true,
+            ..
+        }]
+    ));
 }
 
 #[test]
 fn a_read_only_context_forces_the_mode_and_keeps_it() {
     let mut s = picker_state(Guard::ReadOnly);
-    assert_eq!(s.mode, Mode::ReadOnly);
+    assert_eq!(s.mode, RunMode::ReadOnly);
     cmd(&mut s, Command::CycleMode);
-    assert_eq!(s.mode, Mode::ReadOnly);
+    assert_eq!(s.mode, RunMode::ReadOnly);
+    assert_eq!(s.driver().mode(), RunMode::ReadOnly);
     assert!(
         s.message
             .as_deref()
@@ -595,25 +775,19 @@ fn the_context_picker_switches_and_health_for_another_context_is_ignored() {
         effects.as_slice(),
         [Effect::SwitchContext { context, namespace: None }] if context == "lab"
     ));
-    update(
-        &mut s,
-        Action::Health {
-            context: "lab".to_owned(),
-            health: Health::Down("x".to_owned()),
-        },
-    );
+    s.update(Action::Health {
+        context: "lab".to_owned(),
+        health: Health::Down("x".to_owned()),
+    });
     assert_eq!(
         s.context.health,
         Health::Unknown,
         "prod-east is still pinned"
     );
-    update(
-        &mut s,
-        Action::Health {
-            context: "prod-east".to_owned(),
-            health: Health::Down("refused".to_owned()),
-        },
-    );
+    s.update(Action::Health {
+        context: "prod-east".to_owned(),
+        health: Health::Down("refused".to_owned()),
+    });
     assert_eq!(s.context.health, Health::Down("refused".to_owned()));
 }
 
@@ -631,15 +805,10 @@ fn a_fetched_runbook_asks_once_per_session_naming_its_url() {
         reviewed_scenarios: Vec::new(),
         seen_before: false,
     });
-    let greeted = || {
-        let mut session = Shell::from_current();
-        session.vars = Vars::new();
-        session
-            .vars
-            .set("greeting", "hi", crate::exec::vars::Origin::Cli);
-        session
-    };
-    let mut s = State::new(vec![Arc::new(fetched)], Keymap::default(), greeted());
+    let mut shell = Shell::from_current();
+    shell.vars = Vars::new();
+    shell.vars.set("greeting", "hi", Origin::Cli);
+    let mut s = T::new(vec![Arc::new(fetched)], shell);
     assert!(s.open("demo/demo"));
     // Step 1 is harmless, but its runbook came from a URL: asked first, naming it.
     assert!(cmd(&mut s, Command::Enter).is_empty());
@@ -664,7 +833,7 @@ fn a_fetched_runbook_asks_once_per_session_naming_its_url() {
         matches!(effects.as_slice(), [Effect::Run { .. }]),
         "{effects:?}"
     );
-    update(&mut s, Action::RunEnded(0, Box::new(greeted())));
+    s.end_run(0);
     // Agreed once: a later harmless step runs without asking.
     scenario_mut(&mut s).selected = 0;
     let effects = cmd(&mut s, Command::Enter);
@@ -685,56 +854,47 @@ fn an_unfinished_session_is_offered_and_resumed_steps_come_back_never_as_passed_
         total: 5,
         updated: "2026-11-22 00:00 UTC".to_owned(),
     };
-    update(&mut s, Action::Resumable(offer.clone()));
+    s.update(Action::Resumable(offer.clone()));
     assert_eq!(s.dialog, Some(Dialog::Resume(offer)));
     let effects = cmd(&mut s, Command::Enter);
     assert!(
         matches!(effects.as_slice(), [Effect::Resume(id)] if id == "20261122T000000Z-abc"),
         "{effects:?}"
     );
-    update(
-        &mut s,
-        Action::Restored {
-            steps: vec![
-                RestoredStep {
-                    index: 0,
-                    status: Status::Passed,
-                    output: vec!["first line hi".to_owned()],
-                    note: "looked fine".to_owned(),
-                },
-                RestoredStep {
-                    index: 1,
-                    status: Status::Cancelled,
-                    output: Vec::new(),
-                    note: String::new(),
-                },
-            ],
-            vars: vec![("greeting".to_owned(), "hi".to_owned())],
-        },
-    );
+    s.update(Action::Restored {
+        steps: vec![
+            RestoredStep {
+                index: 0,
+                state: crate::session::StepState::Done,
+                verdict: Some(Verdict::Passed),
+                output: vec!["first line hi".to_owned()],
+                note: "looked fine".to_owned(),
+            },
+            RestoredStep {
+                index: 1,
+                state: crate::session::StepState::Interrupted,
+                verdict: None,
+                output: Vec::new(),
+                note: String::new(),
+            },
+        ],
+        vars: vec![("greeting".to_owned(), "hi".to_owned())],
+    });
     let view = scenario(&s);
     assert_eq!(view.items[0].status, Status::Passed);
     assert_eq!(view.items[0].output.lines[0].text, "first line hi");
     assert_eq!(view.items[0].note, "looked fine");
     assert_eq!(view.items[1].status, Status::Cancelled);
-    assert_eq!(
-        s.vars()
-            .and_then(|v| v.get("greeting"))
-            .map(|v| v.value.as_str()),
-        Some("hi")
-    );
+    assert_eq!(s.vars.get("greeting").map(|v| v.value.as_str()), Some("hi"));
     // Esc on the offer starts over: nothing is restored.
     let mut fresh = demo_state();
     fresh.open("demo/demo");
-    update(
-        &mut fresh,
-        Action::Resumable(Resumable {
-            id: "x".to_owned(),
-            done: 0,
-            total: 5,
-            updated: String::new(),
-        }),
-    );
+    fresh.update(Action::Resumable(Resumable {
+        id: "x".to_owned(),
+        done: 0,
+        total: 5,
+        updated: String::new(),
+    }));
     assert!(cmd(&mut fresh, Command::Back).is_empty());
     assert!(fresh.dialog.is_none());
 }
@@ -754,4 +914,76 @@ fn a_note_on_a_step_is_typed_then_kept() {
     );
     assert_eq!(scenario(&s).items[1].note, "q is a letter");
     assert!(!s.should_quit);
+}
+
+/// The IP-pool scenario's step 5: two ways to delete, by a typed name or by the helper's
+/// capture. The user picks; the dialog shows exactly the command that runs, its variables
+/// expanded; only that one runs.
+#[test]
+fn alternatives_are_the_users_pick_and_the_confirmation_shows_exactly_what_runs() {
+    let mut s = demo_state();
+    assert!(s.open("ip-pool-exhausted/orphaned-ipclaim"));
+    let step = scenario(&s)
+        .items
+        .iter()
+        .position(|i| i.title().starts_with("Delete the orphaned claim"))
+        .unwrap_or_else(|| panic!("no delete step"));
+    // The helper of step 4.1 ran and captured a name.
+    s.driver_mut_or_panic()
+        .shell_mut()
+        .env
+        .insert("ORPHAN_CLAIM".into(), "cp-qx4vw-0".into());
+    scenario_mut(&mut s).selected = step;
+    assert!(cmd(&mut s, Command::Enter).is_empty());
+    let Some(Dialog::Alternatives {
+        options, selected, ..
+    }) = s.dialog.clone()
+    else {
+        panic!("{:?}", s.dialog)
+    };
+    assert_eq!(options.len(), 2);
+    assert_eq!(options[0].tab, "Type the claim name");
+    assert!(!options[0].ready, "the typed name is still to give");
+    // The rule's pick is highlighted: the one whose values are known, expanded.
+    assert_eq!(selected, 1);
+    assert_eq!(
+        options[1].command,
+        "kubectl delete ipclaim --namespace spectro-mgmt \"cp-qx4vw-0\""
+    );
+    // The user wants the other one: it asks for its name, then confirms exactly it.
+    cmd(&mut s, Command::Up);
+    cmd(&mut s, Command::Enter);
+    assert!(
+        matches!(&s.dialog, Some(Dialog::Prompt { name, .. }) if name == "claim-name"),
+        "{:?}",
+        s.dialog
+    );
+    type_text(&mut s, "mgmt-typed-0");
+    assert!(cmd(&mut s, Command::Enter).is_empty());
+    let Some(Dialog::Confirm { commands, .. }) = &s.dialog else {
+        panic!("{:?}", s.dialog)
+    };
+    assert_eq!(
+        commands,
+        &["kubectl delete ipclaim --namespace spectro-mgmt 'mgmt-typed-0'"]
+    );
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Run {
+                confirmed: true,
+                ..
+            }]
+        ),
+        "{effects:?}"
+    );
+    // The choice stays with the step: running it again asks nothing new about it.
+    s.end_run(step);
+    cmd(&mut s, Command::Enter);
+    assert!(
+        matches!(&s.dialog, Some(Dialog::Confirm { commands, .. }) if commands[0].ends_with("'mgmt-typed-0'")),
+        "{:?}",
+        s.dialog
+    );
 }

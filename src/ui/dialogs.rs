@@ -183,6 +183,36 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             )));
             modal(frame, area, " procedures ", lines, theme, 76);
         }
+        Some(Dialog::Alternatives {
+            options, selected, ..
+        }) => {
+            let mut lines = vec![Line::from(Span::styled(
+                "The runbook gives this step several ways; only the one you pick runs:",
+                theme.dim(),
+            ))];
+            for (i, a) in options.iter().enumerate() {
+                let style = if i == *selected {
+                    theme.selected()
+                } else {
+                    theme.base()
+                };
+                let needs = if a.ready { "" } else { "  (asks for values)" };
+                lines.push(Line::raw(""));
+                lines.push(Line::from(Span::styled(
+                    format!("{}. {}{needs}", i + 1, a.tab),
+                    style,
+                )));
+                for l in a.command.lines() {
+                    lines.push(Line::from(Span::styled(format!("   $ {l}"), theme.dim())));
+                }
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                "↑↓ choose · Enter use it · Esc cancel",
+                theme.dim(),
+            )));
+            modal(frame, area, " which way? ", lines, theme, 76);
+        }
         Some(Dialog::Contexts { selected }) => {
             let mut lines = vec![Line::from(Span::styled(
                 "Commands run against the context picked here (your kubeconfig is not changed):",

@@ -22,11 +22,21 @@ fn user_kubeconfig(dir: &Path, lab_server: &str) -> PathBuf {
     path
 }
 
+/// The lab's `server:` value for a kubeconfig, followed by its `certificate-authority-data`
+/// line (the lab serves HTTPS with a CA of its own).
 fn lab_server(kubeconfig: &Path) -> String {
-    Source::from_file(kubeconfig)
+    let server = Source::from_file(kubeconfig)
         .and_then(|s| s.resolve(None))
         .unwrap_or_else(|e| panic!("{e}"))
-        .server
+        .server;
+    let text = std::fs::read_to_string(kubeconfig).unwrap_or_default();
+    match text
+        .lines()
+        .find(|l| l.trim_start().starts_with("certificate-authority-data:"))
+    {
+        Some(ca) => format!("{server}\n    {}", ca.trim_start()),
+        None => server,
+    }
 }
 
 /// `runbook run` with only our kubeconfig and config in its environment.
@@ -95,6 +105,118 @@ fn kubectl_in_every_step_talks_to_the_pinned_context_and_the_users_file_is_untou
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn the_session_records_the_pinned_context_the_commands_used() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = start("backup-stuck/restart-mgmt-pod");
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = lab_server(lab.kubeconfig());
+    let config = user_kubeconfig(home.path(), &server);
+    let data = home.path().join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(["run", &fixture(), "--context", "lab"])
+        .env("KUBECONFIG", &config)
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("KUBECACHEDIR", home.path().join("kube-cache"))
+        .env("RUNBOOK_DATA_DIR", &data)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let folder = std::fs::read_dir(data.join("sessions"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .unwrap_or_else(|| panic!("no session"));
+    let text = std::fs::read_to_string(folder.join("session.json")).unwrap_or_default();
+    let json: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    // The file's current context is `broken`; every command talked to `lab`.
+    assert_eq!(json["context"]["name"], "lab", "{json}");
+    let url = server.lines().next().unwrap_or_default();
+    assert_eq!(json["context"]["server"], url, "{json}");
+}
+
+/// `runbook run` of the switch fixture with `OTHER_KUBECONFIG` set; the session's json.
+fn run_switch(
+    home: &Path,
+    kubeconfig: &Path,
+    other: &Path,
+    args: &[&str],
+) -> (Output, serde_json::Value) {
+    let data = home.join(format!("data-{}", args.len()));
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cluster/switch.md");
+    let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .arg("run")
+        .arg(&fixture)
+        .args(["--context", "broken"])
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("OTHER_KUBECONFIG", other)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("KUBECACHEDIR", home.join("kube-cache"))
+        .env("RUNBOOK_DATA_DIR", &data)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let folder = std::fs::read_dir(data.join("sessions"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .unwrap_or_else(|| panic!("no session"));
+    let text = std::fs::read_to_string(folder.join("session.json")).unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (out, json)
+}
+
+#[test]
+fn a_step_that_points_kubeconfig_elsewhere_moves_the_pin_or_is_put_back() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = start("backup-stuck/restart-mgmt-pod");
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = lab_server(lab.kubeconfig());
+    let config = user_kubeconfig(home.path(), &server);
+    // The other file's current context is `lab`.
+    let other = home.path().join("other.yaml");
+    let text = std::fs::read_to_string(&config).unwrap_or_default();
+    std::fs::write(
+        &other,
+        text.replace("current-context: broken", "current-context: lab"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    // Confirmed (--yes): step 2 talks to `lab`, and the run and the session say so.
+    let (out, json) = run_switch(home.path(), &config, &other, &["--yes"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("commands now talk to context lab"), "{text}");
+    assert!(text.lines().any(|l| l.trim() == "lab"), "{text}");
+    assert!(stderr(&out).contains("context lab ("), "{}", stderr(&out));
+    assert_eq!(json["context"]["name"], "lab", "{json}");
+
+    // Not confirmed (no terminal, no --yes): nothing switches.
+    let (out, json) = run_switch(home.path(), &config, &other, &[]);
+    let text = stdout(&out);
+    assert!(text.contains("step 1 blocked"), "{text}");
+    assert!(text.contains("KUBECONFIG"), "the reason names it: {text}");
+    assert!(text.lines().any(|l| l.trim() == "broken"), "{text}");
+    assert_eq!(json["context"]["name"], "broken", "{json}");
+
+    // A file that is not a kubeconfig: the pinned context stays, and the run says why.
+    let junk = home.path().join("junk.yaml");
+    std::fs::write(&junk, "not: [a kubeconfig").unwrap_or_else(|e| panic!("{e}"));
+    let (out, _) = run_switch(home.path(), &config, &junk, &["--yes", "--timeout", "60s"]);
+    let text = stdout(&out);
+    assert!(text.contains("cannot be used"), "{text}");
+    assert!(text.lines().any(|l| l.trim() == "broken"), "{text}");
 }
 
 #[test]
@@ -225,7 +347,8 @@ fn health_names_the_version_and_identity_or_says_why_not() {
         panic!("{health:?}")
     };
     assert_eq!(version, "v1.32.4-runbook-lab");
-    assert_eq!(identity.as_deref(), Some("trainee (token)"));
+    // The lab answers SelfSubjectReview (`kubectl auth whoami`) like a kubeadm cluster.
+    assert_eq!(identity.as_deref(), Some("kubernetes-admin"));
 
     // Nothing listens: refused, in words.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -240,7 +363,13 @@ fn health_names_the_version_and_identity_or_says_why_not() {
     );
 
     // A server that does not speak TLS on an https:// address.
-    let plain = lab_server(lab.kubeconfig()).replace("http://", "https://");
+    let open = runbook::lab::Lab::start_blocking(runbook::lab::LabOptions {
+        scenario: Some("backup-stuck/restart-mgmt-pod".to_owned()),
+        open: true,
+        ..runbook::lab::LabOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let plain = open.url().replace("http://", "https://");
     let (ws, _) = pinned_at(&plain, dir.path());
     let pinned = ws.pinned().cloned().unwrap_or_else(|| panic!("pinned"));
     let health = rt.block_on(probe(&pinned, None, bound));
@@ -379,7 +508,7 @@ fn pickers_list_live_objects_with_their_status() {
         assert!(
             nodes
                 .iter()
-                .any(|n| n.value == "10.10.227.11" && n.name != n.value),
+                .any(|n| n.value == "192.0.2.11" && n.name != n.value),
             "{nodes:?}"
         );
 

@@ -74,7 +74,7 @@ const SCENARIOS: &[(&str, &str)] = &[
     ),
     (
         "ip-pool-exhausted/orphaned-ipclaim",
-        "IPClaim spectro-mgmt/spectro-mgmt-cluster-cp-qx4vw-0 holds 10.10.227.12, which no node has",
+        "IPClaim spectro-mgmt/spectro-mgmt-cluster-cp-qx4vw-0 holds 192.0.2.12, which no node has",
     ),
     (
         "cns-mapping/csi-helper",
@@ -532,7 +532,15 @@ async fn counting_proxy(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_resource_kind_is_listed_once_and_only_read() {
-    let lab = lab("practice", Vec::new()).await;
+    // An open lab (plain HTTP, no token), so that the proxy can read the request lines.
+    let lab = Lab::start(LabOptions {
+        scenario: Some("practice".into()),
+        timing: timing(),
+        open: true,
+        ..LabOptions::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("lab: {e}"));
     let (proxy, seen) = counting_proxy(lab.addr()).await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let kubeconfig = dir.path().join("kubeconfig");

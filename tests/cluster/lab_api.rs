@@ -13,7 +13,7 @@ const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGrou
 #[test]
 fn health_version_and_encoding_quirks() {
     let lab = start(runbook::lab::PRACTICE);
-    let a = lab.handle.addr();
+    let a = &lab.endpoint();
     let r = get(a, "/readyz");
     assert_eq!((r.status, r.body.as_str()), (200, "ok"));
     assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
@@ -75,23 +75,58 @@ fn health_version_and_encoding_quirks() {
 #[test]
 fn discovery_documents_and_crds_added_through_the_api() {
     let lab = start(runbook::lab::PRACTICE);
-    let a = lab.handle.addr();
+    let a = &lab.endpoint();
     let api = get(a, "/api");
     assert!(api.json().get("apiVersion").is_none());
     assert_eq!(api.json()["versions"], json!(["v1"]));
+    // kubectl 1.32 asks for aggregated discovery first, and a 1.32 server gives it: every
+    // group, version and resource in one answer.
     let agg = request(a, "GET", "/apis", &[("Accept", AGGREGATED)], b"");
     assert_eq!(agg.status, 200);
-    assert_eq!(agg.json()["kind"], "APIGroupList");
-    let only = request(
-        a,
-        "GET",
-        "/apis",
-        &[(
-            "Accept",
-            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
-        )],
-        b"",
+    assert_eq!(
+        agg.header("Content-Type"),
+        Some("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
     );
+    let doc = agg.json();
+    assert_eq!(doc["kind"], "APIGroupDiscoveryList");
+    let apps = doc["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|g| g["metadata"]["name"] == "apps"))
+        .cloned()
+        .unwrap_or_default();
+    let deploy = apps["versions"][0]["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["resource"] == "deployments"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(deploy["shortNames"], json!(["deploy"]));
+    assert_eq!(deploy["scope"], "Namespaced");
+    assert_eq!(deploy["subresources"][0]["responseKind"]["kind"], "Scale");
+    let core = request(a, "GET", "/api", &[("Accept", AGGREGATED)], b"").json();
+    assert_eq!(core["items"][0]["versions"][0]["version"], "v1");
+    assert!(core["items"][0]["metadata"].get("name").is_none());
+    // The legacy documents without the aggregated media type; 406 for a type it cannot give.
+    let plain = get(a, "/apis").json();
+    assert_eq!(plain["kind"], "APIGroupList");
+    let groups: Vec<&str> = plain["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    for g in [
+        "apps",
+        "batch",
+        "rbac.authorization.k8s.io",
+        "policy",
+        "networking.k8s.io",
+        "storage.k8s.io",
+        "events.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+    ] {
+        assert!(groups.contains(&g), "{g} missing: {groups:?}");
+    }
+    let only = request(a, "GET", "/apis", &[("Accept", "text/html")], b"");
     assert_eq!(
         (only.status, only.json()["reason"].clone()),
         (406, json!("NotAcceptable"))
@@ -171,7 +206,7 @@ fn discovery_documents_and_crds_added_through_the_api() {
 #[test]
 fn lists_selectors_and_pagination() {
     let lab = start(runbook::lab::PRACTICE);
-    let a = lab.handle.addr();
+    let a = &lab.endpoint();
     let l = get(a, "/api/v1/pods").json();
     assert_eq!(
         (l["kind"].clone(), l["apiVersion"].clone()),
@@ -249,7 +284,7 @@ fn lists_selectors_and_pagination() {
 #[test]
 fn writes_and_their_errors() {
     let lab = start(runbook::lab::PRACTICE);
-    let a = lab.handle.addr();
+    let a = &lab.endpoint();
     let json_ct = [
         ("Content-Type", "application/json"),
         ("Accept", "application/json"),
@@ -433,7 +468,7 @@ fn writes_and_their_errors() {
 #[test]
 fn graceful_pod_deletion_shows_terminating_then_goes() {
     let lab = start("backup-stuck/restart-mgmt-pod");
-    let a = lab.handle.addr();
+    let a = &lab.endpoint();
     let del = request(
         a,
         "DELETE",
@@ -467,7 +502,7 @@ fn graceful_pod_deletion_shows_terminating_then_goes() {
 #[test]
 fn watches_replay_from_resource_versions() {
     let lab = start(runbook::lab::PRACTICE);
-    let a = lab.handle.addr();
+    let a = &lab.endpoint();
     let rv = get(a, "/api/v1/namespaces/metallb-system/pods").json()["metadata"]["resourceVersion"]
         .as_str()
         .unwrap_or_default()
@@ -537,7 +572,7 @@ fn protobuf_namespace_create_from_kubectl_bytes() {
         0x12, 0x00, 0x1a, 0x02, 0x0a, 0x00, 0x1a, 0x00, 0x22, 0x00,
     ];
     let r = request(
-        lab.handle.addr(),
+        lab.endpoint(),
         "POST",
         "/api/v1/namespaces?fieldManager=kubectl-create&fieldValidation=Strict",
         &[
@@ -554,7 +589,7 @@ fn protobuf_namespace_create_from_kubectl_bytes() {
         (201, json!("demo"))
     );
     let junk = request(
-        lab.handle.addr(),
+        lab.endpoint(),
         "POST",
         "/api/v1/namespaces",
         &[("Content-Type", "application/vnd.kubernetes.protobuf")],
@@ -567,7 +602,17 @@ fn protobuf_namespace_create_from_kubectl_bytes() {
 #[test]
 fn a_thousand_concurrent_clients() {
     let lab = start(runbook::lab::PRACTICE);
-    let a = lab.handle.addr();
+    let a = &lab.endpoint();
+    let (addr, auth) = (
+        a.addr,
+        format!(
+            "Authorization: Bearer {}\r\n",
+            a.token.clone().unwrap_or_default()
+        ),
+    );
+    let tls = tokio_rustls::TlsConnector::from(crate::lab_support::http::tls_client(
+        a.ca_pem.as_deref().unwrap_or_default(),
+    ));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -577,11 +622,14 @@ fn a_thousand_concurrent_clients() {
     let ok = rt.block_on(async move {
         let mut tasks = Vec::new();
         for i in 0..1000 {
+            let (auth, tls) = (auth.clone(), tls.clone());
             tasks.push(tokio::spawn(async move {
                 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let Ok(mut s) = tokio::net::TcpStream::connect(a).await else { return false };
+                let Ok(tcp) = tokio::net::TcpStream::connect(addr).await else { return false };
+                let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+                let Ok(mut s) = tls.connect(name, tcp).await else { return false };
                 let path = if i % 2 == 0 { "/api/v1/pods?limit=500" } else { "/api/v1/namespaces/nope/foos" };
-                let req = format!("GET {path} HTTP/1.1\r\nHost: lab\r\nAccept: application/json\r\nConnection: close\r\n\r\n");
+                let req = format!("GET {path} HTTP/1.1\r\nHost: lab\r\nAccept: application/json\r\n{auth}Connection: close\r\n\r\n");
                 if s.write_all(req.as_bytes()).await.is_err() {
                     return false;
                 }
@@ -607,7 +655,7 @@ fn a_thousand_concurrent_clients() {
 #[test]
 fn odd_requests_always_get_an_answer() {
     let lab = start(runbook::lab::PRACTICE);
-    let a = lab.handle.addr();
+    let a = &lab.endpoint();
     let long = format!("/api/v1/namespaces/{}/pods", "x".repeat(10_000));
     let cases: Vec<(&str, String, &[u8])> = vec![
         ("GET", "/api/v1/namespaces//pods".into(), b""),
@@ -671,7 +719,7 @@ fn odd_requests_always_get_an_answer() {
 #[test]
 fn wrongly_shaped_objects_are_bad_requests() {
     let lab = start(runbook::lab::PRACTICE);
-    let a = lab.handle.addr();
+    let a = &lab.endpoint();
     let ct = [("Content-Type", "application/json")];
     for (path, body) in [
         (

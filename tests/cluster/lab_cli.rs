@@ -87,7 +87,11 @@ fn serves_until_sigterm_and_prints_how_to_use_it() {
     }
     assert!(kubeconfig.is_file(), "no kubeconfig written");
     let text = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
-    assert!(text.contains("server: http://127.0.0.1:"), "{text}");
+    assert!(text.contains("server: https://127.0.0.1:"), "{text}");
+    assert!(
+        text.contains("certificate-authority-data: ") && text.contains("token: "),
+        "{text}"
+    );
     if crate::lab_support::kubectl_available() {
         let out = Command::new("kubectl")
             .args(["get", "pods", "-n", "hubble-system"])

@@ -118,9 +118,7 @@ async fn dynamic_custom_resources() {
     let orphan = list
         .items
         .iter()
-        .find(|c| {
-            c.data["status"]["address"]["name"] == "spectro-mgmt-cluster-cluster1-10-10-227-12"
-        })
+        .find(|c| c.data["status"]["address"]["name"] == "spectro-mgmt-cluster-cluster1-192-0-2-12")
         .and_then(|c| c.metadata.name.clone())
         .unwrap_or_default();
     assert_eq!(orphan, "spectro-mgmt-cluster-cp-qx4vw-0");

@@ -413,7 +413,7 @@ fn dry_run_prints_the_ssh_commands_without_connecting() {
     // Read-only refuses a destructive command on nodes as it does here.
     let o = nodes.run("destructive", &["--read-only"]);
     let t = text(&o);
-    assert!(t.contains("refused by --read-only"), "{t}");
+    assert!(t.contains("refused in read-only mode"), "{t}");
     assert!(!t.contains("== "), "{t}");
 }
 

@@ -3,9 +3,87 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+
+/// Where a request goes: the lab's address, the bearer token it demands and the CA of its TLS
+/// certificate (None: plain HTTP, an open lab).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub addr: std::net::SocketAddr,
+    pub token: Option<String>,
+    pub ca_pem: Option<String>,
+}
+
+impl From<std::net::SocketAddr> for Endpoint {
+    fn from(addr: std::net::SocketAddr) -> Self {
+        Self {
+            addr,
+            token: None,
+            ca_pem: None,
+        }
+    }
+}
+
+impl From<&runbook::lab::LabHandle> for Endpoint {
+    fn from(lab: &runbook::lab::LabHandle) -> Self {
+        Self {
+            addr: lab.addr(),
+            token: lab.token().map(str::to_owned),
+            ca_pem: lab.ca_pem().map(str::to_owned),
+        }
+    }
+}
+
+/// A rustls client that trusts only `ca_pem`.
+pub fn tls_client(ca_pem: &str) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = rustls::pki_types::CertificateDer::from_pem_slice(ca_pem.as_bytes())
+        .unwrap_or_else(|e| panic!("lab CA: {e}"));
+    roots.add(ca).unwrap_or_else(|e| panic!("lab CA: {e}"));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// A byte stream to the endpoint: TLS when it has a CA, plain TCP otherwise.
+pub trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
+/// Connect to the endpoint (verifying the lab's certificate for 127.0.0.1); reads time out
+/// after 10 s.
+pub fn connect(to: &Endpoint) -> Box<dyn Stream> {
+    connect_for(to, Duration::from_secs(10))
+}
+
+/// [`connect`] with another read timeout.
+pub fn connect_for(to: &Endpoint, read_timeout: Duration) -> Box<dyn Stream> {
+    let tcp = TcpStream::connect(to.addr).unwrap_or_else(|e| panic!("connect: {e}"));
+    tcp.set_read_timeout(Some(read_timeout)).ok();
+    match &to.ca_pem {
+        None => Box::new(tcp),
+        Some(ca) => {
+            let name = rustls::pki_types::ServerName::IpAddress(to.addr.ip().into());
+            let conn = rustls::ClientConnection::new(tls_client(ca), name)
+                .unwrap_or_else(|e| panic!("tls: {e}"));
+            Box::new(rustls::StreamOwned::new(conn, tcp))
+        }
+    }
+}
+
+impl From<&Endpoint> for Endpoint {
+    fn from(e: &Endpoint) -> Self {
+        e.clone()
+    }
+}
 
 pub struct Resp {
     pub status: u16,
@@ -42,16 +120,17 @@ fn dechunk(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// One HTTP/1.1 request with `Connection: close`; reads to EOF.
+/// One HTTP/1.1 request with `Connection: close`; reads to EOF. The endpoint's token goes in
+/// `Authorization` unless the headers give one.
 pub fn request(
-    addr: std::net::SocketAddr,
+    to: impl Into<Endpoint>,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Resp {
-    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect: {e}"));
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let to = to.into();
+    let mut s = connect(&to);
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: lab\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -61,6 +140,15 @@ pub fn request(
         .any(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
     {
         head.push_str("User-Agent: kubectl/v1.32.4 (linux/amd64) kubernetes/4cb5f07\r\n");
+    }
+    if let Some(token) = &to.token
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+    {
+        head.push_str("Authorization: Bearer ");
+        head.push_str(token);
+        head.push_str("\r\n");
     }
     for (k, v) in headers {
         head.push_str(k);
@@ -107,6 +195,6 @@ pub fn request(
     }
 }
 
-pub fn get(addr: std::net::SocketAddr, path: &str) -> Resp {
-    request(addr, "GET", path, &[("Accept", "application/json")], b"")
+pub fn get(to: impl Into<Endpoint>, path: &str) -> Resp {
+    request(to, "GET", path, &[("Accept", "application/json")], b"")
 }

@@ -40,6 +40,7 @@ pub fn start_with(scenario: &str, extra_objects: Vec<Value>) -> TestLab {
         scenario: Some(scenario.to_owned()),
         extra_objects,
         timing: fast_timing(),
+        token: Some(TEST_TOKEN.to_owned()),
         ..LabOptions::default()
     })
     .unwrap_or_else(|e| panic!("lab {scenario} did not start: {e}"));
@@ -65,7 +66,16 @@ pub fn kubectl_available() -> bool {
     ok
 }
 
+/// The token test labs demand: the one the context tests write into the user kubeconfigs they
+/// make for a lab, so those kubeconfigs authenticate for real.
+pub const TEST_TOKEN: &str = "not-a-secret";
+
 impl TestLab {
+    /// Address and token for raw HTTP requests ([`http::request`]).
+    pub fn endpoint(&self) -> http::Endpoint {
+        http::Endpoint::from(&self.handle)
+    }
+
     pub fn kubeconfig(&self) -> &Path {
         self.handle.kubeconfig_path()
     }

@@ -73,7 +73,7 @@ fn read_only_refuses_destructive() {
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(
-        t.contains("step 6 blocked: refused by --read-only: rm deletes data"),
+        t.contains("step 6 blocked: refused in read-only mode: rm deletes data"),
         "{t}"
     );
     assert!(!t.contains("\ndeleted\n"), "{t}");

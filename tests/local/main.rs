@@ -4,17 +4,21 @@
 //! One test binary for all of them: each binary links the whole crate (kube, rustls, axum,
 //! jaq), so a binary per file made CI spend most of its time linking.
 
+mod app;
 mod bad_input;
 mod bundled;
 mod cli;
+mod drive;
 mod exec_bad_input;
 mod exec_process;
 mod exec_run;
-mod exec_runner;
 mod exec_safety;
 mod exec_slow;
 mod exec_vars;
+mod layers;
 mod lint;
+mod newcomer;
+mod palette_clusters_view;
 mod parse_fixtures;
 mod session;
 mod tui_snapshots;

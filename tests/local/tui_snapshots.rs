@@ -10,13 +10,14 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 use runbook::action::{Action, Command, Keymap};
+use runbook::drive::{Driver, Setup};
 use runbook::exec::judge::OutputMatch;
 use runbook::exec::output::Stream;
 use runbook::exec::process::CommandOutcome;
 use runbook::exec::runner::{Event, Shell, Verdict};
-use runbook::exec::vars::Vars;
+use runbook::exec::vars::{Origin, Vars};
 use runbook::runbook::{Catalog, Runbook, parse};
-use runbook::state::{ContextInfo, State, Status, update};
+use runbook::state::{ContextInfo, Effect, State, Status, update};
 use runbook::ui::{self, Theme};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
@@ -30,9 +31,7 @@ fn state() -> State {
         .map(Arc::new)
         .collect();
     runbooks.push(Arc::new(parse(&bytes, Path::new("demo.md"))));
-    let mut session = Shell::from_current();
-    session.vars = Vars::new();
-    let mut s = State::new(runbooks, Keymap::default(), session);
+    let mut s = State::new(runbooks, Keymap::default(), Vars::new());
     s.context = ContextInfo {
         context: Some("lab".to_owned()),
         namespace: Some("default".to_owned()),
@@ -76,14 +75,34 @@ fn cmd(s: &mut State, c: Command) {
     update(s, Action::Command(c));
 }
 
+/// The open scenario's driver, as the loop sets it up (values from `given`).
+fn driver(s: &State, given: &[(&str, &str)]) -> Driver {
+    let flow = s
+        .scenario
+        .as_ref()
+        .map_or_else(|| panic!("no scenario open"), |v| Arc::clone(&v.flow));
+    let mut shell = Shell::from_current();
+    shell.vars = Vars::new();
+    for (name, value) in given {
+        shell.vars.set(name, *value, Origin::Cli);
+    }
+    Driver::new(flow, shell, Setup::default())
+}
+
+/// Enter on the selected step, the driver answering the preflight as the loop does.
+fn enter(s: &mut State, driver: &Driver) {
+    for effect in update(s, Action::Command(Command::Enter)) {
+        if let Effect::Preflight(i) = effect {
+            update(s, Action::Needs(Box::new(driver.preflight(i))));
+        }
+    }
+}
+
 fn running_demo() -> State {
     let mut s = state();
     s.open("demo/demo");
-    if let Some(x) = s.shell.as_mut() {
-        x.vars
-            .set("greeting", "hello", runbook::exec::vars::Origin::Cli);
-    }
-    cmd(&mut s, Command::Enter);
+    let d = driver(&s, &[("greeting", "hello")]);
+    enter(&mut s, &d);
     let ev = |e: Event| Action::Engine(0, Box::new(e));
     update(
         &mut s,
@@ -165,7 +184,13 @@ fn scenario_passed_and_failed() {
             dropped_lines: 0,
         }),
     );
-    update(&mut s, Action::RunEnded(0, Box::new(Shell::from_current())));
+    update(
+        &mut s,
+        Action::RunEnded {
+            index: 0,
+            vars: Box::new(Vars::new()),
+        },
+    );
     snapshot("scenario_passed", &s);
 
     let mut f = running_demo();
@@ -196,7 +221,13 @@ fn scenario_passed_and_failed() {
             dropped_lines: 0,
         }),
     );
-    update(&mut f, Action::RunEnded(0, Box::new(Shell::from_current())));
+    update(
+        &mut f,
+        Action::RunEnded {
+            index: 0,
+            vars: Box::new(Vars::new()),
+        },
+    );
     cmd(&mut f, Command::ToggleDiff);
     snapshot("scenario_failed_diff", &f);
 
@@ -227,7 +258,8 @@ fn scenario_passed_and_failed() {
 fn prompt_dialog() {
     let mut s = state();
     s.open("demo/demo");
-    cmd(&mut s, Command::Enter);
+    let d = driver(&s, &[]);
+    enter(&mut s, &d);
     for c in "hel".chars() {
         update(&mut s, Action::Input(c));
     }
@@ -241,7 +273,8 @@ fn confirm_dialog() {
     for _ in 0..3 {
         cmd(&mut s, Command::Down);
     }
-    cmd(&mut s, Command::Enter);
+    let d = driver(&s, &[]);
+    enter(&mut s, &d);
     snapshot("confirm", &s);
 }
 

@@ -3,6 +3,8 @@
 #[path = "../tmux_support/mod.rs"]
 mod tmux_support;
 
+mod drift;
 mod hostile_tui;
+mod palette_tui;
 mod session_tui;
 mod tui_e2e;

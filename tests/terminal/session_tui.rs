@@ -71,3 +71,41 @@ fn sighup_saves_the_session_and_leaves_no_child() {
     let left = processes("sleep 47.5");
     assert!(left.is_empty(), "children outlived runbook: {left:?}");
 }
+
+#[test]
+fn a_dropped_terminal_between_steps_leaves_the_session_interrupted() {
+    let Some(tmux) = Tmux::new("dropped") else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/session");
+    let command = format!(
+        "RUNBOOK_DATA_DIR={data} XDG_CONFIG_HOME={data}/config {bin} --path {fixtures} slow/slow --var namespace=default",
+        data = data.path().display(),
+        bin = env!("CARGO_BIN_EXE_runbook"),
+        fixtures = fixtures.display()
+    );
+    let out = tmux.start(&command);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tmux.wait("the scenario", |s| s.contains("Slow Second Step"));
+    tmux.keys(&["Enter"]);
+    tmux.wait("step 1's verdict", |s| s.contains("exit 0"));
+    let root = data.path().join("sessions");
+    let pid = session_json(&root)
+        .and_then(|s| s["pid"].as_i64())
+        .unwrap_or_else(|| panic!("no running session"));
+    // The link drops: the terminal closes under runbook (SIGHUP, then EIO).
+    tmux.run(&["kill-session", "-t", "e2e"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "runbook outlived its terminal");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let saved = session_json(&root).unwrap_or_else(|| panic!("no session file"));
+    assert_eq!(saved["status"], "interrupted", "{saved}");
+    assert_eq!(saved["steps"][0]["verdict"], "passed", "{saved}");
+}

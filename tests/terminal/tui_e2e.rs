@@ -137,8 +137,13 @@ fn the_status_bar_names_a_healthy_context_and_a_placeholder_picks_a_live_pod() {
     assert!(out.status.success());
     // The lab's context, pinned, and the health probe's verdict.
     tmux.wait("a healthy context", |s| s.contains("ctx runbook-lab ●"));
-    // Step 3 deletes `<mgmt-pod-name>`: the prompt lists the mgmt pods from the cluster.
+    // Step 3 deletes the mgmt pod, two ways: the user picks typing its name.
     tmux.keys(&["j", "j", "j", "Enter"]);
+    tmux.wait("the choice", |s| {
+        s.contains("which way?") && s.contains("1. Type the pod name")
+    });
+    tmux.keys(&["Enter"]);
+    // `<mgmt-pod-name>`: the prompt lists the mgmt pods from the cluster.
     tmux.wait("the live list", |s| {
         s.contains("from the cluster: pods in hubble-system")
             && s.contains("mgmt-f7f97f4fd-lds69  1/1  Running")

@@ -1,33 +1,35 @@
 //! `runbook run`: a scenario's steps without the TUI.
 //!
 //! Resolves the target (scenario id, runbook id or file, `--scenario`, `--procedure`), checks
-//! up front that every placeholder has a value (or can be asked on a terminal), then drives
-//! [`crate::exec::Runner`] with a [`Host`] that prints: a header per step, the filled-in
-//! command (secrets masked), the streamed output, a verdict per step and a summary; or, with
-//! `--json`, one JSON object per line per event (an `output` object per output line).
+//! up front that every placeholder has a value (or can be asked on a terminal), then loops
+//! over the steps through [`crate::drive::Driver`] (the one the TUI uses too), with a [`Host`]
+//! that prints: a header per step, the filled-in command (secrets masked), the streamed
+//! output, a verdict per step and a summary; or, with `--json`, one JSON object per line per
+//! event (an `output` object per output line). Its own rule: after a step fails, the rest
+//! are skipped.
 //! SIGINT, SIGHUP and SIGTERM cancel the running command's whole process group, then exit.
 //!
 //! To print a new event, add its arm to [`Printer::emit`] (text and JSON).
 
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use serde_json::json;
 
 use crate::cli::RunArgs;
 use crate::cluster::guard::Guard;
+use crate::drive::{Answers, Confirmation, Driver, Ending, Pin, Procedure, Recording, Setup};
 use crate::exec::process::{self, Inherit, Terminal};
-use crate::exec::runner::{self, Event, Host, Options, Runner, Shell, StepRef, Verdict};
+use crate::exec::runner::{Event, Host, Missing, Options, RunMode, Shell, Verdict};
 use crate::exec::vars::{Origin, Vars};
-use crate::runbook::placeholder::Placeholder;
-use crate::runbook::{Catalog, PlaceholderDoc, Runbook, Scenario};
+use crate::runbook::{PlaceholderDoc, Runbook, Scenario};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("{0}")]
-    Target(String),
+    Target(#[from] crate::target::UserError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot start the async runtime: {0}")]
@@ -52,32 +54,26 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         );
         return Ok(ExitCode::from(2));
     }
-    let procedure = pick_procedure(&scenario, args.procedure.as_deref())?;
-    let intro = crate::exec::plan::intro_step(&scenario);
-    let mut steps: Vec<StepRef<'_>> = Vec::new();
-    if let Some(intro) = &intro {
-        steps.push(StepRef {
-            number: "0".to_owned(),
-            step: intro,
-        });
-    }
-    let steps_of_procedure = scenario
-        .procedures
-        .get(procedure)
-        .map(|p| p.steps.as_slice())
+    let procedure_index = pick_procedure(&scenario, args.procedure.as_deref())?;
+    let scenario_index = runbook
+        .scenarios
+        .iter()
+        .position(|s| s.id == scenario.id)
         .unwrap_or_default();
-    for (number, step) in crate::exec::plan::flatten(steps_of_procedure) {
-        steps.push(StepRef { number, step });
-    }
-    if args.from_step == 0 || args.from_step > steps.len().max(1) {
+    let procedure = Arc::new(Procedure::new(
+        Arc::new(runbook),
+        scenario_index,
+        procedure_index,
+    ));
+    let total = procedure.steps.len();
+    if args.from_step == 0 || args.from_step > total.max(1) {
         return Err(RunError::Usage(format!(
-            "--from-step {}: the procedure has {} steps",
+            "--from-step {}: the procedure has {total} steps",
             args.from_step,
-            steps.len()
         )));
     }
 
-    let timeout = runner::parse_duration(&args.timeout).ok_or_else(|| {
+    let timeout = crate::duration::parse(&args.timeout).ok_or_else(|| {
         RunError::Usage(format!(
             "--timeout {}: use a duration like 90s or 10m",
             args.timeout
@@ -90,18 +86,28 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
         .node_options(&args.nodes)
         .map_err(RunError::Usage)?;
     let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    // A Palette cluster's kubeconfig, fetched for this run (kept until it ends).
+    let palette = (args.palette_cluster.as_deref())
+        .map(|name| {
+            crate::config::palette_settings(&crate::palette::config::Overrides::default())
+                .and_then(|settings| crate::palette::pin::fetch_blocking(settings, name))
+        })
+        .transpose()
+        .map_err(|e| RunError::Usage(e.to_string()))?;
     // The context: pinned in a kubeconfig of its own, with the config's guard rail.
     let workspace = crate::cluster::Workspace::open(
-        None,
+        palette.as_ref().map(crate::palette::pin::Fetched::path),
         args.context.as_deref(),
         args.namespace.as_deref(),
-        config.contexts,
+        config.contexts.clone(),
     )
     .map_err(|e| RunError::Usage(e.to_string()))?;
     let guard = workspace.guard();
     let context_name = workspace.pinned().map(|p| p.entry.name.clone());
-    let protected = guard == Guard::ConfirmName;
-    if protected && args.yes && args.confirm_context.as_deref() != context_name.as_deref() {
+    if guard == Guard::ConfirmName
+        && args.yes
+        && args.confirm_context.as_deref() != context_name.as_deref()
+    {
         return Err(RunError::Usage(format!(
             "context {} is protected by your config: --yes needs --confirm-context {0}",
             context_name.as_deref().unwrap_or_default()
@@ -116,165 +122,107 @@ pub fn run_headless(args: &RunArgs) -> Result<ExitCode, RunError> {
             guard.badge().map(|b| format!(", {b}")).unwrap_or_default()
         );
     }
-    let opts = Options {
-        nodes,
-        yes: args.yes,
-        read_only: args.read_only || guard == Guard::ReadOnly,
-        dry_run: args.dry_run || guard == Guard::DryRun,
-        default_timeout: timeout,
-        save_output: args.save_output.clone(),
-        from_step: args.from_step,
-        terminal: tty && !args.json,
-        ..Options::default()
-    };
-    let mut session = Shell::from_current();
+    let mut shell = Shell::from_current();
     if let Some((k, v)) = workspace.env() {
-        session.env.insert(k.into(), v.into());
+        shell.env.insert(k.into(), v.into());
     }
     for assignment in &args.vars {
         let (name, value) =
             Vars::parse_assignment(assignment).map_err(|e| RunError::Usage(e.to_string()))?;
-        session.vars.set(&name, value, Origin::Cli);
+        shell.vars.set(&name, value, Origin::Cli);
     }
-    let docs = runbook.front_matter.placeholders.clone();
-    let runbook_path = runbook.path.clone();
-    for (name, doc) in &docs {
-        if doc.secret {
-            session.vars.mark_secret(name);
-        }
-    }
-
-    let mut recorder = if args.no_session {
-        None
-    } else {
-        start_session(args, &runbook, &scenario, procedure, &steps, &session)
+    let can_ask = tty && !args.json;
+    let setup = Setup {
+        options: Options {
+            nodes,
+            default_timeout: timeout,
+            save_output: args.save_output.clone(),
+            terminal: can_ask,
+            ..Options::default()
+        },
+        mode: RunMode::from_flags(args.yes, args.read_only, args.dry_run),
+        guard,
+        context: context_name,
+        recording: if args.no_session {
+            None
+        } else {
+            Recording::new(config.session_output_limit, None)
+        },
+        // A fetched runbook got here only after `runbook show`: no question per step.
+        confirm_origin: false,
     };
+    let mut driver = Driver::new(procedure, shell, setup);
+    let from = args.from_step - 1;
+    let missing = driver.missing_from(from);
+    if !missing.is_empty() && !can_ask {
+        let path = driver.procedure.runbook.path.clone();
+        let lines: Vec<String> = missing
+            .iter()
+            .map(|m| {
+                format!(
+                    "  {}:{}: step {}: {} (pass --var {}=VALUE)",
+                    path.display(),
+                    m.line,
+                    m.step,
+                    m.raw,
+                    m.name
+                )
+            })
+            .collect();
+        eprintln!("runbook: missing placeholder values:\n{}", lines.join("\n"));
+        return Ok(ExitCode::from(2));
+    }
+    driver.start_recording();
+    if let Some(e) = &driver.record_error {
+        eprintln!("runbook: not recording a session: {e}");
+    }
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let (handle, cancel) = process::Cancel::new();
     let mut printer = Printer {
         json: args.json,
         out: std::io::stdout(),
-        can_ask: tty && !args.json,
-        require_name: context_name.filter(|_| protected),
+        can_ask,
         terminal: Inherit,
-        total: steps.len(),
-        dry_run: args.dry_run,
+        workspace: Some(workspace),
+        total,
+        dry_run: driver.mode().dry_run(),
     };
-    let mut host = crate::session::Recorded {
-        inner: &mut printer,
-        recorder: recorder.as_mut(),
-    };
-    let mut vars_after = None;
-    let mut interrupted = false;
-    let code = rt.block_on(async {
+    let (code, interrupted) = rt.block_on(async {
+        let (handle, mut cancel) = process::Cancel::new();
         let signal = tokio::spawn(watch_signals(handle));
-        let mut runner = Runner::new(opts, session, &mut host, cancel);
-        runner.docs = docs;
-        let missing = runner.missing_values(&steps);
-        let can_prompt = tty && !args.json;
-        if !missing.is_empty() && !can_prompt {
-            let lines: Vec<String> = missing
-                .iter()
-                .map(|m| {
-                    format!(
-                        "  {}:{}: step {}: {} (pass --var {}=VALUE)",
-                        runbook_path.display(),
-                        m.line,
-                        m.step,
-                        m.raw,
-                        m.name
-                    )
-                })
-                .collect();
-            eprintln!("runbook: missing placeholder values:\n{}", lines.join("\n"));
-            return ExitCode::from(2);
-        }
-        let summary = runner.run(&steps).await;
-        vars_after = Some(runner.shell.vars.clone());
+        let summary = driver.run_through(from, &mut printer, &mut cancel).await;
         let sig = if signal.is_finished() {
             signal.await.ok().flatten()
         } else {
             signal.abort();
             None
         };
-        if let Some(sig) = sig {
-            interrupted = true;
-            return ExitCode::from(128u8.saturating_add(u8::try_from(sig).unwrap_or(0)));
-        }
-        if summary.success {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
+        match sig {
+            Some(sig) => (
+                ExitCode::from(128u8.saturating_add(u8::try_from(sig).unwrap_or(0))),
+                true,
+            ),
+            None if summary.success => (ExitCode::SUCCESS, false),
+            None => (ExitCode::from(1), false),
         }
     });
     process::cleanup();
-    if let Some(recorder) = &mut recorder {
-        if let Some(vars) = &vars_after {
-            recorder.set_vars(vars);
-        }
-        if interrupted {
-            recorder.interrupt();
-        } else {
-            recorder.finish();
-        }
-        match &recorder.error {
+    let ending = if interrupted {
+        Ending::Interrupted
+    } else {
+        Ending::Finished
+    };
+    if let Some(id) = driver.session_id().map(str::to_owned) {
+        match driver.finish(ending) {
             Some(e) => eprintln!("runbook: the session could not be saved: {e}"),
             None => eprintln!(
-                "runbook: session {} saved; `runbook report {}` writes its transcript",
-                recorder.id(),
-                recorder.id()
+                "runbook: session {id} saved; `runbook report {id}` writes its transcript"
             ),
         }
     }
     Ok(code)
-}
-
-/// Creates the session of this run; a failure is reported and the run goes on unrecorded.
-fn start_session(
-    args: &RunArgs,
-    runbook: &Runbook,
-    scenario: &Scenario,
-    procedure: usize,
-    steps: &[StepRef<'_>],
-    shell: &Shell,
-) -> Option<crate::session::Recorder> {
-    let root = crate::session::sessions_dir()?;
-    let mode = if args.dry_run {
-        "dry-run"
-    } else if args.read_only {
-        "read-only"
-    } else if args.yes {
-        "yes"
-    } else {
-        "confirm"
-    };
-    let mut record = crate::session::SessionRecord::new(&scenario.id, &runbook.path, mode);
-    record.scenario_title.clone_from(&scenario.title);
-    record.procedure = scenario.procedures.get(procedure).map(|p| p.title.clone());
-    record.context = crate::session::current_context();
-    record.output_limit = crate::config::Config::load(crate::config::path().as_deref())
-        .ok()
-        .and_then(|c| c.session_output_limit)
-        .unwrap_or(crate::session::DEFAULT_OUTPUT_LIMIT);
-    for (i, s) in steps.iter().enumerate() {
-        let title = s.step.text.lines().next().unwrap_or_default();
-        record.step_mut(i, &s.number, title);
-    }
-    let result = crate::session::Store::create(&root, &record.id)
-        .and_then(|store| crate::session::Recorder::create(store, record));
-    match result {
-        Ok(mut r) => {
-            r.set_vars(&shell.vars);
-            Some(r)
-        }
-        Err(e) => {
-            eprintln!("runbook: not recording a session: {e}");
-            None
-        }
-    }
 }
 
 /// Waits for SIGINT/SIGHUP/SIGTERM, cancels, and returns the signal number.
@@ -299,76 +247,15 @@ async fn watch_signals(handle: process::CancelHandle) -> Option<i32> {
     Some(sig)
 }
 
-fn load_file(path: &Path) -> Result<Runbook, RunError> {
-    let catalog = Catalog::load(&[path.to_owned()], false);
-    catalog.runbooks.into_iter().next().ok_or_else(|| {
-        RunError::Target(catalog.errors.first().map_or_else(
-            || format!("{}: not a runbook", path.display()),
-            ToString::to_string,
-        ))
-    })
-}
-
-/// The runbook and scenario named by `target` (a scenario id, a runbook id or file) and
-/// `scenario` (for a runbook with several).
+/// The runbook and scenario named by `target` (a file or folder, a scenario id, a runbook id)
+/// and `scenario` (for a target with several).
 pub fn resolve(
     target: &str,
     scenario: Option<&str>,
     paths: &[std::path::PathBuf],
 ) -> Result<(Runbook, Scenario), RunError> {
-    let path = Path::new(target);
-    let runbook = if path.is_file() {
-        load_file(path)?
-    } else {
-        let catalog = crate::fetch::load_catalog(paths, true);
-        if let Some((r, s)) = catalog
-            .runbooks
-            .iter()
-            .find_map(|r| r.scenario(target).map(|s| (r, s)))
-        {
-            return Ok((r.clone(), s.clone()));
-        }
-        catalog.runbook(target).cloned().ok_or_else(|| {
-            RunError::Target(format!(
-                "no scenario or runbook `{target}`; `runbook list` shows the ids"
-            ))
-        })?
-    };
-    let ids = || {
-        runbook
-            .scenarios
-            .iter()
-            .map(|s| s.id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let scenario = match scenario {
-        Some(want) => runbook
-            .scenarios
-            .iter()
-            .find(|s| s.id == want || s.id.rsplit('/').next() == Some(want))
-            .ok_or_else(|| {
-                RunError::Target(format!(
-                    "{}: no scenario `{want}`; it has: {}",
-                    target,
-                    ids()
-                ))
-            })?,
-        None => match runbook.scenarios.as_slice() {
-            [only] => only,
-            [] => {
-                return Err(RunError::Target(format!("{target}: no scenario in it")));
-            }
-            _ => {
-                return Err(RunError::Target(format!(
-                    "{} has several scenarios; pick one with --scenario: {}",
-                    target,
-                    ids()
-                )));
-            }
-        },
-    };
-    Ok((runbook.clone(), scenario.clone()))
+    let named = crate::target::resolve(target, paths)?;
+    Ok(crate::target::pick_scenario(target, named, scenario)?)
 }
 
 /// The 0-based index of the procedure named by its number or (part of) its title.
@@ -403,9 +290,9 @@ struct Printer {
     json: bool,
     out: std::io::Stdout,
     can_ask: bool,
-    /// A protected context's name, to be typed before a destructive command runs.
-    require_name: Option<String>,
     terminal: Inherit,
+    /// The pinned context, followed when a step points `KUBECONFIG` elsewhere.
+    workspace: Option<crate::cluster::Workspace>,
     total: usize,
     dry_run: bool,
 }
@@ -440,6 +327,90 @@ impl Printer {
             Ok(0) | Err(_) => None,
             Ok(_) => Some(line.trim_end_matches(['\n', '\r']).to_owned()),
         }
+    }
+}
+
+/// On a terminal, the questions a step's preflight leaves are asked there.
+impl Answers for Printer {
+    fn follow(&mut self, kubeconfig: Option<&std::path::Path>) -> Result<Pin, String> {
+        let ws = self
+            .workspace
+            .as_ref()
+            .ok_or_else(|| "no kubeconfig was pinned".to_owned())?
+            .follow(kubeconfig)
+            .map_err(|e| e.to_string())?;
+        let pinned = ws
+            .pinned()
+            .cloned()
+            .ok_or_else(|| "it has no context".to_owned())?;
+        let pin = Pin {
+            kubeconfig: pinned.path.clone(),
+            context: pinned.entry.name.clone(),
+            guard: ws.guard(),
+        };
+        if !self.json {
+            eprintln!(
+                "context {} ({}), namespace {}{}",
+                pinned.entry.name,
+                pinned.entry.server,
+                pinned.namespace,
+                pin.guard
+                    .badge()
+                    .map(|b| format!(", {b}"))
+                    .unwrap_or_default()
+            );
+        }
+        self.workspace = Some(ws);
+        Ok(pin)
+    }
+
+    /// A value for a placeholder, asked on the terminal (without echo for a secret).
+    fn value(&mut self, missing: &Missing, doc: Option<&PlaceholderDoc>) -> Option<String> {
+        if !self.can_ask {
+            return None;
+        }
+        let mut q = format!("Value for <{}>", missing.name);
+        if let Some(d) = doc.and_then(|d| d.description.as_deref()) {
+            q.push_str(" (");
+            q.push_str(d);
+            q.push(')');
+        }
+        if let Some(e) = doc.and_then(|d| d.example.as_deref()) {
+            q.push_str(" [e.g. ");
+            q.push_str(e);
+            q.push(']');
+        }
+        q.push_str(": ");
+        Printer::ask(&q, missing.secret || doc.is_some_and(|d| d.secret))
+    }
+
+    /// May the step's commands run? A protected context wants its name typed.
+    fn confirm(&mut self, c: &Confirmation) -> bool {
+        if !self.can_ask {
+            return false;
+        }
+        let commands = c.commands.join("\n");
+        let reasons = c.reasons.join("; ");
+        if let Some(url) = &c.origin {
+            eprintln!("These commands come from {url}, fetched from the network.");
+        }
+        if let Some(name) = &c.require_name {
+            let answer = Printer::ask(
+                &format!(
+                    "{commands}\nThis is destructive ({reasons}) and context {name} is protected. \
+                     Type its name to run it: "
+                ),
+                false,
+            );
+            return answer.is_some_and(|a| a.trim() == name);
+        }
+        let what = if reasons.is_empty() {
+            String::new()
+        } else {
+            format!("This is destructive ({reasons}). ")
+        };
+        let answer = Printer::ask(&format!("{commands}\n{what}Run it? [y/N] "), false);
+        answer.is_some_and(|a| matches!(a.trim(), "y" | "Y" | "yes"))
     }
 }
 
@@ -584,7 +555,10 @@ impl Host for Printer {
                     (None, Some(s)) => format!("signal {s}"),
                     _ => "ended".to_owned(),
                 };
-                let mut s = format!("   {status} in {}", runner::humanize(outcome.duration));
+                let mut s = format!(
+                    "   {status} in {}",
+                    crate::duration::humanize(outcome.duration)
+                );
                 if !failures.is_empty() {
                     s.push_str(": ");
                     s.push_str(&failures.join("; "));
@@ -668,54 +642,6 @@ impl Host for Printer {
                 ));
             }
         }
-    }
-
-    fn prompt(
-        &mut self,
-        placeholder: &Placeholder,
-        doc: Option<&PlaceholderDoc>,
-    ) -> Option<String> {
-        if !self.can_ask {
-            return None;
-        }
-        let mut q = format!("Value for <{}>", placeholder.name);
-        if let Some(d) = doc.and_then(|d| d.description.as_deref()) {
-            q.push_str(" (");
-            q.push_str(d);
-            q.push(')');
-        }
-        if let Some(e) = doc.and_then(|d| d.example.as_deref()) {
-            q.push_str(" [e.g. ");
-            q.push_str(e);
-            q.push(']');
-        }
-        q.push_str(": ");
-        Self::ask(&q, placeholder.secret || doc.is_some_and(|d| d.secret))
-    }
-
-    fn confirm(&mut self, command: &str, reasons: &[String]) -> bool {
-        if !self.can_ask {
-            return false;
-        }
-        if let Some(name) = &self.require_name {
-            let answer = Self::ask(
-                &format!(
-                    "{command}\nThis is destructive ({}) and context {name} is protected. \
-                     Type its name to run it: ",
-                    reasons.join("; ")
-                ),
-                false,
-            );
-            return answer.is_some_and(|a| a.trim() == name);
-        }
-        let answer = Self::ask(
-            &format!(
-                "{command}\nThis is destructive ({}). Run it? [y/N] ",
-                reasons.join("; ")
-            ),
-            false,
-        );
-        answer.is_some_and(|a| matches!(a.trim(), "y" | "Y" | "yes"))
     }
 
     fn terminal(&mut self) -> &mut dyn Terminal {

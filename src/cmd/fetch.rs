@@ -1,7 +1,7 @@
 //! The `runbook fetch` command: options from flags and config, the fetch, one line per URL,
 //! and the parse diagnostics of every fetched runbook.
 //!
-//! To print something more per URL: add it to [`super::Outcome`] (JSON follows) and to
+//! To print something more per URL: add it to [`crate::fetch::Outcome`] (JSON follows) and to
 //! [`line`].
 
 use std::io::Write;
@@ -9,10 +9,10 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::cache::{Cache, Kind, age};
-use super::{Options, Outcome, Status};
 use crate::cli::FetchArgs;
 use crate::config::Config;
+use crate::fetch::cache::{Cache, Kind, age};
+use crate::fetch::{Options, Outcome, Status};
 use crate::runbook::Severity;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -31,23 +31,25 @@ pub fn run(args: &FetchArgs) -> Result<ExitCode, Error> {
                 .into(),
         );
     }
-    let timeout = crate::exec::runner::parse_duration(&args.timeout)
+    let timeout = crate::duration::parse(&args.timeout)
         .ok_or_else(|| format!("--timeout {}: use a duration like 30s or 2m", args.timeout))?;
     let options = Options {
         allow_http: args.allow_http,
         ca_cert: args.ca_cert.clone().or(config.ca_cert.clone()),
         timeout,
-        max_bytes: config.fetch_max_bytes.unwrap_or(super::DEFAULT_MAX_BYTES),
+        max_bytes: config
+            .fetch_max_bytes
+            .unwrap_or(crate::fetch::DEFAULT_MAX_BYTES),
     };
     let cache = Cache::default_location().ok_or("no home folder, so no cache folder")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let outcomes = runtime.block_on(super::fetch(&urls, &options, &cache));
+    let outcomes = runtime.block_on(crate::fetch::fetch(&urls, &options, &cache));
 
     // The ids to name in each line: the catalog as every other command sees it.
-    let catalog = super::load_catalog(&config.paths, true);
+    let catalog = crate::target::load_catalog(&config.paths, true);
     let id_of = |o: &Outcome| {
         catalog
             .runbooks

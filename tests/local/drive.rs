@@ -1,16 +1,17 @@
-//! The engine driven through its `Host` trait, as the TUI will: prompts asked once, the
-//! terminal handed to interactive commands (a stub records it), confirmations, secrets masked
-//! in every event, cancel.
+//! The one scenario driver, as `runbook run` drives it (its answers from a stub): values asked
+//! once, the terminal handed to interactive commands (a stub records it), confirmations,
+//! secrets masked in every event, cancel.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use runbook::drive::{Answers, Confirmation, Driver, Procedure, Setup};
 use runbook::exec::Terminal;
 use runbook::exec::output::Stream;
 use runbook::exec::process::Cancel;
-use runbook::exec::runner::{Event, Host, Options, Runner, Shell, StepRef, Verdict};
-use runbook::runbook::placeholder::Placeholder;
+use runbook::exec::runner::{Event, Host, Missing, Options, RunMode, Shell, Verdict};
 use runbook::runbook::{PlaceholderDoc, Runbook, parse};
 
 #[derive(Default)]
@@ -47,16 +48,19 @@ impl Host for Stub {
         }
         self.events.push(event);
     }
-    fn prompt(&mut self, p: &Placeholder, _doc: Option<&PlaceholderDoc>) -> Option<String> {
-        self.asked.push(p.name.clone());
-        self.answers.get(&p.name).cloned()
-    }
-    fn confirm(&mut self, _command: &str, _reasons: &[String]) -> bool {
-        self.confirmations += 1;
-        self.confirm
-    }
     fn terminal(&mut self) -> &mut dyn Terminal {
         &mut self.terminal
+    }
+}
+
+impl Answers for Stub {
+    fn value(&mut self, m: &Missing, _doc: Option<&PlaceholderDoc>) -> Option<String> {
+        self.asked.push(m.name.clone());
+        self.answers.get(&m.name).cloned()
+    }
+    fn confirm(&mut self, _c: &Confirmation) -> bool {
+        self.confirmations += 1;
+        self.confirm
     }
 }
 
@@ -98,25 +102,23 @@ fn book(md: &str) -> Runbook {
     parse(md.as_bytes(), Path::new("inline.md"))
 }
 
-fn steps(runbook: &Runbook) -> Vec<StepRef<'_>> {
-    runbook::exec::plan::flatten(&runbook.scenarios[0].procedures[0].steps)
-        .into_iter()
-        .map(|(number, step)| StepRef { number, step })
-        .collect()
-}
-
 fn run(md: &str, host: &mut Stub, opts: Options) -> runbook::exec::Summary {
-    let rb = book(md);
+    let procedure = Arc::new(Procedure::new(Arc::new(book(md)), 0, 0));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    let (handle, cancel) = Cancel::new();
+    let (handle, mut cancel) = Cancel::new();
     if host.cancel_on_output.is_some() {
         host.cancel_on_output = Some(handle);
     }
-    let mut runner = Runner::new(opts, Shell::from_current(), host, cancel);
-    rt.block_on(runner.run(&steps(&rb)))
+    let setup = Setup {
+        mode: opts.mode,
+        options: opts,
+        ..Setup::default()
+    };
+    let mut driver = Driver::new(procedure, Shell::from_current(), setup);
+    rt.block_on(driver.run_through(0, host, &mut cancel))
 }
 
 const TWO_STEPS: &str = "# T\n\n## Scenario - S {#s}\n\n### Debug Steps\n\n\
@@ -196,7 +198,7 @@ fn destructive_needs_confirmation() {
         DESTRUCTIVE,
         &mut host,
         Options {
-            read_only: true,
+            mode: RunMode::ReadOnly,
             ..Options::default()
         },
     );
@@ -208,7 +210,7 @@ fn destructive_needs_confirmation() {
         DESTRUCTIVE,
         &mut host,
         Options {
-            dry_run: true,
+            mode: RunMode::DryRun,
             ..Options::default()
         },
     );
