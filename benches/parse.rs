@@ -2,13 +2,19 @@
 //! bytes in the same run. Target: our parse at most 2x that time.
 //!
 //! Corpus: every bundled runbook and every parser fixture.
+//!
+//! `hostile`: what loading, showing and linting a file costs (parse, the engine's safety
+//! classification of every block, lint without shellcheck) for a plain 1 MiB runbook and for
+//! 1 MiB files built to hurt: `$(` nested 350,000 deep, front matter nested 500,000 deep, and
+//! 100,000 placeholders. Goal: each well under a second, and close to the plain file.
 
+use std::fmt::Write;
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pulldown_cmark::{Options, Parser};
-use runbook::runbook::parse;
+use runbook::runbook::{Scenario, parse};
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
@@ -87,5 +93,92 @@ fn blank_front_matter(bytes: &[u8]) -> Vec<u8> {
     format!("{blank}{}", &rest[end + 5..]).into_bytes()
 }
 
-criterion_group!(benches, bench);
+const MIB: usize = 1024 * 1024;
+
+/// A plain runbook of 1 MiB: scenarios of realistic steps, commands and outputs.
+fn plain() -> String {
+    let mut text = String::from("---\ntitle: Plain\ntags: [a, b]\n---\n\n");
+    let mut n = 0;
+    while text.len() < MIB - 2048 {
+        n += 1;
+        let _ = write!(
+            text,
+            "## Scenario - Pods Stuck in Namespace {n}\n\nPods of the namespace never start and the \
+             events say the admission controller refused them.\n\n### Debug Steps\n\n\
+             1. List the pods that are not running and note their namespace.\n\n   ```bash\n   \
+             kubectl get pods --all-namespaces --field-selector status.phase!=Running\n   ```\n\n   \
+             ```text title=\"Example output\"\n   NAME                         READY   STATUS    \
+             RESTARTS   AGE\n   lb-metallb-speaker-abcde     0/1     Pending   0          3m\n   ```\n\n\
+             2. Label the namespace. Replace `<namespace>` with the namespace from step 1.\n\n   \
+             ```bash\n   kubectl label namespace <namespace> pod-security.kubernetes.io/enforce=privileged --overwrite\n   ```\n\n"
+        );
+    }
+    text
+}
+
+fn deep_substitution() -> String {
+    let head = "## Scenario - Deep\n\n### Debug Steps\n\n1. Run it.\n\n   ```bash\n   echo ";
+    let levels = (MIB - head.len() - 16) / 3;
+    format!(
+        "{head}{}x{}\n   ```\n",
+        "$(".repeat(levels),
+        ")".repeat(levels)
+    )
+}
+
+fn deep_front_matter() -> String {
+    let levels = (MIB - 200) / 2;
+    format!(
+        "---\ntitle: Deep\ntags: {}{}\n---\n\n## Scenario - Still Here\n\n### Debug Steps\n\n1. Step.\n",
+        "[".repeat(levels),
+        "]".repeat(levels)
+    )
+}
+
+fn many_placeholders() -> String {
+    let mut code =
+        String::from("## Scenario - Many\n\n### Debug Steps\n\n1. Fill them in.\n\n   ```bash\n");
+    let mut line = String::from("   echo");
+    for n in 0..100_000 {
+        let p = format!(" <v-{n}>");
+        if line.len() + p.len() > 120 {
+            code.push_str(&line);
+            code.push('\n');
+            line = String::from("   echo");
+        }
+        line.push_str(&p);
+    }
+    code.push_str(&line);
+    code.push_str("\n   ```\n");
+    code
+}
+
+/// What `runbook show` and `lint`, and the TUI opening a scenario, do with a file.
+fn load_and_check(text: &str) -> usize {
+    let r = parse(text.as_bytes(), Path::new("bench.md"));
+    let mut n = 0;
+    for b in r.scenarios.iter().flat_map(Scenario::all_blocks) {
+        n += usize::from(
+            runbook::exec::classify_block(b, runbook::exec::safety::Trust::Local).destructive,
+        );
+    }
+    n + runbook::lint::lint_runbook(&r, runbook::lint::Options { shellcheck: false }).len()
+}
+
+fn hostile(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hostile");
+    group.sample_size(10);
+    for (name, text) in [
+        ("plain_1mib", plain()),
+        ("nested_substitution_1mib", deep_substitution()),
+        ("nested_front_matter_1mib", deep_front_matter()),
+        ("placeholders_100k_1mib", many_placeholders()),
+    ] {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(name, |b| b.iter(|| black_box(load_and_check(&text))));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, hostile);
 criterion_main!(benches);

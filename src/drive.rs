@@ -36,7 +36,7 @@ use crate::exec::runner::{
     Event, Host, Missing, Options, RunMode, Runner, Shell, StepRef, StepResult, Summary, Verdict,
 };
 use crate::exec::vars::Origin;
-use crate::runbook::{PlaceholderDoc, Runbook, Scenario, Step};
+use crate::runbook::{PlaceholderDoc, Runbook, Scenario, Section, Step};
 use crate::session::{Recorded, Recorder, SessionRecord, Store};
 
 /// One step of a procedure, as both front ends number and show it.
@@ -111,6 +111,12 @@ impl Procedure {
 
     pub fn scenario(&self) -> Option<&Scenario> {
         self.runbook.scenarios.get(self.scenario)
+    }
+
+    /// The scenario's reference material (`### Examples` holding prose and config only):
+    /// shown with the procedure's first step, never a step of its own.
+    pub fn reference(&self) -> &[Section] {
+        self.scenario().map_or(&[], |s| s.reference.as_slice())
     }
 
     /// Placeholder docs from the runbook's front matter.

@@ -13,6 +13,7 @@
 mod shell;
 mod shellcheck;
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -48,6 +49,18 @@ pub fn lint_runbook(runbook: &Runbook, options: Options) -> Vec<Diagnostic> {
                 prose: scenario_prose.clone(),
             });
         }
+        for section in &scenario.reference {
+            let prose = with_callouts(
+                format!("{scenario_prose}\n{}", section.text),
+                &section.callouts,
+            );
+            for block in &section.blocks {
+                checked.push(Checked {
+                    block,
+                    prose: prose.clone(),
+                });
+            }
+        }
         for procedure in &scenario.procedures {
             let prose = format!("{scenario_prose}\n{}", procedure.summary);
             for step in &procedure.steps {
@@ -72,6 +85,7 @@ pub fn lint_runbook(runbook: &Runbook, options: Options) -> Vec<Diagnostic> {
     findings.extend(pick_hints(runbook));
     findings.extend(check_programs(runbook));
     for c in &checked {
+        findings.extend(close_call(&runbook.path, c.block));
         if c.block.kind == BlockKind::Command {
             findings.extend(unexplained_placeholders(runbook, c));
         }
@@ -170,32 +184,40 @@ fn collect_steps<'a>(step: &'a Step, outer: &str, out: &mut Vec<Checked<'a>>) {
 }
 
 fn unexplained_placeholders(runbook: &Runbook, c: &Checked<'_>) -> Vec<Diagnostic> {
-    let documented: Vec<String> = runbook
+    let documented: HashSet<String> = runbook
         .front_matter
         .placeholders
         .keys()
         .map(|k| placeholder::normalise(k))
         .collect();
+    let found = placeholder::find(&c.block.code);
+    let mut distinct: HashSet<&str> = HashSet::new();
+    let mut checked = Vec::new();
+    for p in &found {
+        if !documented.contains(&p.name) && distinct.insert(p.name.as_str()) {
+            checked.push(p);
+        }
+    }
+    if checked.is_empty() {
+        return Vec::new();
+    }
+    let only_one = found.iter().all(|q| q.name == found[0].name);
     let prose_lower = c.prose.to_lowercase();
     let prose_norm = placeholder::normalise(&c.prose);
-    let found = placeholder::find(&c.block.code);
+    let lines = LineIndex::new(&c.block.code);
     let mut out = Vec::new();
-    let mut reported = Vec::new();
-    for p in &found {
-        if documented.contains(&p.name) || reported.contains(&p.name) {
-            continue;
-        }
+    let unchecked = checked.len().saturating_sub(MAX_PLACEHOLDERS_CHECKED);
+    // Each check searches the prose, so a hostile block of 100,000 names is checked in part.
+    for p in checked.into_iter().take(MAX_PLACEHOLDERS_CHECKED) {
         let raw = p.raw(&c.block.code).to_lowercase();
         let named = prose_lower.contains(&raw) || prose_norm.contains(&p.name);
         // "Replace the placeholder with ..." explains a block's only placeholder.
-        let only_one = found.iter().all(|q| q.name == p.name);
         let generic =
             only_one && (prose_lower.contains("placeholder") || prose_lower.contains("replace"));
         if named || generic {
             continue;
         }
-        reported.push(p.name.clone());
-        let (line, col) = position(&c.block.code, p.start);
+        let (line, col) = lines.position(p.start);
         out.push(finding(
             &runbook.path,
             c.block.source_line(line),
@@ -210,7 +232,70 @@ fn unexplained_placeholders(runbook: &Runbook, c: &Checked<'_>) -> Vec<Diagnosti
             ),
         ));
     }
+    if unchecked > 0 {
+        out.push(finding(
+            &runbook.path,
+            c.block.line,
+            1,
+            Severity::Warning,
+            "too-many-placeholders",
+            format!(
+                "this block has {} distinct placeholders; only the first {MAX_PLACEHOLDERS_CHECKED} \
+                 were checked for an explanation",
+                unchecked + MAX_PLACEHOLDERS_CHECKED
+            ),
+        ));
+    }
     out
+}
+
+/// Distinct placeholders of one block checked against its prose.
+const MAX_PLACEHOLDERS_CHECKED: usize = 200;
+
+/// Byte offset -> (line, column) of one text, by binary search over its line starts.
+struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        Self { text, starts }
+    }
+
+    /// 1-based (line, column in characters).
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(0, |t| t.chars().count())
+            + 1;
+        (line, col)
+    }
+}
+
+/// A block whose kind the evidence left close: the author settles it with `kind=`.
+fn close_call(path: &Path, block: &Block) -> Option<Diagnostic> {
+    let runner_up = block.close_call?;
+    Some(finding(
+        path,
+        block.line,
+        1,
+        Severity::Warning,
+        "close-call",
+        format!(
+            "read as {} but it could be {}: add `kind={}` (or `kind={}`) to the fence to say which",
+            block.kind.as_str(),
+            runner_up.as_str(),
+            block.kind.as_str(),
+            runner_up.as_str()
+        ),
+    ))
 }
 
 fn shell_pitfalls(path: &Path, block: &Block) -> Vec<Diagnostic> {
@@ -280,14 +365,6 @@ fn safety(path: &Path, block: &Block) -> Vec<Diagnostic> {
         ));
     }
     out
-}
-
-/// 1-based (line, column) of a byte offset.
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 fn finding(

@@ -11,6 +11,8 @@
 //! To teach the parser a new construct: add a line classifier in `parse/line.rs`, give it a
 //! branch in `parse.rs`'s builder, and add a fixture under `tests/fixtures/` with its snapshot.
 
+mod bounds;
+pub mod cache;
 mod catalog;
 pub mod check;
 mod fence;
@@ -24,28 +26,29 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use bounds::{MAX_SHELL_NESTING, MAX_YAML_NESTING};
 pub use catalog::{BUNDLED_PREFIX, Catalog, LoadError, MAX_FILE_BYTES, Origin};
 pub use check::{Check, Read};
 pub use fence::{FenceInfo, JUDGING_ATTRIBUTES};
 pub use outline::outline;
-pub use parse::{looks_like_output, parse, slug};
+pub use parse::{Decision, Evidence, decide_kind, looks_like_output, parse, slug};
 
 /// One runbook file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Runbook {
     /// File stem, unique within a catalog (e.g. `enterprise-install`).
     pub id: String,
     /// Where it came from: a path on disk, or `bundled:NAME.md` for an embedded runbook.
     pub path: PathBuf,
     pub title: String,
-    #[serde(skip_serializing_if = "FrontMatter::is_empty")]
+    #[serde(default, skip_serializing_if = "FrontMatter::is_empty")]
     pub front_matter: FrontMatter,
     /// What is wrong with the file; loading went on regardless.
     pub warnings: Vec<Diagnostic>,
     pub scenarios: Vec<Scenario>,
     /// Set for a runbook fetched from a URL (`runbook fetch`): where from, when, and whether
     /// its current content has been shown to the user.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub fetched: Option<Fetched>,
 }
 
@@ -98,7 +101,7 @@ pub struct FrontMatter {
     pub placeholders: BTreeMap<String, PlaceholderDoc>,
     /// Read-only cluster checks for `runbook diagnose` (see [`check`]). Filled in by the parser,
     /// which reports a malformed check with its line instead of failing the whole front matter.
-    #[serde(skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_yaml::Value>,
@@ -128,7 +131,7 @@ pub struct PlaceholderDoc {
 }
 
 /// One troubleshooting problem: a description and one or more ways to fix it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     /// `<runbook id>/<slug of the title>`.
     pub id: String,
@@ -136,52 +139,68 @@ pub struct Scenario {
     /// 1-based line of the scenario heading.
     pub line: usize,
     /// Prose between the heading and the first step, inline Markdown kept.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub summary: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub callouts: Vec<Callout>,
     /// Blocks before the first step ("step 0"); commands here stay runnable.
     pub intro: Vec<Block>,
+    /// Sub-headings that hold no procedure (`### Examples` with prose and config blocks only):
+    /// reference material shown with the introduction, never a checklist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference: Vec<Section>,
     /// Alternatives the user picks from; never empty for a scenario with any steps.
     pub procedures: Vec<Procedure>,
 }
 
+/// Reference material of a scenario: a titled piece of prose with its blocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub title: String,
+    pub line: usize,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callouts: Vec<Callout>,
+    pub blocks: Vec<Block>,
+}
+
 /// A sequence of steps; a scenario's procedures are alternatives.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Procedure {
     pub title: String,
     pub line: usize,
     /// Index of the procedure this one is shown under (an `#### Example` below `### Debug Steps`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<usize>,
     /// Prose before the first step ("Repeat the following for each node").
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub summary: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub callouts: Vec<Callout>,
     pub steps: Vec<Step>,
 }
 
 /// One item of the checklist.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// The number as printed in the source ("3"), for display only.
     pub number: String,
     pub line: usize,
     /// The step's prose with inline Markdown (`**bold**`, `` `code` ``, links) kept.
     pub text: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub callouts: Vec<Callout>,
     pub blocks: Vec<Block>,
     pub substeps: Vec<Step>,
 }
 
 /// An admonition (`:::info`) or `<InfoBox>` / `<WarningBox>`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Callout {
     /// `info`, `warning`, `tip`, `note`, `danger`, `caution`.
     pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     pub text: String,
     pub line: usize,
@@ -213,7 +232,7 @@ impl BlockKind {
 }
 
 /// A fenced code block.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Block {
     pub kind: BlockKind,
     pub language: Option<String>,
@@ -225,6 +244,18 @@ pub struct Block {
     pub attributes: BTreeMap<String, String>,
     /// 1-based lines of `code` to highlight (`{5}`, `{4,9}`, `{7-13}`).
     pub highlight: Vec<u32>,
+    /// The kind that came second when the evidence left the call close (`runbook lint` asks
+    /// for a `kind=` attribute); `None` when the call was clear or the fence says `kind=`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_call: Option<BlockKind>,
+    /// A shell command or example the user may open in an editor line, change, and run as a
+    /// step of their own (with the runbook's placeholders marked).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub editable: bool,
+    /// An example with nothing to fill in that is not a filled-in copy of a command before it
+    /// (`kubectl get pv --output wide` under "Example command"): offered to run as written.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub runs_as_is: bool,
 }
 
 impl Block {
@@ -289,6 +320,53 @@ impl Diagnostic {
     }
 }
 
+/// The codes the loader gives its findings: a cached finding is read back as one of these.
+const LOAD_CODES: &[&str] = &[
+    "bad-check",
+    "duplicate-id",
+    "front-matter",
+    "invalid-utf8",
+    "nested-fence",
+    "no-scenarios",
+    "nul-byte",
+    "too-deep",
+    "too-large",
+    "unreadable",
+    "unterminated-comment",
+    "unterminated-fence",
+];
+
+/// A finding read back from the catalog cache: its code is one of [`LOAD_CODES`].
+impl<'de> Deserialize<'de> for Diagnostic {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Stored {
+            path: PathBuf,
+            line: usize,
+            col: usize,
+            severity: Severity,
+            code: String,
+            message: String,
+        }
+        let s = Stored::deserialize(d)?;
+        let code = LOAD_CODES
+            .iter()
+            .find(|c| **c == s.code)
+            .copied()
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("unknown finding code `{}`", s.code))
+            })?;
+        Ok(Self {
+            path: s.path,
+            line: s.line,
+            col: s.col,
+            severity: s.severity,
+            code,
+            message: s.message,
+        })
+    }
+}
+
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -319,13 +397,17 @@ impl Runbook {
 }
 
 impl Scenario {
-    /// Every step of every procedure, sub-steps included, in document order.
+    /// The intro's blocks, the reference sections' blocks, then those of every step of every
+    /// procedure, sub-steps included.
     pub fn all_blocks(&self) -> impl Iterator<Item = &Block> {
-        self.intro.iter().chain(
-            self.procedures
-                .iter()
-                .flat_map(|p| p.steps.iter().flat_map(Step::all_blocks)),
-        )
+        self.intro
+            .iter()
+            .chain(self.reference.iter().flat_map(|r| r.blocks.iter()))
+            .chain(
+                self.procedures
+                    .iter()
+                    .flat_map(|p| p.steps.iter().flat_map(Step::all_blocks)),
+            )
     }
 }
 

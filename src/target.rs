@@ -177,9 +177,10 @@ pub fn pick_scenario(
 }
 
 /// The catalog every command shows: bundled runbooks (when `bundled`), the runbooks under
-/// `paths`, then every fetched runbook in the cache.
+/// `paths` (through the catalog cache, see [`Catalog::load_cached`]), then every fetched
+/// runbook in the fetch cache.
 pub fn load_catalog(paths: &[PathBuf], bundled: bool) -> Catalog {
-    let mut catalog = Catalog::load(paths, bundled);
+    let mut catalog = Catalog::load_cached(paths, bundled);
     if let Some(cache) = crate::fetch::cache::Cache::default_location() {
         let max = crate::config::Config::load(crate::config::path().as_deref())
             .ok()

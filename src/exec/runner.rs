@@ -1204,6 +1204,9 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             highlight: Vec::new(),
+            close_call: None,
+            editable: true,
+            runs_as_is: false,
         };
         assert_eq!(
             capture_name(&block(&[("capture", "POD")])).as_deref(),

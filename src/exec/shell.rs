@@ -104,7 +104,16 @@ pub struct Script {
     pub regions: Vec<Region>,
     /// Names of the functions the script defines (`f() {`, `function f {`).
     pub functions: Vec<String>,
+    /// Byte offset of the first `$(`, `(` or `<(` nested deeper than [`MAX_NESTING`]. Deeper
+    /// levels are lexed flat (their commands are still listed, at depth `MAX_NESTING`), so the
+    /// quoting contexts past this point are approximate: callers should refuse to run or fill in
+    /// such a script.
+    pub too_deep: Option<usize>,
 }
+
+/// Nesting of substitutions and subshells lexed as such; deeper levels are read flat, so that
+/// `$(` repeated 10,000 times costs no stack.
+pub const MAX_NESTING: usize = crate::runbook::MAX_SHELL_NESTING;
 
 impl Script {
     /// The innermost quoting context at byte `offset`.
@@ -165,6 +174,9 @@ pub fn parse(script: &str) -> Script {
         heredocs: Vec::new(),
         backticks: 0,
         dquoted_backticks: 0,
+        flat: Vec::new(),
+        split: false,
+        opaque_depth: 0,
     };
     lexer.list(None, 0);
     lexer.out.commands.sort_by_key(|c| c.start);
@@ -197,9 +209,27 @@ struct Lexer<'a> {
     heredocs: Vec<PendingHeredoc>,
     backticks: u8,
     dquoted_backticks: u8,
+    /// Levels opened past [`MAX_NESTING`] and not yet closed, lexed flat; `true` for a `$(`
+    /// that sat inside `"..."` (its closing `)` resumes the double-quoted string).
+    flat: Vec<bool>,
+    /// A `$(` past the bound ended the current word: the list finishes its command.
+    split: bool,
+    /// `${…}` and arithmetic bodies open now (each may hold more); past [`MAX_NESTING`] they
+    /// are skipped unlexed, so `${x:-${x:-…}}` 100,000 deep costs no stack.
+    opaque_depth: usize,
 }
 
 impl Lexer<'_> {
+    /// May a level be opened at `depth + 1`? Past the bound, records where and lexes it flat.
+    fn enter(&mut self, depth: usize, in_double: bool) -> bool {
+        if depth < MAX_NESTING {
+            return true;
+        }
+        self.out.too_deep.get_or_insert(self.i);
+        self.flat.push(in_double);
+        false
+    }
+
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
     }
@@ -243,7 +273,20 @@ impl Lexer<'_> {
         // After the `function` keyword: the next word names the function.
         let mut naming = false;
         while let Some(c) = self.peek() {
+            if std::mem::take(&mut self.split) {
+                self.finish(&mut cmd, &mut skip_rest, depth);
+            }
             match c {
+                b')' if !self.flat.is_empty() && case_depth == 0 => {
+                    self.i += 1;
+                    self.finish(&mut cmd, &mut skip_rest, depth);
+                    if self.flat.pop() == Some(true) {
+                        // The rest of the double-quoted string the `$(` sat in.
+                        let mut text = String::new();
+                        self.double_quoted(depth, &mut text);
+                        cmd.words.push(text);
+                    }
+                }
                 b' ' | b'\t' => self.i += 1,
                 b'\\' if self.at(1) == Some(b'\n') => self.i += 2,
                 b'\n' => {
@@ -294,13 +337,19 @@ impl Lexer<'_> {
                         continue;
                     }
                     self.finish(&mut cmd, &mut skip_rest, depth);
-                    self.list(Some(b')'), depth + 1);
+                    if self.enter(depth, false) {
+                        self.list(Some(b')'), depth + 1);
+                    }
                     cmd.start = self.i;
                 }
                 b'<' | b'>' if self.at(1) == Some(b'(') => {
                     self.i += 2;
-                    self.list(Some(b')'), depth + 1);
                     cmd.words.push("<(...)".to_owned());
+                    if self.enter(depth, false) {
+                        self.list(Some(b')'), depth + 1);
+                    } else {
+                        self.finish(&mut cmd, &mut skip_rest, depth);
+                    }
                 }
                 b'<' | b'>' | b'&' => self.redirect(&mut cmd, depth),
                 _ => {
@@ -358,6 +407,22 @@ impl Lexer<'_> {
         }
     }
 
+    /// Skips to the balanced `close` without lexing what is inside (past the nesting bound,
+    /// where lexing would recurse further).
+    fn skip_balanced(&mut self, open: u8, close: u8, mut level: usize) {
+        while let Some(c) = self.peek() {
+            self.i += 1;
+            if c == open {
+                level += 1;
+            } else if c == close {
+                level -= 1;
+                if level == 0 {
+                    return;
+                }
+            }
+        }
+    }
+
     /// Marks `start..end` as arithmetic (an empty or inverted span, from a malformed script, is
     /// skipped).
     fn arithmetic(&mut self, start: usize, end: usize) {
@@ -368,7 +433,18 @@ impl Lexer<'_> {
 
     /// Skips an arithmetic or `${...}` body up to the balanced `close`, lexing the command
     /// substitutions inside it (`${x:-$(cmd)}`, `(( $(cmd) > 0 ))`): they run too.
-    fn opaque(&mut self, open: u8, close: u8, mut level: usize, depth: usize) {
+    fn opaque(&mut self, open: u8, close: u8, level: usize, depth: usize) {
+        if self.opaque_depth >= MAX_NESTING {
+            self.out.too_deep.get_or_insert(self.i);
+            self.skip_balanced(open, close, level);
+            return;
+        }
+        self.opaque_depth += 1;
+        self.opaque_body(open, close, level, depth);
+        self.opaque_depth -= 1;
+    }
+
+    fn opaque_body(&mut self, open: u8, close: u8, mut level: usize, depth: usize) {
         let mut sink = String::new();
         while let Some(c) = self.peek() {
             match c {
@@ -384,7 +460,9 @@ impl Lexer<'_> {
                     self.i += 1;
                     self.double_quoted(depth, &mut sink);
                 }
-                b'$' if matches!(self.at(1), Some(b'(' | b'{')) => self.dollar(depth, &mut sink),
+                b'$' if matches!(self.at(1), Some(b'(' | b'{')) => {
+                    self.dollar(depth, &mut sink, false);
+                }
                 b'`' => self.backquoted(depth, &mut sink, false),
                 _ => {
                     self.i += 1;
@@ -484,7 +562,12 @@ impl Lexer<'_> {
                         Some(b'$') if self.at(1) == Some(b'(') && self.at(2) != Some(b'(') => {
                             self.i += 2;
                             let start = self.i;
-                            self.list(Some(b')'), depth + 1);
+                            if depth < MAX_NESTING {
+                                self.list(Some(b')'), depth + 1);
+                            } else {
+                                self.out.too_deep.get_or_insert(start);
+                                self.skip_balanced(b'(', b')', 1);
+                            }
                             self.region(start, self.i.saturating_sub(1), Quote::Bare, None);
                         }
                         Some(b'`') => {
@@ -531,8 +614,16 @@ impl Lexer<'_> {
                     quoted = true;
                     self.i += 1;
                     self.double_quoted(depth, &mut text);
+                    if self.split {
+                        break;
+                    }
                 }
-                b'$' => self.dollar(depth, &mut text),
+                b'$' => {
+                    self.dollar(depth, &mut text, false);
+                    if self.split {
+                        break;
+                    }
+                }
                 b'`' => self.backquoted(depth, &mut text, false),
                 _ => {
                     let n = self.push_char(&mut text, self.i);
@@ -587,7 +678,12 @@ impl Lexer<'_> {
                 b'$' | b'`' => {
                     let before = self.i;
                     if c == b'$' {
-                        self.dollar(depth, text);
+                        self.dollar(depth, text, true);
+                        if self.split {
+                            // Lexed flat from here; the string resumes after the `)`.
+                            self.region(region_start, before, Quote::Double, None);
+                            return;
+                        }
                     } else {
                         self.backquoted(depth, text, true);
                     }
@@ -608,7 +704,7 @@ impl Lexer<'_> {
         self.i += 1;
     }
 
-    fn dollar(&mut self, depth: usize, text: &mut String) {
+    fn dollar(&mut self, depth: usize, text: &mut String, in_double: bool) {
         let start = self.i;
         match self.at(1) {
             Some(b'(') if self.at(2) == Some(b'(') => {
@@ -621,6 +717,10 @@ impl Lexer<'_> {
                 self.i += 1;
                 self.opaque(b'[', b']', 0, depth);
                 self.arithmetic(start + 2, self.i.saturating_sub(1));
+            }
+            Some(b'(') if !self.enter(depth, in_double) => {
+                self.i += 2;
+                self.split = true;
             }
             Some(b'(') => {
                 self.i += 2;
@@ -704,11 +804,17 @@ impl Lexer<'_> {
             i: 0,
             out: Script::default(),
             heredocs: Vec::new(),
-            backticks: self.backticks + 1,
-            dquoted_backticks: self.dquoted_backticks + u8::from(in_double),
+            backticks: self.backticks.saturating_add(1),
+            dquoted_backticks: self.dquoted_backticks.saturating_add(u8::from(in_double)),
+            flat: Vec::new(),
+            split: false,
+            opaque_depth: self.opaque_depth,
         };
-        inner.list(None, depth + 1);
+        inner.list(None, (depth + 1).min(MAX_NESTING));
         let to_outer = |k: usize| map.get(k).copied().unwrap_or(end);
+        if let Some(at) = inner.out.too_deep {
+            self.out.too_deep.get_or_insert(to_outer(at));
+        }
         for mut c in inner.out.commands {
             c.start = to_outer(c.start);
             self.out.commands.push(c);
@@ -718,8 +824,8 @@ impl Lexer<'_> {
             end,
             context: Context {
                 quote: Quote::Bare,
-                backticks: self.backticks + 1,
-                dquoted_backticks: self.dquoted_backticks + u8::from(in_double),
+                backticks: self.backticks.saturating_add(1),
+                dquoted_backticks: self.dquoted_backticks.saturating_add(u8::from(in_double)),
             },
             delimiter: None,
         });
@@ -880,5 +986,27 @@ mod tests {
         assert_eq!(at("<b>"), Quote::Bare);
         assert_eq!(at("<e>"), Quote::Double);
         assert_eq!(at("<c>"), Quote::Comment);
+    }
+}
+
+#[cfg(test)]
+mod deep {
+    use super::*;
+
+    /// `${…}` and arithmetic nested far past the bound: lexed without recursing (this test's
+    /// thread has a 2 MiB stack); the nestings that would recurse are flagged as too deep.
+    #[test]
+    fn nested_expansions_and_arithmetic_cost_no_stack() {
+        let n = 100_000;
+        for (open, close, recurses) in [
+            ("${x:-", "}", true),
+            ("$(( ", " ))", true),
+            ("$[ ", " ]", false),
+            ("(( ", " ))", false),
+        ] {
+            let script = format!("echo {}1{}", open.repeat(n), close.repeat(n));
+            let lexed = parse(&script);
+            assert_eq!(lexed.too_deep.is_some(), recurses, "{open}");
+        }
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use include_dir::{Dir, include_dir};
 use rayon::prelude::*;
 
+use super::cache::{Cache, Key};
 use super::source::diag;
 use super::{Diagnostic, Fetched, Runbook, Scenario, Severity, parse};
 
@@ -43,6 +44,21 @@ impl Catalog {
     /// The bundled runbooks plus every runbook under `paths` (files, or folders searched for
     /// `.md`/`.mdx`).
     pub fn load(paths: &[PathBuf], bundled: bool) -> Self {
+        Self::load_with(paths, bundled, None)
+    }
+
+    /// Like [`Catalog::load`], reusing runbooks parsed by earlier runs from the catalog cache
+    /// (see [`super::cache`]) when a file's path, size, mtime and content hash are unchanged.
+    pub fn load_cached(paths: &[PathBuf], bundled: bool) -> Self {
+        Self::load_with(paths, bundled, Cache::open_default())
+    }
+
+    /// [`Catalog::load`] with the cache kept in `dir`.
+    pub fn load_cached_in(paths: &[PathBuf], bundled: bool, dir: &Path) -> Self {
+        Self::load_with(paths, bundled, Some(Cache::open(dir)))
+    }
+
+    fn load_with(paths: &[PathBuf], bundled: bool, cache: Option<Cache>) -> Self {
         let mut catalog = Self::default();
         if bundled {
             catalog.runbooks = bundled_files()
@@ -54,8 +70,10 @@ impl Catalog {
         for path in paths {
             collect_files(path, &mut files, &mut catalog.errors);
         }
-        let loaded: Vec<Result<Runbook, LoadError>> =
-            files.par_iter().map(|p| load_file(p)).collect();
+        let loaded: Vec<Result<Runbook, LoadError>> = match cache {
+            None => files.par_iter().map(|p| load_file(p)).collect(),
+            Some(cache) => load_through(cache, &files),
+        };
         for result in loaded {
             match result {
                 Ok(runbook) => catalog.runbooks.push(runbook),
@@ -232,37 +250,125 @@ fn walk_dir(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>, d
     }
 }
 
+/// What one file gave a cached load.
+enum Loaded {
+    Hit(Box<Runbook>),
+    Miss(Vec<u8>, Key),
+    Failed(LoadError),
+}
+
+thread_local! {
+    /// Each worker reads every file into the same buffer: a hit never allocates for its bytes.
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Reads every file, takes unchanged ones from the cache and parses the others (remembering
+/// them), all in parallel.
+fn load_through(mut cache: Cache, files: &[PathBuf]) -> Vec<Result<Runbook, LoadError>> {
+    let shared = &cache;
+    let loaded: Vec<Loaded> = files
+        .par_iter()
+        .map(|path| {
+            READ_BUFFER.with(|buffer| {
+                let mut buffer = buffer.borrow_mut();
+                let meta = match read_into(path, &mut buffer) {
+                    Ok(meta) => meta,
+                    Err(e) => return Loaded::Failed(e),
+                };
+                let key = Key::of(&meta, &buffer);
+                match shared.lookup(path, &key) {
+                    Some(runbook) => Loaded::Hit(Box::new(runbook)),
+                    None => Loaded::Miss(buffer.clone(), key),
+                }
+            })
+        })
+        .collect();
+    for (path, l) in files.iter().zip(&loaded) {
+        if !matches!(l, Loaded::Failed(_)) {
+            cache.touch(path);
+        }
+    }
+    let out: Vec<(Result<Runbook, LoadError>, Option<String>)> = files
+        .par_iter()
+        .zip(loaded)
+        .map(|(path, l)| match l {
+            Loaded::Hit(runbook) => (Ok(*runbook), None),
+            Loaded::Failed(e) => (Err(e), None),
+            Loaded::Miss(bytes, key) => {
+                let runbook = parse(&bytes, path);
+                let line = Cache::line(path, &key, &runbook);
+                (Ok(runbook), line)
+            }
+        })
+        .collect();
+    let mut out = out;
+    for (path, (_, line)) in files.iter().zip(&mut out) {
+        if let Some(line) = line.take() {
+            cache.put(path, line);
+        }
+    }
+    // A cache that cannot be written costs the next run a parse, nothing more.
+    let _ = cache.save();
+    out.into_iter().map(|(result, _)| result).collect()
+}
+
+/// Reads a file into `buffer` (cleared first) with one open; refuses files over
+/// [`MAX_FILE_BYTES`].
+fn read_into(path: &Path, buffer: &mut Vec<u8>) -> Result<std::fs::Metadata, LoadError> {
+    use std::io::Read;
+    let (meta, mut file) = open(path)?;
+    buffer.clear();
+    file.by_ref()
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(buffer)
+        .map_err(|e| unreadable(path, &e))?;
+    if buffer.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(path, buffer.len() as u64));
+    }
+    Ok(meta)
+}
+
+fn open(path: &Path) -> Result<(std::fs::Metadata, std::fs::File), LoadError> {
+    let file = std::fs::File::open(path).map_err(|e| unreadable(path, &e))?;
+    let meta = file.metadata().map_err(|e| unreadable(path, &e))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big(path, meta.len()));
+    }
+    Ok((meta, file))
+}
+
+fn too_big(path: &Path, size: u64) -> LoadError {
+    diag(
+        path,
+        1,
+        Severity::Error,
+        "too-large",
+        format!(
+            "file is {} MiB; runbooks larger than {} MiB are refused",
+            size / (1024 * 1024),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+fn unreadable(path: &Path, err: &std::io::Error) -> LoadError {
+    diag(
+        path,
+        1,
+        Severity::Error,
+        "unreadable",
+        format!("cannot read: {err}"),
+    )
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let mut bytes = Vec::new();
+    read_into(path, &mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads and parses one file; refuses files over [`MAX_FILE_BYTES`].
 pub fn load_file(path: &Path) -> Result<Runbook, LoadError> {
-    let too_big = |size: u64| {
-        diag(
-            path,
-            1,
-            Severity::Error,
-            "too-large",
-            format!(
-                "file is {} MiB; runbooks larger than {} MiB are refused",
-                size / (1024 * 1024),
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        )
-    };
-    let unreadable = |err: std::io::Error| {
-        diag(
-            path,
-            1,
-            Severity::Error,
-            "unreadable",
-            format!("cannot read: {err}"),
-        )
-    };
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(too_big(meta.len()));
-    }
-    let bytes = std::fs::read(path).map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_big(bytes.len() as u64));
-    }
+    let bytes = read_file(path)?;
     Ok(parse(&bytes, path))
 }

@@ -16,14 +16,14 @@ use serde::{Deserialize, Serialize};
 use super::{Diagnostic, Severity};
 
 /// One check: when its program prints anything, the scenario matches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     /// The scenario this check points to: as written (slug or full id) after parsing, the full
     /// scenario id once the runbook's scenarios are known. None only when unresolvable.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
     /// What the check looks for, in a few words.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Resource lists the program gets, each under its key.
     pub reads: Vec<Read>,
@@ -39,7 +39,7 @@ pub struct Check {
 }
 
 /// One resource list a check reads.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Read {
     /// Plural resource name (`pods`, `ipclaims`).
     pub resource: String,

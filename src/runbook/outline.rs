@@ -22,6 +22,18 @@ pub fn outline(runbook: &Runbook) -> String {
         for b in &s.intro {
             block(&mut out, b, 2);
         }
+        for r in &s.reference {
+            let _ = writeln!(out, "\n  Reference: {}", r.title);
+            if !r.text.is_empty() {
+                indent_text(&mut out, &r.text, 4);
+            }
+            for c in &r.callouts {
+                let _ = writeln!(out, "    [{}] {}", c.kind, first_line(&c.text));
+            }
+            for b in &r.blocks {
+                block(&mut out, b, 4);
+            }
+        }
         for (i, p) in s.procedures.iter().enumerate() {
             let under = p
                 .parent

@@ -12,6 +12,7 @@
 //!   tab becomes a procedure of its own;
 //! - admonitions and `<InfoBox>`/`<WarningBox>` become callouts of what they sit in.
 
+use super::bounds;
 mod kind;
 mod line;
 
@@ -25,12 +26,38 @@ use regex::Regex;
 use self::line::{Fence, LexIssue, Line, Tag};
 use super::fence::FenceInfo;
 use super::source::{self, diag};
-use super::{Block, BlockKind, Callout, Diagnostic, Procedure, Runbook, Scenario, Severity, Step};
+use super::{
+    Block, BlockKind, Callout, Diagnostic, Procedure, Runbook, Scenario, Section, Severity, Step,
+    placeholder,
+};
 
-pub use self::kind::looks_like_output;
+pub use self::kind::{Decision, Evidence, looks_like_output};
+
+/// Decides a block kind the way the parser does, for tests and tools: `prose` is the text just
+/// before the block, `previous` the kind of the block before it in the same step.
+pub fn decide_kind(
+    info: &str,
+    code: &str,
+    prose: &str,
+    previous: Option<BlockKind>,
+    command_before: bool,
+) -> Decision {
+    kind::decide(
+        &FenceInfo::parse(info),
+        code,
+        &kind::Context {
+            prose,
+            previous,
+            command_before,
+        },
+    )
+}
 
 /// Deeper list levels than this are read as text of the deepest step.
 const MAX_DEPTH: usize = 8;
+
+/// Prose kept as the introduction of the next block; the block-kind rule reads its end.
+const MAX_RECENT_PROSE: usize = 2048;
 
 /// Parses one file's bytes. Never fails: problems become warnings of the returned runbook.
 pub fn parse(bytes: &[u8], path: &Path) -> Runbook {
@@ -175,6 +202,9 @@ struct OpenTabs {
     label: Option<String>,
     /// Tabs at the top of a procedure: each tab is a procedure of its own.
     as_procedures: Option<usize>,
+    /// The prose and callouts between the heading and `<Tabs>`: the introduction of each tab's
+    /// procedure (taken from the procedure the tabs sit in).
+    intro: Option<(String, Vec<Callout>)>,
 }
 
 struct Builder<'p> {
@@ -192,6 +222,11 @@ struct Builder<'p> {
     callout: Option<OpenCallout>,
     tabs: Vec<OpenTabs>,
     used_ids: HashSet<String>,
+    /// Prose since the last block, step or heading: the words that introduce the next block.
+    recent_prose: String,
+    /// Procedures of the open scenario opened by a heading that is not a Debug Steps heading:
+    /// reference material when they turn out to hold no procedure.
+    sections: Vec<usize>,
 }
 
 impl<'p> Builder<'p> {
@@ -209,6 +244,8 @@ impl<'p> Builder<'p> {
             callout: None,
             tabs: Vec::new(),
             used_ids: HashSet::new(),
+            recent_prose: String::new(),
+            sections: Vec::new(),
         }
     }
 
@@ -225,7 +262,7 @@ impl<'p> Builder<'p> {
             match item {
                 Line::Heading { level, text } => {
                     let next = next_heading.next().and_then(|&j| match &items[j].1 {
-                        Line::Heading { text, .. } => Some(text.as_ref()),
+                        Line::Heading { level, text } => Some((*level, text.as_ref())),
                         _ => None,
                     });
                     let _ = i;
@@ -257,7 +294,7 @@ impl<'p> Builder<'p> {
 
     // ---- headings -------------------------------------------------------------------------
 
-    fn heading(&mut self, lineno: usize, level: usize, raw: &str, next: Option<&str>) {
+    fn heading(&mut self, lineno: usize, level: usize, raw: &str, next: Option<(usize, &str)>) {
         let (text, custom_id) = split_custom_id(raw);
         let text = clean_inline(text).into_owned();
         if self.first_heading.is_none() && !text.is_empty() {
@@ -266,22 +303,30 @@ impl<'p> Builder<'p> {
         self.close_callout(None);
         self.flush_steps();
         self.tabs.clear();
+        self.recent_prose.clear();
 
         let debug = is_debug_heading(&text);
         let labelled = scenario_title(&text);
         let in_scenario = self
             .scenario_level
             .is_some_and(|l| level > l || (debug && level == l));
-        if labelled.is_none() && in_scenario {
+        let next_is_debug = |deeper: bool| {
+            next.is_some_and(|(next_level, n)| {
+                (!deeper || next_level > level)
+                    && is_debug_heading(&clean_inline(split_custom_id(n).0))
+            })
+        };
+        // `### OS Patch Fails on AWS` then `#### Debug Steps` inside a scenario is a scenario
+        // of its own, not a sub-procedure.
+        let nested_scenario = in_scenario && !debug && next_is_debug(true);
+        if labelled.is_none() && in_scenario && !nested_scenario {
             self.open_procedure(lineno, level, text, debug);
             return;
         }
         self.end_scenario();
         if let Some(title) = labelled {
             self.open_scenario(lineno, level, title, custom_id);
-        } else if !debug
-            && next.is_some_and(|n| is_debug_heading(&clean_inline(split_custom_id(n).0)))
-        {
+        } else if !debug && next_is_debug(false) {
             self.open_scenario(lineno, level, text, custom_id);
         }
     }
@@ -306,9 +351,11 @@ impl<'p> Builder<'p> {
             summary: String::new(),
             callouts: Vec::new(),
             intro: Vec::new(),
+            reference: Vec::new(),
             procedures: Vec::new(),
         });
         self.scenario_level = Some(level);
+        self.sections.clear();
         self.procedure = None;
         self.procedure_levels.clear();
     }
@@ -339,6 +386,9 @@ impl<'p> Builder<'p> {
         });
         self.procedure_levels.push(level);
         self.procedure = Some((scenario.procedures.len() - 1, level));
+        if !debug {
+            self.sections.push(scenario.procedures.len() - 1);
+        }
     }
 
     fn end_scenario(&mut self) {
@@ -350,7 +400,7 @@ impl<'p> Builder<'p> {
         self.procedure = None;
         self.tabs.clear();
         if let Some(scenario) = self.scenarios.last_mut() {
-            finish_scenario(scenario);
+            finish_scenario(scenario, &std::mem::take(&mut self.sections));
         }
     }
 
@@ -396,6 +446,8 @@ impl<'p> Builder<'p> {
             self.open_procedure(lineno, level, "Steps".to_owned(), true);
         }
         let number = marker.trim_end_matches(['.', ')']).to_owned();
+        self.recent_prose.clear();
+        self.recent_prose.push_str(text);
         self.stack.push(OpenStep {
             marker_indent: indent,
             content_indent,
@@ -489,7 +541,9 @@ impl<'p> Builder<'p> {
             return;
         }
         let target = self.target(indent);
-        let _ = indent;
+        if self.recent_prose.len() < MAX_RECENT_PROSE {
+            push_line(&mut self.recent_prose, text);
+        }
         if let Some(buf) = self.text_buffer(target) {
             push_line(buf, text);
         }
@@ -592,6 +646,7 @@ impl<'p> Builder<'p> {
                     self.tabs.push(OpenTabs {
                         label: None,
                         as_procedures,
+                        intro: None,
                     });
                 }
             }
@@ -628,13 +683,31 @@ impl<'p> Builder<'p> {
         let Some(scenario) = self.scenarios.last_mut() else {
             return;
         };
+        let Some(tabs) = self.tabs.last_mut() else {
+            return;
+        };
+        // The procedure the tabs sit in gives its introduction to each tab and keeps nothing.
+        let (summary, callouts) = tabs
+            .intro
+            .get_or_insert_with(|| {
+                scenario
+                    .procedures
+                    .get_mut(base)
+                    .map_or_else(Default::default, |p| {
+                        (
+                            tidy(&std::mem::take(&mut p.summary)),
+                            std::mem::take(&mut p.callouts),
+                        )
+                    })
+            })
+            .clone();
         let parent = scenario.procedures.get(base).and_then(|p| p.parent);
         scenario.procedures.push(Procedure {
             title: label,
             line,
             parent,
-            summary: String::new(),
-            callouts: Vec::new(),
+            summary,
+            callouts,
             steps: Vec::new(),
         });
         self.procedure_levels.push(level);
@@ -699,21 +772,76 @@ impl<'p> Builder<'p> {
                 None => return,
             },
         };
-        let after_command = blocks.last().is_some_and(|b| b.kind == BlockKind::Command);
-        let kind = kind::classify(&info, &fence.code, after_command);
+        let context = kind::Context {
+            prose: &self.recent_prose,
+            previous: blocks.last().map(|b| b.kind),
+            command_before: blocks.iter().any(|b| b.kind == BlockKind::Command),
+        };
+        let mut decision = kind::decide(&info, &fence.code, &context);
+        let shell = info
+            .language
+            .as_deref()
+            .is_none_or(|l| kind::SHELL.contains(&l));
+        let too_deep = matches!(decision.kind, BlockKind::Command | BlockKind::Example)
+            .then(|| bounds::shell_too_deep(&fence.code))
+            .flatten();
+        if let Some((at, levels)) = too_deep {
+            // Never run nor offered for editing: the engine could not read it whole.
+            decision.kind = BlockKind::Example;
+            decision.close_call = None;
+            self.warnings.push(diag(
+                self.path,
+                lineno + 1 + at,
+                Severity::Error,
+                "too-deep",
+                format!(
+                    "this command nests `(` / `$(` {levels} levels deep; more than {} is not \
+                     read as shell, so the block is shown but never run",
+                    bounds::MAX_SHELL_NESTING
+                ),
+            ));
+        }
+        let editable = shell
+            && too_deep.is_none()
+            && matches!(decision.kind, BlockKind::Command | BlockKind::Example);
+        // "Example command" over a command with nothing to fill in, which is no copy of a
+        // command before it: the user may run it as written.
+        let runs_as_is = decision.kind == BlockKind::Example
+            && editable
+            && info
+                .attributes
+                .get("title")
+                .is_some_and(|t| t.to_lowercase().contains("command"))
+            && !context.command_before
+            && !fence.code.trim().is_empty()
+            && placeholder::find(&fence.code).is_empty();
         blocks.push(Block {
-            kind,
+            kind: decision.kind,
             language: info.language,
             line: lineno,
             code: fence.code.clone(),
             attributes,
             highlight: info.highlight,
+            close_call: decision.close_call,
+            editable,
+            runs_as_is,
         });
+        self.recent_prose.clear();
     }
 }
 
-/// Removes empty procedures and turns a procedure of prose alone into a one-step checklist.
-fn finish_scenario(scenario: &mut Scenario) {
+/// Turns sub-headings that hold no procedure into reference sections, removes empty
+/// procedures and turns a procedure of prose alone into a one-step checklist. `sections` are
+/// the procedures opened by a heading other than Debug Steps.
+fn finish_scenario(scenario: &mut Scenario, sections: &[usize]) {
+    let reference: Vec<bool> = (0..scenario.procedures.len())
+        .map(|i| sections.contains(&i) && is_reference(&scenario.procedures[i]))
+        .collect();
+    for (i, procedure) in scenario.procedures.iter_mut().enumerate() {
+        if reference[i] {
+            scenario.reference.push(into_section(procedure));
+        }
+    }
     for procedure in &mut scenario.procedures {
         procedure.summary = tidy(&procedure.summary);
         if procedure.steps.is_empty() && !procedure.summary.is_empty() {
@@ -727,12 +855,18 @@ fn finish_scenario(scenario: &mut Scenario) {
             });
         }
     }
-    let keep: Vec<bool> = scenario
+    let mut keep: Vec<bool> = scenario
         .procedures
         .iter()
         .map(|p| !p.steps.is_empty() || !p.callouts.is_empty())
         .collect();
-    if keep.iter().any(|k| *k) && keep.iter().any(|k| !*k) {
+    if !keep.iter().any(|k| *k) {
+        keep.fill(true);
+    }
+    for (k, r) in keep.iter_mut().zip(&reference) {
+        *k &= !r;
+    }
+    if keep.iter().any(|k| !*k) {
         let mut new_index = Vec::with_capacity(keep.len());
         let mut n = 0;
         for &k in &keep {
@@ -750,6 +884,40 @@ fn finish_scenario(scenario: &mut Scenario) {
     scenario.summary = tidy(&scenario.summary);
 }
 
+/// A procedure under a heading such as `### Examples` that holds no numbered step and no
+/// command: prose, config and examples to read, not a checklist.
+fn is_reference(procedure: &Procedure) -> bool {
+    let has_content = !procedure.steps.is_empty() || !procedure.summary.trim().is_empty();
+    has_content
+        && procedure.steps.iter().all(|s| {
+            s.number.is_empty()
+                && s.substeps.is_empty()
+                && s.blocks.iter().all(|b| b.kind != BlockKind::Command)
+        })
+}
+
+/// Moves a reference procedure's prose, callouts and blocks into a section, leaving it empty.
+fn into_section(procedure: &mut Procedure) -> Section {
+    let mut text = tidy(&std::mem::take(&mut procedure.summary));
+    let mut callouts = std::mem::take(&mut procedure.callouts);
+    let mut blocks = Vec::new();
+    for step in std::mem::take(&mut procedure.steps) {
+        if !step.text.is_empty() {
+            paragraph_break(&mut text);
+            text.push_str(&step.text);
+        }
+        callouts.extend(step.callouts);
+        blocks.extend(step.blocks);
+    }
+    Section {
+        title: procedure.title.clone(),
+        line: procedure.line,
+        text: tidy(&text),
+        callouts,
+        blocks,
+    }
+}
+
 /// "Scenario - X", "Scenairo - X", "Scenario -X", "Scenario: X", "Scenario — X" -> "X".
 fn scenario_title(heading: &str) -> Option<String> {
     let word_end = heading
@@ -760,7 +928,7 @@ fn scenario_title(heading: &str) -> Option<String> {
     if !(6..=10).contains(&word.len()) || !word[..1].eq_ignore_ascii_case("s") {
         return None;
     }
-    let rest = heading[word_end..]
+    let rest = skip_ordinal(&heading[word_end..])
         .trim_start_matches(['-', '–', '—', ':', ' ', '\t'])
         .trim();
     if rest.is_empty()
@@ -770,6 +938,23 @@ fn scenario_title(heading: &str) -> Option<String> {
         return None;
     }
     Some(rest.to_owned())
+}
+
+/// `" 1 - X"` -> `" - X"`: the number after "Scenario" is an ordinal, not part of the title. A
+/// number after the separator (`Scenario - 2 Nodes Down`) is the title's own.
+fn skip_ordinal(rest: &str) -> &str {
+    let trimmed = rest.trim_start();
+    let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits == trimmed.len() {
+        return rest;
+    }
+    let after = &trimmed[digits..];
+    let after_space = after.trim_start();
+    if after_space.starts_with(['-', '–', '—', ':', '.', ')']) {
+        after_space.trim_start_matches(['.', ')'])
+    } else {
+        rest
+    }
 }
 
 /// "Debug Steps", "Debugging Steps", "Debug Steps - <variant>", "Debug Steps for <x>".
@@ -936,6 +1121,19 @@ mod tests {
             Some("Em dash")
         );
         assert_eq!(scenario_title("Scenario: Colon").as_deref(), Some("Colon"));
+        assert_eq!(
+            scenario_title("Scenario 1 - Ordinal").as_deref(),
+            Some("Ordinal")
+        );
+        assert_eq!(
+            scenario_title("Scenario 12: Twelve").as_deref(),
+            Some("Twelve")
+        );
+        assert_eq!(scenario_title("Scenario 3. Dot").as_deref(), Some("Dot"));
+        assert_eq!(
+            scenario_title("Scenario - 2 Nodes Down").as_deref(),
+            Some("2 Nodes Down")
+        );
         assert_eq!(scenario_title("Scenarios"), None);
         assert_eq!(scenario_title("Scene - x"), None);
         assert_eq!(scenario_title("Debug Steps"), None);

@@ -62,20 +62,32 @@ pub fn front_matter(
         ));
         return (FrontMatter::default(), 1);
     };
+    if let Some((at, levels)) = super::bounds::yaml_too_deep(&lines[1..=end]) {
+        warnings.push(diag(
+            path,
+            at + 2,
+            Severity::Error,
+            "front-matter",
+            format!(
+                "front matter nests {levels} levels deep here (at most {} are read); it was \
+                 skipped, the rest of the file loads",
+                super::bounds::MAX_YAML_NESTING
+            ),
+        ));
+        return (FrontMatter::default(), end + 2);
+    }
     let yaml = lines[1..=end].join("\n");
     if yaml.trim().is_empty() {
         return (FrontMatter::default(), end + 2);
     }
-    match serde_yaml::from_str::<FrontMatter>(&yaml) {
-        Ok(mut front) => {
-            if let Some(checks) = front.extra.remove("checks") {
-                front.checks =
-                    super::check::from_front_matter(checks, &lines[1..=end], path, warnings);
-            }
-            (front, end + 2)
-        }
+    // One YAML parse into a tree; the known keys are taken out of it, so that a wrong type in
+    // one key loses that key only.
+    let tree = match serde_yaml::from_str::<serde_yaml::Value>(&yaml) {
+        Ok(tree) => tree,
         Err(err) => {
-            let line = err.location().map_or(2, |l| l.line() + 1);
+            // An error found at the end of the YAML (an unclosed `[`) is shown on its last
+            // line, not on the closing `---`.
+            let line = err.location().map_or(2, |l| (l.line() + 1).min(end + 1));
             let col = err.location().map_or(1, |l| l.column());
             let mut d = diag(
                 path,
@@ -89,9 +101,89 @@ pub fn front_matter(
             );
             d.col = col;
             warnings.push(d);
-            (FrontMatter::default(), end + 2)
+            return (FrontMatter::default(), end + 2);
+        }
+    };
+    let yaml_lines = &lines[1..=end];
+    let mapping = match tree {
+        serde_yaml::Value::Mapping(m) => m,
+        serde_yaml::Value::Null => return (FrontMatter::default(), end + 2),
+        _ => {
+            warnings.push(diag(
+                path,
+                2,
+                Severity::Error,
+                "front-matter",
+                "front matter must be `key: value` lines (a YAML mapping)".to_owned(),
+            ));
+            return (FrontMatter::default(), end + 2);
+        }
+    };
+    let mut front = FrontMatter::default();
+    for (key, value) in mapping {
+        let key = match key {
+            serde_yaml::Value::String(k) => k,
+            other => serde_yaml::to_string(&other)
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        };
+        let bad = |key: &str, err: &serde_yaml::Error| {
+            diag(
+                path,
+                key_line(yaml_lines, key),
+                Severity::Error,
+                "front-matter",
+                format!(
+                    "front matter key `{key}` is malformed: {}",
+                    first_sentence(&err.to_string())
+                ),
+            )
+        };
+        match key.as_str() {
+            "title" => match serde_yaml::from_value(value) {
+                Ok(v) => front.title = v,
+                Err(e) => warnings.push(bad(&key, &e)),
+            },
+            "description" => match serde_yaml::from_value(value) {
+                Ok(v) => front.description = v,
+                Err(e) => warnings.push(bad(&key, &e)),
+            },
+            "tags" => match serde_yaml::from_value::<Option<Vec<String>>>(value) {
+                Ok(v) => front.tags = v.unwrap_or_default(),
+                Err(e) => warnings.push(bad(&key, &e)),
+            },
+            "symptoms" => match serde_yaml::from_value::<Option<Vec<String>>>(value) {
+                Ok(v) => front.symptoms = v.unwrap_or_default(),
+                Err(e) => warnings.push(bad(&key, &e)),
+            },
+            "placeholders" => match serde_yaml::from_value::<
+                Option<std::collections::BTreeMap<String, super::PlaceholderDoc>>,
+            >(value)
+            {
+                Ok(v) => front.placeholders = v.unwrap_or_default(),
+                Err(e) => warnings.push(bad(&key, &e)),
+            },
+            "checks" => {
+                front.checks = super::check::from_front_matter(value, yaml_lines, path, warnings);
+            }
+            _ => {
+                front.extra.insert(key, value);
+            }
         }
     }
+    (front, end + 2)
+}
+
+/// File line of a top-level `key:` of the front matter whose lines are `yaml_lines`.
+fn key_line(yaml_lines: &[&str], key: &str) -> usize {
+    yaml_lines
+        .iter()
+        .position(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map_or(2, |i| i + 2)
 }
 
 fn first_sentence(message: &str) -> &str {

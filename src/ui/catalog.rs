@@ -178,6 +178,14 @@ fn preview(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
     }
     lines.push(Line::raw(""));
     lines.extend(markup::lines(&scenario.summary, theme.base(), theme));
+    for r in &scenario.reference {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(Span::styled(
+            format!("reference: {}", r.title),
+            theme.heading(),
+        )));
+        lines.extend(markup::lines(&r.text, theme.base(), theme));
+    }
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::default()

@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::{Theme, WIDE, fit, markup};
-use crate::runbook::BlockKind;
+use crate::runbook::{BlockKind, Section};
 use crate::state::{Focus, Item, OutKind, ScenarioView, State, Status};
 
 pub fn draw(
@@ -47,7 +47,12 @@ pub fn draw(
     };
     let clicks = draw_checklist(frame, state, s, list_area, theme);
     if let Some(item) = s.items.get(s.selected) {
-        draw_step(frame, item, step_area, theme);
+        let reference = if s.selected == 0 {
+            s.flow.reference()
+        } else {
+            &[]
+        };
+        draw_step(frame, item, reference, step_area, theme);
         draw_output(frame, state, s, item, output_area, theme);
     }
     Some(clicks)
@@ -150,7 +155,7 @@ fn draw_checklist(
     (area.y + 1, area.height.saturating_sub(2), offset)
 }
 
-fn draw_step(frame: &mut Frame<'_>, item: &Item, area: Rect, theme: Theme) {
+fn draw_step(frame: &mut Frame<'_>, item: &Item, reference: &[Section], area: Rect, theme: Theme) {
     let mut lines: Vec<Line<'static>> = markup::lines(&item.step.text, theme.base(), theme);
     for c in &item.step.callouts {
         let style = if matches!(c.kind.as_str(), "warning" | "danger" | "caution") {
@@ -190,6 +195,20 @@ fn draw_step(frame: &mut Frame<'_>, item: &Item, area: Rect, theme: Theme) {
                 "  "
             };
             lines.push(Line::from(Span::styled(format!("{prefix}{code}"), style)));
+        }
+    }
+    for r in reference {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(Span::styled(
+            format!("── reference: {}", r.title),
+            theme.heading(),
+        )));
+        lines.extend(markup::lines(&r.text, theme.base(), theme));
+        for b in &r.blocks {
+            lines.push(Line::raw(""));
+            for code in b.code.lines() {
+                lines.push(Line::from(Span::styled(format!("  {code}"), theme.dim())));
+            }
         }
     }
     let title = format!(" step {} · {} ", item.number, item.status.label());

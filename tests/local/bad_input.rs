@@ -212,3 +212,187 @@ fn unterminated_fence_and_comment_are_reported_with_their_line() {
             .any(|w| w.code == "unterminated-comment" && w.line == 2)
     );
 }
+
+/// 1 MiB, the size the hostile cases are measured at (see `benches/parse.rs`).
+const MIB: usize = 1024 * 1024;
+
+/// A runbook whose only command nests `$(` about 350,000 levels deep (1 MiB).
+fn deep_substitution() -> String {
+    let head = "## Scenario - Deep\n\n### Debug Steps\n\n1. Run it.\n\n   ```bash\n   echo ";
+    let levels = (MIB - head.len() - 16) / 3;
+    format!(
+        "{head}{}x{}\n   ```\n",
+        "$(".repeat(levels),
+        ")".repeat(levels)
+    )
+}
+
+/// Front matter nested 500,000 flow levels deep (1 MiB), then a normal body.
+fn deep_front_matter() -> String {
+    let levels = (MIB - 200) / 2;
+    format!(
+        "---\ntitle: Deep\ntags: {}{}\n---\n\n## Scenario - Still Here\n\n### Debug Steps\n\n1. Step.\n",
+        "[".repeat(levels),
+        "]".repeat(levels)
+    )
+}
+
+/// One command block holding 100,000 distinct placeholders on 120-byte lines (about 1 MiB).
+fn many_placeholders() -> String {
+    let mut code = String::with_capacity(MIB + 4096);
+    code.push_str("## Scenario - Many\n\n### Debug Steps\n\n1. Fill them in.\n\n   ```bash\n");
+    let mut line = String::from("   echo");
+    for n in 0..100_000 {
+        let p = format!(" <v-{n}>");
+        if line.len() + p.len() > 120 {
+            code.push_str(&line);
+            code.push('\n');
+            line = String::from("   echo");
+        }
+        line.push_str(&p);
+    }
+    code.push_str(&line);
+    code.push_str("\n   ```\n");
+    code
+}
+
+/// Loads `hostile` next to a plain runbook through the catalog (as `runbook list` does), and
+/// returns it; every other runbook must load too.
+fn load_beside_a_plain_runbook(name: &str, hostile: &str) -> runbook::runbook::Runbook {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join(name), hostile).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("ok.md"),
+        "## Scenario - Fine\n\n### Debug Steps\n\n1. x\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let catalog = Catalog::load(&[dir.path().to_owned()], true);
+    assert!(catalog.errors.is_empty(), "{:?}", catalog.errors);
+    assert!(catalog.runbook("ok").is_some());
+    assert!(catalog.runbook("backup-stuck").is_some());
+    let stem = name.trim_end_matches(".md");
+    catalog
+        .runbook(stem)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} did not load"))
+}
+
+#[test]
+fn substitutions_nested_far_past_the_bound_are_reported_and_never_run() {
+    let text = deep_substitution();
+    assert!(
+        text.len() >= MIB - 64 && text.len() <= MIB,
+        "{}",
+        text.len()
+    );
+    let r = load_beside_a_plain_runbook("deep-subst.md", &text);
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.code == "too-deep")
+        .unwrap_or_else(|| panic!("{:?}", r.warnings));
+    assert_eq!((w.line, w.severity), (8, Severity::Error), "{w}");
+    let block = &r.scenarios[0].procedures[0].steps[0].blocks[0];
+    assert_eq!(block.kind, runbook::runbook::BlockKind::Example);
+    assert!(!block.editable && !block.runs_as_is);
+    // The engine's lexer reads it flat instead of recursing: no stack overflow, and it says so.
+    let script = runbook::exec::shell::parse(&block.code);
+    assert!(script.too_deep.is_some());
+    let _ = runbook::exec::classify_block(block, runbook::exec::safety::Trust::Fetched);
+    let findings = runbook::lint::lint_runbook(&r, runbook::lint::Options { shellcheck: false });
+    assert!(findings.iter().any(|f| f.code == "too-deep" && f.line == 8));
+}
+
+#[test]
+fn the_lexer_still_sees_commands_nested_past_the_bound() {
+    for deep in [
+        format!(
+            "echo {}rm -rf /tmp/x{}",
+            "$(".repeat(10_000),
+            ")".repeat(10_000)
+        ),
+        format!(
+            "echo \"{}rm -rf /tmp/x{}\"",
+            "$(".repeat(10_000),
+            ")".repeat(10_000)
+        ),
+        format!(
+            "{}rm -rf /tmp/x{}",
+            "( ".repeat(10_000),
+            " )".repeat(10_000)
+        ),
+    ] {
+        let script = runbook::exec::shell::parse(&deep);
+        assert!(script.too_deep.is_some());
+        assert!(
+            script
+                .commands
+                .iter()
+                .any(|c| c.words.first().map(String::as_str) == Some("rm")),
+            "{:?}",
+            script.commands.iter().take(3).collect::<Vec<_>>()
+        );
+        assert!(runbook::exec::classify(&deep).destructive);
+    }
+    let after = format!(
+        "echo \"{}x{}\"; rm -rf /tmp/y",
+        "$(".repeat(100),
+        ")".repeat(100)
+    );
+    assert!(
+        runbook::exec::classify(&after).destructive,
+        "a command after the quotes is seen"
+    );
+}
+
+#[test]
+fn front_matter_nested_far_too_deep_is_reported_and_the_body_loads() {
+    let text = deep_front_matter();
+    assert!(
+        text.len() >= MIB - 256 && text.len() <= MIB + 256,
+        "{}",
+        text.len()
+    );
+    let r = load_beside_a_plain_runbook("deep-yaml.md", &text);
+    let w = &r.warnings[0];
+    assert_eq!(
+        (w.code, w.line, w.severity),
+        ("front-matter", 3, Severity::Error),
+        "{w}"
+    );
+    assert!(w.message.contains("levels deep"), "{w}");
+    assert_eq!(r.scenarios.len(), 1);
+    assert_eq!(r.scenarios[0].title, "Still Here");
+}
+
+#[test]
+fn one_hundred_thousand_placeholders_load_and_lint_in_linear_time() {
+    let text = many_placeholders();
+    assert!(
+        text.len() >= MIB - 128 * 1024 && text.len() <= MIB + 128 * 1024,
+        "{}",
+        text.len()
+    );
+    let r = load_beside_a_plain_runbook("many.md", &text);
+    let block = &r.scenarios[0].procedures[0].steps[0].blocks[0];
+    assert_eq!(
+        runbook::runbook::placeholder::find(&block.code).len(),
+        100_000
+    );
+    assert_eq!(
+        runbook::runbook::placeholder::names(&block.code).len(),
+        100_000
+    );
+    let findings = runbook::lint::lint_runbook(&r, runbook::lint::Options { shellcheck: false });
+    let too_many = findings
+        .iter()
+        .find(|f| f.code == "too-many-placeholders")
+        .unwrap_or_else(|| panic!("no too-many-placeholders finding"));
+    assert_eq!(too_many.line, 7);
+    assert!(too_many.message.contains("100000"), "{too_many}");
+    let unexplained = findings
+        .iter()
+        .filter(|f| f.code == "unexplained-placeholder")
+        .count();
+    assert_eq!(unexplained, 200);
+}

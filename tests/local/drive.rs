@@ -252,3 +252,38 @@ fn an_empty_capture_fails_the_step() {
             .contains("capture=POD: the command printed nothing to keep")
     );
 }
+
+/// Reference sections (`### Examples` with prose and config only) reach the driver's procedure
+/// as reference material, never as steps; a nested scenario is a procedure of its own.
+#[test]
+fn reference_sections_and_nested_scenarios_reach_the_procedure() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mdx");
+    let read = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
+        Arc::new(parse(&bytes, Path::new(name)))
+    };
+    let procedure = Procedure::new(read("reference-sections.md"), 0, 0);
+    let numbers: Vec<&str> = procedure.steps.iter().map(|s| s.number.as_str()).collect();
+    assert_eq!(numbers, ["1", "2"]);
+    assert_eq!(procedure.plans.len(), 2);
+    let titles: Vec<&str> = procedure
+        .reference()
+        .iter()
+        .map(|r| r.title.as_str())
+        .collect();
+    assert_eq!(titles, ["Examples", "Background"]);
+
+    let nested = read("nested-scenarios.md");
+    assert!(nested.scenarios.len() >= 2, "{:?}", nested.scenarios);
+    for (i, scenario) in nested.scenarios.iter().enumerate() {
+        let procedure = Procedure::new(Arc::clone(&nested), i, 0);
+        let steps: usize = scenario.procedures[0]
+            .steps
+            .iter()
+            .map(|s| 1 + s.substeps.len())
+            .sum();
+        let intro = usize::from(procedure.steps.first().is_some_and(|s| s.number == "0"));
+        assert_eq!(procedure.steps.len(), steps + intro, "{}", scenario.title);
+        assert!(procedure.reference().is_empty());
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use runbook::runbook::{Block, BlockKind, Runbook, Severity, parse};
+use runbook::runbook::{Block, BlockKind, Catalog, Runbook, Severity, parse};
 
 fn fixture(name: &str) -> Runbook {
     let path = PathBuf::from("tests/fixtures/mdx").join(name);
@@ -261,4 +261,295 @@ fn intro_commands_stay_runnable_and_prose_only_procedures_become_a_step() {
     );
     assert_eq!(r.scenarios[1].procedures[0].title, "Steps");
     assert_eq!(r.scenarios[1].procedures[0].steps.len(), 2);
+}
+
+/// One real-shaped block: fence info, content, the prose before it, the kind of the block
+/// before it in the step, whether a command comes earlier in the step, and the expected kind.
+type KindCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<BlockKind>,
+    bool,
+    BlockKind,
+);
+
+#[test]
+fn block_kind_table() {
+    use BlockKind::{Command, Config, Example, Output};
+    let after = Some(Command);
+    #[rustfmt::skip]
+    let cases: &[KindCase] = &[
+        // Plain commands, as the docs write them.
+        ("bash", "kubectl get pods --namespace hubble-system | grep mgmt\n", "Use the following command to list the pods.", None, false, Command),
+        ("shell", "timedatectl\n", "Check the clock on each node.", None, false, Command),
+        ("bash", "export BASE_URL=\"REPLACE ME\"\n", "Set the URL of your installation.", None, false, Command),
+        ("shell", "sudo reboot\n", "Reboot the node.", None, false, Command),
+        ("", "./csi-helper --kubeconfig=<PATH_TO_KUBECONFIG>\n", "Run the helper.", None, false, Command),
+        ("sh", "cat > pcg-debug.sh << 'EOF'\n#!/bin/bash\necho hi\nEOF\n", "Create the script.", None, false, Command),
+        ("bash", "sysctl -p /etc/sysctl.d/99-maxfiles.conf\n", "Apply the settings. The increased limit is returned.", None, false, Command),
+        ("bash", "kubectl get nodes \\\n  --output jsonpath='{range .items[*]}{.metadata.name}{end}'\n", "", None, false, Command),
+        ("shell", "git clone https://github.com/kairos-io/kairos.git\ncd kairos\n", "Clone the repository.", None, false, Command),
+        ("bash", "curl --location --request POST \"$BASE_URL/v1/auth/syslogin\" --data @body.json\n", "Request a token.", None, false, Command),
+        ("bash", "kubectl delete pod <mgmt-pod-name> --namespace hubble-system\n", "Delete the pod.", after, true, Command),
+        ("shell", "KUBECONFIG=/tmp/admin.conf kubectl get nodes\n", "", after, true, Command),
+        ("bash", "systemctl restart kubelet containerd\n", "Check the output of the following command.", None, true, Command),
+        // Output of the command before it.
+        ("shell hideClipboard", "mgmt-f7f97f4fd-lds69                   1/1     Running   0             45m\n", "", after, true, Output),
+        ("shell hideClipboard", "pod \"mgmt-f7f97f4fd-lds69\" deleted\n", "", after, true, Output),
+        ("bash hideClipboard", "fs.file-max = 1000000\n", "", after, true, Output),
+        ("bash hideClipboard title=\"Example output\"", "NAME        READY   STATUS\nmgmt-x      1/1     Running\n", "", after, true, Output),
+        ("bash hideClipboard title=\"Example output\" {5}", "Name:         vsphere-cloud-config\nNamespace:    kube-system\n", "", after, true, Output),
+        ("text title=\"Expected output\"", "Ready\n", "", after, true, Output),
+        ("hideClipboard {12}", "Name: spectro-ipam\nStatus: Exhausted\n", "", after, true, Output),
+        ("json hideClipboard", "{\n  \"Authorization\": \"**********.\"\n}\n", "The output displays the authorization token.", after, true, Output),
+        ("shell hideClipboard", "type=AVC msg=audit(1722430110.412:981): avc:  denied  { connectto } for pid=2231\n", "The following output indicates that SELinux blocks the socket.", after, true, Output),
+        ("shell hideClipboard", "https://mirror.internal.example:5000\n", "Example output.", after, true, Output),
+        ("shell hideClipboard", "https://console.example.com/v1/clusters/5f2a\n", "Example output.", None, false, Output),
+        ("shell", "Failed to execute ip(6)tables-restore command error=exit status 2\n", "You can observe the following error in the pod logs.", None, false, Output),
+        ("shell hideClipboard title=\"Example output from node 1\"", "Local time: Fri 2025-07-11 09:41:42 UTC\n", "", None, true, Output),
+        ("bash", "10.10.227.13\n10.10.227.11\n", "", after, true, Output),
+        ("yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: palette-agent\n", "The output is similar to the following.", after, true, Output),
+        ("", "2025-07-11T09:41:42Z INFO reconcile done\n", "The agent log shows the following lines.", after, true, Output),
+        ("text", "anything at all\n", "", None, false, Output),
+        // Filled-in examples: shown, never run.
+        ("bash hideClipboard title=\"Example command\"", "kubectl delete ipclaim --namespace spectro-mgmt spectro-mgmt-cluster-cp-qx4vw-0\n", "", after, true, Example),
+        ("shell hideClipboard", "export TOKEN=**********\n", "Assign the token to a variable.", None, false, Example),
+        ("shell title=\"Example\"", "docker tag kairos/ubuntu-core-base:latest my-registry.io/kairos/kairos-base:6.8.0-60\n", "", after, true, Example),
+        ("shell title=\"Example\"", "docker push my-registry.io/kairos/kairos-base:6.8.0-60\n", "Push the image to your registry.", None, false, Example),
+        ("shell title=\"Example\"", "BASE_IMAGE=my-registry.io/kairos/kairos-base:6.8.0-60\n", "Set the value in the .arg file.", None, false, Example),
+        ("shell hideClipboard title=\"Example command\"", "kubectl get pv --output wide\n", "List the volumes.", None, false, Example),
+        ("bash hideClipboard", "ssh -i ~/.ssh/id_rsa spectro@10.10.227.13\n", "For example:", None, false, Example),
+        // File content: config.
+        ("yaml hideClipboard title=\"Example configuration\"", "containerd:\n  registryMirrors:\n    - endpoint: https://mirror:5000\n", "Open the pack's YAML editor.", None, false, Config),
+        ("yaml {14} title=\"Example\"", "pack:\n  content:\n    mirror: m:5000\n  namespace: kube-system\n", "", None, false, Config),
+        ("yaml", "env:\n  calicoNode:\n    FELIX_IPV6SUPPORT: false\n", "Add the following to the Calico pack.", None, false, Config),
+        ("yaml", "stages:\n  boot:\n    - name: disable-ipv6\n", "Add the following lines to the user-data file.", None, false, Config),
+        ("dockerfile", "RUN apt-get clean && rm -rf /var/lib/apt/lists/*\n", "Remove the following lines.", None, true, Config),
+        ("ini title=\".arg file in CanvOS\"", "BASE_IMAGE=my-registry.io/kairos/kairos-base:6.8.0-60\n", "", None, false, Config),
+        ("json", "{\n  \"insecure-registries\": [\"mirror:5000\"]\n}\n", "Write this to /etc/docker/daemon.json.", None, false, Config),
+        ("toml", "[plugins.\"io.containerd.grpc.v1.cri\".registry]\nconfig_path = \"/etc/containerd/certs.d\"\n", "", None, false, Config),
+        ("yaml title=\"user-data\"", "#cloud-config\nstylus:\n  site:\n    paletteEndpoint: api.example.com\n", "", None, false, Config),
+        // An explicit kind settles it.
+        ("text kind=config", "mirror.internal.example:5000\n", "", None, false, Config),
+        ("bash kind=output", "kubectl get pods\n", "", None, false, Output),
+        ("yaml hideClipboard kind=example", "a: 1\n", "", None, false, Example),
+        ("shell hideClipboard kind=command", "kubectl get pv\n", "", None, false, Command),
+    ];
+    assert!(cases.len() >= 40, "{}", cases.len());
+    let mut wrong = Vec::new();
+    for (info, code, prose, previous, command_before, expected) in cases {
+        let d = runbook::runbook::decide_kind(info, code, prose, *previous, *command_before);
+        if d.kind != *expected {
+            wrong.push(format!(
+                "```{info}  {:?}\n  expected {expected:?}, got {:?} (scores c/o/e/k {:?}, evidence {:?})",
+                code.lines().next().unwrap_or(""),
+                d.kind,
+                d.scores,
+                d.evidence
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} wrong:\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn block_kinds_from_all_the_evidence() {
+    use BlockKind::{Command, Config, Output};
+    let r = fixture("block-evidence.md");
+    let kinds: Vec<BlockKind> = blocks(&r).iter().map(|b| b.kind).collect();
+    assert_eq!(
+        kinds,
+        [Config, Config, Command, Output, Command, Output, Config],
+        "pasted YAML is config even with hideClipboard or a highlighted line; audit lines and \
+         a bare URL after a command are its output; kind= settles the last"
+    );
+    let b = blocks(&r);
+    assert_eq!(b[1].highlight, [3]);
+    assert!(b[3].code.starts_with("type=AVC"));
+    assert_eq!(b[6].attribute("kind"), Some("config"));
+    assert!(
+        b.iter().all(|b| b.close_call.is_none()),
+        "no call here is close"
+    );
+}
+
+#[test]
+fn a_heading_followed_by_deeper_debug_steps_is_a_scenario_of_its_own() {
+    let r = fixture("nested-scenarios.md");
+    let shape: Vec<(&str, usize, usize)> = r
+        .scenarios
+        .iter()
+        .map(|s| {
+            (
+                s.title.as_str(),
+                s.procedures.len(),
+                s.procedures[0].steps.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("OS Patch Fails", 1, 2),
+            ("OS Patch Fails on AWS with MicroK8s 1.27", 1, 2)
+        ]
+    );
+    assert_eq!(
+        r.scenarios[1].summary,
+        "On AWS the patch also fails when the snap refresh holds the node."
+    );
+    assert_eq!(r.scenarios[1].line, 19);
+}
+
+#[test]
+fn prose_before_top_level_tabs_introduces_each_tab_procedure() {
+    let r = fixture("tabs-intro.md");
+    let s = &r.scenarios[0];
+    let shape: Vec<(&str, usize)> = s
+        .procedures
+        .iter()
+        .map(|p| (p.title.as_str(), p.steps.len()))
+        .collect();
+    assert_eq!(
+        shape,
+        [("Ubuntu", 1), ("RHEL", 2)],
+        "no one-step procedure of prose"
+    );
+    for p in &s.procedures {
+        assert!(p.summary.starts_with("Pick the tab"), "{}", p.summary);
+    }
+}
+
+#[test]
+fn a_sub_heading_without_a_procedure_is_reference_material() {
+    let r = fixture("reference-sections.md");
+    let s = &r.scenarios[0];
+    let procedures: Vec<&str> = s.procedures.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(procedures, ["Debug Steps"]);
+    let reference: Vec<(&str, usize)> = s
+        .reference
+        .iter()
+        .map(|r| (r.title.as_str(), r.blocks.len()))
+        .collect();
+    assert_eq!(reference, [("Examples", 1), ("Background", 0)]);
+    assert_eq!(s.reference[0].blocks[0].kind, BlockKind::Config);
+    assert!(s.reference[0].text.contains("A smaller cluster"));
+    assert!(s.reference[0].text.starts_with("The kubelet settings"));
+}
+
+#[test]
+fn a_scenario_number_is_an_ordinal_not_part_of_the_title() {
+    let r = fixture("scenario-ordinals.md");
+    let titles: Vec<(&str, &str)> = r
+        .scenarios
+        .iter()
+        .map(|s| (s.title.as_str(), s.id.as_str()))
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            (
+                "Cluster Stuck in Provisioning",
+                "scenario-ordinals/cluster-stuck-in-provisioning"
+            ),
+            ("Node Not Ready", "scenario-ordinals/node-not-ready"),
+            (
+                "3 Nodes Lost at Once",
+                "scenario-ordinals/3-nodes-lost-at-once"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn examples_say_whether_they_may_be_edited_or_run_as_written() {
+    use BlockKind::{Command, Example};
+    let r = fixture("runnable-examples.md");
+    let b = blocks(&r);
+    let shape: Vec<(BlockKind, bool, bool)> = b
+        .iter()
+        .map(|b| (b.kind, b.editable, b.runs_as_is))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            // "Example command" with nothing to fill in and no command it copies: may run.
+            (Example, true, true),
+            (Command, true, false),
+            // A filled-in copy of the command before it: edit it, never run it as written.
+            (Example, true, false),
+            // An example that still holds a placeholder: edit it first.
+            (Example, true, false),
+        ]
+    );
+    let config = fixture("block-evidence.md");
+    assert!(
+        blocks(&config)
+            .iter()
+            .filter(|b| b.kind != Command)
+            .all(|b| !b.editable || b.kind == Example)
+    );
+}
+
+#[test]
+fn every_fixture_survives_the_catalog_cache_round_trip() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mdx");
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap_or_default();
+        let r = parse(&bytes, &entry.path());
+        let json = serde_json::to_string(&r).unwrap_or_else(|e| panic!("{e}"));
+        let back: Runbook = serde_json::from_str(&json)
+            .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+        assert_eq!(back, r, "{}", entry.path().display());
+    }
+}
+
+#[test]
+fn the_catalog_cache_is_used_only_while_path_size_mtime_and_content_match() {
+    let files = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = files.path().join("cached.md");
+    let text = "## Scenario - First Title\n\n### Debug Steps\n\n1. Step.\n";
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    let load = || Catalog::load_cached_in(&[files.path().to_owned()], false, cache.path());
+    let title = |c: &Catalog| c.runbooks[0].scenarios[0].title.clone();
+
+    let cold = load();
+    assert_eq!(title(&cold), "First Title");
+    let file = cache.path().join("catalog-v1.jsonl");
+    let stored = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert!(stored.contains("First Title"));
+
+    // A warm load takes the runbook from the cache: prove it by editing the cached copy.
+    std::fs::write(&file, stored.replace("First Title", "From Cache!"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(title(&load()), "From Cache!");
+
+    // Same size, same mtime, other bytes: the content hash sends it back to the parser.
+    let mtime = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, text.replace("First", "Other")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(mtime))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(title(&load()), "Other Title");
+    // And the fresh parse replaced the entry.
+    let stored = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert!(stored.contains("Other Title") && !stored.contains("From Cache!"));
+
+    // A cache written by another program is ignored, never trusted.
+    let foreign = stored.replacen("runbook-catalog-cache", "something-else", 1);
+    std::fs::write(&file, foreign.replace("Other Title", "Stale"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(title(&load()), "Other Title");
 }

@@ -307,3 +307,31 @@ fn procedure_picker_and_quit_dialog() {
         Some(Status::Running(_))
     ));
 }
+
+/// A scenario's reference sections (`### Examples` with prose and config only) are not
+/// checklist items; the first step's pane shows them, and the other steps' panes do not.
+#[test]
+fn reference_sections_show_with_the_first_step() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mdx/reference-sections.md");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+    let book = Arc::new(parse(&bytes, Path::new("reference-sections.md")));
+    let mut s = State::new(vec![book], Keymap::default(), Vars::new());
+    s.open("reference-sections/disk-pressure");
+    let view = s.scenario.as_ref().unwrap_or_else(|| panic!("not opened"));
+    assert_eq!(view.items.len(), 2, "the reference sections became steps");
+    let titles: Vec<&str> = view
+        .flow
+        .reference()
+        .iter()
+        .map(|r| r.title.as_str())
+        .collect();
+    assert_eq!(titles, ["Examples", "Background"]);
+    let first = text(&render(&s, 120, 40, Theme::default()));
+    assert!(first.contains("reference: Examples"), "{first}");
+    assert!(first.contains("kubeletExtraArgs:"), "{first}");
+    assert!(first.contains("reference: Background"), "{first}");
+    cmd(&mut s, Command::Down);
+    let second = text(&render(&s, 120, 40, Theme::default()));
+    assert!(!second.contains("reference: Examples"), "{second}");
+}

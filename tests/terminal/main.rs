@@ -5,6 +5,7 @@ mod tmux_support;
 
 mod drift;
 mod exec_kill_tui;
+mod hostile_tui;
 mod palette_tui;
 mod sanitize_tty;
 mod session_tui;
