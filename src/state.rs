@@ -443,7 +443,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::ReportWritten(result) => match result {
             Ok((path, text)) => {
                 state.message = Some(format!(
-                    "report written to {}; sent to the clipboard (OSC 52)",
+                    "report written to {}; sent to the terminal's clipboard (OSC 52)",
                     path.display()
                 ));
                 vec![Effect::Copy(text)]
@@ -910,7 +910,8 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
             let index = s.selected;
             return match s.filled_commands(index, Some(&state.vars)) {
                 Some(text) if !text.is_empty() => {
-                    state.message = Some("copied the command to the clipboard".to_owned());
+                    state.message =
+                        Some("command sent to the terminal's clipboard (OSC 52)".to_owned());
                     vec![Effect::Copy(text)]
                 }
                 _ => {

@@ -555,6 +555,13 @@ fn copy_gives_the_filled_in_command_with_secrets_masked() {
         panic!("{effects:?}")
     };
     assert!(text.contains("first line hello"), "{text}");
+    // The terminal may ignore OSC 52: the message says what was done, not that it was copied.
+    let message = s.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("sent") && message.contains("OSC 52"),
+        "{message}"
+    );
+    assert!(!message.contains("copied"), "{message}");
 }
 
 #[test]
