@@ -279,6 +279,44 @@ fn confirm_dialog() {
 }
 
 #[test]
+fn ascii_draws_no_box_arrow_or_shape_glyph_on_any_screen() {
+    let ascii = Theme {
+        color: true,
+        ascii: true,
+    };
+    let mut screens = vec![("catalog", state())];
+    let mut s = state();
+    s.open("demo/demo");
+    screens.push(("scenario", s));
+    let mut s = state();
+    s.open("demo/demo");
+    cmd(&mut s, Command::Help);
+    screens.push(("help", s));
+    let mut s = running_demo();
+    cmd(&mut s, Command::FullOutput);
+    screens.push(("output", s));
+    screens.push(("running", running_demo()));
+    let mut s = state();
+    s.open("demo/demo");
+    for _ in 0..3 {
+        cmd(&mut s, Command::Down);
+    }
+    let d = driver(&s, &[]);
+    enter(&mut s, &d);
+    screens.push(("confirm", s));
+    for (name, s) in &screens {
+        for (w, h) in SIZES {
+            let screen = text(&render(s, w, h, ascii));
+            let odd: String = screen.chars().filter(|c| !c.is_ascii()).collect();
+            assert!(odd.is_empty(), "{name} {w}x{h} draws {odd:?}:\n{screen}");
+            // Unicode drawing is still there without --ascii (the test sees glyphs at all).
+            let fancy = text(&render(s, w, h, Theme::default()));
+            assert!(fancy.contains('─') || fancy.contains('│'), "{name}");
+        }
+    }
+}
+
+#[test]
 fn help_overlay() {
     let mut s = state();
     s.open("demo/demo");
