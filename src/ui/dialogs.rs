@@ -121,6 +121,26 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             for r in reasons {
                 lines.push(Line::from(Span::raw(format!("  • {r}"))));
             }
+            // Which cluster it changes: the pinned context (and namespace), by name.
+            let info = &state.context;
+            let mut target = vec![Span::raw("Runs against ")];
+            match &info.context {
+                Some(name) => {
+                    target.push(Span::raw("context "));
+                    target.push(Span::styled(name.clone(), theme.warn()));
+                    if let Some(ns) = &info.namespace {
+                        target.push(Span::raw(format!(", namespace {ns}")));
+                    }
+                    if let Some(server) = &info.server {
+                        target.push(Span::styled(format!(" ({server})"), theme.dim()));
+                    }
+                }
+                None => target.push(Span::styled(
+                    "no pinned kube context (your shell's kubeconfig decides)",
+                    theme.warn(),
+                )),
+            }
+            lines.push(Line::from(target));
             lines.push(Line::raw(""));
             for c in commands {
                 for (i, l) in c.lines().enumerate() {

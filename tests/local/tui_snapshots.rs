@@ -276,6 +276,12 @@ fn confirm_dialog() {
     let d = driver(&s, &[]);
     enter(&mut s, &d);
     snapshot("confirm", &s);
+    // The dialog names the context the command changes.
+    let screen = text(&render(&s, 80, 24, Theme::default()));
+    assert!(
+        screen.contains("Runs against context lab, namespace default"),
+        "{screen}"
+    );
 }
 
 #[test]
