@@ -62,6 +62,8 @@ pub struct Options {
     pub only_paths: bool,
     pub theme: Theme,
     pub mode: RunMode,
+    /// Set by the command line (`--read-only`): `m` cannot change the mode; says which flag.
+    pub mode_lock: Option<String>,
     pub keymap: Keymap,
     /// `--var name=value` values.
     pub vars: Vec<(String, String)>,
@@ -155,6 +157,7 @@ impl App {
         }
         let mut state = State::new(runbooks, options.keymap, shell.vars.clone());
         state.mode = options.mode;
+        state.mode_lock.clone_from(&options.mode_lock);
         state.nodes = options.nodes.clone();
         if !catalog.errors.is_empty() {
             state.message = Some(format!(

@@ -367,6 +367,12 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
             ascii: args.ascii || config.theme.ascii == Some(true),
         },
         mode,
+        // What the command line asks for holds for the whole run: `m` cannot undo it.
+        mode_lock: if args.read_only {
+            Some("--read-only".to_owned())
+        } else {
+            args.dry_run.then(|| "--dry-run".to_owned())
+        },
         keymap,
         vars,
         env,

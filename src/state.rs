@@ -244,6 +244,8 @@ pub struct State {
     pub overlay: Option<Overlay>,
     pub focus: Focus,
     pub mode: RunMode,
+    /// The command-line flag that set the mode (`--read-only`): `m` leaves it as it is.
+    pub mode_lock: Option<String>,
     pub context: ContextInfo,
     /// The contexts of the user's kubeconfig, for the picker.
     pub contexts: Vec<ContextEntry>,
@@ -280,6 +282,7 @@ impl State {
             overlay: None,
             focus: Focus::Checklist,
             mode: RunMode::Confirm,
+            mode_lock: None,
             context: ContextInfo::default(),
             contexts: Vec::new(),
             pick_token: 0,
@@ -667,6 +670,14 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
                 state.should_quit = true;
                 vec![Effect::Quit]
             }
+        }
+        Command::CycleMode if state.mode_lock.is_some() => {
+            state.message = Some(format!(
+                "mode {} was set by {} on the command line; restart without it to change",
+                state.mode.label(),
+                state.mode_lock.as_deref().unwrap_or("?"),
+            ));
+            Vec::new()
         }
         Command::CycleMode if matches!(state.context.guard, Guard::ReadOnly | Guard::DryRun) => {
             state.message = Some(format!(

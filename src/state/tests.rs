@@ -761,6 +761,23 @@ fn a_read_only_context_forces_the_mode_and_keeps_it() {
 }
 
 #[test]
+fn a_read_only_mode_from_the_command_line_is_not_undone_by_m() {
+    let mut s = picker_state(Guard::Normal);
+    s.mode = RunMode::ReadOnly;
+    s.mode_lock = Some("--read-only".to_owned());
+    for _ in 0..3 {
+        let effects = cmd(&mut s, Command::CycleMode);
+        assert!(effects.is_empty(), "{effects:?}");
+        assert_eq!(s.mode, RunMode::ReadOnly);
+    }
+    let message = s.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("--read-only") && message.contains("read-only"),
+        "{message}"
+    );
+}
+
+#[test]
 fn the_context_picker_switches_and_health_for_another_context_is_ignored() {
     let mut s = picker_state(Guard::Normal);
     s.contexts = ["lab", "prod-east"]
