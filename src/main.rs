@@ -403,6 +403,7 @@ fn config(args: &ConfigArgs) -> Result<ExitCode> {
                 Ok(text) => print!("{text}"),
                 Err(_) => println!("# (no file yet: every setting is at its default)"),
             }
+            print!("{}", runbook::config::listing());
         }
     }
     Ok(ExitCode::SUCCESS)
