@@ -546,6 +546,40 @@ fn search_lands_on_the_scenario_of_a_pasted_error_line() {
 }
 
 #[test]
+fn search_ranks_by_matched_words_so_a_line_with_unknown_words_still_finds_its_scenario() {
+    let mut s = demo_state();
+    cmd(&mut s, Command::Search);
+    // No symptom is inside this line, nor this line inside a symptom, and several of its words
+    // ("could", "E1204", "reset") are in no runbook.
+    update(
+        &mut s,
+        Action::Paste(
+            "E1204 failed to deploy the image: could not create govomiClient for vCenter (reset)"
+                .to_owned(),
+        ),
+    );
+    let first = s
+        .catalog
+        .selected_entry()
+        .map(|e| s.catalog.entries[e].runbook_id.clone());
+    assert_eq!(
+        first.as_deref(),
+        Some("deploy-image-failed"),
+        "{:?}",
+        s.catalog.rows
+    );
+    let Some(Row::Entry { why: Some(why), .. }) = s.catalog.rows.first() else {
+        panic!("{:?}", s.catalog.rows)
+    };
+    assert!(why.contains("words"), "{why}");
+    // A line of nothing but unknown words finds nothing.
+    cmd(&mut s, Command::Back);
+    cmd(&mut s, Command::Search);
+    type_text(&mut s, "zzqx wvvk qqpl");
+    assert!(s.catalog.rows.is_empty(), "{:?}", s.catalog.rows);
+}
+
+#[test]
 fn copy_gives_the_filled_in_command_with_secrets_masked() {
     let mut s = demo_state();
     s.open("demo/demo");
