@@ -167,6 +167,15 @@ impl Live {
         self.selected
             .and_then(|i| self.visible(filter).get(i).copied())
     }
+
+    /// What Enter takes: the highlighted choice, else the only one the filter leaves.
+    pub fn taken(&self, filter: &str) -> Option<&Choice> {
+        self.chosen(filter)
+            .or_else(|| match self.visible(filter).as_slice() {
+                [only] => Some(*only),
+                _ => None,
+            })
+    }
 }
 
 /// Something the loop must do.
@@ -988,7 +997,7 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
         ) => {
             let input = live
                 .as_ref()
-                .and_then(|l| l.chosen(&input))
+                .and_then(|l| l.taken(&input))
                 .map_or(input, |c| c.value.clone());
             if input.is_empty() {
                 state.message = Some(format!("type a value for {name}, or Esc"));
@@ -1070,7 +1079,7 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
         }
         (Dialog::Namespace { input, live }, Command::Enter) => {
             let chosen = live
-                .chosen(&input)
+                .taken(&input)
                 .map_or_else(|| input.trim().to_owned(), |c| c.value.clone());
             let Some(context) = state.context.context.clone() else {
                 state.dialog = None;

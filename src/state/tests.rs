@@ -1045,3 +1045,44 @@ fn alternatives_are_the_users_pick_and_the_confirmation_shows_exactly_what_runs(
         s.dialog
     );
 }
+
+#[test]
+fn enter_in_a_filtered_picker_with_one_match_takes_the_match() {
+    let mut s = picker_state(Guard::Normal);
+    let effects = cmd(&mut s, Command::Enter);
+    let Some(Effect::ListChoices { token, .. }) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    let token = *token;
+    update(
+        &mut s,
+        Action::Choices {
+            token,
+            result: Ok(vec![choice("mgmt-a"), choice("mgmt-b7x")]),
+        },
+    );
+    // The typed text is part of one name only: Enter takes that name, not the text.
+    type_text(&mut s, "b7");
+    cmd(&mut s, Command::Enter);
+    assert_eq!(s.value("pod-name").as_deref(), Some("mgmt-b7x"));
+}
+
+#[test]
+fn a_filter_matching_several_takes_the_typed_text_until_one_is_picked() {
+    let mut s = picker_state(Guard::Normal);
+    let effects = cmd(&mut s, Command::Enter);
+    let Some(Effect::ListChoices { token, .. }) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    let token = *token;
+    update(
+        &mut s,
+        Action::Choices {
+            token,
+            result: Ok(vec![choice("mgmt-a"), choice("mgmt-b")]),
+        },
+    );
+    type_text(&mut s, "mgmt");
+    cmd(&mut s, Command::Enter);
+    assert_eq!(s.value("pod-name").as_deref(), Some("mgmt"));
+}

@@ -385,6 +385,11 @@ fn live_lines<'a>(
                     "  none match (Enter takes what you typed)",
                     theme.dim(),
                 )));
+            } else if visible.len() == 1 && live.selected.is_none() && !filter.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    format!("  one match: Enter takes {}", visible[0].value),
+                    theme.dim(),
+                )));
             }
             // Small terminals get fewer rows.
             let rows = LIVE_ROWS.min(usize::from(height.saturating_sub(16)).max(3));
