@@ -54,6 +54,8 @@ pub enum Command {
     Report,
     /// A note on the selected step, kept in the session and its report.
     Note,
+    /// The values given so far: change or clear one.
+    Values,
     Back,
     Quit,
 }
@@ -90,6 +92,7 @@ impl Command {
             Self::NodesRight => "nodes: next column",
             Self::Report => "write the report, send it by OSC 52",
             Self::Note => "note on the step (kept in the session and the report)",
+            Self::Values => "values given so far: change or clear one",
             Self::Back => "back / close",
             Self::Quit => "quit",
         }
@@ -112,6 +115,7 @@ impl Command {
             Self::PickContext => "context",
             Self::Diagnose => "diagnose",
             Self::Clusters => "clusters",
+            Self::Values => "values",
             _ => "",
         }
     }
@@ -268,6 +272,7 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     ),
     (Command::Report, &[Key::ch('R')]),
     (Command::Note, &[Key::ch('a')]),
+    (Command::Values, &[Key::ch('v')]),
     (Command::Back, &[Key::plain(KeyCode::Esc)]),
     (Command::Quit, &[Key::ch('q')]),
 ];

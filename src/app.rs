@@ -410,6 +410,7 @@ impl App {
             Effect::Preflight(_)
                 | Effect::Choose { .. }
                 | Effect::SetValue { .. }
+                | Effect::ClearValue(_)
                 | Effect::Run { .. }
                 | Effect::Mark { .. }
                 | Effect::Note { .. }
@@ -436,6 +437,11 @@ impl App {
             } => {
                 if let Some(d) = self.driver_mut() {
                     d.set_value(&name, value, secret);
+                }
+            }
+            Effect::ClearValue(name) => {
+                if let Some(d) = self.driver_mut() {
+                    d.clear_value(&name);
                 }
             }
             Effect::Choose { step, block } => {

@@ -13,6 +13,7 @@ pub mod clusters;
 pub mod diagnose;
 mod nodes;
 mod scenario;
+pub mod values;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,6 +101,12 @@ pub enum Dialog {
         step: usize,
         options: Vec<crate::drive::Alternative>,
         selected: usize,
+    },
+    /// The values given so far (`v`): pick one, then change it or clear it.
+    Values {
+        selected: usize,
+        /// The new value being typed for the selected one (a secret starts empty).
+        editing: Option<String>,
     },
     /// Quit while a command runs?
     Quit,
@@ -191,6 +198,8 @@ pub enum Effect {
         value: String,
         secret: bool,
     },
+    /// Forget the value of a placeholder (cleared in the edit-values view).
+    ClearValue(String),
     /// Step `step` runs the alternative in block `block`.
     Choose {
         step: usize,
@@ -530,6 +539,10 @@ pub fn typing(state: &State) -> bool {
             Dialog::Prompt { .. }
                 | Dialog::Note { .. }
                 | Dialog::Namespace { .. }
+                | Dialog::Values {
+                    editing: Some(_),
+                    ..
+                }
                 | Dialog::Confirm {
                     require: Some(_),
                     ..
@@ -549,6 +562,10 @@ fn input(state: &mut State, c: Option<char>) {
         Dialog::Prompt { input, .. }
         | Dialog::Note { input, .. }
         | Dialog::Namespace { input, .. }
+        | Dialog::Values {
+            editing: Some(input),
+            ..
+        }
         | Dialog::Confirm {
             require: Some(_),
             input,
@@ -748,6 +765,7 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
             vec![Effect::SetMode(state.mode)]
         }
         Command::Report => vec![Effect::WriteReport],
+        Command::Values => values::open(state),
         Command::Cancel => cancel(state),
         Command::Diagnose => start_diagnose(state),
         Command::Clusters => clusters::open(state),
@@ -974,6 +992,7 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             state.message = Some("note kept in the session and its report".to_owned());
             vec![Effect::Note { step, text: input }]
         }
+        (Dialog::Values { .. }, _) => values::command(state, command),
         (_, Command::Back) => {
             state.dialog = None;
             state.message = Some("not run".to_owned());

@@ -85,6 +85,7 @@ impl T {
                     value,
                     secret,
                 } => self.driver_mut_or_panic().set_value(&name, value, secret),
+                Effect::ClearValue(name) => self.driver_mut_or_panic().clear_value(&name),
                 Effect::Choose { step, block } => self.driver_mut_or_panic().choose(step, block),
                 Effect::Run {
                     index,
@@ -1085,4 +1086,52 @@ fn a_filter_matching_several_takes_the_typed_text_until_one_is_picked() {
     type_text(&mut s, "mgmt");
     cmd(&mut s, Command::Enter);
     assert_eq!(s.value("pod-name").as_deref(), Some("mgmt"));
+}
+
+#[test]
+fn the_values_view_lists_values_masks_secrets_and_changes_or_clears_one() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    // Nothing given yet: v says so.
+    cmd(&mut s, Command::Values);
+    assert!(s.dialog.is_none());
+    s.given("greeting", "helo");
+    s.driver_mut_or_panic()
+        .set_value("api-token", "s3cr3t-value".to_owned(), true);
+    let vars = s.driver().shell().vars.clone();
+    s.s.vars = vars;
+    cmd(&mut s, Command::Values);
+    assert!(matches!(s.dialog, Some(Dialog::Values { .. })));
+    let rows = values::rows(&s);
+    let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["api-token", "greeting"]);
+    assert!(rows.iter().all(|r| !r.shown.contains("s3cr3t")), "{rows:?}");
+    assert_eq!(rows[1].from, "--var");
+    // Change the misspelt greeting: Enter, fix the text, Enter.
+    cmd(&mut s, Command::Down);
+    cmd(&mut s, Command::Enter);
+    assert!(typing(&s));
+    s.update(Action::Backspace);
+    type_text(&mut s, "lo");
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(effects.is_empty(), "carried out: {effects:?}");
+    assert_eq!(s.value("greeting").as_deref(), Some("hello"));
+    // The secret's field starts empty (it is never shown); empty + Enter clears it.
+    cmd(&mut s, Command::Up);
+    cmd(&mut s, Command::Enter);
+    assert!(matches!(
+        &s.dialog,
+        Some(Dialog::Values { editing: Some(e), .. }) if e.is_empty()
+    ));
+    cmd(&mut s, Command::Enter);
+    assert_eq!(s.value("api-token"), None);
+    assert!(s.vars.get("api-token").is_none());
+    // The copied command now has the new greeting.
+    cmd(&mut s, Command::Back);
+    assert!(s.dialog.is_none());
+    let effects = cmd(&mut s, Command::Copy);
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(text.contains("first line hello"), "{text}");
 }

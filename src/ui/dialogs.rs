@@ -342,6 +342,51 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
                 70,
             );
         }
+        Some(Dialog::Values { selected, editing }) => {
+            let rows = crate::state::values::rows(state);
+            let width = rows
+                .iter()
+                .map(|r| r.name.chars().count())
+                .max()
+                .unwrap_or(0);
+            let mut lines = vec![Line::from(Span::styled(
+                "What the commands of the steps to come get:",
+                theme.dim(),
+            ))];
+            for (i, r) in rows.iter().enumerate() {
+                let chosen = i == *selected;
+                let style = if chosen {
+                    theme.selected()
+                } else {
+                    theme.base()
+                };
+                let mark = if chosen { theme.pointer() } else { "  " };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{mark}{:width$}  {}", r.name, r.shown), style),
+                    Span::styled(format!("  ({})", r.from), theme.dim()),
+                ]));
+                if chosen && let Some(input) = editing {
+                    let shown = if r.secret {
+                        "•".repeat(input.chars().count())
+                    } else {
+                        input.clone()
+                    };
+                    lines.push(Line::from(vec![
+                        Span::styled("    new value> ", theme.title()),
+                        Span::raw(shown),
+                        Span::styled("▏", theme.title()),
+                    ]));
+                }
+            }
+            lines.push(Line::raw(""));
+            let keys = if editing.is_some() {
+                "Enter: use it (empty: clear it, asked again) · Esc: keep the old one"
+            } else {
+                "↑↓ choose · Enter change or clear · Esc close"
+            };
+            lines.push(Line::from(Span::styled(keys, theme.dim())));
+            modal(frame, area, " values ", lines, theme, 76);
+        }
         Some(Dialog::Quit) => {
             let lines = vec![
                 Line::from(Span::raw("A command is still running.")),
