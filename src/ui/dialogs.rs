@@ -594,12 +594,7 @@ fn output(
                 .borders(Borders::ALL)
                 .border_style(theme.border(true))
                 .title(Span::styled(
-                    format!(
-                        " step {} output · lines {}-{} of {total} ",
-                        item.number,
-                        top + 1,
-                        (top + height).min(total)
-                    ),
+                    output_title(&item.number, top, height, total, item.output.dropped),
                     theme.title(),
                 )),
         ),
@@ -617,4 +612,18 @@ fn output(
         Paragraph::new(Span::styled(prompt, theme.dim())).style(theme.status_bar()),
         bar,
     );
+}
+
+/// The `o` view's title: which lines are shown, numbered as the command printed them, and how
+/// many from the start were not kept.
+fn output_title(number: &str, top: usize, height: usize, total: usize, dropped: u64) -> String {
+    let first = dropped + top as u64 + 1;
+    let last = dropped + (top + height).min(total) as u64;
+    if dropped == 0 {
+        format!(" step {number} output · lines {first}-{last} of {total} ")
+    } else {
+        format!(
+            " step {number} output · lines {first}-{last}; the first {dropped} lines were not kept "
+        )
+    }
 }

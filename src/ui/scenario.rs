@@ -235,7 +235,7 @@ fn draw_output(
     let mut lines: Vec<Line<'static>> = Vec::new();
     if out.dropped > 0 {
         lines.push(Line::from(Span::styled(
-            format!("… {} earlier lines not shown (o: full output)", out.dropped),
+            format!("… the first {} lines were not kept", out.dropped),
             theme.dim(),
         )));
     }

@@ -335,6 +335,16 @@ fn full_output_overlay() {
     let mut s = running_demo();
     cmd(&mut s, Command::FullOutput);
     snapshot("full_output", &s);
+    // Lines the pane could not keep are counted, and the numbers are the command's own.
+    let mut s = running_demo();
+    let index = s.scenario.as_ref().map_or(0, |v| v.selected);
+    update(&mut s, Action::OutputDropped(index, 100_000));
+    cmd(&mut s, Command::FullOutput);
+    let screen = text(&render(&s, 80, 24, Theme::default()));
+    assert!(
+        screen.contains("lines 100001-") && screen.contains("the first 100000 lines were not kept"),
+        "{screen}"
+    );
 }
 
 #[test]
