@@ -115,7 +115,8 @@ pub enum Dialog {
 /// Full-screen layers over the screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    Help,
+    /// The keys; `scroll` is the first line shown (the list is longer than 24 rows).
+    Help { scroll: usize },
     /// The selected step's output, scrollable and searchable.
     Output {
         scroll: usize,
@@ -604,7 +605,7 @@ fn edit(text: &mut String, c: Option<char>) {
 
 fn scroll(state: &mut State, delta: i16) {
     let steps = usize::from(delta.unsigned_abs());
-    if let Some(Overlay::Output { scroll, .. }) = &mut state.overlay {
+    if let Some(Overlay::Output { scroll, .. } | Overlay::Help { scroll }) = &mut state.overlay {
         *scroll = if delta < 0 {
             scroll.saturating_sub(steps)
         } else {
@@ -656,9 +657,15 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
     }
     if let Some(overlay) = &mut state.overlay {
         match (overlay, command) {
-            (_, Command::Back | Command::Quit) | (Overlay::Help, Command::Help) => {
+            (_, Command::Back | Command::Quit) | (Overlay::Help { .. }, Command::Help) => {
                 state.overlay = None;
             }
+            (Overlay::Help { scroll }, Command::Up) => *scroll = scroll.saturating_sub(1),
+            (Overlay::Help { scroll }, Command::Down) => *scroll += 1,
+            (Overlay::Help { scroll }, Command::PageUp) => *scroll = scroll.saturating_sub(10),
+            (Overlay::Help { scroll }, Command::PageDown) => *scroll += 10,
+            (Overlay::Help { scroll }, Command::Top) => *scroll = 0,
+            (Overlay::Help { scroll }, Command::Bottom) => *scroll = usize::MAX / 2,
             (Overlay::Output { .. }, Command::FullOutput) => state.overlay = None,
             (Overlay::Output { scroll, .. }, Command::Up) => *scroll = scroll.saturating_sub(1),
             (Overlay::Output { scroll, .. }, Command::Down) => *scroll += 1,
@@ -685,7 +692,7 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
     }
     match command {
         Command::Help => {
-            state.overlay = Some(Overlay::Help);
+            state.overlay = Some(Overlay::Help { scroll: 0 });
             Vec::new()
         }
         Command::Quit => {

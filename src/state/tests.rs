@@ -604,7 +604,7 @@ fn help_and_full_output_overlays() {
     let mut s = demo_state();
     s.open("demo/demo");
     cmd(&mut s, Command::Help);
-    assert_eq!(s.overlay, Some(Overlay::Help));
+    assert_eq!(s.overlay, Some(Overlay::Help { scroll: 0 }));
     cmd(&mut s, Command::Back);
     assert!(s.overlay.is_none());
     engine(
@@ -1134,4 +1134,21 @@ fn the_values_view_lists_values_masks_secrets_and_changes_or_clears_one() {
         panic!("{effects:?}")
     };
     assert!(text.contains("first line hello"), "{text}");
+}
+
+#[test]
+fn help_scrolls_and_stops_at_its_end() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    cmd(&mut s, Command::Help);
+    for _ in 0..3 {
+        cmd(&mut s, Command::Down);
+    }
+    assert_eq!(s.overlay, Some(Overlay::Help { scroll: 3 }));
+    cmd(&mut s, Command::PageUp);
+    assert_eq!(s.overlay, Some(Overlay::Help { scroll: 0 }));
+    // Keys under the help do not reach the checklist.
+    assert_eq!(scenario(&s).selected, 0);
+    cmd(&mut s, Command::Help);
+    assert_eq!(s.overlay, None);
 }

@@ -14,7 +14,7 @@ const LIVE_ROWS: usize = 8;
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
     match &state.overlay {
-        Some(Overlay::Help) => help(frame, state, area, theme),
+        Some(Overlay::Help { scroll }) => help(frame, state, area, theme, *scroll),
         Some(Overlay::Output {
             scroll,
             query,
@@ -526,7 +526,7 @@ fn modal(
     );
 }
 
-fn help(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
+fn help(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme, scroll: usize) {
     let entries = state.keymap.help();
     let key_width = entries
         .iter()
@@ -547,7 +547,39 @@ fn help(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
         "keys can be changed in the config file: runbook config --path",
         theme.dim(),
     )));
-    modal(frame, area, " keys ", lines, theme, 64);
+    // Taller than the screen: a window of it (rows counted as wrapped), and the title says
+    // where it is.
+    let room = usize::from(area.height.saturating_sub(4));
+    let inner = usize::from(width_of(64, area)).max(1);
+    let rows = |l: &Line<'_>| l.width().max(1).div_ceil(inner);
+    let total = lines.len();
+    if lines.iter().map(rows).sum::<usize>() <= room {
+        modal(frame, area, " keys ", lines, theme, 64);
+        return;
+    }
+    // The last top from which the rest fits.
+    let mut last_top = total;
+    let mut used = 0;
+    while last_top > 0 && used + rows(&lines[last_top - 1]) <= room {
+        last_top -= 1;
+        used += rows(&lines[last_top]);
+    }
+    let top = scroll.min(last_top);
+    let mut window = Vec::new();
+    let mut used = 0;
+    for l in lines.into_iter().skip(top) {
+        used += rows(&l);
+        if used > room {
+            break;
+        }
+        window.push(l);
+    }
+    let title = format!(
+        " keys {}-{} of {total} · ↑↓ scroll ",
+        top + 1,
+        top + window.len()
+    );
+    modal(frame, area, &title, window, theme, 64);
 }
 
 fn output(

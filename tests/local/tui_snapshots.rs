@@ -328,6 +328,14 @@ fn help_overlay() {
     s.open("demo/demo");
     cmd(&mut s, Command::Help);
     snapshot("help", &s);
+    // At 80x24 the help is longer than the screen: its title says so, and G reaches the end.
+    let top = text(&render(&s, 80, 24, Theme::default()));
+    assert!(top.contains(" keys 1-"), "{top}");
+    assert!(!top.contains("q  quit"), "{top}");
+    cmd(&mut s, Command::Bottom);
+    let end = text(&render(&s, 80, 24, Theme::default()));
+    assert!(end.contains("q  quit"), "{end}");
+    assert!(end.contains("runbook config --path"), "{end}");
 }
 
 #[test]
