@@ -56,6 +56,10 @@ pub enum Command {
     Note,
     /// The values given so far: change or clear one.
     Values,
+    /// Output: wrap long lines, or cut them and scroll sideways.
+    Wrap,
+    ScrollLeft,
+    ScrollRight,
     Back,
     Quit,
 }
@@ -93,6 +97,9 @@ impl Command {
             Self::Report => "write the report, send it by OSC 52",
             Self::Note => "note on the step (kept in the session and the report)",
             Self::Values => "values given so far: change or clear one",
+            Self::Wrap => "output: wrap long lines / cut them",
+            Self::ScrollLeft => "output: scroll left (lines cut)",
+            Self::ScrollRight => "output: scroll right (lines cut)",
             Self::Back => "back / close",
             Self::Quit => "quit",
         }
@@ -116,6 +123,7 @@ impl Command {
             Self::Diagnose => "diagnose",
             Self::Clusters => "clusters",
             Self::Values => "values",
+            Self::Wrap => "wrap",
             _ => "",
         }
     }
@@ -273,6 +281,9 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::Report, &[Key::ch('R')]),
     (Command::Note, &[Key::ch('a')]),
     (Command::Values, &[Key::ch('v')]),
+    (Command::Wrap, &[Key::ch('w')]),
+    (Command::ScrollLeft, &[Key::ch('h')]),
+    (Command::ScrollRight, &[Key::ch('l')]),
     (Command::Back, &[Key::plain(KeyCode::Esc)]),
     (Command::Quit, &[Key::ch('q')]),
 ];

@@ -675,6 +675,14 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
             (Overlay::Output { scroll, .. }, Command::PageDown) => *scroll += 20,
             (Overlay::Output { scroll, .. }, Command::Top) => *scroll = 0,
             (Overlay::Output { scroll, .. }, Command::Bottom) => *scroll = usize::MAX / 2,
+            (
+                Overlay::Output { .. },
+                Command::Wrap | Command::ScrollLeft | Command::ScrollRight,
+            ) => {
+                if let Some(s) = &mut state.scenario {
+                    sideways(s, command);
+                }
+            }
             (Overlay::Output { searching, .. }, Command::Search) => *searching = true,
             (Overlay::Output { searching, .. }, Command::Enter) => *searching = false,
             (Overlay::Output { scroll, query, .. }, Command::NextStep | Command::PrevStep) => {
@@ -802,6 +810,17 @@ fn start_diagnose(state: &mut State) -> Vec<Effect> {
     vec![Effect::Diagnose]
 }
 
+/// `w`, `h`, `l` on the output (pane or full screen).
+fn sideways(s: &mut ScenarioView, command: Command) {
+    match command {
+        Command::Wrap => s.toggle_wrap(),
+        Command::ScrollLeft | Command::ScrollRight => {
+            s.scroll_sideways(command == Command::ScrollRight);
+        }
+        _ => {}
+    }
+}
+
 fn diagnose_command(state: &mut State, command: Command) -> Vec<Effect> {
     let Some(view) = &mut state.diagnose else {
         state.screen = Screen::Catalog;
@@ -901,6 +920,7 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
             };
         }
         Command::ToggleDiff => s.show_diff = !s.show_diff,
+        Command::Wrap | Command::ScrollLeft | Command::ScrollRight => sideways(s, command),
         Command::Note => {
             let step = s.selected;
             let input = s

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::Theme;
+use crate::action::Command;
 use crate::state::{Dialog, Live, LiveState, Overlay, State};
 
 /// Rows of a live list shown at once.
@@ -602,7 +603,11 @@ fn output(
     let height = usize::from(area.height.saturating_sub(3));
     let total = item.output.lines.len();
     let top = scroll.min(total.saturating_sub(height));
-    let lines: Vec<Line<'_>> = item
+    let (wrap, hscroll) = state
+        .scenario
+        .as_ref()
+        .map_or((false, 0), |s| (s.wrap, s.hscroll));
+    let lines: Vec<Line<'static>> = item
         .output
         .lines
         .iter()
@@ -619,6 +624,9 @@ fn output(
             }
         })
         .collect();
+    let width = usize::from(area.width.saturating_sub(2));
+    let mut lines = super::scenario::shape(lines, wrap, hscroll, width);
+    lines.truncate(height);
     let [body, bar] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     frame.render_widget(
         Paragraph::new(lines).block(
@@ -638,7 +646,23 @@ fn output(
             if searching { "▏" } else { "" }
         )
     } else {
-        " ↑↓ PgUp PgDn g G scroll · / search · Esc close".to_owned()
+        let key = |c| state.keymap.first_key(c);
+        let sideways = if wrap {
+            format!("{} cut lines", key(Command::Wrap))
+        } else {
+            let at = if hscroll > 0 {
+                format!(" (from column {})", hscroll + 1)
+            } else {
+                String::new()
+            };
+            format!(
+                "{} {} sideways{at} · {} wrap",
+                key(Command::ScrollLeft),
+                key(Command::ScrollRight),
+                key(Command::Wrap)
+            )
+        };
+        format!(" ↑↓ PgUp PgDn g G scroll · {sideways} · / search · Esc close")
     };
     frame.render_widget(
         Paragraph::new(Span::styled(prompt, theme.dim())).style(theme.status_bar()),

@@ -241,15 +241,31 @@ fn draw_output(
     }
     let total = out.lines.len() + usize::from(out.progress.is_some());
     let end = total.saturating_sub(out.scroll_back);
-    let start = end.saturating_sub(height.saturating_sub(lines.len()));
-    for l in out.lines.iter().skip(start).take(end.saturating_sub(start)) {
-        lines.push(output_line(l, theme));
-    }
+    let room = height.saturating_sub(lines.len());
+    let start = end.saturating_sub(room);
+    let mut body: Vec<Line<'static>> = out
+        .lines
+        .iter()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .map(|l| output_line(l, theme))
+        .collect();
     if let Some(p) = &out.progress
         && end > out.lines.len()
     {
-        lines.push(Line::from(Span::styled(display(p), theme.dim())));
+        body.push(Line::from(Span::styled(display(p), theme.dim())));
     }
+    let width = usize::from(actual_area.width.saturating_sub(2));
+    let body = shape(body, s.wrap, s.hscroll, width);
+    // Wrapped, the last lines may take more rows than there are: the newest rows stay.
+    lines.extend(
+        body.into_iter()
+            .rev()
+            .take(room)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev(),
+    );
     if out.lines.is_empty() && out.progress.is_none() {
         let hint = if item.step.commands().next().is_some() {
             "Enter runs this step; its output appears here."
@@ -407,6 +423,61 @@ pub fn output_line(l: &crate::state::OutLine, theme: Theme) -> Line<'static> {
 
 /// Output for the screen: ANSI escapes and control characters removed (colours are not
 /// passed through to keep the frame's own styles intact), tabs expanded.
+/// Output lines as a pane shows them: wrapped at `width` columns, or (not wrapping) with the
+/// first `skip` columns scrolled out of sight; the pane cuts what is wider.
+pub fn shape(
+    lines: Vec<Line<'static>>,
+    wrap: bool,
+    skip: usize,
+    width: usize,
+) -> Vec<Line<'static>> {
+    if !wrap && skip == 0 {
+        return lines;
+    }
+    let width = width.max(1);
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        let cells: Vec<(char, ratatui::style::Style)> = line
+            .spans
+            .iter()
+            .flat_map(|span| {
+                let style = line.style.patch(span.style);
+                span.content.chars().map(move |c| (c, style))
+            })
+            .collect();
+        if wrap {
+            if cells.is_empty() {
+                out.push(Line::default());
+            }
+            out.extend(cells.chunks(width).map(cells_line));
+        } else {
+            out.push(cells_line(&cells[skip.min(cells.len())..]));
+        }
+    }
+    out
+}
+
+/// Characters with their styles back into a line of spans.
+fn cells_line(cells: &[(char, ratatui::style::Style)]) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut text = String::new();
+    let mut current = None;
+    for (c, style) in cells {
+        if current.is_some_and(|s| s != *style) {
+            spans.push(Span::styled(
+                std::mem::take(&mut text),
+                current.unwrap_or_default(),
+            ));
+        }
+        current = Some(*style);
+        text.push(*c);
+    }
+    if let Some(style) = current {
+        spans.push(Span::styled(text, style));
+    }
+    Line::from(spans)
+}
+
 pub fn display(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();

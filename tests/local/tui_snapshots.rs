@@ -369,3 +369,58 @@ fn procedure_picker_and_quit_dialog() {
         Some(Status::Running(_))
     ));
 }
+
+/// A pod list whose STATUS column starts past column 80.
+fn wide_output() -> State {
+    let mut s = running_demo();
+    let line = format!(
+        "{:<100}{}",
+        "hubble-system   mgmt-7f9c-abcde   1/1", "CrashLoopBackOff"
+    );
+    update(
+        &mut s,
+        Action::Engine(
+            0,
+            Box::new(Event::Output {
+                step: 1,
+                block: 0,
+                stream: Stream::Stdout,
+                ts_ms: 2,
+                text: format!("{line}\n"),
+            }),
+        ),
+    );
+    s
+}
+
+#[test]
+fn w_wraps_long_output_lines_and_h_l_scroll_them_sideways_at_80x24() {
+    let mut s = wide_output();
+    let screen = |s: &State| text(&render(s, 80, 24, Theme::default()));
+    assert!(!screen(&s).contains("CrashLoop"), "{}", screen(&s));
+    // Sideways: l moves 20 columns at a time; h comes back.
+    for _ in 0..3 {
+        cmd(&mut s, Command::ScrollRight);
+    }
+    assert!(screen(&s).contains("CrashLoopBackOff"), "{}", screen(&s));
+    for _ in 0..3 {
+        cmd(&mut s, Command::ScrollLeft);
+    }
+    assert!(!screen(&s).contains("CrashLoop"), "{}", screen(&s));
+    // Wrapped, the column shows in the pane and in o.
+    cmd(&mut s, Command::Wrap);
+    assert!(screen(&s).contains("CrashLoopBackOff"), "{}", screen(&s));
+    cmd(&mut s, Command::FullOutput);
+    let full = screen(&s);
+    assert!(full.contains("CrashLoopBackOff"), "{full}");
+    assert!(full.contains("w cut lines"), "{full}");
+    // In o, w cuts again and l scrolls there too.
+    cmd(&mut s, Command::Wrap);
+    assert!(!screen(&s).contains("CrashLoop"), "{}", screen(&s));
+    for _ in 0..4 {
+        cmd(&mut s, Command::ScrollRight);
+    }
+    let full = screen(&s);
+    assert!(full.contains("CrashLoopBackOff"), "{full}");
+    assert!(full.contains("from column 81"), "{full}");
+}
