@@ -56,6 +56,8 @@ pub enum Command {
     Note,
     /// The values given so far: change or clear one.
     Values,
+    /// The practice cluster's instructions (`--lab`).
+    Lab,
     /// Output: wrap long lines, or cut them and scroll sideways.
     Wrap,
     ScrollLeft,
@@ -97,6 +99,7 @@ impl Command {
             Self::Report => "write the report, send it by OSC 52",
             Self::Note => "note on the step (kept in the session and the report)",
             Self::Values => "values given so far: change or clear one",
+            Self::Lab => "practice cluster: what to do; fixed yet?",
             Self::Wrap => "output: wrap long lines / cut them",
             Self::ScrollLeft => "output: scroll left (lines cut)",
             Self::ScrollRight => "output: scroll right (lines cut)",
@@ -281,6 +284,7 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::Report, &[Key::ch('R')]),
     (Command::Note, &[Key::ch('a')]),
     (Command::Values, &[Key::ch('v')]),
+    (Command::Lab, &[Key::ch('i')]),
     (Command::Wrap, &[Key::ch('w')]),
     (Command::ScrollLeft, &[Key::ch('h')]),
     (Command::ScrollRight, &[Key::ch('l')]),
@@ -421,6 +425,8 @@ pub enum Action {
     },
     /// A diagnosis finished: the ranked report, or why no cluster could be reached.
     Diagnosed(Box<Result<crate::diagnose::Report, String>>),
+    /// The practice cluster reports its scenario fixed.
+    LabFixed,
     /// A background pass over every cluster moved on.
     Fleet(crate::diagnose::fleet::Progress),
     /// The terminal went away or we were told to stop.

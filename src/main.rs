@@ -358,6 +358,8 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
             lab.url()
         ));
     }
+    // Shared with the TUI's job that watches for the fix.
+    let lab = lab.map(std::sync::Arc::new);
     let options = runbook::app::Options {
         target,
         only_paths,
@@ -376,17 +378,19 @@ fn tui(args: &TuiArgs) -> Result<ExitCode> {
         keymap,
         vars,
         env,
-        cwd: lab.as_ref().map(runbook::lab::LabHandle::dir),
+        cwd: lab.as_deref().map(runbook::lab::LabHandle::dir),
         notice,
         workspace: Some(workspace),
         nodes,
         recording: runbook::drive::Recording::from_config(
             &config,
-            lab.as_ref().map(runbook::lab::LabHandle::url),
+            lab.as_deref().map(runbook::lab::LabHandle::url),
         ),
+        lab: lab.clone().map(runbook::app::SharedLab),
     };
     runbook::app::run(options)?;
-    if let Some(lab) = lab {
+    // The TUI's runtime is gone with its job: this is the last holder (else dropping stops it).
+    if let Some(lab) = lab.and_then(|l| std::sync::Arc::try_unwrap(l).ok()) {
         lab.shutdown();
     }
     Ok(ExitCode::SUCCESS)

@@ -11,6 +11,7 @@
 mod catalog;
 pub mod clusters;
 pub mod diagnose;
+pub mod lab;
 mod nodes;
 mod scenario;
 pub mod values;
@@ -108,6 +109,8 @@ pub enum Dialog {
         /// The new value being typed for the selected one (a secret starts empty).
         editing: Option<String>,
     },
+    /// The practice cluster's instructions, or the news that it is fixed.
+    Lab,
     /// Quit while a command runs?
     Quit,
 }
@@ -259,6 +262,8 @@ pub struct State {
     pub diagnose: Option<diagnose::DiagnoseView>,
     /// The clusters view, once opened.
     pub clusters: Option<clusters::ClustersView>,
+    /// The practice cluster (`--lab`): its scenario, instructions and whether it is fixed.
+    pub lab: Option<lab::LabInfo>,
     pub dialog: Option<Dialog>,
     pub overlay: Option<Overlay>,
     pub focus: Focus,
@@ -297,6 +302,7 @@ impl State {
             scenario: None,
             diagnose: None,
             clusters: None,
+            lab: None,
             dialog: None,
             overlay: None,
             focus: Focus::Checklist,
@@ -354,6 +360,7 @@ impl State {
         self.screen = Screen::Scenario;
         self.focus = Focus::Checklist;
         self.message = None;
+        lab::opened(self);
         effect
     }
 
@@ -493,6 +500,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Fleet(progress) => clusters::progress(state, progress),
+        Action::LabFixed => {
+            lab::fixed(state);
+            Vec::new()
+        }
         Action::Terminate => {
             state.should_quit = true;
             let mut effects = Vec::new();
@@ -781,6 +792,7 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
         }
         Command::Report => vec![Effect::WriteReport],
         Command::Values => values::open(state),
+        Command::Lab => lab::show(state),
         Command::Cancel => cancel(state),
         Command::Diagnose => start_diagnose(state),
         Command::Clusters => clusters::open(state),
@@ -1020,6 +1032,10 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             vec![Effect::Note { step, text: input }]
         }
         (Dialog::Values { .. }, _) => values::command(state, command),
+        (Dialog::Lab, Command::Enter | Command::Back | Command::Lab | Command::Quit) => {
+            state.dialog = None;
+            Vec::new()
+        }
         (_, Command::Back) => {
             state.dialog = None;
             state.message = Some("not run".to_owned());
@@ -1221,7 +1237,8 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             | Dialog::Contexts { .. }
             | Dialog::Namespace { .. }
             | Dialog::Resume(_)
-            | Dialog::Note { .. },
+            | Dialog::Note { .. }
+            | Dialog::Lab,
             _,
         ) => Vec::new(),
     }

@@ -1152,3 +1152,47 @@ fn help_scrolls_and_stops_at_its_end() {
     cmd(&mut s, Command::Help);
     assert_eq!(s.overlay, None);
 }
+
+#[test]
+fn the_lab_shows_its_instructions_with_its_scenario_and_announces_the_fix() {
+    let mut s = demo_state();
+    s.lab = Some(lab::LabInfo {
+        scenario: "demo/demo".to_owned(),
+        title: "Demo of the Checklist".to_owned(),
+        hint: "Print the lines, then tick off step 3.".to_owned(),
+        fixed: false,
+        shown: false,
+    });
+    // Another scenario: no instructions.
+    s.open("eks-cilium/eks-cilium");
+    assert_eq!(s.dialog, None);
+    // The lab's own: the instructions open once; Enter closes them; i shows them again.
+    s.open("demo/demo");
+    assert_eq!(s.dialog, Some(Dialog::Lab));
+    cmd(&mut s, Command::Enter);
+    assert_eq!(s.dialog, None);
+    cmd(&mut s, Command::Back);
+    s.open("demo/demo");
+    assert_eq!(s.dialog, None, "shown once only");
+    cmd(&mut s, Command::Lab);
+    assert_eq!(s.dialog, Some(Dialog::Lab));
+    cmd(&mut s, Command::Back);
+    // The job's word: announced, and kept for the header.
+    s.update(Action::LabFixed);
+    assert_eq!(s.dialog, Some(Dialog::Lab));
+    assert!(s.lab.as_ref().is_some_and(|l| l.fixed));
+    assert!(
+        s.message.as_deref().is_some_and(|m| m.contains("fixed")),
+        "{:?}",
+        s.message
+    );
+}
+
+#[test]
+fn without_a_lab_i_says_how_to_start_one() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    cmd(&mut s, Command::Lab);
+    assert_eq!(s.dialog, None);
+    assert!(s.message.as_deref().is_some_and(|m| m.contains("--lab")));
+}

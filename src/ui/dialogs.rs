@@ -388,6 +388,43 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             lines.push(Line::from(Span::styled(keys, theme.dim())));
             modal(frame, area, " values ", lines, theme, 76);
         }
+        Some(Dialog::Lab) => {
+            if let Some(lab) = &state.lab {
+                let mut lines = Vec::new();
+                if lab.fixed {
+                    lines.push(Line::from(Span::styled(
+                        format!(
+                            "{} The practice cluster reports this fixed.",
+                            theme.status(crate::state::Status::Passed, 0).0
+                        ),
+                        theme.ok(),
+                    )));
+                    lines.push(Line::raw(""));
+                }
+                lines.push(Line::from(vec![
+                    Span::styled("Practice cluster: ", theme.dim()),
+                    Span::styled(lab.title.clone(), theme.title()),
+                ]));
+                lines.push(Line::raw(""));
+                lines.push(Line::from(Span::styled("In this lab:", theme.heading())));
+                for l in lab.hint.lines() {
+                    lines.push(Line::from(Span::raw(format!("  {l}"))));
+                }
+                lines.push(Line::raw(""));
+                let finish = if lab.fixed {
+                    "Enter close · i shows this again"
+                } else {
+                    "Work through the steps; this tells you when the lab is fixed. Enter close · i shows this again"
+                };
+                lines.push(Line::from(Span::styled(finish, theme.dim())));
+                let title = if lab.fixed {
+                    " fixed! "
+                } else {
+                    " in this lab "
+                };
+                modal(frame, area, title, lines, theme, 76);
+            }
+        }
         Some(Dialog::Quit) => {
             let lines = vec![
                 Line::from(Span::raw("A command is still running.")),

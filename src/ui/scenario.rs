@@ -22,7 +22,7 @@ pub fn draw(
 ) -> Option<(u16, u16, u16)> {
     let s = state.scenario.as_ref()?;
     let [header, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(4)]).areas(area);
-    draw_header(frame, s, header, theme);
+    draw_header(frame, s, lab_mark(state), header, theme);
     let rows = u16::try_from(s.items.len())
         .unwrap_or(u16::MAX)
         .saturating_add(2);
@@ -53,7 +53,22 @@ pub fn draw(
     Some(clicks)
 }
 
-fn draw_header(frame: &mut Frame<'_>, s: &ScenarioView, area: Rect, theme: Theme) {
+/// The practice cluster's word on the scenario on screen, for the header: fixed or not yet.
+fn lab_mark(state: &State) -> Option<bool> {
+    state
+        .lab
+        .as_ref()
+        .filter(|lab| lab.is_for(state))
+        .map(|lab| lab.fixed)
+}
+
+fn draw_header(
+    frame: &mut Frame<'_>,
+    s: &ScenarioView,
+    lab: Option<bool>,
+    area: Rect,
+    theme: Theme,
+) {
     let title = s.scenario().map_or("", |x| x.title.as_str());
     let procedure = s
         .scenario()
@@ -70,11 +85,19 @@ fn draw_header(frame: &mut Frame<'_>, s: &ScenarioView, area: Rect, theme: Theme
     let width = usize::from(area.width);
     let left = fit(title, width.saturating_sub(gauge.chars().count() + 2));
     let pad = width.saturating_sub(left.chars().count() + gauge.chars().count());
-    let more = if s.procedure_count() > 1 {
+    let mut more = if s.procedure_count() > 1 {
         format!("  (p: {} other procedures)", s.procedure_count() - 1)
     } else {
         String::new()
     };
+    let (mark, mark_style) = match lab {
+        Some(true) => ("  practice cluster: FIXED", theme.ok()),
+        Some(false) => ("  practice cluster: not fixed yet (i)", theme.warn()),
+        None => ("", theme.dim()),
+    };
+    if !mark.is_empty() {
+        more.clear();
+    }
     let lines = vec![
         Line::from(vec![
             Span::styled(left, theme.title()),
@@ -85,11 +108,12 @@ fn draw_header(frame: &mut Frame<'_>, s: &ScenarioView, area: Rect, theme: Theme
             Span::styled(
                 fit(
                     &format!("{} · {procedure}", s.runbook.id),
-                    width.saturating_sub(more.len()),
+                    width.saturating_sub(more.len() + mark.len()),
                 ),
                 theme.dim(),
             ),
             Span::styled(more, theme.dim()),
+            Span::styled(mark, mark_style),
         ]),
     ];
     frame.render_widget(Paragraph::new(lines), area);

@@ -4,6 +4,7 @@
 mod tmux_support;
 
 mod drift;
+mod lab_tui;
 mod palette_tui;
 mod session_tui;
 mod tui_e2e;
