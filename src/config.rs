@@ -340,14 +340,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let file = dir.path().join("config.toml");
         std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
-        let message = Config::load(Some(&file))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| panic!("`{text}` was accepted"));
-        let list = message
-            .split_once("expected")
-            .map(|(_, rest)| rest)
-            .unwrap_or_else(|| panic!("{message}"));
+        let Err(error) = Config::load(Some(&file)) else {
+            panic!("`{text}` was accepted")
+        };
+        let message = error.to_string();
+        let Some((_, list)) = message.split_once("expected") else {
+            panic!("{message}")
+        };
         let names: Vec<String> = list
             .split('`')
             .skip(1)
@@ -377,7 +376,7 @@ mod tests {
                 let key = format!("{prefix}{name}");
                 // A table (theme, ssh, ...) is listed by its keys.
                 let listed = listing.lines().any(|l| {
-                    l.trim_start_matches("#")
+                    l.trim_start_matches('#')
                         .trim_start()
                         .starts_with(&format!("{key} "))
                 }) || listing.contains(&format!("#   {key}."));
@@ -385,7 +384,7 @@ mod tests {
             }
         }
         for line in listing.lines().filter(|l| l.starts_with("#   ")) {
-            assert!(line.contains("(") && line.contains("): "), "{line}");
+            assert!(line.contains('(') && line.contains("): "), "{line}");
         }
     }
 

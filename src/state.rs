@@ -671,21 +671,26 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
             (_, Command::Back | Command::Quit) | (Overlay::Help { .. }, Command::Help) => {
                 state.overlay = None;
             }
-            (Overlay::Help { scroll }, Command::Up) => *scroll = scroll.saturating_sub(1),
-            (Overlay::Help { scroll }, Command::Down) => *scroll += 1,
-            (Overlay::Help { scroll }, Command::PageUp) => *scroll = scroll.saturating_sub(10),
-            (Overlay::Help { scroll }, Command::PageDown) => *scroll += 10,
-            (Overlay::Help { scroll }, Command::Top) => *scroll = 0,
-            (Overlay::Help { scroll }, Command::Bottom) => *scroll = usize::MAX / 2,
             (Overlay::Output { .. }, Command::FullOutput) => state.overlay = None,
-            (Overlay::Output { scroll, .. }, Command::Up) => *scroll = scroll.saturating_sub(1),
-            (Overlay::Output { scroll, .. }, Command::Down) => *scroll += 1,
-            (Overlay::Output { scroll, .. }, Command::PageUp) => {
+            // The help and the output scroll alike.
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Up) => {
+                *scroll = scroll.saturating_sub(1);
+            }
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Down) => {
+                *scroll += 1;
+            }
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::PageUp) => {
                 *scroll = scroll.saturating_sub(20);
             }
-            (Overlay::Output { scroll, .. }, Command::PageDown) => *scroll += 20,
-            (Overlay::Output { scroll, .. }, Command::Top) => *scroll = 0,
-            (Overlay::Output { scroll, .. }, Command::Bottom) => *scroll = usize::MAX / 2,
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::PageDown) => {
+                *scroll += 20;
+            }
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Top) => {
+                *scroll = 0;
+            }
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Bottom) => {
+                *scroll = usize::MAX / 2;
+            }
             (
                 Overlay::Output { .. },
                 Command::Wrap | Command::ScrollLeft | Command::ScrollRight,
