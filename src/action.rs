@@ -58,6 +58,9 @@ pub enum Command {
     Values,
     /// The practice cluster's instructions (`--lab`).
     Lab,
+    /// Scroll the step text box.
+    StepTextUp,
+    StepTextDown,
     /// Output: wrap long lines, or cut them and scroll sideways.
     Wrap,
     ScrollLeft,
@@ -100,6 +103,8 @@ impl Command {
             Self::Note => "note on the step (kept in the session and the report)",
             Self::Values => "values given so far: change or clear one",
             Self::Lab => "practice cluster: what to do; fixed yet?",
+            Self::StepTextUp => "step text: scroll up",
+            Self::StepTextDown => "step text: scroll down",
             Self::Wrap => "output: wrap long lines / cut them",
             Self::ScrollLeft => "output: scroll left (lines cut)",
             Self::ScrollRight => "output: scroll right (lines cut)",
@@ -285,6 +290,8 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::Note, &[Key::ch('a')]),
     (Command::Values, &[Key::ch('v')]),
     (Command::Lab, &[Key::ch('i')]),
+    (Command::StepTextUp, &[Key::ch('K')]),
+    (Command::StepTextDown, &[Key::ch('J')]),
     (Command::Wrap, &[Key::ch('w')]),
     (Command::ScrollLeft, &[Key::ch('h')]),
     (Command::ScrollRight, &[Key::ch('l')]),

@@ -938,6 +938,8 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
         }
         Command::ToggleDiff => s.show_diff = !s.show_diff,
         Command::Wrap | Command::ScrollLeft | Command::ScrollRight => sideways(s, command),
+        Command::StepTextUp => s.scroll_step_text(-3),
+        Command::StepTextDown => s.scroll_step_text(3),
         Command::Note => {
             let step = s.selected;
             let input = s

@@ -199,6 +199,8 @@ pub struct ScenarioView {
     pub wrap: bool,
     /// Columns the output is scrolled sideways when it does not wrap (`h` / `l`).
     pub hscroll: usize,
+    /// The step text box scrolled down this many rows (`J` / `K`), for the step at `.0`.
+    pub step_scroll: (usize, usize),
     /// Clock time at which the running step started.
     pub started: Duration,
 }
@@ -228,6 +230,7 @@ impl ScenarioView {
             show_diff: false,
             wrap: false,
             hscroll: 0,
+            step_scroll: (0, 0),
             started: Duration::ZERO,
         }
     }
@@ -274,6 +277,26 @@ impl ScenarioView {
             (self.selected + 1..self.items.len()).find(|&i| !self.items[i].status.finished())
         {
             self.selected = next;
+        }
+    }
+
+    /// `J` / `K`: scroll the selected step's text (the drawing stops it at the end).
+    pub fn scroll_step_text(&mut self, delta: i32) {
+        let (step, rows) = self.step_scroll;
+        let rows = if step == self.selected { rows } else { 0 };
+        let moved = i64::try_from(rows).unwrap_or(0) + i64::from(delta);
+        self.step_scroll = (
+            self.selected,
+            usize::try_from(moved.clamp(0, 10_000)).unwrap_or(0),
+        );
+    }
+
+    /// Rows the selected step's text is scrolled down.
+    pub fn step_text_scroll(&self) -> usize {
+        if self.step_scroll.0 == self.selected {
+            self.step_scroll.1
+        } else {
+            0
         }
     }
 

@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::{Theme, WIDE, fit, markup};
+use crate::action::Command;
 use crate::runbook::BlockKind;
 use crate::state::{Focus, Item, OutKind, ScenarioView, State, Status};
 
@@ -47,7 +48,7 @@ pub fn draw(
     };
     let clicks = draw_checklist(frame, state, s, list_area, theme);
     if let Some(item) = s.items.get(s.selected) {
-        draw_step(frame, item, step_area, theme);
+        draw_step(frame, state, item, s.step_text_scroll(), step_area, theme);
         draw_output(frame, state, s, item, output_area, theme);
     }
     Some(clicks)
@@ -174,7 +175,14 @@ fn draw_checklist(
     (area.y + 1, area.height.saturating_sub(2), offset)
 }
 
-fn draw_step(frame: &mut Frame<'_>, item: &Item, area: Rect, theme: Theme) {
+fn draw_step(
+    frame: &mut Frame<'_>,
+    state: &State,
+    item: &Item,
+    scroll: usize,
+    area: Rect,
+    theme: Theme,
+) {
     let mut lines: Vec<Line<'static>> = markup::lines(&item.step.text, theme.base(), theme);
     for c in &item.step.callouts {
         let style = if matches!(c.kind.as_str(), "warning" | "danger" | "caution") {
@@ -216,14 +224,37 @@ fn draw_step(frame: &mut Frame<'_>, item: &Item, area: Rect, theme: Theme) {
             lines.push(Line::from(Span::styled(format!("{prefix}{code}"), style)));
         }
     }
-    let title = format!(" step {} · {} ", item.number, item.status.label());
+    // Longer than the box: it scrolls, and the title says how. Rows are counted as if cut at
+    // the width; each line that wraps may take one more row at a word break, so that much
+    // more scrolling is allowed.
+    let inner = usize::from(area.width.saturating_sub(2)).max(1);
+    let height = usize::from(area.height.saturating_sub(2));
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let wrapped = lines.iter().filter(|l| l.width() > inner).count();
+    let mut title = format!(" step {} · {} ", item.number, item.status.label());
+    let top = scroll.min((rows + wrapped).saturating_sub(height));
+    if rows > height {
+        let keys = format!(
+            "{}/{}",
+            state.keymap.first_key(Command::StepTextDown),
+            state.keymap.first_key(Command::StepTextUp)
+        );
+        title.push_str(&if top == 0 {
+            format!("· {keys} more ")
+        } else {
+            format!("· row {} · {keys} ", top + 1)
+        });
+    }
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(theme.border(false))
-                .title(title),
-        ),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(top).unwrap_or(u16::MAX), 0))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.border(false))
+                    .title(title),
+            ),
         area,
     );
 }

@@ -424,3 +424,24 @@ fn w_wraps_long_output_lines_and_h_l_scroll_them_sideways_at_80x24() {
     assert!(full.contains("CrashLoopBackOff"), "{full}");
     assert!(full.contains("from column 81"), "{full}");
 }
+
+#[test]
+fn the_step_text_scrolls_with_j_and_k_at_80x24() {
+    let mut s = state();
+    s.open("demo/demo");
+    let screen = |s: &State| text(&render(s, 80, 24, Theme::default()));
+    let first = screen(&s);
+    assert!(first.contains("step 1 · pending · J/K more"), "{first}");
+    assert!(!first.contains("── expected output"), "{first}");
+    for _ in 0..3 {
+        cmd(&mut s, Command::StepTextDown);
+    }
+    let down = screen(&s);
+    assert!(down.contains("── expected output"), "{down}");
+    assert!(down.contains("· row "), "{down}");
+    // Another step starts at its top.
+    cmd(&mut s, Command::Down);
+    assert!(!screen(&s).contains("· row "), "{}", screen(&s));
+    cmd(&mut s, Command::StepTextUp);
+    assert!(!screen(&s).contains("· row "), "{}", screen(&s));
+}
