@@ -7,4 +7,5 @@ mod drift;
 mod lab_tui;
 mod palette_tui;
 mod session_tui;
+mod small_screen;
 mod tui_e2e;
