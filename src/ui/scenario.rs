@@ -239,11 +239,12 @@ fn draw_step(
             state.keymap.first_key(Command::StepTextDown),
             state.keymap.first_key(Command::StepTextUp)
         );
-        title.push_str(&if top == 0 {
+        let more = if top == 0 {
             format!("· {keys} more ")
         } else {
             format!("· row {} · {keys} ", top + 1)
-        });
+        };
+        title.push_str(&more);
     }
     frame.render_widget(
         Paragraph::new(lines)
