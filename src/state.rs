@@ -858,6 +858,8 @@ fn diagnose_command(state: &mut State, command: Command) -> Vec<Effect> {
                 }
             }
         }
+        Command::StepTextDown => view.scroll_evidence(3),
+        Command::StepTextUp => view.scroll_evidence(-3),
         Command::Back => state.screen = Screen::Catalog,
         _ => {}
     }

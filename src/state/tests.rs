@@ -1196,3 +1196,18 @@ fn without_a_lab_i_says_how_to_start_one() {
     assert_eq!(s.dialog, None);
     assert!(s.message.as_deref().is_some_and(|m| m.contains("--lab")));
 }
+
+#[test]
+fn the_diagnose_evidence_scrolls_with_j_and_k() {
+    let mut s = demo_state();
+    let effects = cmd(&mut s, Command::Diagnose);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Diagnose]),
+        "{effects:?}"
+    );
+    cmd(&mut s, Command::StepTextDown);
+    cmd(&mut s, Command::StepTextDown);
+    assert_eq!(s.diagnose.as_ref().map(|d| d.evidence_scroll), Some(6));
+    cmd(&mut s, Command::StepTextUp);
+    assert_eq!(s.diagnose.as_ref().map(|d| d.evidence_scroll), Some(3));
+}
