@@ -54,6 +54,17 @@ pub enum Command {
     Report,
     /// A note on the selected step, kept in the session and its report.
     Note,
+    /// The values given so far: change or clear one.
+    Values,
+    /// The practice cluster's instructions (`--lab`).
+    Lab,
+    /// Scroll the step text box.
+    StepTextUp,
+    StepTextDown,
+    /// Output: wrap long lines, or cut them and scroll sideways.
+    Wrap,
+    ScrollLeft,
+    ScrollRight,
     Back,
     Quit,
 }
@@ -77,7 +88,7 @@ impl Command {
             Self::Help => "this help",
             Self::NextStep => "next step",
             Self::PrevStep => "previous step",
-            Self::Copy => "copy the filled-in command (OSC 52)",
+            Self::Copy => "send the command to the clipboard (OSC 52)",
             Self::FullOutput => "output full screen",
             Self::ToggleDiff => "expected output: beside / as a diff",
             Self::PickProcedure => "pick another procedure",
@@ -88,8 +99,15 @@ impl Command {
             Self::Clusters => "clusters: every context and Palette cluster, worst first",
             Self::NodesLeft => "nodes: previous column",
             Self::NodesRight => "nodes: next column",
-            Self::Report => "write the session report and copy it (OSC 52)",
+            Self::Report => "write the report, send it by OSC 52",
             Self::Note => "note on the step (kept in the session and the report)",
+            Self::Values => "values given so far: change or clear one",
+            Self::Lab => "practice cluster: what to do; fixed yet?",
+            Self::StepTextUp => "step text / evidence: scroll up",
+            Self::StepTextDown => "step text / evidence: scroll down",
+            Self::Wrap => "output: wrap long lines / cut them",
+            Self::ScrollLeft => "output: scroll left (lines cut)",
+            Self::ScrollRight => "output: scroll right (lines cut)",
             Self::Back => "back / close",
             Self::Quit => "quit",
         }
@@ -112,6 +130,8 @@ impl Command {
             Self::PickContext => "context",
             Self::Diagnose => "diagnose",
             Self::Clusters => "clusters",
+            Self::Values => "values",
+            Self::Wrap => "wrap",
             _ => "",
         }
     }
@@ -268,6 +288,13 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     ),
     (Command::Report, &[Key::ch('R')]),
     (Command::Note, &[Key::ch('a')]),
+    (Command::Values, &[Key::ch('v')]),
+    (Command::Lab, &[Key::ch('i')]),
+    (Command::StepTextUp, &[Key::ch('K')]),
+    (Command::StepTextDown, &[Key::ch('J')]),
+    (Command::Wrap, &[Key::ch('w')]),
+    (Command::ScrollLeft, &[Key::ch('h')]),
+    (Command::ScrollRight, &[Key::ch('l')]),
     (Command::Back, &[Key::plain(KeyCode::Esc)]),
     (Command::Quit, &[Key::ch('q')]),
 ];
@@ -405,6 +432,8 @@ pub enum Action {
     },
     /// A diagnosis finished: the ranked report, or why no cluster could be reached.
     Diagnosed(Box<Result<crate::diagnose::Report, String>>),
+    /// The practice cluster reports its scenario fixed.
+    LabFixed,
     /// A background pass over every cluster moved on.
     Fleet(crate::diagnose::fleet::Progress),
     /// The terminal went away or we were told to stop.

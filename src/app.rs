@@ -39,7 +39,7 @@ use crate::runbook::Catalog;
 use crate::state::{self, Effect, State};
 use crate::ui::{self, Theme};
 use host::{TermRequest, TuiHost, TuiTerminal};
-pub use jobs::Message;
+pub use jobs::{Message, SharedLab};
 
 /// Spinners and elapsed times move this often while something runs.
 pub const TICK: Duration = Duration::from_millis(100);
@@ -62,6 +62,8 @@ pub struct Options {
     pub only_paths: bool,
     pub theme: Theme,
     pub mode: RunMode,
+    /// Set by the command line (`--read-only`): `m` cannot change the mode; says which flag.
+    pub mode_lock: Option<String>,
     pub keymap: Keymap,
     /// `--var name=value` values.
     pub vars: Vec<(String, String)>,
@@ -77,6 +79,9 @@ pub struct Options {
     pub nodes: crate::exec::nodes::NodeOptions,
     /// Where sessions are recorded (`None`: not at all).
     pub recording: Option<Recording>,
+    /// The practice cluster the commands run against (`--lab`): its instructions are shown
+    /// with its scenario, and a job announces when it is fixed.
+    pub lab: Option<SharedLab>,
 }
 
 /// Starts the runtime and runs the TUI until the user quits.
@@ -155,6 +160,7 @@ impl App {
         }
         let mut state = State::new(runbooks, options.keymap, shell.vars.clone());
         state.mode = options.mode;
+        state.mode_lock.clone_from(&options.mode_lock);
         state.nodes = options.nodes.clone();
         if !catalog.errors.is_empty() {
             state.message = Some(format!(
@@ -162,6 +168,11 @@ impl App {
                 catalog.errors.len()
             ));
         }
+        // Before the target opens: the lab's scenario shows its instructions.
+        state.lab = options
+            .lab
+            .as_ref()
+            .map(|lab| crate::state::lab::LabInfo::of(&lab.0));
         let opened = match &options.target {
             Some(target) => Some(state.open(target).ok_or_else(|| {
                 color_eyre::eyre::eyre!(
@@ -179,6 +190,9 @@ impl App {
         let (msg_tx, messages) = mpsc::unbounded_channel();
         let (pinned_tx, pinned_rx) = tokio::sync::watch::channel(None);
         jobs::spawn_health(ctl_tx.clone(), pinned_rx);
+        if let Some(lab) = &options.lab {
+            jobs::spawn_lab_watch(ctl_tx.clone(), lab.clone());
+        }
         let setup = Setup {
             options: RunOptions {
                 terminal: true,
@@ -407,6 +421,7 @@ impl App {
             Effect::Preflight(_)
                 | Effect::Choose { .. }
                 | Effect::SetValue { .. }
+                | Effect::ClearValue(_)
                 | Effect::Run { .. }
                 | Effect::Mark { .. }
                 | Effect::Note { .. }
@@ -433,6 +448,11 @@ impl App {
             } => {
                 if let Some(d) = self.driver_mut() {
                     d.set_value(&name, value, secret);
+                }
+            }
+            Effect::ClearValue(name) => {
+                if let Some(d) = self.driver_mut() {
+                    d.clear_value(&name);
                 }
             }
             Effect::Choose { step, block } => {

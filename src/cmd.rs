@@ -93,6 +93,7 @@ fn config(args: &ConfigArgs) -> Result<ExitCode> {
                 Ok(text) => print!("{text}"),
                 Err(_) => println!("# (no file yet: every setting is at its default)"),
             }
+            print!("{}", crate::config::listing());
         }
     }
     Ok(ExitCode::SUCCESS)

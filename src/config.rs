@@ -34,7 +34,8 @@
 //! cluster_timeout = "60s"         # one cluster's limit
 //! ```
 //!
-//! To add a setting: add a field with `#[serde(default)]` here and read it where it applies.
+//! To add a setting: add a field with `#[serde(default)]` here, a row in [`KEYS`] (what
+//! `runbook config` lists; a test fails until it is there), and read it where it applies.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -170,6 +171,137 @@ pub struct ThemeConfig {
     pub ascii: Option<bool>,
 }
 
+/// Every key of the file, as `runbook config` lists it: `(key, default, meaning)`. The
+/// `[keys]` table is listed from the keymap itself ([`listing`]).
+pub const KEYS: &[(&str, &str, &str)] = &[
+    (
+        "paths",
+        "[]",
+        "extra runbook files or folders, after the bundled ones",
+    ),
+    (
+        "mode",
+        "\"confirm\"",
+        "starting mode: confirm | read-only | dry-run",
+    ),
+    (
+        "sources",
+        "[]",
+        "runbook or index URLs that `runbook fetch` with no URL refreshes",
+    ),
+    (
+        "ca_cert",
+        "none",
+        "extra CA (PEM) trusted by `runbook fetch`",
+    ),
+    (
+        "fetch_max_bytes",
+        "4194304",
+        "largest body `runbook fetch` accepts, in bytes",
+    ),
+    (
+        "fetch_max_index_entries",
+        "500",
+        "most entries of one index file `runbook fetch` follows",
+    ),
+    (
+        "session_output_limit",
+        "16777216",
+        "bytes of output a session keeps per step (head + tail)",
+    ),
+    (
+        "theme.color",
+        "true",
+        "colours; false is like NO_COLOR or --no-color",
+    ),
+    (
+        "theme.ascii",
+        "false",
+        "ASCII glyphs and borders only, like --ascii",
+    ),
+    (
+        "contexts.\"NAME-OR-GLOB\".guard",
+        "\"normal\"",
+        "normal | read-only | dry-run | confirm-name for matching kube contexts",
+    ),
+    (
+        "ssh.nodes",
+        "the cluster's nodes",
+        "addresses for `target=nodes` steps (host, user@host:port)",
+    ),
+    ("ssh.user", "none", "login user (ssh -l)"),
+    ("ssh.identity", "none", "private key (ssh -i)"),
+    ("ssh.jump", "none", "jump host (ssh -J)"),
+    ("ssh.port", "22", "port (ssh -p)"),
+    (
+        "ssh.options",
+        "[]",
+        "extra ssh options, each passed as -o VALUE",
+    ),
+    ("ssh.parallel", "8", "nodes reached at once"),
+    (
+        "ssh.max_skew",
+        "2.0",
+        "seconds of clock offset from the median node flagged as skew",
+    ),
+    (
+        "palette.host",
+        "PALETTE_HOST or SPECTROCLOUD_HOST",
+        "the Palette API endpoint",
+    ),
+    (
+        "palette.api_key_file",
+        "PALETTE_API_KEY",
+        "file holding the API key (mode 0600)",
+    ),
+    (
+        "palette.project",
+        "every project the key sees",
+        "project name or uid",
+    ),
+    (
+        "palette.ca_cert",
+        "none",
+        "extra CA (PEM) for a self-hosted Palette",
+    ),
+    (
+        "fleet.parallel",
+        "16",
+        "clusters `runbook diagnose --fleet` diagnoses at once",
+    ),
+    (
+        "fleet.cluster_timeout",
+        "\"60s\"",
+        "one cluster's time limit in a fleet diagnosis",
+    ),
+];
+
+/// What `runbook config` prints after the file: every key with its default and meaning, the
+/// `[keys]` table from the keymap (command name, default keys, what it does).
+pub fn listing() -> String {
+    use std::fmt::Write as _;
+    let width = KEYS.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
+    let mut out = String::from("# every key (default: meaning):\n");
+    for (key, default, meaning) in KEYS {
+        let _ = writeln!(out, "#   {key:width$}  (default {default}): {meaning}");
+    }
+    out.push_str("# [keys]: command = [\"key\", ...] (default keys: what it does):\n");
+    let keymap = crate::action::Keymap::default();
+    for (command, _) in crate::action::DEFAULT_BINDINGS {
+        let name = serde_json::to_value(command)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "#   keys.{name:18}  ({}): {}",
+            keymap.first_key(*command),
+            command.describe()
+        );
+    }
+    out
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: {message}")]
@@ -226,6 +358,59 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The names serde expects where `text` puts an unknown one (its "expected one of" list).
+    fn expected_names(text: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+        let Err(error) = Config::load(Some(&file)) else {
+            panic!("`{text}` was accepted")
+        };
+        let message = error.to_string();
+        let Some((_, list)) = message.split_once("expected") else {
+            panic!("{message}")
+        };
+        let names: Vec<String> = list
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect();
+        assert!(!names.is_empty(), "{message}");
+        names
+    }
+
+    #[test]
+    fn the_listing_names_every_key_the_file_accepts_with_a_default() {
+        let listing = listing();
+        for (prefix, text) in [
+            ("", "zz_unknown = 1\n"),
+            ("theme.", "[theme]\nzz_unknown = 1\n"),
+            ("ssh.", "[ssh]\nzz_unknown = 1\n"),
+            ("palette.", "[palette]\nzz_unknown = 1\n"),
+            ("fleet.", "[fleet]\nzz_unknown = 1\n"),
+            (
+                "contexts.\"NAME-OR-GLOB\".",
+                "[contexts.\"x\"]\nzz_unknown = 1\n",
+            ),
+            ("keys.", "[keys]\nzz_unknown = [\"a\"]\n"),
+        ] {
+            for name in expected_names(text) {
+                let key = format!("{prefix}{name}");
+                // A table (theme, ssh, ...) is listed by its keys.
+                let listed = listing.lines().any(|l| {
+                    l.trim_start_matches('#')
+                        .trim_start()
+                        .starts_with(&format!("{key} "))
+                }) || listing.contains(&format!("#   {key}."));
+                assert!(listed, "`{key}` is not listed:\n{listing}");
+            }
+        }
+        for line in listing.lines().filter(|l| l.starts_with("#   ")) {
+            assert!(line.contains('(') && line.contains("): "), "{line}");
+        }
+    }
 
     #[test]
     fn reads_every_section_and_rejects_typos() {

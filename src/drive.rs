@@ -413,6 +413,11 @@ impl Driver {
         }
     }
 
+    /// The user cleared a value (the edit-values view): the next step that needs it asks.
+    pub fn clear_value(&mut self, name: &str) {
+        self.runner.shell.vars.remove(name);
+    }
+
     /// The user said yes to a step's [`Confirmation`]: a fetched runbook's commands are
     /// trusted for the rest of the session (its destructive ones are still confirmed).
     pub fn accept_confirmation(&mut self) {

@@ -11,8 +11,10 @@
 mod catalog;
 pub mod clusters;
 pub mod diagnose;
+pub mod lab;
 mod nodes;
 mod scenario;
+pub mod values;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,6 +103,14 @@ pub enum Dialog {
         options: Vec<crate::drive::Alternative>,
         selected: usize,
     },
+    /// The values given so far (`v`): pick one, then change it or clear it.
+    Values {
+        selected: usize,
+        /// The new value being typed for the selected one (a secret starts empty).
+        editing: Option<String>,
+    },
+    /// The practice cluster's instructions, or the news that it is fixed.
+    Lab,
     /// Quit while a command runs?
     Quit,
 }
@@ -108,7 +118,8 @@ pub enum Dialog {
 /// Full-screen layers over the screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    Help,
+    /// The keys; `scroll` is the first line shown (the list is longer than 24 rows).
+    Help { scroll: usize },
     /// The selected step's output, scrollable and searchable.
     Output {
         scroll: usize,
@@ -167,6 +178,15 @@ impl Live {
         self.selected
             .and_then(|i| self.visible(filter).get(i).copied())
     }
+
+    /// What Enter takes: the highlighted choice, else the only one the filter leaves.
+    pub fn taken(&self, filter: &str) -> Option<&Choice> {
+        self.chosen(filter)
+            .or_else(|| match self.visible(filter).as_slice() {
+                [only] => Some(*only),
+                _ => None,
+            })
+    }
 }
 
 /// Something the loop must do.
@@ -182,6 +202,8 @@ pub enum Effect {
         value: String,
         secret: bool,
     },
+    /// Forget the value of a placeholder (cleared in the edit-values view).
+    ClearValue(String),
     /// Step `step` runs the alternative in block `block`.
     Choose {
         step: usize,
@@ -240,10 +262,14 @@ pub struct State {
     pub diagnose: Option<diagnose::DiagnoseView>,
     /// The clusters view, once opened.
     pub clusters: Option<clusters::ClustersView>,
+    /// The practice cluster (`--lab`): its scenario, instructions and whether it is fixed.
+    pub lab: Option<lab::LabInfo>,
     pub dialog: Option<Dialog>,
     pub overlay: Option<Overlay>,
     pub focus: Focus,
     pub mode: RunMode,
+    /// The command-line flag that set the mode (`--read-only`): `m` leaves it as it is.
+    pub mode_lock: Option<String>,
     pub context: ContextInfo,
     /// The contexts of the user's kubeconfig, for the picker.
     pub contexts: Vec<ContextEntry>,
@@ -276,10 +302,12 @@ impl State {
             scenario: None,
             diagnose: None,
             clusters: None,
+            lab: None,
             dialog: None,
             overlay: None,
             focus: Focus::Checklist,
             mode: RunMode::Confirm,
+            mode_lock: None,
             context: ContextInfo::default(),
             contexts: Vec::new(),
             pick_token: 0,
@@ -332,6 +360,7 @@ impl State {
         self.screen = Screen::Scenario;
         self.focus = Focus::Checklist;
         self.message = None;
+        lab::opened(self);
         effect
     }
 
@@ -443,7 +472,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::ReportWritten(result) => match result {
             Ok((path, text)) => {
                 state.message = Some(format!(
-                    "report written to {}; sent to the clipboard (OSC 52)",
+                    "report written to {}; sent to the terminal's clipboard (OSC 52)",
                     path.display()
                 ));
                 vec![Effect::Copy(text)]
@@ -471,6 +500,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Fleet(progress) => clusters::progress(state, progress),
+        Action::LabFixed => {
+            lab::fixed(state);
+            Vec::new()
+        }
         Action::Terminate => {
             state.should_quit = true;
             let mut effects = Vec::new();
@@ -518,6 +551,10 @@ pub fn typing(state: &State) -> bool {
             Dialog::Prompt { .. }
                 | Dialog::Note { .. }
                 | Dialog::Namespace { .. }
+                | Dialog::Values {
+                    editing: Some(_),
+                    ..
+                }
                 | Dialog::Confirm {
                     require: Some(_),
                     ..
@@ -537,6 +574,10 @@ fn input(state: &mut State, c: Option<char>) {
         Dialog::Prompt { input, .. }
         | Dialog::Note { input, .. }
         | Dialog::Namespace { input, .. }
+        | Dialog::Values {
+            editing: Some(input),
+            ..
+        }
         | Dialog::Confirm {
             require: Some(_),
             input,
@@ -575,7 +616,7 @@ fn edit(text: &mut String, c: Option<char>) {
 
 fn scroll(state: &mut State, delta: i16) {
     let steps = usize::from(delta.unsigned_abs());
-    if let Some(Overlay::Output { scroll, .. }) = &mut state.overlay {
+    if let Some(Overlay::Output { scroll, .. } | Overlay::Help { scroll }) = &mut state.overlay {
         *scroll = if delta < 0 {
             scroll.saturating_sub(steps)
         } else {
@@ -627,18 +668,37 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
     }
     if let Some(overlay) = &mut state.overlay {
         match (overlay, command) {
-            (_, Command::Back | Command::Quit) | (Overlay::Help, Command::Help) => {
+            (_, Command::Back | Command::Quit) | (Overlay::Help { .. }, Command::Help) => {
                 state.overlay = None;
             }
             (Overlay::Output { .. }, Command::FullOutput) => state.overlay = None,
-            (Overlay::Output { scroll, .. }, Command::Up) => *scroll = scroll.saturating_sub(1),
-            (Overlay::Output { scroll, .. }, Command::Down) => *scroll += 1,
-            (Overlay::Output { scroll, .. }, Command::PageUp) => {
+            // The help and the output scroll alike.
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Up) => {
+                *scroll = scroll.saturating_sub(1);
+            }
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Down) => {
+                *scroll += 1;
+            }
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::PageUp) => {
                 *scroll = scroll.saturating_sub(20);
             }
-            (Overlay::Output { scroll, .. }, Command::PageDown) => *scroll += 20,
-            (Overlay::Output { scroll, .. }, Command::Top) => *scroll = 0,
-            (Overlay::Output { scroll, .. }, Command::Bottom) => *scroll = usize::MAX / 2,
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::PageDown) => {
+                *scroll += 20;
+            }
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Top) => {
+                *scroll = 0;
+            }
+            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Bottom) => {
+                *scroll = usize::MAX / 2;
+            }
+            (
+                Overlay::Output { .. },
+                Command::Wrap | Command::ScrollLeft | Command::ScrollRight,
+            ) => {
+                if let Some(s) = &mut state.scenario {
+                    sideways(s, command);
+                }
+            }
             (Overlay::Output { searching, .. }, Command::Search) => *searching = true,
             (Overlay::Output { searching, .. }, Command::Enter) => *searching = false,
             (Overlay::Output { scroll, query, .. }, Command::NextStep | Command::PrevStep) => {
@@ -656,7 +716,7 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
     }
     match command {
         Command::Help => {
-            state.overlay = Some(Overlay::Help);
+            state.overlay = Some(Overlay::Help { scroll: 0 });
             Vec::new()
         }
         Command::Quit => {
@@ -667,6 +727,15 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
                 state.should_quit = true;
                 vec![Effect::Quit]
             }
+        }
+        Command::CycleMode if state.mode_lock.is_some() => {
+            // The flag first: at 80 columns the status bar keeps only the start of a message.
+            state.message = Some(format!(
+                "{} holds for this run (mode {}); restart without it to change",
+                state.mode_lock.as_deref().unwrap_or("?"),
+                state.mode.label(),
+            ));
+            Vec::new()
         }
         Command::CycleMode if matches!(state.context.guard, Guard::ReadOnly | Guard::DryRun) => {
             state.message = Some(format!(
@@ -728,6 +797,8 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
             vec![Effect::SetMode(state.mode)]
         }
         Command::Report => vec![Effect::WriteReport],
+        Command::Values => values::open(state),
+        Command::Lab => lab::show(state),
         Command::Cancel => cancel(state),
         Command::Diagnose => start_diagnose(state),
         Command::Clusters => clusters::open(state),
@@ -757,6 +828,17 @@ fn start_diagnose(state: &mut State) -> Vec<Effect> {
     vec![Effect::Diagnose]
 }
 
+/// `w`, `h`, `l` on the output (pane or full screen).
+fn sideways(s: &mut ScenarioView, command: Command) {
+    match command {
+        Command::Wrap => s.toggle_wrap(),
+        Command::ScrollLeft | Command::ScrollRight => {
+            s.scroll_sideways(command == Command::ScrollRight);
+        }
+        _ => {}
+    }
+}
+
 fn diagnose_command(state: &mut State, command: Command) -> Vec<Effect> {
     let Some(view) = &mut state.diagnose else {
         state.screen = Screen::Catalog;
@@ -777,6 +859,8 @@ fn diagnose_command(state: &mut State, command: Command) -> Vec<Effect> {
                 }
             }
         }
+        Command::StepTextDown => view.scroll_evidence(3),
+        Command::StepTextUp => view.scroll_evidence(-3),
         Command::Back => state.screen = Screen::Catalog,
         _ => {}
     }
@@ -856,6 +940,9 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
             };
         }
         Command::ToggleDiff => s.show_diff = !s.show_diff,
+        Command::Wrap | Command::ScrollLeft | Command::ScrollRight => sideways(s, command),
+        Command::StepTextUp => s.scroll_step_text(-3),
+        Command::StepTextDown => s.scroll_step_text(3),
         Command::Note => {
             let step = s.selected;
             let input = s
@@ -910,7 +997,8 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
             let index = s.selected;
             return match s.filled_commands(index, Some(&state.vars)) {
                 Some(text) if !text.is_empty() => {
-                    state.message = Some("copied the command to the clipboard".to_owned());
+                    state.message =
+                        Some("command sent to the terminal's clipboard (OSC 52)".to_owned());
                     vec![Effect::Copy(text)]
                 }
                 _ => {
@@ -953,6 +1041,11 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             state.message = Some("note kept in the session and its report".to_owned());
             vec![Effect::Note { step, text: input }]
         }
+        (Dialog::Values { .. }, _) => values::command(state, command),
+        (Dialog::Lab, Command::Enter | Command::Back | Command::Lab | Command::Quit) => {
+            state.dialog = None;
+            Vec::new()
+        }
         (_, Command::Back) => {
             state.dialog = None;
             state.message = Some("not run".to_owned());
@@ -976,7 +1069,7 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
         ) => {
             let input = live
                 .as_ref()
-                .and_then(|l| l.chosen(&input))
+                .and_then(|l| l.taken(&input))
                 .map_or(input, |c| c.value.clone());
             if input.is_empty() {
                 state.message = Some(format!("type a value for {name}, or Esc"));
@@ -1058,7 +1151,7 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
         }
         (Dialog::Namespace { input, live }, Command::Enter) => {
             let chosen = live
-                .chosen(&input)
+                .taken(&input)
                 .map_or_else(|| input.trim().to_owned(), |c| c.value.clone());
             let Some(context) = state.context.context.clone() else {
                 state.dialog = None;
@@ -1154,7 +1247,8 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             | Dialog::Contexts { .. }
             | Dialog::Namespace { .. }
             | Dialog::Resume(_)
-            | Dialog::Note { .. },
+            | Dialog::Note { .. }
+            | Dialog::Lab,
             _,
         ) => Vec::new(),
     }

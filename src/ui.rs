@@ -48,6 +48,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: Theme) -> Option<(u16, 
     };
     status_bar(frame, state, status, theme);
     dialogs::draw(frame, state, area, theme);
+    if theme.ascii {
+        theme::asciify(frame.buffer_mut());
+    }
     checklist
 }
 

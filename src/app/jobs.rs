@@ -18,6 +18,8 @@ use crate::drive::Driver;
 use crate::runbook::Catalog;
 use crate::session::{Recorder, store};
 
+/// How often the practice cluster is asked whether its scenario is fixed.
+const LAB_EVERY: Duration = Duration::from_millis(500);
 /// How often the status bar's health is asked again.
 const HEALTH_EVERY: Duration = Duration::from_secs(30);
 /// How much of each step's output comes back on resume.
@@ -221,5 +223,38 @@ pub fn spawn_report(
                         .map_err(|e| format!("cannot write the report: {e}"))
                 });
         let _ = tx.send(Action::ReportWritten(result));
+    });
+}
+
+/// The practice cluster, shared between `main` (which stops it) and the job that watches it.
+#[derive(Clone)]
+pub struct SharedLab(pub std::sync::Arc<crate::lab::LabHandle>);
+
+impl std::fmt::Debug for SharedLab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SharedLab")
+            .field(&self.0.scenario_id())
+            .finish()
+    }
+}
+
+/// Asks the practice cluster every [`LAB_EVERY`] whether its scenario is fixed, and says so
+/// once ([`Action::LabFixed`]); it keeps asking, since a fix can be undone, and says so again
+/// only after it was broken in between.
+pub fn spawn_lab_watch(tx: mpsc::UnboundedSender<Action>, lab: SharedLab) {
+    tokio::spawn(async move {
+        let mut was_fixed = false;
+        let mut every = tokio::time::interval(LAB_EVERY);
+        loop {
+            every.tick().await;
+            let fixed = lab.0.is_fixed();
+            if fixed && !was_fixed && tx.send(Action::LabFixed).is_err() {
+                return;
+            }
+            was_fixed = fixed;
+            if tx.is_closed() {
+                return;
+            }
+        }
     });
 }

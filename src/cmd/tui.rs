@@ -105,6 +105,8 @@ pub fn tui(args: &TuiArgs) -> Result<ExitCode> {
             lab.url()
         ));
     }
+    // Shared with the TUI's job that watches for the fix.
+    let lab = lab.map(std::sync::Arc::new);
     let options = crate::app::Options {
         target,
         only_paths,
@@ -114,20 +116,28 @@ pub fn tui(args: &TuiArgs) -> Result<ExitCode> {
             ascii: args.ascii || config.theme.ascii == Some(true),
         },
         mode,
+        // What the command line asks for holds for the whole run: `m` cannot undo it.
+        mode_lock: if args.read_only {
+            Some("--read-only".to_owned())
+        } else {
+            args.dry_run.then(|| "--dry-run".to_owned())
+        },
         keymap,
         vars,
         env,
-        cwd: lab.as_ref().map(crate::lab::LabHandle::dir),
+        cwd: lab.as_deref().map(crate::lab::LabHandle::dir),
         notice,
         workspace: Some(workspace),
         nodes,
         recording: crate::drive::Recording::new(
             config.session_output_limit,
-            lab.as_ref().map(crate::lab::LabHandle::url),
+            lab.as_deref().map(crate::lab::LabHandle::url),
         ),
+        lab: lab.clone().map(crate::app::SharedLab),
     };
     crate::app::run(options)?;
-    if let Some(lab) = lab {
+    // The TUI's runtime is gone with its job: this is the last holder (else dropping stops it).
+    if let Some(lab) = lab.and_then(|l| std::sync::Arc::try_unwrap(l).ok()) {
         lab.shutdown();
     }
     Ok(ExitCode::SUCCESS)

@@ -161,6 +161,16 @@ impl Vars {
         }
     }
 
+    /// Forgets a value (the user cleared it): a step that needs it asks again. A secret's value
+    /// stays masked in what is shown from now on.
+    pub fn remove(&mut self, name: &str) -> Option<Var> {
+        let var = self.values.remove(&placeholder::normalise(name))?;
+        if var.secret {
+            self.add_secret_value(&var.value);
+        }
+        Some(var)
+    }
+
     pub fn get(&self, name: &str) -> Option<&Var> {
         self.values.get(&placeholder::normalise(name))
     }

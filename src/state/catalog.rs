@@ -3,7 +3,10 @@
 //! Search ranks scenarios by a fuzzy match of the query against titles, ids and tags (with the
 //! matched characters kept for highlighting), and by plain containment both ways against
 //! symptoms and step text, so that a user can paste a whole log line (`... due to Token used
-//! before issued]`) and land on the scenario whose symptom it contains.
+//! before issued]`) and land on the scenario whose symptom it contains. A query of several
+//! words also ranks by how many of its words a scenario uses (symptoms, title, id and tags
+//! count most, step text less), so a pasted line with words no runbook knows, or worded a little
+//! differently from the symptom, still finds its scenario; no word has to match for all.
 
 use std::sync::Arc;
 
@@ -25,6 +28,8 @@ pub struct Entry {
     pub symptoms: Vec<String>,
     /// Lowercased step and summary text, for search.
     text: String,
+    /// The words of the symptoms, title, id and tags (lowercased), for ranking by words.
+    keywords: std::collections::BTreeSet<String>,
 }
 
 /// A line of the catalog list.
@@ -68,7 +73,16 @@ impl CatalogView {
                         text.push_str(&step.text.to_lowercase());
                     }
                 }
+                let keywords = r
+                    .front_matter
+                    .symptoms
+                    .iter()
+                    .chain(&r.front_matter.tags)
+                    .chain([&s.title, &s.id])
+                    .flat_map(|t| words(t))
+                    .collect();
                 entries.push(Entry {
+                    keywords,
                     runbook: ri,
                     scenario: si,
                     runbook_id: r.id.clone(),
@@ -137,6 +151,12 @@ impl CatalogView {
             Normalization::Smart,
             AtomKind::Fuzzy,
         );
+        let query_words: Vec<String> = {
+            let mut w: Vec<String> = words(&lower).collect();
+            w.sort_unstable();
+            w.dedup();
+            w
+        };
         let mut buf = Vec::new();
         let mut scored: Vec<(u32, usize, Vec<u32>, Option<String>)> = Vec::new();
         for (i, e) in self.entries.iter().enumerate() {
@@ -173,6 +193,22 @@ impl CatalogView {
                 {
                     best = score + 500;
                     why = Some(format!("id or tag: {field}"));
+                }
+            }
+            // Words in common: each word of a symptom, title, id or tag counts most.
+            if query_words.len() >= 2 {
+                let strong = query_words
+                    .iter()
+                    .filter(|w| e.keywords.contains(*w))
+                    .count();
+                let weak = query_words
+                    .iter()
+                    .filter(|w| !e.keywords.contains(*w) && e.text.contains(w.as_str()))
+                    .count();
+                let score = u32::try_from(400 * strong + 40 * weak).unwrap_or(u32::MAX);
+                if strong > 0 && 1_000 + score > best {
+                    best = 1_000 + score;
+                    why = Some(format!("{} of {} words", strong + weak, query_words.len()));
                 }
             }
             if best == 0 && lower.len() >= 3 && e.text.contains(&lower) {
@@ -220,6 +256,20 @@ impl CatalogView {
             _ => None,
         }
     }
+}
+
+/// Words worth matching: lowercased runs of letters and digits, three or more long, without the
+/// small words every sentence has.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    const COMMON: &[&str] = &[
+        "the", "and", "for", "with", "while", "from", "this", "that", "was", "are", "not", "has",
+        "have", "into", "due", "its", "but", "you", "your", "can", "all", "any", "out", "will",
+        "been", "were", "when", "then", "than", "via",
+    ];
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 3)
+        .map(str::to_lowercase)
+        .filter(|w| !COMMON.contains(&w.as_str()))
 }
 
 fn folder_of(r: &Runbook) -> String {

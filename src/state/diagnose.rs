@@ -23,6 +23,8 @@ pub struct DiagnoseView {
     pub status: Status,
     /// Index into the results.
     pub selected: usize,
+    /// Rows the selected finding's evidence is scrolled down (`J` / `K`).
+    pub evidence_scroll: usize,
 }
 
 impl DiagnoseView {
@@ -30,6 +32,7 @@ impl DiagnoseView {
         Self {
             status: Status::Running(now),
             selected: 0,
+            evidence_scroll: 0,
         }
     }
 
@@ -60,6 +63,13 @@ impl DiagnoseView {
         let target = i64::try_from(self.selected).unwrap_or(0) + i64::from(delta);
         let last = i64::try_from(len - 1).unwrap_or(0);
         self.selected = usize::try_from(target.clamp(0, last)).unwrap_or(0);
+        self.evidence_scroll = 0;
+    }
+
+    /// `J` / `K`: scroll the evidence (the drawing stops it at the end).
+    pub fn scroll_evidence(&mut self, delta: i32) {
+        let moved = i64::try_from(self.evidence_scroll).unwrap_or(0) + i64::from(delta);
+        self.evidence_scroll = usize::try_from(moved.clamp(0, 10_000)).unwrap_or(0);
     }
 
     /// The scenario id Enter opens.

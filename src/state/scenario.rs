@@ -129,6 +129,9 @@ pub struct OutputView {
     pub nodes: Option<super::NodesView>,
 }
 
+/// How far sideways the output scrolls: far past any line a terminal shows.
+const MAX_OUTPUT_LINE_CHARS: usize = 100_000;
+
 impl OutputView {
     fn push(&mut self, kind: OutKind, text: &str) {
         // A chunk longer than the pane keeps: skip straight to its last lines.
@@ -192,6 +195,12 @@ pub struct ScenarioView {
     pub running: Option<usize>,
     /// Show expected output as a diff instead of beside.
     pub show_diff: bool,
+    /// Output lines wider than the pane wrap (`w`) instead of being cut.
+    pub wrap: bool,
+    /// Columns the output is scrolled sideways when it does not wrap (`h` / `l`).
+    pub hscroll: usize,
+    /// The step text box scrolled down this many rows (`J` / `K`), for the step at `.0`.
+    pub step_scroll: (usize, usize),
     /// Clock time at which the running step started.
     pub started: Duration,
 }
@@ -219,6 +228,9 @@ impl ScenarioView {
             selected: 0,
             running: None,
             show_diff: false,
+            wrap: false,
+            hscroll: 0,
+            step_scroll: (0, 0),
             started: Duration::ZERO,
         }
     }
@@ -266,6 +278,42 @@ impl ScenarioView {
         {
             self.selected = next;
         }
+    }
+
+    /// `J` / `K`: scroll the selected step's text (the drawing stops it at the end).
+    pub fn scroll_step_text(&mut self, delta: i32) {
+        let (step, rows) = self.step_scroll;
+        let rows = if step == self.selected { rows } else { 0 };
+        let moved = i64::try_from(rows).unwrap_or(0) + i64::from(delta);
+        self.step_scroll = (
+            self.selected,
+            usize::try_from(moved.clamp(0, 10_000)).unwrap_or(0),
+        );
+    }
+
+    /// Rows the selected step's text is scrolled down.
+    pub fn step_text_scroll(&self) -> usize {
+        if self.step_scroll.0 == self.selected {
+            self.step_scroll.1
+        } else {
+            0
+        }
+    }
+
+    /// `w`: wrap long output lines, or cut them and scroll sideways.
+    pub fn toggle_wrap(&mut self) {
+        self.wrap = !self.wrap;
+        self.hscroll = 0;
+    }
+
+    /// `h` / `l`: scroll the output sideways (not while it wraps).
+    pub fn scroll_sideways(&mut self, right: bool) {
+        const STEP: usize = 20;
+        self.hscroll = if right {
+            self.hscroll.saturating_add(STEP).min(MAX_OUTPUT_LINE_CHARS)
+        } else {
+            self.hscroll.saturating_sub(STEP)
+        };
     }
 
     pub fn scroll_output(&mut self, delta: i32) {

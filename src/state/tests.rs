@@ -85,6 +85,7 @@ impl T {
                     value,
                     secret,
                 } => self.driver_mut_or_panic().set_value(&name, value, secret),
+                Effect::ClearValue(name) => self.driver_mut_or_panic().clear_value(&name),
                 Effect::Choose { step, block } => self.driver_mut_or_panic().choose(step, block),
                 Effect::Run {
                     index,
@@ -546,6 +547,40 @@ fn search_lands_on_the_scenario_of_a_pasted_error_line() {
 }
 
 #[test]
+fn search_ranks_by_matched_words_so_a_line_with_unknown_words_still_finds_its_scenario() {
+    let mut s = demo_state();
+    cmd(&mut s, Command::Search);
+    // No symptom is inside this line, nor this line inside a symptom, and several of its words
+    // ("could", "E1204", "reset") are in no runbook.
+    update(
+        &mut s,
+        Action::Paste(
+            "E1204 failed to deploy the image: could not create govomiClient for vCenter (reset)"
+                .to_owned(),
+        ),
+    );
+    let first = s
+        .catalog
+        .selected_entry()
+        .map(|e| s.catalog.entries[e].runbook_id.clone());
+    assert_eq!(
+        first.as_deref(),
+        Some("deploy-image-failed"),
+        "{:?}",
+        s.catalog.rows
+    );
+    let Some(Row::Entry { why: Some(why), .. }) = s.catalog.rows.first() else {
+        panic!("{:?}", s.catalog.rows)
+    };
+    assert!(why.contains("words"), "{why}");
+    // A line of nothing but unknown words finds nothing.
+    cmd(&mut s, Command::Back);
+    cmd(&mut s, Command::Search);
+    type_text(&mut s, "zzqx wvvk qqpl");
+    assert!(s.catalog.rows.is_empty(), "{:?}", s.catalog.rows);
+}
+
+#[test]
 fn copy_gives_the_filled_in_command_with_secrets_masked() {
     let mut s = demo_state();
     s.open("demo/demo");
@@ -555,6 +590,13 @@ fn copy_gives_the_filled_in_command_with_secrets_masked() {
         panic!("{effects:?}")
     };
     assert!(text.contains("first line hello"), "{text}");
+    // The terminal may ignore OSC 52: the message says what was done, not that it was copied.
+    let message = s.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("sent") && message.contains("OSC 52"),
+        "{message}"
+    );
+    assert!(!message.contains("copied"), "{message}");
 }
 
 #[test]
@@ -562,7 +604,7 @@ fn help_and_full_output_overlays() {
     let mut s = demo_state();
     s.open("demo/demo");
     cmd(&mut s, Command::Help);
-    assert_eq!(s.overlay, Some(Overlay::Help));
+    assert_eq!(s.overlay, Some(Overlay::Help { scroll: 0 }));
     cmd(&mut s, Command::Back);
     assert!(s.overlay.is_none());
     engine(
@@ -750,6 +792,23 @@ fn a_read_only_context_forces_the_mode_and_keeps_it() {
         s.message
             .as_deref()
             .is_some_and(|m| m.contains("read-only"))
+    );
+}
+
+#[test]
+fn a_read_only_mode_from_the_command_line_is_not_undone_by_m() {
+    let mut s = picker_state(Guard::Normal);
+    s.mode = RunMode::ReadOnly;
+    s.mode_lock = Some("--read-only".to_owned());
+    for _ in 0..3 {
+        let effects = cmd(&mut s, Command::CycleMode);
+        assert!(effects.is_empty(), "{effects:?}");
+        assert_eq!(s.mode, RunMode::ReadOnly);
+    }
+    let message = s.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("--read-only") && message.contains("read-only"),
+        "{message}"
     );
 }
 
@@ -986,4 +1045,169 @@ fn alternatives_are_the_users_pick_and_the_confirmation_shows_exactly_what_runs(
         "{:?}",
         s.dialog
     );
+}
+
+#[test]
+fn enter_in_a_filtered_picker_with_one_match_takes_the_match() {
+    let mut s = picker_state(Guard::Normal);
+    let effects = cmd(&mut s, Command::Enter);
+    let Some(Effect::ListChoices { token, .. }) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    let token = *token;
+    update(
+        &mut s,
+        Action::Choices {
+            token,
+            result: Ok(vec![choice("mgmt-a"), choice("mgmt-b7x")]),
+        },
+    );
+    // The typed text is part of one name only: Enter takes that name, not the text.
+    type_text(&mut s, "b7");
+    cmd(&mut s, Command::Enter);
+    assert_eq!(s.value("pod-name").as_deref(), Some("mgmt-b7x"));
+}
+
+#[test]
+fn a_filter_matching_several_takes_the_typed_text_until_one_is_picked() {
+    let mut s = picker_state(Guard::Normal);
+    let effects = cmd(&mut s, Command::Enter);
+    let Some(Effect::ListChoices { token, .. }) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    let token = *token;
+    update(
+        &mut s,
+        Action::Choices {
+            token,
+            result: Ok(vec![choice("mgmt-a"), choice("mgmt-b")]),
+        },
+    );
+    type_text(&mut s, "mgmt");
+    cmd(&mut s, Command::Enter);
+    assert_eq!(s.value("pod-name").as_deref(), Some("mgmt"));
+}
+
+#[test]
+fn the_values_view_lists_values_masks_secrets_and_changes_or_clears_one() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    // Nothing given yet: v says so.
+    cmd(&mut s, Command::Values);
+    assert!(s.dialog.is_none());
+    s.given("greeting", "helo");
+    s.driver_mut_or_panic()
+        .set_value("api-token", "s3cr3t-value".to_owned(), true);
+    let vars = s.driver().shell().vars.clone();
+    s.s.vars = vars;
+    cmd(&mut s, Command::Values);
+    assert!(matches!(s.dialog, Some(Dialog::Values { .. })));
+    let rows = values::rows(&s);
+    let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["api-token", "greeting"]);
+    assert!(rows.iter().all(|r| !r.shown.contains("s3cr3t")), "{rows:?}");
+    assert_eq!(rows[1].from, "--var");
+    // Change the misspelt greeting: Enter, fix the text, Enter.
+    cmd(&mut s, Command::Down);
+    cmd(&mut s, Command::Enter);
+    assert!(typing(&s));
+    s.update(Action::Backspace);
+    type_text(&mut s, "lo");
+    let effects = cmd(&mut s, Command::Enter);
+    assert!(effects.is_empty(), "carried out: {effects:?}");
+    assert_eq!(s.value("greeting").as_deref(), Some("hello"));
+    // The secret's field starts empty (it is never shown); empty + Enter clears it.
+    cmd(&mut s, Command::Up);
+    cmd(&mut s, Command::Enter);
+    assert!(matches!(
+        &s.dialog,
+        Some(Dialog::Values { editing: Some(e), .. }) if e.is_empty()
+    ));
+    cmd(&mut s, Command::Enter);
+    assert_eq!(s.value("api-token"), None);
+    assert!(s.vars.get("api-token").is_none());
+    // The copied command now has the new greeting.
+    cmd(&mut s, Command::Back);
+    assert!(s.dialog.is_none());
+    let effects = cmd(&mut s, Command::Copy);
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(text.contains("first line hello"), "{text}");
+}
+
+#[test]
+fn help_scrolls_and_stops_at_its_end() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    cmd(&mut s, Command::Help);
+    for _ in 0..3 {
+        cmd(&mut s, Command::Down);
+    }
+    assert_eq!(s.overlay, Some(Overlay::Help { scroll: 3 }));
+    cmd(&mut s, Command::PageUp);
+    assert_eq!(s.overlay, Some(Overlay::Help { scroll: 0 }));
+    // Keys under the help do not reach the checklist.
+    assert_eq!(scenario(&s).selected, 0);
+    cmd(&mut s, Command::Help);
+    assert_eq!(s.overlay, None);
+}
+
+#[test]
+fn the_lab_shows_its_instructions_with_its_scenario_and_announces_the_fix() {
+    let mut s = demo_state();
+    s.lab = Some(lab::LabInfo {
+        scenario: "demo/demo".to_owned(),
+        title: "Demo of the Checklist".to_owned(),
+        hint: "Print the lines, then tick off step 3.".to_owned(),
+        fixed: false,
+        shown: false,
+    });
+    // Another scenario: no instructions.
+    s.open("eks-cilium/eks-cilium");
+    assert_eq!(s.dialog, None);
+    // The lab's own: the instructions open once; Enter closes them; i shows them again.
+    s.open("demo/demo");
+    assert_eq!(s.dialog, Some(Dialog::Lab));
+    cmd(&mut s, Command::Enter);
+    assert_eq!(s.dialog, None);
+    cmd(&mut s, Command::Back);
+    s.open("demo/demo");
+    assert_eq!(s.dialog, None, "shown once only");
+    cmd(&mut s, Command::Lab);
+    assert_eq!(s.dialog, Some(Dialog::Lab));
+    cmd(&mut s, Command::Back);
+    // The job's word: announced, and kept for the header.
+    s.update(Action::LabFixed);
+    assert_eq!(s.dialog, Some(Dialog::Lab));
+    assert!(s.lab.as_ref().is_some_and(|l| l.fixed));
+    assert!(
+        s.message.as_deref().is_some_and(|m| m.contains("fixed")),
+        "{:?}",
+        s.message
+    );
+}
+
+#[test]
+fn without_a_lab_i_says_how_to_start_one() {
+    let mut s = demo_state();
+    s.open("demo/demo");
+    cmd(&mut s, Command::Lab);
+    assert_eq!(s.dialog, None);
+    assert!(s.message.as_deref().is_some_and(|m| m.contains("--lab")));
+}
+
+#[test]
+fn the_diagnose_evidence_scrolls_with_j_and_k() {
+    let mut s = demo_state();
+    let effects = cmd(&mut s, Command::Diagnose);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Diagnose]),
+        "{effects:?}"
+    );
+    cmd(&mut s, Command::StepTextDown);
+    cmd(&mut s, Command::StepTextDown);
+    assert_eq!(s.diagnose.as_ref().map(|d| d.evidence_scroll), Some(6));
+    cmd(&mut s, Command::StepTextUp);
+    assert_eq!(s.diagnose.as_ref().map(|d| d.evidence_scroll), Some(3));
 }

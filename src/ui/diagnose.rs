@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::{Theme, WIDE, fit};
+use crate::action::Command;
 use crate::state::State;
 use crate::state::diagnose::Status;
 
@@ -144,10 +145,34 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             Span::styled(format!("runbook {}", f.scenario), theme.code()),
         ]));
     }
+    // Longer than the pane: it scrolls (J / K), and the title says so. Rows are counted as if
+    // cut at the width, with one more allowed per wrapped line for word breaks.
+    let inner = usize::from(detail_area.width.saturating_sub(2)).max(1);
+    let height = usize::from(detail_area.height.saturating_sub(2));
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let wrapped = lines.iter().filter(|l| l.width() > inner).count();
+    let top = view
+        .evidence_scroll
+        .min((rows + wrapped).saturating_sub(height));
+    let title = if rows > height {
+        let keys = format!(
+            "{}/{}",
+            state.keymap.first_key(Command::StepTextDown),
+            state.keymap.first_key(Command::StepTextUp)
+        );
+        if top == 0 {
+            format!(" evidence · {keys} more ")
+        } else {
+            format!(" evidence · row {} · {keys} ", top + 1)
+        }
+    } else {
+        " evidence ".to_owned()
+    };
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(block(" evidence ".into(), false)),
+            .scroll((u16::try_from(top).unwrap_or(u16::MAX), 0))
+            .block(block(title, false)),
         detail_area,
     );
 }

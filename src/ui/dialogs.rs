@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::Theme;
+use crate::action::Command;
 use crate::state::{Dialog, Live, LiveState, Overlay, State};
 
 /// Rows of a live list shown at once.
@@ -14,7 +15,7 @@ const LIVE_ROWS: usize = 8;
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
     match &state.overlay {
-        Some(Overlay::Help) => help(frame, state, area, theme),
+        Some(Overlay::Help { scroll }) => help(frame, state, area, theme, *scroll),
         Some(Overlay::Output {
             scroll,
             query,
@@ -121,6 +122,26 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             for r in reasons {
                 lines.push(Line::from(Span::raw(format!("  • {r}"))));
             }
+            // Which cluster it changes: the pinned context (and namespace), by name.
+            let info = &state.context;
+            let mut target = vec![Span::raw("Runs against ")];
+            match &info.context {
+                Some(name) => {
+                    target.push(Span::raw("context "));
+                    target.push(Span::styled(name.clone(), theme.warn()));
+                    if let Some(ns) = &info.namespace {
+                        target.push(Span::raw(format!(", namespace {ns}")));
+                    }
+                    if let Some(server) = &info.server {
+                        target.push(Span::styled(format!(" ({server})"), theme.dim()));
+                    }
+                }
+                None => target.push(Span::styled(
+                    "no pinned kube context (your shell's kubeconfig decides)",
+                    theme.warn(),
+                )),
+            }
+            lines.push(Line::from(target));
             lines.push(Line::raw(""));
             for c in commands {
                 for (i, l) in c.lines().enumerate() {
@@ -322,6 +343,88 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
                 70,
             );
         }
+        Some(Dialog::Values { selected, editing }) => {
+            let rows = crate::state::values::rows(state);
+            let width = rows
+                .iter()
+                .map(|r| r.name.chars().count())
+                .max()
+                .unwrap_or(0);
+            let mut lines = vec![Line::from(Span::styled(
+                "What the commands of the steps to come get:",
+                theme.dim(),
+            ))];
+            for (i, r) in rows.iter().enumerate() {
+                let chosen = i == *selected;
+                let style = if chosen {
+                    theme.selected()
+                } else {
+                    theme.base()
+                };
+                let mark = if chosen { theme.pointer() } else { "  " };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{mark}{:width$}  {}", r.name, r.shown), style),
+                    Span::styled(format!("  ({})", r.from), theme.dim()),
+                ]));
+                if chosen && let Some(input) = editing {
+                    let shown = if r.secret {
+                        "•".repeat(input.chars().count())
+                    } else {
+                        input.clone()
+                    };
+                    lines.push(Line::from(vec![
+                        Span::styled("    new value> ", theme.title()),
+                        Span::raw(shown),
+                        Span::styled("▏", theme.title()),
+                    ]));
+                }
+            }
+            lines.push(Line::raw(""));
+            let keys = if editing.is_some() {
+                "Enter: use it (empty: clear it, asked again) · Esc: keep the old one"
+            } else {
+                "↑↓ choose · Enter change or clear · Esc close"
+            };
+            lines.push(Line::from(Span::styled(keys, theme.dim())));
+            modal(frame, area, " values ", lines, theme, 76);
+        }
+        Some(Dialog::Lab) => {
+            if let Some(lab) = &state.lab {
+                let mut lines = Vec::new();
+                if lab.fixed {
+                    lines.push(Line::from(Span::styled(
+                        format!(
+                            "{} The practice cluster reports this fixed.",
+                            theme.status(crate::state::Status::Passed, 0).0
+                        ),
+                        theme.ok(),
+                    )));
+                    lines.push(Line::raw(""));
+                }
+                lines.push(Line::from(vec![
+                    Span::styled("Practice cluster: ", theme.dim()),
+                    Span::styled(lab.title.clone(), theme.title()),
+                ]));
+                lines.push(Line::raw(""));
+                lines.push(Line::from(Span::styled("In this lab:", theme.heading())));
+                for l in lab.hint.lines() {
+                    lines.push(Line::from(Span::raw(format!("  {l}"))));
+                }
+                lines.push(Line::raw(""));
+                let finish = if lab.fixed {
+                    "Enter close · i shows this again"
+                } else {
+                    "Work through the steps; this tells you when the lab is fixed. Enter close · i shows this again"
+                };
+                lines.push(Line::from(Span::styled(finish, theme.dim())));
+                let title = if lab.fixed {
+                    " fixed! "
+                } else {
+                    " in this lab "
+                };
+                modal(frame, area, title, lines, theme, 76);
+            }
+        }
         Some(Dialog::Quit) => {
             let lines = vec![
                 Line::from(Span::raw("A command is still running.")),
@@ -363,6 +466,11 @@ fn live_lines<'a>(
             if visible.is_empty() {
                 lines.push(Line::from(Span::styled(
                     "  none match (Enter takes what you typed)",
+                    theme.dim(),
+                )));
+            } else if visible.len() == 1 && live.selected.is_none() && !filter.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    format!("  one match: Enter takes {}", visible[0].value),
                     theme.dim(),
                 )));
             }
@@ -456,7 +564,7 @@ fn modal(
     );
 }
 
-fn help(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
+fn help(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme, scroll: usize) {
     let entries = state.keymap.help();
     let key_width = entries
         .iter()
@@ -477,7 +585,39 @@ fn help(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
         "keys can be changed in the config file: runbook config --path",
         theme.dim(),
     )));
-    modal(frame, area, " keys ", lines, theme, 64);
+    // Taller than the screen: a window of it (rows counted as wrapped), and the title says
+    // where it is.
+    let room = usize::from(area.height.saturating_sub(4));
+    let inner = usize::from(width_of(64, area)).max(1);
+    let rows = |l: &Line<'_>| l.width().max(1).div_ceil(inner);
+    let total = lines.len();
+    if lines.iter().map(rows).sum::<usize>() <= room {
+        modal(frame, area, " keys ", lines, theme, 64);
+        return;
+    }
+    // The last top from which the rest fits.
+    let mut last_top = total;
+    let mut used = 0;
+    while last_top > 0 && used + rows(&lines[last_top - 1]) <= room {
+        last_top -= 1;
+        used += rows(&lines[last_top]);
+    }
+    let top = scroll.min(last_top);
+    let mut window = Vec::new();
+    let mut used = 0;
+    for l in lines.into_iter().skip(top) {
+        used += rows(&l);
+        if used > room {
+            break;
+        }
+        window.push(l);
+    }
+    let title = format!(
+        " keys {}-{} of {total} · ↑↓ scroll ",
+        top + 1,
+        top + window.len()
+    );
+    modal(frame, area, &title, window, theme, 64);
 }
 
 fn output(
@@ -500,7 +640,11 @@ fn output(
     let height = usize::from(area.height.saturating_sub(3));
     let total = item.output.lines.len();
     let top = scroll.min(total.saturating_sub(height));
-    let lines: Vec<Line<'_>> = item
+    let (wrap, hscroll) = state
+        .scenario
+        .as_ref()
+        .map_or((false, 0), |s| (s.wrap, s.hscroll));
+    let lines: Vec<Line<'static>> = item
         .output
         .lines
         .iter()
@@ -517,6 +661,9 @@ fn output(
             }
         })
         .collect();
+    let width = usize::from(area.width.saturating_sub(2));
+    let mut lines = super::scenario::shape(lines, wrap, hscroll, width);
+    lines.truncate(height);
     let [body, bar] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     frame.render_widget(
         Paragraph::new(lines).block(
@@ -524,12 +671,7 @@ fn output(
                 .borders(Borders::ALL)
                 .border_style(theme.border(true))
                 .title(Span::styled(
-                    format!(
-                        " step {} output · lines {}-{} of {total} ",
-                        item.number,
-                        top + 1,
-                        (top + height).min(total)
-                    ),
+                    output_title(&item.number, top, height, total, item.output.dropped),
                     theme.title(),
                 )),
         ),
@@ -541,10 +683,40 @@ fn output(
             if searching { "▏" } else { "" }
         )
     } else {
-        " ↑↓ PgUp PgDn g G scroll · / search · Esc close".to_owned()
+        let key = |c| state.keymap.first_key(c);
+        let sideways = if wrap {
+            format!("{} cut lines", key(Command::Wrap))
+        } else {
+            let at = if hscroll > 0 {
+                format!(" (from column {})", hscroll + 1)
+            } else {
+                String::new()
+            };
+            format!(
+                "{} {} sideways{at} · {} wrap",
+                key(Command::ScrollLeft),
+                key(Command::ScrollRight),
+                key(Command::Wrap)
+            )
+        };
+        format!(" ↑↓ PgUp PgDn g G scroll · {sideways} · / search · Esc close")
     };
     frame.render_widget(
         Paragraph::new(Span::styled(prompt, theme.dim())).style(theme.status_bar()),
         bar,
     );
+}
+
+/// The `o` view's title: which lines are shown, numbered as the command printed them, and how
+/// many from the start were not kept.
+fn output_title(number: &str, top: usize, height: usize, total: usize, dropped: u64) -> String {
+    let first = dropped + top as u64 + 1;
+    let last = dropped + (top + height).min(total) as u64;
+    if dropped == 0 {
+        format!(" step {number} output · lines {first}-{last} of {total} ")
+    } else {
+        format!(
+            " step {number} output · lines {first}-{last}; the first {dropped} lines were not kept "
+        )
+    }
 }

@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::{Theme, WIDE, fit, markup};
+use crate::action::Command;
 use crate::runbook::{BlockKind, Section};
 use crate::state::{Focus, Item, OutKind, ScenarioView, State, Status};
 
@@ -22,7 +23,7 @@ pub fn draw(
 ) -> Option<(u16, u16, u16)> {
     let s = state.scenario.as_ref()?;
     let [header, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(4)]).areas(area);
-    draw_header(frame, s, header, theme);
+    draw_header(frame, s, lab_mark(state), header, theme);
     let rows = u16::try_from(s.items.len())
         .unwrap_or(u16::MAX)
         .saturating_add(2);
@@ -52,13 +53,36 @@ pub fn draw(
         } else {
             &[]
         };
-        draw_step(frame, item, reference, step_area, theme);
+        draw_step(
+            frame,
+            state,
+            item,
+            reference,
+            s.step_text_scroll(),
+            step_area,
+            theme,
+        );
         draw_output(frame, state, s, item, output_area, theme);
     }
     Some(clicks)
 }
 
-fn draw_header(frame: &mut Frame<'_>, s: &ScenarioView, area: Rect, theme: Theme) {
+/// The practice cluster's word on the scenario on screen, for the header: fixed or not yet.
+fn lab_mark(state: &State) -> Option<bool> {
+    state
+        .lab
+        .as_ref()
+        .filter(|lab| lab.is_for(state))
+        .map(|lab| lab.fixed)
+}
+
+fn draw_header(
+    frame: &mut Frame<'_>,
+    s: &ScenarioView,
+    lab: Option<bool>,
+    area: Rect,
+    theme: Theme,
+) {
     let title = s.scenario().map_or("", |x| x.title.as_str());
     let procedure = s
         .scenario()
@@ -75,11 +99,19 @@ fn draw_header(frame: &mut Frame<'_>, s: &ScenarioView, area: Rect, theme: Theme
     let width = usize::from(area.width);
     let left = fit(title, width.saturating_sub(gauge.chars().count() + 2));
     let pad = width.saturating_sub(left.chars().count() + gauge.chars().count());
-    let more = if s.procedure_count() > 1 {
+    let mut more = if s.procedure_count() > 1 {
         format!("  (p: {} other procedures)", s.procedure_count() - 1)
     } else {
         String::new()
     };
+    let (mark, mark_style) = match lab {
+        Some(true) => ("  practice cluster: FIXED", theme.ok()),
+        Some(false) => ("  practice cluster: not fixed yet (i)", theme.warn()),
+        None => ("", theme.dim()),
+    };
+    if !mark.is_empty() {
+        more.clear();
+    }
     let lines = vec![
         Line::from(vec![
             Span::styled(left, theme.title()),
@@ -90,11 +122,12 @@ fn draw_header(frame: &mut Frame<'_>, s: &ScenarioView, area: Rect, theme: Theme
             Span::styled(
                 fit(
                     &format!("{} · {procedure}", s.runbook.id),
-                    width.saturating_sub(more.len()),
+                    width.saturating_sub(more.len() + mark.len()),
                 ),
                 theme.dim(),
             ),
             Span::styled(more, theme.dim()),
+            Span::styled(mark, mark_style),
         ]),
     ];
     frame.render_widget(Paragraph::new(lines), area);
@@ -155,7 +188,15 @@ fn draw_checklist(
     (area.y + 1, area.height.saturating_sub(2), offset)
 }
 
-fn draw_step(frame: &mut Frame<'_>, item: &Item, reference: &[Section], area: Rect, theme: Theme) {
+fn draw_step(
+    frame: &mut Frame<'_>,
+    state: &State,
+    item: &Item,
+    reference: &[Section],
+    scroll: usize,
+    area: Rect,
+    theme: Theme,
+) {
     let mut lines: Vec<Line<'static>> = markup::lines(&item.step.text, theme.base(), theme);
     for c in &item.step.callouts {
         let style = if matches!(c.kind.as_str(), "warning" | "danger" | "caution") {
@@ -211,14 +252,38 @@ fn draw_step(frame: &mut Frame<'_>, item: &Item, reference: &[Section], area: Re
             }
         }
     }
-    let title = format!(" step {} · {} ", item.number, item.status.label());
+    // Longer than the box: it scrolls, and the title says how. Rows are counted as if cut at
+    // the width; each line that wraps may take one more row at a word break, so that much
+    // more scrolling is allowed.
+    let inner = usize::from(area.width.saturating_sub(2)).max(1);
+    let height = usize::from(area.height.saturating_sub(2));
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let wrapped = lines.iter().filter(|l| l.width() > inner).count();
+    let mut title = format!(" step {} · {} ", item.number, item.status.label());
+    let top = scroll.min((rows + wrapped).saturating_sub(height));
+    if rows > height {
+        let keys = format!(
+            "{}/{}",
+            state.keymap.first_key(Command::StepTextDown),
+            state.keymap.first_key(Command::StepTextUp)
+        );
+        let more = if top == 0 {
+            format!("· {keys} more ")
+        } else {
+            format!("· row {} · {keys} ", top + 1)
+        };
+        title.push_str(&more);
+    }
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(theme.border(false))
-                .title(title),
-        ),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(top).unwrap_or(u16::MAX), 0))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.border(false))
+                    .title(title),
+            ),
         area,
     );
 }
@@ -254,21 +319,37 @@ fn draw_output(
     let mut lines: Vec<Line<'static>> = Vec::new();
     if out.dropped > 0 {
         lines.push(Line::from(Span::styled(
-            format!("… {} earlier lines not shown (o: full output)", out.dropped),
+            format!("… the first {} lines were not kept", out.dropped),
             theme.dim(),
         )));
     }
     let total = out.lines.len() + usize::from(out.progress.is_some());
     let end = total.saturating_sub(out.scroll_back);
-    let start = end.saturating_sub(height.saturating_sub(lines.len()));
-    for l in out.lines.iter().skip(start).take(end.saturating_sub(start)) {
-        lines.push(output_line(l, theme));
-    }
+    let room = height.saturating_sub(lines.len());
+    let start = end.saturating_sub(room);
+    let mut body: Vec<Line<'static>> = out
+        .lines
+        .iter()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .map(|l| output_line(l, theme))
+        .collect();
     if let Some(p) = &out.progress
         && end > out.lines.len()
     {
-        lines.push(Line::from(Span::styled(display(p), theme.dim())));
+        body.push(Line::from(Span::styled(display(p), theme.dim())));
     }
+    let width = usize::from(actual_area.width.saturating_sub(2));
+    let body = shape(body, s.wrap, s.hscroll, width);
+    // Wrapped, the last lines may take more rows than there are: the newest rows stay.
+    lines.extend(
+        body.into_iter()
+            .rev()
+            .take(room)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev(),
+    );
     if out.lines.is_empty() && out.progress.is_none() {
         let hint = if item.step.commands().next().is_some() {
             "Enter runs this step; its output appears here."
@@ -426,6 +507,61 @@ pub fn output_line(l: &crate::state::OutLine, theme: Theme) -> Line<'static> {
 
 /// Output for the screen: ANSI escapes and control characters removed (colours are not
 /// passed through to keep the frame's own styles intact), tabs expanded.
+/// Output lines as a pane shows them: wrapped at `width` columns, or (not wrapping) with the
+/// first `skip` columns scrolled out of sight; the pane cuts what is wider.
+pub fn shape(
+    lines: Vec<Line<'static>>,
+    wrap: bool,
+    skip: usize,
+    width: usize,
+) -> Vec<Line<'static>> {
+    if !wrap && skip == 0 {
+        return lines;
+    }
+    let width = width.max(1);
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        let cells: Vec<(char, ratatui::style::Style)> = line
+            .spans
+            .iter()
+            .flat_map(|span| {
+                let style = line.style.patch(span.style);
+                span.content.chars().map(move |c| (c, style))
+            })
+            .collect();
+        if wrap {
+            if cells.is_empty() {
+                out.push(Line::default());
+            }
+            out.extend(cells.chunks(width).map(cells_line));
+        } else {
+            out.push(cells_line(&cells[skip.min(cells.len())..]));
+        }
+    }
+    out
+}
+
+/// Characters with their styles back into a line of spans.
+fn cells_line(cells: &[(char, ratatui::style::Style)]) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut text = String::new();
+    let mut current = None;
+    for (c, style) in cells {
+        if current.is_some_and(|s| s != *style) {
+            spans.push(Span::styled(
+                std::mem::take(&mut text),
+                current.unwrap_or_default(),
+            ));
+        }
+        current = Some(*style);
+        text.push(*c);
+    }
+    if let Some(style) = current {
+        spans.push(Span::styled(text, style));
+    }
+    Line::from(spans)
+}
+
 pub fn display(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();

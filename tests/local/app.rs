@@ -132,6 +132,13 @@ async fn a_step_run_through_the_loop_is_recorded_and_reopening_takes_the_scenari
         "{:?}",
         app.state().message
     );
+    // It names the file and says the clipboard copy was only sent (OSC 52 may be ignored).
+    let message = app.state().message.clone().unwrap_or_default();
+    assert!(message.contains("report.md"), "{message}");
+    assert!(
+        message.contains("sent to the terminal's clipboard (OSC 52)"),
+        "{message}"
+    );
     let report = std::fs::read_to_string(folder.join("report.md")).unwrap_or_default();
     assert!(report.contains("first line world"), "{report}");
     app.quit().await;

@@ -276,6 +276,50 @@ fn confirm_dialog() {
     let d = driver(&s, &[]);
     enter(&mut s, &d);
     snapshot("confirm", &s);
+    // The dialog names the context the command changes.
+    let screen = text(&render(&s, 80, 24, Theme::default()));
+    assert!(
+        screen.contains("Runs against context lab, namespace default"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn ascii_draws_no_box_arrow_or_shape_glyph_on_any_screen() {
+    let ascii = Theme {
+        color: true,
+        ascii: true,
+    };
+    let mut screens = vec![("catalog", state())];
+    let mut s = state();
+    s.open("demo/demo");
+    screens.push(("scenario", s));
+    let mut s = state();
+    s.open("demo/demo");
+    cmd(&mut s, Command::Help);
+    screens.push(("help", s));
+    let mut s = running_demo();
+    cmd(&mut s, Command::FullOutput);
+    screens.push(("output", s));
+    screens.push(("running", running_demo()));
+    let mut s = state();
+    s.open("demo/demo");
+    for _ in 0..3 {
+        cmd(&mut s, Command::Down);
+    }
+    let d = driver(&s, &[]);
+    enter(&mut s, &d);
+    screens.push(("confirm", s));
+    for (name, s) in &screens {
+        for (w, h) in SIZES {
+            let screen = text(&render(s, w, h, ascii));
+            let odd: String = screen.chars().filter(|c| !c.is_ascii()).collect();
+            assert!(odd.is_empty(), "{name} {w}x{h} draws {odd:?}:\n{screen}");
+            // Unicode drawing is still there without --ascii (the test sees glyphs at all).
+            let fancy = text(&render(s, w, h, Theme::default()));
+            assert!(fancy.contains('─') || fancy.contains('│'), "{name}");
+        }
+    }
 }
 
 #[test]
@@ -284,6 +328,14 @@ fn help_overlay() {
     s.open("demo/demo");
     cmd(&mut s, Command::Help);
     snapshot("help", &s);
+    // At 80x24 the help is longer than the screen: its title says so, and G reaches the end.
+    let top = text(&render(&s, 80, 24, Theme::default()));
+    assert!(top.contains(" keys 1-"), "{top}");
+    assert!(!top.contains("q  quit"), "{top}");
+    cmd(&mut s, Command::Bottom);
+    let end = text(&render(&s, 80, 24, Theme::default()));
+    assert!(end.contains("q  quit"), "{end}");
+    assert!(end.contains("runbook config --path"), "{end}");
 }
 
 #[test]
@@ -291,6 +343,16 @@ fn full_output_overlay() {
     let mut s = running_demo();
     cmd(&mut s, Command::FullOutput);
     snapshot("full_output", &s);
+    // Lines the pane could not keep are counted, and the numbers are the command's own.
+    let mut s = running_demo();
+    let index = s.scenario.as_ref().map_or(0, |v| v.selected);
+    update(&mut s, Action::OutputDropped(index, 100_000));
+    cmd(&mut s, Command::FullOutput);
+    let screen = text(&render(&s, 80, 24, Theme::default()));
+    assert!(
+        screen.contains("lines 100001-") && screen.contains("the first 100000 lines were not kept"),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -334,4 +396,80 @@ fn reference_sections_show_with_the_first_step() {
     cmd(&mut s, Command::Down);
     let second = text(&render(&s, 120, 40, Theme::default()));
     assert!(!second.contains("reference: Examples"), "{second}");
+}
+
+/// A pod list whose STATUS column starts past column 80.
+fn wide_output() -> State {
+    let mut s = running_demo();
+    let line = format!(
+        "{:<100}{}",
+        "hubble-system   mgmt-7f9c-abcde   1/1", "CrashLoopBackOff"
+    );
+    update(
+        &mut s,
+        Action::Engine(
+            0,
+            Box::new(Event::Output {
+                step: 1,
+                block: 0,
+                stream: Stream::Stdout,
+                ts_ms: 2,
+                text: format!("{line}\n"),
+            }),
+        ),
+    );
+    s
+}
+
+#[test]
+fn w_wraps_long_output_lines_and_h_l_scroll_them_sideways_at_80x24() {
+    let mut s = wide_output();
+    let screen = |s: &State| text(&render(s, 80, 24, Theme::default()));
+    assert!(!screen(&s).contains("CrashLoop"), "{}", screen(&s));
+    // Sideways: l moves 20 columns at a time; h comes back.
+    for _ in 0..3 {
+        cmd(&mut s, Command::ScrollRight);
+    }
+    assert!(screen(&s).contains("CrashLoopBackOff"), "{}", screen(&s));
+    for _ in 0..3 {
+        cmd(&mut s, Command::ScrollLeft);
+    }
+    assert!(!screen(&s).contains("CrashLoop"), "{}", screen(&s));
+    // Wrapped, the column shows in the pane and in o.
+    cmd(&mut s, Command::Wrap);
+    assert!(screen(&s).contains("CrashLoopBackOff"), "{}", screen(&s));
+    cmd(&mut s, Command::FullOutput);
+    let full = screen(&s);
+    assert!(full.contains("CrashLoopBackOff"), "{full}");
+    assert!(full.contains("w cut lines"), "{full}");
+    // In o, w cuts again and l scrolls there too.
+    cmd(&mut s, Command::Wrap);
+    assert!(!screen(&s).contains("CrashLoop"), "{}", screen(&s));
+    for _ in 0..4 {
+        cmd(&mut s, Command::ScrollRight);
+    }
+    let full = screen(&s);
+    assert!(full.contains("CrashLoopBackOff"), "{full}");
+    assert!(full.contains("from column 81"), "{full}");
+}
+
+#[test]
+fn the_step_text_scrolls_with_j_and_k_at_80x24() {
+    let mut s = state();
+    s.open("demo/demo");
+    let screen = |s: &State| text(&render(s, 80, 24, Theme::default()));
+    let first = screen(&s);
+    assert!(first.contains("step 1 · pending · J/K more"), "{first}");
+    assert!(!first.contains("── expected output"), "{first}");
+    for _ in 0..3 {
+        cmd(&mut s, Command::StepTextDown);
+    }
+    let down = screen(&s);
+    assert!(down.contains("── expected output"), "{down}");
+    assert!(down.contains("· row "), "{down}");
+    // Another step starts at its top.
+    cmd(&mut s, Command::Down);
+    assert!(!screen(&s).contains("· row "), "{}", screen(&s));
+    cmd(&mut s, Command::StepTextUp);
+    assert!(!screen(&s).contains("· row "), "{}", screen(&s));
 }

@@ -127,6 +127,10 @@ fn the_status_bar_names_a_healthy_context_and_a_placeholder_picks_a_live_pod() {
     assert!(out.status.success());
     // The lab's context, pinned, and the health probe's verdict.
     tmux.wait("a healthy context", |s| s.contains("ctx runbook-lab ●"));
+    // The lab's instructions open with its scenario; Enter closes them.
+    tmux.wait("the lab's instructions", |s| s.contains("In this lab:"));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the checklist", |s| !s.contains("In this lab:"));
     // Step 3 deletes the mgmt pod, two ways: the user picks typing its name.
     tmux.keys(&["j", "j", "j", "Enter"]);
     tmux.wait("the choice", |s| {
