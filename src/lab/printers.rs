@@ -4,7 +4,8 @@
 //! are more than a field (`fn:job_status`, `fn:external_ip`, ...).
 //!
 //! To print one more kind, add its columns to `api/printers.yaml`; to add a function, add an
-//! arm to [`function`] or, for a whole printer, to [`special`].
+//! arm to [`function`] or, for a whole printer, write it as a small function and add a row to
+//! [`SPECIAL`].
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -225,315 +226,422 @@ fn function(f: &str, arg: &str, obj: &Value, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A printer written here: the object and the time to measure ages against.
+type Printer = fn(&Value, DateTime<Utc>) -> String;
+
+/// The printers that `fn:NAME` cells name. `subjects_KIND` names not listed here are served
+/// by [`subjects`] too (see [`special`]).
+const SPECIAL: &[(&str, Printer)] = &[
+    ("job_status", job_status),
+    ("job_completions", job_completions),
+    ("job_duration", job_duration),
+    ("external_ip", external_ip),
+    ("endpoints", endpoints),
+    ("slice_ports", slice_ports),
+    ("slice_endpoints", slice_endpoints),
+    ("access_modes", access_modes),
+    ("claim", claim),
+    ("storageclass_name", storageclass_name),
+    ("ingress_hosts", ingress_hosts),
+    ("ingress_ports", ingress_ports),
+    ("hpa_targets", hpa_targets),
+    ("controller", controller),
+    ("csr_duration", csr_duration),
+    ("csr_condition", csr_condition),
+    ("apiservice_service", apiservice_service),
+    ("apiservice_available", apiservice_available),
+    ("quota_request", |obj, _| quota(obj, false)),
+    ("quota_limit", |obj, _| quota(obj, true)),
+    ("component_status", component_status),
+    ("component_message", |obj, _| {
+        healthy_condition_text(obj, "message")
+    }),
+    ("component_error", |obj, _| {
+        healthy_condition_text(obj, "error")
+    }),
+];
+
+/// A job's STATUS column: the first of these conditions that holds, checked in this order
+/// (suspension is checked after them, then "Running").
+const JOB_STATES: &[&str] = &["Complete", "Failed", "FailureTarget", "SuccessCriteriaMet"];
+
+/// The short names kubectl prints for volume access modes.
+const ACCESS_MODES: &[(&str, &str)] = &[
+    ("ReadWriteOnce", "RWO"),
+    ("ReadOnlyMany", "ROX"),
+    ("ReadWriteMany", "RWX"),
+    ("ReadWriteOncePod", "RWOP"),
+];
+
+/// How many endpoint addresses a cell shows before "+ N more...".
+const SHOWN_ADDRESSES: usize = 3;
+
 /// Printers with more rules than a field.
 fn special(name: &str, obj: &Value, now: DateTime<Utc>) -> String {
-    let status = &obj["status"];
-    let spec = &obj["spec"];
-    let condition = |t: &str| {
-        status["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == t && c["status"] == "True")
-    };
-    match name {
-        "job_status" => if condition("Complete") {
-            "Complete"
-        } else if condition("Failed") {
-            "Failed"
-        } else if condition("FailureTarget") {
-            "FailureTarget"
-        } else if condition("SuccessCriteriaMet") {
-            "SuccessCriteriaMet"
-        } else if spec["suspend"] == true || condition("Suspended") {
-            "Suspended"
-        } else {
-            "Running"
-        }
-        .to_owned(),
-        "job_completions" => {
-            let succeeded = status["succeeded"].as_i64().unwrap_or(0);
-            if let Some(c) = spec["completions"].as_i64() {
-                format!("{succeeded}/{c}")
-            } else {
-                let parallelism = spec["parallelism"].as_i64().unwrap_or(1);
-                if parallelism > 1 {
-                    format!("{succeeded}/1 of {parallelism}")
-                } else {
-                    format!("{succeeded}/1")
-                }
-            }
-        }
-        "job_duration" => {
-            let Some(start) = status["startTime"].as_str().and_then(parse_ts) else {
-                return String::new();
-            };
-            let end = status["completionTime"]
-                .as_str()
-                .and_then(parse_ts)
-                .unwrap_or(now);
-            human_duration(end - start)
-        }
-        "external_ip" => {
-            let lb: Vec<String> = status["loadBalancer"]["ingress"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|i| {
-                    i["ip"]
-                        .as_str()
-                        .or(i["hostname"].as_str())
-                        .map(str::to_owned)
-                })
-                .collect();
-            let external: Vec<String> = spec["externalIPs"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(text_of)
-                .collect();
-            match spec["type"].as_str().unwrap_or("ClusterIP") {
-                "ExternalName" => spec["externalName"].as_str().unwrap_or("<none>").to_owned(),
-                "LoadBalancer" => {
-                    let all: Vec<String> = lb.into_iter().chain(external).collect();
-                    if all.is_empty() {
-                        "<pending>".to_owned()
-                    } else {
-                        all.join(",")
-                    }
-                }
-                _ => or_none(&external),
-            }
-        }
-        "endpoints" => {
-            let mut out = Vec::new();
-            for subset in obj["subsets"].as_array().into_iter().flatten() {
-                for a in subset["addresses"].as_array().into_iter().flatten() {
-                    let ip = a["ip"].as_str().unwrap_or_default();
-                    let ports = subset["ports"].as_array().cloned().unwrap_or_default();
-                    if ports.is_empty() {
-                        out.push(ip.to_owned());
-                    }
-                    for p in ports {
-                        out.push(format!("{ip}:{}", text_of(&p["port"])));
-                    }
-                }
-            }
-            if out.len() > 3 {
-                let more = out.len() - 3;
-                out.truncate(3);
-                return format!("{} + {more} more...", out.join(","));
-            }
-            or_none(&out)
-        }
-        "slice_ports" => {
-            let ports: Vec<String> = obj["ports"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|p| text_of(&p["port"]))
-                .collect();
-            if ports.is_empty() {
-                "<unset>".to_owned()
-            } else {
-                ports.join(",")
-            }
-        }
-        "slice_endpoints" => {
-            let ips: Vec<String> = values(obj, ".endpoints[*].addresses")
-                .into_iter()
-                .flat_map(|a| a.as_array().cloned().unwrap_or_default())
-                .map(|a| text_of(&a))
-                .collect();
-            if ips.len() > 3 {
-                format!("{} + {} more...", ips[..3].join(","), ips.len() - 3)
-            } else if ips.is_empty() {
-                "<unset>".to_owned()
-            } else {
-                ips.join(",")
-            }
-        }
-        "access_modes" => {
-            let short: Vec<&str> = spec["accessModes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|m| match m.as_str()? {
-                    "ReadWriteOnce" => Some("RWO"),
-                    "ReadOnlyMany" => Some("ROX"),
-                    "ReadWriteMany" => Some("RWX"),
-                    "ReadWriteOncePod" => Some("RWOP"),
-                    _ => None,
-                })
-                .collect();
-            short.join(",")
-        }
-        "claim" => match spec["claimRef"]["name"].as_str() {
-            Some(n) => format!(
-                "{}/{n}",
-                spec["claimRef"]["namespace"].as_str().unwrap_or_default()
-            ),
-            None => String::new(),
-        },
-        "storageclass_name" => {
-            let name = obj["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let default = obj["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"]
-                == "true";
-            if default {
-                format!("{name} (default)")
-            } else {
-                name
-            }
-        }
-        "ingress_hosts" => {
-            let hosts: Vec<String> = values(obj, ".spec.rules[*].host")
-                .into_iter()
-                .map(text_of)
-                .collect();
-            if hosts.is_empty() {
-                "*".to_owned()
-            } else {
-                hosts.join(",")
-            }
-        }
-        "ingress_ports" => {
-            if spec["tls"].as_array().is_some_and(|t| !t.is_empty()) {
-                "80, 443".to_owned()
-            } else {
-                "80".to_owned()
-            }
-        }
-        "hpa_targets" => {
-            let metrics = spec["metrics"].as_array().cloned().unwrap_or_default();
-            if metrics.is_empty() {
-                return "<none>".to_owned();
-            }
-            let parts: Vec<String> = metrics
-                .iter()
-                .filter_map(|m| {
-                    let target = &m["resource"]["target"];
-                    let name = m["resource"]["name"].as_str()?;
-                    let want = target["averageUtilization"].as_i64()?;
-                    let current = status["currentMetrics"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|c| c["resource"]["name"] == name)
-                        .and_then(|c| c["resource"]["current"]["averageUtilization"].as_i64())
-                        .map_or_else(|| "<unknown>".to_owned(), |c| format!("{c}%"));
-                    Some(format!("{name}: {current}/{want}%"))
-                })
-                .collect();
-            or_none(&parts)
-        }
-        "controller" => obj["metadata"]["ownerReferences"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|o| o["controller"] == true)
-            .map_or_else(
-                || "<none>".to_owned(),
-                |o| {
-                    let api = o["apiVersion"].as_str().unwrap_or_default();
-                    let group = api.split_once('/').map_or("", |(g, _)| g);
-                    let kind = o["kind"].as_str().unwrap_or_default().to_lowercase();
-                    let kind = if group.is_empty() {
-                        kind
-                    } else {
-                        format!("{kind}.{group}")
-                    };
-                    format!("{kind}/{}", o["name"].as_str().unwrap_or_default())
-                },
-            ),
-        s if s.starts_with("subjects_") => {
-            let want = &s["subjects_".len()..];
-            let names: Vec<String> = obj["subjects"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|x| x["kind"] == want)
-                .map(|x| match (want, x["namespace"].as_str()) {
-                    ("ServiceAccount", Some(ns)) => format!("{ns}/{}", text_of(&x["name"])),
-                    _ => text_of(&x["name"]),
-                })
-                .collect();
-            names.join(", ")
-        }
-        "csr_duration" => spec["expirationSeconds"].as_i64().map_or_else(
-            || "<none>".to_owned(),
-            |s| human_duration(chrono::TimeDelta::seconds(s)),
-        ),
-        "csr_condition" => {
-            let conds: Vec<String> = status["conditions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c["type"].as_str().map(str::to_owned))
-                .collect();
-            let mut conds = if conds.is_empty() {
-                vec!["Pending".to_owned()]
-            } else {
-                conds
-            };
-            if status["certificate"].is_string() {
-                conds.push("Issued".to_owned());
-            }
-            conds.join(",")
-        }
-        "apiservice_service" => match spec["service"]["name"].as_str() {
-            Some(n) => format!(
-                "{}/{n}",
-                spec["service"]["namespace"].as_str().unwrap_or_default()
-            ),
-            None => "Local".to_owned(),
-        },
-        "apiservice_available" => status["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|c| c["type"] == "Available")
-            .map_or_else(
-                || "Unknown".to_owned(),
-                |c| {
-                    if c["status"] == "True" {
-                        "True".to_owned()
-                    } else {
-                        format!(
-                            "{} ({})",
-                            text_of(&c["status"]),
-                            c["reason"].as_str().unwrap_or_default()
-                        )
-                    }
-                },
-            ),
-        "quota_request" | "quota_limit" => {
-            let hard = status["hard"].as_object().cloned().unwrap_or_default();
-            let used = &status["used"];
-            let parts: Vec<String> = hard
-                .iter()
-                .filter(|(k, _)| (name == "quota_limit") == k.starts_with("limits."))
-                .map(|(k, v)| format!("{k}: {}/{}", used[k].as_str().unwrap_or("0"), text_of(v)))
-                .collect();
-            parts.join(", ")
-        }
-        "component_status" | "component_message" | "component_error" => {
-            let c = obj["conditions"]
-                .as_array()
-                .and_then(|c| c.iter().find(|c| c["type"] == "Healthy"))
-                .cloned()
-                .unwrap_or(Value::Null);
-            match name {
-                "component_status" if c["status"] == "True" => "Healthy".to_owned(),
-                "component_status" => "Unhealthy".to_owned(),
-                "component_message" => c["message"].as_str().unwrap_or_default().to_owned(),
-                _ => c["error"].as_str().unwrap_or_default().to_owned(),
-            }
-        }
-        _ => "<none>".to_owned(),
+    if let Some((_, printer)) = SPECIAL.iter().find(|(n, _)| *n == name) {
+        return printer(obj, now);
     }
+    match name.strip_prefix("subjects_") {
+        Some(kind) => subjects(obj, kind),
+        None => "<none>".to_owned(),
+    }
+}
+
+/// Whether the object's status has condition `kind` with status "True".
+fn condition_holds(obj: &Value, kind: &str) -> bool {
+    obj["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == kind && c["status"] == "True")
+}
+
+/// `join` of the strings, or `empty` when there are none.
+fn join_or(parts: &[String], empty: &str) -> String {
+    if parts.is_empty() {
+        empty.to_owned()
+    } else {
+        parts.join(",")
+    }
+}
+
+/// The first [`SHOWN_ADDRESSES`] addresses, then "+ N more..." when there are more.
+fn at_most_shown(mut parts: Vec<String>, empty: &str) -> String {
+    if parts.len() > SHOWN_ADDRESSES {
+        let more = parts.len() - SHOWN_ADDRESSES;
+        parts.truncate(SHOWN_ADDRESSES);
+        return format!("{} + {more} more...", parts.join(","));
+    }
+    join_or(&parts, empty)
+}
+
+fn job_status(obj: &Value, _: DateTime<Utc>) -> String {
+    if let Some(state) = JOB_STATES.iter().find(|s| condition_holds(obj, s)) {
+        return (*state).to_owned();
+    }
+    if obj["spec"]["suspend"] == true || condition_holds(obj, "Suspended") {
+        "Suspended".to_owned()
+    } else {
+        "Running".to_owned()
+    }
+}
+
+fn job_completions(obj: &Value, _: DateTime<Utc>) -> String {
+    let spec = &obj["spec"];
+    let succeeded = obj["status"]["succeeded"].as_i64().unwrap_or(0);
+    if let Some(c) = spec["completions"].as_i64() {
+        return format!("{succeeded}/{c}");
+    }
+    let parallelism = spec["parallelism"].as_i64().unwrap_or(1);
+    if parallelism > 1 {
+        format!("{succeeded}/1 of {parallelism}")
+    } else {
+        format!("{succeeded}/1")
+    }
+}
+
+fn job_duration(obj: &Value, now: DateTime<Utc>) -> String {
+    let status = &obj["status"];
+    let Some(start) = status["startTime"].as_str().and_then(parse_ts) else {
+        return String::new();
+    };
+    let end = status["completionTime"]
+        .as_str()
+        .and_then(parse_ts)
+        .unwrap_or(now);
+    human_duration(end - start)
+}
+
+/// A service's EXTERNAL-IP: the external name, the load balancer's addresses, or the
+/// external IPs, depending on its type.
+fn external_ip(obj: &Value, _: DateTime<Utc>) -> String {
+    let spec = &obj["spec"];
+    let external: Vec<String> = spec["externalIPs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(text_of)
+        .collect();
+    match spec["type"].as_str().unwrap_or("ClusterIP") {
+        "ExternalName" => spec["externalName"].as_str().unwrap_or("<none>").to_owned(),
+        "LoadBalancer" => {
+            let all: Vec<String> = load_balancer_addresses(obj)
+                .into_iter()
+                .chain(external)
+                .collect();
+            join_or(&all, "<pending>")
+        }
+        _ => or_none(&external),
+    }
+}
+
+/// The IPs (or host names) of a service's load balancer ingress.
+fn load_balancer_addresses(obj: &Value) -> Vec<String> {
+    obj["status"]["loadBalancer"]["ingress"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| {
+            i["ip"]
+                .as_str()
+                .or(i["hostname"].as_str())
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// An Endpoints object's `ip:port` pairs (the bare IP for a subset without ports).
+fn endpoints(obj: &Value, _: DateTime<Utc>) -> String {
+    let mut out = Vec::new();
+    for subset in obj["subsets"].as_array().into_iter().flatten() {
+        for a in subset["addresses"].as_array().into_iter().flatten() {
+            let ip = a["ip"].as_str().unwrap_or_default();
+            let ports = subset["ports"].as_array().cloned().unwrap_or_default();
+            if ports.is_empty() {
+                out.push(ip.to_owned());
+            }
+            for p in ports {
+                out.push(format!("{ip}:{}", text_of(&p["port"])));
+            }
+        }
+    }
+    at_most_shown(out, "<none>")
+}
+
+fn slice_ports(obj: &Value, _: DateTime<Utc>) -> String {
+    let ports: Vec<String> = obj["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| text_of(&p["port"]))
+        .collect();
+    join_or(&ports, "<unset>")
+}
+
+fn slice_endpoints(obj: &Value, _: DateTime<Utc>) -> String {
+    let ips: Vec<String> = values(obj, ".endpoints[*].addresses")
+        .into_iter()
+        .flat_map(|a| a.as_array().cloned().unwrap_or_default())
+        .map(|a| text_of(&a))
+        .collect();
+    at_most_shown(ips, "<unset>")
+}
+
+fn access_modes(obj: &Value, _: DateTime<Utc>) -> String {
+    let short: Vec<&str> = obj["spec"]["accessModes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            let mode = m.as_str()?;
+            ACCESS_MODES
+                .iter()
+                .find(|(long, _)| *long == mode)
+                .map(|(_, short)| *short)
+        })
+        .collect();
+    short.join(",")
+}
+
+/// A persistent volume's CLAIM: `namespace/name`, or empty when unbound.
+fn claim(obj: &Value, _: DateTime<Utc>) -> String {
+    namespaced_ref(&obj["spec"]["claimRef"]).unwrap_or_default()
+}
+
+/// `namespace/name` of a reference that has a name.
+fn namespaced_ref(r: &Value) -> Option<String> {
+    let name = r["name"].as_str()?;
+    Some(format!(
+        "{}/{name}",
+        r["namespace"].as_str().unwrap_or_default()
+    ))
+}
+
+fn storageclass_name(obj: &Value, _: DateTime<Utc>) -> String {
+    let meta = &obj["metadata"];
+    let name = meta["name"].as_str().unwrap_or_default().to_owned();
+    if meta["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true" {
+        format!("{name} (default)")
+    } else {
+        name
+    }
+}
+
+fn ingress_hosts(obj: &Value, _: DateTime<Utc>) -> String {
+    let hosts: Vec<String> = values(obj, ".spec.rules[*].host")
+        .into_iter()
+        .map(text_of)
+        .collect();
+    join_or(&hosts, "*")
+}
+
+fn ingress_ports(obj: &Value, _: DateTime<Utc>) -> String {
+    if obj["spec"]["tls"].as_array().is_some_and(|t| !t.is_empty()) {
+        "80, 443".to_owned()
+    } else {
+        "80".to_owned()
+    }
+}
+
+/// An autoscaler's TARGETS: `resource: current/want%` for each utilization metric.
+fn hpa_targets(obj: &Value, _: DateTime<Utc>) -> String {
+    let metrics = obj["spec"]["metrics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if metrics.is_empty() {
+        return "<none>".to_owned();
+    }
+    let parts: Vec<String> = metrics
+        .iter()
+        .filter_map(|m| {
+            let name = m["resource"]["name"].as_str()?;
+            let want = m["resource"]["target"]["averageUtilization"].as_i64()?;
+            let current = current_utilization(obj, name)
+                .map_or_else(|| "<unknown>".to_owned(), |c| format!("{c}%"));
+            Some(format!("{name}: {current}/{want}%"))
+        })
+        .collect();
+    or_none(&parts)
+}
+
+/// The current average utilization an autoscaler reports for a resource.
+fn current_utilization(obj: &Value, resource: &str) -> Option<i64> {
+    obj["status"]["currentMetrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["resource"]["name"] == resource)
+        .and_then(|c| c["resource"]["current"]["averageUtilization"].as_i64())
+}
+
+/// The controlling owner as `kind.group/name` (`kind/name` for the core group).
+fn controller(obj: &Value, _: DateTime<Utc>) -> String {
+    obj["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o["controller"] == true)
+        .map_or_else(
+            || "<none>".to_owned(),
+            |o| {
+                let api = o["apiVersion"].as_str().unwrap_or_default();
+                let group = api.split_once('/').map_or("", |(g, _)| g);
+                let kind = o["kind"].as_str().unwrap_or_default().to_lowercase();
+                let kind = if group.is_empty() {
+                    kind
+                } else {
+                    format!("{kind}.{group}")
+                };
+                format!("{kind}/{}", o["name"].as_str().unwrap_or_default())
+            },
+        )
+}
+
+/// A binding's subjects of one kind; service accounts as `namespace/name`.
+fn subjects(obj: &Value, kind: &str) -> String {
+    let names: Vec<String> = obj["subjects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|x| x["kind"] == kind)
+        .map(|x| match (kind, x["namespace"].as_str()) {
+            ("ServiceAccount", Some(ns)) => format!("{ns}/{}", text_of(&x["name"])),
+            _ => text_of(&x["name"]),
+        })
+        .collect();
+    names.join(", ")
+}
+
+fn csr_duration(obj: &Value, _: DateTime<Utc>) -> String {
+    obj["spec"]["expirationSeconds"].as_i64().map_or_else(
+        || "<none>".to_owned(),
+        |s| human_duration(chrono::TimeDelta::seconds(s)),
+    )
+}
+
+/// A certificate signing request's CONDITION: its condition types ("Pending" when none),
+/// plus "Issued" once it carries a certificate.
+fn csr_condition(obj: &Value, _: DateTime<Utc>) -> String {
+    let status = &obj["status"];
+    let mut conds: Vec<String> = status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["type"].as_str().map(str::to_owned))
+        .collect();
+    if conds.is_empty() {
+        conds.push("Pending".to_owned());
+    }
+    if status["certificate"].is_string() {
+        conds.push("Issued".to_owned());
+    }
+    conds.join(",")
+}
+
+fn apiservice_service(obj: &Value, _: DateTime<Utc>) -> String {
+    namespaced_ref(&obj["spec"]["service"]).unwrap_or_else(|| "Local".to_owned())
+}
+
+fn apiservice_available(obj: &Value, _: DateTime<Utc>) -> String {
+    obj["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Available")
+        .map_or_else(
+            || "Unknown".to_owned(),
+            |c| {
+                if c["status"] == "True" {
+                    "True".to_owned()
+                } else {
+                    format!(
+                        "{} ({})",
+                        text_of(&c["status"]),
+                        c["reason"].as_str().unwrap_or_default()
+                    )
+                }
+            },
+        )
+}
+
+/// A resource quota's REQUEST (`limits` false) or LIMIT (`limits` true) column:
+/// `resource: used/hard` for each hard limit on that side.
+fn quota(obj: &Value, limits: bool) -> String {
+    let status = &obj["status"];
+    let hard = status["hard"].as_object().cloned().unwrap_or_default();
+    let used = &status["used"];
+    let parts: Vec<String> = hard
+        .iter()
+        .filter(|(k, _)| limits == k.starts_with("limits."))
+        .map(|(k, v)| format!("{k}: {}/{}", used[k].as_str().unwrap_or("0"), text_of(v)))
+        .collect();
+    parts.join(", ")
+}
+
+/// A component status's "Healthy" condition (null when it has none).
+fn healthy_condition(obj: &Value) -> Value {
+    obj["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Healthy"))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn component_status(obj: &Value, _: DateTime<Utc>) -> String {
+    if healthy_condition(obj)["status"] == "True" {
+        "Healthy".to_owned()
+    } else {
+        "Unhealthy".to_owned()
+    }
+}
+
+/// One text field (`message`, `error`) of a component status's "Healthy" condition.
+fn healthy_condition_text(obj: &Value, key: &str) -> String {
+    healthy_condition(obj)[key]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -163,109 +163,165 @@ fn pod_cells(pod: &Value, now: DateTime<Utc>) -> Value {
     if let Some(r) = status["reason"].as_str().filter(|r| !r.is_empty()) {
         r.clone_into(&mut reason);
     }
-    let mut restarts: i64 = 0;
-    let mut ready = 0;
-    let mut last_restart: Option<DateTime<Utc>> = None;
-    let mut initializing = false;
-    let init_statuses = status["initContainerStatuses"]
+    let progress = init_progress(pod).unwrap_or_else(|| container_progress(pod, reason));
+    let reason = if pod["metadata"]["deletionTimestamp"].is_string() {
+        if status["reason"] == "NodeLost" {
+            "Unknown".into()
+        } else {
+            "Terminating".into()
+        }
+    } else {
+        progress.reason
+    };
+    let restarts_cell = match progress.last_restart {
+        Some(t) => format!("{} ({} ago)", progress.restarts, human_duration(now - t)),
+        None => progress.restarts.to_string(),
+    };
+    json!([
+        pod["metadata"]["name"],
+        format!("{}/{total}", progress.ready),
+        reason,
+        restarts_cell,
+        age_of(&pod["metadata"]["creationTimestamp"], now),
+        none_or(&status["podIP"]),
+        none_or(&pod["spec"]["nodeName"]),
+        none_or(&status["nominatedNodeName"]),
+        readiness_gates(pod),
+    ])
+}
+
+/// Where a pod's containers stand, as `printPod` counts them.
+struct Progress {
+    reason: String,
+    restarts: i64,
+    ready: usize,
+    last_restart: Option<DateTime<Utc>>,
+}
+
+/// While an init container has not exited 0: `Init:…` and the init restarts up to it. None
+/// once every init container that reported succeeded (its restarts are then not counted).
+fn init_progress(pod: &Value) -> Option<Progress> {
+    let statuses = pod["status"]["initContainerStatuses"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     let init_total = pod["spec"]["initContainers"].as_array().map_or(0, Vec::len);
-    for (i, c) in init_statuses.iter().enumerate() {
+    let mut restarts: i64 = 0;
+    for (i, c) in statuses.iter().enumerate() {
         restarts += c["restartCount"].as_i64().unwrap_or(0);
         let term = &c["state"]["terminated"];
         if term.is_object() && term["exitCode"].as_i64() == Some(0) {
             continue;
         }
-        if term.is_object() {
-            reason = match term["reason"].as_str().filter(|r| !r.is_empty()) {
+        let reason = if term.is_object() {
+            match term["reason"].as_str().filter(|r| !r.is_empty()) {
                 Some(r) => format!("Init:{r}"),
                 None => format!("Init:ExitCode:{}", term["exitCode"].as_i64().unwrap_or(0)),
-            };
+            }
         } else if let Some(r) = c["state"]["waiting"]["reason"]
             .as_str()
             .filter(|r| !r.is_empty() && *r != "PodInitializing")
         {
-            reason = format!("Init:{r}");
+            format!("Init:{r}")
         } else {
-            reason = format!("Init:{i}/{init_total}");
-        }
-        initializing = true;
-        break;
+            format!("Init:{i}/{init_total}")
+        };
+        return Some(Progress {
+            reason,
+            restarts,
+            ready: 0,
+            last_restart: None,
+        });
     }
-    if !initializing {
-        restarts = 0;
-        let mut has_running = false;
-        let statuses = status["containerStatuses"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        for c in statuses.iter().rev() {
-            restarts += c["restartCount"].as_i64().unwrap_or(0);
-            if let Some(t) = c["lastState"]["terminated"]["finishedAt"]
-                .as_str()
-                .and_then(parse_ts)
-                && last_restart.is_none_or(|l| t > l)
-            {
-                last_restart = Some(t);
-            }
-            let state = &c["state"];
-            if let Some(r) = state["waiting"]["reason"]
-                .as_str()
-                .filter(|r| !r.is_empty())
-            {
-                r.clone_into(&mut reason);
-            } else if let Some(r) = state["terminated"]["reason"]
-                .as_str()
-                .filter(|r| !r.is_empty())
-            {
-                r.clone_into(&mut reason);
-            } else if state["terminated"].is_object() {
-                let sig = state["terminated"]["signal"].as_i64().unwrap_or(0);
-                reason = if sig == 0 {
-                    format!(
-                        "ExitCode:{}",
-                        state["terminated"]["exitCode"].as_i64().unwrap_or(0)
-                    )
-                } else {
-                    format!("Signal:{sig}")
-                };
-            } else if c["ready"].as_bool() == Some(true) && state["running"].is_object() {
-                has_running = true;
-                ready += 1;
-            }
+    None
+}
+
+/// The app containers' restarts, ready count and last restart, and the reason the last of
+/// them (in kubectl's reverse order) gives, starting from the pod's own `reason`.
+fn container_progress(pod: &Value, mut reason: String) -> Progress {
+    let status = &pod["status"];
+    let mut progress = Progress {
+        reason: String::new(),
+        restarts: 0,
+        ready: 0,
+        last_restart: None,
+    };
+    let mut has_running = false;
+    let statuses = status["containerStatuses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for c in statuses.iter().rev() {
+        progress.restarts += c["restartCount"].as_i64().unwrap_or(0);
+        if let Some(t) = c["lastState"]["terminated"]["finishedAt"]
+            .as_str()
+            .and_then(parse_ts)
+            && progress.last_restart.is_none_or(|l| t > l)
+        {
+            progress.last_restart = Some(t);
         }
-        if reason == "Completed" && has_running {
-            let pod_ready = status["conditions"].as_array().is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            });
-            reason = if pod_ready {
-                "Running".into()
-            } else {
-                "NotReady".into()
-            };
+        if let Some(r) = container_reason(&c["state"]) {
+            reason = r;
+        } else if c["ready"].as_bool() == Some(true) && c["state"]["running"].is_object() {
+            has_running = true;
+            progress.ready += 1;
         }
     }
-    if pod["metadata"]["deletionTimestamp"].is_string() {
-        reason = if status["reason"] == "NodeLost" {
-            "Unknown".into()
+    if reason == "Completed" && has_running {
+        let pod_ready = status["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        });
+        reason = if pod_ready {
+            "Running".into()
         } else {
-            "Terminating".into()
+            "NotReady".into()
         };
     }
-    let restarts_cell = match last_restart {
-        Some(t) => format!("{restarts} ({} ago)", human_duration(now - t)),
-        None => restarts.to_string(),
-    };
-    let gates = pod["spec"]["readinessGates"]
+    progress.reason = reason;
+    progress
+}
+
+/// The reason a waiting or terminated container gives the pod's STATUS.
+fn container_reason(state: &Value) -> Option<String> {
+    if let Some(r) = state["waiting"]["reason"]
+        .as_str()
+        .filter(|r| !r.is_empty())
+    {
+        return Some(r.to_owned());
+    }
+    if let Some(r) = state["terminated"]["reason"]
+        .as_str()
+        .filter(|r| !r.is_empty())
+    {
+        return Some(r.to_owned());
+    }
+    if !state["terminated"].is_object() {
+        return None;
+    }
+    let sig = state["terminated"]["signal"].as_i64().unwrap_or(0);
+    Some(if sig == 0 {
+        format!(
+            "ExitCode:{}",
+            state["terminated"]["exitCode"].as_i64().unwrap_or(0)
+        )
+    } else {
+        format!("Signal:{sig}")
+    })
+}
+
+/// READINESS GATES: how many of the pod's gates have a true condition, or `<none>`.
+fn readiness_gates(pod: &Value) -> String {
+    pod["spec"]["readinessGates"]
         .as_array()
         .filter(|g| !g.is_empty())
         .map_or_else(
             || "<none>".to_owned(),
             |g| {
-                let conds = status["conditions"].as_array().cloned().unwrap_or_default();
+                let conds = pod["status"]["conditions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
                 let ok = g
                     .iter()
                     .filter(|gate| {
@@ -276,18 +332,7 @@ fn pod_cells(pod: &Value, now: DateTime<Utc>) -> Value {
                     .count();
                 format!("{ok}/{}", g.len())
             },
-        );
-    json!([
-        pod["metadata"]["name"],
-        format!("{ready}/{total}"),
-        reason,
-        restarts_cell,
-        age_of(&pod["metadata"]["creationTimestamp"], now),
-        none_or(&status["podIP"]),
-        none_or(&pod["spec"]["nodeName"]),
-        none_or(&status["nominatedNodeName"]),
-        gates,
-    ])
+        )
 }
 
 fn node_cells(node: &Value, now: DateTime<Utc>) -> Value {

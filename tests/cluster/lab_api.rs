@@ -3,11 +3,28 @@
 
 use std::time::{Duration, Instant};
 
-use crate::lab_support::http::{get, request};
+use crate::lab_support::http::{Endpoint, Resp, get, request};
 use crate::lab_support::start;
 use serde_json::{Value, json};
 
 const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+/// How long a test waits for the lab to finish something it does in the background.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// Checks `done` every few milliseconds until it holds or [`SETTLE`] passes; whether it held.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
 
 #[test]
@@ -73,7 +90,7 @@ fn health_version_and_encoding_quirks() {
 }
 
 #[test]
-fn discovery_documents_and_crds_added_through_the_api() {
+fn aggregated_discovery_lists_every_group_version_and_resource() {
     let lab = start(runbook::lab::PRACTICE);
     let a = &lab.endpoint();
     let api = get(a, "/api");
@@ -105,7 +122,13 @@ fn discovery_documents_and_crds_added_through_the_api() {
     let core = request(a, "GET", "/api", &[("Accept", AGGREGATED)], b"").json();
     assert_eq!(core["items"][0]["versions"][0]["version"], "v1");
     assert!(core["items"][0]["metadata"].get("name").is_none());
-    // The legacy documents without the aggregated media type; 406 for a type it cannot give.
+}
+
+/// The legacy documents without the aggregated media type; 406 for a type it cannot give.
+#[test]
+fn legacy_discovery_documents_and_their_errors() {
+    let lab = start(runbook::lab::PRACTICE);
+    let a = &lab.endpoint();
     let plain = get(a, "/apis").json();
     assert_eq!(plain["kind"], "APIGroupList");
     let groups: Vec<&str> = plain["groups"]
@@ -158,7 +181,12 @@ fn discovery_documents_and_crds_added_through_the_api() {
             "watch"
         ])
     );
-    // A CRD created through the API is served at once.
+}
+
+#[test]
+fn a_crd_created_through_the_api_is_served_at_once() {
+    let lab = start(runbook::lab::PRACTICE);
+    let a = &lab.endpoint();
     let crd = json!({
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": "widgets.example.com"},
@@ -281,21 +309,29 @@ fn lists_selectors_and_pagination() {
     );
 }
 
-#[test]
-fn writes_and_their_errors() {
-    let lab = start(runbook::lab::PRACTICE);
-    let a = &lab.endpoint();
-    let json_ct = [
-        ("Content-Type", "application/json"),
-        ("Accept", "application/json"),
-    ];
-    let ns = request(
+/// The headers of a JSON write.
+const JSON_CT: [(&str, &str); 2] = [
+    ("Content-Type", "application/json"),
+    ("Accept", "application/json"),
+];
+
+/// Creates namespace `demo` as `kubectl create` does.
+fn create_demo(a: &Endpoint) -> Resp {
+    request(
         a,
         "POST",
         "/api/v1/namespaces?fieldManager=kubectl-create&fieldValidation=Strict",
-        &json_ct,
+        &JSON_CT,
         br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"demo"}}"#,
-    );
+    )
+}
+
+#[test]
+fn creates_and_their_errors() {
+    let lab = start(runbook::lab::PRACTICE);
+    let a = &lab.endpoint();
+    let json_ct = JSON_CT;
+    let ns = create_demo(a);
     assert_eq!(ns.status, 201);
     let ns = ns.json();
     assert_eq!(
@@ -351,7 +387,18 @@ fn writes_and_their_errors() {
         missing.json()["message"],
         "pods \"does-not-exist\" not found"
     );
-    // PATCH flavours.
+    // Huge bodies are refused with a Status.
+    let huge = vec![b' '; 4 * 1024 * 1024];
+    let r = request(a, "POST", "/api/v1/namespaces", &json_ct, &huge);
+    assert_eq!((r.status, r.json()["code"].clone()), (413, json!(413)));
+}
+
+#[test]
+fn patch_flavours_and_stale_puts() {
+    let lab = start(runbook::lab::PRACTICE);
+    let a = &lab.endpoint();
+    let json_ct = JSON_CT;
+    assert_eq!(create_demo(a).status, 201);
     let p = request(
         a,
         "PATCH",
@@ -409,11 +456,14 @@ fn writes_and_their_errors() {
         (put.status, put.json()["reason"].clone()),
         (409, json!("Conflict"))
     );
-    // Huge bodies are refused with a Status.
-    let huge = vec![b' '; 4 * 1024 * 1024];
-    let r = request(a, "POST", "/api/v1/namespaces", &json_ct, &huge);
-    assert_eq!((r.status, r.json()["code"].clone()), (413, json!(413)));
-    // Deletes: pods answer the object, CRs a Status, collections the list.
+}
+
+/// Deletes: pods answer the object, CRs a Status, collections the list.
+#[test]
+fn deletes_answer_by_kind() {
+    let lab = start(runbook::lab::PRACTICE);
+    let a = &lab.endpoint();
+    let json_ct = JSON_CT;
     let del = request(
         a,
         "DELETE",
@@ -448,7 +498,13 @@ fn writes_and_their_errors() {
         (del.json()["kind"].clone(), del.json()["items"].clone()),
         (json!("PodList"), json!([]))
     );
-    // A namespace goes Terminating, then away with its objects.
+}
+
+#[test]
+fn a_deleted_namespace_goes_terminating_then_away_with_its_objects() {
+    let lab = start(runbook::lab::PRACTICE);
+    let a = &lab.endpoint();
+    let json_ct = JSON_CT;
     let del = request(a, "DELETE", "/api/v1/namespaces/jet-system", &json_ct, b"");
     assert_eq!(del.json()["status"]["phase"], "Terminating");
     let t = request(
@@ -460,7 +516,10 @@ fn writes_and_their_errors() {
     )
     .json();
     assert_eq!(t["rows"][0]["cells"][1], "Terminating");
-    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        eventually(|| get(a, "/api/v1/namespaces/jet-system").status == 404),
+        "the terminating namespace is still there after {SETTLE:?}"
+    );
     assert_eq!(get(a, "/api/v1/namespaces/jet-system").status, 404);
     assert!(lab.handle.list("Pod", Some("jet-system")).is_empty());
 }
@@ -488,15 +547,12 @@ fn graceful_pod_deletion_shows_terminating_then_goes() {
     )
     .json();
     assert_eq!(t["rows"][0]["cells"][2], "Terminating");
-    std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(
-        get(
-            a,
-            "/api/v1/namespaces/hubble-system/pods/ui-7c4d8e9f6b-m2n7q"
-        )
-        .status,
-        404
+    let pod = "/api/v1/namespaces/hubble-system/pods/ui-7c4d8e9f6b-m2n7q";
+    assert!(
+        eventually(|| get(a, pod).status == 404),
+        "the terminating pod is still there after {SETTLE:?}"
     );
+    assert_eq!(get(a, pod).status, 404);
 }
 
 #[test]
