@@ -36,6 +36,27 @@ use super::table;
 
 /// Largest request body accepted (the real server's limit for most writes is 3 MiB).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
+
+/// How much of a too-large body is read and dropped before the 413 is sent: a server that
+/// answers while the client is still sending, then closes, makes the client's kernel reset
+/// the connection and lose the answer.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The body, or `None` past [`MAX_BODY`] (the rest read and dropped, up to [`DRAIN_LIMIT`]).
+async fn read_body(body: Body) -> Option<Bytes> {
+    let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen <= MAX_BODY {
+            kept.extend_from_slice(&chunk);
+        } else if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
+    (seen <= MAX_BODY).then(|| Bytes::from(kept))
+}
 /// Requests whose bodies are being read at once; the rest wait (bounds memory under load).
 const BODY_PERMITS: usize = 128;
 /// What `/version` reports.
@@ -244,7 +265,7 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
                 pretty,
             );
         };
-        if let Ok(b) = axum::body::to_bytes(body, MAX_BODY).await {
+        if let Some(b) = read_body(body).await {
             b
         } else {
             let err = ApiError::too_large(MAX_BODY);
