@@ -152,6 +152,28 @@ fn status_bar(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
 }
 
 /// Cuts `text` to `width` columns, with an ellipsis when cut.
+/// A bordered block with a title, its border showing focus.
+fn titled(title: String, focused: bool, theme: Theme) -> ratatui::widgets::Block<'static> {
+    ratatui::widgets::Block::default()
+        .borders(ratatui::widgets::Borders::ALL)
+        .border_style(theme.border(focused))
+        .title(Span::styled(title, theme.title()))
+}
+
+/// A list and its detail: side by side on a wide screen; on a narrow one the detail below,
+/// taking `narrow_percent` of the height.
+fn list_and_detail(area: Rect, narrow_percent: u16) -> (Rect, Rect) {
+    if area.width >= WIDE {
+        let [l, d] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .areas(area);
+        (l, d)
+    } else {
+        let [l, d] = Layout::vertical([Constraint::Min(5), Constraint::Percentage(narrow_percent)])
+            .areas(area);
+        (l, d)
+    }
+}
+
 pub fn fit(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_owned();

@@ -574,20 +574,19 @@ fn group_alive(pgid: Pid) -> bool {
     pgid.as_raw() > 0 && killpg(pgid, None).is_ok()
 }
 
+/// Every pid in `/proc` now.
+pub fn pids() -> impl Iterator<Item = i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()))
+}
+
 /// Live (non-zombie) processes of a group, from `/proc`.
 pub fn group_members(group: i32) -> Vec<i32> {
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
+    for pid in pids() {
         if let Some((state, pg)) = stat_of(pid)
             && pg == group
             && state != 'Z'

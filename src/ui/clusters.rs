@@ -3,11 +3,11 @@
 //! error; the title says how the background pass stands.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 
-use super::{Theme, WIDE, fit};
+use super::{Theme, fit};
 use crate::diagnose::fleet::Source;
 use crate::state::State;
 use crate::state::clusters::{ClustersView, Pass, Row, RowHealth};
@@ -26,24 +26,12 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
     draw_matches(frame, view.current(), detail_area, theme);
 }
 
-/// A bordered block with a title, its border showing focus.
 fn block(title: String, focused: bool, theme: Theme) -> Block<'static> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(focused))
-        .title(Span::styled(title, theme.title()))
+    super::titled(title, focused, theme)
 }
 
-/// The list beside the matches on a wide screen, above them on a narrow one.
 fn split(area: Rect) -> (Rect, Rect) {
-    if area.width >= WIDE {
-        let [l, d] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .areas(area);
-        (l, d)
-    } else {
-        let [l, d] = Layout::vertical([Constraint::Min(5), Constraint::Percentage(40)]).areas(area);
-        (l, d)
-    }
+    super::list_and_detail(area, 40)
 }
 
 /// How the background pass stands.

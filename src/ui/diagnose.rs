@@ -2,11 +2,11 @@
 //! marked) beside or above the selected one's evidence and how to open it.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 
-use super::{Theme, WIDE, fit};
+use super::{Theme, fit};
 use crate::action::Command;
 use crate::diagnose::Finding;
 use crate::state::State;
@@ -35,24 +35,12 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
     }
 }
 
-/// A bordered block with a title, its border showing focus.
 fn block(title: String, focused: bool, theme: Theme) -> Block<'static> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(focused))
-        .title(Span::styled(title, theme.title()))
+    super::titled(title, focused, theme)
 }
 
-/// The list beside the evidence on a wide screen, above it on a narrow one.
 fn split(area: Rect) -> (Rect, Rect) {
-    if area.width >= WIDE {
-        let [l, d] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .areas(area);
-        (l, d)
-    } else {
-        let [l, d] = Layout::vertical([Constraint::Min(5), Constraint::Percentage(45)]).areas(area);
-        (l, d)
-    }
+    super::list_and_detail(area, 45)
 }
 
 /// The whole area while the checks run: a spinner and the context they run against.

@@ -159,17 +159,7 @@ pub fn sweep(watched: u32, groups: &BTreeSet<i32>) -> usize {
 /// Live processes whose environment has a variable starting with `needle`.
 fn marked(needle: &str) -> Vec<u32> {
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in super::pids().filter_map(|p| u32::try_from(p).ok()) {
         let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
             continue;
         };
