@@ -164,8 +164,13 @@ pub fn classify(command: &str) -> Classification {
         gated: true,
         cwd: None,
     };
-    c.script(&neutralise_placeholders(command));
+    let text = neutralise_placeholders(command);
+    c.script(&text);
     let mut out = c.out;
+    if let Some(why) = reads_the_terminal(&text) {
+        out.interactive = true;
+        push(&mut out.reasons, why.to_owned());
+    }
     for list in [&mut out.reasons, &mut out.unproven, &mut out.cluster_writes] {
         for r in list.iter_mut() {
             if r.contains(PLACEHOLDER) {
@@ -174,6 +179,43 @@ pub fn classify(command: &str) -> Classification {
         }
     }
     out
+}
+
+/// Does the script wait for a person to type (`read -p "Name? " n`)? Only when `read` takes
+/// its input from the terminal: not after a pipe (`… | while read -r x`), not with a
+/// redirect or `-u FD`, and not in a loop whose input is redirected (`done < file`).
+fn reads_the_terminal(script: &str) -> Option<&'static str> {
+    let lexed = super::shell::parse(script);
+    let loop_fed = script.contains("done <") || script.contains("done<");
+    lexed
+        .commands
+        .iter()
+        .find(|c| {
+            c.words.first().is_some_and(|w| w == "read")
+                && !c.words.iter().any(|w| w == "-u" || w.starts_with("-u"))
+                && !c.redirects.iter().any(|r| r.op.starts_with('<'))
+                && !loop_fed
+                && !piped_into(script, c.start)
+        })
+        .map(|_| "read waits for what is typed at the terminal")
+}
+
+/// Is the command starting at byte `start` the receiving end of a pipe? Looks back past blanks
+/// and the keywords that may sit between (`| while read`, `|\n  while IFS=… read`).
+fn piped_into(script: &str, start: usize) -> bool {
+    let mut before = script.get(..start).unwrap_or_default().trim_end();
+    // Assignments before the command (`IFS=$'\t' read`) were not part of `start`'s word.
+    loop {
+        let trimmed = ["while", "until", "do", "then", "!", "{", "("]
+            .iter()
+            .find_map(|k| before.strip_suffix(k))
+            .map(str::trim_end);
+        match trimmed {
+            Some(t) => before = t,
+            None => break,
+        }
+    }
+    before.ends_with('|') && !before.ends_with("||")
 }
 
 /// What a placeholder stands in as while the text is lexed.
@@ -811,5 +853,33 @@ mod tests {
             !c.unproven.is_empty(),
             "under sudo kubectl does not reach the gate"
         );
+    }
+}
+
+#[cfg(test)]
+mod reads {
+    use super::*;
+
+    #[test]
+    fn read_is_interactive_only_when_it_reads_the_terminal() {
+        for (script, waits) in [
+            ("read -p \"Name? \" n; echo \"$n\"", true),
+            ("echo start\nread -r answer", true),
+            (
+                "kubectl get ipclaim -o name |\n  while IFS=$'\\t' read -r claim address; do\n    echo \"$claim\"\n  done",
+                false,
+            ),
+            (
+                "kubectl get pods |\nwhile read -r ns pod; do\n  echo $pod\ndone",
+                false,
+            ),
+            ("while read -r l; do echo \"$l\"; done < list.txt", false),
+            ("echo x | read y", false),
+            ("read -r x <<< \"$v\"", false),
+            ("read -u 3 x", false),
+            ("kubectl get pods", false),
+        ] {
+            assert_eq!(classify(script).interactive, waits, "{script}");
+        }
     }
 }
