@@ -53,11 +53,12 @@ pub fn draw(
         } else {
             &[]
         };
+        let plan = s.flow.plans.get(s.selected);
         draw_step(
             frame,
             state,
             item,
-            reference,
+            (reference, plan),
             s.step_text_scroll(),
             step_area,
             theme,
@@ -192,12 +193,34 @@ fn draw_step(
     frame: &mut Frame<'_>,
     state: &State,
     item: &Item,
-    reference: &[Section],
+    (reference, plan): (&[Section], Option<&crate::exec::StepPlan>),
     scroll: usize,
     area: Rect,
     theme: Theme,
 ) {
     let mut lines: Vec<Line<'static>> = markup::lines(&item.step.text, theme.base(), theme);
+    // Every fence attribute that changes how a block is judged, and whether it was honoured
+    // (a fetched runbook's `destructive=false` is not): the review shows what the guard sees.
+    for b in plan.map(|p| p.blocks.as_slice()).unwrap_or_default() {
+        for a in &b.class.attributes {
+            let (text, style) = match &a.ignored {
+                Some(why) => (
+                    format!(
+                        "block {}: {}={} (ignored: {why})",
+                        b.index + 1,
+                        a.key,
+                        a.value
+                    ),
+                    theme.warn(),
+                ),
+                None => (
+                    format!("block {}: {}={}", b.index + 1, a.key, a.value),
+                    theme.dim(),
+                ),
+            };
+            lines.push(Line::from(Span::styled(text, style)));
+        }
+    }
     for c in &item.step.callouts {
         let style = if matches!(c.kind.as_str(), "warning" | "danger" | "caution") {
             theme.warn()

@@ -473,3 +473,38 @@ fn the_step_text_scrolls_with_j_and_k_at_80x24() {
     cmd(&mut s, Command::StepTextUp);
     assert!(!screen(&s).contains("· row "), "{}", screen(&s));
 }
+
+/// The step pane shows every fence attribute that changes how a block is judged, and says when
+/// it was not honoured: a fetched runbook's `destructive=false` cannot relax the guard.
+#[test]
+fn judging_attributes_show_with_the_step_and_whether_they_hold() {
+    let md = "# Attrs\n\n## Scenario - Clean up {#clean}\n\n### Debug Steps\n\n\
+              1. Remove the scratch pod.\n\n   ```bash destructive=false\n   kubectl delete pod scratch\n   ```\n";
+    for (fetched, want) in [
+        (false, "block 1: destructive=false"),
+        (
+            true,
+            "block 1: destructive=false (ignored: a fetched runbook cannot relax",
+        ),
+    ] {
+        let mut book = parse(md.as_bytes(), Path::new("attrs.md"));
+        if fetched {
+            book.fetched = Some(runbook::runbook::Fetched {
+                url: "https://runbooks.example/attrs.md".to_owned(),
+                fetched_at: 0,
+                sha256: String::new(),
+                reviewed: true,
+                reviewed_scenarios: Vec::new(),
+                seen_before: false,
+            });
+        }
+        let mut s = State::new(vec![Arc::new(book)], Keymap::default(), Vars::new());
+        s.open("attrs/clean");
+        cmd(&mut s, Command::Down);
+        let screen = text(&render(&s, 160, 48, Theme::default()));
+        assert!(screen.contains(want), "fetched={fetched}:\n{screen}");
+        if !fetched {
+            assert!(!screen.contains("ignored"), "{screen}");
+        }
+    }
+}
