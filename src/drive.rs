@@ -356,6 +356,9 @@ impl Driver {
         self.mode = mode.guarded(self.guard);
         self.runner.opts.mode = self.mode;
         self.arm_gate();
+        if let Some(r) = &mut self.recorder {
+            r.set_mode(self.mode.label());
+        }
     }
 
     /// The commands' kubeconfig goes through the gate in read-only and dry-run, around it

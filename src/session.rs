@@ -93,6 +93,8 @@ pub struct Recorder {
     journal: store::journal::Journal,
     /// Output writer of the step that is running.
     output: Option<(usize, OutputWriter)>,
+    /// The mode steps run under now (recorded on each step as it starts).
+    mode: String,
     /// The last save error, reported once by whoever drives the recorder.
     pub error: Option<StoreError>,
 }
@@ -108,6 +110,7 @@ impl Recorder {
         );
         Ok(Self {
             store,
+            mode: record.mode.clone(),
             record,
             journal,
             output: None,
@@ -122,6 +125,7 @@ impl Recorder {
         let journal = store::journal::Journal::new(store.dir().join("journal.jsonl"));
         let mut me = Self {
             store,
+            mode: record.mode.clone(),
             record,
             journal,
             output: None,
@@ -133,6 +137,11 @@ impl Recorder {
 
     pub fn id(&self) -> &str {
         &self.record.id
+    }
+
+    /// The mode the next steps run under (the TUI's `m`); each step records its own.
+    pub fn set_mode(&mut self, label: &str) {
+        label.clone_into(&mut self.mode);
     }
 
     pub fn record_ref(&self) -> &SessionRecord {
@@ -222,7 +231,11 @@ impl Recorder {
         let now = Utc::now();
         match event {
             Event::StepStarted { number, title, .. } => {
+                let mode = self.mode.clone();
+                let dir = self.store.dir().to_owned();
                 let step = self.record.step_mut(index, number, title);
+                keep_attempt(step, &dir);
+                step.mode = Some(mode);
                 step.state = StepState::Running;
                 step.verdict = None;
                 step.reasons.clear();
@@ -455,6 +468,28 @@ pub fn event_step(event: &Event) -> Option<usize> {
         | Event::NodesCompared { step, .. } => Some(*step),
         Event::Summary(_) => None,
     }
+}
+
+/// A step that ran before is about to run again: its last run becomes an attempt, its
+/// output's head kept as `step-NNN.attempt-K.out` (the new run's output takes the step's file).
+fn keep_attempt(step: &mut store::StepRecord, dir: &std::path::Path) {
+    if step.started.is_none() || step.verdict.is_none() {
+        return;
+    }
+    let output = step.output.as_ref().and_then(|file| {
+        let kept = file.replace(".out", &format!(".attempt-{}.out", step.attempts.len() + 1));
+        std::fs::rename(dir.join(file), dir.join(&kept))
+            .ok()
+            .map(|()| kept)
+    });
+    step.attempts.push(store::Attempt {
+        verdict: step.verdict,
+        started: step.started,
+        finished: step.finished,
+        mode: step.mode.clone(),
+        exit_codes: step.commands.iter().map(|c| c.exit_code).collect(),
+        output,
+    });
 }
 
 /// The sessions folder: `$RUNBOOK_DATA_DIR/sessions`, else the platform data folder's.

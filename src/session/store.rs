@@ -264,6 +264,32 @@ pub struct StepRecord {
     pub bytes_kept: u64,
     #[serde(default)]
     pub bytes_dropped: u64,
+    /// The mode this step ran under (`confirm`, `read-only`, `dry-run`, `yes`): `m` can change
+    /// it between steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Earlier runs of this step, oldest first: a re-run adds one instead of replacing it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+}
+
+/// One earlier run of a step: what it ended as, when, under which mode, with its commands'
+/// exit codes, and its output's head kept under its own name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
+    #[serde(default, with = "time::optional")]
+    pub started: Option<DateTime<Utc>>,
+    #[serde(default, with = "time::optional")]
+    pub finished: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub exit_codes: Vec<Option<i32>>,
+    /// Output file name in the session folder (the head of what it printed).
+    #[serde(default)]
+    pub output: Option<String>,
 }
 
 impl StepRecord {

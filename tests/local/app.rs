@@ -112,7 +112,9 @@ async fn a_step_run_through_the_loop_is_recorded_and_reopening_takes_the_scenari
         None,
         "its own session is not offered back"
     );
-    // The value given once is still there: step 1 runs again without asking.
+    // The value given once is still there: step 1 runs again without asking, now under
+    // read-only (`m`): the re-run is an attempt of its own, with its own mode.
+    press(&mut app, Command::CycleMode);
     press(&mut app, Command::Top);
     press(&mut app, Command::Enter);
     assert!(
@@ -146,6 +148,16 @@ async fn a_step_run_through_the_loop_is_recorded_and_reopening_takes_the_scenari
     let (_, json) = session(data.path());
     assert_eq!(json["status"], "unfinished", "{json}");
     assert_eq!(json["steps"][2]["verdict"], "manual", "{json}");
+    // The first run of step 1 is kept as an attempt, its output under its own name.
+    let step = &json["steps"][0];
+    assert_eq!(step["mode"], "read-only", "{json}");
+    assert_eq!(step["attempts"].as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(step["attempts"][0]["verdict"], "passed", "{json}");
+    assert_eq!(step["attempts"][0]["mode"], "confirm", "{json}");
+    let kept = step["attempts"][0]["output"].as_str().unwrap_or_default();
+    assert_eq!(kept, "step-001.attempt-1.out", "{json}");
+    let first = std::fs::read_to_string(folder.join(kept)).unwrap_or_default();
+    assert!(first.contains("first line world"), "{first}");
     let sessions = std::fs::read_dir(data.path().join("sessions")).map_or(0, Iterator::count);
     assert_eq!(sessions, 1, "reopening did not start a second session");
 }

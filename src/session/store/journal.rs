@@ -70,7 +70,7 @@ enum Change {
         #[serde(with = "super::time")]
         at: DateTime<Utc>,
         index: usize,
-        step: StepRecord,
+        step: Box<StepRecord>,
     },
     Vars {
         #[serde(with = "super::time")]
@@ -122,7 +122,7 @@ pub fn replay(record: &mut SessionRecord, bytes: &[u8]) {
                 while record.steps.len() <= index {
                     record.steps.push(StepRecord::default());
                 }
-                record.steps[index] = step;
+                record.steps[index] = *step;
                 record.updated = record.updated.max(at);
             }
             Change::Vars { at, vars } => {
