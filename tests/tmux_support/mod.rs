@@ -26,8 +26,12 @@ impl Tmux {
             eprintln!("tmux not installed: skipped outside CI");
             return None;
         }
+        // A socket per instance: a test that starts one after another would otherwise reach
+        // the previous server while it is still exiting ("server exited unexpectedly").
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some(Self {
-            socket: format!("runbook-test-{name}-{}", std::process::id()),
+            socket: format!("runbook-test-{name}-{}-{n}", std::process::id()),
         })
     }
 
