@@ -7,6 +7,10 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// A socket per instance: a test that starts one after another would otherwise reach the
+/// previous server while it is still exiting ("server exited unexpectedly").
+static NEXT_SOCKET: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 pub struct Tmux {
     socket: String,
 }
@@ -26,10 +30,7 @@ impl Tmux {
             eprintln!("tmux not installed: skipped outside CI");
             return None;
         }
-        // A socket per instance: a test that starts one after another would otherwise reach
-        // the previous server while it is still exiting ("server exited unexpectedly").
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = NEXT_SOCKET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some(Self {
             socket: format!("runbook-test-{name}-{}-{n}", std::process::id()),
         })
