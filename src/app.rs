@@ -118,6 +118,9 @@ struct App {
     cancel: Option<CancelHandle>,
     quit_deadline: Option<Instant>,
     workspace: Option<Workspace>,
+    /// A Palette cluster's kubeconfig pinned from the clusters view (its file lives as long as
+    /// this does).
+    palette_pin: Option<crate::palette::pin::Fetched>,
     /// The pinned context, for the health probe.
     pinned_tx: tokio::sync::watch::Sender<Option<Pinned>>,
     /// The commands' environment on top of ours: `diagnose` uses its `KUBECONFIG` too.
@@ -214,6 +217,7 @@ impl App {
             cancel: None,
             quit_deadline: None,
             workspace: options.workspace,
+            palette_pin: None,
             pinned_tx,
             env: options.env,
             setup,
@@ -494,6 +498,7 @@ impl App {
                 }
             }
             Effect::Copy(text) => copy_osc52(&text),
+            Effect::PinPalette(name) => jobs::spawn_palette_pin(self.msg_tx.clone(), name),
             Effect::SwitchContext { context, namespace } => {
                 let switched = self
                     .workspace
@@ -546,6 +551,31 @@ impl App {
     /// What comes back to the loop itself.
     fn message(&mut self, message: Message) {
         match message {
+            Message::PalettePinned(Err(e)) => self.apply(Action::Say(e)),
+            Message::PalettePinned(Ok(fetched)) => {
+                let followed = self
+                    .workspace
+                    .as_ref()
+                    .map(|w| w.follow(Some(fetched.path())));
+                match followed {
+                    Some(Ok(ws)) => {
+                        self.workspace = Some(ws);
+                        self.palette_pin = Some(fetched);
+                        self.context_changed();
+                        let name = self.state.context.context.clone().unwrap_or_default();
+                        let pinned = self.workspace.as_ref().and_then(Workspace::pinned).cloned();
+                        let guard = self.setup.guard;
+                        if let (Some(d), Some(p)) = (self.driver_mut(), pinned) {
+                            d.repin(&p.path, Some(name.clone()), guard);
+                        }
+                        self.apply(Action::Say(format!(
+                            "commands now talk to Palette cluster {name}"
+                        )));
+                    }
+                    Some(Err(e)) => self.apply(Action::Say(e.to_string())),
+                    None => {}
+                }
+            }
             Message::DriverHome { index, mut driver } => {
                 let vars = driver.shell().vars.clone();
                 let switched = driver.take_cluster_change();

@@ -240,6 +240,8 @@ pub enum Effect {
         context: String,
         namespace: Option<String>,
     },
+    /// Fetch a Palette cluster's kubeconfig (with the user's API key) and pin it.
+    PinPalette(String),
     /// List cluster objects for a picker; answered by [`Action::Choices`] with `token`.
     ListChoices {
         token: u64,

@@ -27,6 +27,8 @@ const RESUME_TAIL: u64 = 64 * 1024;
 
 /// What comes back to the loop itself rather than to the state.
 pub enum Message {
+    /// A Palette cluster's kubeconfig, fetched for the clusters view's Enter (or why not).
+    PalettePinned(Result<crate::palette::pin::Fetched, String>),
     /// A step ended: its driver is home again.
     DriverHome { index: usize, driver: Box<Driver> },
     /// A session to continue: its recorder for the driver of `key`, its steps for the screen.
@@ -36,6 +38,18 @@ pub enum Message {
         steps: Vec<RestoredStep>,
         vars: Vec<(String, String)>,
     },
+}
+
+/// Fetches Palette cluster `name`'s kubeconfig on a thread of its own (the fetch runs its own
+/// short-lived runtime) and sends it back to the loop.
+pub fn spawn_palette_pin(messages: mpsc::UnboundedSender<Message>, name: String) {
+    std::thread::spawn(move || {
+        let fetched =
+            crate::config::palette_settings(&crate::palette::config::Overrides::default())
+                .and_then(|settings| crate::palette::pin::fetch_blocking(settings, &name))
+                .map_err(|e| format!("Palette cluster {name}: {e}"));
+        let _ = messages.send(Message::PalettePinned(fetched));
+    });
 }
 
 /// Asks the pinned cluster for its health now, then every [`HEALTH_EVERY`], and again at once

@@ -280,10 +280,10 @@ fn enter(state: &mut State) -> Vec<Effect> {
         }],
         Source::Palette => {
             state.message = Some(format!(
-                "Palette cluster {0}: start `runbook --palette-cluster {0}` to run its runbooks",
+                "fetching the kubeconfig of Palette cluster {}…",
                 row.name
             ));
-            Vec::new()
+            vec![Effect::PinPalette(row.name)]
         }
     }
 }
@@ -379,6 +379,29 @@ mod tests {
         );
         assert_eq!(s.screen, Screen::Diagnose);
         assert_eq!(s.diagnose.as_ref().map(|d| d.results().len()), Some(2));
+    }
+
+    #[test]
+    fn enter_on_a_palette_cluster_fetches_and_pins_its_kubeconfig() {
+        let mut s = state();
+        open(&mut s);
+        progress(
+            &mut s,
+            Progress::Targets(vec![("edge-1".to_owned(), Source::Palette)]),
+        );
+        progress(&mut s, Progress::Done);
+        let effects = command(&mut s, Command::Enter);
+        assert!(
+            matches!(effects.as_slice(), [Effect::PinPalette(name)] if name == "edge-1"),
+            "{effects:?}"
+        );
+        assert!(
+            s.message
+                .as_deref()
+                .is_some_and(|m| m.contains("Palette cluster edge-1")),
+            "{:?}",
+            s.message
+        );
     }
 
     #[test]

@@ -90,6 +90,48 @@ fn the_clusters_view_fills_in_worst_first_and_enter_pins_a_context() {
 }
 
 #[test]
+fn enter_on_a_palette_row_fetches_its_kubeconfig_and_pins_it() {
+    let Some(tmux) = Tmux::new("palette-pin") else {
+        return;
+    };
+    let runtime = runtime();
+    let fleet = fleet(&runtime, 2);
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // No kubeconfig of the user's: the only clusters are the Palette ones.
+    let line = command(&fleet, home.path(), "").replace(
+        &format!("KUBECONFIG={}", fleet.kubeconfig_path().display()),
+        &format!("KUBECONFIG={}", home.path().join("none").display()),
+    );
+    let out = tmux.start(&line);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tmux.wait("the catalog", |s| s.contains("ctx"));
+    tmux.keys(&["F"]);
+    let screen = tmux.wait("the pass to end", |s| {
+        s.contains("checked") && !s.contains("checking") && s.contains("(palette)")
+    });
+    let first = screen
+        .lines()
+        .find(|l| l.contains("(palette)"))
+        .unwrap_or_default()
+        .to_owned();
+    let name = first
+        .split_whitespace()
+        .find(|w| w.starts_with("practice-"))
+        .unwrap_or_default()
+        .to_owned();
+    tmux.keys(&["Enter"]);
+    tmux.wait("the Palette cluster pinned", |s| {
+        s.contains(&format!("ctx {name}"))
+    });
+    drop(tmux);
+    fleet.shutdown();
+}
+
+#[test]
 fn palette_cluster_starts_the_tui_pinned_to_that_cluster() {
     let Some(tmux) = Tmux::new("palette-pin") else {
         return;
