@@ -559,15 +559,8 @@ impl App {
                     .map(|w| w.follow(Some(fetched.path())));
                 match followed {
                     Some(Ok(ws)) => {
-                        self.workspace = Some(ws);
                         self.palette_pin = Some(fetched);
-                        self.context_changed();
-                        let name = self.state.context.context.clone().unwrap_or_default();
-                        let pinned = self.workspace.as_ref().and_then(Workspace::pinned).cloned();
-                        let guard = self.setup.guard;
-                        if let (Some(d), Some(p)) = (self.driver_mut(), pinned) {
-                            d.repin(&p.path, Some(name.clone()), guard);
-                        }
+                        let name = self.pin_followed(ws);
                         self.apply(Action::Say(format!(
                             "commands now talk to Palette cluster {name}"
                         )));
@@ -696,6 +689,20 @@ impl App {
         jobs::spawn_report(self.ctl_tx.clone(), root, id, secrets);
     }
 
+    /// Takes `ws` (a workspace that followed another kubeconfig) as the one the commands use:
+    /// the bar, the health check and the open scenario's driver move to it. Its context name.
+    fn pin_followed(&mut self, ws: Workspace) -> String {
+        self.workspace = Some(ws);
+        self.context_changed();
+        let name = self.state.context.context.clone().unwrap_or_default();
+        let pinned = self.workspace.as_ref().and_then(Workspace::pinned).cloned();
+        let guard = self.setup.guard;
+        if let (Some(d), Some(p)) = (self.driver_mut(), pinned) {
+            d.repin(&p.path, Some(name.clone()), guard);
+        }
+        name
+    }
+
     /// Step `index` pointed `KUBECONFIG` at `path`: its current context is pinned in its
     /// place (health, guard rail, status bar, session), or, when it has none, the pinned one is
     /// put back and the user told why.
@@ -714,14 +721,7 @@ impl App {
         let followed = self.workspace.as_ref().map(|w| w.follow(file));
         match followed {
             Some(Ok(ws)) => {
-                self.workspace = Some(ws);
-                self.context_changed();
-                let name = self.state.context.context.clone().unwrap_or_default();
-                let pinned = self.workspace.as_ref().and_then(Workspace::pinned).cloned();
-                let guard = self.setup.guard;
-                if let (Some(d), Some(p)) = (self.driver_mut(), pinned) {
-                    d.repin(&p.path, Some(name.clone()), guard);
-                }
+                let name = self.pin_followed(ws);
                 self.apply(Action::Say(format!(
                     "step {step} pointed KUBECONFIG at {shown}: commands now talk to context {name}"
                 )));
