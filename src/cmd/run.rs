@@ -357,14 +357,18 @@ impl Printer {
     /// A command's output: redacted line by line with `--redact`, shown safely unless
     /// `--raw-output`.
     fn output(&mut self, text: &str, stderr: bool) {
+        let redacted;
         let text = match &mut self.redact {
-            Some(r) => r.chunk(text),
-            None => text.to_owned(),
+            Some(r) => {
+                redacted = r.chunk(text);
+                redacted.as_str()
+            }
+            None => text,
         };
         let text = if self.raw_output {
-            std::borrow::Cow::Borrowed(text.as_str())
+            std::borrow::Cow::Borrowed(text)
         } else {
-            self.clean.clean(&text)
+            self.clean.clean(text)
         };
         if stderr {
             let _ = std::io::stderr().lock().write_all(text.as_bytes());
