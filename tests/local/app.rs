@@ -78,8 +78,20 @@ async fn a_step_run_through_the_loop_is_recorded_and_reopening_takes_the_scenari
     );
     type_text(&mut app, "world");
     press(&mut app, Command::Enter);
+    // Output lines travel on their own channel and may land just after the verdict.
+    let printed = |s: &State| {
+        s.scenario.as_ref().is_some_and(|v| {
+            v.items[0]
+                .output
+                .lines
+                .iter()
+                .any(|l| l.text.contains("first line world"))
+        })
+    };
     assert!(
-        app.until(WAIT, |s| status(s, 0) == Some(Status::Passed) && idle(s))
+        app.until(WAIT, |s| status(s, 0) == Some(Status::Passed)
+            && idle(s)
+            && printed(s))
             .await,
         "{}",
         app.screen()
@@ -335,11 +347,19 @@ async fn a_step_that_points_kubeconfig_elsewhere_moves_the_status_bar_and_the_gu
         "{:?}",
         app.state().message
     );
-    // And the commands do talk to it.
+    // And the commands do talk to it. (Output lines travel on their own, lossy channel and
+    // may be drawn a moment after the verdict: wait for the line too.)
     press(&mut app, Command::Down);
     press(&mut app, Command::Enter);
+    let printed = |s: &State| {
+        s.scenario
+            .as_ref()
+            .is_some_and(|v| v.items[1].output.lines.iter().any(|l| l.text == "second"))
+    };
     assert!(
-        app.until(WAIT, |s| status(s, 1) == Some(Status::Passed) && idle(s))
+        app.until(WAIT, |s| status(s, 1) == Some(Status::Passed)
+            && idle(s)
+            && printed(s))
             .await
     );
     let out: Vec<String> = app
