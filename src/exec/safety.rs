@@ -165,9 +165,11 @@ pub fn classify(command: &str) -> Classification {
         cwd: None,
     };
     let text = neutralise_placeholders(command);
-    c.script(&text);
+    // Lexed once for both questions.
+    let lexed = shell::parse(&text);
+    c.lexed(&text, &lexed);
     let mut out = c.out;
-    if let Some(why) = reads_the_terminal(&text) {
+    if let Some(why) = reads_the_terminal(&text, &lexed) {
         out.interactive = true;
         push(&mut out.reasons, why.to_owned());
     }
@@ -184,8 +186,7 @@ pub fn classify(command: &str) -> Classification {
 /// Does the script wait for a person to type (`read -p "Name? " n`)? Only when `read` takes
 /// its input from the terminal: not after a pipe (`… | while read -r x`), not with a
 /// redirect or `-u FD`, and not in a loop whose input is redirected (`done < file`).
-fn reads_the_terminal(script: &str) -> Option<&'static str> {
-    let lexed = super::shell::parse(script);
+fn reads_the_terminal(script: &str, lexed: &shell::Script) -> Option<&'static str> {
     let loop_fed = script.contains("done <") || script.contains("done<");
     lexed
         .commands
@@ -476,14 +477,18 @@ impl Classifier {
                 .unproven("it nests shells too deeply for runbook to follow");
             return;
         }
+        self.lexed(text, &shell::parse(text));
+    }
+
+    /// [`Self::script`] for text already lexed.
+    fn lexed(&mut self, text: &str, script: &shell::Script) {
         self.depth += 1;
-        let script = shell::parse(text);
         for f in &script.functions {
             if !self.functions.contains(f) {
                 self.functions.push(f.clone());
             }
         }
-        self.arithmetic(text, &script);
+        self.arithmetic(text, script);
         for cmd in &script.commands {
             self.command(cmd);
         }

@@ -253,9 +253,6 @@ impl Vars {
                     raw: p.raw(script).to_owned(),
                 });
             };
-            let region = lexed.region_at(p.start);
-            let context = lexed.context_at(p.start);
-            let delimiter = region.and_then(|r| r.delimiter.as_deref());
             let spelled = spell_at(&var.value, &lexed, p.start).map_err(|why| {
                 FillError::Unrepresentable {
                     name: p.name.clone(),
@@ -267,8 +264,12 @@ impl Vars {
             display.push_str(&script[last..p.start]);
             if var.secret || p.secret {
                 secret = true;
-                display
-                    .push_str(&spell(MASK, context, delimiter).unwrap_or_else(|_| MASK.to_owned()));
+                // The mask is shown in the placeholder's quoting context, like a value.
+                let delimiter = lexed
+                    .region_at(p.start)
+                    .and_then(|r| r.delimiter.as_deref());
+                let mask = spell(MASK, lexed.context_at(p.start), delimiter);
+                display.push_str(&mask.unwrap_or_else(|_| MASK.to_owned()));
             } else {
                 display.push_str(&spelled);
             }
