@@ -41,8 +41,11 @@ times = {name: [] for name, _ in cmds}
 for i in range(int(os.environ["RUNS"]) + 1):
     for name, cmd in cmds:
         start = time.perf_counter()
-        subprocess.run(["bash", "-c", cmd], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=False)
+        done = subprocess.run(["bash", "-c", cmd], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, check=False)
+        # A command that failed measured nothing: say so instead of printing its (short) time.
+        if done.returncode != 0:
+            sys.exit(f"{name} failed (exit {done.returncode}): {cmd}\n{done.stderr.decode()[-2000:]}")
         if i > 0:  # the first round warms up
             times[name].append(time.perf_counter() - start)
 for name, t in times.items():
