@@ -493,10 +493,10 @@ fn step_update(state: &mut State, action: Action) -> Vec<Effect> {
 /// The saved session: an unfinished one to resume, what resuming brought back, the report.
 fn session_update(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
-        Action::Resumable(r) => {
-            if state.scenario.is_some() && state.dialog.is_none() && state.running().is_none() {
-                state.dialog = Some(Dialog::Resume(r));
-            }
+        Action::Resumable(r)
+            if state.scenario.is_some() && state.dialog.is_none() && state.running().is_none() =>
+        {
+            state.dialog = Some(Dialog::Resume(r));
         }
         Action::Restored { steps, vars } => {
             for (name, value) in vars {
@@ -548,10 +548,10 @@ fn cluster_update(state: &mut State, action: Action) -> Vec<Effect> {
             state.contexts = contexts;
             return apply_guard(state);
         }
-        Action::Health { context, health } => {
-            if state.context.context.as_deref() == Some(context.as_str()) {
-                state.context.health = health;
-            }
+        Action::Health { context, health }
+            if state.context.context.as_deref() == Some(context.as_str()) =>
+        {
+            state.context.health = health;
         }
         Action::Choices { token, result } => {
             let Some(

@@ -37,7 +37,7 @@ pub(super) struct Printer {
 
 /// Where the printed events go: stdout (a command's stderr to stderr).
 struct Out {
-    out: std::io::Stdout,
+    stdout: std::io::Stdout,
     /// `--redact`: secrets in what is printed become markers.
     redact: Option<crate::session::redact::StreamRedactor>,
     /// Escapes and controls from runbooks and outputs are shown, not obeyed.
@@ -63,7 +63,7 @@ impl Printer {
         Self {
             format,
             out: Out {
-                out: std::io::stdout(),
+                stdout: std::io::stdout(),
                 redact: args
                     .redact
                     .then(|| crate::session::report::redactor(&[]).into_stream()),
@@ -107,7 +107,7 @@ impl Out {
             }
             None => value,
         };
-        let mut out = self.out.lock();
+        let mut out = self.stdout.lock();
         let _ = serde_json::to_writer(&mut out, value);
         let _ = out.write_all(b"\n");
         let _ = out.flush();
@@ -118,7 +118,7 @@ impl Out {
             Some(r) => r.other(text),
             None => text.to_owned(),
         };
-        let mut out = self.out.lock();
+        let mut out = self.stdout.lock();
         let _ = self.clean.write(&mut out, &text);
         let _ = out.flush();
     }
@@ -142,7 +142,7 @@ impl Out {
         if stderr {
             let _ = std::io::stderr().lock().write_all(text.as_bytes());
         } else {
-            let mut out = self.out.lock();
+            let mut out = self.stdout.lock();
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
         }
