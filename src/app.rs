@@ -518,34 +518,41 @@ impl App {
                 let pinned = self.workspace.as_ref().and_then(Workspace::pinned).cloned();
                 jobs::spawn_choices(self.ctl_tx.clone(), pinned, token, spec, namespace);
             }
-            Effect::Diagnose => {
-                let catalog = Catalog {
-                    runbooks: self
-                        .state
-                        .catalog
-                        .runbooks
-                        .iter()
-                        .map(|r| (**r).clone())
-                        .collect(),
-                    errors: Vec::new(),
-                };
-                jobs::spawn_diagnose(self.ctl_tx.clone(), catalog, self.commands_kubeconfig());
-            }
-            Effect::Fleet => {
-                let tx = self.ctl_tx.clone();
-                let kubeconfig = self.workspace.as_ref().and_then(Workspace::kubeconfig);
-                let catalog = crate::state::clusters::catalog(&self.state);
-                let palette =
-                    crate::config::palette_settings(&crate::palette::config::Overrides::default());
-                crate::diagnose::fleet::watch(kubeconfig.cloned(), palette, catalog, move |p| {
-                    let _ = tx.send(Action::Fleet(p));
-                });
-            }
+            Effect::Diagnose => self.spawn_diagnose(),
+            Effect::Fleet => self.watch_fleet(),
             Effect::Quit => {
                 self.quit_deadline
                     .get_or_insert(Instant::now() + QUIT_GRACE);
             }
         }
+    }
+
+    /// Diagnose runs on a job over the catalog, against the context the commands use.
+    fn spawn_diagnose(&self) {
+        let catalog = Catalog {
+            runbooks: self
+                .state
+                .catalog
+                .runbooks
+                .iter()
+                .map(|r| (**r).clone())
+                .collect(),
+            errors: Vec::new(),
+        };
+        jobs::spawn_diagnose(self.ctl_tx.clone(), catalog, self.commands_kubeconfig());
+    }
+
+    /// The Clusters view's fleet: every cluster's health and matching runbooks, reported as
+    /// they come.
+    fn watch_fleet(&self) {
+        let tx = self.ctl_tx.clone();
+        let kubeconfig = self.workspace.as_ref().and_then(Workspace::kubeconfig);
+        let catalog = crate::state::clusters::catalog(&self.state);
+        let palette =
+            crate::config::palette_settings(&crate::palette::config::Overrides::default());
+        crate::diagnose::fleet::watch(kubeconfig.cloned(), palette, catalog, move |p| {
+            let _ = tx.send(Action::Fleet(p));
+        });
     }
 
     /// What comes back to the loop itself.

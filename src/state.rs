@@ -5,12 +5,17 @@
 //! and reports back as actions. That makes every flow (run, stream, fail, cancel, prompt,
 //! confirm, skip, pick a procedure, search) a plain function to test.
 //!
+//! `update` hands each family of actions to its handler (the user's input, the running step,
+//! the session, the cluster and jobs); keys go to the open dialog first ([`dialog`]), then an
+//! overlay, then the screen. The screens' own keys and views live in the submodules.
+//!
 //! To add a feature: add a [`Command`] (and a key in `action.rs`), handle it in
 //! [`update`], draw what it changes in `ui/`, and test the flow here.
 
 mod catalog;
 pub mod clusters;
 pub mod diagnose;
+mod dialog;
 pub mod lab;
 mod nodes;
 mod scenario;
@@ -375,7 +380,10 @@ impl State {
     }
 }
 
-/// The one function that changes the state.
+/// The one function that changes the state. Each family of actions has its handler: the
+/// user's keys, mouse and paste ([`user_update`]), the step that runs ([`step_update`]), the
+/// saved session ([`session_update`]), and the cluster and background jobs
+/// ([`cluster_update`]).
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Tick(now) => {
@@ -390,11 +398,105 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.size = (w, h);
             Vec::new()
         }
-        Action::Resumable(r) => {
-            if state.scenario.is_some() && state.dialog.is_none() && state.running().is_none() {
-                state.dialog = Some(Dialog::Resume(r));
-            }
+        Action::Say(text) => {
+            state.message = Some(text);
             Vec::new()
+        }
+        Action::Layout(area) => {
+            state.checklist_area = area;
+            Vec::new()
+        }
+        Action::Terminate => {
+            state.should_quit = true;
+            let mut effects = Vec::new();
+            if state.running().is_some() {
+                effects.push(Effect::Cancel);
+            }
+            effects.push(Effect::Quit);
+            effects
+        }
+        Action::Input(_)
+        | Action::Backspace
+        | Action::Paste(_)
+        | Action::Scroll(_)
+        | Action::Click(..)
+        | Action::Command(_) => user_update(state, action),
+        Action::Engine(..)
+        | Action::OutputDropped(..)
+        | Action::Needs(_)
+        | Action::RunEnded { .. } => step_update(state, action),
+        Action::Resumable(_) | Action::Restored { .. } | Action::ReportWritten(_) => {
+            session_update(state, action)
+        }
+        Action::Cluster(..)
+        | Action::Health { .. }
+        | Action::Choices { .. }
+        | Action::Diagnosed(_)
+        | Action::Fleet(_)
+        | Action::LabFixed => cluster_update(state, action),
+    }
+}
+
+/// Keys (as commands or text), paste, the wheel and clicks.
+fn user_update(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Input(c) => input(state, Some(c)),
+        Action::Backspace => input(state, None),
+        Action::Paste(text) => {
+            for c in text.chars().filter(|c| !c.is_control()) {
+                input(state, Some(c));
+            }
+        }
+        Action::Scroll(delta) => scroll(state, delta),
+        Action::Click(_, row) => click(state, row),
+        Action::Command(command) => {
+            // A message answers the last key; the next key replaces it.
+            state.message = None;
+            return command_action(state, command);
+        }
+        // Other families: `update` routes them.
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// The running step: its events and dropped output, what it needs before it runs, its end.
+fn step_update(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Engine(index, event) => {
+            if let Some(s) = &mut state.scenario {
+                s.engine_event(index, *event);
+            }
+        }
+        Action::OutputDropped(index, n) => {
+            if let Some(item) = state.scenario.as_mut().and_then(|s| s.items.get_mut(index)) {
+                item.output.dropped += n;
+            }
+        }
+        Action::Needs(needs) => return answer_needs(state, *needs),
+        Action::RunEnded { index, vars } => {
+            state.vars = *vars;
+            if let Some(s) = &mut state.scenario {
+                s.run_ended(index);
+            }
+            if state.dialog == Some(Dialog::Quit) || state.should_quit {
+                state.should_quit = true;
+                return vec![Effect::Quit];
+            }
+        }
+        // Other families: `update` routes them.
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// The saved session: an unfinished one to resume, what resuming brought back, the report.
+fn session_update(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Resumable(r)
+            if state.scenario.is_some() && state.dialog.is_none() && state.running().is_none() =>
+        {
+            state.dialog = Some(Dialog::Resume(r));
         }
         Action::Restored { steps, vars } => {
             for (name, value) in vars {
@@ -418,26 +520,38 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             state.message =
                 Some("resumed: secret values are asked again when a step needs them".to_owned());
-            Vec::new()
         }
+        Action::ReportWritten(result) => match result {
+            Ok((path, text)) => {
+                state.message = Some(format!(
+                    "report written to {}; sent to the terminal's clipboard (OSC 52)",
+                    path.display()
+                ));
+                return vec![Effect::Copy(text)];
+            }
+            Err(e) => {
+                state.message = Some(format!("cannot write the report: {e}"));
+            }
+        },
+        // Other families: `update` routes them.
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// The cluster and background jobs: the context and its health, a picker's list, diagnose,
+/// the fleet, the practice cluster.
+fn cluster_update(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
         Action::Cluster(info, contexts) => {
             state.context = *info;
             state.contexts = contexts;
-            apply_guard(state)
+            return apply_guard(state);
         }
-        Action::Say(text) => {
-            state.message = Some(text);
-            Vec::new()
-        }
-        Action::Layout(area) => {
-            state.checklist_area = area;
-            Vec::new()
-        }
-        Action::Health { context, health } => {
-            if state.context.context.as_deref() == Some(context.as_str()) {
-                state.context.health = health;
-            }
-            Vec::new()
+        Action::Health { context, health }
+            if state.context.context.as_deref() == Some(context.as_str()) =>
+        {
+            state.context.health = health;
         }
         Action::Choices { token, result } => {
             let Some(
@@ -456,93 +570,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 };
                 live.selected = None;
             }
-            Vec::new()
-        }
-        Action::Engine(index, event) => {
-            if let Some(s) = &mut state.scenario {
-                s.engine_event(index, *event);
-            }
-            Vec::new()
-        }
-        Action::OutputDropped(index, n) => {
-            if let Some(item) = state.scenario.as_mut().and_then(|s| s.items.get_mut(index)) {
-                item.output.dropped += n;
-            }
-            Vec::new()
-        }
-        Action::Needs(needs) => answer_needs(state, *needs),
-        Action::ReportWritten(result) => match result {
-            Ok((path, text)) => {
-                state.message = Some(format!(
-                    "report written to {}; sent to the terminal's clipboard (OSC 52)",
-                    path.display()
-                ));
-                vec![Effect::Copy(text)]
-            }
-            Err(e) => {
-                state.message = Some(format!("cannot write the report: {e}"));
-                Vec::new()
-            }
-        },
-        Action::RunEnded { index, vars } => {
-            state.vars = *vars;
-            if let Some(s) = &mut state.scenario {
-                s.run_ended(index);
-            }
-            if state.dialog == Some(Dialog::Quit) || state.should_quit {
-                state.should_quit = true;
-                return vec![Effect::Quit];
-            }
-            Vec::new()
         }
         Action::Diagnosed(outcome) => {
             if let Some(view) = &mut state.diagnose {
                 view.finished(*outcome);
             }
-            Vec::new()
         }
-        Action::Fleet(progress) => clusters::progress(state, progress),
-        Action::LabFixed => {
-            lab::fixed(state);
-            Vec::new()
-        }
-        Action::Terminate => {
-            state.should_quit = true;
-            let mut effects = Vec::new();
-            if state.running().is_some() {
-                effects.push(Effect::Cancel);
-            }
-            effects.push(Effect::Quit);
-            effects
-        }
-        Action::Input(c) => {
-            input(state, Some(c));
-            Vec::new()
-        }
-        Action::Backspace => {
-            input(state, None);
-            Vec::new()
-        }
-        Action::Paste(text) => {
-            for c in text.chars().filter(|c| !c.is_control()) {
-                input(state, Some(c));
-            }
-            Vec::new()
-        }
-        Action::Scroll(delta) => {
-            scroll(state, delta);
-            Vec::new()
-        }
-        Action::Click(_, row) => {
-            click(state, row);
-            Vec::new()
-        }
-        Action::Command(command) => {
-            // A message answers the last key; the next key replaces it.
-            state.message = None;
-            command_action(state, command)
-        }
+        Action::Fleet(progress) => return clusters::progress(state, progress),
+        Action::LabFixed => lab::fixed(state),
+        // Other families: `update` routes them.
+        _ => {}
     }
+    Vec::new()
 }
 
 /// Is a text field taking keystrokes? Then letters are text, not commands.
@@ -666,55 +705,10 @@ fn click(state: &mut State, row: u16) {
 fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
     // Dialogs first: they own the keyboard.
     if let Some(dialog) = state.dialog.clone() {
-        return dialog_command(state, dialog, command);
+        return dialog::command(state, dialog, command);
     }
-    if let Some(overlay) = &mut state.overlay {
-        match (overlay, command) {
-            (_, Command::Back | Command::Quit) | (Overlay::Help { .. }, Command::Help) => {
-                state.overlay = None;
-            }
-            (Overlay::Output { .. }, Command::FullOutput) => state.overlay = None,
-            // The help and the output scroll alike.
-            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Up) => {
-                *scroll = scroll.saturating_sub(1);
-            }
-            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Down) => {
-                *scroll += 1;
-            }
-            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::PageUp) => {
-                *scroll = scroll.saturating_sub(20);
-            }
-            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::PageDown) => {
-                *scroll += 20;
-            }
-            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Top) => {
-                *scroll = 0;
-            }
-            (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Bottom) => {
-                *scroll = usize::MAX / 2;
-            }
-            (
-                Overlay::Output { .. },
-                Command::Wrap | Command::ScrollLeft | Command::ScrollRight,
-            ) => {
-                if let Some(s) = &mut state.scenario {
-                    sideways(s, command);
-                }
-            }
-            (Overlay::Output { searching, .. }, Command::Search) => *searching = true,
-            (Overlay::Output { searching, .. }, Command::Enter) => *searching = false,
-            (Overlay::Output { scroll, query, .. }, Command::NextStep | Command::PrevStep) => {
-                let forward = command == Command::NextStep;
-                if let Some(s) = &state.scenario
-                    && let Some(line) = s.find_in_output(query, *scroll, forward)
-                {
-                    *scroll = line;
-                }
-            }
-            (_, Command::Cancel) => return cancel(state),
-            _ => {}
-        }
-        return Vec::new();
+    if state.overlay.is_some() {
+        return overlay_command(state, command);
     }
     match command {
         Command::Help => {
@@ -814,6 +808,56 @@ fn command_action(state: &mut State, command: Command) -> Vec<Effect> {
             Screen::Clusters => clusters::command(state, command),
         },
     }
+}
+
+/// Keys over the help or the output view: scroll, search, close.
+fn overlay_command(state: &mut State, command: Command) -> Vec<Effect> {
+    let Some(overlay) = &mut state.overlay else {
+        return Vec::new();
+    };
+    match (overlay, command) {
+        (_, Command::Back | Command::Quit) | (Overlay::Help { .. }, Command::Help) => {
+            state.overlay = None;
+        }
+        (Overlay::Output { .. }, Command::FullOutput) => state.overlay = None,
+        // The help and the output scroll alike.
+        (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Up) => {
+            *scroll = scroll.saturating_sub(1);
+        }
+        (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Down) => {
+            *scroll += 1;
+        }
+        (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::PageUp) => {
+            *scroll = scroll.saturating_sub(20);
+        }
+        (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::PageDown) => {
+            *scroll += 20;
+        }
+        (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Top) => {
+            *scroll = 0;
+        }
+        (Overlay::Output { scroll, .. } | Overlay::Help { scroll }, Command::Bottom) => {
+            *scroll = usize::MAX / 2;
+        }
+        (Overlay::Output { .. }, Command::Wrap | Command::ScrollLeft | Command::ScrollRight) => {
+            if let Some(s) = &mut state.scenario {
+                sideways(s, command);
+            }
+        }
+        (Overlay::Output { searching, .. }, Command::Search) => *searching = true,
+        (Overlay::Output { searching, .. }, Command::Enter) => *searching = false,
+        (Overlay::Output { scroll, query, .. }, Command::NextStep | Command::PrevStep) => {
+            let forward = command == Command::NextStep;
+            if let Some(s) = &state.scenario
+                && let Some(line) = s.find_in_output(query, *scroll, forward)
+            {
+                *scroll = line;
+            }
+        }
+        (_, Command::Cancel) => return cancel(state),
+        _ => {}
+    }
+    Vec::new()
 }
 
 /// Opens the Diagnose view and starts a run, unless one is already running.
@@ -1021,239 +1065,6 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
         _ => {}
     }
     Vec::new()
-}
-
-fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Effect> {
-    match (dialog, command) {
-        (Dialog::Resume(r), Command::Enter) => {
-            state.dialog = None;
-            state.message = Some(format!("resuming session {}", r.id));
-            vec![Effect::Resume(r.id)]
-        }
-        (Dialog::Resume(_), Command::Back) => {
-            state.dialog = None;
-            state.message = Some("a new session starts with the first step you run".to_owned());
-            Vec::new()
-        }
-        (Dialog::Note { step, input }, Command::Enter) => {
-            state.dialog = None;
-            if let Some(item) = state.scenario.as_mut().and_then(|s| s.items.get_mut(step)) {
-                item.note.clone_from(&input);
-            }
-            state.message = Some("note kept in the session and its report".to_owned());
-            vec![Effect::Note { step, text: input }]
-        }
-        (Dialog::Values { .. }, _) => values::command(state, command),
-        (Dialog::Lab, Command::Enter | Command::Back | Command::Lab | Command::Quit) => {
-            state.dialog = None;
-            Vec::new()
-        }
-        (_, Command::Back) => {
-            state.dialog = None;
-            state.message = Some("not run".to_owned());
-            Vec::new()
-        }
-        (Dialog::Quit, Command::Enter) => {
-            state.dialog = Some(Dialog::Quit);
-            state.should_quit = true;
-            vec![Effect::Cancel]
-        }
-        (
-            Dialog::Prompt {
-                step,
-                name,
-                input,
-                secret,
-                live,
-                ..
-            },
-            Command::Enter,
-        ) => {
-            let input = live
-                .as_ref()
-                .and_then(|l| l.taken(&input))
-                .map_or(input, |c| c.value.clone());
-            if input.is_empty() {
-                state.message = Some(format!("type a value for {name}, or Esc"));
-                return Vec::new();
-            }
-            if secret {
-                state.vars.set_secret(&name, input.clone(), Origin::Prompt);
-            } else {
-                state.vars.set(&name, input.clone(), Origin::Prompt);
-            }
-            state.dialog = None;
-            if let Some(s) = &mut state.scenario {
-                s.selected = step;
-            }
-            vec![
-                Effect::SetValue {
-                    name,
-                    value: input,
-                    secret,
-                },
-                Effect::Preflight(step),
-            ]
-        }
-        (Dialog::Prompt { .. } | Dialog::Namespace { .. }, Command::Up | Command::Down) => {
-            let delta = if command == Command::Up { -1 } else { 1 };
-            match &mut state.dialog {
-                Some(
-                    Dialog::Prompt {
-                        input,
-                        live: Some(live),
-                        ..
-                    }
-                    | Dialog::Namespace { input, live },
-                ) => live.step(input, delta),
-                Some(Dialog::Prompt { input, choices, .. }) => {
-                    if let Some(first) = choices.first() {
-                        input.clone_from(first);
-                    }
-                }
-                _ => {}
-            }
-            Vec::new()
-        }
-        (
-            Dialog::Confirm {
-                require: Some(name),
-                input,
-                ..
-            },
-            Command::Enter,
-        ) if input.trim() != name => {
-            state.message = Some(format!("type `{name}` to run it on this context, or Esc"));
-            Vec::new()
-        }
-        (Dialog::Confirm { step, .. }, Command::Enter) => {
-            state.dialog = None;
-            launch(state, step, true)
-        }
-        (Dialog::Contexts { selected }, Command::Up | Command::Down) => {
-            let last = state.contexts.len().saturating_sub(1);
-            let selected = if command == Command::Up {
-                selected.saturating_sub(1)
-            } else {
-                (selected + 1).min(last)
-            };
-            state.dialog = Some(Dialog::Contexts { selected });
-            Vec::new()
-        }
-        (Dialog::Contexts { selected }, Command::Enter) => {
-            state.dialog = None;
-            let Some(entry) = state.contexts.get(selected) else {
-                return Vec::new();
-            };
-            state.message = Some(format!("context: {}", entry.name));
-            vec![Effect::SwitchContext {
-                context: entry.name.clone(),
-                namespace: None,
-            }]
-        }
-        (Dialog::Namespace { input, live }, Command::Enter) => {
-            let chosen = live
-                .taken(&input)
-                .map_or_else(|| input.trim().to_owned(), |c| c.value.clone());
-            let Some(context) = state.context.context.clone() else {
-                state.dialog = None;
-                return Vec::new();
-            };
-            if chosen.is_empty() {
-                state.message = Some("pick a namespace with ↑↓ or type one, or Esc".to_owned());
-                return Vec::new();
-            }
-            state.dialog = None;
-            state.message = Some(format!("namespace: {chosen}"));
-            vec![Effect::SwitchContext {
-                context,
-                namespace: Some(chosen),
-            }]
-        }
-        (
-            Dialog::Alternatives {
-                step,
-                options,
-                selected,
-            },
-            Command::Up | Command::Down,
-        ) => {
-            let selected = if command == Command::Up {
-                selected.saturating_sub(1)
-            } else {
-                (selected + 1).min(options.len().saturating_sub(1))
-            };
-            state.dialog = Some(Dialog::Alternatives {
-                step,
-                options,
-                selected,
-            });
-            Vec::new()
-        }
-        (
-            Dialog::Alternatives {
-                step,
-                options,
-                selected,
-            },
-            Command::Enter,
-        ) => {
-            state.dialog = None;
-            let Some(a) = options.get(selected) else {
-                return Vec::new();
-            };
-            state.message = Some(format!("step runs \"{}\"", a.tab));
-            vec![
-                Effect::Choose {
-                    step,
-                    block: a.block,
-                },
-                Effect::Preflight(step),
-            ]
-        }
-        (Dialog::Procedure { selected }, Command::Up) => {
-            state.dialog = Some(Dialog::Procedure {
-                selected: selected.saturating_sub(1),
-            });
-            Vec::new()
-        }
-        (Dialog::Procedure { selected }, Command::Down) => {
-            let max = state
-                .scenario
-                .as_ref()
-                .map_or(1, ScenarioView::procedure_count);
-            state.dialog = Some(Dialog::Procedure {
-                selected: (selected + 1).min(max - 1),
-            });
-            Vec::new()
-        }
-        (Dialog::Procedure { selected }, Command::Enter) => {
-            state.dialog = None;
-            let Some(s) = &state.scenario else {
-                return Vec::new();
-            };
-            if s.running.is_some() {
-                state.message = Some("a command is running; x cancels it first".to_owned());
-                return Vec::new();
-            }
-            let (runbook, scenario) = (Arc::clone(&s.runbook), s.scenario);
-            vec![state.open_view(runbook, scenario, selected)]
-        }
-        // Anything else does nothing while a dialog is open.
-        (
-            Dialog::Quit
-            | Dialog::Prompt { .. }
-            | Dialog::Confirm { .. }
-            | Dialog::Procedure { .. }
-            | Dialog::Alternatives { .. }
-            | Dialog::Contexts { .. }
-            | Dialog::Namespace { .. }
-            | Dialog::Resume(_)
-            | Dialog::Note { .. }
-            | Dialog::Lab,
-            _,
-        ) => Vec::new(),
-    }
 }
 
 /// Enter on a step: the driver's preflight is asked what the step needs

@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 use super::{Theme, WIDE, fit, markup};
 use crate::action::Command;
 use crate::runbook::{BlockKind, Section};
-use crate::state::{Focus, Item, OutKind, ScenarioView, State, Status};
+use crate::state::{Focus, Item, OutKind, OutputView, ScenarioView, State, Status};
 
 pub fn draw(
     frame: &mut Frame<'_>,
@@ -395,63 +395,76 @@ fn draw_output(
         actual_area,
     );
 
-    if let (Some(area), Some((code, highlight))) = (expected_area, expected) {
-        let mut lines = Vec::new();
-        let title;
-        if s.show_diff && out.exit.is_some() {
-            title = " expected vs actual (d: back) ".to_owned();
-            match (&out.diff, out.matches) {
-                (Some(diff), _) => {
-                    for l in diff.lines() {
-                        let style = if l.starts_with('+') {
-                            theme.ok()
-                        } else if l.starts_with('-') {
-                            theme.bad()
-                        } else {
-                            theme.dim()
-                        };
-                        lines.push(Line::from(Span::styled(l.to_owned(), style)));
-                    }
-                }
-                (None, Some(true)) => lines.push(Line::from(Span::styled(
-                    "output matches the runbook",
-                    theme.ok(),
-                ))),
-                _ => lines.push(Line::from(Span::styled(
-                    "run the step to compare",
-                    theme.dim(),
-                ))),
-            }
-        } else {
-            title = match out.matches {
-                Some(true) => " expected · matches (d: diff) ".to_owned(),
-                Some(false) => " expected · differs (d: diff) ".to_owned(),
-                None => " expected output (d: diff) ".to_owned(),
-            };
-            for (i, l) in code.lines().enumerate() {
-                let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                let marked = highlight.contains(&n);
-                let (mark, style) = if marked {
-                    ("▶ ", theme.highlight_line())
-                } else {
-                    ("  ", theme.dim())
-                };
-                lines.push(Line::from(vec![
-                    Span::styled(mark, theme.warn()),
-                    Span::styled(l.to_owned(), style),
-                ]));
-            }
-        }
-        frame.render_widget(
-            Paragraph::new(lines).block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.border(false))
-                    .title(title),
-            ),
-            area,
-        );
+    if let (Some(area), Some(expected)) = (expected_area, expected) {
+        draw_expected(frame, s, out, expected, area, theme);
     }
+}
+
+/// The runbook's expected output, highlighted lines marked; after a run, `d` swaps it for
+/// the diff against what the command printed.
+fn draw_expected(
+    frame: &mut Frame<'_>,
+    s: &ScenarioView,
+    out: &OutputView,
+    (code, highlight): (&str, &[u32]),
+    area: Rect,
+    theme: Theme,
+) {
+    let mut lines = Vec::new();
+    let title;
+    if s.show_diff && out.exit.is_some() {
+        title = " expected vs actual (d: back) ".to_owned();
+        match (&out.diff, out.matches) {
+            (Some(diff), _) => {
+                for l in diff.lines() {
+                    let style = if l.starts_with('+') {
+                        theme.ok()
+                    } else if l.starts_with('-') {
+                        theme.bad()
+                    } else {
+                        theme.dim()
+                    };
+                    lines.push(Line::from(Span::styled(l.to_owned(), style)));
+                }
+            }
+            (None, Some(true)) => lines.push(Line::from(Span::styled(
+                "output matches the runbook",
+                theme.ok(),
+            ))),
+            _ => lines.push(Line::from(Span::styled(
+                "run the step to compare",
+                theme.dim(),
+            ))),
+        }
+    } else {
+        title = match out.matches {
+            Some(true) => " expected · matches (d: diff) ".to_owned(),
+            Some(false) => " expected · differs (d: diff) ".to_owned(),
+            None => " expected output (d: diff) ".to_owned(),
+        };
+        for (i, l) in code.lines().enumerate() {
+            let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let marked = highlight.contains(&n);
+            let (mark, style) = if marked {
+                ("▶ ", theme.highlight_line())
+            } else {
+                ("  ", theme.dim())
+            };
+            lines.push(Line::from(vec![
+                Span::styled(mark, theme.warn()),
+                Span::styled(l.to_owned(), style),
+            ]));
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border(false))
+                .title(title),
+        ),
+        area,
+    );
 }
 
 fn output_title(item: &Item, theme: Theme) -> Line<'static> {
