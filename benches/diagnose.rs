@@ -2,6 +2,9 @@
 //! (reachability, discovery, one paginated list per resource kind, every bundled check), and as
 //! the baseline in the same run a bare `Api<Pod>::list` of the same pods (same page size).
 //!
+//! Checks run in `runbook __jq` workers, as in the binary (one per diagnosis; the lists are
+//! sent to it once).
+//!
 //! Run: `cargo bench --bench diagnose`. Growth: time(5000) / time(500), against 10x for linear.
 
 use std::time::Duration;
@@ -50,6 +53,7 @@ fn cluster(pods: usize) -> Vec<Value> {
 }
 
 fn bench(c: &mut Criterion) {
+    diagnose::jq::worker::use_program(env!("CARGO_BIN_EXE_runbook").into());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
