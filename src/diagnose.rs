@@ -164,21 +164,37 @@ pub async fn diagnose(
         .flat_map(|p| p.check.reads.iter().map(Read::query))
         .collect();
     let lists = fetch::list_all(client, &queries, options.timeout).await;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // One jq worker for the whole run (see `jq::worker`).
+    let mut evaluator = jq::worker::Evaluator::new(list_items(&lists));
+    let report = check_all(&mut evaluator, planned, &lists, options.timeout).await;
+    evaluator.close().await;
+    Ok(report)
+}
 
-    // One jq worker for the whole run, checks one after another (see `jq::worker`).
-    let items = lists
+/// The items of each list in the order of `lists` (a check's reads name a list by its
+/// position there); null for a list that could not be listed.
+pub fn list_items(lists: &BTreeMap<Read, fetch::Listed>) -> Vec<Val> {
+    lists
         .values()
         .map(|l| l.as_ref().map_or(Val::Null, |l| l.items.clone()))
-        .collect();
-    let mut evaluator = jq::worker::Evaluator::new(items);
+        .collect()
+}
+
+/// Runs the `planned` checks on `lists` one after another in `evaluator` (made from
+/// [`list_items`] of the same `lists`), each within `timeout`, and ranks them.
+pub async fn check_all(
+    evaluator: &mut jq::worker::Evaluator,
+    planned: Vec<Planned>,
+    lists: &BTreeMap<Read, fetch::Listed>,
+    timeout: Duration,
+) -> Report {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut outcomes = Vec::with_capacity(planned.len());
     for p in planned {
-        let outcome = run_check(&mut evaluator, &p.check, &lists, &now, options.timeout).await;
+        let outcome = run_check(evaluator, &p.check, lists, &now, timeout).await;
         outcomes.push((p, outcome));
     }
-    evaluator.close().await;
-    Ok(rank(outcomes))
+    rank(outcomes)
 }
 
 async fn reachable(client: &kube::Client, timeout: Duration) -> Result<(), DiagnoseError> {
