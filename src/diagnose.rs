@@ -157,6 +157,9 @@ pub async fn diagnose(
     catalog: &Catalog,
     options: Options,
 ) -> Result<Report, DiagnoseError> {
+    // One jq worker for the whole run (see `jq::worker`), started while the lists load.
+    let mut evaluator = jq::worker::Evaluator::new(Vec::new());
+    evaluator.start();
     reachable(client, options.timeout).await?;
     let planned = plan(catalog);
     let queries: BTreeSet<Read> = planned
@@ -164,8 +167,7 @@ pub async fn diagnose(
         .flat_map(|p| p.check.reads.iter().map(Read::query))
         .collect();
     let lists = fetch::list_all(client, &queries, options.timeout).await;
-    // One jq worker for the whole run (see `jq::worker`).
-    let mut evaluator = jq::worker::Evaluator::new(list_items(&lists));
+    evaluator.set_lists(list_items(&lists));
     let report = check_all(&mut evaluator, planned, &lists, options.timeout).await;
     evaluator.close().await;
     Ok(report)

@@ -26,7 +26,7 @@
 //! unit tests may not) programs run in-process, bounded in time only between two outputs.
 //! To change a bound: [`MEMORY_LIMIT_MIB`], [`CPU_MARGIN`], [`GRACE`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, ExitStatus, Stdio};
@@ -140,6 +140,25 @@ impl Evaluator {
         }
     }
 
+    /// Starts the worker now (when there is a worker program and none runs), so that its
+    /// start overlaps other work; a failure to start is reported by the first check.
+    pub fn start(&mut self) {
+        if self.worker.is_none()
+            && let Some(program) = &self.program
+        {
+            self.worker = Worker::start(program).ok();
+        }
+    }
+
+    /// Replaces the lists that checks read (and sends them again as they are needed).
+    pub fn set_lists(&mut self, lists: Vec<Val>) {
+        self.json = vec![None; lists.len()];
+        self.lists = lists;
+        if let Some(worker) = &mut self.worker {
+            worker.sent.clear();
+        }
+    }
+
     /// The pid of the current worker, if one is running.
     pub fn worker_pid(&self) -> Option<u32> {
         self.worker.as_ref().and_then(|w| w.child.id())
@@ -190,21 +209,19 @@ impl Evaluator {
     ) -> Result<Answer, String> {
         let worker = match &mut self.worker {
             Some(w) => w,
-            None => self
-                .worker
-                .insert(Worker::start(program, self.lists.len())?),
+            None => self.worker.insert(Worker::start(program)?),
         };
         // The lists this check reads and the worker lacks, then the check.
         let mut message = Vec::new();
         for &(_, id) in &run.reads {
-            if worker.sent.get(id).copied().unwrap_or(true) {
+            if id >= self.lists.len() || worker.sent.contains(&id) {
                 continue;
             }
             let json = self.json[id].get_or_insert_with(|| self.lists[id].to_string());
             message.extend_from_slice(&line_of(&Request::List { id }));
             message.extend_from_slice(json.as_bytes());
             message.push(b'\n');
-            worker.sent[id] = true;
+            worker.sent.insert(id);
         }
         message.extend_from_slice(&line_of(&Request::Run(run)));
         // Sending and parsing the lists is not the program's time: the worker says when its
@@ -292,12 +309,12 @@ struct Worker {
     stdout: BufReader<ChildStdout>,
     stderr: Option<ChildStderr>,
     /// Which lists it has.
-    sent: Vec<bool>,
+    sent: BTreeSet<usize>,
     _registered: Registered,
 }
 
 impl Worker {
-    fn start(program: &Path, lists: usize) -> Result<Self, String> {
+    fn start(program: &Path) -> Result<Self, String> {
         let mut child = Command::new(program)
             .arg(ARG)
             .stdin(Stdio::piped())
@@ -318,7 +335,7 @@ impl Worker {
             child,
             stdin,
             stdout: BufReader::new(stdout),
-            sent: vec![false; lists],
+            sent: BTreeSet::new(),
             _registered: registered,
         })
     }
