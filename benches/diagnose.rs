@@ -2,6 +2,14 @@
 //! (reachability, discovery, one paginated list per resource kind, every bundled check), and as
 //! the baseline in the same run a bare `Api<Pod>::list` of the same pods (same page size).
 //!
+//! Checks run in `runbook __jq` workers, as in the binary (one per diagnosis; the lists are
+//! sent to it once).
+//!
+//! The `checks` group isolates what the worker costs: every bundled check over lists fetched
+//! once, evaluated in a fresh worker (spawn, lists sent, checks, close) against the same
+//! checks evaluated in-process (the baseline: what diagnose did before the worker, minus its
+//! two blocking threads).
+//!
 //! Run: `cargo bench --bench diagnose`. Growth: time(5000) / time(500), against 10x for linear.
 
 use std::time::Duration;
@@ -9,6 +17,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
+use runbook::diagnose::jq::worker::Evaluator;
 use runbook::diagnose::{self, Options, fetch::PAGE_SIZE};
 use runbook::lab::{Lab, LabOptions};
 use runbook::runbook::Catalog;
@@ -50,6 +59,7 @@ fn cluster(pods: usize) -> Vec<Value> {
 }
 
 fn bench(c: &mut Criterion) {
+    diagnose::jq::worker::use_program(env!("CARGO_BIN_EXE_runbook").into());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -97,6 +107,38 @@ fn bench(c: &mut Criterion) {
                 })
             });
         });
+        let planned = diagnose::plan(&catalog);
+        let queries = planned
+            .iter()
+            .flat_map(|p| p.check.reads.iter().map(runbook::runbook::Read::query))
+            .collect();
+        let timeout = Options::default().timeout;
+        let lists = runtime.block_on(diagnose::fetch::list_all(&client, &queries, timeout));
+        for (name, program) in [
+            ("checks_in_process", None),
+            (
+                "checks_in_worker",
+                Some(env!("CARGO_BIN_EXE_runbook").into()),
+            ),
+        ] {
+            group.bench_with_input(BenchmarkId::new(name, pods), &pods, |b, _| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        let mut evaluator =
+                            Evaluator::with_program(diagnose::list_items(&lists), program.clone());
+                        let report =
+                            diagnose::check_all(&mut evaluator, planned.clone(), &lists, timeout)
+                                .await;
+                        evaluator.close().await;
+                        // The same outcome as a full diagnosis: nothing matches; the checks
+                        // whose resource the lab does not serve say so.
+                        assert!(report.results.iter().all(|f| !f.matched
+                            && f.error.as_ref().is_none_or(|e| e.contains("not served"))));
+                        report
+                    })
+                });
+            });
+        }
         lab.shutdown();
     }
     group.finish();

@@ -45,7 +45,11 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Fetch(args) => fetch::run(&args).map_err(|e| eyre!(e)),
-        Command::Diagnose(args) => Ok(diagnose::run(&args)),
+        Command::Diagnose(args) => {
+            // Its jq workers end with it, however it ends.
+            crate::exec::process::watchdog::start();
+            Ok(diagnose::run(&args))
+        }
         Command::Sessions(args) => sessions::sessions(&args),
         Command::Report(args) => sessions::report(&args),
         Command::Export(args) => sessions::export(&args),

@@ -4,7 +4,8 @@
 //! [`crate::runbook::check`]). The engine collects every check of the catalog, unions the
 //! resources they read, lists each distinct query once ([`fetch`]: discovery + paginated list,
 //! all concurrent, each bounded by [`Options::timeout`]), runs each check's jq program ([`jq`])
-//! on a blocking thread within the same timeout, and ranks the scenarios: matched first (by
+//! within the same timeout, one after another in one child process per run that caps its
+//! memory ([`jq::worker`]: killed at the limit, restarted for the next check), and ranks the scenarios: matched first (by
 //! evidence count times weight), then those that did not match, then those whose checks could
 //! not run (each with its reason). Only GET requests are made: nothing is written.
 //!
@@ -25,7 +26,6 @@ pub mod subject;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use jaq_json::Val;
@@ -157,6 +157,9 @@ pub async fn diagnose(
     catalog: &Catalog,
     options: Options,
 ) -> Result<Report, DiagnoseError> {
+    // One jq worker for the whole run (see `jq::worker`), started while the lists load.
+    let mut evaluator = jq::worker::Evaluator::new(Vec::new());
+    evaluator.start();
     reachable(client, options.timeout).await?;
     let planned = plan(catalog);
     let queries: BTreeSet<Read> = planned
@@ -164,19 +167,36 @@ pub async fn diagnose(
         .flat_map(|p| p.check.reads.iter().map(Read::query))
         .collect();
     let lists = fetch::list_all(client, &queries, options.timeout).await;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let lists = Arc::new(lists);
+    evaluator.set_lists(list_items(&lists));
+    let report = check_all(&mut evaluator, planned, &lists, options.timeout).await;
+    evaluator.close().await;
+    Ok(report)
+}
 
-    let runs = planned.into_iter().map(|p| {
-        let lists = Arc::clone(&lists);
-        let now = now.clone();
-        async move {
-            let outcome = run_check(&p.check, lists, now, options.timeout).await;
-            (p, outcome)
-        }
-    });
-    let outcomes = futures_util::future::join_all(runs).await;
-    Ok(rank(outcomes))
+/// The items of each list in the order of `lists` (a check's reads name a list by its
+/// position there); null for a list that could not be listed.
+pub fn list_items(lists: &BTreeMap<Read, fetch::Listed>) -> Vec<Val> {
+    lists
+        .values()
+        .map(|l| l.as_ref().map_or(Val::Null, |l| l.items.clone()))
+        .collect()
+}
+
+/// Runs the `planned` checks on `lists` one after another in `evaluator` (made from
+/// [`list_items`] of the same `lists`), each within `timeout`, and ranks them.
+pub async fn check_all(
+    evaluator: &mut jq::worker::Evaluator,
+    planned: Vec<Planned>,
+    lists: &BTreeMap<Read, fetch::Listed>,
+    timeout: Duration,
+) -> Report {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut outcomes = Vec::with_capacity(planned.len());
+    for p in planned {
+        let outcome = run_check(evaluator, &p.check, lists, &now, timeout).await;
+        outcomes.push((p, outcome));
+    }
+    rank(outcomes)
 }
 
 async fn reachable(client: &kube::Client, timeout: Duration) -> Result<(), DiagnoseError> {
@@ -200,52 +220,37 @@ fn first_line(text: &str) -> String {
 /// One piece of evidence and the object it names.
 type Evidence = (String, Option<subject::ObjectRef>);
 
-/// One check's evidence, or why it could not run.
+/// One check's evidence, or why it could not run. Its program gets `timeout` (counted when
+/// it starts), whatever ran before it.
 async fn run_check(
+    evaluator: &mut jq::worker::Evaluator,
     check: &Check,
-    lists: Arc<BTreeMap<Read, fetch::Listed>>,
-    now: String,
+    lists: &BTreeMap<Read, fetch::Listed>,
+    now: &str,
     timeout: Duration,
 ) -> Result<Vec<Evidence>, String> {
-    let mut input = jaq_json::Map::default();
+    let mut reads = Vec::new();
     let mut read_lists = Vec::new();
     for read in &check.reads {
-        match lists.get(&read.query()) {
+        let query = read.query();
+        match lists.get(&query) {
             Some(Ok(listed)) => {
-                input.insert(Val::from(read.key.clone()), listed.items.clone());
-                read_lists.push(listed.clone());
+                let id = lists.range(..&query).count();
+                reads.push((read.key.clone(), id));
+                read_lists.push(listed);
             }
             Some(Err(e)) => return Err(e.clone()),
             None => return Err(format!("`{}` was not listed", read.display())),
         }
     }
-    input.insert(Val::from("now".to_owned()), Val::from(now));
-    let code = check.jq.clone();
-    let deadline = std::time::Instant::now() + timeout;
-    let work = tokio::task::spawn_blocking(move || {
-        let program = jq::Program::compile(&code).map_err(|e| {
-            format!(
-                "the jq program does not compile (line {}): {}",
-                e.line, e.message
-            )
-        })?;
-        let evidence = program.evidence(Val::obj(input), deadline)?;
-        Ok(evidence
-            .into_iter()
-            .map(|e| {
-                let subject = subject::find(&e, &read_lists);
-                (e, subject)
-            })
-            .collect())
-    });
-    match tokio::time::timeout(timeout, work).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(e)) => Err(format!("the check stopped: {e}")),
-        Err(_) => Err(format!(
-            "the check did not finish within {}",
-            crate::duration::humanize(timeout)
-        )),
-    }
+    let evidence = evaluator.evidence(&check.jq, &reads, now, timeout).await?;
+    Ok(evidence
+        .into_iter()
+        .map(|e| {
+            let subject = subject::find(&e, read_lists.iter().copied());
+            (e, subject)
+        })
+        .collect())
 }
 
 /// Merges the outcomes per scenario and orders them: matched (highest score first), not

@@ -11,6 +11,11 @@ fn main() -> ExitCode {
     if args.get(1).map(String::as_str) == Some(runbook::exec::process::watchdog::ARG) {
         return runbook::exec::process::watchdog::main(&args[2..]);
     }
+    // A diagnose check's jq worker (see `diagnose::jq::worker`): limits first, nothing else.
+    if args.get(1).map(String::as_str) == Some(runbook::diagnose::jq::worker::ARG) {
+        return runbook::diagnose::jq::worker::main();
+    }
+    runbook::diagnose::jq::worker::use_this_binary();
     // Panics are bugs: color-eyre reports them with a backtrace. Everything `run` returns is
     // the user's to fix: one line, a hint at most, exit 2.
     if let Err(err) = color_eyre::install() {

@@ -1,5 +1,12 @@
 //! A check's condition: a jq program compiled and run with jaq (jq's language, std library and
 //! JSON values; `fromdateiso8601`, `test`, `any`, ... all work).
+//!
+//! [`Program`] compiles and evaluates in the calling process; `diagnose` runs it in a child
+//! process instead ([`worker`]: `runbook __jq`), because jaq cannot be interrupted inside one
+//! expression: there a check is stopped at its time limit by killing the child, and its memory
+//! is capped at [`worker::MEMORY_LIMIT_MIB`] (plus a CPU-time backstop).
+
+pub mod worker;
 
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data};
@@ -10,6 +17,19 @@ type Data = data::JustLut<Val>;
 
 /// Most evidence lines one check reports; the rest are summed up in one line.
 pub const MAX_EVIDENCE: usize = 50;
+
+/// Longest evidence line, in bytes; a longer one is cut (at a character boundary) and ends
+/// with `…`.
+pub const MAX_EVIDENCE_BYTES: usize = 4096;
+
+/// Why a program stopped without its evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// It was still running at its deadline.
+    TimeLimit,
+    /// It raised an error (the message says which).
+    Failed(String),
+}
 
 /// A compiled program.
 pub struct Program {
@@ -56,22 +76,23 @@ impl Program {
     }
 
     /// Runs the program on `input`: each string output is one piece of evidence (other values
-    /// are printed as JSON). At most [`MAX_EVIDENCE`] lines plus one that counts the rest.
+    /// are printed as JSON). At most [`MAX_EVIDENCE`] lines of at most [`MAX_EVIDENCE_BYTES`]
+    /// each, plus one that counts the rest.
     ///
     /// Stops at `deadline` between two outputs, so a program that yields without end
     /// (`repeat`, `range(1e18)`, `recurse`) ends with the check's timeout instead of running
     /// on in the background; the outputs it skips past [`MAX_EVIDENCE`] are counted, not kept.
     /// (One output that takes longer than the deadline to build is still finished first: jaq
-    /// cannot be interrupted inside an expression.)
-    pub fn evidence(&self, input: Val, deadline: Instant) -> Result<Vec<String>, String> {
+    /// cannot be interrupted inside an expression; [`worker`] is what bounds that.)
+    pub fn evidence(&self, input: Val, deadline: Instant) -> Result<Vec<String>, Stop> {
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
         let mut out = Vec::new();
         let mut more = 0usize;
         for value in self.filter.id.run((ctx, input)).map(jaq_core::unwrap_valr) {
             if Instant::now() >= deadline {
-                return Err("the jq program ran past the check's time limit".to_owned());
+                return Err(Stop::TimeLimit);
             }
-            let value = value.map_err(|e| format!("the jq program failed: {e}"))?;
+            let value = value.map_err(|e| Stop::Failed(e.to_string()))?;
             if matches!(value, Val::Null | Val::Bool(false)) {
                 continue;
             }
@@ -79,16 +100,29 @@ impl Program {
                 more += 1;
                 continue;
             }
-            out.push(match &value {
+            out.push(cut(match &value {
                 Val::TStr(s) => String::from_utf8_lossy(s).into_owned(),
                 other => other.to_string(),
-            });
+            }));
         }
         if more > 0 {
             out.push(format!("... and {more} more"));
         }
         Ok(out)
     }
+}
+
+/// `line` cut to [`MAX_EVIDENCE_BYTES`].
+fn cut(mut line: String) -> String {
+    if line.len() > MAX_EVIDENCE_BYTES {
+        let mut end = MAX_EVIDENCE_BYTES - '…'.len_utf8();
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line.truncate(end);
+        line.push('…');
+    }
+    line
 }
 
 fn load_error(code: &str, errors: &jaq_core::load::Errors<&str, ()>) -> CompileError {
@@ -138,7 +172,7 @@ fn line_of(whole: &str, part: &str) -> usize {
 mod tests {
     use super::*;
 
-    fn run(code: &str, input: serde_json::Value) -> Result<Vec<String>, String> {
+    fn run(code: &str, input: serde_json::Value) -> Result<Vec<String>, Stop> {
         let program = Program::compile(code).unwrap_or_else(|e| panic!("{e:?}"));
         let input: Val = serde_json::from_value(input).unwrap_or_else(|e| panic!("{e}"));
         program.evidence(input, Instant::now() + std::time::Duration::from_secs(10))
@@ -150,9 +184,19 @@ mod tests {
         let started = Instant::now();
         let deadline = started + std::time::Duration::from_millis(200);
         let result = program.evidence(Val::Null, deadline);
+        assert_eq!(result, Err(Stop::TimeLimit));
+    }
+
+    #[test]
+    fn a_long_evidence_line_is_cut() {
+        let lines =
+            run("\"é\" * 10000", serde_json::Value::Null).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].len() <= MAX_EVIDENCE_BYTES, "{}", lines[0].len());
         assert!(
-            result.as_ref().is_err_and(|e| e.contains("time limit")),
-            "{result:?}"
+            lines[0].ends_with("é…"),
+            "{}",
+            &lines[0][lines[0].len() - 8..]
         );
     }
 

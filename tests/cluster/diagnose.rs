@@ -1,7 +1,8 @@
 //! `runbook diagnose` against the real lab: each lab scenario with a check is ranked first with
 //! its evidence, and no longer matches once its fix is applied; the JSON shape; checks whose
 //! resource the server lacks; an unreachable server; one GET list per resource kind (counted by a
-//! proxy between kube-rs and the lab); a check added by a runbook file alone.
+//! proxy between kube-rs and the lab); a check added by a runbook file alone. Checks run in
+//! `runbook __jq` workers as they do in the binary (`diagnose_jq` tests their bounds).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,7 +42,13 @@ async fn lab(scenario: &str, extra_objects: Vec<Value>) -> LabHandle {
     .unwrap_or_else(|e| panic!("lab {scenario}: {e}"))
 }
 
+/// Checks run in `runbook __jq` workers, as in the binary.
+pub fn use_the_worker() {
+    diagnose::jq::worker::use_program(PathBuf::from(env!("CARGO_BIN_EXE_runbook")));
+}
+
 async fn client(lab: &LabHandle) -> kube::Client {
+    use_the_worker();
     diagnose::client(Some(lab.kubeconfig_path()), None)
         .await
         .unwrap_or_else(|e| panic!("client: {e}"))
@@ -549,6 +556,7 @@ async fn each_resource_kind_is_listed_once_and_only_read() {
         runbook::lab::kubeconfig_text(&format!("http://{proxy}")),
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    use_the_worker();
     let (client, _) = diagnose::client(Some(&kubeconfig), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

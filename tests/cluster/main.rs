@@ -7,6 +7,7 @@ mod lab_support;
 
 mod contexts;
 mod diagnose;
+mod diagnose_jq;
 mod fetch;
 mod gate;
 mod lab_api;

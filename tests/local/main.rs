@@ -8,6 +8,7 @@ mod app;
 mod bad_input;
 mod bundled;
 mod cli;
+mod diagnose_jq;
 mod drive;
 mod exec_bad_input;
 mod exec_forms;
