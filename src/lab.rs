@@ -8,6 +8,8 @@
 //!   metadata; [`resources`] builds discovery (plain and aggregated) from it and the CRDs;
 //! - [`store`]: objects, resourceVersions, the watch history (bounded by count and bytes),
 //!   defaults, graceful deletion, the namespace controllers;
+//! - [`events`]: the Events the stand-in controllers and kubelet record (rules in
+//!   `api/events.yaml`), one store served as `v1` and `events.k8s.io/v1`;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
 //!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field
@@ -25,6 +27,7 @@
 mod auth;
 mod clock;
 pub mod encode;
+pub mod events;
 pub mod kinds;
 mod limit;
 pub mod openapi;

@@ -24,6 +24,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::auth;
 use super::clock::now;
 use super::encode;
+use super::events;
 use super::limit::Bucket;
 use super::openapi;
 use super::patch::PatchType;
@@ -519,6 +520,9 @@ fn resource_route(
     if req.method == Method::GET && sub != Some("log") {
         check_accept(&req.accept)?;
     }
+    if events::is_view(&rt) {
+        return events_view(app, req, &rt, ns, name, sub);
+    }
     if let Some(sub) = sub {
         let name = name.unwrap_or_default();
         return subresource(app, req, &rt, ns_str, name, sub);
@@ -587,6 +591,139 @@ fn resource_route(
             let (labels, fields) = selectors(req, &rt)?;
             let (items, rv) = app.store.delete_collection(&rt, ns, &labels, &fields);
             Ok(Reply::Json(StatusCode::OK, list_doc(&rt, items, rv, None)))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// `events.k8s.io/v1` Events: the stored `v1` Events, converted on the way in and out (the
+/// real server stores one type and serves both versions). Tables print the same columns for
+/// both, as the real printers do.
+fn events_view(
+    app: &Arc<App>,
+    req: &Req,
+    view: &ResourceType,
+    ns: Option<&str>,
+    name: Option<&str>,
+    sub: Option<&str>,
+) -> Result<Reply, ApiError> {
+    let Some(core) = app.store.resolve("", "v1", "events") else {
+        return Err(ApiError::unknown_resource());
+    };
+    if sub.is_some() {
+        return Err(ApiError::unknown_resource());
+    }
+    let ns_str = ns.unwrap_or_default();
+    let req = Req {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        query: req
+            .query
+            .iter()
+            .map(|(k, v)| {
+                let v = if k == "fieldSelector" {
+                    events::selector_to_core(v)
+                } else {
+                    v.clone()
+                };
+                (k.clone(), v)
+            })
+            .collect(),
+        accept: req.accept.clone(),
+        content_type: req.content_type.clone(),
+        body: req.body.clone(),
+    };
+    let req = &req;
+    let out = |v: Value| events::to_events_api(&v);
+    let current = |name: &str| {
+        app.store
+            .get(&core, ns_str, name)
+            .map_err(|_| ApiError::not_found(&view.group, &view.plural, name))
+    };
+    let body = || decode_body(req, view).map(|b| events::from_events_api(&b));
+    match (&req.method, name) {
+        (&Method::GET, _) if req.flag("watch") => watch_view(app, req, &core, ns, name, true),
+        (&Method::GET, None) => match list(app, req, &core, ns)? {
+            Reply::Json(code, mut doc) if doc["kind"] == "EventList" => {
+                doc["apiVersion"] = json!(view.api_version());
+                if let Some(items) = doc["items"].as_array_mut() {
+                    for item in items {
+                        *item = out(std::mem::take(item));
+                    }
+                }
+                Ok(Reply::Json(code, doc))
+            }
+            other => Ok(other),
+        },
+        (&Method::GET, Some(name)) => {
+            let obj = current(name)?;
+            if req.wants_table() {
+                let rv = obj["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                return Ok(Reply::Json(
+                    StatusCode::OK,
+                    table::table(&core, &[&obj], &rv, None, now()),
+                ));
+            }
+            Ok(Reply::Json(StatusCode::OK, out(obj)))
+        }
+        (&Method::POST, None) if ns.is_some() => {
+            let obj = body()?;
+            if dry_run(req) {
+                return Ok(Reply::Json(StatusCode::CREATED, out(obj)));
+            }
+            Ok(Reply::Json(
+                StatusCode::CREATED,
+                out(app.store.create(&core, ns_str, obj)?),
+            ))
+        }
+        (&Method::PUT, Some(name)) => {
+            let obj = body()?;
+            current(name)?;
+            if dry_run(req) {
+                return Ok(Reply::Json(StatusCode::OK, out(obj)));
+            }
+            Ok(Reply::Json(
+                StatusCode::OK,
+                out(app.store.update(&core, ns_str, name, obj, None)?),
+            ))
+        }
+        (&Method::PATCH, Some(name)) => {
+            let kind = PatchType::from_content_type(&req.content_type)?;
+            let patched = super::patch::apply(&out(current(name)?), &req.body, kind)?;
+            if dry_run(req) {
+                return Ok(Reply::Json(StatusCode::OK, patched));
+            }
+            let stored = events::from_events_api(&patched);
+            Ok(Reply::Json(
+                StatusCode::OK,
+                out(app.store.update(&core, ns_str, name, stored, None)?),
+            ))
+        }
+        (&Method::DELETE, Some(name)) => {
+            let obj = current(name)?;
+            if dry_run(req) {
+                return Ok(Reply::Json(StatusCode::OK, out(obj)));
+            }
+            match app.store.delete(&core, ns_str, name, grace_period(req))? {
+                Deleted::Object(o) => Ok(Reply::Json(StatusCode::OK, out(o))),
+                Deleted::Status(o) => Ok(Reply::Json(StatusCode::OK, o)),
+            }
+        }
+        (&Method::DELETE, None) => {
+            let (labels, fields) = selectors(req, &core)?;
+            let (items, rv) = if dry_run(req) {
+                let (items, _, rv) = app
+                    .store
+                    .list_page(&core, ns, (&labels, &fields), None, 0);
+                (items, rv)
+            } else {
+                app.store.delete_collection(&core, ns, &labels, &fields)
+            };
+            let items = items.into_iter().map(out).collect();
+            Ok(Reply::Json(StatusCode::OK, list_doc(view, items, rv, None)))
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -976,12 +1113,35 @@ fn list(app: &Arc<App>, req: &Req, rt: &ResourceType, ns: Option<&str>) -> Resul
     });
     if req.wants_table() {
         let refs: Vec<&Value> = items.iter().collect();
-        return Ok(Reply::Json(
-            StatusCode::OK,
-            table::table(rt, &refs, &rv.to_string(), extra.as_ref(), now()),
-        ));
+        let mut t = table::table(rt, &refs, &rv.to_string(), extra.as_ref(), now());
+        include_objects(req, rt, &mut t, &items);
+        return Ok(Reply::Json(StatusCode::OK, t));
     }
     Ok(Reply::Json(StatusCode::OK, list_doc(rt, items, rv, extra)))
+}
+
+/// `includeObject=Object` (what `kubectl get --sort-by` asks for): each row carries the whole
+/// object, not its metadata; `includeObject=None`: no object.
+fn include_objects(req: &Req, rt: &ResourceType, table: &mut Value, items: &[Value]) {
+    let mode = req.param("includeObject").unwrap_or_default();
+    if mode != "Object" && mode != "None" {
+        return;
+    }
+    let Some(rows) = table["rows"].as_array_mut() else {
+        return;
+    };
+    for (row, item) in rows.iter_mut().zip(items) {
+        if mode == "None" {
+            if let Some(r) = row.as_object_mut() {
+                r.remove("object");
+            }
+            continue;
+        }
+        let mut obj = item.clone();
+        obj["kind"] = json!(rt.kind);
+        obj["apiVersion"] = json!(rt.api_version());
+        row["object"] = obj;
+    }
 }
 
 struct WatchFilter {
@@ -990,6 +1150,8 @@ struct WatchFilter {
     labels: LabelSelector,
     fields: FieldSelector,
     table: bool,
+    /// Objects go out as `events.k8s.io/v1` Events (the stored ones are `v1`).
+    events_view: bool,
 }
 
 impl WatchFilter {
@@ -1034,6 +1196,8 @@ impl WatchFilter {
             }
             *first = false;
             t
+        } else if self.events_view {
+            events::to_events_api(obj)
         } else {
             obj.clone()
         };
@@ -1048,6 +1212,17 @@ fn watch_reply(
     ns: Option<&str>,
     name: Option<&str>,
 ) -> Result<Reply, ApiError> {
+    watch_view(app, req, rt, ns, name, false)
+}
+
+fn watch_view(
+    app: &Arc<App>,
+    req: &Req,
+    rt: &ResourceType,
+    ns: Option<&str>,
+    name: Option<&str>,
+    events_view: bool,
+) -> Result<Reply, ApiError> {
     let (labels, mut fields) = selectors(req, rt)?;
     if let Some(name) = name {
         // The deprecated single-object watch path means a metadata.name field selector.
@@ -1059,6 +1234,7 @@ fn watch_reply(
         labels,
         fields,
         table: req.wants_table(),
+        events_view,
     };
     let timeout = req
         .param("timeoutSeconds")
