@@ -194,7 +194,8 @@ fn fire(rule: &Rule, obj: &Value, old: Option<&Value>, out: &mut Vec<Record>) {
             continue;
         }
         if let Some(old) = old {
-            let before = json!({"object": old, "item": prev.unwrap_or(Value::Null), "owner": owner});
+            let before =
+                json!({"object": old, "item": prev.unwrap_or(Value::Null), "owner": owner});
             if holds(&rule.when, &before) {
                 continue;
             }
@@ -229,7 +230,11 @@ fn fire(rule: &Rule, obj: &Value, old: Option<&Value>, out: &mut Vec<Record>) {
             reason: rule.reason.clone(),
             message: fill(&rule.message, &ctx),
             component: rule.component.clone(),
-            host: rule.host.as_deref().map(|h| fill(h, &ctx)).unwrap_or_default(),
+            host: rule
+                .host
+                .as_deref()
+                .map(|h| fill(h, &ctx))
+                .unwrap_or_default(),
         });
     }
 }
@@ -334,7 +339,11 @@ pub fn to_events_api(core: &Value) -> Value {
     if map.contains_key("apiVersion") {
         out.insert("apiVersion".into(), json!("events.k8s.io/v1"));
     }
-    for k in ["eventTime", "deprecatedFirstTimestamp", "deprecatedLastTimestamp"] {
+    for k in [
+        "eventTime",
+        "deprecatedFirstTimestamp",
+        "deprecatedLastTimestamp",
+    ] {
         out.entry(k).or_insert(Value::Null);
     }
     Value::Object(out)
@@ -391,8 +400,14 @@ mod tests {
     #[test]
     fn templates_fill_paths_and_keep_other_braces() {
         let ctx = json!({"item": {"name": "jet"}, "object": {"metadata": {"name": "p"}}});
-        assert_eq!(fill("spec.containers{{item.name}}", &ctx), "spec.containers{jet}");
-        assert_eq!(fill("Started {object.metadata.name} {x}", &ctx), "Started p {x}");
+        assert_eq!(
+            fill("spec.containers{{item.name}}", &ctx),
+            "spec.containers{jet}"
+        );
+        assert_eq!(
+            fill("Started {object.metadata.name} {x}", &ctx),
+            "Started p {x}"
+        );
         assert_eq!(fill("{object.missing}.", &ctx), ".");
     }
 
@@ -403,9 +418,7 @@ mod tests {
             "!True".to_owned(),
         )]
         .into();
-        let node = |s: &str| {
-            json!({"object": {"status": {"conditions": [{"type": "Ready", "status": s}]}}})
-        };
+        let node = |s: &str| json!({"object": {"status": {"conditions": [{"type": "Ready", "status": s}]}}});
         assert!(holds(&when, &node("Unknown")));
         assert!(!holds(&when, &node("True")));
     }

@@ -715,9 +715,7 @@ fn events_view(
         (&Method::DELETE, None) => {
             let (labels, fields) = selectors(req, &core)?;
             let (items, rv) = if dry_run(req) {
-                let (items, _, rv) = app
-                    .store
-                    .list_page(&core, ns, (&labels, &fields), None, 0);
+                let (items, _, rv) = app.store.list_page(&core, ns, (&labels, &fields), None, 0);
                 (items, rv)
             } else {
                 app.store.delete_collection(&core, ns, &labels, &fields)

@@ -13,6 +13,7 @@ mod lab_api;
 mod lab_battery;
 mod lab_bounds;
 mod lab_cli;
+mod lab_events;
 mod lab_exchanges;
 mod lab_kinds;
 mod lab_kube_rs;
