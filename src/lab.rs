@@ -106,6 +106,10 @@ pub struct LabOptions {
     /// Serve without any authentication. Off by default: every local user can reach
     /// 127.0.0.1, so the lab asks for the token that only its kubeconfig (mode 0600) holds.
     pub open: bool,
+    /// Also serve a restricted user (`trainee`, with a token of its own) whose requests RBAC
+    /// decides: the kubeconfig gets a second context for it (`runbook-lab-trainee`), made
+    /// current; `runbook-lab` stays the admin's.
+    pub restricted_user: bool,
 }
 
 /// Entry points.
@@ -147,13 +151,15 @@ impl Lab {
         let (stop, stopped) = watch::channel(false);
         let token = (!options.open).then(|| options.token.clone().unwrap_or_else(fresh_token));
         let scheme = if options.open { "http" } else { "https" };
+        let restricted = options.restricted_user.then(fresh_token);
         let access = Access {
             server: format!("{scheme}://{addr}"),
             token: token.clone(),
             ca_pem: identity.as_ref().map(|i| i.ca_pem.clone()),
+            restricted_token: restricted.clone(),
         };
         let (kubeconfig, files, owned_dir) = write_files(&options, &access, &scenario)?;
-        let app = server::App::with_token(Arc::clone(&store), stopped.clone(), token);
+        let app = server::App::with_tokens(Arc::clone(&store), stopped.clone(), token, restricted);
         tokio::spawn(serve(listener, app, identity.map(|i| i.acceptor), stopped));
         Ok(LabHandle {
             addr,
@@ -216,6 +222,8 @@ struct Access {
     server: String,
     token: Option<String>,
     ca_pem: Option<String>,
+    /// The restricted user's token (see [`LabOptions::restricted_user`]).
+    restricted_token: Option<String>,
 }
 
 /// How long a client may take over its TLS handshake.
@@ -301,6 +309,10 @@ fn build(
         .iter()
         .map(|o| clock::resolve_times(o, now))
         .collect();
+    if options.restricted_user {
+        let rbac = scenario::parse_docs("src/lab/api/restricted.yaml", auth::RESTRICTED_RBAC)?;
+        objects.extend(rbac.iter().map(|o| clock::resolve_times(o, now)));
+    }
     objects.extend(
         options
             .extra_objects
@@ -425,6 +437,20 @@ impl Access {
         }
         if let Some(token) = &self.token {
             text = text.replace("  user: {}\n", &format!("  user:\n    token: {token}\n"));
+        }
+        if let Some(token) = &self.restricted_token {
+            let user = auth::RESTRICTED_USER;
+            text = text
+                .replace(
+                    "current-context: runbook-lab\n",
+                    &format!(
+                        "- name: runbook-lab-{user}\n  context:\n    cluster: runbook-lab\n    user: runbook-lab-{user}\n    namespace: default\ncurrent-context: runbook-lab-{user}\n"
+                    ),
+                )
+                .replace(
+                    "preferences: {}\n",
+                    &format!("- name: runbook-lab-{user}\n  user:\n    token: {token}\npreferences: {{}}\n"),
+                );
         }
         text
     }

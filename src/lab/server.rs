@@ -104,6 +104,8 @@ pub struct App {
     permits: Semaphore,
     /// The bearer token every request must carry (None: an open lab).
     token: Option<String>,
+    /// The restricted user's token, when the lab has one: its requests go through RBAC.
+    restricted_token: Option<String>,
 }
 
 impl App {
@@ -121,6 +123,23 @@ impl App {
             shutdown,
             permits: Semaphore::new(BODY_PERMITS),
             token,
+            restricted_token: None,
+        })
+    }
+
+    /// The same, also accepting `restricted` as the token of [`auth::Identity::restricted`].
+    pub fn with_tokens(
+        store: Arc<Store>,
+        shutdown: watch::Receiver<bool>,
+        token: Option<String>,
+        restricted: Option<String>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            shutdown,
+            permits: Semaphore::new(BODY_PERMITS),
+            token,
+            restricted_token: restricted,
         })
     }
 }
@@ -145,9 +164,17 @@ struct Req {
     accept: String,
     content_type: String,
     body: Bytes,
+    /// Who sent it; anyone but the admin is checked against RBAC.
+    who: auth::Identity,
 }
 
 impl Req {
+    /// Whether RBAC decides this request (the admin is bound to cluster-admin: it may do
+    /// anything, and checking would cost every request).
+    fn checked(&self) -> bool {
+        self.who.user != auth::USER
+    }
+
     fn param(&self, key: &str) -> Option<&str> {
         self.query
             .iter()
@@ -240,7 +267,12 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
     // A static-token server answers a wrong token with a bare 401 Status; without one, only the
     // public health and version paths answer.
     let authorization = header(header::AUTHORIZATION);
+    let restricted = app
+        .restricted_token
+        .as_ref()
+        .is_some_and(|t| authorization.strip_prefix("Bearer ") == Some(t.as_str()));
     if let Some(token) = &app.token
+        && !restricted
         && authorization != format!("Bearer {token}")
         && !(authorization.is_empty() && public_info(parts.uri.path()))
     {
@@ -283,6 +315,11 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
         accept,
         content_type,
         body,
+        who: if restricted {
+            auth::Identity::restricted()
+        } else {
+            auth::Identity::admin()
+        },
     };
     // A bug in a handler answers 500 instead of dropping the connection.
     let routed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| route(&app, &req)))
@@ -419,6 +456,14 @@ fn health(req: &Req, name: &str) -> Reply {
 
 fn route(app: &Arc<App>, req: &Req) -> Result<Reply, ApiError> {
     let segs: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+    let resource_path = matches!(
+        segs.as_slice(),
+        ["api", "v1", _, ..] | ["apis", _, _, _, ..]
+    );
+    if req.checked() && !resource_path {
+        let verb = req.method.as_str().to_lowercase();
+        auth::authorize_path(&app.store, &req.who, &verb, &req.path)?;
+    }
     match segs.as_slice() {
         ["version"] => Ok(Reply::Raw(StatusCode::OK, VERSION.into())),
         ["readyz"] => Ok(health(req, "readyz")),
@@ -517,6 +562,31 @@ fn resource_route(
         return Err(ApiError::unknown_resource());
     }
     let ns_str = ns.unwrap_or_default();
+    if req.checked() {
+        let verb = match (&req.method, name) {
+            (&Method::GET, _) if req.flag("watch") => "watch",
+            (&Method::GET | &Method::HEAD, Some(_)) => "get",
+            (&Method::GET | &Method::HEAD, None) => "list",
+            (&Method::POST, _) => "create",
+            (&Method::PUT, _) => "update",
+            (&Method::PATCH, _) => "patch",
+            (&Method::DELETE, Some(_)) => "delete",
+            (&Method::DELETE, None) => "deletecollection",
+            _ => "",
+        };
+        auth::authorize(
+            &app.store,
+            &req.who,
+            &auth::Request {
+                verb,
+                group,
+                plural: &rt.plural,
+                subresource: sub.unwrap_or_default(),
+                name: name.unwrap_or_default(),
+                namespace: ns_str,
+            },
+        )?;
+    }
     if req.method == Method::GET && sub != Some("log") {
         check_accept(&req.accept)?;
     }
@@ -555,7 +625,7 @@ fn resource_route(
             if !rt.stored() {
                 return Ok(Reply::Json(
                     StatusCode::CREATED,
-                    auth::review(&app.store, &rt, ns_str, obj)?,
+                    auth::review(&app.store, &req.who, &rt, ns_str, obj)?,
                 ));
             }
             if req.param("dryRun") == Some("All") {
@@ -632,6 +702,7 @@ fn events_view(
         accept: req.accept.clone(),
         content_type: req.content_type.clone(),
         body: req.body.clone(),
+        who: req.who.clone(),
     };
     let req = &req;
     let out = |v: Value| events::to_events_api(&v);
