@@ -131,13 +131,13 @@ pub struct LabHandle {
 
 impl Lab {
     /// Start a lab on the current tokio runtime.
-    pub async fn start(options: LabOptions) -> Result<LabHandle, LabError> {
+    pub async fn start(mut options: LabOptions) -> Result<LabHandle, LabError> {
         let identity = if options.open {
             None
         } else {
             Some(tls::identity().map_err(LabError::Runtime)?)
         };
-        let (store, scenario) = build(&options, identity.as_ref().map(|i| i.ca_pem.as_str()))?;
+        let (store, scenario) = build(&mut options, identity.as_ref().map(|i| i.ca_pem.as_str()))?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
             .await
             .map_err(|source| LabError::Bind {
@@ -288,8 +288,10 @@ where
     }
 }
 
+/// The store seeded with the scenario and `options.extra_objects` (moved in, one at a time:
+/// a lab seeded with thousands of objects never holds two copies of them).
 fn build(
-    options: &LabOptions,
+    options: &mut LabOptions,
     ca_pem: Option<&str>,
 ) -> Result<(Arc<store::Store>, scenario::Scenario), LabError> {
     let scenario = scenario::load(options.scenario.as_deref())?;
@@ -304,22 +306,18 @@ fn build(
         // A plain-HTTP lab still publishes a CA bundle, as every cluster does.
         store.set_root_ca(ca_pem.unwrap_or(OPEN_LAB_CA));
     }
-    let mut objects: Vec<Value> = scenario
-        .objects
-        .iter()
-        .map(|o| clock::resolve_times(o, now))
-        .collect();
+    let mut objects: Vec<Value> = scenario.objects.clone();
     if options.restricted_user {
-        let rbac = scenario::parse_docs("src/lab/api/restricted.yaml", auth::RESTRICTED_RBAC)?;
-        objects.extend(rbac.iter().map(|o| clock::resolve_times(o, now)));
+        objects.extend(scenario::parse_docs(
+            "src/lab/api/restricted.yaml",
+            auth::RESTRICTED_RBAC,
+        )?);
     }
-    objects.extend(
-        options
-            .extra_objects
-            .iter()
-            .map(|o| clock::resolve_times(o, now)),
-    );
-    store.seed(objects)?;
+    let extra = std::mem::take(&mut options.extra_objects);
+    store.seed(objects.into_iter().chain(extra).map(|mut o| {
+        clock::resolve_times_in_place(&mut o, now);
+        o
+    }))?;
     Ok((store, scenario))
 }
 
