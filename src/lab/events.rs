@@ -13,9 +13,10 @@
 //!   `message`, `deprecatedCount` = `count`, ...).
 //!
 //! To emit one more event on a transition, add a rule to `api/events.yaml`; a scenario's
-//! own story (a `FailedCreate` from PodSecurity admission) goes in its fixture as `v1` Events.
+//! own story (a `FailedCreate` from `PodSecurity` admission) goes in its fixture as `v1` Events.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
@@ -100,7 +101,10 @@ pub(crate) fn record(inner: &mut Inner, r: &Record) {
         digest.update([0]);
     }
     let hash = digest.finalize();
-    let suffix: String = hash.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let suffix = hash.iter().take(8).fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    });
     let name = format!("{io_name}.{suffix}");
     let at = timestamp(now());
     if let Some(old) = inner.get(&rt, &ns, &name).cloned() {
@@ -164,15 +168,14 @@ fn fire(rule: &Rule, obj: &Value, old: Option<&Value>, out: &mut Vec<Record>) {
         .and_then(|refs| refs.iter().find(|r| r["controller"] == true))
         .cloned()
         .unwrap_or(Value::Null);
-    if rule.about.as_deref() == Some("owner") {
-        if owner.is_null()
+    if rule.about.as_deref() == Some("owner")
+        && (owner.is_null()
             || rule
                 .owner_kind
                 .as_deref()
-                .is_some_and(|k| owner["kind"] != k)
-        {
-            return;
-        }
+                .is_some_and(|k| owner["kind"] != k))
+    {
+        return;
     }
     let items: Vec<(Value, Option<Value>)> = match &rule.each {
         None => vec![(Value::Null, None)],
@@ -287,19 +290,17 @@ fn fill(template: &str, ctx: &Value) -> String {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
         let path = after.find('}').map(|close| &after[..close]);
-        match path.filter(|p| {
+        let known = path.filter(|p| {
             ["object.", "item.", "owner."]
                 .iter()
                 .any(|root| p.starts_with(root))
-        }) {
-            Some(p) => {
-                out.push_str(&text(at_path(ctx, p)).unwrap_or_default());
-                rest = &after[p.len() + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
+        });
+        if let Some(p) = known {
+            out.push_str(&text(at_path(ctx, p)).unwrap_or_default());
+            rest = &after[p.len() + 1..];
+        } else {
+            out.push('{');
+            rest = after;
         }
     }
     out.push_str(rest);

@@ -677,7 +677,7 @@ fn events_view(
     name: Option<&str>,
     sub: Option<&str>,
 ) -> Result<Reply, ApiError> {
-    let Some(core) = app.store.resolve("", "v1", "events") else {
+    let Some(stored) = app.store.resolve("", "v1", "events") else {
         return Err(ApiError::unknown_resource());
     };
     if sub.is_some() {
@@ -708,13 +708,13 @@ fn events_view(
     let out = |v: Value| events::to_events_api(&v);
     let current = |name: &str| {
         app.store
-            .get(&core, ns_str, name)
+            .get(&stored, ns_str, name)
             .map_err(|_| ApiError::not_found(&view.group, &view.plural, name))
     };
     let body = || decode_body(req, view).map(|b| events::from_events_api(&b));
     match (&req.method, name) {
-        (&Method::GET, _) if req.flag("watch") => watch_view(app, req, &core, ns, name, true),
-        (&Method::GET, None) => match list(app, req, &core, ns)? {
+        (&Method::GET, _) if req.flag("watch") => watch_view(app, req, &stored, ns, name, true),
+        (&Method::GET, None) => match list(app, req, &stored, ns)? {
             Reply::Json(code, mut doc) if doc["kind"] == "EventList" => {
                 doc["apiVersion"] = json!(view.api_version());
                 if let Some(items) = doc["items"].as_array_mut() {
@@ -735,7 +735,7 @@ fn events_view(
                     .to_owned();
                 return Ok(Reply::Json(
                     StatusCode::OK,
-                    table::table(&core, &[&obj], &rv, None, now()),
+                    table::table(&stored, &[&obj], &rv, None, now()),
                 ));
             }
             Ok(Reply::Json(StatusCode::OK, out(obj)))
@@ -747,7 +747,7 @@ fn events_view(
             }
             Ok(Reply::Json(
                 StatusCode::CREATED,
-                out(app.store.create(&core, ns_str, obj)?),
+                out(app.store.create(&stored, ns_str, obj)?),
             ))
         }
         (&Method::PUT, Some(name)) => {
@@ -758,7 +758,7 @@ fn events_view(
             }
             Ok(Reply::Json(
                 StatusCode::OK,
-                out(app.store.update(&core, ns_str, name, obj, None)?),
+                out(app.store.update(&stored, ns_str, name, obj, None)?),
             ))
         }
         (&Method::PATCH, Some(name)) => {
@@ -767,10 +767,10 @@ fn events_view(
             if dry_run(req) {
                 return Ok(Reply::Json(StatusCode::OK, patched));
             }
-            let stored = events::from_events_api(&patched);
+            let obj = events::from_events_api(&patched);
             Ok(Reply::Json(
                 StatusCode::OK,
-                out(app.store.update(&core, ns_str, name, stored, None)?),
+                out(app.store.update(&stored, ns_str, name, obj, None)?),
             ))
         }
         (&Method::DELETE, Some(name)) => {
@@ -778,18 +778,20 @@ fn events_view(
             if dry_run(req) {
                 return Ok(Reply::Json(StatusCode::OK, out(obj)));
             }
-            match app.store.delete(&core, ns_str, name, grace_period(req))? {
+            match app.store.delete(&stored, ns_str, name, grace_period(req))? {
                 Deleted::Object(o) => Ok(Reply::Json(StatusCode::OK, out(o))),
                 Deleted::Status(o) => Ok(Reply::Json(StatusCode::OK, o)),
             }
         }
         (&Method::DELETE, None) => {
-            let (labels, fields) = selectors(req, &core)?;
+            let (labels, fields) = selectors(req, &stored)?;
             let (items, rv) = if dry_run(req) {
-                let (items, _, rv) = app.store.list_page(&core, ns, (&labels, &fields), None, 0);
+                let (items, _, rv) = app
+                    .store
+                    .list_page(&stored, ns, (&labels, &fields), None, 0);
                 (items, rv)
             } else {
-                app.store.delete_collection(&core, ns, &labels, &fields)
+                app.store.delete_collection(&stored, ns, &labels, &fields)
             };
             let items = items.into_iter().map(out).collect();
             Ok(Reply::Json(StatusCode::OK, list_doc(view, items, rv, None)))
