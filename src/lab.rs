@@ -301,7 +301,10 @@ fn build(
         scenario.logs.clone(),
         scenario.fixed_when_all.clone(),
     );
-    let store = store::Store::new(options.timing, Box::new(engine));
+    let store = store::Store::new(
+        options.timing,
+        Box::new(events::Recording(Box::new(engine))),
+    );
     if scenario.id != EMPTY {
         // A plain-HTTP lab still publishes a CA bundle, as every cluster does.
         store.set_root_ca(ca_pem.unwrap_or(OPEN_LAB_CA));

@@ -1,7 +1,8 @@
 //! Events: what the lab's stand-in controllers, scheduler and kubelet record, and the two
 //! views of one event store.
 //!
-//! - Recording: after each write the store hands its watch events to [`on_writes`], which
+//! - Recording: after each write the store hands its watch events to its reactor, which the
+//!   lab wraps in [`Recording`]: [`on_writes`]
 //!   checks the rules of `api/events.yaml` (one line of data per transition: `Scheduled`,
 //!   `Started`, `BackOff`, `Killing`, `SuccessfulCreate`, `NodeNotReady`, ...) and records
 //!   `v1` Events through [`record`]. A repeat (same object, reason, message and component)
@@ -25,7 +26,7 @@ use sha2::Digest as _;
 
 use super::clock::{now, timestamp};
 use super::resources::ResourceType;
-use super::store::{Event, EventKind, Inner};
+use super::store::{Event, EventKind, Inner, Reactor};
 
 const RULES: &str = include_str!("api/events.yaml");
 
@@ -135,6 +136,30 @@ pub(crate) fn record(inner: &mut Inner, r: &Record) {
         "reportingInstance": r.host,
     });
     let _ = inner.create(&rt, &ns, ev);
+}
+
+/// The scenario's reactor with the recorder in front: the store calls it after each write
+/// (the store knows reactors, not events).
+#[derive(Debug)]
+pub(crate) struct Recording(pub Box<dyn Reactor>);
+
+impl Reactor for Recording {
+    fn on_seeded(&mut self, inner: &Inner) {
+        self.0.on_seeded(inner);
+    }
+
+    fn on_events(&mut self, inner: &mut Inner, events: &[Arc<Event>]) {
+        on_writes(inner, events);
+        self.0.on_events(inner, events);
+    }
+
+    fn logs_of(&self, pod: &Value, container: &str, previous: bool) -> String {
+        self.0.logs_of(pod, container, previous)
+    }
+
+    fn fixed(&self, inner: &Inner) -> bool {
+        self.0.fixed(inner)
+    }
 }
 
 /// Check the rules against the writes just committed and record what they say.

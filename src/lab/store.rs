@@ -750,7 +750,6 @@ impl Inner {
                 return;
             }
             let events = std::mem::take(&mut self.pending);
-            super::events::on_writes(self, &events);
             if let Some(mut engine) = self.engine.take() {
                 engine.on_events(self, &events);
                 self.engine = Some(engine);
