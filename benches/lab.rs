@@ -3,7 +3,8 @@
 //! against 20,000 events, with `kubectl version --client` as the same-run baseline (needs
 //! kubectl on PATH; skipped without it); and the lab's resident memory with all of it.
 //!
-//! Run: `cargo bench --bench lab`.
+//! Run: `cargo bench --bench lab` (`cargo test --bench lab -- kubectl` prints the memory
+//! figures without timing anything).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -145,6 +146,11 @@ fn kubectl_get_pods(c: &mut Criterion) {
     let before = rss_kib();
     let mut objects = many_pods(5000);
     objects.extend(many_events(20_000));
+    // The seed objects themselves count: the lab takes them over (moves, not copies).
+    eprintln!(
+        "seed objects built: {} MiB resident",
+        rss_kib().saturating_sub(before) / 1024
+    );
     let lab = Lab::start_blocking(LabOptions {
         extra_objects: objects,
         ..LabOptions::default()
@@ -185,6 +191,10 @@ fn kubectl_get_pods(c: &mut Criterion) {
         b.iter(|| kubectl(&["get", "events", "-A"], 20_001));
     });
     group.finish();
+    eprintln!(
+        "lab memory after serving those lists: {} MiB more resident than before the seed",
+        rss_kib().saturating_sub(before) / 1024
+    );
     let _ = std::fs::remove_dir_all(cache);
 }
 

@@ -160,6 +160,11 @@ pub struct LabArgs {
     /// Print the lab scenarios, one per line, id first, and exit.
     #[arg(long)]
     pub list: bool,
+    /// Who the kubeconfig's current context is: `admin` (kubeadm's admin, may do anything) or
+    /// `restricted` (user `trainee`: reads `default` only, everything else is refused with 403
+    /// Forbidden, as RBAC refuses it; the admin context `runbook-lab` stays in the kubeconfig).
+    #[arg(long, value_name = "USER", default_value = "admin", value_parser = ["admin", "restricted"])]
+    pub user: String,
     /// Serve a fleet of practice clusters behind a Palette API stand-in (--port is then the
     /// stand-in's).
     #[arg(long, conflicts_with_all = ["scenario", "kubeconfig"])]

@@ -8,6 +8,8 @@
 //!   metadata; [`resources`] builds discovery (plain and aggregated) from it and the CRDs;
 //! - [`store`]: objects, resourceVersions, the watch history (bounded by count and bytes),
 //!   defaults, graceful deletion, the namespace controllers;
+//! - [`events`]: the Events the stand-in controllers and kubelet record (rules in
+//!   `api/events.yaml`), one store served as `v1` and `events.k8s.io/v1`;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
 //!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field
@@ -25,6 +27,7 @@
 mod auth;
 mod clock;
 pub mod encode;
+pub mod events;
 pub mod kinds;
 mod limit;
 pub mod openapi;
@@ -103,6 +106,10 @@ pub struct LabOptions {
     /// Serve without any authentication. Off by default: every local user can reach
     /// 127.0.0.1, so the lab asks for the token that only its kubeconfig (mode 0600) holds.
     pub open: bool,
+    /// Also serve a restricted user (`trainee`, with a token of its own) whose requests RBAC
+    /// decides: the kubeconfig gets a second context for it (`runbook-lab-trainee`), made
+    /// current; `runbook-lab` stays the admin's.
+    pub restricted_user: bool,
 }
 
 /// Entry points.
@@ -124,13 +131,13 @@ pub struct LabHandle {
 
 impl Lab {
     /// Start a lab on the current tokio runtime.
-    pub async fn start(options: LabOptions) -> Result<LabHandle, LabError> {
+    pub async fn start(mut options: LabOptions) -> Result<LabHandle, LabError> {
         let identity = if options.open {
             None
         } else {
             Some(tls::identity().map_err(LabError::Runtime)?)
         };
-        let (store, scenario) = build(&options, identity.as_ref().map(|i| i.ca_pem.as_str()))?;
+        let (store, scenario) = build(&mut options, identity.as_ref().map(|i| i.ca_pem.as_str()))?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
             .await
             .map_err(|source| LabError::Bind {
@@ -144,13 +151,15 @@ impl Lab {
         let (stop, stopped) = watch::channel(false);
         let token = (!options.open).then(|| options.token.clone().unwrap_or_else(fresh_token));
         let scheme = if options.open { "http" } else { "https" };
+        let restricted = options.restricted_user.then(fresh_token);
         let access = Access {
             server: format!("{scheme}://{addr}"),
             token: token.clone(),
             ca_pem: identity.as_ref().map(|i| i.ca_pem.clone()),
+            restricted_token: restricted.clone(),
         };
         let (kubeconfig, files, owned_dir) = write_files(&options, &access, &scenario)?;
-        let app = server::App::with_token(Arc::clone(&store), stopped.clone(), token);
+        let app = server::App::with_tokens(Arc::clone(&store), stopped.clone(), token, restricted);
         tokio::spawn(serve(listener, app, identity.map(|i| i.acceptor), stopped));
         Ok(LabHandle {
             addr,
@@ -213,6 +222,8 @@ struct Access {
     server: String,
     token: Option<String>,
     ca_pem: Option<String>,
+    /// The restricted user's token (see [`LabOptions::restricted_user`]).
+    restricted_token: Option<String>,
 }
 
 /// How long a client may take over its TLS handshake.
@@ -277,8 +288,10 @@ where
     }
 }
 
+/// The store seeded with the scenario and `options.extra_objects` (moved in, one at a time:
+/// a lab seeded with thousands of objects never holds two copies of them).
 fn build(
-    options: &LabOptions,
+    options: &mut LabOptions,
     ca_pem: Option<&str>,
 ) -> Result<(Arc<store::Store>, scenario::Scenario), LabError> {
     let scenario = scenario::load(options.scenario.as_deref())?;
@@ -288,23 +301,26 @@ fn build(
         scenario.logs.clone(),
         scenario.fixed_when_all.clone(),
     );
-    let store = store::Store::new(options.timing, Box::new(engine));
+    let store = store::Store::new(
+        options.timing,
+        Box::new(events::Recording(Box::new(engine))),
+    );
     if scenario.id != EMPTY {
         // A plain-HTTP lab still publishes a CA bundle, as every cluster does.
         store.set_root_ca(ca_pem.unwrap_or(OPEN_LAB_CA));
     }
-    let mut objects: Vec<Value> = scenario
-        .objects
-        .iter()
-        .map(|o| clock::resolve_times(o, now))
-        .collect();
-    objects.extend(
-        options
-            .extra_objects
-            .iter()
-            .map(|o| clock::resolve_times(o, now)),
-    );
-    store.seed(objects)?;
+    let mut objects: Vec<Value> = scenario.objects.clone();
+    if options.restricted_user {
+        objects.extend(scenario::parse_docs(
+            "src/lab/api/restricted.yaml",
+            auth::RESTRICTED_RBAC,
+        )?);
+    }
+    let extra = std::mem::take(&mut options.extra_objects);
+    store.seed(objects.into_iter().chain(extra).map(|mut o| {
+        clock::resolve_times_in_place(&mut o, now);
+        o
+    }))?;
     Ok((store, scenario))
 }
 
@@ -422,6 +438,20 @@ impl Access {
         }
         if let Some(token) = &self.token {
             text = text.replace("  user: {}\n", &format!("  user:\n    token: {token}\n"));
+        }
+        if let Some(token) = &self.restricted_token {
+            let user = auth::RESTRICTED_USER;
+            text = text
+                .replace(
+                    "current-context: runbook-lab\n",
+                    &format!(
+                        "- name: runbook-lab-{user}\n  context:\n    cluster: runbook-lab\n    user: runbook-lab-{user}\n    namespace: default\ncurrent-context: runbook-lab-{user}\n"
+                    ),
+                )
+                .replace(
+                    "preferences: {}\n",
+                    &format!("- name: runbook-lab-{user}\n  user:\n    token: {token}\npreferences: {{}}\n"),
+                );
         }
         text
     }

@@ -27,6 +27,7 @@ pub fn lab(args: LabArgs) -> Result<ExitCode> {
             scenario: args.scenario,
             port: args.port,
             kubeconfig: args.kubeconfig,
+            restricted_user: args.user == "restricted",
             ..Default::default()
         })
         .await?;
@@ -37,6 +38,13 @@ pub fn lab(args: LabArgs) -> Result<ExitCode> {
             handle.scenario_title()
         )?;
         writeln!(out, "API server: {}", handle.url())?;
+        if args.user == "restricted" {
+            writeln!(
+                out,
+                "Current context: runbook-lab-trainee (user trainee, reads namespace default only); \
+                 the admin's: --context runbook-lab"
+            )?;
+        }
         writeln!(
             out,
             "Point kubectl at it:\n  export KUBECONFIG={}",

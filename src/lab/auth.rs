@@ -4,8 +4,11 @@
 //! against the `Role`, `ClusterRole` and binding objects in the store, as the RBAC authorizer does.
 //!
 //! The lab's kubeconfig user is kubeadm's admin ([`USER`], in [`GROUPS`]); the RBAC objects a
-//! kubeadm cluster starts with are seeded from `assets/lab/_base/rbac.yaml`. To give the user
-//! other rights, change those objects (through the API or the fixture).
+//! kubeadm cluster starts with are seeded from `assets/lab/_base/rbac.yaml`. A lab started with
+//! a restricted user ([`Identity::restricted`], `runbook lab --user restricted`) also knows
+//! [`RESTRICTED_USER`], bound by `api/restricted.yaml`; its requests go through [`authorize`],
+//! which refuses with the real 403 `Status`. To give a user other rights, change the RBAC
+//! objects (through the API or the fixtures).
 
 use serde_json::{Value, json};
 
@@ -17,6 +20,93 @@ use super::store::Store;
 pub const USER: &str = "kubernetes-admin";
 /// Its groups.
 pub const GROUPS: &[&str] = &["kubeadm:cluster-admins", "system:authenticated"];
+
+/// The restricted user's name (in `system:authenticated` only).
+pub const RESTRICTED_USER: &str = "trainee";
+/// RBAC objects seeded for the restricted user.
+pub const RESTRICTED_RBAC: &str = include_str!("api/restricted.yaml");
+
+/// Who sent a request: the user and groups its token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user: String,
+    pub groups: Vec<String>,
+}
+
+impl Identity {
+    /// kubeadm's admin, the lab kubeconfig's default user.
+    pub fn admin() -> Self {
+        Self {
+            user: USER.to_owned(),
+            groups: GROUPS.iter().map(|g| (*g).to_owned()).collect(),
+        }
+    }
+
+    /// The restricted user: only what `api/restricted.yaml` and the default roles grant.
+    pub fn restricted() -> Self {
+        Self {
+            user: RESTRICTED_USER.to_owned(),
+            groups: vec!["system:authenticated".to_owned()],
+        }
+    }
+
+    fn group_refs(&self) -> Vec<&str> {
+        self.groups.iter().map(String::as_str).collect()
+    }
+}
+
+/// What a request asks to do to a resource, for [`authorize`].
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub verb: &'a str,
+    pub group: &'a str,
+    pub plural: &'a str,
+    pub subresource: &'a str,
+    pub name: &'a str,
+    /// Empty for cluster-scoped objects and for lists across namespaces.
+    pub namespace: &'a str,
+}
+
+/// Whether RBAC lets `who` do `r`; the real server's 403 `Status` when not.
+pub fn authorize(store: &Store, who: &Identity, r: &Request<'_>) -> Result<(), ApiError> {
+    let a = Attributes {
+        verb: r.verb.to_owned(),
+        group: r.group.to_owned(),
+        resource: r.plural.to_owned(),
+        subresource: r.subresource.to_owned(),
+        name: r.name.to_owned(),
+        namespace: r.namespace.to_owned(),
+        path: None,
+    };
+    if decide(store, &who.user, &who.group_refs(), &a).0 {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(
+        &who.user,
+        r.verb,
+        (r.group, r.plural, r.subresource),
+        r.name,
+        r.namespace,
+    ))
+}
+
+/// Whether RBAC lets `who` `verb` the non-resource `path` (`/api`, `/version`, ...).
+pub fn authorize_path(
+    store: &Store,
+    who: &Identity,
+    verb: &str,
+    path: &str,
+) -> Result<(), ApiError> {
+    let a = Attributes {
+        verb: verb.to_owned(),
+        path: Some(path.to_owned()),
+        ..Attributes::default()
+    };
+    if decide(store, &who.user, &who.group_refs(), &a).0 {
+        return Ok(());
+    }
+    Err(ApiError::forbidden_path(&who.user, verb, path))
+}
 
 /// What is asked: a verb on a resource (group, resource, subresource, name) in a namespace,
 /// or a verb on a non-resource path.
@@ -158,6 +248,7 @@ fn attributes(spec: &Value) -> Attributes {
 /// Answer a POST to a create-only kind (reviews, bindings): the object with its `status`.
 pub fn review(
     store: &Store,
+    who: &Identity,
     rt: &ResourceType,
     ns: &str,
     mut obj: Value,
@@ -170,14 +261,11 @@ pub fn review(
     obj["metadata"]["creationTimestamp"] = Value::Null;
     match rt.kind.as_str() {
         "SelfSubjectReview" => {
-            obj["status"] = json!({"userInfo": {"username": USER, "groups": GROUPS}});
+            obj["status"] = json!({"userInfo": {"username": who.user, "groups": who.groups}});
         }
         "SelfSubjectAccessReview" | "SubjectAccessReview" | "LocalSubjectAccessReview" => {
             let (user, groups): (String, Vec<String>) = if rt.kind == "SelfSubjectAccessReview" {
-                (
-                    USER.to_owned(),
-                    GROUPS.iter().map(|g| (*g).to_owned()).collect(),
-                )
+                (who.user.clone(), who.groups.clone())
             } else {
                 (
                     obj["spec"]["user"].as_str().unwrap_or_default().to_owned(),
@@ -206,7 +294,7 @@ pub fn review(
                 .to_owned();
             let mut resource_rules = Vec::new();
             let mut non_resource_rules = Vec::new();
-            for (rule, _) in rules_for(store, USER, GROUPS, &namespace) {
+            for (rule, _) in rules_for(store, &who.user, &who.group_refs(), &namespace) {
                 if rule["nonResourceURLs"].is_array() {
                     non_resource_rules.push(
                         json!({"verbs": rule["verbs"], "nonResourceURLs": rule["nonResourceURLs"]}),

@@ -86,15 +86,22 @@ pub fn human_duration(d: chrono::TimeDelta) -> String {
 
 /// Replace relative times (`now`, `now-5m`, `now-1h-30m`) in every string of `v`.
 pub fn resolve_times(v: &Value, now: DateTime<Utc>) -> Value {
+    let mut out = v.clone();
+    resolve_times_in_place(&mut out, now);
+    out
+}
+
+/// [`resolve_times`] on an object the caller owns, without copying it.
+pub fn resolve_times_in_place(v: &mut Value, now: DateTime<Utc>) {
     match v {
-        Value::String(s) => relative_time(s, now).map_or_else(|| v.clone(), Value::String),
-        Value::Array(a) => Value::Array(a.iter().map(|x| resolve_times(x, now)).collect()),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), resolve_times(x, now)))
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::String(s) => {
+            if let Some(t) = relative_time(s, now) {
+                *s = t;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| resolve_times_in_place(x, now)),
+        Value::Object(m) => m.values_mut().for_each(|x| resolve_times_in_place(x, now)),
+        _ => {}
     }
 }
 

@@ -95,7 +95,7 @@ pub fn list() -> Result<Vec<(String, String)>, LabError> {
     Ok(all()?.into_iter().map(|s| (s.id, s.title)).collect())
 }
 
-fn parse_docs(path: &str, text: &str) -> Result<Vec<Value>, LabError> {
+pub(crate) fn parse_docs(path: &str, text: &str) -> Result<Vec<Value>, LabError> {
     let mut out = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         let v = Value::deserialize(doc).map_err(|e| LabError::Fixture {

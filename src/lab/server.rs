@@ -24,6 +24,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::auth;
 use super::clock::now;
 use super::encode;
+use super::events;
 use super::limit::Bucket;
 use super::openapi;
 use super::patch::PatchType;
@@ -103,6 +104,8 @@ pub struct App {
     permits: Semaphore,
     /// The bearer token every request must carry (None: an open lab).
     token: Option<String>,
+    /// The restricted user's token, when the lab has one: its requests go through RBAC.
+    restricted_token: Option<String>,
 }
 
 impl App {
@@ -120,6 +123,23 @@ impl App {
             shutdown,
             permits: Semaphore::new(BODY_PERMITS),
             token,
+            restricted_token: None,
+        })
+    }
+
+    /// The same, also accepting `restricted` as the token of [`auth::Identity::restricted`].
+    pub fn with_tokens(
+        store: Arc<Store>,
+        shutdown: watch::Receiver<bool>,
+        token: Option<String>,
+        restricted: Option<String>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            shutdown,
+            permits: Semaphore::new(BODY_PERMITS),
+            token,
+            restricted_token: restricted,
         })
     }
 }
@@ -144,9 +164,17 @@ struct Req {
     accept: String,
     content_type: String,
     body: Bytes,
+    /// Who sent it; anyone but the admin is checked against RBAC.
+    who: auth::Identity,
 }
 
 impl Req {
+    /// Whether RBAC decides this request (the admin is bound to cluster-admin: it may do
+    /// anything, and checking would cost every request).
+    fn checked(&self) -> bool {
+        self.who.user != auth::USER
+    }
+
     fn param(&self, key: &str) -> Option<&str> {
         self.query
             .iter()
@@ -239,7 +267,12 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
     // A static-token server answers a wrong token with a bare 401 Status; without one, only the
     // public health and version paths answer.
     let authorization = header(header::AUTHORIZATION);
+    let restricted = app
+        .restricted_token
+        .as_ref()
+        .is_some_and(|t| authorization.strip_prefix("Bearer ") == Some(t.as_str()));
     if let Some(token) = &app.token
+        && !restricted
         && authorization != format!("Bearer {token}")
         && !(authorization.is_empty() && public_info(parts.uri.path()))
     {
@@ -282,6 +315,11 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
         accept,
         content_type,
         body,
+        who: if restricted {
+            auth::Identity::restricted()
+        } else {
+            auth::Identity::admin()
+        },
     };
     // A bug in a handler answers 500 instead of dropping the connection.
     let routed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| route(&app, &req)))
@@ -418,6 +456,14 @@ fn health(req: &Req, name: &str) -> Reply {
 
 fn route(app: &Arc<App>, req: &Req) -> Result<Reply, ApiError> {
     let segs: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+    let resource_path = matches!(
+        segs.as_slice(),
+        ["api", "v1", _, ..] | ["apis", _, _, _, ..]
+    );
+    if req.checked() && !resource_path {
+        let verb = req.method.as_str().to_lowercase();
+        auth::authorize_path(&app.store, &req.who, &verb, &req.path)?;
+    }
     match segs.as_slice() {
         ["version"] => Ok(Reply::Raw(StatusCode::OK, VERSION.into())),
         ["readyz"] => Ok(health(req, "readyz")),
@@ -516,8 +562,36 @@ fn resource_route(
         return Err(ApiError::unknown_resource());
     }
     let ns_str = ns.unwrap_or_default();
+    if req.checked() {
+        let verb = match (&req.method, name) {
+            (&Method::GET, _) if req.flag("watch") => "watch",
+            (&Method::GET | &Method::HEAD, Some(_)) => "get",
+            (&Method::GET | &Method::HEAD, None) => "list",
+            (&Method::POST, _) => "create",
+            (&Method::PUT, _) => "update",
+            (&Method::PATCH, _) => "patch",
+            (&Method::DELETE, Some(_)) => "delete",
+            (&Method::DELETE, None) => "deletecollection",
+            _ => "",
+        };
+        auth::authorize(
+            &app.store,
+            &req.who,
+            &auth::Request {
+                verb,
+                group,
+                plural: &rt.plural,
+                subresource: sub.unwrap_or_default(),
+                name: name.unwrap_or_default(),
+                namespace: ns_str,
+            },
+        )?;
+    }
     if req.method == Method::GET && sub != Some("log") {
         check_accept(&req.accept)?;
+    }
+    if events::is_view(&rt) {
+        return events_view(app, req, &rt, ns, name, sub);
     }
     if let Some(sub) = sub {
         let name = name.unwrap_or_default();
@@ -551,7 +625,7 @@ fn resource_route(
             if !rt.stored() {
                 return Ok(Reply::Json(
                     StatusCode::CREATED,
-                    auth::review(&app.store, &rt, ns_str, obj)?,
+                    auth::review(&app.store, &req.who, &rt, ns_str, obj)?,
                 ));
             }
             if req.param("dryRun") == Some("All") {
@@ -587,6 +661,140 @@ fn resource_route(
             let (labels, fields) = selectors(req, &rt)?;
             let (items, rv) = app.store.delete_collection(&rt, ns, &labels, &fields);
             Ok(Reply::Json(StatusCode::OK, list_doc(&rt, items, rv, None)))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// `events.k8s.io/v1` Events: the stored `v1` Events, converted on the way in and out (the
+/// real server stores one type and serves both versions). Tables print the same columns for
+/// both, as the real printers do.
+fn events_view(
+    app: &Arc<App>,
+    req: &Req,
+    view: &ResourceType,
+    ns: Option<&str>,
+    name: Option<&str>,
+    sub: Option<&str>,
+) -> Result<Reply, ApiError> {
+    let Some(stored) = app.store.resolve("", "v1", "events") else {
+        return Err(ApiError::unknown_resource());
+    };
+    if sub.is_some() {
+        return Err(ApiError::unknown_resource());
+    }
+    let ns_str = ns.unwrap_or_default();
+    let req = Req {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        query: req
+            .query
+            .iter()
+            .map(|(k, v)| {
+                let v = if k == "fieldSelector" {
+                    events::selector_to_core(v)
+                } else {
+                    v.clone()
+                };
+                (k.clone(), v)
+            })
+            .collect(),
+        accept: req.accept.clone(),
+        content_type: req.content_type.clone(),
+        body: req.body.clone(),
+        who: req.who.clone(),
+    };
+    let req = &req;
+    let out = |v: Value| events::to_events_api(&v);
+    let current = |name: &str| {
+        app.store
+            .get(&stored, ns_str, name)
+            .map_err(|_| ApiError::not_found(&view.group, &view.plural, name))
+    };
+    let body = || decode_body(req, view).map(|b| events::from_events_api(&b));
+    match (&req.method, name) {
+        (&Method::GET, _) if req.flag("watch") => watch_view(app, req, &stored, ns, name, true),
+        (&Method::GET, None) => match list(app, req, &stored, ns)? {
+            Reply::Json(code, mut doc) if doc["kind"] == "EventList" => {
+                doc["apiVersion"] = json!(view.api_version());
+                if let Some(items) = doc["items"].as_array_mut() {
+                    for item in items {
+                        *item = out(std::mem::take(item));
+                    }
+                }
+                Ok(Reply::Json(code, doc))
+            }
+            other => Ok(other),
+        },
+        (&Method::GET, Some(name)) => {
+            let obj = current(name)?;
+            if req.wants_table() {
+                let rv = obj["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                return Ok(Reply::Json(
+                    StatusCode::OK,
+                    table::table(&stored, &[&obj], &rv, None, now()),
+                ));
+            }
+            Ok(Reply::Json(StatusCode::OK, out(obj)))
+        }
+        (&Method::POST, None) if ns.is_some() => {
+            let obj = body()?;
+            if dry_run(req) {
+                return Ok(Reply::Json(StatusCode::CREATED, out(obj)));
+            }
+            Ok(Reply::Json(
+                StatusCode::CREATED,
+                out(app.store.create(&stored, ns_str, obj)?),
+            ))
+        }
+        (&Method::PUT, Some(name)) => {
+            let obj = body()?;
+            current(name)?;
+            if dry_run(req) {
+                return Ok(Reply::Json(StatusCode::OK, out(obj)));
+            }
+            Ok(Reply::Json(
+                StatusCode::OK,
+                out(app.store.update(&stored, ns_str, name, obj, None)?),
+            ))
+        }
+        (&Method::PATCH, Some(name)) => {
+            let kind = PatchType::from_content_type(&req.content_type)?;
+            let patched = super::patch::apply(&out(current(name)?), &req.body, kind)?;
+            if dry_run(req) {
+                return Ok(Reply::Json(StatusCode::OK, patched));
+            }
+            let obj = events::from_events_api(&patched);
+            Ok(Reply::Json(
+                StatusCode::OK,
+                out(app.store.update(&stored, ns_str, name, obj, None)?),
+            ))
+        }
+        (&Method::DELETE, Some(name)) => {
+            let obj = current(name)?;
+            if dry_run(req) {
+                return Ok(Reply::Json(StatusCode::OK, out(obj)));
+            }
+            match app.store.delete(&stored, ns_str, name, grace_period(req))? {
+                Deleted::Object(o) => Ok(Reply::Json(StatusCode::OK, out(o))),
+                Deleted::Status(o) => Ok(Reply::Json(StatusCode::OK, o)),
+            }
+        }
+        (&Method::DELETE, None) => {
+            let (labels, fields) = selectors(req, &stored)?;
+            let (items, rv) = if dry_run(req) {
+                let (items, _, rv) = app
+                    .store
+                    .list_page(&stored, ns, (&labels, &fields), None, 0);
+                (items, rv)
+            } else {
+                app.store.delete_collection(&stored, ns, &labels, &fields)
+            };
+            let items = items.into_iter().map(out).collect();
+            Ok(Reply::Json(StatusCode::OK, list_doc(view, items, rv, None)))
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -976,12 +1184,35 @@ fn list(app: &Arc<App>, req: &Req, rt: &ResourceType, ns: Option<&str>) -> Resul
     });
     if req.wants_table() {
         let refs: Vec<&Value> = items.iter().collect();
-        return Ok(Reply::Json(
-            StatusCode::OK,
-            table::table(rt, &refs, &rv.to_string(), extra.as_ref(), now()),
-        ));
+        let mut t = table::table(rt, &refs, &rv.to_string(), extra.as_ref(), now());
+        include_objects(req, rt, &mut t, &items);
+        return Ok(Reply::Json(StatusCode::OK, t));
     }
     Ok(Reply::Json(StatusCode::OK, list_doc(rt, items, rv, extra)))
+}
+
+/// `includeObject=Object` (what `kubectl get --sort-by` asks for): each row carries the whole
+/// object, not its metadata; `includeObject=None`: no object.
+fn include_objects(req: &Req, rt: &ResourceType, table: &mut Value, items: &[Value]) {
+    let mode = req.param("includeObject").unwrap_or_default();
+    if mode != "Object" && mode != "None" {
+        return;
+    }
+    let Some(rows) = table["rows"].as_array_mut() else {
+        return;
+    };
+    for (row, item) in rows.iter_mut().zip(items) {
+        if mode == "None" {
+            if let Some(r) = row.as_object_mut() {
+                r.remove("object");
+            }
+            continue;
+        }
+        let mut obj = item.clone();
+        obj["kind"] = json!(rt.kind);
+        obj["apiVersion"] = json!(rt.api_version());
+        row["object"] = obj;
+    }
 }
 
 struct WatchFilter {
@@ -990,6 +1221,8 @@ struct WatchFilter {
     labels: LabelSelector,
     fields: FieldSelector,
     table: bool,
+    /// Objects go out as `events.k8s.io/v1` Events (the stored ones are `v1`).
+    events_view: bool,
 }
 
 impl WatchFilter {
@@ -1034,6 +1267,8 @@ impl WatchFilter {
             }
             *first = false;
             t
+        } else if self.events_view {
+            events::to_events_api(obj)
         } else {
             obj.clone()
         };
@@ -1048,6 +1283,17 @@ fn watch_reply(
     ns: Option<&str>,
     name: Option<&str>,
 ) -> Result<Reply, ApiError> {
+    watch_view(app, req, rt, ns, name, false)
+}
+
+fn watch_view(
+    app: &Arc<App>,
+    req: &Req,
+    rt: &ResourceType,
+    ns: Option<&str>,
+    name: Option<&str>,
+    events_view: bool,
+) -> Result<Reply, ApiError> {
     let (labels, mut fields) = selectors(req, rt)?;
     if let Some(name) = name {
         // The deprecated single-object watch path means a metadata.name field selector.
@@ -1059,6 +1305,7 @@ fn watch_reply(
         labels,
         fields,
         table: req.wants_table(),
+        events_view,
     };
     let timeout = req
         .param("timeoutSeconds")

@@ -172,6 +172,58 @@ impl ApiError {
         .with_details(json!({"retryAfterSeconds": 1}))
     }
 
+    /// RBAC's refusal: `pods "x" is forbidden: User "u" cannot get resource "pods" in API
+    /// group "" in the namespace "n"` (`at the cluster scope` without a namespace).
+    pub fn forbidden(
+        user: &str,
+        verb: &str,
+        (group, plural, subresource): (&str, &str, &str),
+        name: &str,
+        namespace: &str,
+    ) -> Self {
+        let resource = qualified(group, plural);
+        let subject = if name.is_empty() {
+            resource
+        } else {
+            format!("{resource} \"{name}\"")
+        };
+        let full = if subresource.is_empty() {
+            plural.to_owned()
+        } else {
+            format!("{plural}/{subresource}")
+        };
+        let scope = if namespace.is_empty() {
+            "at the cluster scope".to_owned()
+        } else {
+            format!("in the namespace \"{namespace}\"")
+        };
+        let mut d = details(name, group, plural);
+        if name.is_empty()
+            && let Some(m) = d.as_object_mut()
+        {
+            m.remove("name");
+        }
+        Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{subject} is forbidden: User \"{user}\" cannot {verb} resource \"{full}\" in \
+                 API group \"{group}\" {scope}"
+            ),
+        )
+        .with_details(d)
+    }
+
+    /// RBAC's refusal of a non-resource path.
+    pub fn forbidden_path(user: &str, verb: &str, path: &str) -> Self {
+        Self::new(
+            403,
+            "Forbidden",
+            format!("forbidden: User \"{user}\" cannot {verb} path \"{path}\""),
+        )
+        .with_details(json!({}))
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized")
     }

@@ -936,9 +936,14 @@ impl Store {
     }
 
     /// Load seed objects (no events, no reactions); later watches start after them.
-    pub fn seed(&self, objects: Vec<Value>) -> Result<(), ApiError> {
+    pub fn seed(&self, objects: impl IntoIterator<Item = Value>) -> Result<(), ApiError> {
         let mut inner = self.lock();
         for obj in objects {
+            // Seeding records no watch events: drop each one as it is made, so that a large
+            // seed never holds a second copy of every object in the history.
+            inner.pending.clear();
+            inner.history.clear();
+            inner.history_bytes = 0;
             let api_version = obj["apiVersion"].as_str().map(str::to_owned);
             let kind = obj["kind"].as_str().unwrap_or_default().to_owned();
             let Some(rt) = inner.find_type_by_kind(api_version.as_deref(), &kind) else {

@@ -185,3 +185,53 @@ fn helper_files_beside_a_named_kubeconfig_are_listed_and_never_replace_yours() {
         .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111);
     assert!(mode.is_ok_and(|m| m != 0), "the helper is not executable");
 }
+
+#[test]
+fn user_restricted_makes_the_trainee_current_and_keeps_the_admin_context() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let kubeconfig = dir.path().join("lab.kubeconfig");
+    let child = runbook()
+        .args(["lab", "--user", "restricted", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for_file(&kubeconfig);
+    let text = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
+    assert!(
+        text.contains("current-context: runbook-lab-trainee\n")
+            && text.contains("- name: runbook-lab\n")
+            && text.matches("token: ").count() == 2,
+        "{text}"
+    );
+    if crate::lab_support::kubectl_available() {
+        let kubectl = |args: &[&str]| {
+            Command::new("kubectl")
+                .args(args)
+                .env("KUBECONFIG", &kubeconfig)
+                .env("KUBECACHEDIR", dir.path().join("cache"))
+                .output()
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let refused = kubectl(&["get", "nodes"]);
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(
+                r#"nodes is forbidden: User "trainee" cannot list resource "nodes" in API group "" at the cluster scope"#
+            ),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        let admin = kubectl(&["--context", "runbook-lab", "get", "nodes", "-o", "name"]);
+        assert!(admin.status.success());
+    }
+    let stdout = stop(child);
+    assert!(
+        stdout.contains("Current context: runbook-lab-trainee"),
+        "{stdout}"
+    );
+    let bad = runbook()
+        .args(["lab", "--user", "root"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bad.status.code(), Some(2));
+}
