@@ -902,3 +902,99 @@ fn the_palette_key_variables_are_known_to_the_redactor() {
         assert_eq!(engine.secret_name(name), Some("palette-api-key"), "{name}");
     }
 }
+
+// --- What the prefilter must not miss -------------------------------------------------------
+
+fn redacted_all(text: &str, secrets: &[&str]) {
+    let out = Redactor::default().redact(text);
+    for secret in secrets {
+        assert!(!out.contains(secret), "{secret} survived in:\n{out}");
+    }
+}
+
+#[test]
+fn secrets_at_the_very_start_and_end_of_a_text_are_found() {
+    let gh = format!("ghp_{}", "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5");
+    redacted_all(&gh, &[&gh]);
+    redacted_all(&format!("{gh}\nok\n"), &[&gh]);
+    redacted_all(&format!("ok\n{gh}"), &[&gh]);
+    redacted_all("ok\npassword: Tr0ub4dor-x", &["Tr0ub4dor-x"]);
+    redacted_all("password=Tr0ub4dor-x", &["Tr0ub4dor-x"]);
+    redacted_all("AKIAIOSFODNN7EXAMPLE", &["AKIAIOSFODNN7EXAMPLE"]);
+}
+
+#[test]
+fn secrets_on_crlf_lines_are_found_and_the_line_ends_kept() {
+    let text = "first\r\n    password: Tr0ub4dor-x\r\nexport API_TOKEN=tok-4f9a8b7c6d5e\r\nAKIAIOSFODNN7EXAMPLE\r\n";
+    let out = Redactor::default().redact(text);
+    for secret in ["Tr0ub4dor-x", "tok-4f9a8b7c6d5e", "AKIAIOSFODNN7EXAMPLE"] {
+        assert!(!out.contains(secret), "{secret}: {out:?}");
+    }
+    assert_eq!(out.matches("\r\n").count(), 4, "{out:?}");
+    let key = "-----BEGIN RSA PRIVATE KEY-----\r\nMIIEowIBAAKCAQEAx4Yq\r\nAAAAbbbbCCCC==\r\n-----END RSA PRIVATE KEY-----\r\n";
+    redacted_all(key, &["MIIEowIBAAKCAQEAx4Yq", "AAAAbbbbCCCC=="]);
+}
+
+#[test]
+fn names_are_found_in_lower_capitalized_and_upper_case() {
+    for name in [
+        "password",
+        "Password",
+        "PASSWORD",
+        "db_password",
+        "DB_PASSWORD",
+        "DbPassword",
+        "api_token",
+        "Api-Token",
+        "API_TOKEN",
+        "client_secret",
+        "Client-Secret",
+        "CLIENT_SECRET",
+    ] {
+        for line in [
+            format!("{name}: Xq7-v9Lp2Rt5"),
+            format!("{name}=Xq7-v9Lp2Rt5"),
+            format!(r#"{{"{name}": "Xq7-v9Lp2Rt5"}}"#),
+            format!("cmd --{name} Xq7-v9Lp2Rt5"),
+        ] {
+            redacted_all(&line, &["Xq7-v9Lp2Rt5"]);
+        }
+    }
+}
+
+#[test]
+fn a_private_key_cut_at_any_byte_loses_what_is_left_of_its_body() {
+    let samples = samples();
+    for kind in ["pem-private-key", "ssh-private-key"] {
+        let sample = samples
+            .iter()
+            .find(|s| s.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind}"));
+        let key = &sample.text;
+        for cut in (1..key.len()).filter(|i| key.is_char_boundary(*i)) {
+            for text in [
+                // A report's trimming took its start (the tail of an output)…
+                format!(
+                    "[… 40 lines left out of this report …]\n{}\nafter\n",
+                    &key[cut..]
+                ),
+                // … or its end (the head of an output).
+                format!(
+                    "before\n{}\n[… 40 lines left out of this report …]\n",
+                    &key[..cut]
+                ),
+            ] {
+                let out = Redactor::default().redact(&text);
+                for line in &sample.secrets {
+                    for piece in line.as_bytes().chunks(16).filter(|p| p.len() == 16) {
+                        let piece = std::str::from_utf8(piece).unwrap_or_default();
+                        assert!(
+                            !text.contains(piece) || !out.contains(piece),
+                            "{kind} cut at {cut}: {piece} survived:\n{out}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
