@@ -1,13 +1,14 @@
 //! The detector: finds secrets in text with the table of [`super::kinds`], one pass for all
 //! kinds.
 //!
-//! One multi-literal search (Teddy, SIMD, when the CPU has it) of the literals of every kind
-//! (each shape's triggers and the words every secret name holds) runs once over the text and
-//! names the few lines worth a look; on each of them an Aho-Corasick automaton of the same
-//! literals says which detectors can match there ([`Leads`]), and only those run. Names are
-//! classified with one anchored [`RegexSet`] of the name table. (A `RegexSet` of every pattern
-//! run on each such line was the first version: its lazy DFA gave up on so many patterns and
-//! the whole pass ran at about 4 MiB/s, against 44 MiB/s now; `benches/redact.rs`.) Secrets
+//! One search for the literals of every kind (each shape's triggers and the words every secret
+//! name holds; `literals.rs`, a table of their first two bytes) runs once over the text
+//! and names the few lines worth a look; on each of them the same table says which literals are
+//! there and so which detectors can match ([`Leads`]), and only those run. A name runs its
+//! forms' regexes only when the bytes around it fit one ([`Fits`]), and names are classified
+//! with one anchored [`RegexSet`] of the name table. (A `RegexSet` of every pattern run on each
+//! such line was the first version, at about 4 MiB/s; a Teddy search of the literals then gave
+//! 44 MiB/s; the table and [`Fits`], about 110-190 MiB/s; `benches/redact.rs`.) Secrets
 //! that span lines (Kubernetes Secret `data` maps in YAML, JSON and `kubectl describe`, private
 //! key bodies, YAML block scalars and `env` entries under a secret name) are followed by
 //! [`Open`], a small state machine fed one line at a time, so that the same code serves a whole
