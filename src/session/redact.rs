@@ -20,6 +20,7 @@
 //! lines changed.
 
 pub mod kinds;
+mod literals;
 pub mod scan;
 
 use std::collections::{BTreeMap, HashMap};

@@ -19,7 +19,9 @@ use std::path::{Component, Path};
 use serde_json::{Value, json};
 
 use super::redact::Redactor;
-use super::store::{KeptOutput, OutputCheck, SessionRecord, StepRecord, StepState, Store};
+use super::store::{
+    CommandRecord, KeptOutput, OutputCheck, SessionRecord, StepRecord, StepState, Store,
+};
 use crate::exec::output::strip_ansi;
 use crate::sanitize::Sanitizer;
 
@@ -194,6 +196,15 @@ pub fn markdown_unredacted(store: &Store, record: &SessionRecord) -> String {
 
 fn render_markdown(store: &Store, record: &SessionRecord) -> String {
     let mut md = String::new();
+    header_markdown(&mut md, record);
+    for step in &record.steps {
+        step_markdown(&mut md, store, record, step);
+    }
+    md
+}
+
+/// The title, the table of facts and the values of a session.
+fn header_markdown(md: &mut String, record: &SessionRecord) {
     let title = if record.scenario_title.is_empty() {
         record.scenario.clone()
     } else {
@@ -255,108 +266,113 @@ fn render_markdown(store: &Store, record: &SessionRecord) -> String {
             }
         }
     }
-    for step in &record.steps {
+}
+
+/// One step: verdict, reasons, each command, the output and the note.
+fn step_markdown(md: &mut String, store: &Store, record: &SessionRecord, step: &StepRecord) {
+    let _ = writeln!(
+        md,
+        "\n## Step {} — {}\n",
+        step.number,
+        if step.title.is_empty() {
+            "(untitled)"
+        } else {
+            &step.title
+        }
+    );
+    let mut line = format!("**Verdict:** {}", verdict_text(step));
+    if let Some(started) = step.started {
+        let _ = write!(
+            line,
+            " · started {}",
+            started.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
+    if let Some(d) = step.duration_ms() {
+        let _ = write!(line, " · took {}", ms(u64::try_from(d).unwrap_or(0)));
+    }
+    let _ = writeln!(md, "{line}\n");
+    for r in step.reasons.iter().chain(&step.notices) {
+        let _ = writeln!(md, "- {r}");
+    }
+    if !step.reasons.is_empty() || !step.notices.is_empty() {
+        md.push('\n');
+    }
+    for c in &step.commands {
+        command_markdown(md, c);
+    }
+    if let Some(name) = step.output.as_deref()
+        && !inside_folder(store.dir(), name)
+    {
         let _ = writeln!(
             md,
-            "\n## Step {} — {}\n",
-            step.number,
-            if step.title.is_empty() {
-                "(untitled)"
-            } else {
-                &step.title
-            }
+            "Output: not read (`{}` is not a file of this session's folder).\n",
+            name.replace('`', "'")
         );
-        let mut line = format!("**Verdict:** {}", verdict_text(step));
-        if let Some(started) = step.started {
-            let _ = write!(
-                line,
-                " · started {}",
-                started.format("%Y-%m-%d %H:%M:%S UTC")
+    } else if let Some(kept) = kept_output(store, record, step)
+        && kept.total_kept() > 0
+    {
+        let t = trimmed(&kept);
+        let f = fence(&t.text);
+        let mut note = String::new();
+        if t.bytes_not_kept > 0 || t.lines_left_out > 0 {
+            note = format!(
+                " (trimmed: {} bytes not kept by the session, {} lines left out here)",
+                t.bytes_not_kept, t.lines_left_out
             );
         }
-        if let Some(d) = step.duration_ms() {
-            let _ = write!(line, " · took {}", ms(u64::try_from(d).unwrap_or(0)));
-        }
-        let _ = writeln!(md, "{line}\n");
-        for r in step.reasons.iter().chain(&step.notices) {
-            let _ = writeln!(md, "- {r}");
-        }
-        if !step.reasons.is_empty() || !step.notices.is_empty() {
-            md.push('\n');
-        }
-        for c in &step.commands {
-            let f = fence(&c.command);
-            let _ = writeln!(md, "{f}bash\n{}\n{f}\n", c.command.trim_end());
-            let mut status = format!(
-                "Line {} of the runbook{}: ",
-                c.line,
-                if c.destructive { ", destructive" } else { "" }
-            );
-            if c.duration_ms.is_some() || c.exit_code.is_some() {
-                status.push_str(&status_of(c.exit_code, c.signal, c.timed_out));
-                if c.pipestatus.len() > 1 {
-                    let members: Vec<String> =
-                        c.pipestatus.iter().map(ToString::to_string).collect();
-                    let _ = write!(
-                        status,
-                        " (pipeline member statuses {})",
-                        members.join(" | ")
-                    );
-                }
-                if let Some(d) = c.duration_ms {
-                    let _ = write!(status, " in {}", ms(d));
-                }
-            } else {
-                status.push_str("did not finish");
-            }
-            let _ = writeln!(md, "{status}.\n");
-            let expected = match &c.output_match {
-                OutputCheck::NoExpectation => None,
-                OutputCheck::Matches => Some("the output matches the runbook's example".to_owned()),
-                OutputCheck::Differs { diff } => {
-                    let f = fence(diff);
-                    Some(format!(
-                        "the output differs from the runbook's example:\n\n{f}diff\n{}\n{f}",
-                        diff.trim_end()
-                    ))
-                }
-            };
-            if !c.failures.is_empty() {
-                let _ = writeln!(md, "Expected vs actual: {}.\n", c.failures.join("; "));
-            } else if c.duration_ms.is_some() && expected.is_none() {
-                md.push_str("Expected vs actual: as expected.\n\n");
-            }
-            if let Some(e) = expected {
-                let _ = writeln!(md, "Expected vs actual: {e}\n");
-            }
-        }
-        if let Some(name) = step.output.as_deref()
-            && !inside_folder(store.dir(), name)
-        {
-            let _ = writeln!(
-                md,
-                "Output: not read (`{}` is not a file of this session's folder).\n",
-                name.replace('`', "'")
-            );
-        } else if let Some(kept) = kept_output(store, record, step)
-            && kept.total_kept() > 0
-        {
-            let t = trimmed(&kept);
-            let f = fence(&t.text);
-            let mut note = String::new();
-            if t.bytes_not_kept > 0 || t.lines_left_out > 0 {
-                note = format!(
-                    " (trimmed: {} bytes not kept by the session, {} lines left out here)",
-                    t.bytes_not_kept, t.lines_left_out
-                );
-            }
-            let _ = writeln!(md, "Output{note}:\n\n{f}text\n{}{f}\n", t.text);
-        }
-        if !step.notes.trim().is_empty() {
-            let _ = writeln!(md, "**Note:** {}\n", step.notes.trim());
-        }
+        let _ = writeln!(md, "Output{note}:\n\n{f}text\n{}{f}\n", t.text);
     }
-    md
+    if !step.notes.trim().is_empty() {
+        let _ = writeln!(md, "**Note:** {}\n", step.notes.trim());
+    }
+}
+
+/// One command of a step: the command, its status and duration, expected vs actual.
+fn command_markdown(md: &mut String, c: &CommandRecord) {
+    let f = fence(&c.command);
+    let _ = writeln!(md, "{f}bash\n{}\n{f}\n", c.command.trim_end());
+    let mut status = format!(
+        "Line {} of the runbook{}: ",
+        c.line,
+        if c.destructive { ", destructive" } else { "" }
+    );
+    if c.duration_ms.is_some() || c.exit_code.is_some() {
+        status.push_str(&status_of(c.exit_code, c.signal, c.timed_out));
+        if c.pipestatus.len() > 1 {
+            let members: Vec<String> = c.pipestatus.iter().map(ToString::to_string).collect();
+            let _ = write!(
+                status,
+                " (pipeline member statuses {})",
+                members.join(" | ")
+            );
+        }
+        if let Some(d) = c.duration_ms {
+            let _ = write!(status, " in {}", ms(d));
+        }
+    } else {
+        status.push_str("did not finish");
+    }
+    let _ = writeln!(md, "{status}.\n");
+    let expected = match &c.output_match {
+        OutputCheck::NoExpectation => None,
+        OutputCheck::Matches => Some("the output matches the runbook's example".to_owned()),
+        OutputCheck::Differs { diff } => {
+            let f = fence(diff);
+            Some(format!(
+                "the output differs from the runbook's example:\n\n{f}diff\n{}\n{f}",
+                diff.trim_end()
+            ))
+        }
+    };
+    if !c.failures.is_empty() {
+        let _ = writeln!(md, "Expected vs actual: {}.\n", c.failures.join("; "));
+    } else if c.duration_ms.is_some() && expected.is_none() {
+        md.push_str("Expected vs actual: as expected.\n\n");
+    }
+    if let Some(e) = expected {
+        let _ = writeln!(md, "Expected vs actual: {e}\n");
+    }
 }
 
 /// The JSON transcript, redacted: the session record plus each step's trimmed output, and

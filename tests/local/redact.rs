@@ -94,197 +94,236 @@ fn pem_body(g: &mut Gen, lines: usize) -> Vec<String> {
     (0..lines).map(|_| g.b64(64)).collect()
 }
 
-/// At least one sample of every kind the redactor names (but `secret-value`, which is not
-/// found by look), each in its usual setting.
-pub fn samples() -> Vec<Sample> {
-    let mut rng = Gen(0x5eed_1234_abcd_0042);
-    let mut out = Vec::new();
-    let mut add = |kind: &'static str, text: String, secrets: Vec<String>| {
-        out.push(Sample {
+/// Samples as they are made: one generator for all, so that they are the same on every run.
+struct Samples {
+    rng: Gen,
+    out: Vec<Sample>,
+}
+
+impl Samples {
+    fn add(&mut self, kind: &'static str, text: String, secrets: Vec<String>) {
+        self.out.push(Sample {
             kind,
             text,
             secrets,
         });
+    }
+}
+
+/// At least one sample of every kind the redactor names (but `secret-value`, which is not
+/// found by look), each in its usual setting.
+pub fn samples() -> Vec<Sample> {
+    let mut s = Samples {
+        rng: Gen(0x5eed_1234_abcd_0042),
+        out: Vec::new(),
     };
-    let id = format!("AKIA{}", rng.upper(16));
-    add(
+    cloud_keys(&mut s);
+    forge_tokens(&mut s);
+    service_tokens(&mut s);
+    private_keys(&mut s);
+    logins(&mut s);
+    named_values(&mut s);
+    s.out
+}
+
+/// AWS, Google Cloud and Azure credentials.
+fn cloud_keys(s: &mut Samples) {
+    let id = format!("AKIA{}", s.rng.upper(16));
+    s.add(
         "aws-access-key-id",
         format!("aws_access_key_id = {id}"),
         vec![id],
     );
-    let key = rng.b64(40);
-    add(
+    let key = s.rng.b64(40);
+    s.add(
         "aws-secret-key",
         format!("aws_secret_access_key = {key}"),
         vec![key],
     );
-    let token = format!("IQoJb3JpZ2luX2VjE{}", rng.b64(180));
-    add(
+    let token = format!("IQoJb3JpZ2luX2VjE{}", s.rng.b64(180));
+    s.add(
         "aws-session-token",
         format!("aws_session_token = {token}"),
         vec![token],
     );
-    let sig = rng.hex(64);
-    add(
+    let sig = s.rng.hex(64);
+    s.add(
         "aws-request-signature",
         format!(
             "https://backups.s3.amazonaws.com/velero/backup.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20260412T091403Z&X-Amz-Expires=600&X-Amz-SignedHeaders=host&X-Amz-Signature={sig}"
         ),
         vec![sig],
     );
-    let key = format!("AIza{}", rng.url_safe(35));
-    add(
+    let key = format!("AIza{}", s.rng.url_safe(35));
+    s.add(
         "gcp-api-key",
         format!(
             "curl -s \"https://maps.googleapis.com/maps/api/geocode/json?address=x&key={key}\""
         ),
         vec![key],
     );
-    let pk = pem_body(&mut rng, 6).join("\\n");
-    add(
+    let pk = pem_body(&mut s.rng, 6).join("\\n");
+    s.add(
         "gcp-service-account-key",
         format!(
             "  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\n{pk}\\n-----END PRIVATE KEY-----\\n\","
         ),
         vec![pk[..64].to_owned()],
     );
-    let value = format!("GOCSPX-{}", rng.url_safe(28));
-    add(
+    let value = format!("GOCSPX-{}", s.rng.url_safe(28));
+    s.add(
         "google-oauth-client-secret",
         format!("  \"client_secret\": \"{value}\","),
         vec![value],
     );
-    let ak = format!("{}==", rng.b64(86));
-    add(
+    let ak = format!("{}==", s.rng.b64(86));
+    s.add(
         "azure-storage-key",
         format!(
             "DefaultEndpointsProtocol=https;AccountName=veleroprod;AccountKey={ak};EndpointSuffix=core.windows.net"
         ),
         vec![ak],
     );
-    let sas = format!("{}%2B{}%3D", rng.alnum(20), rng.alnum(20));
-    add(
+    let sas = format!("{}%2B{}%3D", s.rng.alnum(20), s.rng.alnum(20));
+    s.add(
         "azure-sas-token",
         format!(
             "https://veleroprod.blob.core.windows.net/velero?sv=2022-11-02&ss=b&srt=co&sp=rwdlac&se=2026-05-01T00:00:00Z&st=2026-04-01T00:00:00Z&spr=https&sig={sas}"
         ),
         vec![sas],
     );
-    let gh = format!("ghp_{}", rng.alnum(36));
-    add(
+}
+
+/// Tokens of code forges, chat and package registries.
+fn forge_tokens(s: &mut Samples) {
+    let gh = format!("ghp_{}", s.rng.alnum(36));
+    s.add(
         "github-token",
         format!("export GITHUB_TOKEN={gh}"),
         vec![gh],
     );
-    let fg = format!("github_pat_{}_{}", rng.alnum(22), rng.alnum(59));
-    add(
+    let fg = format!("github_pat_{}_{}", s.rng.alnum(22), s.rng.alnum(59));
+    s.add(
         "github-fine-grained-token",
         format!("curl -H \"Authorization: token {fg}\" https://api.github.com/user"),
         vec![fg],
     );
-    let gl = format!("glpat-{}", rng.url_safe(20));
-    add(
+    let gl = format!("glpat-{}", s.rng.url_safe(20));
+    s.add(
         "gitlab-token",
         format!("curl --header \"PRIVATE-TOKEN: {gl}\" https://gitlab.example.com/api/v4/projects"),
         vec![gl],
     );
     let sl = format!(
         "xoxb-{}-{}-{}",
-        rng.from("0123456789", 12),
-        rng.from("0123456789", 13),
-        rng.alnum(24)
+        s.rng.from("0123456789", 12),
+        s.rng.from("0123456789", 13),
+        s.rng.alnum(24)
     );
-    add("slack-token", format!("SLACK_BOT_TOKEN={sl}"), vec![sl]);
-    let hook = format!("T{}/B{}/{}", rng.upper(8), rng.upper(10), rng.alnum(24));
-    add(
+    s.add("slack-token", format!("SLACK_BOT_TOKEN={sl}"), vec![sl]);
+    let hook = format!(
+        "T{}/B{}/{}",
+        s.rng.upper(8),
+        s.rng.upper(10),
+        s.rng.alnum(24)
+    );
+    s.add(
         "slack-webhook",
         format!("curl -X POST -d @alert.json https://hooks.slack.com/services/{hook}"),
         vec![hook],
     );
-    let npm = format!("npm_{}", rng.alnum(36));
-    add(
+    let npm = format!("npm_{}", s.rng.alnum(36));
+    s.add(
         "npm-token",
         format!("//registry.npmjs.org/:_authToken={npm}"),
         vec![npm],
     );
-    let pypi = format!("pypi-AgEIcHlwaS5vcmc{}", rng.url_safe(64));
-    add("pypi-token", format!("password = {pypi}"), vec![pypi]);
-    let vault = format!("hvs.{}", rng.url_safe(90));
-    add(
+    let pypi = format!("pypi-AgEIcHlwaS5vcmc{}", s.rng.url_safe(64));
+    s.add("pypi-token", format!("password = {pypi}"), vec![pypi]);
+    let vault = format!("hvs.{}", s.rng.url_safe(90));
+    s.add(
         "vault-token",
         format!("export VAULT_TOKEN={vault}"),
         vec![vault],
     );
-    let stripe = format!("sk_live_{}", rng.alnum(24));
-    add(
+}
+
+/// API keys and tokens of hosted services, JWTs and join tokens.
+fn service_tokens(s: &mut Samples) {
+    let stripe = format!("sk_live_{}", s.rng.alnum(24));
+    s.add(
         "stripe-key",
         format!("STRIPE_API_KEY={stripe} ./billing-sync"),
         vec![stripe],
     );
-    let openai = format!("sk-proj-{}", rng.url_safe(48));
-    add(
+    let openai = format!("sk-proj-{}", s.rng.url_safe(48));
+    s.add(
         "openai-api-key",
         format!("OPENAI_API_KEY={openai}"),
         vec![openai],
     );
-    let anthropic = format!("sk-ant-api03-{}", rng.url_safe(93));
-    add(
+    let anthropic = format!("sk-ant-api03-{}", s.rng.url_safe(93));
+    s.add(
         "anthropic-api-key",
         format!("curl -H \"x-api-key: {anthropic}\" https://api.anthropic.com/v1/messages"),
         vec![anthropic],
     );
-    let sg = format!("SG.{}.{}", rng.url_safe(22), rng.url_safe(43));
-    add(
+    let sg = format!("SG.{}.{}", s.rng.url_safe(22), s.rng.url_safe(43));
+    s.add(
         "sendgrid-api-key",
         format!("SENDGRID_API_KEY={sg}"),
         vec![sg],
     );
-    let hf = format!("hf_{}", rng.alnum(34));
-    add("huggingface-token", format!("HF_TOKEN={hf}"), vec![hf]);
-    let dop = format!("dop_v1_{}", rng.hex(64));
-    add(
+    let hf = format!("hf_{}", s.rng.alnum(34));
+    s.add("huggingface-token", format!("HF_TOKEN={hf}"), vec![hf]);
+    let dop = format!("dop_v1_{}", s.rng.hex(64));
+    s.add(
         "digitalocean-token",
         format!("doctl auth init --access-token {dop}"),
         vec![dop],
     );
-    let shp = format!("shpat_{}", rng.hex(32));
-    add(
+    let shp = format!("shpat_{}", s.rng.hex(32));
+    s.add(
         "shopify-token",
         format!("X-Shopify-Access-Token: {shp}"),
         vec![shp],
     );
-    let glsa = format!("glsa_{}_{}", rng.alnum(32), rng.hex(8));
-    add(
+    let glsa = format!("glsa_{}_{}", s.rng.alnum(32), s.rng.hex(8));
+    s.add(
         "grafana-token",
         format!("GRAFANA_SA_TOKEN={glsa}"),
         vec![glsa],
     );
-    let tfc = format!("{}.atlasv1.{}", rng.alnum(14), rng.url_safe(67));
-    add(
+    let tfc = format!("{}.atlasv1.{}", s.rng.alnum(14), s.rng.url_safe(67));
+    s.add(
         "terraform-cloud-token",
         format!("      \"token\": \"{tfc}\""),
         vec![tfc],
     );
-    let age = format!("AGE-SECRET-KEY-1{}", rng.upper(58));
-    add("age-secret-key", age.clone(), vec![age]);
+    let age = format!("AGE-SECRET-KEY-1{}", s.rng.upper(58));
+    s.add("age-secret-key", age.clone(), vec![age]);
     let jwt = format!(
         "eyJhbGciOiJSUzI1NiIsImtpZCI6Ik{}.eyJhdWQiOlsiaHR0cHM6Ly9rdWJlcm5ldGVz{}.{}",
-        rng.url_safe(20),
-        rng.url_safe(120),
-        rng.url_safe(86)
+        s.rng.url_safe(20),
+        s.rng.url_safe(120),
+        s.rng.url_safe(86)
     );
-    add("jwt", jwt.clone(), vec![jwt]);
-    let kubeadm = format!("{}.{}", rng.lower(6), rng.lower(16));
-    add(
+    s.add("jwt", jwt.clone(), vec![jwt]);
+    let kubeadm = format!("{}.{}", s.rng.lower(6), s.rng.lower(16));
+    let hash = s.rng.hex(64);
+    s.add(
         "kubeadm-bootstrap-token",
         format!(
-            "kubeadm join 10.10.227.5:6443 --token {kubeadm} --discovery-token-ca-cert-hash sha256:{}",
-            rng.hex(64)
+            "kubeadm join 10.10.227.5:6443 --token {kubeadm} --discovery-token-ca-cert-hash sha256:{hash}"
         ),
         vec![kubeadm],
     );
-    let ssh = pem_body(&mut rng, 7);
-    add(
+}
+
+/// Private keys, multi-line.
+fn private_keys(s: &mut Samples) {
+    let ssh = pem_body(&mut s.rng, 7);
+    s.add(
         "ssh-private-key",
         format!(
             "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----",
@@ -292,18 +331,18 @@ pub fn samples() -> Vec<Sample> {
         ),
         ssh,
     );
-    let pgp = pem_body(&mut rng, 6);
-    add(
+    let pgp = pem_body(&mut s.rng, 6);
+    let checksum = s.rng.b64(4);
+    s.add(
         "pgp-private-key",
         format!(
-            "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{}\n={}\n-----END PGP PRIVATE KEY BLOCK-----",
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{}\n={checksum}\n-----END PGP PRIVATE KEY BLOCK-----",
             pgp.join("\n"),
-            rng.b64(4)
         ),
         pgp,
     );
-    let rsa = pem_body(&mut rng, 10);
-    add(
+    let rsa = pem_body(&mut s.rng, 10);
+    s.add(
         "pem-private-key",
         format!(
             "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----",
@@ -311,117 +350,124 @@ pub fn samples() -> Vec<Sample> {
         ),
         rsa,
     );
-    let bearer = rng.url_safe(40);
-    add(
+}
+
+/// Passwords of logins and headers, kubeconfig data, a Secret, the Palette key.
+fn logins(s: &mut Samples) {
+    let bearer = s.rng.url_safe(40);
+    s.add(
         "bearer-token",
         format!("curl -sS -H \"Authorization: Bearer {bearer}\" https://10.10.227.5:6443/api"),
         vec![bearer],
     );
-    let pw = rng.password();
+    let pw = s.rng.password();
     let basic = base64(format!("admin:{pw}").as_bytes());
-    add(
+    s.add(
         "basic-auth",
         format!("Authorization: Basic {basic}"),
         vec![basic],
     );
-    let pw = rng.password();
-    add(
+    let pw = s.rng.password();
+    s.add(
         "url-credentials",
         format!("psql postgresql://app:{pw}@db.internal:5432/hubble"),
         vec![pw],
     );
-    let pw = rng.password();
-    add(
+    let pw = s.rng.password();
+    s.add(
         "database-password",
         format!("mysql -h db.internal -u root -p{pw} -e 'show databases'"),
         vec![pw],
     );
-    let pw = rng.password();
-    add(
+    let pw = s.rng.password();
+    s.add(
         "registry-password",
         format!("docker login registry.example.com -u robot -p {pw}"),
         vec![pw],
     );
-    let pw = rng.password();
-    add(
+    let pw = s.rng.password();
+    s.add(
         "netrc-password",
         format!("machine api.example.com login deploy password {pw}"),
         vec![pw],
     );
-    let ck = rng.b64(120);
-    add(
+    let ck = s.rng.b64(120);
+    s.add(
         "kubeconfig-client-key",
         format!("    client-key-data: {ck}"),
         vec![ck],
     );
-    let cc = rng.b64(120);
-    add(
+    let cc = s.rng.b64(120);
+    s.add(
         "kubeconfig-client-certificate",
         format!("    client-certificate-data: {cc}"),
         vec![cc],
     );
-    let user = base64(format!("svc-{}", rng.lower(6)).as_bytes());
-    let pass = base64(rng.password().as_bytes());
-    add(
+    let user = base64(format!("svc-{}", s.rng.lower(6)).as_bytes());
+    let pass = base64(s.rng.password().as_bytes());
+    s.add(
         "k8s-secret-data",
         format!(
             "apiVersion: v1\ndata:\n  password: {pass}\n  username: {user}\nkind: Secret\nmetadata:\n  name: db-creds\n  namespace: hubble-system\ntype: Opaque"
         ),
         vec![user, pass],
     );
-    let palette = rng.alnum(32);
-    add(
+    let palette = s.rng.alnum(32);
+    s.add(
         "palette-api-key",
         format!("curl -s -H \"ApiKey: {palette}\" https://api.spectrocloud.com/v1/users/me"),
         vec![palette],
     );
-    let pw = rng.password();
-    add("password", format!("    password: {pw}"), vec![pw]);
-    let tok = rng.alnum(32);
-    add(
+}
+
+/// Values announced by the name next to them.
+fn named_values(s: &mut Samples) {
+    let pw = s.rng.password();
+    s.add("password", format!("    password: {pw}"), vec![pw]);
+    let tok = s.rng.alnum(32);
+    s.add(
         "token",
         format!("argocd login argocd.example.com --auth-token {tok}"),
         vec![tok],
     );
-    let value = rng.alnum(40);
-    add("secret", format!("WEBHOOK_SECRET={value}"), vec![value]);
-    let key = rng.hex(32);
-    add("api-key", format!("DD_API_KEY={key}"), vec![key]);
-    let cred = rng.alnum(24);
-    add(
+    let value = s.rng.alnum(40);
+    s.add("secret", format!("WEBHOOK_SECRET={value}"), vec![value]);
+    let key = s.rng.hex(32);
+    s.add("api-key", format!("DD_API_KEY={key}"), vec![key]);
+    let cred = s.rng.alnum(24);
+    s.add(
         "credential",
         format!("  \"credentials\": \"{cred}\","),
         vec![cred],
     );
-    let key = rng.alnum(32);
-    add("key", format!("license_key = {key}"), vec![key]);
-    let key = rng.b64(44);
-    add("private-key", format!("SIGNING_KEY={key}"), vec![key]);
-    let value = rng.alnum(34);
-    add(
+    let key = s.rng.alnum(32);
+    s.add("key", format!("license_key = {key}"), vec![key]);
+    let key = s.rng.b64(44);
+    s.add("private-key", format!("SIGNING_KEY={key}"), vec![key]);
+    let value = s.rng.alnum(34);
+    s.add(
         "client-secret",
         format!("kubelogin get-token --client-id kubernetes --client-secret {value}"),
         vec![value],
     );
-    let sid = rng.alnum(32);
-    add(
+    let sid = s.rng.alnum(32);
+    s.add(
         "session-cookie",
         format!("curl -b 'lang=en' -H \"Cookie: session={sid}\" https://console.example.com/"),
         vec![sid],
     );
-    let auth = base64(format!("robot$ci:{}", rng.alnum(32)).as_bytes());
-    add(
+    let auth = base64(format!("robot$ci:{}", s.rng.alnum(32)).as_bytes());
+    s.add(
         "docker-auth",
         format!("{{\"auths\":{{\"registry.example.com\":{{\"auth\":\"{auth}\"}}}}}}"),
         vec![auth],
     );
-    let neg = rng.b64(60);
-    add(
+    let neg = s.rng.b64(60);
+    s.add(
         "authorization",
         format!("Proxy-Authorization: Negotiate {neg}"),
         vec![neg],
     );
-    out
 }
 
 #[test]
@@ -655,6 +701,26 @@ fn leaky_runbook(samples: &[Sample]) -> String {
     md
 }
 
+/// Fails naming each secret of `samples` that `text` holds (and the line that holds it).
+fn leaked(samples: &[Sample], what: &str, text: &str) {
+    let leaks: Vec<String> = samples
+        .iter()
+        .flat_map(|s| {
+            s.secrets
+                .iter()
+                .filter(|secret| text.contains(secret.as_str()))
+                .map(|secret| {
+                    let line = text
+                        .lines()
+                        .find(|l| l.contains(secret.as_str()))
+                        .unwrap_or_default();
+                    format!("{}: {line}", s.kind)
+                })
+        })
+        .collect();
+    assert!(leaks.is_empty(), "{what} leaks:\n{}", leaks.join("\n"));
+}
+
 #[test]
 fn no_secret_leaves_through_any_route() {
     let samples = samples();
@@ -667,30 +733,19 @@ fn no_secret_leaves_through_any_route() {
         .enumerate()
         .flat_map(|(i, s)| ["--var".to_owned(), format!("v{}={}", i + 1, s.text)])
         .collect();
-    let leaked = |what: &str, text: &str| {
-        let leaks: Vec<String> = samples
-            .iter()
-            .flat_map(|s| {
-                s.secrets
-                    .iter()
-                    .filter(|secret| text.contains(secret.as_str()))
-                    .map(|secret| {
-                        let line = text
-                            .lines()
-                            .find(|l| l.contains(secret.as_str()))
-                            .unwrap_or_default();
-                        format!("{}: {line}", s.kind)
-                    })
-            })
-            .collect();
-        assert!(leaks.is_empty(), "{what} leaks:\n{}", leaks.join("\n"));
-    };
+    run_routes(&samples, data.path(), &file, &vars);
+    report_routes(&samples, data.path());
+    let o = output(runbook(data.path()).args(["export", &file]).args(&vars));
+    assert!(o.status.success(), "{}", all(&o));
+    leaked(&samples, "export", &String::from_utf8_lossy(&o.stdout));
+}
 
-    // The live stream shows a user their own output; --redact does not.
+/// `run --json` shows a user their own output; `run --json --redact` and `run --redact` do not.
+fn run_routes(samples: &[Sample], data: &Path, file: &str, vars: &[String]) {
     let o = output(
-        runbook(data.path())
-            .args(["run", &file, "--yes", "--json"])
-            .args(&vars),
+        runbook(data)
+            .args(["run", file, "--yes", "--json"])
+            .args(vars),
     );
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(
@@ -704,27 +759,31 @@ fn no_secret_leaves_through_any_route() {
         serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     }
     let o = output(
-        runbook(data.path())
-            .args(["run", &file, "--yes", "--json", "--redact", "--no-session"])
-            .args(&vars),
+        runbook(data)
+            .args(["run", file, "--yes", "--json", "--redact", "--no-session"])
+            .args(vars),
     );
     assert!(o.status.success(), "{}", all(&o));
     let stream = String::from_utf8_lossy(&o.stdout).into_owned();
-    leaked("run --json --redact", &stream);
+    leaked(samples, "run --json --redact", &stream);
     assert!(stream.contains("‹redacted:"), "{stream}");
     let o = output(
-        runbook(data.path())
-            .args(["run", &file, "--yes", "--redact", "--no-session"])
-            .args(&vars),
+        runbook(data)
+            .args(["run", file, "--yes", "--redact", "--no-session"])
+            .args(vars),
     );
-    leaked("run --redact", &all(&o));
+    leaked(samples, "run --redact", &all(&o));
+}
 
+/// A note on every step, then `report` (md, json, `--output`), the TUI's report and `report
+/// --check` on the session's files.
+fn report_routes(samples: &[Sample], data: &Path) {
     // A note on every step, as the TUI saves it.
-    let root = data.path().join("runbook/sessions");
+    let root = data.join("runbook/sessions");
     let (store, mut record) =
         runbook::session::store::find(&root, "last").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(record.steps.len(), samples.len());
-    for (step, s) in record.steps.iter_mut().zip(&samples) {
+    for (step, s) in record.steps.iter_mut().zip(samples) {
         step.notes = format!("saw this:\n{}", s.text);
     }
     store.save(&record).unwrap_or_else(|e| panic!("{e}"));
@@ -736,11 +795,11 @@ fn no_secret_leaves_through_any_route() {
         "the session keeps what ran"
     );
 
-    let o = output(runbook(data.path()).args(["report", "last"]));
+    let o = output(runbook(data).args(["report", "last"]));
     assert!(o.status.success(), "{}", all(&o));
     let md = String::from_utf8_lossy(&o.stdout).into_owned();
-    leaked("report (md)", &md);
-    for s in &samples {
+    leaked(samples, "report (md)", &md);
+    for s in samples {
         assert!(
             md.contains(&format!("‹redacted:{}#", s.kind)),
             "report: no marker of {}",
@@ -748,9 +807,9 @@ fn no_secret_leaves_through_any_route() {
         );
     }
     assert!(md.contains("## Redacted"), "{md}");
-    let o = output(runbook(data.path()).args(["report", "last", "--format", "json"]));
+    let o = output(runbook(data).args(["report", "last", "--format", "json"]));
     let json = String::from_utf8_lossy(&o.stdout).into_owned();
-    leaked("report (json)", &json);
+    leaked(samples, "report (json)", &json);
     let value: serde_json::Value =
         serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
     assert!(
@@ -759,14 +818,11 @@ fn no_secret_leaves_through_any_route() {
         value["redacted"]
     );
     // The report written to a file, as `--output` and the TUI's `R` write it.
-    let out = data.path().join("ticket.md");
-    let o = output(
-        runbook(data.path())
-            .args(["report", "last", "--output"])
-            .arg(&out),
-    );
+    let out = data.join("ticket.md");
+    let o = output(runbook(data).args(["report", "last", "--output"]).arg(&out));
     assert!(o.status.success(), "{}", all(&o));
     leaked(
+        samples,
         "report --output",
         &std::fs::read_to_string(&out).unwrap_or_default(),
     );
@@ -775,11 +831,11 @@ fn no_secret_leaves_through_any_route() {
         &record,
         &runbook::session::report::redactor(&[]),
     );
-    leaked("the TUI's report", &md);
+    leaked(samples, "the TUI's report", &md);
 
     // Each step's output file, scanned as a customer's log would be.
     let o = output(
-        runbook(data.path())
+        runbook(data)
             .args(["report", "--check"])
             .arg(store.dir().join("step-001.out")),
     );
@@ -789,10 +845,6 @@ fn no_secret_leaves_through_any_route() {
         "{}",
         all(&o)
     );
-
-    let o = output(runbook(data.path()).args(["export", &file]).args(&vars));
-    assert!(o.status.success(), "{}", all(&o));
-    leaked("export", &String::from_utf8_lossy(&o.stdout));
 }
 
 #[test]
@@ -848,5 +900,101 @@ fn the_palette_key_variables_are_known_to_the_redactor() {
     let engine = runbook::session::redact::engine().unwrap_or_else(|e| panic!("{e}"));
     for name in runbook::palette::config::KEY_VARS {
         assert_eq!(engine.secret_name(name), Some("palette-api-key"), "{name}");
+    }
+}
+
+// --- What the prefilter must not miss -------------------------------------------------------
+
+fn redacted_all(text: &str, secrets: &[&str]) {
+    let out = Redactor::default().redact(text);
+    for secret in secrets {
+        assert!(!out.contains(secret), "{secret} survived in:\n{out}");
+    }
+}
+
+#[test]
+fn secrets_at_the_very_start_and_end_of_a_text_are_found() {
+    let gh = format!("ghp_{}", "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5");
+    redacted_all(&gh, &[&gh]);
+    redacted_all(&format!("{gh}\nok\n"), &[&gh]);
+    redacted_all(&format!("ok\n{gh}"), &[&gh]);
+    redacted_all("ok\npassword: Tr0ub4dor-x", &["Tr0ub4dor-x"]);
+    redacted_all("password=Tr0ub4dor-x", &["Tr0ub4dor-x"]);
+    redacted_all("AKIAIOSFODNN7EXAMPLE", &["AKIAIOSFODNN7EXAMPLE"]);
+}
+
+#[test]
+fn secrets_on_crlf_lines_are_found_and_the_line_ends_kept() {
+    let text = "first\r\n    password: Tr0ub4dor-x\r\nexport API_TOKEN=tok-4f9a8b7c6d5e\r\nAKIAIOSFODNN7EXAMPLE\r\n";
+    let out = Redactor::default().redact(text);
+    for secret in ["Tr0ub4dor-x", "tok-4f9a8b7c6d5e", "AKIAIOSFODNN7EXAMPLE"] {
+        assert!(!out.contains(secret), "{secret}: {out:?}");
+    }
+    assert_eq!(out.matches("\r\n").count(), 4, "{out:?}");
+    let key = "-----BEGIN RSA PRIVATE KEY-----\r\nMIIEowIBAAKCAQEAx4Yq\r\nAAAAbbbbCCCC==\r\n-----END RSA PRIVATE KEY-----\r\n";
+    redacted_all(key, &["MIIEowIBAAKCAQEAx4Yq", "AAAAbbbbCCCC=="]);
+}
+
+#[test]
+fn names_are_found_in_lower_capitalized_and_upper_case() {
+    for name in [
+        "password",
+        "Password",
+        "PASSWORD",
+        "db_password",
+        "DB_PASSWORD",
+        "DbPassword",
+        "api_token",
+        "Api-Token",
+        "API_TOKEN",
+        "client_secret",
+        "Client-Secret",
+        "CLIENT_SECRET",
+    ] {
+        for line in [
+            format!("{name}: Xq7-v9Lp2Rt5"),
+            format!("{name}=Xq7-v9Lp2Rt5"),
+            format!(r#"{{"{name}": "Xq7-v9Lp2Rt5"}}"#),
+            format!("cmd --{name} Xq7-v9Lp2Rt5"),
+        ] {
+            redacted_all(&line, &["Xq7-v9Lp2Rt5"]);
+        }
+    }
+}
+
+#[test]
+fn a_private_key_cut_at_any_byte_loses_what_is_left_of_its_body() {
+    let samples = samples();
+    for kind in ["pem-private-key", "ssh-private-key"] {
+        let sample = samples
+            .iter()
+            .find(|s| s.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind}"));
+        let key = &sample.text;
+        for cut in (1..key.len()).filter(|i| key.is_char_boundary(*i)) {
+            for text in [
+                // A report's trimming took its start (the tail of an output)…
+                format!(
+                    "[… 40 lines left out of this report …]\n{}\nafter\n",
+                    &key[cut..]
+                ),
+                // … or its end (the head of an output).
+                format!(
+                    "before\n{}\n[… 40 lines left out of this report …]\n",
+                    &key[..cut]
+                ),
+            ] {
+                let out = Redactor::default().redact(&text);
+                for line in &sample.secrets {
+                    for piece in line.as_bytes().chunks(16).filter(|p| p.len() == 16) {
+                        let piece = std::str::from_utf8(piece).unwrap_or_default();
+                        assert!(
+                            !text.contains(piece) || !out.contains(piece),
+                            "{kind} cut at {cut}: {piece} survived:\n{out}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -14,10 +14,11 @@
 //! Every shape has triggers, and every name holds one of [`NAME_WORDS`]: literals of which at
 //! least one is on any line the row can match. Triggers are matched as written (case counts:
 //! list the spellings of a format that has several, like `Bearer`/`bearer`/`BEARER`); name
-//! words in lower, Capitalized and UPPER case. One SIMD multi-literal search of all of them runs
+//! words in lower, Capitalized and UPPER case. One search of all of them (`literals.rs`) runs
 //! once over a text; lines with none are never looked at, and on the others only the rows
 //! whose literals are there run, which is what makes one pass over a 16 MiB output cheap
-//! (keep the literals at 3 bytes or more, and fewer than 128 spellings in all). To add a kind:
+//! (keep the literals at 3 bytes or more, rare ones rather than common words, and at most 128
+//! shapes). To add a kind:
 //! add a row here with its triggers, and a sample of it to the corpus test
 //! (`tests/local/redact.rs`), which checks that every kind is found.
 

@@ -1,13 +1,14 @@
 //! The detector: finds secrets in text with the table of [`super::kinds`], one pass for all
 //! kinds.
 //!
-//! One multi-literal search (Teddy, SIMD, when the CPU has it) of the literals of every kind
-//! (each shape's triggers and the words every secret name holds) runs once over the text and
-//! names the few lines worth a look; on each of them an Aho-Corasick automaton of the same
-//! literals says which detectors can match there ([`Leads`]), and only those run. Names are
-//! classified with one anchored [`RegexSet`] of the name table. (A `RegexSet` of every pattern
-//! run on each such line was the first version: its lazy DFA gave up on so many patterns and
-//! the whole pass ran at about 4 MiB/s, against 44 MiB/s now; `benches/redact.rs`.) Secrets
+//! One search for the literals of every kind (each shape's triggers and the words every secret
+//! name holds; `literals.rs`, a table of their first two bytes) runs once over the text
+//! and names the few lines worth a look; on each of them the same table says which literals are
+//! there and so which detectors can match ([`Leads`]), and only those run. A name runs its
+//! forms' regexes only when the bytes around it fit one ([`Fits`]), and names are classified
+//! with one anchored [`RegexSet`] of the name table. (A `RegexSet` of every pattern run on each
+//! such line was the first version, at about 4 MiB/s; a Teddy search of the literals then gave
+//! 44 MiB/s; the table and [`Fits`], about 110-190 MiB/s; `benches/redact.rs`.) Secrets
 //! that span lines (Kubernetes Secret `data` maps in YAML, JSON and `kubectl describe`, private
 //! key bodies, YAML block scalars and `env` entries under a secret name) are followed by
 //! [`Open`], a small state machine fed one line at a time, so that the same code serves a whole
@@ -18,13 +19,13 @@
 
 use std::collections::VecDeque;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use super::kinds::{
     self, FORMS, NAME_WORDS, NAMES, PEM_LABELS, REFERENCE_SUFFIXES, SECRET_DATA, SHAPES,
     STRUCTURE_TRIGGERS, Value,
 };
+use super::literals::Literals;
 
 /// What the literals found on a line can lead to.
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,11 +69,9 @@ const STREAM_MEMORY: usize = 64;
 
 /// The compiled table.
 pub struct Engine {
-    /// Finds the next line worth a look (SIMD, when the CPU has it).
-    lines: LineFinder,
-    /// Every literal, for what a line's literals lead to (overlapping matches).
-    triggers: AhoCorasick,
-    /// What each trigger (by pattern id) leads to.
+    /// Every literal of the table: the lines worth a look, and what is on them.
+    literals: Literals,
+    /// What each literal (by its index) leads to.
     leads: Vec<Leads>,
     shapes: Vec<Regex>,
     forms: Vec<Regex>,
@@ -207,11 +206,7 @@ impl Engine {
             leads.entry((*t).to_owned()).or_default().structure = true;
         }
         let (literals, leads): (Vec<String>, Vec<Leads>) = leads.into_iter().unzip();
-        let triggers = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(&literals)
-            .map_err(|e| e.to_string())?;
-        let lines = LineFinder::new(&literals)?;
+        let literals = Literals::new(&literals)?;
         let words = NAME_WORDS
             .iter()
             .map(|w| regex::escape(w))
@@ -230,8 +225,7 @@ impl Engine {
             .build()
             .map_err(|e| e.to_string())?;
         Ok(Self {
-            lines,
-            triggers,
+            literals,
             leads,
             shapes: SHAPES
                 .iter()
@@ -262,7 +256,7 @@ impl Engine {
         let len = text.len();
         let bytes = text.as_bytes();
         while pos < len {
-            let Some(hit) = self.lines.find(bytes, pos) else {
+            let Some(hit) = self.literals.find(bytes, pos) else {
                 break;
             };
             let start = memchr::memrchr(b'\n', &bytes[pos..hit]).map_or(pos, |i| pos + i + 1);
@@ -271,8 +265,9 @@ impl Engine {
             let line = line.strip_suffix('\r').unwrap_or(line);
             let around = InText { text, start, end };
             let mut open = None;
-            self.line(line, start, &around, &mut groups, out, &mut open);
-            if open.is_none() {
+            let leads = self.line(line, start, &around, &mut groups, out, &mut open);
+            // The `END` line of a key cut at its start (`-----END` is a structure's literal).
+            if open.is_none() && leads.structure {
                 orphan_end(text, start, line, &mut groups, out);
             }
             pos = end + 1;
@@ -299,7 +294,7 @@ impl Engine {
     }
 
     /// Looks at one line (without its newline) that starts at byte `offset`: the line's
-    /// own secrets, and whether a structure opens here.
+    /// own secrets, and whether a structure opens here; says what its literals led to.
     fn line(
         &self,
         line: &str,
@@ -308,24 +303,33 @@ impl Engine {
         groups: &mut u32,
         out: &mut Vec<Finding>,
         open: &mut Option<Open>,
-    ) {
+    ) -> Leads {
         let bytes = line.as_bytes();
         let mut leads = Leads::default();
         // Where the words of secret names are, to look at the names around them.
         let mut words: Vec<(usize, usize)> = Vec::new();
-        for m in self.triggers.find_overlapping_iter(bytes) {
-            let lead = self.leads[m.pattern().as_usize()];
+        self.literals.each(bytes, |id, start, end| {
+            let lead = self.leads[id];
             leads.add(lead);
             if lead.names {
-                words.push((m.start(), m.end()));
+                words.push((start, end));
             }
-        }
+        });
         if leads.structure {
             *open = self.opener(line, offset, around, groups, out);
         }
+        self.shapes_on(line, offset, leads.shapes, out);
+        if leads.names {
+            self.names_on(line, offset, &words, groups, out, open);
+        }
+        leads
+    }
+
+    /// The secrets of the shapes whose bits are set in `shapes`.
+    fn shapes_on(&self, line: &str, offset: usize, shapes: u128, out: &mut Vec<Finding>) {
         for (i, shape) in SHAPES.iter().enumerate() {
-            if leads.shapes & (1 << i) != 0 {
-                for caps in self.shapes[i].captures_iter(bytes) {
+            if shapes & (1 << i) != 0 {
+                for caps in self.shapes[i].captures_iter(line.as_bytes()) {
                     let Some(s) = caps.name("s") else { continue };
                     if accept(shape.value, &line[s.start()..s.end()]) {
                         out.push(Finding {
@@ -338,18 +342,32 @@ impl Engine {
                 }
             }
         }
-        if !leads.names {
-            return;
-        }
+    }
+
+    /// The values next to the secret names around `words` (where the name words are).
+    fn names_on(
+        &self,
+        line: &str,
+        offset: usize,
+        words: &[(usize, usize)],
+        groups: &mut u32,
+        out: &mut Vec<Finding>,
+        open: &mut Option<Open>,
+    ) {
+        let bytes = line.as_bytes();
         // Each name holding one of those words, once.
         let mut names: Vec<(usize, usize)> = Vec::with_capacity(words.len());
-        for (ws, we) in words {
+        for &(ws, we) in words {
             let token = name_around(bytes, ws, we);
             if !names.contains(&token) {
                 names.push(token);
             }
         }
         for (ts, te) in names {
+            let fits = Fits::around(bytes, ts, te);
+            if fits.forms == 0 && !fits.env {
+                continue;
+            }
             let Some(row) = self.classify(&line[ts..te]) else {
                 continue;
             };
@@ -359,7 +377,9 @@ impl Engine {
                 .all(|b| matches!(b, b' ' | b'\t' | b'-' | b'+'));
             for (form, re) in self.forms.iter().enumerate() {
                 let own_line = form == LINE_COLON || form == LINE_EQUALS;
-                if own_line != first && (own_line || form == INLINE_COLON) {
+                if fits.forms & (1 << form) == 0
+                    || own_line != first && (own_line || form == INLINE_COLON)
+                {
                     continue;
                 }
                 let from = if own_line { 0 } else { ts.saturating_sub(3) };
@@ -392,41 +412,56 @@ impl Engine {
                     });
                 }
             }
-            // An environment entry: `- name: DB_PASSWORD` then `value: …` (YAML, pretty JSON),
-            // or `{"name": "DB_PASSWORD", "value": "…"}` on one line.
-            let Some(caps) = self.env_name.captures_at(bytes, ts.saturating_sub(12)) else {
-                continue;
-            };
-            let (Some(n), Some(v)) = (caps.name("n"), caps.name("v")) else {
-                continue;
-            };
-            if v.start() != ts {
-                continue;
+            if fits.env {
+                self.env_entry(line, offset, ts, row, out, open);
             }
-            let rest_at = caps.get(0).map_or(v.end(), |m| m.end());
-            if let Some(c) = self
-                .json_value_after
-                .captures(&bytes[rest_at..])
-                .and_then(|c| c.name("v"))
-            {
-                let (s, e) = (rest_at + c.start(), rest_at + c.end());
-                if accept(row.value, &line[s..e]) {
-                    out.push(Finding {
-                        start: offset + s,
-                        end: offset + e,
-                        kind: row.kind,
-                        group: 0,
-                    });
-                }
-            } else if open.is_none() {
-                let key_start = yaml_indent(line).0;
-                if n.start() == key_start || n.start() == key_start + 1 {
-                    *open = Some(Open::EnvValue {
-                        indent: key_start,
-                        kind: row.kind,
-                        value: row.value,
-                    });
-                }
+        }
+    }
+
+    /// An environment entry: `- name: DB_PASSWORD` then `value: …` (YAML, pretty JSON), or
+    /// `{"name": "DB_PASSWORD", "value": "…"}` on one line; the secret name starts at `ts`.
+    fn env_entry(
+        &self,
+        line: &str,
+        offset: usize,
+        ts: usize,
+        row: &'static kinds::Name,
+        out: &mut Vec<Finding>,
+        open: &mut Option<Open>,
+    ) {
+        let bytes = line.as_bytes();
+        let Some(caps) = self.env_name.captures_at(bytes, ts.saturating_sub(12)) else {
+            return;
+        };
+        let (Some(n), Some(v)) = (caps.name("n"), caps.name("v")) else {
+            return;
+        };
+        if v.start() != ts {
+            return;
+        }
+        let rest_at = caps.get(0).map_or(v.end(), |m| m.end());
+        if let Some(c) = self
+            .json_value_after
+            .captures(&bytes[rest_at..])
+            .and_then(|c| c.name("v"))
+        {
+            let (s, e) = (rest_at + c.start(), rest_at + c.end());
+            if accept(row.value, &line[s..e]) {
+                out.push(Finding {
+                    start: offset + s,
+                    end: offset + e,
+                    kind: row.kind,
+                    group: 0,
+                });
+            }
+        } else if open.is_none() {
+            let key_start = yaml_indent(line).0;
+            if n.start() == key_start || n.start() == key_start + 1 {
+                *open = Some(Open::EnvValue {
+                    indent: key_start,
+                    kind: row.kind,
+                    value: row.value,
+                });
             }
         }
     }
@@ -573,6 +608,43 @@ impl Engine {
 /// `passwd:` database line.
 const IGNORED_NAMES: &[&str] = &["pwd", "oldpwd", "passwd"];
 
+const GOING: Fed = Fed {
+    consumed: false,
+    done: false,
+};
+const ENDED: Fed = Fed {
+    consumed: false,
+    done: true,
+};
+const TAKEN: Fed = Fed {
+    consumed: true,
+    done: false,
+};
+
+/// A line's content without its indentation and trailing blanks, as one piece of a value.
+fn whole_line(line: &str, offset: usize, kind: &'static str, group: u32, out: &mut Vec<Finding>) {
+    let start = indent_of(line);
+    let end = line.trim_end().len();
+    if start < end {
+        out.push(Finding {
+            start: offset + start,
+            end: offset + end,
+            kind,
+            group,
+        });
+    }
+}
+
+/// A value at `start..end` of a line starting at `offset`.
+fn value_at(offset: usize, start: usize, end: usize, kind: &'static str) -> Finding {
+    Finding {
+        start: offset + start,
+        end: offset + end,
+        kind,
+        group: 0,
+    }
+}
+
 impl Open {
     /// Feeds the next line (starting at byte `offset`).
     pub fn feed(
@@ -583,113 +655,30 @@ impl Open {
         groups: &mut u32,
         out: &mut Vec<Finding>,
     ) -> Fed {
-        const GOING: Fed = Fed {
-            consumed: false,
-            done: false,
-        };
-        const ENDED: Fed = Fed {
-            consumed: false,
-            done: true,
-        };
-        let trimmed = line.trim();
-        let indent = indent_of(line);
-        let content = |out: &mut Vec<Finding>, kind: &'static str, group: u32| {
-            let start = indent;
-            let end = line.trim_end().len();
-            if start < end {
-                out.push(Finding {
-                    start: offset + start,
-                    end: offset + end,
-                    kind,
-                    group,
-                });
-            }
-        };
         match self {
-            Self::Pem { kind, group, body } => {
-                if trimmed.contains("-----END ") {
-                    return Fed {
-                        consumed: true,
-                        done: true,
-                    };
-                }
-                if trimmed.is_empty() && !*body {
-                    return Fed {
-                        consumed: true,
-                        done: false,
-                    };
-                }
-                if !is_pem_body(line) {
-                    return ENDED;
-                }
-                *body = true;
-                content(out, kind, *group);
-                Fed {
-                    consumed: true,
-                    done: false,
-                }
-            }
+            Self::Pem { kind, group, body } => Self::pem(line, offset, (kind, *group), body, out),
             Self::Block {
                 indent: parent,
                 kind,
                 group,
             } => {
-                if trimmed.is_empty() {
+                if line.trim().is_empty() {
                     return GOING;
                 }
-                if indent <= *parent {
+                if indent_of(line) <= *parent {
                     return ENDED;
                 }
-                content(out, kind, *group);
-                Fed {
-                    consumed: true,
-                    done: false,
-                }
+                whole_line(line, offset, kind, *group, out);
+                TAKEN
             }
             Self::YamlMap {
                 key_indent,
                 secret,
                 block,
-            } => {
-                if trimmed.is_empty() {
-                    return if block.is_some() { GOING } else { ENDED };
-                }
-                if indent <= *key_indent {
-                    return ENDED;
-                }
-                if let Some((entry_indent, group)) = *block {
-                    if indent > entry_indent {
-                        if *secret {
-                            content(out, SECRET_DATA, group);
-                        }
-                        return GOING;
-                    }
-                    *block = None;
-                }
-                let Some((_, value)) = trimmed.split_once(':') else {
-                    return GOING;
-                };
-                let value = value.trim();
-                if is_block_indicator(value) {
-                    *groups += 1;
-                    *block = Some((indent, *groups));
-                    return GOING;
-                }
-                let value_start =
-                    line.len() - line.trim_start().len() + trimmed.len() - value.len();
-                let (s, e) = unquote(line, value_start, value_start + value.len());
-                if s < e && (*secret || base64ish(&line[s..e])) {
-                    out.push(Finding {
-                        start: offset + s,
-                        end: offset + e,
-                        kind: SECRET_DATA,
-                        group: 0,
-                    });
-                }
-                GOING
-            }
+            } => Self::yaml_map(line, offset, (*key_indent, *secret), block, groups, out),
             Self::JsonMap { key_indent, secret } => {
-                if trimmed.is_empty() || indent <= *key_indent {
+                let trimmed = line.trim();
+                if trimmed.is_empty() || indent_of(line) <= *key_indent {
                     return ENDED;
                 }
                 if let Some(v) = engine
@@ -698,70 +687,129 @@ impl Open {
                     .and_then(|c| c.name("v"))
                     && (*secret && v.start() < v.end() || base64ish(&line[v.start()..v.end()]))
                 {
-                    out.push(Finding {
-                        start: offset + v.start(),
-                        end: offset + v.end(),
-                        kind: SECRET_DATA,
-                        group: 0,
-                    });
+                    out.push(value_at(offset, v.start(), v.end(), SECRET_DATA));
                 }
                 GOING
             }
             Self::Describe => {
-                if trimmed.is_empty() || indent > 0 {
+                if line.trim().is_empty() || indent_of(line) > 0 {
                     return ENDED;
                 }
                 if let Some((_, value)) = line.split_once(':') {
                     let v = value.trim();
                     let start = line.len() - value.trim_start().len();
                     if !v.is_empty() && !is_size(v) {
-                        out.push(Finding {
-                            start: offset + start,
-                            end: offset + start + v.len(),
-                            kind: SECRET_DATA,
-                            group: 0,
-                        });
+                        out.push(value_at(offset, start, start + v.len(), SECRET_DATA));
                     }
                 }
-                Fed {
-                    consumed: true,
-                    done: false,
-                }
+                TAKEN
             }
             Self::EnvValue {
                 indent: at,
                 kind,
                 value,
             } => {
-                let key = trimmed.trim_start_matches("- ").trim_start();
-                if key.starts_with("value:")
-                    && indent == *at
-                    && let Some(p) = line.find("value:")
-                {
-                    let (s, e) = unquote(line, p + 6, line.len());
-                    if accept(*value, &line[s..e]) {
-                        out.push(Finding {
-                            start: offset + s,
-                            end: offset + e,
-                            kind,
-                            group: 0,
-                        });
-                    }
-                } else if let Some(v) = engine
-                    .json_value_after
-                    .captures(line.as_bytes())
-                    .and_then(|c| c.name("v"))
-                    && accept(*value, &line[v.start()..v.end()])
-                {
-                    out.push(Finding {
-                        start: offset + v.start(),
-                        end: offset + v.end(),
-                        kind,
-                        group: 0,
-                    });
-                }
+                Self::env_value(engine, line, offset, (*at, kind, *value), out);
                 ENDED
             }
+        }
+    }
+
+    /// A private key's body: base64 lines (and, before them, PGP armour headers and a blank
+    /// line) up to its `END` line.
+    fn pem(
+        line: &str,
+        offset: usize,
+        (kind, group): (&'static str, u32),
+        body: &mut bool,
+        out: &mut Vec<Finding>,
+    ) -> Fed {
+        let trimmed = line.trim();
+        if trimmed.contains("-----END ") {
+            return Fed {
+                consumed: true,
+                done: true,
+            };
+        }
+        if trimmed.is_empty() && !*body {
+            return TAKEN;
+        }
+        if !is_pem_body(line) {
+            return ENDED;
+        }
+        *body = true;
+        whole_line(line, offset, kind, group, out);
+        TAKEN
+    }
+
+    /// An entry of a YAML `data:` map (or a line of a block scalar inside one).
+    fn yaml_map(
+        line: &str,
+        offset: usize,
+        (key_indent, secret): (usize, bool),
+        block: &mut Option<(usize, u32)>,
+        groups: &mut u32,
+        out: &mut Vec<Finding>,
+    ) -> Fed {
+        let trimmed = line.trim();
+        let indent = indent_of(line);
+        if trimmed.is_empty() {
+            return if block.is_some() { GOING } else { ENDED };
+        }
+        if indent <= key_indent {
+            return ENDED;
+        }
+        if let Some((entry_indent, group)) = *block {
+            if indent > entry_indent {
+                if secret {
+                    whole_line(line, offset, SECRET_DATA, group, out);
+                }
+                return GOING;
+            }
+            *block = None;
+        }
+        let Some((_, value)) = trimmed.split_once(':') else {
+            return GOING;
+        };
+        let value = value.trim();
+        if is_block_indicator(value) {
+            *groups += 1;
+            *block = Some((indent, *groups));
+            return GOING;
+        }
+        let value_start = line.len() - line.trim_start().len() + trimmed.len() - value.len();
+        let (s, e) = unquote(line, value_start, value_start + value.len());
+        if s < e && (secret || base64ish(&line[s..e])) {
+            out.push(value_at(offset, s, e, SECRET_DATA));
+        }
+        GOING
+    }
+
+    /// The `value:` of an environment entry whose name is a secret's (YAML, or pretty JSON's
+    /// `"value": "…"`), on the line after the name.
+    fn env_value(
+        engine: &Engine,
+        line: &str,
+        offset: usize,
+        (at, kind, rule): (usize, &'static str, Value),
+        out: &mut Vec<Finding>,
+    ) {
+        let key = line.trim().trim_start_matches("- ").trim_start();
+        if key.starts_with("value:")
+            && indent_of(line) == at
+            && let Some(p) = line.find("value:")
+        {
+            let (s, e) = unquote(line, p + 6, line.len());
+            if accept(rule, &line[s..e]) {
+                out.push(value_at(offset, s, e, kind));
+            }
+        } else if let Some(v) = engine
+            .json_value_after
+            .captures(line.as_bytes())
+            .and_then(|c| c.name("v"))
+            && accept(rule, &line[v.start()..v.end()])
+        {
+            out.push(value_at(offset, v.start(), v.end(), kind));
         }
     }
 }
@@ -789,7 +837,7 @@ impl Stream {
                 self.open = None;
             }
         }
-        if !consumed && engine.triggers.is_match(line.as_bytes()) {
+        if !consumed && engine.literals.find(line.as_bytes(), 0).is_some() {
             let mut open = None;
             let around = InStream {
                 memory: &self.memory,
@@ -846,42 +894,66 @@ fn orphan_end(text: &str, start: usize, line: &str, groups: &mut u32, out: &mut 
     }
 }
 
-/// The search for the next line with a literal of the table: Teddy (SIMD) over all of them
-/// when the CPU allows, else the Aho-Corasick automaton.
-enum LineFinder {
-    Packed(aho_corasick::packed::Searcher),
-    Automaton(AhoCorasick),
+/// Which of the [`FORMS`], and whether the name of an environment entry, a name found at
+/// `start..end` of a line can be part of, by the bytes right around it: what each form needs
+/// next to its name (`"` and `:`, `:`, `=`, a flag's `-`), so that most names (`kind: Secret`,
+/// `secretName`, a word in a log line) skip the regexes. Only a test that the regexes pass
+/// too: a form it lets through still has to match.
+#[derive(Debug, Clone, Copy)]
+struct Fits {
+    /// Bit `i`: form `i` of [`FORMS`].
+    forms: u8,
+    /// `name: NAME` or `"name": "NAME"` (then `value: …` may hold the secret).
+    env: bool,
 }
 
-impl LineFinder {
-    fn new(literals: &[String]) -> Result<Self, String> {
-        let packed = aho_corasick::packed::Config::new()
-            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
-            // About 100 literals: more than Teddy takes by default, and measured faster than
-            // the automaton all the same (benches/redact.rs).
-            .heuristic_pattern_limits(false)
-            .builder()
-            .extend(literals)
-            .build();
-        Ok(match packed {
-            Some(searcher) => Self::Packed(searcher),
-            None => Self::Automaton(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .build(literals)
-                    .map_err(|e| e.to_string())?,
-            ),
-        })
-    }
-
-    /// Where the first literal at or after `from` starts.
-    fn find(&self, haystack: &[u8], from: usize) -> Option<usize> {
-        match self {
-            Self::Packed(s) => s.find_in(haystack, aho_corasick::Span::from(from..haystack.len())),
-            Self::Automaton(ac) => ac.find(Input::new(haystack).range(from..haystack.len())),
+impl Fits {
+    fn around(bytes: &[u8], start: usize, end: usize) -> Self {
+        let (before, after) = (&bytes[..start], &bytes[end..]);
+        let blank = |b: &u8| matches!(b, b' ' | b'\t');
+        // `\s` of the regexes (ASCII): also vertical tab, form feed, CR and LF.
+        let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+        let next = |s: &[u8], skip: &dyn Fn(&u8) -> bool| s.iter().find(|b| !skip(b)).copied();
+        let json = before.ends_with(b"\"")
+            && after.first() == Some(&b'"')
+            && next(&after[1..], &space) == Some(b':');
+        let escaped = before.ends_with(b"\\\"")
+            && after.starts_with(b"\\\"")
+            && next(&after[2..], &space) == Some(b':');
+        let colon = next(after, &blank) == Some(b':');
+        let equals = next(after, &blank) == Some(b'=');
+        let flag = before.ends_with(b"-") && after.first().is_some_and(blank);
+        let forms = [
+            json,
+            escaped,
+            colon,
+            colon,
+            after.first() == Some(&b'='),
+            equals,
+            equals,
+            flag,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0u8, |bits, (i, on)| bits | (u8::from(*on) << i));
+        Self {
+            forms,
+            env: env_key_before(before),
         }
-        .map(|m| m.start())
     }
+}
+
+/// Does `before` end like `name: ` or `"name": "` (the key before an environment entry's
+/// name; `scan::Engine::env_name` decides)?
+fn env_key_before(before: &[u8]) -> bool {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t');
+    let rest = before.strip_suffix(b"\"").unwrap_or(before);
+    let rest = &rest[..rest.len() - rest.iter().rev().take_while(|b| blank(b)).count()];
+    let Some(rest) = rest.strip_suffix(b":") else {
+        return false;
+    };
+    let rest = &rest[..rest.len() - rest.iter().rev().take_while(|b| blank(b)).count()];
+    rest.strip_suffix(b"\"").unwrap_or(rest).ends_with(b"name")
 }
 
 /// The name around a word found at `start..end`: the run of name characters, without
@@ -1218,4 +1290,85 @@ fn basic_auth(v: &str) -> bool {
             bytes.contains(&b':') && bytes.iter().all(|b| (0x20..0x7f).contains(b))
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every name on these lines that a form's regex (or the environment entry's) takes, with
+    /// the name where the detector looks for it, must pass [`Fits`].
+    fn check_fits(engine: &Engine, line: &str) -> usize {
+        let bytes = line.as_bytes();
+        let mut words = Vec::new();
+        engine.literals.each(bytes, |id, s, e| {
+            if engine.leads[id].names {
+                words.push((s, e));
+            }
+        });
+        let mut taken = 0;
+        for (ws, we) in words {
+            let (ts, te) = name_around(bytes, ws, we);
+            let fits = Fits::around(bytes, ts, te);
+            for (form, re) in engine.forms.iter().enumerate() {
+                for from in [0, ts.saturating_sub(3)] {
+                    if let Some(c) = re.captures_at(bytes, from)
+                        && c.name("n").is_some_and(|n| n.start() == ts)
+                    {
+                        taken += 1;
+                        assert!(fits.forms & (1 << form) != 0, "form {form}: {line}");
+                    }
+                }
+            }
+            if let Some(c) = engine.env_name.captures_at(bytes, ts.saturating_sub(12))
+                && c.name("v").is_some_and(|v| v.start() == ts)
+            {
+                taken += 1;
+                assert!(fits.env, "environment entry: {line}");
+            }
+        }
+        taken
+    }
+
+    #[test]
+    fn fits_lets_through_every_name_a_form_takes() {
+        let engine = Engine::build().unwrap_or_else(|e| panic!("{e}"));
+        let lines = [
+            r#"{"password": "abc", "x": 1}"#,
+            r#"{"password"  :"abc"}"#,
+            r#"{\"password\":\"abc\"}"#,
+            r#"{\"password\" : \"abc\"}"#,
+            "  password: abc",
+            "- password:\tabc",
+            "+  client-key-data: abc",
+            "curl -H 'ApiKey: abc' https://x",
+            "{password: abc}",
+            "x?token=abc&y=1",
+            "--set db.password=abc",
+            "password = abc",
+            "export DB_PASSWORD= abc",
+            "echo 'aws_secret_access_key = abc' >> f",
+            "--password abc",
+            "-p --token\tabc",
+            "- name: DB_PASSWORD",
+            r#"{"name": "API_TOKEN", "value": "x"}"#,
+            r#"    "name":"API_TOKEN","#,
+            "name:API_TOKEN",
+        ];
+        let mut taken = 0;
+        for line in lines {
+            let n = check_fits(&engine, line);
+            assert!(n > 0, "no form takes a name of {line}");
+            taken += n;
+        }
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/redact/corpus");
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for line in text.lines() {
+                taken += check_fits(&engine, line);
+            }
+        }
+        assert!(taken > 100, "{taken}");
+    }
 }
