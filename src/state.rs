@@ -11,6 +11,7 @@
 mod catalog;
 pub mod clusters;
 pub mod diagnose;
+pub mod edit;
 pub mod lab;
 mod nodes;
 mod scenario;
@@ -111,6 +112,8 @@ pub enum Dialog {
     },
     /// The practice cluster's instructions, or the news that it is fixed.
     Lab,
+    /// The editor line on a step's command or example (`e`, [`edit`]).
+    Edit(edit::Editor),
     /// Quit while a command runs?
     Quit,
 }
@@ -208,6 +211,19 @@ pub enum Effect {
     Choose {
         step: usize,
         block: usize,
+    },
+    /// Step `step` runs `code` instead of its block `block` (`None`: the runbook's text again).
+    Edit {
+        step: usize,
+        block: usize,
+        code: Option<String>,
+    },
+    /// Open `text` (step `step`'s block `block`, several lines) in the user's editor;
+    /// answered by [`Action::Edited`].
+    EditExternal {
+        step: usize,
+        block: usize,
+        text: String,
     },
     /// Run step `index` of the open scenario; `confirmed`: the user said yes to it.
     Run {
@@ -506,6 +522,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             lab::fixed(state);
             Vec::new()
         }
+        Action::Edited {
+            step,
+            block,
+            result,
+        } => edit::external_done(state, step, block, result),
         Action::Terminate => {
             state.should_quit = true;
             let mut effects = Vec::new();
@@ -553,6 +574,7 @@ pub fn typing(state: &State) -> bool {
             Dialog::Prompt { .. }
                 | Dialog::Note { .. }
                 | Dialog::Namespace { .. }
+                | Dialog::Edit(_)
                 | Dialog::Values {
                     editing: Some(_),
                     ..
@@ -572,7 +594,9 @@ pub fn typing(state: &State) -> bool {
 }
 
 fn input(state: &mut State, c: Option<char>) {
-    if let Some(
+    if let Some(Dialog::Edit(editor)) = &mut state.dialog {
+        edit::input(editor, c);
+    } else if let Some(
         Dialog::Prompt { input, .. }
         | Dialog::Note { input, .. }
         | Dialog::Namespace { input, .. }
@@ -1018,6 +1042,8 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
             }
         }
         Command::Enter => return start_run(state),
+        Command::Edit => return edit::open(state),
+        Command::ResetEdit => return edit::reset(state),
         _ => {}
     }
     Vec::new()
@@ -1044,6 +1070,7 @@ fn dialog_command(state: &mut State, dialog: Dialog, command: Command) -> Vec<Ef
             vec![Effect::Note { step, text: input }]
         }
         (Dialog::Values { .. }, _) => values::command(state, command),
+        (Dialog::Edit(editor), _) => edit::command(state, editor, command),
         (Dialog::Lab, Command::Enter | Command::Back | Command::Lab | Command::Quit) => {
             state.dialog = None;
             Vec::new()
@@ -1273,7 +1300,7 @@ fn start_run(state: &mut State) -> Vec<Effect> {
     let Some(item) = s.items.get(index) else {
         return Vec::new();
     };
-    if item.step.commands().next().is_none() {
+    if item.step.commands().next().is_none() && item.edit.is_none() {
         state.message = Some("a manual step: do it, then Space marks it done".to_owned());
         return Vec::new();
     }

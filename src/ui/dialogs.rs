@@ -315,6 +315,10 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             ];
             modal(frame, area, " resume? ", lines, theme, 70);
         }
+        Some(Dialog::Edit(editor)) => {
+            let (title, lines, width) = super::edit::modal(state, editor, theme);
+            modal(frame, area, &title, lines, theme, width);
+        }
         Some(Dialog::Note { step, input }) => {
             let number = state
                 .scenario

@@ -9,6 +9,7 @@ mod bad_input;
 mod bundled;
 mod cli;
 mod drive;
+mod edit;
 mod exec_bad_input;
 mod exec_forms;
 mod exec_pipelines;
