@@ -279,20 +279,7 @@ fn render_markdown(store: &Store, record: &SessionRecord) -> String {
         }
         let _ = writeln!(md, "{line}\n");
         for r in step.reasons.iter().chain(&step.notices) {
-            // A notice of several lines (an edit's diff) keeps its lines in a fence.
-            match r.split_once('\n') {
-                Some((head, rest)) => {
-                    let f = fence(rest);
-                    let _ = writeln!(md, "- {head}\n\n  {f}diff");
-                    for l in rest.lines() {
-                        let _ = writeln!(md, "  {l}");
-                    }
-                    let _ = writeln!(md, "  {f}");
-                }
-                None => {
-                    let _ = writeln!(md, "- {r}");
-                }
-            }
+            notice(&mut md, r);
         }
         if !step.reasons.is_empty() || !step.notices.is_empty() {
             md.push('\n');
@@ -401,4 +388,22 @@ pub fn json_unredacted(store: &Store, record: &SessionRecord) -> Value {
         }
     }
     json!({ "session": value })
+}
+
+/// One reason or notice as a list item; one of several lines (an edit's diff) keeps its lines
+/// in a fence under its first.
+fn notice(md: &mut String, text: &str) {
+    match text.split_once('\n') {
+        Some((head, rest)) => {
+            let f = fence(rest);
+            let _ = writeln!(md, "- {head}\n\n  {f}diff");
+            for l in rest.lines() {
+                let _ = writeln!(md, "  {l}");
+            }
+            let _ = writeln!(md, "  {f}");
+        }
+        None => {
+            let _ = writeln!(md, "- {text}");
+        }
+    }
 }
