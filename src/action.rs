@@ -58,6 +58,10 @@ pub enum Command {
     Values,
     /// The practice cluster's instructions (`--lab`).
     Lab,
+    /// Open the step's command or example in an editor line, to change and run it.
+    Edit,
+    /// The step's command back to the runbook's text.
+    ResetEdit,
     /// Scroll the step text box.
     StepTextUp,
     StepTextDown,
@@ -103,6 +107,8 @@ impl Command {
             Self::Note => "note on the step (kept in the session and the report)",
             Self::Values => "values given so far: change or clear one",
             Self::Lab => "practice cluster: what to do; fixed yet?",
+            Self::Edit => "edit the step's command or example, then run it",
+            Self::ResetEdit => "edited step: back to the runbook's text",
             Self::StepTextUp => "step text / evidence: scroll up",
             Self::StepTextDown => "step text / evidence: scroll down",
             Self::Wrap => "output: wrap long lines / cut them",
@@ -290,6 +296,8 @@ pub const DEFAULT_BINDINGS: &[(Command, &[Key])] = &[
     (Command::Note, &[Key::ch('a')]),
     (Command::Values, &[Key::ch('v')]),
     (Command::Lab, &[Key::ch('i')]),
+    (Command::Edit, &[Key::ch('e')]),
+    (Command::ResetEdit, &[Key::ch('E')]),
     (Command::StepTextUp, &[Key::ch('K')]),
     (Command::StepTextDown, &[Key::ch('J')]),
     (Command::Wrap, &[Key::ch('w')]),
@@ -432,6 +440,13 @@ pub enum Action {
     },
     /// A diagnosis finished: the ranked report, or why no cluster could be reached.
     Diagnosed(Box<Result<crate::diagnose::Report, String>>),
+    /// The external editor (`$VISUAL`, `$EDITOR`) closed on step `step`'s block `block`: the
+    /// text as saved, or why it could not run.
+    Edited {
+        step: usize,
+        block: usize,
+        result: Result<String, String>,
+    },
     /// The practice cluster reports its scenario fixed.
     LabFixed,
     /// A background pass over every cluster moved on.

@@ -13,6 +13,7 @@
 //! - [`jobs`]: background work (health, pickers, diagnose, sessions, reports).
 //! - [`Headless`]: the same app without a terminal, driven by actions, for tests.
 
+mod editor;
 mod host;
 mod jobs;
 
@@ -394,6 +395,11 @@ impl App {
                         KeyCode::Esc => Some(Action::Command(Command::Back)),
                         KeyCode::Up => Some(Action::Command(Command::Up)),
                         KeyCode::Down => Some(Action::Command(Command::Down)),
+                        // The editor line's cursor (`e`).
+                        KeyCode::Left => Some(Action::Command(Command::NodesLeft)),
+                        KeyCode::Right => Some(Action::Command(Command::NodesRight)),
+                        KeyCode::Home => Some(Action::Command(Command::Top)),
+                        KeyCode::End => Some(Action::Command(Command::Bottom)),
                         _ => None,
                     }
                 } else {
@@ -432,6 +438,7 @@ impl App {
                 | Effect::WriteReport
                 | Effect::Open(_)
                 | Effect::SwitchContext { .. }
+                | Effect::Edit { .. }
         );
         if needs_driver && self.away {
             self.waiting.push(effect);
@@ -463,6 +470,17 @@ impl App {
                 if let Some(d) = self.driver_mut() {
                     d.choose(step, block);
                 }
+            }
+            Effect::Edit { step, block, code } => {
+                if let Some(d) = self.driver_mut() {
+                    d.edit(step, block, code.as_deref());
+                }
+            }
+            Effect::EditExternal { step, block, text } => {
+                let terminal = TuiTerminal {
+                    requests: self.term_tx.clone(),
+                };
+                editor::spawn(self.ctl_tx.clone(), terminal, step, block, text);
             }
             Effect::Run { index, confirmed } => self.spawn_step(index, confirmed),
             Effect::Mark { index, verdict } => {

@@ -25,6 +25,8 @@
 //! builds on `exec`'s types. To add a concern both front ends need (a gate, a fact in the
 //! session), add it here once.
 
+mod edit;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -282,6 +284,8 @@ pub struct Driver {
     /// The last step pointed `KUBECONFIG` at this file: the front end re-pins (or refuses).
     cluster_change: Option<PathBuf>,
     gate: Option<Arc<crate::cluster::gate::Gate>>,
+    /// Steps the user edited (the TUI's `e`): run, confirmed and recorded as edited.
+    edits: BTreeMap<usize, edit::Edited>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -342,6 +346,7 @@ impl Driver {
             origin_trusted: false,
             cluster_change: None,
             gate: setup.gate,
+            edits: BTreeMap::new(),
         };
         driver.arm_gate();
         driver
@@ -439,20 +444,48 @@ impl Driver {
         self.recorder.as_ref().map(|r| r.store().dir())
     }
 
+    /// Step `i` runs `code` in place of its block `block` from now on (`None`: the runbook's
+    /// text again). The edit is classified, confirmed and gated like any command, and the
+    /// session notes it with the diff.
+    pub fn edit(&mut self, i: usize, block: usize, code: Option<&str>) {
+        match code.and_then(|c| edit::Edited::new(&self.procedure, i, block, c)) {
+            Some(edited) => {
+                self.edits.insert(i, edited);
+            }
+            None => {
+                self.edits.remove(&i);
+            }
+        }
+    }
+
+    /// Step `i` and its plan as they run: the user's edit, else the runbook's.
+    fn planned(&self, i: usize) -> Option<(StepRef<'_>, &StepPlan)> {
+        if let Some(e) = self.edits.get(&i) {
+            let number = self.procedure.steps.get(i)?.number.clone();
+            return Some((
+                StepRef {
+                    index: i,
+                    number,
+                    step: &e.step,
+                },
+                &e.plan,
+            ));
+        }
+        Some((self.procedure.step_ref(i)?, self.procedure.plans.get(i)?))
+    }
+
     /// Placeholders with no value over every step from `from` (0-based), once per name, where
     /// each is first needed; values captured by earlier steps count.
     pub fn missing_from(&self, from: usize) -> Vec<Missing> {
-        let p = &self.procedure;
-        let steps: Vec<(StepRef<'_>, &StepPlan)> = (from..p.steps.len())
-            .filter_map(|i| Some((p.step_ref(i)?, p.plans.get(i)?)))
+        let steps: Vec<(StepRef<'_>, &StepPlan)> = (from..self.procedure.steps.len())
+            .filter_map(|i| self.planned(i))
             .collect();
         self.runner.missing_values(&steps)
     }
 
     /// What step `i` needs before it runs: values, a confirmation.
     pub fn preflight(&self, i: usize) -> Needs {
-        let p = &self.procedure;
-        let (Some(step), Some(plan)) = (p.step_ref(i), p.plans.get(i)) else {
+        let Some((step, plan)) = self.planned(i) else {
             return Needs {
                 index: i,
                 manual: false,
@@ -463,17 +496,18 @@ impl Driver {
                 confirm: None,
             };
         };
-        let alternatives = self.alternatives(&p.steps[i].step, plan);
-        let chosen_blocks =
-            self.runner
-                .chosen_blocks(i, &p.steps[i].step, plan, self.runner.known());
+        let alternatives = self.alternatives(step.step, plan);
+        let chosen_blocks = self
+            .runner
+            .chosen_blocks(i, step.step, plan, self.runner.known());
         let alternative = alternatives
             .iter()
             .map(|a| a.block)
             .find(|b| chosen_blocks.contains(b));
+        let inner = step.step;
         let missing = self.runner.missing_values(&[(step, plan)]);
         let confirm = if missing.is_empty() && !plan.manual {
-            self.confirmation(i, &p.steps[i].step, plan)
+            self.confirmation(i, inner, plan)
         } else {
             None
         };
@@ -605,6 +639,10 @@ impl Driver {
                 reasons: vec![format!("no step {}", i + 1)],
             };
         };
+        let edited = self.edits.get(&i).cloned();
+        let (step, plan) = edited
+            .as_ref()
+            .map_or((&s.step, plan), |e| (&e.step, &e.plan));
         if confirmed {
             self.accept_confirmation();
         }
@@ -623,6 +661,14 @@ impl Driver {
             title: first_line(&s.step.text),
             plan: plan.clone(),
         });
+        if let Some(e) = &edited {
+            let line = step.blocks.get(e.block).map_or(0, |b| b.line);
+            let vars = &self.runner.shell.vars;
+            host.emit(Event::Notice {
+                step: i,
+                text: e.notice(line, |t| vars.mask(t).into_owned()),
+            });
+        }
         let before = kubeconfig_of(&self.runner.shell);
         let result = if let Some(c) = unconfirmed {
             let text = format!(
@@ -639,7 +685,7 @@ impl Driver {
             }
         } else {
             self.runner
-                .run_step(i, &s.step, plan, &mut host, cancel, confirmed)
+                .run_step(i, step, plan, &mut host, cancel, confirmed)
                 .await
         };
         let after = kubeconfig_of(&self.runner.shell);

@@ -16,6 +16,7 @@ mod catalog;
 pub mod clusters;
 pub mod diagnose;
 mod dialog;
+pub mod edit;
 pub mod lab;
 mod nodes;
 mod scenario;
@@ -116,6 +117,8 @@ pub enum Dialog {
     },
     /// The practice cluster's instructions, or the news that it is fixed.
     Lab,
+    /// The editor line on a step's command or example (`e`, [`edit`]).
+    Edit(edit::Editor),
     /// Quit while a command runs?
     Quit,
 }
@@ -213,6 +216,19 @@ pub enum Effect {
     Choose {
         step: usize,
         block: usize,
+    },
+    /// Step `step` runs `code` instead of its block `block` (`None`: the runbook's text again).
+    Edit {
+        step: usize,
+        block: usize,
+        code: Option<String>,
+    },
+    /// Open `text` (step `step`'s block `block`, several lines) in the user's editor;
+    /// answered by [`Action::Edited`].
+    EditExternal {
+        step: usize,
+        block: usize,
+        text: String,
     },
     /// Run step `index` of the open scenario; `confirmed`: the user said yes to it.
     Run {
@@ -420,7 +436,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         | Action::Paste(_)
         | Action::Scroll(_)
         | Action::Click(..)
-        | Action::Command(_) => user_update(state, action),
+        | Action::Command(_)
+        | Action::Edited { .. } => user_update(state, action),
         Action::Engine(..)
         | Action::OutputDropped(..)
         | Action::Needs(_)
@@ -454,6 +471,11 @@ fn user_update(state: &mut State, action: Action) -> Vec<Effect> {
             state.message = None;
             return command_action(state, command);
         }
+        Action::Edited {
+            step,
+            block,
+            result,
+        } => return edit::external_done(state, step, block, result),
         // Other families: `update` routes them.
         _ => {}
     }
@@ -592,6 +614,7 @@ pub fn typing(state: &State) -> bool {
             Dialog::Prompt { .. }
                 | Dialog::Note { .. }
                 | Dialog::Namespace { .. }
+                | Dialog::Edit(_)
                 | Dialog::Values {
                     editing: Some(_),
                     ..
@@ -611,7 +634,9 @@ pub fn typing(state: &State) -> bool {
 }
 
 fn input(state: &mut State, c: Option<char>) {
-    if let Some(
+    if let Some(Dialog::Edit(editor)) = &mut state.dialog {
+        edit::input(editor, c);
+    } else if let Some(
         Dialog::Prompt { input, .. }
         | Dialog::Note { input, .. }
         | Dialog::Namespace { input, .. }
@@ -1062,6 +1087,8 @@ fn scenario_command(state: &mut State, command: Command) -> Vec<Effect> {
             }
         }
         Command::Enter => return start_run(state),
+        Command::Edit => return edit::open(state),
+        Command::ResetEdit => return edit::reset(state),
         _ => {}
     }
     Vec::new()
@@ -1084,7 +1111,7 @@ fn start_run(state: &mut State) -> Vec<Effect> {
     let Some(item) = s.items.get(index) else {
         return Vec::new();
     };
-    if item.step.commands().next().is_none() {
+    if item.step.commands().next().is_none() && item.edit.is_none() {
         state.message = Some("a manual step: do it, then Space marks it done".to_owned());
         return Vec::new();
     }

@@ -9,6 +9,7 @@ mod catalog;
 mod clusters;
 mod diagnose;
 mod dialogs;
+mod edit;
 mod markup;
 mod nodes;
 mod scenario;

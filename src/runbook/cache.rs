@@ -8,8 +8,12 @@
 //! `<path as a JSON string> TAB <size> TAB <mtime ns> TAB <sha256 hex> TAB <runbook as JSON>`,
 //! so a lookup reads the key without touching the JSON, and only hits are deserialized.
 //!
-//! An entry is used only when the path, size, mtime and SHA-256 of the bytes just read all
-//! match, so an edit is always seen, even one that keeps the size and mtime. The file is
+//! An entry is used without reading the file when its path, size and mtime match and the file
+//! is older than the cache file ([`Cache::unchanged`]): the rule git uses for its index. A file
+//! whose mtime is not older than the cache is "racy" (it may have changed again within the
+//! filesystem's timestamp granularity, after it was read): it is read and used only when its
+//! SHA-256 matches too ([`Cache::lookup`]). An edit that puts back both the size and the mtime
+//! of the file (`touch -r`) is not seen, as with `make` and `rsync`. The file is
 //! replaced by a rename (never written in place) only when this run parsed something, and keeps
 //! at most [`MAX_ENTRIES`] files. A cache that cannot be read or written, or was torn by a
 //! crash, is ignored line by line: it only ever costs a parse.
@@ -44,14 +48,9 @@ pub struct Key {
 impl Key {
     /// The key of `bytes` just read from a file with this metadata.
     pub fn of(meta: &std::fs::Metadata, bytes: &[u8]) -> Self {
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
         Self {
             size: bytes.len() as u64,
-            mtime_ns,
+            mtime_ns: mtime_ns(meta),
             sha256: Sha256::digest(bytes).into(),
         }
     }
@@ -71,6 +70,8 @@ pub struct Cache {
     stamp: String,
     /// The cache file as read; entries point into it.
     text: String,
+    /// The cache file's mtime: files older than it are taken by size and mtime.
+    written_ns: i128,
     entries: HashMap<PathBuf, Entry>,
     /// Paths used by this run, in order: kept first when the file is trimmed.
     used: Vec<PathBuf>,
@@ -97,11 +98,12 @@ impl Cache {
             file,
             stamp,
             text: String::new(),
+            written_ns: i128::MIN,
             entries: HashMap::new(),
             used: Vec::new(),
             fresh: Vec::new(),
         };
-        let Ok(text) = std::fs::read_to_string(&cache.file) else {
+        let Some((text, written_ns)) = read_with_mtime(&cache.file) else {
             return cache;
         };
         let Some(body) = text
@@ -123,7 +125,18 @@ impl Cache {
             .filter_map(|range| parse_line(&text, range))
             .collect();
         cache.text = text;
+        cache.written_ns = written_ns;
         cache
+    }
+
+    /// The runbook cached for `path` when the file's size and mtime (`meta`, from a stat) are
+    /// those remembered and the file is older than the cache: no need to read it.
+    pub fn unchanged(&self, path: &Path, meta: &std::fs::Metadata) -> Option<Runbook> {
+        let mtime_ns = mtime_ns(meta);
+        let entry = self.entries.get(path).filter(|e| {
+            e.key.size == meta.len() && e.key.mtime_ns == mtime_ns && mtime_ns < self.written_ns
+        })?;
+        serde_json::from_str::<Runbook>(&self.text[entry.json_at..entry.line.end]).ok()
     }
 
     /// The runbook cached for `path` at exactly this content, if any.
@@ -198,6 +211,23 @@ impl Cache {
         tmp.persist(&self.file).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
+}
+
+/// The cache file's text and mtime, with one open.
+fn read_with_mtime(file: &Path) -> Option<(String, i128)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(file).ok()?;
+    let meta = f.metadata().ok()?;
+    let mut text = String::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    f.read_to_string(&mut text).ok()?;
+    Some((text, mtime_ns(&meta)))
 }
 
 fn parse_line(text: &str, range: std::ops::Range<usize>) -> Option<(PathBuf, Entry)> {

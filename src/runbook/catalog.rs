@@ -48,7 +48,8 @@ impl Catalog {
     }
 
     /// Like [`Catalog::load`], reusing runbooks parsed by earlier runs from the catalog cache
-    /// (see [`super::cache`]) when a file's path, size, mtime and content hash are unchanged.
+    /// (see [`super::cache`]) when a file's path, size and mtime are unchanged (and its content
+    /// hash, for a file not older than the cache).
     pub fn load_cached(paths: &[PathBuf], bundled: bool) -> Self {
         Self::load_with(paths, bundled, Cache::open_default())
     }
@@ -269,6 +270,14 @@ fn load_through(mut cache: Cache, files: &[PathBuf]) -> Vec<Result<Runbook, Load
     let loaded: Vec<Loaded> = files
         .par_iter()
         .map(|path| {
+            // Unchanged since the cache was written: one stat, no read.
+            if let Ok(meta) = std::fs::metadata(path)
+                && meta.is_file()
+                && meta.len() <= MAX_FILE_BYTES
+                && let Some(runbook) = shared.unchanged(path, &meta)
+            {
+                return Loaded::Hit(Box::new(runbook));
+            }
             READ_BUFFER.with(|buffer| {
                 let mut buffer = buffer.borrow_mut();
                 let meta = match read_into(path, &mut buffer) {

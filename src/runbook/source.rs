@@ -45,14 +45,29 @@ pub fn front_matter(
     path: &Path,
     warnings: &mut Vec<Diagnostic>,
 ) -> (FrontMatter, usize) {
+    let Some(end) = closing_line(lines, path, warnings) else {
+        let body = usize::from(lines.first().map(|l| l.trim_end()) == Some("---"));
+        return (FrontMatter::default(), body);
+    };
+    let yaml_lines = &lines[1..=end];
+    let front = match yaml_mapping(yaml_lines, path, warnings) {
+        Some(mapping) => known_keys(mapping, yaml_lines, path, warnings),
+        None => FrontMatter::default(),
+    };
+    (front, end + 2)
+}
+
+/// Index (in `lines`) of the line before the closing `---`, when the file opens with front
+/// matter; a front matter that is never closed is reported.
+fn closing_line(lines: &[&str], path: &Path, warnings: &mut Vec<Diagnostic>) -> Option<usize> {
     if lines.first().map(|l| l.trim_end()) != Some("---") {
-        return (FrontMatter::default(), 0);
+        return None;
     }
-    let Some(end) = lines
+    let end = lines
         .iter()
         .skip(1)
-        .position(|l| matches!(l.trim_end(), "---" | "..."))
-    else {
+        .position(|l| matches!(l.trim_end(), "---" | "..."));
+    if end.is_none() {
         warnings.push(diag(
             path,
             1,
@@ -60,9 +75,18 @@ pub fn front_matter(
             "front-matter",
             "front matter opened with `---` is never closed; add a `---` line after it".to_owned(),
         ));
-        return (FrontMatter::default(), 1);
-    };
-    if let Some((at, levels)) = super::bounds::yaml_too_deep(&lines[1..=end]) {
+    }
+    end
+}
+
+/// The front matter's YAML as a mapping: `None` when it is empty, too deep, not YAML or not a
+/// mapping (each but the first reported).
+fn yaml_mapping(
+    yaml_lines: &[&str],
+    path: &Path,
+    warnings: &mut Vec<Diagnostic>,
+) -> Option<serde_yaml::Mapping> {
+    if let Some((at, levels)) = super::bounds::yaml_too_deep(yaml_lines) {
         warnings.push(diag(
             path,
             at + 2,
@@ -74,11 +98,11 @@ pub fn front_matter(
                 super::bounds::MAX_YAML_NESTING
             ),
         ));
-        return (FrontMatter::default(), end + 2);
+        return None;
     }
-    let yaml = lines[1..=end].join("\n");
+    let yaml = yaml_lines.join("\n");
     if yaml.trim().is_empty() {
-        return (FrontMatter::default(), end + 2);
+        return None;
     }
     // One YAML parse into a tree; the known keys are taken out of it, so that a wrong type in
     // one key loses that key only.
@@ -87,7 +111,9 @@ pub fn front_matter(
         Err(err) => {
             // An error found at the end of the YAML (an unclosed `[`) is shown on its last
             // line, not on the closing `---`.
-            let line = err.location().map_or(2, |l| (l.line() + 1).min(end + 1));
+            let line = err
+                .location()
+                .map_or(2, |l| (l.line() + 1).min(yaml_lines.len() + 1));
             let col = err.location().map_or(1, |l| l.column());
             let mut d = diag(
                 path,
@@ -101,13 +127,12 @@ pub fn front_matter(
             );
             d.col = col;
             warnings.push(d);
-            return (FrontMatter::default(), end + 2);
+            return None;
         }
     };
-    let yaml_lines = &lines[1..=end];
-    let mapping = match tree {
-        serde_yaml::Value::Mapping(m) => m,
-        serde_yaml::Value::Null => return (FrontMatter::default(), end + 2),
+    match tree {
+        serde_yaml::Value::Mapping(m) => Some(m),
+        serde_yaml::Value::Null => None,
         _ => {
             warnings.push(diag(
                 path,
@@ -116,9 +141,19 @@ pub fn front_matter(
                 "front-matter",
                 "front matter must be `key: value` lines (a YAML mapping)".to_owned(),
             ));
-            return (FrontMatter::default(), end + 2);
+            None
         }
-    };
+    }
+}
+
+/// Takes the known keys out of the mapping into [`FrontMatter`]; a key of the wrong type is
+/// reported and dropped, unknown keys are kept in `extra`.
+fn known_keys(
+    mapping: serde_yaml::Mapping,
+    yaml_lines: &[&str],
+    path: &Path,
+    warnings: &mut Vec<Diagnostic>,
+) -> FrontMatter {
     let mut front = FrontMatter::default();
     for (key, value) in mapping {
         let key = match key {
@@ -172,7 +207,7 @@ pub fn front_matter(
             }
         }
     }
-    (front, end + 2)
+    front
 }
 
 /// File line of a top-level `key:` of the front matter whose lines are `yaml_lines`.

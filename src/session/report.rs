@@ -293,7 +293,7 @@ fn step_markdown(md: &mut String, store: &Store, record: &SessionRecord, step: &
     }
     let _ = writeln!(md, "{line}\n");
     for r in step.reasons.iter().chain(&step.notices) {
-        let _ = writeln!(md, "- {r}");
+        notice(md, r);
     }
     if !step.reasons.is_empty() || !step.notices.is_empty() {
         md.push('\n');
@@ -404,4 +404,22 @@ pub fn json_unredacted(store: &Store, record: &SessionRecord) -> Value {
         }
     }
     json!({ "session": value })
+}
+
+/// One reason or notice as a list item; one of several lines (an edit's diff) keeps its lines
+/// in a fence under its first.
+fn notice(md: &mut String, text: &str) {
+    match text.split_once('\n') {
+        Some((head, rest)) => {
+            let f = fence(rest);
+            let _ = writeln!(md, "- {head}\n\n  {f}diff");
+            for l in rest.lines() {
+                let _ = writeln!(md, "  {l}");
+            }
+            let _ = writeln!(md, "  {f}");
+        }
+        None => {
+            let _ = writeln!(md, "- {text}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ pub(super) fn command(state: &mut State, dialog: Dialog, command: Command) -> Ve
     match dialog {
         Dialog::Resume(r) => resume(state, r, command),
         Dialog::Values { .. } => values::command(state, command),
+        Dialog::Edit(editor) => super::edit::command(state, editor, command),
         Dialog::Lab => {
             if matches!(
                 command,

@@ -166,6 +166,8 @@ pub struct Item {
     pub output: OutputView,
     /// The user's note on the step.
     pub note: String,
+    /// The user's text run instead of the runbook's (`e`), kept until `E`.
+    pub edit: Option<super::edit::Edit>,
 }
 
 impl Item {
@@ -217,6 +219,7 @@ impl ScenarioView {
                 status: Status::Pending,
                 output: OutputView::default(),
                 note: String::new(),
+                edit: None,
             })
             .collect();
         Self {

@@ -61,6 +61,14 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, area: Rect, theme: Theme) {
             Some(values(state, *selected, editing.as_deref(), theme))
         }
         Some(Dialog::Lab) => lab(state, theme),
+        Some(Dialog::Edit(editor)) => {
+            let (title, lines, width) = super::edit::modal(state, editor, theme);
+            Some(Modal {
+                title,
+                lines,
+                width,
+            })
+        }
         Some(Dialog::Quit) => Some(quit(theme)),
         None => None,
     };

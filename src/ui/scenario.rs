@@ -236,7 +236,7 @@ fn draw_step(
             lines.push(Line::from(spans));
         }
     }
-    for b in &item.step.blocks {
+    for (index, b) in item.step.blocks.iter().enumerate() {
         lines.push(Line::raw(""));
         let tab = b
             .attribute("tab")
@@ -260,6 +260,9 @@ fn draw_step(
             };
             lines.push(Line::from(Span::styled(format!("{prefix}{code}"), style)));
         }
+        if let Some(edit) = item.edit.as_ref().filter(|e| e.block == index) {
+            lines.extend(super::edit::edited_lines(edit, &state.keymap, theme));
+        }
     }
     for r in reference {
         lines.push(Line::raw(""));
@@ -282,7 +285,12 @@ fn draw_step(
     let height = usize::from(area.height.saturating_sub(2));
     let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
     let wrapped = lines.iter().filter(|l| l.width() > inner).count();
-    let mut title = format!(" step {} · {} ", item.number, item.status.label());
+    let edited = if item.edit.is_some() {
+        " · edited"
+    } else {
+        ""
+    };
+    let mut title = format!(" step {} · {}{edited} ", item.number, item.status.label());
     let top = scroll.min((rows + wrapped).saturating_sub(height));
     if rows > height {
         let keys = format!(

@@ -10,6 +10,7 @@ mod bundled;
 mod cli;
 mod diagnose_jq;
 mod drive;
+mod edit;
 mod exec_bad_input;
 mod exec_forms;
 mod exec_pipelines;

@@ -512,7 +512,7 @@ fn every_fixture_survives_the_catalog_cache_round_trip() {
 }
 
 #[test]
-fn the_catalog_cache_is_used_only_while_path_size_mtime_and_content_match() {
+fn the_catalog_cache_is_used_while_path_size_and_mtime_match_and_racy_files_are_hashed() {
     let files = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = files.path().join("cached.md");
@@ -532,24 +532,34 @@ fn the_catalog_cache_is_used_only_while_path_size_mtime_and_content_match() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(title(&load()), "From Cache!");
 
-    // Same size, same mtime, other bytes: the content hash sends it back to the parser.
+    // An edit that changes the size (and the mtime) is seen.
+    std::fs::write(&path, text.replace("First", "Edited!")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(title(&load()), "Edited! Title");
+
+    // Same size, same mtime, other bytes, in a file not older than the cache ("racy": it may
+    // have changed again after it was read, within the clock's granularity): the content hash
+    // sends it back to the parser.
     let mtime = std::fs::metadata(&path)
         .and_then(|m| m.modified())
         .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(&path, text.replace("First", "Other")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .and_then(|f| f.set_modified(mtime))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(title(&load()), "Other Title");
+    std::fs::write(&path, text.replace("First", "Changed")).unwrap_or_else(|e| panic!("{e}"));
+    let set_mtime = |p: &std::path::Path| {
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .and_then(|f| f.set_modified(mtime))
+            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    set_mtime(&path);
+    set_mtime(&file);
+    assert_eq!(title(&load()), "Changed Title");
     // And the fresh parse replaced the entry.
     let stored = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
-    assert!(stored.contains("Other Title") && !stored.contains("From Cache!"));
+    assert!(stored.contains("Changed Title") && !stored.contains("Edited! Title"));
 
     // A cache written by another program is ignored, never trusted.
     let foreign = stored.replacen("runbook-catalog-cache", "something-else", 1);
-    std::fs::write(&file, foreign.replace("Other Title", "Stale"))
+    std::fs::write(&file, foreign.replace("Changed Title", "Stale"))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(title(&load()), "Other Title");
+    assert_eq!(title(&load()), "Changed Title");
 }

@@ -4,6 +4,7 @@
 mod tmux_support;
 
 mod drift;
+mod edit_tui;
 mod exec_kill_tui;
 mod hostile_tui;
 mod lab_tui;
