@@ -343,16 +343,63 @@ pub async fn run(
     let env_dir = if trap { Some(private_dir(n)?) } else { None };
     let env_file = env_dir.as_ref().map(|d| d.join("env"));
     let body = judged.as_deref().unwrap_or(&spec.script);
+    let wrapped = wrap(spec, body, judged.is_some(), trap);
+    let mut cmd = command(spec, &wrapped, body, &marker, env_file.as_deref());
+    let mut child = cmd.spawn().map_err(ProcessError::Spawn)?;
+    let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+    // Killed by the watchdog if runbook dies while it runs (an interactive command shares
+    // runbook's group: its marker finds it).
+    let _registered = (!spec.interactive).then(|| watchdog::Registered::new(pid));
+
+    let mut outcome = CommandOutcome::default();
+    let status = if spec.interactive {
+        wait_interactive(&mut child, cancel, &mut outcome).await?
+    } else {
+        let mut running = Running {
+            child,
+            group: Pid::from_raw(pid),
+            marker: &marker,
+            started,
+        };
+        running.stream(spec, sink, cancel, &mut outcome).await?
+    };
+    outcome.exit_code = status.code();
+    outcome.signal = status.signal();
+    outcome.duration = started.elapsed();
+    if let Some(f) = env_file {
+        if !outcome.cancelled
+            && !outcome.timed_out
+            && let Ok(bytes) = std::fs::read(&f)
+        {
+            outcome.pipestatus = parse_pipestatus(&bytes);
+            if spec.capture_env {
+                outcome.env_after = Some(parse_export_p(&bytes));
+            }
+        }
+        let _ = std::fs::remove_file(&f);
+    }
+    if judged.is_none() {
+        judge_last_pipeline(&mut outcome);
+    }
+    if let Some(d) = env_dir {
+        let _ = std::fs::remove_dir(d);
+    }
+    Ok(outcome)
+}
+
+/// The text `bash -c` gets: the prelude (pipeline functions, the exit trap, `set`) and the
+/// script (or, for a secret one, the `eval` that reads it from the environment). One line of
+/// prelude, so that bash's line numbers are the script's.
+fn wrap(spec: &CommandSpec, body: &str, judged: bool, trap: bool) -> String {
     let mut wrapped = String::with_capacity(body.len() + 512);
-    // One line, so that bash's line numbers are the script's.
-    if judged.is_some() {
+    if judged {
         wrapped.push_str(super::pipeline::FUNCTIONS);
     }
     if trap {
         wrapped.push_str(&exit_trap(spec.capture_env));
     }
     // A script left as written keeps `pipefail`; its last pipeline is judged afterwards.
-    wrapped.push_str(if judged.is_some() {
+    wrapped.push_str(if judged {
         "set +e; "
     } else {
         "set +e -o pipefail; "
@@ -363,15 +410,26 @@ pub async fn run(
     } else {
         wrapped.push_str(body);
     }
+    wrapped
+}
 
+/// The `bash` child: its environment (the marker, the exit file, a secret script), and
+/// either the terminal or pipes in a process group of its own.
+fn command(
+    spec: &CommandSpec,
+    wrapped: &str,
+    body: &str,
+    marker: &str,
+    env_file: Option<&Path>,
+) -> Command {
     let mut cmd = Command::new(bash_path());
     cmd.arg("-c")
-        .arg(&wrapped)
+        .arg(wrapped)
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(&spec.env);
-    cmd.env(MARKER_VAR, &marker);
-    if let Some(f) = &env_file {
+    cmd.env(MARKER_VAR, marker);
+    if let Some(f) = env_file {
         cmd.env(ENV_FILE_VAR, f);
     }
     if spec.secret {
@@ -388,26 +446,66 @@ pub async fn run(
             .stderr(Stdio::piped())
             .process_group(0);
     }
-    let mut child = cmd.spawn().map_err(ProcessError::Spawn)?;
-    let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
-    let group = Pid::from_raw(pid);
-    // Killed by the watchdog if runbook dies while it runs (an interactive command shares
-    // runbook's group: its marker finds it).
-    let _registered = (!spec.interactive).then(|| watchdog::Registered::new(pid));
+    cmd
+}
 
-    let mut outcome = CommandOutcome::default();
-    let status = if spec.interactive {
-        INTERACTIVE_RUNNING.store(true, Ordering::SeqCst);
-        let _guard = InteractiveGuard;
-        tokio::select! {
-            s = child.wait() => s?,
-            () = cancel.cancelled() => {
-                outcome.cancelled = true;
-                let _ = child.start_kill();
-                child.wait().await?
-            }
+/// An interactive command owns the terminal until it exits; cancel kills the child only.
+async fn wait_interactive(
+    child: &mut tokio::process::Child,
+    cancel: &mut Cancel,
+    outcome: &mut CommandOutcome,
+) -> Result<ExitStatus, ProcessError> {
+    INTERACTIVE_RUNNING.store(true, Ordering::SeqCst);
+    let _guard = InteractiveGuard;
+    Ok(tokio::select! {
+        s = child.wait() => s?,
+        () = cancel.cancelled() => {
+            outcome.cancelled = true;
+            let _ = child.start_kill();
+            child.wait().await?
         }
-    } else {
+    })
+}
+
+/// Left as written, the script ran with `pipefail`: when its last pipeline decided the exit
+/// code, that pipeline is judged by the same rule as the others.
+fn judge_last_pipeline(outcome: &mut CommandOutcome) {
+    if outcome.pipestatus.len() > 1
+        && outcome.exit_code
+            == Some(
+                outcome
+                    .pipestatus
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|s| *s != 0)
+                    .unwrap_or(0),
+            )
+    {
+        outcome.exit_code = Some(super::pipeline::judged_status(&outcome.pipestatus));
+    }
+}
+
+/// A command with piped output, running in its own process group.
+struct Running<'a> {
+    child: tokio::process::Child,
+    group: Pid,
+    marker: &'a str,
+    started: Instant,
+}
+
+impl Running<'_> {
+    /// Streams stdout and stderr to the sink as lines until both close and the command has
+    /// exited; kills the group on timeout or cancel, and what it left behind after it exits.
+    async fn stream(
+        &mut self,
+        spec: &CommandSpec,
+        sink: &mut dyn OutputSink,
+        cancel: &mut Cancel,
+        outcome: &mut CommandOutcome,
+    ) -> Result<ExitStatus, ProcessError> {
+        let (group, marker, started) = (self.group, self.marker, self.started);
+        let child = &mut self.child;
         let mut stdout = child.stdout.take();
         let mut stderr = child.stderr.take();
         // A larger pipe means fewer wake-ups when a command floods its output. Best effort:
@@ -461,13 +559,13 @@ pub async fn run(
                 () = tokio::time::sleep_until(deadline), if status.is_none() && !outcome.timed_out && !outcome.cancelled => {
                     outcome.timed_out = true;
                     terminate(group, spec.grace, true).await;
-                    outcome.leftovers_killed += sweep(&marker);
+                    outcome.leftovers_killed += sweep(marker);
                     swept = true;
                 }
                 () = cancel.cancelled(), if !outcome.cancelled && !outcome.timed_out => {
                     outcome.cancelled = true;
                     terminate(group, spec.grace, true).await;
-                    outcome.leftovers_killed += sweep(&marker);
+                    outcome.leftovers_killed += sweep(marker);
                     swept = true;
                 }
                 () = sleep_opt(drain_deadline) => {
@@ -475,53 +573,17 @@ pub async fn run(
                     if swept {
                         break;
                     }
-                    outcome.leftovers_killed += sweep(&marker);
+                    outcome.leftovers_killed += sweep(marker);
                     swept = true;
                     drain_deadline = Some(tokio::time::Instant::now() + DRAIN);
                 }
             }
         }
-        match status {
+        Ok(match status {
             Some(s) => s,
             None => child.wait().await?,
-        }
-    };
-    outcome.exit_code = status.code();
-    outcome.signal = status.signal();
-    outcome.duration = started.elapsed();
-    if let Some(f) = env_file {
-        if !outcome.cancelled
-            && !outcome.timed_out
-            && let Ok(bytes) = std::fs::read(&f)
-        {
-            outcome.pipestatus = parse_pipestatus(&bytes);
-            if spec.capture_env {
-                outcome.env_after = Some(parse_export_p(&bytes));
-            }
-        }
-        let _ = std::fs::remove_file(&f);
+        })
     }
-    // Left as written, the script ran with `pipefail`: when its last pipeline decided the
-    // exit code, that pipeline is judged by the same rule as the others.
-    if judged.is_none()
-        && outcome.pipestatus.len() > 1
-        && outcome.exit_code
-            == Some(
-                outcome
-                    .pipestatus
-                    .iter()
-                    .rev()
-                    .copied()
-                    .find(|s| *s != 0)
-                    .unwrap_or(0),
-            )
-    {
-        outcome.exit_code = Some(super::pipeline::judged_status(&outcome.pipestatus));
-    }
-    if let Some(d) = env_dir {
-        let _ = std::fs::remove_dir(d);
-    }
-    Ok(outcome)
 }
 
 /// The `EXIT` trap: writes the statuses of a pipeline that ended the script (not of one that

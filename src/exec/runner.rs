@@ -19,7 +19,9 @@
 //! and only read here ([`Options::cluster_gated`]): then they run, their cluster writes as
 //! server-side dry runs.
 //!
-//! To add a gate, add it to [`Runner::run_block`] and give it a [`Verdict`] if it is new.
+//! Each gate is a method of its own (`plan_gate`, `read_only_gate`, `confirm_gate`,
+//! `dry_run_gate`) over the prepared block. To add a gate, write one more, chain it in
+//! [`Runner::run_block`] and give it a [`Verdict`] if it is new.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -697,6 +699,8 @@ impl Runner {
         StepResult { verdict, reasons }
     }
 
+    /// One command block through the gates, each a step of its own: prepare (values, nodes),
+    /// announce, the plan's gate, read-only, confirmation, dry run; then run and judge it.
     async fn run_block<H: Host + ?Sized>(
         &mut self,
         i: usize,
@@ -705,11 +709,32 @@ impl Runner {
         host: &mut H,
         cancel: &mut Cancel,
         confirmed: bool,
-    ) -> (Verdict, Vec<String>) {
+    ) -> BlockEnd {
+        let prepared = match self.prepare_block(step, planned).await {
+            Ok(p) => p,
+            Err(end) => return end,
+        };
+        host.emit(prepared.started(i));
+        let gates = self
+            .plan_gate(i, &prepared, host)
+            .and_then(|()| self.read_only_gate(i, &prepared, host))
+            .and_then(|()| self.confirm_gate(i, &prepared, host, confirmed))
+            .and_then(|()| self.dry_run_gate(i, &prepared, host));
+        if let Err(end) = gates {
+            return end;
+        }
+        self.execute_block(i, step, prepared, host, cancel).await
+    }
+
+    /// Placeholder values filled in, and the node list looked up for a block on every node.
+    /// Values are asked once per name before the step starts; only a block that will run
+    /// here needs them (an on-node or manual block is shown as the runbook has it).
+    async fn prepare_block<'a>(
+        &mut self,
+        step: &'a Step,
+        planned: &'a plan::PlannedBlock,
+    ) -> Result<PreparedBlock<'a>, BlockEnd> {
         let block = &step.blocks[planned.index];
-        let class = &planned.class;
-        // Placeholder values: asked once per name, here or from the host; only for a block
-        // that will run here (an on-node or manual block is shown as the runbook has it).
         let mut runs_here = self.runs_here(&planned.plan, block);
         // A block for every node needs the node list; without one it is the user's to run.
         let mut node_list: Vec<Node> = Vec::new();
@@ -727,7 +752,7 @@ impl Runner {
         if runs_here {
             // Values were asked for before the step started; what is still missing blocks it.
             if let Err(e) = self.shell.vars.resolve(&block.code, &mut |_| None) {
-                return (Verdict::Blocked, vec![e.to_string()]);
+                return Err((Verdict::Blocked, vec![e.to_string()]));
             }
         }
         let filled = match self.shell.vars.fill(&block.code) {
@@ -737,22 +762,31 @@ impl Runner {
                 display: self.shell.vars.mask(&block.code).into_owned(),
                 secret: false,
             },
-            Err(e) => return (Verdict::Blocked, vec![e.to_string()]),
+            Err(e) => return Err((Verdict::Blocked, vec![e.to_string()])),
         };
-        host.emit(Event::CommandStarted {
-            step: i,
-            block: planned.index,
-            line: block.line,
-            command: filled.display.clone(),
-            destructive: class.destructive,
-            interactive: class.interactive,
-            reasons: class.reasons.clone(),
-        });
-        match &planned.plan {
-            BlockPlan::OnNode(_) if on_nodes => {}
+        Ok(PreparedBlock {
+            block,
+            planned,
+            filled,
+            on_nodes,
+            node_list,
+            no_nodes,
+        })
+    }
+
+    /// On-node and manual blocks are the user's to run (unless they fan out over ssh); an
+    /// interactive one needs a terminal.
+    fn plan_gate<H: Host + ?Sized>(
+        &self,
+        i: usize,
+        prepared: &PreparedBlock<'_>,
+        host: &mut H,
+    ) -> Result<(), BlockEnd> {
+        match &prepared.planned.plan {
+            BlockPlan::OnNode(_) if prepared.on_nodes => Ok(()),
             BlockPlan::OnNode(why) | BlockPlan::Manual(why) => {
-                let text = if matches!(planned.plan, BlockPlan::OnNode(_)) {
-                    match &no_nodes {
+                let text = if matches!(prepared.planned.plan, BlockPlan::OnNode(_)) {
+                    match &prepared.no_nodes {
                         Some(e) => format!(
                             "run this on the node yourself: {why} (no nodes to run it on: {e})"
                         ),
@@ -761,80 +795,112 @@ impl Runner {
                 } else {
                     format!("not run here: {why}")
                 };
-                host.emit(Event::Notice {
-                    step: i,
-                    text: text.clone(),
-                });
-                return (
-                    if self.opts.mode.yes() {
-                        Verdict::Manual
-                    } else {
-                        Verdict::Pending
-                    },
-                    vec![text],
-                );
+                let verdict = if self.opts.mode.yes() {
+                    Verdict::Manual
+                } else {
+                    Verdict::Pending
+                };
+                Err(refuse(host, i, verdict, text))
             }
-            BlockPlan::Interactive if !self.opts.terminal && !self.opts.mode.dry_run() => {
-                return (
-                    Verdict::Pending,
-                    vec!["interactive: needs a terminal".to_owned()],
-                );
-            }
-            _ => {}
+            BlockPlan::Interactive if !self.opts.terminal && !self.opts.mode.dry_run() => Err((
+                Verdict::Pending,
+                vec!["interactive: needs a terminal".to_owned()],
+            )),
+            _ => Ok(()),
         }
-        // Read-only runs only what is shown to only read (the gate guards the cluster).
+    }
+
+    /// Read-only runs only what is shown to only read (the gate guards the cluster).
+    fn read_only_gate<H: Host + ?Sized>(
+        &self,
+        i: usize,
+        prepared: &PreparedBlock<'_>,
+        host: &mut H,
+    ) -> Result<(), BlockEnd> {
         if self.opts.mode.read_only()
-            && let Some(why) = class.read_only_refusal()
+            && let Some(why) = prepared.planned.class.read_only_refusal()
         {
             let text = format!("refused in read-only mode: {why}");
-            host.emit(Event::Notice {
-                step: i,
-                text: text.clone(),
-            });
-            return (Verdict::Blocked, vec![text]);
+            return Err(refuse(host, i, Verdict::Blocked, text));
         }
+        Ok(())
+    }
+
+    /// A destructive command runs only when the step was confirmed (or `--yes`, or shown in
+    /// a dry run).
+    fn confirm_gate<H: Host + ?Sized>(
+        &self,
+        i: usize,
+        prepared: &PreparedBlock<'_>,
+        host: &mut H,
+        confirmed: bool,
+    ) -> Result<(), BlockEnd> {
+        let class = &prepared.planned.class;
         if class.destructive && !self.opts.mode.dry_run() && !self.opts.mode.yes() && !confirmed {
             let text = format!(
                 "not confirmed ({}); pass --yes to run destructive commands",
                 class.reasons.join("; ")
             );
-            host.emit(Event::Notice {
-                step: i,
-                text: text.clone(),
-            });
-            return (Verdict::Blocked, vec![text]);
+            return Err(refuse(host, i, Verdict::Blocked, text));
         }
-        // A dry run through the gate runs what only reads here; its cluster writes become
-        // server-side dry runs. Everything else is shown.
-        let runs_dry = !on_nodes
-            && planned.plan != BlockPlan::Interactive
+        Ok(())
+    }
+
+    /// A dry run through the gate runs what only reads here; its cluster writes become
+    /// server-side dry runs. Everything else is shown (on nodes: each node's ssh command).
+    fn dry_run_gate<H: Host + ?Sized>(
+        &self,
+        i: usize,
+        prepared: &PreparedBlock<'_>,
+        host: &mut H,
+    ) -> Result<(), BlockEnd> {
+        if !self.opts.mode.dry_run() {
+            return Ok(());
+        }
+        let class = &prepared.planned.class;
+        let runs_dry = !prepared.on_nodes
+            && prepared.planned.plan != BlockPlan::Interactive
             && class.runs_in_dry_run(self.opts.cluster_gated);
-        if self.opts.mode.dry_run() && runs_dry && !class.cluster_writes.is_empty() {
-            host.emit(Event::Notice {
-                step: i,
-                text: "dry run: the API server checks these writes (dryRun=All) and keeps none"
-                    .to_owned(),
-            });
-        }
-        if self.opts.mode.dry_run() && !runs_dry {
-            if on_nodes {
-                let ssh = &self.opts.nodes.ssh;
-                for (node, command) in
-                    node_list
-                        .iter()
-                        .zip(nodes::commands(&node_list, ssh, &filled.script))
-                {
-                    host.emit(Event::NodeStarted {
-                        step: i,
-                        block: planned.index,
-                        node: node.name.clone(),
-                        address: node.address(),
-                        command: self.shell.vars.mask(&command).into_owned(),
-                    });
-                }
+        if runs_dry {
+            if !class.cluster_writes.is_empty() {
+                host.emit(Event::Notice {
+                    step: i,
+                    text: "dry run: the API server checks these writes (dryRun=All) and keeps none"
+                        .to_owned(),
+                });
             }
-            return (Verdict::DryRun, Vec::new());
+            return Ok(());
         }
+        if prepared.on_nodes {
+            let ssh = &self.opts.nodes.ssh;
+            let node_list = &prepared.node_list;
+            for (node, command) in
+                node_list
+                    .iter()
+                    .zip(nodes::commands(node_list, ssh, &prepared.filled.script))
+            {
+                host.emit(Event::NodeStarted {
+                    step: i,
+                    block: prepared.planned.index,
+                    node: node.name.clone(),
+                    address: node.address(),
+                    command: self.shell.vars.mask(&command).into_owned(),
+                });
+            }
+        }
+        Err((Verdict::DryRun, Vec::new()))
+    }
+
+    /// Past the gates: runs the block here (or on every node) and judges it.
+    async fn execute_block<H: Host + ?Sized>(
+        &mut self,
+        i: usize,
+        step: &Step,
+        prepared: PreparedBlock<'_>,
+        host: &mut H,
+        cancel: &mut Cancel,
+    ) -> BlockEnd {
+        let block = prepared.block;
         let expectations = match Expectations::from_block(block) {
             Ok(e) => e,
             Err(e) => return (Verdict::Failed, vec![e.to_string()]),
@@ -843,13 +909,13 @@ impl Runner {
             .attribute("timeout")
             .and_then(parse_duration)
             .unwrap_or(self.opts.default_timeout);
-        if on_nodes {
+        if prepared.on_nodes {
             return self
                 .run_on_nodes(
                     i,
-                    planned.index,
-                    &node_list,
-                    &filled.script,
+                    prepared.planned.index,
+                    &prepared.node_list,
+                    &prepared.filled.script,
                     timeout,
                     &expectations,
                     host,
@@ -858,17 +924,55 @@ impl Runner {
                 .await;
         }
         let spec = CommandSpec {
-            script: filled.script,
+            script: prepared.filled.script,
             env: process::command_env(&self.shell.env, &self.credentials),
             cwd: self.shell.cwd.clone(),
             timeout,
             grace: self.opts.grace,
-            interactive: planned.plan == BlockPlan::Interactive,
+            interactive: prepared.planned.plan == BlockPlan::Interactive,
             capture_env: may_change_env(&block.code),
-            secret: filled.secret,
+            secret: prepared.filled.secret,
         };
+        let ran = match self
+            .run_command(
+                i,
+                prepared.planned.index,
+                block,
+                &spec,
+                &expectations,
+                host,
+                cancel,
+            )
+            .await
+        {
+            Ok(ran) => ran,
+            Err(end) => return end,
+        };
+        let command = JudgedCommand {
+            step,
+            index: prepared.planned.index,
+            interactive: spec.interactive,
+            timeout,
+            expectations: &expectations,
+        };
+        self.judge_command(i, &command, ran, host)
+    }
+
+    /// Runs one command here, its output streamed to the host and kept in the step's buffer
+    /// (and the `--save-output` file); the terminal is handed over to an interactive one.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_command<H: Host + ?Sized>(
+        &mut self,
+        i: usize,
+        index: usize,
+        block: &Block,
+        spec: &CommandSpec,
+        expectations: &Expectations,
+        host: &mut H,
+        cancel: &mut Cancel,
+    ) -> Result<Ran, BlockEnd> {
         let Some(buffer) = self.step_outputs.get_mut(i).and_then(Option::as_mut) else {
-            return (Verdict::Failed, vec!["internal: no buffer".to_owned()]);
+            return Err((Verdict::Failed, vec!["internal: no buffer".to_owned()]));
         };
         let watch_expect = expectations.expect.as_ref().and_then(|re| buffer.watch(re));
         let watch_no = expectations
@@ -883,10 +987,10 @@ impl Runner {
                 .map(std::io::BufWriter::new)
         });
         if spec.interactive && host.terminal().suspend().is_err() {
-            return (
+            return Err((
                 Verdict::Failed,
                 vec!["could not hand over the terminal".to_owned()],
-            );
+            ));
         }
         let mut sink = StepSink {
             host: &mut *host,
@@ -894,30 +998,55 @@ impl Runner {
             buffer,
             file,
             step: i,
-            block: planned.index,
+            block: index,
         };
-        let result = process::run(&spec, &mut sink, cancel).await;
+        let result = process::run(spec, &mut sink, cancel).await;
         if let Some(mut f) = sink.file.take() {
             let _ = f.flush();
         }
         if spec.interactive {
             let _ = host.terminal().resume();
         }
-        let outcome = match result {
-            Ok(o) => o,
-            Err(e) => return (Verdict::Failed, vec![e.to_string()]),
-        };
+        match result {
+            Ok(outcome) => Ok(Ran {
+                outcome,
+                watch_expect,
+                watch_no,
+            }),
+            Err(e) => Err((Verdict::Failed, vec![e.to_string()])),
+        }
+    }
+
+    /// Judges a finished command against its expectations, carries its environment on,
+    /// captures its output into a value, and reports it.
+    fn judge_command<H: Host + ?Sized>(
+        &mut self,
+        i: usize,
+        command: &JudgedCommand<'_>,
+        ran: Ran,
+        host: &mut H,
+    ) -> BlockEnd {
+        let Ran {
+            outcome,
+            watch_expect,
+            watch_no,
+        } = ran;
+        let block = &command.step.blocks[command.index];
         let Some(buffer) = self.step_outputs.get(i).and_then(Option::as_ref) else {
             return (Verdict::Failed, Vec::new());
         };
         let saw = |w: Option<usize>| w.is_some_and(|w| buffer.found(w));
-        let mut failures =
-            judge::judge_outcome(&expectations, &outcome, saw(watch_expect), saw(watch_no));
+        let mut failures = judge::judge_outcome(
+            command.expectations,
+            &outcome,
+            saw(watch_expect),
+            saw(watch_no),
+        );
         if outcome.timed_out {
             failures.retain(|f| f != judge::KILLED);
-            failures.insert(0, format!("timed out after {}", humanize(timeout)));
+            failures.insert(0, format!("timed out after {}", humanize(command.timeout)));
         }
-        let expected = judge::expected_output(step, planned.index).map(|b| b.code.as_str());
+        let expected = judge::expected_output(command.step, command.index).map(|b| b.code.as_str());
         let capture = capture_name(block);
         // Materialise the kept stdout only when something reads it.
         let stdout = if expected.is_some() || capture.is_some() {
@@ -925,7 +1054,7 @@ impl Runner {
         } else {
             String::new()
         };
-        let output = if spec.interactive {
+        let output = if command.interactive {
             OutputMatch::NoExpectation
         } else {
             judge::compare_output(expected, &stdout)
@@ -957,7 +1086,7 @@ impl Runner {
         let cancelled = outcome.cancelled;
         host.emit(Event::CommandFinished {
             step: i,
-            block: planned.index,
+            block: command.index,
             outcome,
             failures: failures.clone(),
             output,
@@ -970,6 +1099,62 @@ impl Runner {
             (Verdict::Failed, failures)
         }
     }
+}
+
+/// How a command block ended: its verdict and why.
+type BlockEnd = (Verdict, Vec<String>);
+
+/// A block with its values filled in, carried through the gates.
+struct PreparedBlock<'a> {
+    block: &'a Block,
+    planned: &'a plan::PlannedBlock,
+    filled: super::vars::Filled,
+    /// It runs on every node over ssh.
+    on_nodes: bool,
+    node_list: Vec<Node>,
+    /// Why there are no nodes to run an on-node block on.
+    no_nodes: Option<String>,
+}
+
+impl PreparedBlock<'_> {
+    /// The event that announces the block (filled in, secrets masked).
+    fn started(&self, i: usize) -> Event {
+        let class = &self.planned.class;
+        Event::CommandStarted {
+            step: i,
+            block: self.planned.index,
+            line: self.block.line,
+            command: self.filled.display.clone(),
+            destructive: class.destructive,
+            interactive: class.interactive,
+            reasons: class.reasons.clone(),
+        }
+    }
+}
+
+/// A command that ran here, before it is judged.
+struct Ran {
+    outcome: CommandOutcome,
+    watch_expect: Option<usize>,
+    watch_no: Option<usize>,
+}
+
+/// What judging a command needs to know about it.
+struct JudgedCommand<'a> {
+    step: &'a Step,
+    index: usize,
+    interactive: bool,
+    timeout: Duration,
+    expectations: &'a Expectations,
+}
+
+/// A gate said no: the notice the user reads, and the block's end.
+fn refuse<H: Host + ?Sized>(host: &mut H, i: usize, verdict: Verdict, text: String) -> BlockEnd {
+    host.emit(Event::Notice {
+        step: i,
+        text: text.clone(),
+    });
+    (verdict, vec![text])
 }
 
 impl Runner {

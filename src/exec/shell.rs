@@ -312,36 +312,7 @@ impl Lexer<'_> {
                     }
                     self.finish(&mut cmd, &mut skip_rest, depth);
                 }
-                b'(' => {
-                    self.i += 1;
-                    // `name() {` declares a function; `(( ... ))` is arithmetic.
-                    if !cmd.words.is_empty() {
-                        while self.peek().is_some_and(|c| c == b' ' || c == b'\t') {
-                            self.i += 1;
-                        }
-                        if self.peek() == Some(b')') {
-                            self.i += 1;
-                            // The body's commands follow (`{` is skipped as a keyword).
-                            if cmd.words.len() == 1 {
-                                self.out.functions.append(&mut cmd.words);
-                            }
-                            cmd.words.clear();
-                            continue;
-                        }
-                    }
-                    if self.peek() == Some(b'(') {
-                        // Arithmetic: opaque, but substitutions inside it run.
-                        let start = self.i + 1;
-                        self.opaque(b'(', b')', 1, depth);
-                        self.arithmetic(start, self.i.saturating_sub(2));
-                        continue;
-                    }
-                    self.finish(&mut cmd, &mut skip_rest, depth);
-                    if self.enter(depth, false) {
-                        self.list(Some(b')'), depth + 1);
-                    }
-                    cmd.start = self.i;
-                }
+                b'(' => self.paren(&mut cmd, &mut skip_rest, depth),
                 b'<' | b'>' if self.at(1) == Some(b'(') => {
                     self.i += 2;
                     cmd.words.push("<(...)".to_owned());
@@ -390,6 +361,38 @@ impl Lexer<'_> {
             }
         }
         self.finish(&mut cmd, &mut skip_rest, depth);
+    }
+
+    /// An unquoted `(` at command level: `name()` declares a function, `((` opens arithmetic,
+    /// anything else a subshell.
+    fn paren(&mut self, cmd: &mut SimpleCommand, skip_rest: &mut bool, depth: usize) {
+        self.i += 1;
+        if !cmd.words.is_empty() {
+            while self.peek().is_some_and(|c| c == b' ' || c == b'\t') {
+                self.i += 1;
+            }
+            if self.peek() == Some(b')') {
+                self.i += 1;
+                // The body's commands follow (`{` is skipped as a keyword).
+                if cmd.words.len() == 1 {
+                    self.out.functions.append(&mut cmd.words);
+                }
+                cmd.words.clear();
+                return;
+            }
+        }
+        if self.peek() == Some(b'(') {
+            // Arithmetic: opaque, but substitutions inside it run.
+            let start = self.i + 1;
+            self.opaque(b'(', b')', 1, depth);
+            self.arithmetic(start, self.i.saturating_sub(2));
+            return;
+        }
+        self.finish(cmd, skip_rest, depth);
+        if self.enter(depth, false) {
+            self.list(Some(b')'), depth + 1);
+        }
+        cmd.start = self.i;
     }
 
     fn finish(&mut self, cmd: &mut SimpleCommand, skip_rest: &mut bool, depth: usize) {

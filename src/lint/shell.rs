@@ -28,130 +28,164 @@ pub enum Pitfall {
 
 pub fn pitfalls(code: &str) -> Vec<Pitfall> {
     let lines: Vec<&str> = code.lines().collect();
-    let mut out = Vec::new();
-    let mut pending_heredocs: Vec<(String, bool, usize, usize)> = Vec::new();
-    let mut quote: Option<char> = None;
-    let mut command_word: Option<String> = None;
-    let mut word = String::new();
+    let mut scan = Scanner::default();
     let mut i = 0;
     while i < lines.len() {
-        let line = lines[i];
+        scan.line(i, lines[i]);
+        i += 1;
+        // Heredoc bodies start on the next line; skip them.
+        for heredoc in std::mem::take(&mut scan.pending_heredocs) {
+            scan.skip_heredoc(heredoc, &lines, &mut i);
+        }
+    }
+    scan.out
+}
+
+/// A heredoc whose body starts on the next line.
+struct Heredoc {
+    term: String,
+    /// `<<-`: tabs before the terminator are allowed.
+    dash: bool,
+    line: usize,
+    col: usize,
+}
+
+/// The scanner's state between characters and lines.
+#[derive(Default)]
+struct Scanner {
+    out: Vec<Pitfall>,
+    pending_heredocs: Vec<Heredoc>,
+    quote: Option<char>,
+    command_word: Option<String>,
+    word: String,
+}
+
+impl Scanner {
+    /// Scans one line (index `i`) outside heredoc bodies.
+    fn line(&mut self, i: usize, line: &str) {
         let chars: Vec<char> = line.chars().collect();
         let mut c = 0;
         while c < chars.len() {
             let ch = chars[c];
-            match quote {
+            match self.quote {
                 Some('\'') => {
                     if ch == '\'' {
-                        quote = None;
-                    } else if ch == '$'
-                        && chars
-                            .get(c + 1)
-                            .is_some_and(|n| n.is_ascii_alphabetic() || *n == '_' || *n == '{')
-                        && !command_word
-                            .as_deref()
-                            .is_some_and(|w| OWN_DOLLAR.contains(&w))
-                    {
-                        let var: String = chars[c + 1..]
-                            .iter()
-                            .take_while(|n| {
-                                n.is_ascii_alphanumeric() || matches!(n, '_' | '{' | '}')
-                            })
-                            .collect();
-                        out.push(Pitfall::SingleQuotedVar {
-                            line: i + 1,
-                            col: c + 1,
-                            var,
-                        });
+                        self.quote = None;
+                    } else if ch == '$' {
+                        self.dollar_in_single_quotes(&chars, i, c);
                     }
                 }
                 Some('"') => match ch {
                     '\\' => c += 1,
-                    '"' => quote = None,
+                    '"' => self.quote = None,
                     _ => {}
                 },
                 _ => match ch {
                     '\\' => c += 1,
                     '\'' | '"' => {
-                        quote = Some(ch);
-                        word.push('q');
+                        self.quote = Some(ch);
+                        self.word.push('q');
                     }
-                    '#' if word.is_empty() => break,
+                    '#' if self.word.is_empty() => break,
                     '<' if chars.get(c + 1) == Some(&'<') && chars.get(c + 2) != Some(&'<') => {
-                        let dash = chars.get(c + 2) == Some(&'-');
-                        let start = c + 2 + usize::from(dash);
-                        let rest: String = chars[start..].iter().collect();
-                        let rest = rest.trim_start();
-                        let term: String = rest
-                            .chars()
-                            .take_while(|ch| {
-                                !ch.is_whitespace() && !matches!(ch, ';' | '|' | '&' | '>' | ')')
-                            })
-                            .filter(|ch| !matches!(ch, '\'' | '"' | '\\'))
-                            .collect();
-                        if !term.is_empty() {
-                            pending_heredocs.push((term, dash, i + 1, c + 1));
-                        }
-                        let skip = chars[start..]
-                            .iter()
-                            .take_while(|ch| ch.is_whitespace())
-                            .count()
-                            + rest.chars().take_while(|ch| !ch.is_whitespace()).count();
-                        c = start + skip;
-                        word.clear();
+                        c = self.heredoc_start(&chars, i, c);
                         continue;
                     }
-                    ' ' | '\t' => end_word(&mut word, &mut command_word),
+                    ' ' | '\t' => end_word(&mut self.word, &mut self.command_word),
                     '|' | ';' | '&' | '(' | ')' | '`' => {
-                        word.clear();
-                        command_word = None;
+                        self.word.clear();
+                        self.command_word = None;
                     }
-                    '=' if command_word.is_none() => word.clear(),
-                    _ => word.push(ch),
+                    '=' if self.command_word.is_none() => self.word.clear(),
+                    _ => self.word.push(ch),
                 },
             }
             c += 1;
         }
-        if quote.is_none() {
-            if line.trim_end().ends_with('\\') {
-                end_word(&mut word, &mut command_word);
-            } else {
-                end_word(&mut word, &mut command_word);
-                command_word = None;
-            }
-        }
-        i += 1;
-        // Heredoc bodies start on the next line; skip them.
-        for (term, dash, at_line, at_col) in std::mem::take(&mut pending_heredocs) {
-            let mut found = false;
-            let mut indented_at = None;
-            while i < lines.len() {
-                let body = lines[i];
-                let candidate = if dash {
-                    body.trim_start_matches('\t')
-                } else {
-                    body
-                };
-                i += 1;
-                if candidate == term {
-                    found = true;
-                    break;
-                }
-                if indented_at.is_none() && body.trim() == term {
-                    indented_at = Some(i);
-                }
-            }
-            if !found {
-                out.push(Pitfall::HeredocTerminator {
-                    line: at_line,
-                    col: at_col,
-                    word: term,
-                    indented_at,
-                });
+        if self.quote.is_none() {
+            end_word(&mut self.word, &mut self.command_word);
+            if !line.trim_end().ends_with('\\') {
+                self.command_word = None;
             }
         }
     }
-    out
+
+    /// A `$` at `c` inside single quotes: a pitfall when a variable name follows and the
+    /// command is not a tool that uses `$` itself.
+    fn dollar_in_single_quotes(&mut self, chars: &[char], i: usize, c: usize) {
+        let names_var = chars
+            .get(c + 1)
+            .is_some_and(|n| n.is_ascii_alphabetic() || *n == '_' || *n == '{');
+        let own_dollar = self
+            .command_word
+            .as_deref()
+            .is_some_and(|w| OWN_DOLLAR.contains(&w));
+        if names_var && !own_dollar {
+            let var: String = chars[c + 1..]
+                .iter()
+                .take_while(|n| n.is_ascii_alphanumeric() || matches!(n, '_' | '{' | '}'))
+                .collect();
+            self.out.push(Pitfall::SingleQuotedVar {
+                line: i + 1,
+                col: c + 1,
+                var,
+            });
+        }
+    }
+
+    /// `<<WORD` (or `<<-WORD`) at `c`: notes the heredoc; returns where scanning goes on.
+    fn heredoc_start(&mut self, chars: &[char], i: usize, c: usize) -> usize {
+        let dash = chars.get(c + 2) == Some(&'-');
+        let start = c + 2 + usize::from(dash);
+        let rest: String = chars[start..].iter().collect();
+        let rest = rest.trim_start();
+        let term: String = rest
+            .chars()
+            .take_while(|ch| !ch.is_whitespace() && !matches!(ch, ';' | '|' | '&' | '>' | ')'))
+            .filter(|ch| !matches!(ch, '\'' | '"' | '\\'))
+            .collect();
+        if !term.is_empty() {
+            self.pending_heredocs.push(Heredoc {
+                term,
+                dash,
+                line: i + 1,
+                col: c + 1,
+            });
+        }
+        let skip = chars[start..]
+            .iter()
+            .take_while(|ch| ch.is_whitespace())
+            .count()
+            + rest.chars().take_while(|ch| !ch.is_whitespace()).count();
+        self.word.clear();
+        start + skip
+    }
+
+    /// Skips a heredoc's body from line `*i` to its terminator; a pitfall when there is none.
+    fn skip_heredoc(&mut self, heredoc: Heredoc, lines: &[&str], i: &mut usize) {
+        let mut indented_at = None;
+        while *i < lines.len() {
+            let body = lines[*i];
+            let candidate = if heredoc.dash {
+                body.trim_start_matches('\t')
+            } else {
+                body
+            };
+            *i += 1;
+            if candidate == heredoc.term {
+                return;
+            }
+            if indented_at.is_none() && body.trim() == heredoc.term {
+                indented_at = Some(*i);
+            }
+        }
+        self.out.push(Pitfall::HeredocTerminator {
+            line: heredoc.line,
+            col: heredoc.col,
+            word: heredoc.term,
+            indented_at,
+        });
+    }
 }
 
 fn end_word(word: &mut String, command_word: &mut Option<String>) {

@@ -15,7 +15,8 @@
 //! Errors are `V1Error` bodies (`{"code","message"}`): 401 without the key, 403 for a project the
 //! key may not use, 429 with `Retry-After` when told to rate limit, 404 for anything else.
 //!
-//! To serve one more operation: add its path to [`route`] and answer with the spec's shape.
+//! To serve one more operation: add a row to [`ROUTES`] with a handler that answers with the
+//! spec's shape.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -280,6 +281,73 @@ fn query_value(query: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// One request, as the route handlers see it.
+struct Call<'a> {
+    shared: &'a Shared,
+    query: &'a str,
+    /// The `ProjectUid` header: only that project's clusters are in scope.
+    project: Option<&'a str>,
+    body: &'a Bytes,
+}
+
+impl Call<'_> {
+    fn query(&self, name: &str) -> Option<String> {
+        query_value(self.query, name)
+    }
+
+    fn in_scope(&self, cluster: &StandInCluster) -> bool {
+        self.project.is_none_or(|p| cluster.project_uid == p)
+    }
+
+    /// The cluster with this uid in scope.
+    fn cluster(&self, uid: &str) -> Option<&StandInCluster> {
+        self.shared
+            .options
+            .clusters
+            .iter()
+            .find(|c| self.in_scope(c) && c.uid == uid)
+    }
+}
+
+/// The 404 Palette sends for a cluster that is not there (or not in the project).
+fn cluster_not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        "Cluster not found",
+    )
+}
+
+/// Answers a request; gets the path's `*` segments in order.
+type Handler = fn(&Call<'_>, &[&str]) -> Response;
+
+/// The operations served: method, path (`*` stands for one segment, passed to the handler),
+/// handler. The first match answers; anything else is a 404.
+const ROUTES: &[(&str, &[&str], Handler)] = &[
+    (
+        "GET",
+        &["v1", "dashboard", "projects", "metadata"],
+        projects_metadata,
+    ),
+    (
+        "POST",
+        &["v1", "dashboard", "spectroclusters", "search"],
+        clusters_search,
+    ),
+    (
+        "GET",
+        &["v1", "spectroclusters", "*", "assets", "*"],
+        cluster_asset,
+    ),
+    ("GET", &["v1", "overlords"], overlords),
+    ("GET", &["v1", "overlords", "*"], overlord_by_uid),
+    (
+        "GET",
+        &["v1", "events", "components", "spectrocluster", "*"],
+        cluster_events,
+    ),
+];
+
 fn route(
     shared: &Shared,
     method: &Method,
@@ -289,152 +357,183 @@ fn route(
     body: &Bytes,
 ) -> Response {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let in_scope = |c: &&StandInCluster| project.is_none_or(|p| c.project_uid == p);
-    match (method, segments.as_slice()) {
-        (&Method::GET, ["v1", "dashboard", "projects", "metadata"]) => {
-            let wanted = query_value(query, "name");
-            let items: Vec<Value> = shared
-                .options
-                .projects
+    let call = Call {
+        shared,
+        query,
+        project,
+        body,
+    };
+    for (verb, pattern, handler) in ROUTES {
+        if method.as_str() != *verb || pattern.len() != segments.len() {
+            continue;
+        }
+        let matches = pattern
+            .iter()
+            .zip(&segments)
+            .all(|(want, got)| *want == "*" || want == got);
+        if matches {
+            let captured: Vec<&str> = pattern
                 .iter()
-                .filter(|(_, name)| wanted.as_ref().is_none_or(|w| w == name))
-                .map(|(uid, name)| json!({"metadata": {"name": name, "uid": uid}}))
+                .zip(&segments)
+                .filter(|(want, _)| **want == "*")
+                .map(|(_, got)| *got)
                 .collect();
-            ok_json(&json!({ "items": items }))
+            return handler(&call, &captured);
         }
-        (&Method::POST, ["v1", "dashboard", "spectroclusters", "search"]) => {
-            if !body.is_empty() && serde_json::from_slice::<Value>(body).is_err() {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidRequest",
-                    "The request body is not valid JSON",
-                );
+    }
+    error(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        "The requested resource was not found",
+    )
+}
+
+/// `GET /v1/dashboard/projects/metadata`, filtered by `name`.
+fn projects_metadata(call: &Call<'_>, _: &[&str]) -> Response {
+    let wanted = call.query("name");
+    let items: Vec<Value> = call
+        .shared
+        .options
+        .projects
+        .iter()
+        .filter(|(_, name)| wanted.as_ref().is_none_or(|w| w == name))
+        .map(|(uid, name)| json!({"metadata": {"name": name, "uid": uid}}))
+        .collect();
+    ok_json(&json!({ "items": items }))
+}
+
+/// `POST /v1/dashboard/spectroclusters/search`, paged by `limit` and `continue`.
+fn clusters_search(call: &Call<'_>, _: &[&str]) -> Response {
+    let shared = call.shared;
+    if !call.body.is_empty() && serde_json::from_slice::<Value>(call.body).is_err() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "The request body is not valid JSON",
+        );
+    }
+    let limit = call
+        .query("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(50);
+    if limit == 0 || limit > 50 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "limit must be between 1 and 50",
+        );
+    }
+    let offset = call
+        .query("continue")
+        .and_then(|c| c.strip_prefix("o-").and_then(|n| n.parse::<usize>().ok()))
+        .unwrap_or(0);
+    let mut all: Vec<&StandInCluster> = shared
+        .options
+        .clusters
+        .iter()
+        .filter(|c| call.in_scope(c))
+        .collect();
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    let page: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|c| summary(shared, c))
+        .collect();
+    let next = offset + page.len();
+    let token = if next < all.len() {
+        format!("o-{next}")
+    } else {
+        String::new()
+    };
+    ok_json(&json!({
+        "items": page,
+        "listmeta": {"continue": token, "count": all.len(), "limit": limit, "offset": next},
+    }))
+}
+
+/// `GET /v1/spectroclusters/{uid}/assets/{asset}`: a kubeconfig as a download.
+fn cluster_asset(call: &Call<'_>, captured: &[&str]) -> Response {
+    let [uid, asset] = captured else {
+        return error(StatusCode::NOT_FOUND, "ResourceNotFound", "No such asset");
+    };
+    let Some(cluster) = call.cluster(uid) else {
+        return cluster_not_found();
+    };
+    let frp = call.query("frp");
+    let served = match *asset {
+        "kubeconfig" if frp.as_deref().is_none_or(|f| f == "true" || f == "false") => {
+            cluster.kubeconfig.clone()
+        }
+        "adminKubeconfig" | "kubeconfigclient" => cluster.kubeconfig.clone(),
+        // The practice clusters have no reverse proxy.
+        "frpKubeconfig" => None,
+        _ => {
+            return error(StatusCode::NOT_FOUND, "ResourceNotFound", "No such asset");
+        }
+    };
+    match served {
+        Some(text) => {
+            let mut response = reply(
+                StatusCode::OK,
+                "application/octet-stream",
+                text.into_bytes(),
+            );
+            let disposition = format!("attachment; filename={}.kubeconfig", cluster.name);
+            if let Ok(v) = disposition.parse() {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_DISPOSITION, v);
             }
-            let limit = query_value(query, "limit")
-                .and_then(|l| l.parse::<usize>().ok())
-                .unwrap_or(50);
-            if limit == 0 || limit > 50 {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidRequest",
-                    "limit must be between 1 and 50",
-                );
-            }
-            let offset = query_value(query, "continue")
-                .and_then(|c| c.strip_prefix("o-").and_then(|n| n.parse::<usize>().ok()))
-                .unwrap_or(0);
-            let mut all: Vec<&StandInCluster> =
-                shared.options.clusters.iter().filter(in_scope).collect();
-            all.sort_by(|a, b| a.name.cmp(&b.name));
-            let page: Vec<Value> = all
-                .iter()
-                .skip(offset)
-                .take(limit)
-                .map(|c| summary(shared, c))
-                .collect();
-            let next = offset + page.len();
-            let token = if next < all.len() {
-                format!("o-{next}")
-            } else {
-                String::new()
-            };
-            ok_json(&json!({
-                "items": page,
-                "listmeta": {"continue": token, "count": all.len(), "limit": limit, "offset": next},
-            }))
+            response
         }
-        (&Method::GET, ["v1", "spectroclusters", uid, "assets", asset]) => {
-            let Some(cluster) = shared
-                .options
-                .clusters
-                .iter()
-                .filter(in_scope)
-                .find(|c| c.uid == *uid)
-            else {
-                return error(
-                    StatusCode::NOT_FOUND,
-                    "ResourceNotFound",
-                    "Cluster not found",
-                );
-            };
-            let frp = query_value(query, "frp");
-            let served = match *asset {
-                "kubeconfig" if frp.as_deref().is_none_or(|f| f == "true" || f == "false") => {
-                    cluster.kubeconfig.clone()
-                }
-                "adminKubeconfig" | "kubeconfigclient" => cluster.kubeconfig.clone(),
-                // The practice clusters have no reverse proxy.
-                "frpKubeconfig" => None,
-                _ => {
-                    return error(StatusCode::NOT_FOUND, "ResourceNotFound", "No such asset");
-                }
-            };
-            match served {
-                Some(text) => {
-                    let mut response = reply(
-                        StatusCode::OK,
-                        "application/octet-stream",
-                        text.into_bytes(),
-                    );
-                    let disposition = format!("attachment; filename={}.kubeconfig", cluster.name);
-                    if let Ok(v) = disposition.parse() {
-                        response
-                            .headers_mut()
-                            .insert(header::CONTENT_DISPOSITION, v);
-                    }
-                    response
-                }
-                None => error(
-                    StatusCode::NOT_FOUND,
-                    "ResourceNotFound",
-                    &format!("{asset} for cluster {} is not available", cluster.name),
-                ),
-            }
-        }
-        (&Method::GET, ["v1", "overlords"]) => {
-            let items: Vec<Value> = shared
-                .options
-                .gateways
-                .iter()
-                .map(|g| overlord(shared, g))
-                .collect();
-            ok_json(&json!({ "items": items }))
-        }
-        (&Method::GET, ["v1", "overlords", uid]) => {
-            match shared.options.gateways.iter().find(|g| g.uid == *uid) {
-                Some(g) => ok_json(&overlord(shared, g)),
-                None => error(
-                    StatusCode::NOT_FOUND,
-                    "ResourceNotFound",
-                    "Private cloud gateway not found",
-                ),
-            }
-        }
-        (&Method::GET, ["v1", "events", "components", "spectrocluster", uid]) => {
-            let Some(cluster) = shared
-                .options
-                .clusters
-                .iter()
-                .filter(in_scope)
-                .find(|c| c.uid == *uid)
-            else {
-                return error(
-                    StatusCode::NOT_FOUND,
-                    "ResourceNotFound",
-                    "Cluster not found",
-                );
-            };
-            ok_json(&json!({
-                "items": events(shared, cluster),
-                "listmeta": {"continue": "", "count": 2, "limit": 50, "offset": 2},
-            }))
-        }
-        _ => error(
+        None => error(
             StatusCode::NOT_FOUND,
             "ResourceNotFound",
-            "The requested resource was not found",
+            &format!("{asset} for cluster {} is not available", cluster.name),
         ),
     }
+}
+
+/// `GET /v1/overlords`.
+fn overlords(call: &Call<'_>, _: &[&str]) -> Response {
+    let shared = call.shared;
+    let items: Vec<Value> = shared
+        .options
+        .gateways
+        .iter()
+        .map(|g| overlord(shared, g))
+        .collect();
+    ok_json(&json!({ "items": items }))
+}
+
+/// `GET /v1/overlords/{uid}`.
+fn overlord_by_uid(call: &Call<'_>, captured: &[&str]) -> Response {
+    let shared = call.shared;
+    match shared
+        .options
+        .gateways
+        .iter()
+        .find(|g| captured.first() == Some(&g.uid.as_str()))
+    {
+        Some(g) => ok_json(&overlord(shared, g)),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            "Private cloud gateway not found",
+        ),
+    }
+}
+
+/// `GET /v1/events/components/spectrocluster/{uid}`.
+fn cluster_events(call: &Call<'_>, captured: &[&str]) -> Response {
+    let Some(cluster) = call.cluster(captured.first().copied().unwrap_or_default()) else {
+        return cluster_not_found();
+    };
+    ok_json(&json!({
+        "items": events(call.shared, cluster),
+        "listmeta": {"continue": "", "count": 2, "limit": 50, "offset": 2},
+    }))
 }
 
 /// The first 22 digits of a uid, for the uids of what belongs to it.

@@ -101,82 +101,139 @@ fn header(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// `kubectl create` generators and what kubectl says for each.
+const CREATED: &[(&[&str], &str)] = &[
+    (
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.27",
+            "--replicas=2",
+        ],
+        "deployment.apps/web created",
+    ),
+    (
+        &["create", "serviceaccount", "robot"],
+        "serviceaccount/robot created",
+    ),
+    (
+        &["create", "job", "once", "--image=busybox", "--", "date"],
+        "job.batch/once created",
+    ),
+    (
+        &[
+            "create",
+            "cronjob",
+            "nightly",
+            "--image=busybox",
+            "--schedule=0 1 * * *",
+            "--",
+            "date",
+        ],
+        "cronjob.batch/nightly created",
+    ),
+    (
+        &["create", "service", "nodeport", "web", "--tcp=80:8080"],
+        "service/web created",
+    ),
+    (
+        &[
+            "create",
+            "role",
+            "reader",
+            "--verb=get,list",
+            "--resource=pods",
+        ],
+        "role.rbac.authorization.k8s.io/reader created",
+    ),
+    (
+        &[
+            "create",
+            "rolebinding",
+            "alice-reads",
+            "--role=reader",
+            "--user=alice",
+        ],
+        "rolebinding.rbac.authorization.k8s.io/alice-reads created",
+    ),
+    (
+        &["create", "priorityclass", "high", "--value=1000"],
+        "priorityclass.scheduling.k8s.io/high created",
+    ),
+    (
+        &["create", "secret", "generic", "s", "--from-literal=k=v"],
+        "secret/s created",
+    ),
+];
+
+/// The columns kubectl prints for the created objects, as a v1.32 server sends them.
+const COLUMNS: &[(&[&str], &[&str])] = &[
+    (
+        &["get", "deploy", "web"],
+        &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+    ),
+    (
+        &["get", "deploy", "web", "-o", "wide"],
+        &[
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR",
+        ],
+    ),
+    (
+        &["get", "job", "once"],
+        &["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
+    ),
+    (
+        &["get", "cj", "nightly"],
+        &[
+            "NAME",
+            "SCHEDULE",
+            "TIMEZONE",
+            "SUSPEND",
+            "ACTIVE",
+            "LAST SCHEDULE",
+            "AGE",
+        ],
+    ),
+    (
+        &["get", "svc", "web"],
+        &[
+            "NAME",
+            "TYPE",
+            "CLUSTER-IP",
+            "EXTERNAL-IP",
+            "PORT(S)",
+            "AGE",
+        ],
+    ),
+    (
+        &["get", "pc", "high"],
+        &["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"],
+    ),
+];
+
+fn get_json(lab: &crate::lab_support::TestLab, kind: &str, name: &str) -> Value {
+    serde_json::from_str(&lab.kubectl_ok(&["get", kind, name, "-o", "json"])).unwrap_or_default()
+}
+
 #[test]
 fn kubectl_create_generators_send_protobuf_and_the_objects_are_whole() {
     if !kubectl_available() {
         return;
     }
     let lab = start(runbook::lab::PRACTICE);
-    for (args, said) in [
-        (
-            vec![
-                "create",
-                "deployment",
-                "web",
-                "--image=nginx:1.27",
-                "--replicas=2",
-            ],
-            "deployment.apps/web created",
-        ),
-        (
-            vec!["create", "serviceaccount", "robot"],
-            "serviceaccount/robot created",
-        ),
-        (
-            vec!["create", "job", "once", "--image=busybox", "--", "date"],
-            "job.batch/once created",
-        ),
-        (
-            vec![
-                "create",
-                "cronjob",
-                "nightly",
-                "--image=busybox",
-                "--schedule=0 1 * * *",
-                "--",
-                "date",
-            ],
-            "cronjob.batch/nightly created",
-        ),
-        (
-            vec!["create", "service", "nodeport", "web", "--tcp=80:8080"],
-            "service/web created",
-        ),
-        (
-            vec![
-                "create",
-                "role",
-                "reader",
-                "--verb=get,list",
-                "--resource=pods",
-            ],
-            "role.rbac.authorization.k8s.io/reader created",
-        ),
-        (
-            vec![
-                "create",
-                "rolebinding",
-                "alice-reads",
-                "--role=reader",
-                "--user=alice",
-            ],
-            "rolebinding.rbac.authorization.k8s.io/alice-reads created",
-        ),
-        (
-            vec!["create", "priorityclass", "high", "--value=1000"],
-            "priorityclass.scheduling.k8s.io/high created",
-        ),
-        (
-            vec!["create", "secret", "generic", "s", "--from-literal=k=v"],
-            "secret/s created",
-        ),
-    ] {
-        let out = lab.kubectl(&args);
-        assert_eq!(stdout(&out).trim(), said, "{args:?}: {}", stderr(&out));
+    for (args, said) in CREATED {
+        let out = lab.kubectl(args);
+        assert_eq!(stdout(&out).trim(), *said, "{args:?}: {}", stderr(&out));
     }
-    let deploy: Value =
-        serde_json::from_str(&lab.kubectl_ok(&["get", "deploy", "web", "-o", "json"]))
-            .unwrap_or_default();
+    let deploy = get_json(&lab, "deploy", "web");
     assert_eq!(deploy["spec"]["replicas"], 2);
     assert_eq!(
         deploy["spec"]["selector"]["matchLabels"],
@@ -187,15 +244,13 @@ fn kubectl_create_generators_send_protobuf_and_the_objects_are_whole() {
         "nginx:1.27"
     );
     assert_eq!(deploy["metadata"]["generation"], 1);
-    let cj: Value = serde_json::from_str(&lab.kubectl_ok(&["get", "cj", "nightly", "-o", "json"]))
-        .unwrap_or_default();
+    let cj = get_json(&lab, "cj", "nightly");
     assert_eq!(cj["spec"]["schedule"], "0 1 * * *");
     assert_eq!(
         cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"],
         json!(["date"])
     );
-    let svc: Value = serde_json::from_str(&lab.kubectl_ok(&["get", "svc", "web", "-o", "json"]))
-        .unwrap_or_default();
+    let svc = get_json(&lab, "svc", "web");
     assert!(
         svc["spec"]["clusterIP"]
             .as_str()
@@ -208,68 +263,15 @@ fn kubectl_create_generators_send_protobuf_and_the_objects_are_whole() {
             .as_i64()
             .is_some_and(|p| (30_000..32_768).contains(&p))
     );
-    let rb: Value =
-        serde_json::from_str(&lab.kubectl_ok(&["get", "rolebinding", "alice-reads", "-o", "json"]))
-            .unwrap_or_default();
+    let rb = get_json(&lab, "rolebinding", "alice-reads");
     assert_eq!(rb["subjects"][0]["name"], "alice");
     assert_eq!(rb["roleRef"]["name"], "reader");
     assert_eq!(
         lab.kubectl_ok(&["get", "secret", "s", "-o", "jsonpath={.data.k}"]),
         "dg=="
     );
-    // The columns kubectl prints, as a v1.32 server sends them.
-    let cases: [(&[&str], &[&str]); 6] = [
-        (
-            &["get", "deploy", "web"],
-            &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
-        ),
-        (
-            &["get", "deploy", "web", "-o", "wide"],
-            &[
-                "NAME",
-                "READY",
-                "UP-TO-DATE",
-                "AVAILABLE",
-                "AGE",
-                "CONTAINERS",
-                "IMAGES",
-                "SELECTOR",
-            ],
-        ),
-        (
-            &["get", "job", "once"],
-            &["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
-        ),
-        (
-            &["get", "cj", "nightly"],
-            &[
-                "NAME",
-                "SCHEDULE",
-                "TIMEZONE",
-                "SUSPEND",
-                "ACTIVE",
-                "LAST SCHEDULE",
-                "AGE",
-            ],
-        ),
-        (
-            &["get", "svc", "web"],
-            &[
-                "NAME",
-                "TYPE",
-                "CLUSTER-IP",
-                "EXTERNAL-IP",
-                "PORT(S)",
-                "AGE",
-            ],
-        ),
-        (
-            &["get", "pc", "high"],
-            &["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"],
-        ),
-    ];
-    for (args, want) in cases {
-        assert_eq!(header(&lab.kubectl_ok(args)), want, "{args:?}");
+    for (args, want) in COLUMNS {
+        assert_eq!(header(&lab.kubectl_ok(args)), *want, "{args:?}");
     }
     let svc = lab.kubectl_ok(&["get", "svc", "web", "--no-headers"]);
     assert!(

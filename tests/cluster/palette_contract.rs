@@ -201,6 +201,26 @@ async fn get(
     req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 
+/// The kubeconfig the stand-in's running cluster `edge-1` hands out.
+fn edge_kubeconfig() -> String {
+    runbook::palette::lab::kubeconfig_for("edge-1", "http://127.0.0.1:1", Some("t"))
+}
+
+/// A stand-in with `edge-1` running (its kubeconfig ready) and `edge-2` provisioning
+/// (none yet, no health), answering to `key`.
+async fn edge_standin(key: &str) -> runbook::palette::standin::StandIn {
+    let mut provisioning = support::cluster("edge-2", 2, "Provisioning", None);
+    provisioning.health = None;
+    support::start(support::options(
+        key,
+        vec![
+            support::cluster("edge-1", 1, "Running", Some(edge_kubeconfig())),
+            provisioning,
+        ],
+    ))
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_of_the_stand_in_fits_its_operation_schema() {
     let spec = spec();
@@ -208,18 +228,7 @@ async fn every_answer_of_the_stand_in_fits_its_operation_schema() {
     assert_eq!(spec["securityDefinitions"]["ApiKey"]["name"], "ApiKey");
     assert_eq!(spec["securityDefinitions"]["ApiKey"]["in"], "header");
     let key = support::key();
-    let kubeconfig =
-        runbook::palette::lab::kubeconfig_for("edge-1", "http://127.0.0.1:1", Some("t"));
-    let mut provisioning = support::cluster("edge-2", 2, "Provisioning", None);
-    provisioning.health = None;
-    let standin = support::start(support::options(
-        &key,
-        vec![
-            support::cluster("edge-1", 1, "Running", Some(kubeconfig.clone())),
-            provisioning,
-        ],
-    ))
-    .await;
+    let standin = edge_standin(&key).await;
     let base = standin.url();
     let ops = &spec["operations"];
     let response_schema = |op: &str| ops[op]["responses"]["200"]["schema"].clone();
@@ -287,8 +296,19 @@ async fn every_answer_of_the_stand_in_fits_its_operation_schema() {
             assert_eq!(next["listmeta"]["continue"], "");
         }
     }
+}
 
-    // The kubeconfig downloads: octet-stream with a Content-Disposition, 404 while not ready.
+/// The kubeconfig downloads: octet-stream with a Content-Disposition, 404 while not ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubeconfig_downloads_fit_their_operations_and_404_while_not_ready() {
+    let spec = spec();
+    let defs = &spec["definitions"];
+    let ops = &spec["operations"];
+    let key = support::key();
+    let standin = edge_standin(&key).await;
+    let base = standin.url();
+    let kubeconfig = edge_kubeconfig();
+    let uid = runbook::palette::standin::uid(0x0c15, 1);
     for (op, asset) in [
         ("v1SpectroClustersUidKubeConfig", "kubeconfig?frp=true"),
         ("v1SpectroClustersUidAdminKubeConfig", "adminKubeconfig"),
@@ -324,8 +344,16 @@ async fn every_answer_of_the_stand_in_fits_its_operation_schema() {
         );
         assert_eq!(body["code"], "ResourceNotFound");
     }
+}
 
-    // Errors are V1Error bodies: no key, a denied project.
+/// Errors are `V1Error` bodies: no key, a denied project.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_v1_error_bodies() {
+    let spec = spec();
+    let defs = &spec["definitions"];
+    let key = support::key();
+    let standin = edge_standin(&key).await;
+    let base = standin.url();
     let url = format!("{base}/v1/dashboard/projects/metadata");
     let unauthorized = get(&url, None, None, reqwest::Method::GET, None).await;
     assert_eq!(unauthorized.status(), 401);
