@@ -538,23 +538,7 @@ fn resource_route(
             None => Ok(page_not_found()),
         };
     }
-    // (namespace, resource, name, subresource)
-    let (ns, res, name, sub): (Option<&str>, &str, Option<&str>, Option<&str>) = match rest {
-        ["namespaces", ns, res, tail @ ..]
-            if !(tail.is_empty() && matches!(*res, "status" | "finalize")) =>
-        {
-            match tail {
-                [] => (Some(ns), res, None, None),
-                [name] => (Some(ns), res, Some(name), None),
-                [name, sub] => (Some(ns), res, Some(name), Some(sub)),
-                _ => return Err(ApiError::unknown_resource()),
-            }
-        }
-        [res] => (None, res, None, None),
-        [res, name] => (None, res, Some(name), None),
-        [res, name, sub] => (None, res, Some(name), Some(sub)),
-        _ => return Err(ApiError::unknown_resource()),
-    };
+    let (ns, res, name, sub) = resource_path(rest)?;
     let Some(rt) = app.store.resolve(group, version, res) else {
         return Err(ApiError::unknown_resource());
     };
@@ -563,22 +547,11 @@ fn resource_route(
     }
     let ns_str = ns.unwrap_or_default();
     if req.checked() {
-        let verb = match (&req.method, name) {
-            (&Method::GET, _) if req.flag("watch") => "watch",
-            (&Method::GET | &Method::HEAD, Some(_)) => "get",
-            (&Method::GET | &Method::HEAD, None) => "list",
-            (&Method::POST, _) => "create",
-            (&Method::PUT, _) => "update",
-            (&Method::PATCH, _) => "patch",
-            (&Method::DELETE, Some(_)) => "delete",
-            (&Method::DELETE, None) => "deletecollection",
-            _ => "",
-        };
         auth::authorize(
             &app.store,
             &req.who,
             &auth::Request {
-                verb,
+                verb: verb_of(req, name),
                 group,
                 plural: &rt.plural,
                 subresource: sub.unwrap_or_default(),
@@ -597,14 +570,64 @@ fn resource_route(
         let name = name.unwrap_or_default();
         return subresource(app, req, &rt, ns_str, name, sub);
     }
+    object_route(app, req, &rt, ns, name)
+}
+
+/// A resource path's parts after `/api/v1` or `/apis/GROUP/VERSION`: (namespace, resource,
+/// name, subresource).
+type ResourcePath<'a> = (Option<&'a str>, &'a str, Option<&'a str>, Option<&'a str>);
+
+fn resource_path<'a>(rest: &[&'a str]) -> Result<ResourcePath<'a>, ApiError> {
+    Ok(match *rest {
+        ["namespaces", ns, res, ref tail @ ..]
+            if !(tail.is_empty() && matches!(res, "status" | "finalize")) =>
+        {
+            match *tail {
+                [] => (Some(ns), res, None, None),
+                [name] => (Some(ns), res, Some(name), None),
+                [name, sub] => (Some(ns), res, Some(name), Some(sub)),
+                _ => return Err(ApiError::unknown_resource()),
+            }
+        }
+        [res] => (None, res, None, None),
+        [res, name] => (None, res, Some(name), None),
+        [res, name, sub] => (None, res, Some(name), Some(sub)),
+        _ => return Err(ApiError::unknown_resource()),
+    })
+}
+
+/// The RBAC verb of a request on a resource (`name`: one object, `None`: the collection).
+fn verb_of(req: &Req, name: Option<&str>) -> &'static str {
     match (&req.method, name) {
-        (&Method::GET, None) if req.flag("watch") => watch_reply(app, req, &rt, ns, None),
-        (&Method::GET, None) => list(app, req, &rt, ns),
+        (&Method::GET, _) if req.flag("watch") => "watch",
+        (&Method::GET | &Method::HEAD, Some(_)) => "get",
+        (&Method::GET | &Method::HEAD, None) => "list",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, Some(_)) => "delete",
+        (&Method::DELETE, None) => "deletecollection",
+        _ => "",
+    }
+}
+
+/// A request on a collection (`name` `None`) or one object of a stored resource type.
+fn object_route(
+    app: &Arc<App>,
+    req: &Req,
+    rt: &ResourceType,
+    ns: Option<&str>,
+    name: Option<&str>,
+) -> Result<Reply, ApiError> {
+    let ns_str = ns.unwrap_or_default();
+    match (&req.method, name) {
+        (&Method::GET, None) if req.flag("watch") => watch_reply(app, req, rt, ns, None),
+        (&Method::GET, None) => list(app, req, rt, ns),
         (&Method::GET, Some(name)) => {
             if req.flag("watch") {
-                return watch_reply(app, req, &rt, ns, Some(name));
+                return watch_reply(app, req, rt, ns, Some(name));
             }
-            let obj = app.store.get(&rt, ns_str, name)?;
+            let obj = app.store.get(rt, ns_str, name)?;
             if req.wants_table() {
                 let rv = obj["metadata"]["resourceVersion"]
                     .as_str()
@@ -612,7 +635,7 @@ fn resource_route(
                     .to_owned();
                 return Ok(Reply::Json(
                     StatusCode::OK,
-                    table::table(&rt, &[&obj], &rv, None, now()),
+                    table::table(rt, &[&obj], &rv, None, now()),
                 ));
             }
             Ok(Reply::Json(StatusCode::OK, obj))
@@ -621,46 +644,46 @@ fn resource_route(
             if rt.namespaced && ns.is_none() {
                 return Err(ApiError::method_not_allowed());
             }
-            let obj = decode_body(req, &rt)?;
+            let obj = decode_body(req, rt)?;
             if !rt.stored() {
                 return Ok(Reply::Json(
                     StatusCode::CREATED,
-                    auth::review(&app.store, &req.who, &rt, ns_str, obj)?,
+                    auth::review(&app.store, &req.who, rt, ns_str, obj)?,
                 ));
             }
             if req.param("dryRun") == Some("All") {
                 return Ok(Reply::Json(StatusCode::CREATED, obj));
             }
-            let created = app.store.create(&rt, ns_str, obj)?;
+            let created = app.store.create(rt, ns_str, obj)?;
             Ok(Reply::Json(StatusCode::CREATED, created))
         }
         (&Method::PUT, Some(name)) => {
-            let obj = decode_body(req, &rt)?;
+            let obj = decode_body(req, rt)?;
             if dry_run(req) {
-                app.store.get(&rt, ns_str, name)?;
+                app.store.get(rt, ns_str, name)?;
                 return Ok(Reply::Json(StatusCode::OK, obj));
             }
             Ok(Reply::Json(
                 StatusCode::OK,
-                app.store.update(&rt, ns_str, name, obj, None)?,
+                app.store.update(rt, ns_str, name, obj, None)?,
             ))
         }
-        (&Method::PATCH, Some(name)) => patch(app, req, &rt, ns_str, name, None),
+        (&Method::PATCH, Some(name)) => patch(app, req, rt, ns_str, name, None),
         (&Method::DELETE, Some(name)) if dry_run(req) => Ok(Reply::Json(
             StatusCode::OK,
-            app.store.get(&rt, ns_str, name)?,
+            app.store.get(rt, ns_str, name)?,
         )),
-        (&Method::DELETE, None) if dry_run(req) => list(app, req, &rt, ns),
+        (&Method::DELETE, None) if dry_run(req) => list(app, req, rt, ns),
         (&Method::DELETE, Some(name)) => {
             let grace = grace_period(req);
-            match app.store.delete(&rt, ns_str, name, grace)? {
+            match app.store.delete(rt, ns_str, name, grace)? {
                 Deleted::Object(o) | Deleted::Status(o) => Ok(Reply::Json(StatusCode::OK, o)),
             }
         }
         (&Method::DELETE, None) => {
-            let (labels, fields) = selectors(req, &rt)?;
-            let (items, rv) = app.store.delete_collection(&rt, ns, &labels, &fields);
-            Ok(Reply::Json(StatusCode::OK, list_doc(&rt, items, rv, None)))
+            let (labels, fields) = selectors(req, rt)?;
+            let (items, rv) = app.store.delete_collection(rt, ns, &labels, &fields);
+            Ok(Reply::Json(StatusCode::OK, list_doc(rt, items, rv, None)))
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -684,27 +707,7 @@ fn events_view(
         return Err(ApiError::unknown_resource());
     }
     let ns_str = ns.unwrap_or_default();
-    let req = Req {
-        method: req.method.clone(),
-        path: req.path.clone(),
-        query: req
-            .query
-            .iter()
-            .map(|(k, v)| {
-                let v = if k == "fieldSelector" {
-                    events::selector_to_core(v)
-                } else {
-                    v.clone()
-                };
-                (k.clone(), v)
-            })
-            .collect(),
-        accept: req.accept.clone(),
-        content_type: req.content_type.clone(),
-        body: req.body.clone(),
-        who: req.who.clone(),
-    };
-    let req = &req;
+    let req = &core_request(req);
     let out = |v: Value| events::to_events_api(&v);
     let current = |name: &str| {
         app.store
@@ -797,6 +800,31 @@ fn events_view(
             Ok(Reply::Json(StatusCode::OK, list_doc(view, items, rv, None)))
         }
         _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// The request as the stored `v1` Events answer it: a field selector on `regarding.*` reads
+/// `involvedObject.*`.
+fn core_request(req: &Req) -> Req {
+    Req {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        query: req
+            .query
+            .iter()
+            .map(|(k, v)| {
+                let v = if k == "fieldSelector" {
+                    events::selector_to_core(v)
+                } else {
+                    v.clone()
+                };
+                (k.clone(), v)
+            })
+            .collect(),
+        accept: req.accept.clone(),
+        content_type: req.content_type.clone(),
+        body: req.body.clone(),
+        who: req.who.clone(),
     }
 }
 
