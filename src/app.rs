@@ -36,7 +36,6 @@ use crate::cluster::{Pinned, Workspace};
 use crate::drive::{Driver, Ending, Procedure, Recording, Setup};
 use crate::exec::process::{Cancel, CancelHandle};
 use crate::exec::runner::{Options as RunOptions, RunMode, Shell};
-use crate::runbook::Catalog;
 use crate::state::{self, Effect, State};
 use crate::ui::{self, Theme};
 use host::{TermRequest, TuiHost, TuiTerminal};
@@ -547,16 +546,7 @@ impl App {
 
     /// Diagnose runs on a job over the catalog, against the context the commands use.
     fn spawn_diagnose(&self) {
-        let catalog = Catalog {
-            runbooks: self
-                .state
-                .catalog
-                .runbooks
-                .iter()
-                .map(|r| (**r).clone())
-                .collect(),
-            errors: Vec::new(),
-        };
+        let catalog = crate::state::clusters::catalog(&self.state);
         jobs::spawn_diagnose(self.ctl_tx.clone(), catalog, self.commands_kubeconfig());
     }
 

@@ -611,6 +611,15 @@ fn verb_of(req: &Req, name: Option<&str>) -> &'static str {
     }
 }
 
+/// One object as a server-side Table (`kubectl get KIND NAME`), at the object's own
+/// resourceVersion.
+fn one_row_table(rt: &ResourceType, obj: &Value) -> Reply {
+    let rv = obj["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default();
+    Reply::Json(StatusCode::OK, table::table(rt, &[obj], rv, None, now()))
+}
+
 /// A request on a collection (`name` `None`) or one object of a stored resource type.
 fn object_route(
     app: &Arc<App>,
@@ -629,14 +638,7 @@ fn object_route(
             }
             let obj = app.store.get(rt, ns_str, name)?;
             if req.wants_table() {
-                let rv = obj["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                return Ok(Reply::Json(
-                    StatusCode::OK,
-                    table::table(rt, &[&obj], &rv, None, now()),
-                ));
+                return Ok(one_row_table(rt, &obj));
             }
             Ok(Reply::Json(StatusCode::OK, obj))
         }
@@ -732,14 +734,7 @@ fn events_view(
         (&Method::GET, Some(name)) => {
             let obj = current(name)?;
             if req.wants_table() {
-                let rv = obj["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                return Ok(Reply::Json(
-                    StatusCode::OK,
-                    table::table(&stored, &[&obj], &rv, None, now()),
-                ));
+                return Ok(one_row_table(&stored, &obj));
             }
             Ok(Reply::Json(StatusCode::OK, out(obj)))
         }

@@ -14,9 +14,14 @@ use serde_json::Value;
 const WAIT: Duration = Duration::from_secs(20);
 
 fn options(data: &Path, target: &str) -> Options {
+    options_in(data, "tests/fixtures/tui", target)
+}
+
+/// The app on `target` from the fixtures folder `dir`, recording sessions under `data`.
+pub(crate) fn options_in(data: &Path, dir: &str, target: &str) -> Options {
     Options {
         target: Some(target.to_owned()),
-        paths: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui")],
+        paths: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)],
         recording: Some(Recording {
             root: data.join("sessions"),
             output_limit: 1024 * 1024,
@@ -26,17 +31,17 @@ fn options(data: &Path, target: &str) -> Options {
     }
 }
 
-fn press(app: &mut Headless, command: Command) {
+pub(crate) fn press(app: &mut Headless, command: Command) {
     app.send(Action::Command(command));
 }
 
-fn type_text(app: &mut Headless, text: &str) {
+pub(crate) fn type_text(app: &mut Headless, text: &str) {
     for c in text.chars() {
         app.send(Action::Input(c));
     }
 }
 
-fn status(state: &State, index: usize) -> Option<Status> {
+pub(crate) fn status(state: &State, index: usize) -> Option<Status> {
     state
         .scenario
         .as_ref()
@@ -49,7 +54,7 @@ fn idle(state: &State) -> bool {
 }
 
 /// The one session folder under `data`, and its `session.json`.
-fn session(data: &Path) -> (PathBuf, Value) {
+pub(crate) fn session(data: &Path) -> (PathBuf, Value) {
     let root = data.join("sessions");
     let folder = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("{}: {e}", root.display()))

@@ -12,48 +12,18 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use runbook::action::{Action, Command, Keymap};
 use runbook::app::{Headless, Options};
-use runbook::drive::Recording;
 use runbook::exec::vars::Vars;
 use runbook::runbook::{Runbook, parse};
 use runbook::state::{Dialog, State, Status, update};
 use runbook::ui::{self, Theme};
 use serde_json::Value;
 
+use crate::app::{options_in, press, session, status, type_text};
+
 const WAIT: Duration = Duration::from_secs(20);
 
-fn fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/edit")
-}
-
 fn options(data: &Path) -> Options {
-    Options {
-        target: Some("edit/edit".to_owned()),
-        paths: vec![fixtures()],
-        recording: Some(Recording {
-            root: data.join("sessions"),
-            output_limit: 1024 * 1024,
-            lab: None,
-        }),
-        ..Options::default()
-    }
-}
-
-fn press(app: &mut Headless, command: Command) {
-    app.send(Action::Command(command));
-}
-
-fn type_text(app: &mut Headless, text: &str) {
-    for c in text.chars() {
-        app.send(Action::Input(c));
-    }
-}
-
-fn status(state: &State, index: usize) -> Option<Status> {
-    state
-        .scenario
-        .as_ref()
-        .and_then(|s| s.items.get(index))
-        .map(|i| i.status)
+    options_in(data, "tests/fixtures/edit", "edit/edit")
 }
 
 fn printed(state: &State, index: usize, text: &str) -> bool {
@@ -71,23 +41,6 @@ fn editor_value(state: &State) -> Option<String> {
         Some(Dialog::Edit(e)) => Some(e.input.value().to_owned()),
         _ => None,
     }
-}
-
-fn session(data: &Path) -> (std::path::PathBuf, Value) {
-    let root = data.join("sessions");
-    let folder = std::fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.join("session.json").is_file())
-        .unwrap_or_else(|| panic!("no session under {}", root.display()));
-    let record = runbook::session::Store::open(folder.clone())
-        .load()
-        .unwrap_or_else(|e| panic!("{e}"));
-    (
-        folder,
-        serde_json::to_value(record).unwrap_or_else(|e| panic!("{e}")),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,7 +211,7 @@ async fn esc_runs_nothing_and_an_edit_is_classified_afresh() {
 }
 
 fn edit_state() -> State {
-    let path = fixtures().join("edit.md");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/edit/edit.md");
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
     let runbooks: Vec<Arc<Runbook>> = vec![Arc::new(parse(&bytes, Path::new("edit.md")))];
     let mut s = State::new(runbooks, Keymap::default(), Vars::new());
