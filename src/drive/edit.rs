@@ -72,6 +72,10 @@ impl Edited {
     /// "edited from the runbook" and a unified diff of the block, for the session and its
     /// report; `mask` hides secret values the user may have typed.
     pub fn notice(&self, line: usize, mask: impl Fn(&str) -> String) -> String {
+        if self.code().trim_end() == self.original.trim_end() {
+            // Enter without a change: the block ran alone, as the runbook wrote it.
+            return format!("run as written, alone (the block at line {line} of the runbook)");
+        }
         let original = format!("{}\n", self.original.trim_end());
         let diff = similar::TextDiff::from_lines(original.as_str(), self.code());
         let unified = diff

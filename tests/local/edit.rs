@@ -161,6 +161,53 @@ async fn an_edited_command_runs_is_recorded_with_its_diff_stays_and_resets() {
     app.quit().await;
 }
 
+/// Enter in the editor without a change runs that block alone, as written (its placeholder
+/// still asked for), and the session says so instead of recording an empty diff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_edit_runs_the_block_as_written_and_says_so() {
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut app = Headless::start(options(data.path()), (80, 24)).unwrap_or_else(|e| panic!("{e}"));
+    press(&mut app, Command::Edit);
+    press(&mut app, Command::Enter);
+    assert!(
+        app.until(
+            WAIT,
+            |s| matches!(&s.dialog, Some(Dialog::Prompt { name, .. }) if name == "pod-name")
+        )
+        .await,
+        "{}",
+        app.screen()
+    );
+    type_text(&mut app, "web-2");
+    press(&mut app, Command::Enter);
+    assert!(
+        app.until(WAIT, |s| status(s, 0) == Some(Status::Passed)
+            && s.running().is_none()
+            && printed(s, 0, "logs of web-2"))
+            .await,
+        "{}",
+        app.screen()
+    );
+    let (_, json) = session(data.path());
+    let notices: Vec<&str> = json["steps"][0]["notices"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.starts_with("run as written, alone")),
+        "{json}"
+    );
+    assert!(
+        !notices
+            .iter()
+            .any(|n| n.starts_with("edited from the runbook")),
+        "{json}"
+    );
+    app.quit().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn esc_runs_nothing_and_an_edit_is_classified_afresh() {
     let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
