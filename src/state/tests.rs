@@ -665,6 +665,18 @@ fn choice(name: &str) -> Choice {
     }
 }
 
+/// The picker state with its placeholder's list asked for (Enter) and answered with `result`.
+fn picker_answered(result: Result<Vec<Choice>, String>) -> T {
+    let mut s = picker_state(Guard::Normal);
+    let effects = cmd(&mut s, Command::Enter);
+    let Some(Effect::ListChoices { token, .. }) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    let token = *token;
+    update(&mut s, Action::Choices { token, result });
+    s
+}
+
 #[test]
 fn a_placeholder_with_a_pick_hint_lists_the_cluster_objects_and_takes_the_chosen_one() {
     let mut s = picker_state(Guard::Normal);
@@ -731,18 +743,7 @@ fn a_placeholder_with_a_pick_hint_lists_the_cluster_objects_and_takes_the_chosen
 
 #[test]
 fn a_failed_list_still_takes_a_typed_value() {
-    let mut s = picker_state(Guard::Normal);
-    let effects = cmd(&mut s, Command::Enter);
-    let Some(Effect::ListChoices { token, .. }) = effects.first() else {
-        panic!("{effects:?}")
-    };
-    update(
-        &mut s,
-        Action::Choices {
-            token: *token,
-            result: Err("connection refused".to_owned()),
-        },
-    );
+    let mut s = picker_answered(Err("connection refused".to_owned()));
     type_text(&mut s, "mgmt-typed");
     cmd(&mut s, Command::Down);
     cmd(&mut s, Command::Enter);
@@ -1049,19 +1050,7 @@ fn alternatives_are_the_users_pick_and_the_confirmation_shows_exactly_what_runs(
 
 #[test]
 fn enter_in_a_filtered_picker_with_one_match_takes_the_match() {
-    let mut s = picker_state(Guard::Normal);
-    let effects = cmd(&mut s, Command::Enter);
-    let Some(Effect::ListChoices { token, .. }) = effects.first() else {
-        panic!("{effects:?}")
-    };
-    let token = *token;
-    update(
-        &mut s,
-        Action::Choices {
-            token,
-            result: Ok(vec![choice("mgmt-a"), choice("mgmt-b7x")]),
-        },
-    );
+    let mut s = picker_answered(Ok(vec![choice("mgmt-a"), choice("mgmt-b7x")]));
     // The typed text is part of one name only: Enter takes that name, not the text.
     type_text(&mut s, "b7");
     cmd(&mut s, Command::Enter);
@@ -1070,19 +1059,7 @@ fn enter_in_a_filtered_picker_with_one_match_takes_the_match() {
 
 #[test]
 fn a_filter_matching_several_takes_the_typed_text_until_one_is_picked() {
-    let mut s = picker_state(Guard::Normal);
-    let effects = cmd(&mut s, Command::Enter);
-    let Some(Effect::ListChoices { token, .. }) = effects.first() else {
-        panic!("{effects:?}")
-    };
-    let token = *token;
-    update(
-        &mut s,
-        Action::Choices {
-            token,
-            result: Ok(vec![choice("mgmt-a"), choice("mgmt-b")]),
-        },
-    );
+    let mut s = picker_answered(Ok(vec![choice("mgmt-a"), choice("mgmt-b")]));
     type_text(&mut s, "mgmt");
     cmd(&mut s, Command::Enter);
     assert_eq!(s.value("pod-name").as_deref(), Some("mgmt"));
