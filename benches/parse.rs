@@ -16,6 +16,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pulldown_cmark::{Options, Parser};
 use runbook::runbook::{Scenario, parse};
 
+#[path = "../tests/hostile_support/mod.rs"]
+mod hostile_support;
+use hostile_support::{MIB, deep_front_matter, deep_substitution, many_placeholders};
+
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -93,8 +97,6 @@ fn blank_front_matter(bytes: &[u8]) -> Vec<u8> {
     format!("{blank}{}", &rest[end + 5..]).into_bytes()
 }
 
-const MIB: usize = 1024 * 1024;
-
 /// A plain runbook of 1 MiB: scenarios of realistic steps, commands and outputs.
 fn plain() -> String {
     let mut text = String::from("---\ntitle: Plain\ntags: [a, b]\n---\n\n");
@@ -114,43 +116,6 @@ fn plain() -> String {
         );
     }
     text
-}
-
-fn deep_substitution() -> String {
-    let head = "## Scenario - Deep\n\n### Debug Steps\n\n1. Run it.\n\n   ```bash\n   echo ";
-    let levels = (MIB - head.len() - 16) / 3;
-    format!(
-        "{head}{}x{}\n   ```\n",
-        "$(".repeat(levels),
-        ")".repeat(levels)
-    )
-}
-
-fn deep_front_matter() -> String {
-    let levels = (MIB - 200) / 2;
-    format!(
-        "---\ntitle: Deep\ntags: {}{}\n---\n\n## Scenario - Still Here\n\n### Debug Steps\n\n1. Step.\n",
-        "[".repeat(levels),
-        "]".repeat(levels)
-    )
-}
-
-fn many_placeholders() -> String {
-    let mut code =
-        String::from("## Scenario - Many\n\n### Debug Steps\n\n1. Fill them in.\n\n   ```bash\n");
-    let mut line = String::from("   echo");
-    for n in 0..100_000 {
-        let p = format!(" <v-{n}>");
-        if line.len() + p.len() > 120 {
-            code.push_str(&line);
-            code.push('\n');
-            line = String::from("   echo");
-        }
-        line.push_str(&p);
-    }
-    code.push_str(&line);
-    code.push_str("\n   ```\n");
-    code
 }
 
 /// What `runbook show` and `lint`, and the TUI opening a scenario, do with a file.

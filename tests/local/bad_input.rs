@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use runbook::runbook::{Catalog, MAX_FILE_BYTES, Severity, parse};
 
+use crate::hostile_support::{MIB, deep_front_matter, deep_substitution, many_placeholders};
+
 fn fixtures() -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mdx");
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -211,49 +213,6 @@ fn unterminated_fence_and_comment_are_reported_with_their_line() {
             .iter()
             .any(|w| w.code == "unterminated-comment" && w.line == 2)
     );
-}
-
-/// 1 MiB, the size the hostile cases are measured at (see `benches/parse.rs`).
-const MIB: usize = 1024 * 1024;
-
-/// A runbook whose only command nests `$(` about 350,000 levels deep (1 MiB).
-fn deep_substitution() -> String {
-    let head = "## Scenario - Deep\n\n### Debug Steps\n\n1. Run it.\n\n   ```bash\n   echo ";
-    let levels = (MIB - head.len() - 16) / 3;
-    format!(
-        "{head}{}x{}\n   ```\n",
-        "$(".repeat(levels),
-        ")".repeat(levels)
-    )
-}
-
-/// Front matter nested 500,000 flow levels deep (1 MiB), then a normal body.
-fn deep_front_matter() -> String {
-    let levels = (MIB - 200) / 2;
-    format!(
-        "---\ntitle: Deep\ntags: {}{}\n---\n\n## Scenario - Still Here\n\n### Debug Steps\n\n1. Step.\n",
-        "[".repeat(levels),
-        "]".repeat(levels)
-    )
-}
-
-/// One command block holding 100,000 distinct placeholders on 120-byte lines (about 1 MiB).
-fn many_placeholders() -> String {
-    let mut code = String::with_capacity(MIB + 4096);
-    code.push_str("## Scenario - Many\n\n### Debug Steps\n\n1. Fill them in.\n\n   ```bash\n");
-    let mut line = String::from("   echo");
-    for n in 0..100_000 {
-        let p = format!(" <v-{n}>");
-        if line.len() + p.len() > 120 {
-            code.push_str(&line);
-            code.push('\n');
-            line = String::from("   echo");
-        }
-        line.push_str(&p);
-    }
-    code.push_str(&line);
-    code.push_str("\n   ```\n");
-    code
 }
 
 /// Loads `hostile` next to a plain runbook through the catalog (as `runbook list` does), and

@@ -4,6 +4,9 @@
 //! One test binary for all of them: each binary links the whole crate (kube, rustls, axum,
 //! jaq), so a binary per file made CI spend most of its time linking.
 
+#[path = "../hostile_support/mod.rs"]
+mod hostile_support;
+
 mod app;
 mod bad_input;
 mod bundled;
