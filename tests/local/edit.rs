@@ -18,7 +18,7 @@ use runbook::state::{Dialog, State, Status, update};
 use runbook::ui::{self, Theme};
 use serde_json::Value;
 
-use crate::app::{options_in, press, session, status, type_text};
+use crate::app::{options_in, press, session, start_and_resume, status, type_text};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -239,16 +239,7 @@ async fn a_resumed_session_puts_the_edit_back_on_its_step() {
         "{json}"
     );
 
-    let mut second =
-        Headless::start(options(data.path()), (80, 24)).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        second
-            .until(WAIT, |s| matches!(s.dialog, Some(Dialog::Resume(_))))
-            .await,
-        "{}",
-        second.screen()
-    );
-    press(&mut second, Command::Enter);
+    let mut second = start_and_resume(options(data.path())).await;
     assert!(
         second
             .until(WAIT, |s| s
