@@ -152,7 +152,8 @@ pub struct Cache {
     rest: Option<BufReader<std::fs::File>>,
     /// The cache file's mtime: files older than it are taken by size and mtime.
     written_ns: i128,
-    entries: HashMap<PathBuf, Entry>,
+    /// By path (as stored: a path that is not UTF-8 is never found).
+    entries: HashMap<String, Entry>,
     /// Paths used by this run, in order: kept first when the file is trimmed.
     used: Vec<PathBuf>,
     fresh: Vec<(PathBuf, Record)>,
@@ -236,7 +237,7 @@ impl Cache {
     /// those remembered and the file is older than the cache: no need to read it.
     pub fn unchanged<T: Part>(&self, path: &Path, meta: &std::fs::Metadata) -> Option<T> {
         let mtime_ns = mtime_ns(meta);
-        let entry = self.entries.get(path).filter(|e| {
+        let entry = self.entries.get(path.to_str()?).filter(|e| {
             e.key.size == meta.len() && e.key.mtime_ns == mtime_ns && mtime_ns < self.written_ns
         })?;
         self.decode(path, entry)
@@ -244,7 +245,7 @@ impl Cache {
 
     /// What is cached for `path` at exactly this content, if any.
     pub fn lookup<T: Part>(&self, path: &Path, key: &Key) -> Option<T> {
-        let entry = self.entries.get(path).filter(|e| e.key == *key)?;
+        let entry = self.entries.get(path.to_str()?).filter(|e| e.key == *key)?;
         self.decode(path, entry)
     }
 
@@ -256,7 +257,7 @@ impl Cache {
         T::decode(json, path)
     }
 
-    /// Marks `path` as used by this run (hit or miss).
+    /// Marks `path` as used by this run (hit or miss): kept first when the cache is trimmed.
     pub fn touch(&mut self, path: &Path) {
         self.used.push(path.to_owned());
     }
@@ -320,9 +321,10 @@ impl Cache {
             }
         }
         // Entries used by this run first, then the others, up to the cap.
-        let mut rest: Vec<(&PathBuf, &Entry)> = self.entries.iter().collect();
-        let used: std::collections::HashSet<&PathBuf> = self.used.iter().collect();
-        rest.sort_by_key(|(p, _)| (!used.contains(p), (*p).clone()));
+        let mut rest: Vec<(&String, &Entry)> = self.entries.iter().collect();
+        let used: std::collections::HashSet<&str> =
+            self.used.iter().filter_map(|p| p.to_str()).collect();
+        rest.sort_by_key(|(p, _)| (!used.contains(p.as_str()), p.as_str()));
         for (path, entry) in rest {
             if count >= MAX_ENTRIES {
                 break;
@@ -334,7 +336,7 @@ impl Cache {
             ) else {
                 continue;
             };
-            if written.insert(path.clone()) {
+            if written.insert(PathBuf::from(path)) {
                 add(head, summary, runbook);
                 count += 1;
             }
@@ -385,7 +387,7 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
 }
 
 /// One index line, which starts at byte `at` of the index.
-fn parse_line(line: &str, at: usize) -> Option<(PathBuf, Entry)> {
+fn parse_line(line: &str, at: usize) -> Option<(String, Entry)> {
     let mut fields = line.splitn(5, '\t');
     let path: String = serde_json::from_str(fields.next()?).ok()?;
     let size = fields.next()?.parse().ok()?;
@@ -399,7 +401,7 @@ fn parse_line(line: &str, at: usize) -> Option<(PathBuf, Entry)> {
     let summary = fields.next()?;
     let summary_at = line.len() - summary.len();
     Some((
-        PathBuf::from(path),
+        path,
         Entry {
             key: Key {
                 size,

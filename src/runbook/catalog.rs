@@ -318,12 +318,8 @@ fn is_runbook_file(path: &Path) -> bool {
 
 fn collect_files(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => {
-            let mut found = Vec::new();
-            walk_dir(path, &mut found, errors, 0);
-            found.sort();
-            files.extend(found);
-        }
+        // In path order: each folder is walked in name order.
+        Ok(meta) if meta.is_dir() => walk_dir(path, files, errors, 0),
         // A file named on the command line is read whatever its extension.
         Ok(_) => files.push(path.to_owned()),
         Err(err) => errors.push(diag(
@@ -353,13 +349,20 @@ fn walk_dir(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>, d
             return;
         }
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
+    // Sorted by name, files and folders together, then walked in that order: the files come
+    // out sorted by path (`Path`'s order compares names component by component), for the
+    // cost of comparing names.
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = entries
+        .flatten()
+        .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
+        .collect();
+    entries.sort_unstable_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
+    for (path, kind) in entries {
         if kind.is_dir() {
-            if !entry.file_name().to_string_lossy().starts_with('.') {
+            let hidden = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if !hidden {
                 walk_dir(&path, found, errors, depth + 1);
             }
         } else if is_runbook_file(&path) {
@@ -409,11 +412,6 @@ fn load_through<T: Part>(mut cache: Cache, files: &[PathBuf]) -> Vec<Result<T, L
             })
         })
         .collect();
-    for (path, l) in files.iter().zip(&loaded) {
-        if !matches!(l, Loaded::Failed(_)) {
-            cache.touch(path);
-        }
-    }
     let out: Vec<(Result<T, LoadError>, Option<_>)> = files
         .par_iter()
         .zip(loaded)
@@ -428,13 +426,19 @@ fn load_through<T: Part>(mut cache: Cache, files: &[PathBuf]) -> Vec<Result<T, L
         })
         .collect();
     let mut out = out;
-    for (path, (_, record)) in files.iter().zip(&mut out) {
-        if let Some(record) = record.take() {
-            cache.put(path, record);
+    // All hits (the usual warm run): nothing to write, so nothing to remember.
+    if out.iter().any(|(_, record)| record.is_some()) {
+        for (path, (result, record)) in files.iter().zip(&mut out) {
+            if result.is_ok() {
+                cache.touch(path);
+            }
+            if let Some(record) = record.take() {
+                cache.put(path, record);
+            }
         }
+        // A cache that cannot be written costs the next run a parse, nothing more.
+        let _ = cache.save();
     }
-    // A cache that cannot be written costs the next run a parse, nothing more.
-    let _ = cache.save();
     out.into_iter().map(|(result, _)| result).collect()
 }
 

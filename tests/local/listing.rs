@@ -182,3 +182,31 @@ fn list_from_a_warm_cache_and_show_from_the_same_cache_agree_with_a_cold_parse()
         assert!(String::from_utf8_lossy(&parsed).contains("\"scenarios\""));
     }
 }
+
+#[test]
+fn a_folder_loads_in_path_order_as_paths_compare_not_as_strings() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = "## Scenario - One\n\n### Debug Steps\n\n1. Step.\n";
+    // As strings "a-b/x.md" < "a.md" < "a/y.md"; as paths a/y.md < a-b/x.md < a.md.
+    for file in [
+        "a.md",
+        "a-b/x.md",
+        "a/y.md",
+        "a/b/z.md",
+        "a/c.md",
+        ".hidden/h.md",
+    ] {
+        let path = dir.path().join(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let catalog = Catalog::load(&[dir.path().to_owned()], false);
+    let paths: Vec<PathBuf> = catalog.runbooks.iter().map(|r| r.path.clone()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted);
+    let ids: Vec<&str> = catalog.runbooks.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["z", "c", "y", "x", "a"]);
+}
