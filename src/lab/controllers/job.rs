@@ -1,0 +1,106 @@
+//! The job controller: a Job gets the selector and labels the server gives it, runs up to
+//! `parallelism` pods at a time until `completions` of them have succeeded, then is
+//! `Complete` (with `SuccessCriteriaMet`, as v1.32 says it). A CronJob's Job (`kubectl create
+//! job --from=cronjob/x`) is an ordinary Job owned by the CronJob.
+
+use serde_json::{Value, json};
+
+use super::{Ctx, active, condition, key_of, kubelet, owned, ready, set_status, uid};
+use crate::lab::clock::{now, timestamp};
+use crate::lab::store::Inner;
+
+fn spec_n(job: &Value, field: &str) -> usize {
+    job["spec"][field]
+        .as_u64()
+        .map_or(1, |n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// The selector and template labels the API server gives a Job without `manualSelector`.
+fn with_selector(job: &Value) -> Option<Value> {
+    if !job["spec"]["selector"].is_null() || job["spec"]["manualSelector"] == true {
+        return None;
+    }
+    let id = uid(job).to_owned();
+    let job_name = job["metadata"]["name"].clone();
+    let mut next = job.clone();
+    next["spec"]["selector"] = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": id}});
+    let labels = &mut next["spec"]["template"]["metadata"]["labels"];
+    labels["batch.kubernetes.io/controller-uid"] = json!(id);
+    labels["batch.kubernetes.io/job-name"] = job_name.clone();
+    labels["controller-uid"] = json!(id);
+    labels["job-name"] = job_name;
+    Some(next)
+}
+
+pub(super) fn job(ctx: &mut Ctx, inner: &mut Inner, job: &Value) {
+    let mut job = job.clone();
+    if let Some(next) = with_selector(&job) {
+        inner.put_internal(&key_of(inner, "Job"), next.clone());
+        job = next;
+    }
+    let ns = super::namespace(&job).to_owned();
+    let completions = spec_n(&job, "completions");
+    let parallelism = spec_n(&job, "parallelism");
+    let old = job["status"].clone();
+    let complete = old["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Complete" && c["status"] == "True")
+    });
+    let pods = owned(inner, "Pod", &ns, &job);
+    let succeeded = pods
+        .iter()
+        .filter(|p| p["status"]["phase"] == "Succeeded")
+        .count()
+        .max(usize::try_from(old["succeeded"].as_u64().unwrap_or(0)).unwrap_or(0));
+    let running = pods.iter().filter(|p| active(p)).count();
+    if !complete && job["spec"]["suspend"] != true {
+        let room = parallelism.min(completions.saturating_sub(succeeded));
+        for _ in running..room {
+            let pod = kubelet::pod_from(
+                &job,
+                &job["spec"]["template"],
+                &format!("{}-", super::name(&job)),
+                None,
+                &[],
+            );
+            kubelet::create(ctx, inner, pod);
+        }
+    }
+    let pods = owned(inner, "Pod", &ns, &job);
+    let active_n = pods.iter().filter(|p| active(p)).count();
+    let ready_n = pods.iter().filter(|p| ready(p)).count();
+    let at = timestamp(now());
+    let mut status = json!({
+        "startTime": old["startTime"].as_str().unwrap_or(&at),
+        "ready": ready_n,
+        "terminating": 0,
+        "uncountedTerminatedPods": {},
+    });
+    if active_n > 0 {
+        status["active"] = json!(active_n);
+    }
+    if succeeded > 0 {
+        status["succeeded"] = json!(succeeded);
+    }
+    if succeeded >= completions {
+        let msg = "Reached expected number of succeeded pods";
+        status["completionTime"] = json!(old["completionTime"].as_str().unwrap_or(&at));
+        let mut met = condition(
+            &old,
+            "SuccessCriteriaMet",
+            "True",
+            "CompletionsReached",
+            msg,
+        );
+        let mut done = condition(&old, "Complete", "True", "CompletionsReached", msg);
+        for c in [&mut met, &mut done] {
+            if let Some(m) = c.as_object_mut()
+                && let Some(t) = m.remove("lastUpdateTime")
+            {
+                m.insert("lastProbeTime".into(), t);
+            }
+        }
+        status["conditions"] = json!([met, done]);
+    }
+    set_status(inner, &job, status);
+}
