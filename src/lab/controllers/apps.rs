@@ -74,15 +74,124 @@ fn revision(rs: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-/// `maxSurge` as a number of pods (25% by default, rounded up).
-fn max_surge(deploy: &Value, desired: usize) -> usize {
-    match &deploy["spec"]["strategy"]["rollingUpdate"]["maxSurge"] {
+/// `maxSurge` and `maxUnavailable` as numbers of pods (25% each by default; a percentage
+/// rounds up for the surge and down for unavailability; both zero means one unavailable).
+fn limits(deploy: &Value, desired: usize) -> (usize, usize) {
+    let resolve = |v: &Value, up: bool| match v {
         Value::Number(n) => n.as_u64().map_or(0, |n| usize::try_from(n).unwrap_or(0)),
-        Value::String(s) if s.ends_with('%') => {
+        Value::String(s) => {
             let pct: usize = s.trim_end_matches('%').parse().unwrap_or(25);
-            (desired * pct).div_ceil(100)
+            if up {
+                (desired * pct).div_ceil(100)
+            } else {
+                desired * pct / 100
+            }
         }
-        _ => desired.div_ceil(4),
+        _ if up => desired.div_ceil(4),
+        _ => desired / 4,
+    };
+    let ru = &deploy["spec"]["strategy"]["rollingUpdate"];
+    let surge = resolve(&ru["maxSurge"], true);
+    let unavailable = resolve(&ru["maxUnavailable"], false);
+    if surge == 0 && unavailable == 0 {
+        (0, 1)
+    } else {
+        (surge, unavailable)
+    }
+}
+
+/// The stored copy of a ReplicaSet (after this sync's writes).
+fn fresh(inner: &Inner, rs: &Value) -> Value {
+    super::get(inner, "ReplicaSet", namespace(rs), name(rs)).unwrap_or_else(|| rs.clone())
+}
+
+/// The rolling update, step by step as the real controller takes it: the new set grows while
+/// the total stays within `desired + maxSurge`; old sets shrink (unhealthy pods first) while the
+/// available pods stay at or above `desired - maxUnavailable`.
+fn rolling(inner: &mut Inner, deploy: &Value, new_rs: &Value, olds: &[Value]) {
+    let desired = replicas(deploy);
+    let (surge, unavailable) = limits(deploy, desired);
+    let new_rs = fresh(inner, new_rs);
+    let mut olds: Vec<Value> = olds.iter().map(|r| fresh(inner, r)).collect();
+    olds.sort_by_key(|r| {
+        r["metadata"]["creationTimestamp"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    let total =
+        |new: &Value, olds: &[Value]| replicas(new) + olds.iter().map(replicas).sum::<usize>();
+    let current = replicas(&new_rs);
+    if current > desired {
+        scale(inner, deploy, &new_rs, desired);
+    } else if current < desired {
+        let all = total(&new_rs, &olds);
+        let max_total = desired + surge;
+        if all < max_total {
+            let up = (max_total - all).min(desired - current);
+            scale(inner, deploy, &new_rs, current + up);
+        }
+    }
+    let new_rs = fresh(inner, &new_rs);
+    if olds.iter().map(replicas).sum::<usize>() == 0 {
+        return;
+    }
+    let min_available = desired.saturating_sub(unavailable);
+    let new_unavailable = replicas(&new_rs).saturating_sub(status_n(&new_rs, "availableReplicas"));
+    let all = total(&new_rs, &olds);
+    let Some(mut budget) = all
+        .checked_sub(min_available + new_unavailable)
+        .filter(|b| *b > 0)
+    else {
+        return;
+    };
+    // Pods that are not available go first.
+    for rs in &mut olds {
+        let unhealthy = replicas(rs).saturating_sub(status_n(rs, "availableReplicas"));
+        let down = unhealthy.min(budget);
+        if down == 0 {
+            continue;
+        }
+        scale(inner, deploy, rs, replicas(rs) - down);
+        *rs = fresh(inner, rs);
+        budget -= down;
+        if budget == 0 {
+            break;
+        }
+    }
+    let available: usize = status_n(&new_rs, "availableReplicas")
+        + olds
+            .iter()
+            .map(|r| status_n(r, "availableReplicas"))
+            .sum::<usize>();
+    if available <= min_available {
+        return;
+    }
+    let mut left = available - min_available;
+    for rs in &olds {
+        let down = replicas(rs).min(left);
+        if down == 0 {
+            continue;
+        }
+        scale(inner, deploy, rs, replicas(rs) - down);
+        left -= down;
+        if left == 0 {
+            break;
+        }
+    }
+}
+
+/// `Recreate`: every old pod gone before the new set grows.
+fn recreate(inner: &mut Inner, deploy: &Value, new_rs: &Value, olds: &[Value]) {
+    for rs in olds {
+        scale(inner, deploy, &fresh(inner, rs), 0);
+    }
+    let old_pods = olds
+        .iter()
+        .map(|rs| owned(inner, "Pod", namespace(rs), rs).len())
+        .sum::<usize>();
+    if old_pods == 0 {
+        scale(inner, deploy, &fresh(inner, new_rs), replicas(deploy));
     }
 }
 
@@ -170,7 +279,7 @@ pub(super) fn deployment(_ctx: &mut Ctx, inner: &mut Inner, deploy: &Value) {
             labels[HASH] = json!(hash);
             let mut annotations = json!({
                 "deployment.kubernetes.io/desired-replicas": desired.to_string(),
-                "deployment.kubernetes.io/max-replicas": (desired + max_surge(deploy, desired)).to_string(),
+                "deployment.kubernetes.io/max-replicas": (desired + limits(deploy, desired).0).to_string(),
                 REVISION: (max_rev + 1).to_string(),
             });
             if change_cause.is_string() {
@@ -197,20 +306,16 @@ pub(super) fn deployment(_ctx: &mut Ctx, inner: &mut Inner, deploy: &Value) {
         }
     };
     let new_name = new_rs.as_ref().map(|r| name(r).to_owned());
-    // Scale: the new ReplicaSet to the desired count, the old ones to zero once it is
-    // available (a paused Deployment scales whichever set is current).
     if let Some(rs) = &new_rs {
-        scale(inner, deploy, rs, desired);
-    }
-    let new_available = new_rs
-        .as_ref()
-        .and_then(|r| super::get(inner, "ReplicaSet", &ns, name(r)))
-        .map_or(0, |r| status_n(&r, "availableReplicas"));
-    if new_rs.is_some() && new_available >= desired {
-        for rs in &sets {
-            if Some(name(rs)) != new_name.as_deref() {
-                scale(inner, deploy, rs, 0);
-            }
+        let olds: Vec<Value> = sets
+            .iter()
+            .filter(|r| name(r) != name(rs))
+            .cloned()
+            .collect();
+        if deploy["spec"]["strategy"]["type"] == "Recreate" {
+            recreate(inner, deploy, rs, &olds);
+        } else {
+            rolling(inner, deploy, rs, &olds);
         }
     }
     // The revision annotation follows the newest ReplicaSet.
