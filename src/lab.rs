@@ -11,7 +11,7 @@
 //! - [`events`]: the Events the stand-in controllers and kubelet record (rules in
 //!   `api/events.yaml`), one store served as `v1` and `events.k8s.io/v1`;
 //! - `controllers`: the workload controllers, scheduler, kubelet and garbage collector
-//!   (Deployment → ReplicaSet → Pod, DaemonSet, StatefulSet, Job), driven after each write;
+//!   (Deployment → `ReplicaSet` → Pod, `DaemonSet`, `StatefulSet`, Job), driven after each write;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
 //!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field

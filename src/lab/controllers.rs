@@ -2,13 +2,13 @@
 //! cluster runs, simulated (nothing is executed) so that the lab behaves over time.
 //!
 //! It owns:
-//! - [`apps`]: Deployment → ReplicaSet (rollouts, revisions, `rollout undo`/`restart`, scale)
-//!   and ReplicaSet → Pods, with ownerReferences and `pod-template-hash` as the real ones;
-//! - [`sets`]: DaemonSet (one pod per node whose taints the pod tolerates) and StatefulSet
+//! - [`apps`]: Deployment → `ReplicaSet` (rollouts, revisions, `rollout undo`/`restart`, scale)
+//!   and `ReplicaSet` → Pods, with ownerReferences and `pod-template-hash` as the real ones;
+//! - [`sets`]: `DaemonSet` (one pod per node whose taints the pod tolerates) and `StatefulSet`
 //!   (ordinal pods, created in order);
-//! - [`job`]: Job → pods that complete (CronJob's Jobs are Jobs: `kubectl create job --from`);
+//! - [`job`]: Job → pods that complete (`CronJob`'s Jobs are Jobs: `kubectl create job --from`);
 //! - [`kubelet`]: the scheduler's node choice and the kubelet's steps (Pending →
-//!   ContainerCreating → Running, → Succeeded for run-to-completion pods, Terminating → gone);
+//!   `ContainerCreating` → Running, → Succeeded for run-to-completion pods, Terminating → gone);
 //! - [`gc`]: garbage collection through ownerReferences (background, `Foreground`, `Orphan`).
 //!
 //! [`Controllers`] wraps the lab's reactor: after each write the store hands it the watch events

@@ -1,7 +1,7 @@
 //! Issue 13 §2: the practice cluster's controllers, driven with the real kubectl. Deployments
-//! make ReplicaSets and pods (owners, hashes, rollouts, history, undo), scale, garbage
-//! collection through ownerReferences, DaemonSets per node, StatefulSet ordinals, Jobs that
-//! complete. The practice cluster's three nodes are control-plane nodes with the NoSchedule
+//! make `ReplicaSets` and pods (owners, hashes, rollouts, history, undo), scale, garbage
+//! collection through ownerReferences, `DaemonSets` per node, `StatefulSet` ordinals, Jobs that
+//! complete. The practice cluster's three nodes are control-plane nodes with the `NoSchedule`
 //! taint, so these labs get an untainted worker node as an extra seed object.
 
 use std::time::{Duration, Instant};
@@ -177,7 +177,24 @@ fn a_deployment_runs_its_pods_through_a_replica_set_and_rolls_out() {
             Err(format!("{n} pods"))
         }
     });
-    lab.kubectl_ok(&["scale", "deployment", "web", "-n", "shop", "--replicas=2"]);
+}
+
+#[test]
+fn set_image_rolls_out_a_new_replica_set_with_history_undo_and_restart() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = lab();
+    lab.kubectl_ok(&["create", "namespace", "shop"]);
+    lab.kubectl_ok(&[
+        "create",
+        "deployment",
+        "web",
+        "-n",
+        "shop",
+        "--image=nginx:1.27",
+        "--replicas=2",
+    ]);
     rollout_status(&lab, "deployment/web", "shop");
 
     // set image: a new ReplicaSet at revision 2, the old one scaled to zero.
@@ -356,7 +373,7 @@ fn a_daemon_set_runs_one_pod_per_node_it_tolerates() {
         return;
     }
     let lab = lab();
-    let manifest = r#"
+    let manifest = r"
 apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: agent, namespace: kube-system}
@@ -377,7 +394,7 @@ spec:
     spec:
       tolerations: [{key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}]
       containers: [{name: agent, image: busybox:1.36}]
-"#;
+";
     let out = lab.sh(&format!("kubectl apply -f - <<'EOF'\n{manifest}\nEOF"));
     assert!(
         out.status.success(),

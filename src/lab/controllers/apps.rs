@@ -1,11 +1,11 @@
 //! The deployment and replica-set controllers.
 //!
-//! A Deployment's pod template names its ReplicaSet (`<deployment>-<template hash>`, with the
+//! A Deployment's pod template names its `ReplicaSet` (`<deployment>-<template hash>`, with the
 //! `pod-template-hash` label and selector); a changed template (`set image`, `rollout restart`,
-//! `rollout undo` back to an old template) makes or revives that ReplicaSet at the next
+//! `rollout undo` back to an old template) makes or revives that `ReplicaSet` at the next
 //! revision (`deployment.kubernetes.io/revision`, `kubernetes.io/change-cause` copied), scales
 //! it to the desired replicas and scales the old ones to zero once the new one is available.
-//! A paused Deployment is only scaled. The ReplicaSet controller keeps the count of its pods.
+//! A paused Deployment is only scaled. The `ReplicaSet` controller keeps the count of its pods.
 
 use serde_json::{Value, json};
 
@@ -100,7 +100,7 @@ fn limits(deploy: &Value, desired: usize) -> (usize, usize) {
     }
 }
 
-/// The stored copy of a ReplicaSet (after this sync's writes).
+/// The stored copy of a `ReplicaSet` (after this sync's writes).
 fn fresh(inner: &Inner, rs: &Value) -> Value {
     super::get(inner, "ReplicaSet", namespace(rs), name(rs)).unwrap_or_else(|| rs.clone())
 }
@@ -195,7 +195,7 @@ fn recreate(inner: &mut Inner, deploy: &Value, new_rs: &Value, olds: &[Value]) {
     }
 }
 
-/// Scale a ReplicaSet, saying so as the deployment controller does.
+/// Scale a `ReplicaSet`, saying so as the deployment controller does.
 fn scale(inner: &mut Inner, deploy: &Value, rs: &Value, to: usize) {
     let from = replicas(rs);
     if from == to {

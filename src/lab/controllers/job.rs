@@ -1,7 +1,7 @@
 //! The job controller: a Job gets the selector and labels the server gives it, runs up to
 //! `parallelism` pods at a time until `completions` of them have succeeded, then is
-//! `Complete` (with `SuccessCriteriaMet`, as v1.32 says it). A CronJob's Job (`kubectl create
-//! job --from=cronjob/x`) is an ordinary Job owned by the CronJob.
+//! `Complete` (with `SuccessCriteriaMet`, as v1.32 says it). A `CronJob`'s Job (`kubectl create
+//! job --from=cronjob/x`) is an ordinary Job owned by the `CronJob`.
 
 use serde_json::{Value, json};
 

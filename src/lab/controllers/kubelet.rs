@@ -1,5 +1,5 @@
 //! The scheduler's choice of node and the kubelet's steps for the pods the controllers make:
-//! created Pending (scheduled, ContainerCreating), Running and ready one step later, Succeeded
+//! created Pending (scheduled, `ContainerCreating`), Running and ready one step later, Succeeded
 //! one more step later when the pod runs to completion (`restartPolicy` other than `Always`);
 //! a pod deleted by a controller is Terminating for one step, then gone. A step is
 //! [`super::Ctx::later`]'s delay (`Timing::kubelet_delay`).
@@ -427,12 +427,11 @@ pub(super) fn pod_from(
         m.remove("creationTimestamp");
     }
     meta["namespace"] = owner["metadata"]["namespace"].clone();
-    match name {
-        Some(n) => meta["name"] = json!(n),
-        None => {
-            meta["generateName"] = json!(prefix);
-            meta["name"] = json!(format!("{prefix}{}", random_suffix(5)));
-        }
+    if let Some(n) = name {
+        meta["name"] = json!(n);
+    } else {
+        meta["generateName"] = json!(prefix);
+        meta["name"] = json!(format!("{prefix}{}", random_suffix(5)));
     }
     for (k, v) in labels {
         meta["labels"][*k] = json!(v);

@@ -1,8 +1,8 @@
 //! The daemon-set and stateful-set controllers.
 //!
-//! A DaemonSet runs one pod on every node whose labels match its `nodeSelector` and whose
-//! NoSchedule/NoExecute taints its pods tolerate (with the tolerations the real controller adds
-//! to every daemon pod); pods of an older template are replaced. A StatefulSet runs pods
+//! A `DaemonSet` runs one pod on every node whose labels match its `nodeSelector` and whose
+//! `NoSchedule`/`NoExecute` taints its pods tolerate (with the tolerations the real controller adds
+//! to every daemon pod); pods of an older template are replaced. A `StatefulSet` runs pods
 //! `<name>-0` … `<name>-N-1`, each created once the one before it is Running and ready
 //! (`OrderedReady`; `Parallel` creates them all), and scales down from the highest ordinal.
 
