@@ -486,3 +486,44 @@ pub(super) fn replica_set(ctx: &mut Ctx, inner: &mut Inner, rs: &Value) {
     count(&mut status, "availableReplicas", ready_n);
     set_status(inner, rs, status);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_compare_as_go_structs_do() {
+        // What kubectl's `rollout undo` sends back vs. what a protobuf create stored.
+        let stored = json!({"metadata": {"labels": {"app": "web", HASH: "abc"}},
+            "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27", "resources": {}}], "hostNetwork": false}});
+        let undo = json!({"metadata": {"creationTimestamp": null, "labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27", "resources": {}}]}});
+        assert_eq!(bare_template(&stored), bare_template(&undo));
+        let other = json!({"metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "nginx", "image": "nginx:1.28"}]}});
+        assert_ne!(bare_template(&stored), bare_template(&other));
+        assert_ne!(
+            template_hash(&bare_template(&stored)),
+            template_hash(&bare_template(&other))
+        );
+    }
+
+    #[test]
+    fn rolling_limits_round_as_the_real_controller() {
+        let d = |ru: Value| json!({"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": ru}}});
+        // 25% of 3: surge rounds up to 1, unavailable down to 0.
+        assert_eq!(limits(&d(json!({})), 3), (1, 0));
+        assert_eq!(
+            limits(&d(json!({"maxSurge": "50%", "maxUnavailable": "50%"})), 3),
+            (2, 1)
+        );
+        assert_eq!(
+            limits(&d(json!({"maxSurge": 0, "maxUnavailable": 0})), 3),
+            (0, 1)
+        );
+        assert_eq!(
+            limits(&d(json!({"maxSurge": 2, "maxUnavailable": 1})), 10),
+            (2, 1)
+        );
+    }
+}

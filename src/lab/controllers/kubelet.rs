@@ -444,3 +444,57 @@ pub(super) fn pod_from(
         "spec": template["spec"].clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(taints: Value) -> Value {
+        json!({"metadata": {"name": "n1", "labels": {"kubernetes.io/os": "linux"}}, "spec": {"taints": taints}})
+    }
+
+    #[test]
+    fn taints_keep_off_pods_that_do_not_tolerate_them() {
+        let cp =
+            node(json!([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]));
+        let plain = json!({"spec": {}});
+        assert_eq!(
+            unfit(&plain, &cp, false).as_deref(),
+            Some("node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }")
+        );
+        let exists = json!({"spec": {"tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}]}});
+        assert_eq!(unfit(&exists, &cp, false), None);
+        let wrong_effect = json!({"spec": {"tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoExecute"}]}});
+        assert!(unfit(&wrong_effect, &cp, false).is_some());
+        let everything = json!({"spec": {"tolerations": [{"operator": "Exists"}]}});
+        assert_eq!(unfit(&everything, &cp, false), None);
+        // PreferNoSchedule never keeps a pod off.
+        let soft = node(json!([{"key": "x", "effect": "PreferNoSchedule"}]));
+        assert_eq!(unfit(&plain, &soft, false), None);
+        let selector = json!({"spec": {"nodeSelector": {"kubernetes.io/os": "windows"}}});
+        assert!(unfit(&selector, &node(json!([])), false).is_some());
+        let mut cordoned = node(json!([]));
+        cordoned["spec"]["unschedulable"] = json!(true);
+        assert!(unfit(&plain, &cordoned, false).is_some());
+        assert_eq!(
+            unfit(&plain, &cordoned, true),
+            None,
+            "daemon pods ignore cordons"
+        );
+    }
+
+    #[test]
+    fn images_are_reported_as_the_runtime_names_them() {
+        assert_eq!(full_image("nginx:1.27"), "docker.io/library/nginx:1.27");
+        assert_eq!(full_image("nginx"), "docker.io/library/nginx:latest");
+        assert_eq!(full_image("bitnami/redis:7"), "docker.io/bitnami/redis:7");
+        assert_eq!(
+            full_image("quay.io/metallb/speaker:v0.14.8"),
+            "quay.io/metallb/speaker:v0.14.8"
+        );
+        assert_eq!(
+            full_image("localhost:5000/app"),
+            "localhost:5000/app:latest"
+        );
+    }
+}
