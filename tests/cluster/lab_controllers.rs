@@ -135,7 +135,12 @@ fn a_deployment_runs_its_pods_through_a_replica_set_and_rolls_out() {
             p["spec"]["nodeName"], WORKER,
             "only the worker takes untolerating pods"
         );
-        assert!(p["status"]["podIP"].is_string());
+        assert!(
+            p["status"]["podIP"]
+                .as_str()
+                .is_some_and(|ip| ip.starts_with("192.168.7.")),
+            "an address from the worker's pod CIDR: {p}"
+        );
     }
     let wide = lab.kubectl_ok(&["get", "deploy", "web", "-n", "shop", "--no-headers"]);
     assert!(
@@ -562,6 +567,11 @@ fn a_job_completes_and_a_cron_job_makes_jobs() {
             .eq(["once", "Complete", "1/1"]),
         "{line}"
     );
+    let jobs = items(
+        &lab,
+        &["get", "jobs", "-n", "default", "-l", "job-name=once"],
+    );
+    assert_eq!(jobs.len(), 1, "a Job takes its template's labels");
     let pods = items(
         &lab,
         &["get", "pods", "-n", "default", "-l", "job-name=once"],

@@ -29,6 +29,13 @@ fn with_selector(job: &Value) -> Option<Value> {
     labels["batch.kubernetes.io/job-name"] = job_name.clone();
     labels["controller-uid"] = json!(id);
     labels["job-name"] = job_name;
+    // A Job without labels of its own takes its template's.
+    if next["metadata"]["labels"]
+        .as_object()
+        .is_none_or(serde_json::Map::is_empty)
+    {
+        next["metadata"]["labels"] = next["spec"]["template"]["metadata"]["labels"].clone();
+    }
     Some(next)
 }
 

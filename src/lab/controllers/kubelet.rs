@@ -108,7 +108,7 @@ pub(super) fn on_tick(ctx: &mut Ctx, inner: &mut Inner) {
         match pod["status"]["phase"].as_str() {
             Some("Pending") if pod["spec"]["nodeName"].is_string() => {
                 let mut next = pod.clone();
-                next["status"] = running(&pod, &at);
+                next["status"] = running(&pod, &pod_ip(inner, &pod), &at);
                 inner.put_internal(&rt.key(), next.clone());
                 if completes {
                     ctx.later(inner, &next);
@@ -263,16 +263,19 @@ fn internal_ip(node: &Value) -> String {
         .to_owned()
 }
 
-/// An address from the node's pod CIDR.
-fn pod_ip(pod: &Value) -> String {
-    let host = pod["status"]["hostIP"].as_str().unwrap_or_default();
-    let third = host
-        .rsplit('.')
-        .next()
-        .and_then(|o| o.parse::<u8>().ok())
-        .unwrap_or(0);
+/// An address from the node's pod CIDR (a /24 or wider: the last octet varies).
+fn pod_ip(inner: &Inner, pod: &Value) -> String {
+    let node = pod["spec"]["nodeName"]
+        .as_str()
+        .and_then(|n| super::get(inner, "Node", "", n));
+    let cidr = node
+        .as_ref()
+        .and_then(|n| n["spec"]["podCIDR"].as_str())
+        .unwrap_or("10.244.0.0/24");
+    let base = cidr.split('/').next().unwrap_or_default();
+    let prefix = base.rsplit_once('.').map_or("10.244.0", |(p, _)| p);
     let last = 2 + uuid::Uuid::new_v4().as_bytes()[0] % 250;
-    format!("192.168.{third}.{last}")
+    format!("{prefix}.{last}")
 }
 
 /// The image as the runtime reports it (`nginx:1.27` → `docker.io/library/nginx:1.27`).
@@ -349,9 +352,8 @@ fn starting(pod: &Value, node: &Value, at: &str) -> Value {
     })
 }
 
-fn running(pod: &Value, at: &str) -> Value {
+fn running(pod: &Value, ip: &str, at: &str) -> Value {
     let mut status = pod["status"].clone();
-    let ip = pod_ip(pod);
     status["phase"] = json!("Running");
     status["podIP"] = json!(ip);
     status["podIPs"] = json!([{"ip": ip}]);
@@ -372,8 +374,10 @@ fn running(pod: &Value, at: &str) -> Value {
                     .rsplit_once(':')
                     .map_or(image.as_str(), |(r, _)| r)
                     .to_owned();
+                // The status keeps the spec's spelling of the image (the kubelet's events
+                // quote it); the digest names the full reference.
                 json!({
-                    "name": c["name"], "image": image,
+                    "name": c["name"], "image": c["image"],
                     "imageID": format!("{repo}@sha256:{}", hex64()),
                     "containerID": format!("containerd://{}", hex64()),
                     "ready": true, "started": true, "restartCount": 0,
