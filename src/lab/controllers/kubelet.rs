@@ -453,14 +453,15 @@ pub(super) fn pod_from(
 mod tests {
     use super::*;
 
-    fn node(taints: Value) -> Value {
+    fn node(taints: &Value) -> Value {
         json!({"metadata": {"name": "n1", "labels": {"kubernetes.io/os": "linux"}}, "spec": {"taints": taints}})
     }
 
     #[test]
     fn taints_keep_off_pods_that_do_not_tolerate_them() {
-        let cp =
-            node(json!([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]));
+        let cp = node(
+            &json!([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]),
+        );
         let plain = json!({"spec": {}});
         assert_eq!(
             unfit(&plain, &cp, false).as_deref(),
@@ -473,11 +474,11 @@ mod tests {
         let everything = json!({"spec": {"tolerations": [{"operator": "Exists"}]}});
         assert_eq!(unfit(&everything, &cp, false), None);
         // PreferNoSchedule never keeps a pod off.
-        let soft = node(json!([{"key": "x", "effect": "PreferNoSchedule"}]));
+        let soft = node(&json!([{"key": "x", "effect": "PreferNoSchedule"}]));
         assert_eq!(unfit(&plain, &soft, false), None);
         let selector = json!({"spec": {"nodeSelector": {"kubernetes.io/os": "windows"}}});
-        assert!(unfit(&selector, &node(json!([])), false).is_some());
-        let mut cordoned = node(json!([]));
+        assert!(unfit(&selector, &node(&json!([])), false).is_some());
+        let mut cordoned = node(&json!([]));
         cordoned["spec"]["unschedulable"] = json!(true);
         assert!(unfit(&plain, &cordoned, false).is_some());
         assert_eq!(
