@@ -296,6 +296,24 @@ fn set_image_rolls_out_a_new_replica_set_with_history_undo_and_restart() {
         }
     });
     assert_eq!(items(&lab, &["get", "rs", "-n", "shop"]).len(), 3);
+    // revisionHistoryLimit: old sets beyond it go once the rollout is complete.
+    lab.kubectl_ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "-n",
+        "shop",
+        "-p",
+        r#"{"spec":{"revisionHistoryLimit":1}}"#,
+    ]);
+    eventually("history trimmed", || {
+        let n = items(&lab, &["get", "rs", "-n", "shop"]).len();
+        if n == 2 {
+            Ok(())
+        } else {
+            Err(format!("{n} sets"))
+        }
+    });
 }
 
 #[test]

@@ -332,6 +332,47 @@ pub(super) fn deployment(_ctx: &mut Ctx, inner: &mut Inner, deploy: &Value) {
         }
     }
     deployment_status(inner, &deploy, new_name.as_deref(), created);
+    if let Some(new_name) = &new_name {
+        clean_up(inner, &deploy, new_name);
+    }
+}
+
+/// Once a rollout is complete, old sets scaled to zero beyond `revisionHistoryLimit` go,
+/// oldest first (`cleanupDeployment`).
+fn clean_up(inner: &mut Inner, deploy: &Value, new_name: &str) {
+    let Some(deploy) = super::get(inner, "Deployment", namespace(deploy), name(deploy)) else {
+        return;
+    };
+    let desired = replicas(&deploy);
+    let st = |f: &str| status_n(&deploy, f);
+    if st("updatedReplicas") != desired
+        || st("replicas") != desired
+        || st("availableReplicas") < desired
+    {
+        return;
+    }
+    let limit = deploy["spec"]["revisionHistoryLimit"]
+        .as_u64()
+        .map_or(10, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let mut olds: Vec<Value> = owned(inner, "ReplicaSet", namespace(&deploy), &deploy)
+        .into_iter()
+        .filter(|r| name(r) != new_name)
+        .collect();
+    if olds.len() <= limit {
+        return;
+    }
+    olds.sort_by_key(revision);
+    let mut extra = olds.len() - limit;
+    let key = key_of(inner, "ReplicaSet");
+    for rs in &olds {
+        if extra == 0 {
+            break;
+        }
+        if replicas(rs) == 0 && status_n(rs, "replicas") == 0 {
+            inner.remove(&key, namespace(rs), name(rs));
+            extra -= 1;
+        }
+    }
 }
 
 fn deployment_status(inner: &mut Inner, deploy: &Value, new_rs: Option<&str>, created: bool) {
