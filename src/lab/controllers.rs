@@ -101,6 +101,7 @@ impl Controllers {
             "DaemonSet" => sets::daemon_set(&mut self.ctx, inner, &obj),
             "StatefulSet" => sets::stateful_set(&mut self.ctx, inner, &obj),
             "Job" => job::job(&mut self.ctx, inner, &obj),
+            "CronJob" => job::cron_job(inner, &obj),
             _ => {}
         }
     }

@@ -639,6 +639,9 @@ fn a_job_completes_and_a_cron_job_makes_jobs() {
     let job = json_of(&lab, &["get", "job", "manual", "-n", "default"]);
     assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
     assert_eq!(job["status"]["succeeded"], 1);
+    let cron = json_of(&lab, &["get", "cronjob", "nightly", "-n", "default"]);
+    assert!(cron["status"]["lastSuccessfulTime"].is_string(), "{cron}");
+    assert!(cron["status"]["active"].is_null(), "{cron}");
     // The CronJob owns its Job: deleting it collects the Job and the Job's pod.
     lab.kubectl_ok(&["delete", "cronjob", "nightly", "-n", "default"]);
     eventually("cron job's job collected", || {

@@ -111,3 +111,47 @@ pub(super) fn job(ctx: &mut Ctx, inner: &mut Inner, job: &Value) {
     }
     set_status(inner, &job, status);
 }
+
+/// A `CronJob`'s status follows its Jobs: the running ones in `active`, the last success in
+/// `lastSuccessfulTime`. (Runs on its schedule are not simulated: `kubectl create job --from`
+/// starts one.)
+pub(super) fn cron_job(inner: &mut Inner, cron: &Value) {
+    let ns = super::namespace(cron).to_owned();
+    let jobs = owned(inner, "Job", &ns, cron);
+    let done = |j: &Value| {
+        j["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter().any(|c| {
+                matches!(c["type"].as_str(), Some("Complete" | "Failed")) && c["status"] == "True"
+            })
+        })
+    };
+    let active: Vec<Value> = jobs
+        .iter()
+        .filter(|j| !done(j))
+        .map(|j| {
+            json!({"kind": "Job", "namespace": ns, "name": j["metadata"]["name"],
+                   "uid": j["metadata"]["uid"], "apiVersion": "batch/v1",
+                   "resourceVersion": j["metadata"]["resourceVersion"]})
+        })
+        .collect();
+    let last_success = jobs
+        .iter()
+        .filter_map(|j| j["status"]["completionTime"].as_str())
+        .max()
+        .map(str::to_owned);
+    let mut status = cron["status"].clone();
+    if !status.is_object() {
+        status = json!({});
+    }
+    if active.is_empty() {
+        if let Some(m) = status.as_object_mut() {
+            m.remove("active");
+        }
+    } else {
+        status["active"] = json!(active);
+    }
+    if let Some(t) = last_success {
+        status["lastSuccessfulTime"] = json!(t);
+    }
+    set_status(inner, cron, status);
+}
