@@ -70,6 +70,10 @@ fn controller_uid(o: &Value) -> String {
         .unwrap_or_default()
 }
 
+fn set_count(lab: &TestLab) -> usize {
+    items(lab, &["get", "rs", "-n", "shop"]).len()
+}
+
 fn rollout_status(lab: &TestLab, what: &str, ns: &str) -> String {
     lab.kubectl_ok(&["rollout", "status", what, "-n", ns, "--timeout=20s"])
 }
@@ -271,11 +275,7 @@ fn set_image_rolls_out_a_new_replica_set_with_history_undo_and_restart() {
     rollout_status(&lab, "deployment/web", "shop");
     let image = lab.kubectl_ok(&["get", "deploy", "web", "-n", "shop", "-o", "jsonpath={.spec.template.spec.containers[0].image} {.metadata.annotations.deployment\\.kubernetes\\.io/revision}"]);
     assert_eq!(image, "nginx:1.27 3");
-    assert_eq!(
-        items(&lab, &["get", "rs", "-n", "shop"]).len(),
-        2,
-        "undo revives the old set"
-    );
+    assert_eq!(set_count(&lab), 2, "undo revives the old set");
 
     // Restart: a third set, the pods replaced.
     let before: Vec<String> = items(&lab, &["get", "pods", "-n", "shop"])
@@ -295,7 +295,7 @@ fn set_image_rolls_out_a_new_replica_set_with_history_undo_and_restart() {
             Err(format!("{pods:?}"))
         }
     });
-    assert_eq!(items(&lab, &["get", "rs", "-n", "shop"]).len(), 3);
+    assert_eq!(set_count(&lab), 3);
     // revisionHistoryLimit: old sets beyond it go once the rollout is complete.
     lab.kubectl_ok(&[
         "patch",
@@ -307,7 +307,7 @@ fn set_image_rolls_out_a_new_replica_set_with_history_undo_and_restart() {
         r#"{"spec":{"revisionHistoryLimit":1}}"#,
     ]);
     eventually("history trimmed", || {
-        let n = items(&lab, &["get", "rs", "-n", "shop"]).len();
+        let n = set_count(&lab);
         if n == 2 {
             Ok(())
         } else {
