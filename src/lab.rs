@@ -10,6 +10,8 @@
 //!   defaults, graceful deletion, the namespace controllers;
 //! - [`events`]: the Events the stand-in controllers and kubelet record (rules in
 //!   `api/events.yaml`), one store served as `v1` and `events.k8s.io/v1`;
+//! - `controllers`: the workload controllers, scheduler, kubelet and garbage collector
+//!   (Deployment → `ReplicaSet` → Pod, `DaemonSet`, `StatefulSet`, Job), driven after each write;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
 //!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field
@@ -26,6 +28,7 @@
 
 mod auth;
 mod clock;
+mod controllers;
 pub mod encode;
 pub mod events;
 pub mod kinds;
@@ -303,7 +306,10 @@ fn build(
     );
     let store = store::Store::new(
         options.timing,
-        Box::new(events::Recording(Box::new(engine))),
+        Box::new(controllers::Controllers::new(
+            Box::new(events::Recording(Box::new(engine))),
+            options.timing.kubelet_delay,
+        )),
     );
     if scenario.id != EMPTY {
         // A plain-HTTP lab still publishes a CA bundle, as every cluster does.
