@@ -487,11 +487,11 @@ fn route(app: &Arc<App>, req: &Req) -> Result<Reply, ApiError> {
         }
         ["openapi", "v3"] => Ok(Reply::Json(
             StatusCode::OK,
-            openapi::root(&app.store.types()),
+            openapi::root(&app.store.types(), &app.store.crds()),
         )),
         ["openapi", "v3", rest @ ..] => {
-            Ok(openapi::group_version(&app.store.types(), &rest.join("/"))
-                .map_or_else(page_not_found, |doc| Reply::Json(StatusCode::OK, doc)))
+            Ok(openapi::group_version(&app.store.crds(), &rest.join("/"))
+                .map_or_else(page_not_found, |doc| Reply::Raw(StatusCode::OK, doc)))
         }
         ["api", "v1", rest @ ..] => resource_route(app, req, "", "v1", rest),
         ["apis", group] => {
