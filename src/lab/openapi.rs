@@ -35,6 +35,8 @@ use sha2::{Digest, Sha512};
 use super::kinds::{self, Verbs};
 use super::resources::ResourceType;
 
+pub mod v2;
+
 const SCHEMAS: &str = "#/components/schemas/";
 const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 const LIST_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
@@ -293,10 +295,9 @@ fn custom_name(group: &str, version: &str, kind: &str) -> String {
     format!("{}.{version}.{kind}", reversed.join("."))
 }
 
-/// The documents of custom resources' group-versions, built from the CRDs.
-fn custom_docs(crds: &[Value]) -> BTreeMap<String, Doc> {
-    let base = built_in();
-    let type_meta = base
+/// Custom kinds' schemas (with their list kinds) and their resources by group-version path.
+fn custom(crds: &[Value]) -> (Map<String, Value>, BTreeMap<String, Vec<Served<'_>>>) {
+    let type_meta = built_in()
         .schemas
         .get("io.k8s.api.core.v1.Pod")
         .map(|p| p["properties"].clone())
@@ -345,11 +346,22 @@ fn custom_docs(crds: &[Value]) -> BTreeMap<String, Doc> {
                 .push(served);
         }
     }
+    (own, by_path)
+}
+
+/// Custom kinds' schemas by definition name.
+fn custom_schemas(crds: &[Value]) -> Map<String, Value> {
+    custom(crds).0
+}
+
+/// The documents of custom resources' group-versions, built from the CRDs.
+fn custom_docs(crds: &[Value]) -> BTreeMap<String, Doc> {
+    let (own, by_path) = custom(crds);
     by_path
         .into_iter()
         .map(|(path, served)| {
             let refs: Vec<&Served> = served.iter().collect();
-            let doc = document(&path, &refs, &base.schemas, &own);
+            let doc = document(&path, &refs, &built_in().schemas, &own);
             (path, Doc::new(&doc))
         })
         .collect()

@@ -152,6 +152,8 @@ enum Reply {
     /// JSON with another `Content-Type` (aggregated discovery).
     Typed(StatusCode, &'static str, Value),
     Text(StatusCode, String),
+    /// 200 with another body type (`/openapi/v2` as protobuf).
+    Bytes(&'static str, Vec<u8>),
     Stream(Body),
     /// A `text/plain` body that stays open (`kubectl logs -f`).
     TextStream(Body),
@@ -377,6 +379,7 @@ fn encode_reply(reply: Reply, pretty: bool) -> Response {
             (status, ct, Body::from(bytes))
         }
         Reply::Text(status, s) => (status, "text/plain; charset=utf-8", Body::from(s)),
+        Reply::Bytes(ct, b) => (StatusCode::OK, ct, Body::from(b)),
         Reply::Stream(body) => (StatusCode::OK, "application/json", body),
         Reply::TextStream(body) => (StatusCode::OK, "text/plain", body),
     };
@@ -485,6 +488,14 @@ fn route(app: &Arc<App>, req: &Req) -> Result<Reply, ApiError> {
                 resources::api_group_list(&app.store.crds()),
             ))
         }
+        ["openapi", "v2"] if openapi::v2::wants_protobuf(&req.accept) => Ok(Reply::Bytes(
+            openapi::v2::PROTOBUF_ANSWER,
+            openapi::v2::protobuf(&app.store.crds()),
+        )),
+        ["openapi", "v2"] => Ok(Reply::Json(
+            StatusCode::OK,
+            openapi::v2::json(&app.store.crds()),
+        )),
         ["openapi", "v3"] => Ok(Reply::Json(
             StatusCode::OK,
             openapi::root(&app.store.types(), &app.store.crds()),

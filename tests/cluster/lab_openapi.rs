@@ -2,9 +2,11 @@
 //! names one document per served group-version (CRDs' too), and group-version documents whose
 //! `components.schemas` hold each kind, its list kind and the types they use, tagged with
 //! `x-kubernetes-group-version-kind`, with an operation per resource that lists
-//! `fieldValidation`. `kubectl explain`'s own output is in the battery (`lab_battery`).
+//! `fieldValidation`; and `/openapi/v2` as JSON or, as kubectl asks for it, gnostic protobuf.
+//! `kubectl explain`'s own output (v3 and `plaintext-openapiv2`) is in the battery
+//! (`lab_battery`).
 
-use crate::lab_support::http::{Endpoint, get};
+use crate::lab_support::http::{Endpoint, get, request};
 use crate::lab_support::start;
 use serde_json::{Value, json};
 
@@ -122,4 +124,50 @@ fn openapi_v3_documents_have_real_schemas_with_their_kinds() {
         get(to, "/openapi/v3/apis/nosuch.example.com/v1").status,
         404
     );
+}
+
+#[test]
+fn openapi_v2_answers_json_or_the_protobuf_kubectl_asks_for() {
+    let lab = start(runbook::lab::PRACTICE);
+    let to = &lab.endpoint();
+    let r = get(to, "/openapi/v2");
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert_eq!(doc["swagger"], "2.0");
+    let pod = &doc["definitions"]["io.k8s.api.core.v1.Pod"];
+    assert_eq!(
+        gvk_of(pod),
+        Some(&json!({"group": "", "kind": "Pod", "version": "v1"}))
+    );
+    // v2 keeps a described reference as `$ref` beside its description.
+    assert_eq!(
+        pod["properties"]["spec"]["$ref"],
+        "#/definitions/io.k8s.api.core.v1.PodSpec"
+    );
+    assert!(pod["properties"]["spec"]["description"].is_string());
+    assert!(doc["definitions"]["io.x-k8s.cluster.ipam.v1alpha1.IPClaim"].is_object());
+    assert!(!doc.to_string().contains("#/components/schemas/"));
+
+    let r = request(
+        to,
+        "GET",
+        "/openapi/v2",
+        &[(
+            "Accept",
+            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+        )],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("Content-Type"),
+        Some("application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+    );
+    // Document.swagger (field 1) = "2.0" comes first; the definitions' names follow.
+    assert!(
+        r.body.as_bytes().starts_with(b"\x0a\x032.0"),
+        "{:?}",
+        &r.body[..8]
+    );
+    assert!(r.body.contains("io.k8s.api.apps.v1.Deployment"));
 }
