@@ -72,7 +72,7 @@ pub struct Kind {
     pub subresources: &'static [&'static str],
     /// Spec changes bump `metadata.generation` (controllers track it).
     pub generation: bool,
-    /// Adds the type's OpenAPI schema (and those it uses) to a generator; gives its `$ref`.
+    /// Adds the type's `OpenAPI` schema (and those it uses) to a generator; gives its `$ref`.
     pub schema: fn(&mut SchemaGenerator) -> Schema,
 }
 

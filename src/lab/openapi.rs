@@ -3,7 +3,7 @@
 //! make it print, and `kubectl create|apply` sees that the server validates fields.
 //!
 //! Where the schemas come from: k8s-openapi's `schemars` feature (the types' schemas with their
-//! field descriptions, as in the upstream OpenAPI spec), generated with OpenAPI 3 settings so
+//! field descriptions, as in the upstream `OpenAPI` spec), generated with `OpenAPI` 3 settings so
 //! that a `$ref` with a description becomes `allOf: [{$ref}]` as kube-apiserver serves it. To
 //! that the lab adds what the generated schemas leave out and kubectl reads:
 //! - `x-kubernetes-group-version-kind` on each kind and its list kind (kubectl finds a kind's

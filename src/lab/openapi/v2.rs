@@ -111,12 +111,15 @@ pub fn protobuf(crds: &[Value]) -> Vec<u8> {
 }
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        // Low seven bits with the continuation bit; the cast keeps exactly those.
-        out.push((v as u8 & 0x7f) | 0x80);
+    loop {
+        let low = u8::try_from(v & 0x7f).unwrap_or_default();
         v >>= 7;
+        if v == 0 {
+            out.push(low);
+            return;
+        }
+        out.push(low | 0x80);
     }
-    out.push(v as u8);
 }
 
 fn tag(out: &mut Vec<u8>, field: u64, wire: u64) {
