@@ -20,6 +20,8 @@
 //! request (the CRDs can change), with `apiVersion`, `kind` and `metadata` added as the real
 //! server adds them.
 //!
+//! [`unknown_fields`] checks an object against its kind's schema for `fieldValidation=Strict`.
+//!
 //! Adding a kind: a line in [`super::kinds`] (its schema comes with it). A fix that kubectl
 //! needs in every schema goes in [`adjust`].
 
@@ -392,9 +394,94 @@ pub fn group_version(crds: &[Value], path: &str) -> Option<String> {
     custom_docs(crds).remove(path).map(|d| d.json)
 }
 
+/// The fields of a built-in kind's object that its schema does not have, as the real server's
+/// strict decoding names them (`spec.foo`, `spec.containers[0].bar`); empty for custom kinds
+/// (their unknown fields are pruned).
+pub fn unknown_fields(group: &str, version: &str, kind: &str, obj: &Value) -> Vec<String> {
+    let base = built_in();
+    let Some(schema) = base
+        .schemas
+        .values()
+        .find(|s| s["x-kubernetes-group-version-kind"] == gvk(group, version, kind))
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    unknown(&base.schemas, schema, obj, "", &mut out);
+    out
+}
+
+/// The schema a reference (`$ref` or `allOf: [{$ref}]`) names, or the schema itself.
+fn resolve<'a>(schemas: &'a Map<String, Value>, schema: &'a Value) -> &'a Value {
+    let reference = schema["$ref"]
+        .as_str()
+        .or_else(|| schema["allOf"][0]["$ref"].as_str());
+    reference
+        .and_then(|r| r.strip_prefix(SCHEMAS))
+        .and_then(|name| schemas.get(name))
+        .unwrap_or(schema)
+}
+
+fn unknown(
+    schemas: &Map<String, Value>,
+    schema: &Value,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    let schema = resolve(schemas, schema);
+    if schema["x-kubernetes-preserve-unknown-fields"] == true {
+        return;
+    }
+    match value {
+        Value::Object(obj) => {
+            let Some(props) = schema["properties"].as_object() else {
+                if schema["additionalProperties"].is_object() {
+                    for (k, v) in obj {
+                        let p = format!("{path}[{k}]");
+                        unknown(schemas, &schema["additionalProperties"], v, &p, out);
+                    }
+                }
+                return;
+            };
+            for (k, v) in obj {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                match props.get(k) {
+                    Some(s) => unknown(schemas, s, v, &p, out),
+                    None => out.push(p),
+                }
+            }
+        }
+        Value::Array(items) if schema["items"].is_object() => {
+            for (i, v) in items.iter().enumerate() {
+                unknown(schemas, &schema["items"], v, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_fields_are_named_by_their_path() {
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}},
+            "spec": {"foo": 1, "containers": [{"name": "c", "image": "i", "bar": true}]},
+        });
+        assert_eq!(
+            unknown_fields("", "v1", "Pod", &pod),
+            ["spec.containers[0].bar", "spec.foo"]
+        );
+        let fine = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "v"}});
+        assert!(unknown_fields("", "v1", "ConfigMap", &fine).is_empty());
+    }
 
     #[test]
     fn custom_names_reverse_the_group() {

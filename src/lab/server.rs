@@ -664,6 +664,7 @@ fn object_route(
                     auth::review(&app.store, &req.who, rt, ns_str, obj)?,
                 ));
             }
+            strict_fields(req, rt, &obj)?;
             if req.param("dryRun") == Some("All") {
                 return Ok(Reply::Json(StatusCode::CREATED, obj));
             }
@@ -672,6 +673,7 @@ fn object_route(
         }
         (&Method::PUT, Some(name)) => {
             let obj = decode_body(req, rt)?;
+            strict_fields(req, rt, &obj)?;
             if dry_run(req) {
                 app.store.get(rt, ns_str, name)?;
                 return Ok(Reply::Json(StatusCode::OK, obj));
@@ -1096,6 +1098,28 @@ fn practice_only(sub: &str, name: &str) -> String {
     format!(
         "{what} to {name} is not possible in the practice cluster (runbook lab): its pods are simulated and no container runs"
     )
+}
+
+/// `fieldValidation=Strict`: a body with fields its kind's schema lacks is refused, as the real
+/// server's strict decoding refuses it.
+fn strict_fields(req: &Req, rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+    if req.param("fieldValidation") != Some("Strict") || rt.custom {
+        return Ok(());
+    }
+    let unknown = openapi::unknown_fields(&rt.group, &rt.version, &rt.kind, obj);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let fields: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    Err(ApiError::bad_request(format!(
+        "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+        fields.join(", "),
+        kind = rt.kind,
+        version = rt.version,
+    )))
 }
 
 fn decode_body(req: &Req, rt: &ResourceType) -> Result<Value, ApiError> {
