@@ -15,12 +15,14 @@
 //! What is missing: k8s-openapi drops the upstream `enum` lists and the "Possible enum values"
 //! paragraphs of descriptions, so `kubectl explain` prints no `ENUM:`/`enum:` lines here.
 //!
-//! Built-in documents are built once, on the first request (a few hundred ms in a debug build),
+//! Built-in documents are built once, on the first request (about 150 ms in a debug build),
 //! never at lab start. Custom resources get theirs from the CRD's `openAPIV3Schema` on each
 //! request (the CRDs can change), with `apiVersion`, `kind` and `metadata` added as the real
 //! server adds them.
 //!
-//! [`unknown_fields`] checks an object against its kind's schema for `fieldValidation=Strict`.
+//! [`unknown_fields`] checks an object against its kind's schema for `fieldValidation=Strict`
+//! (create and replace of built-in kinds; patches, `Warn`'s warning header and custom kinds,
+//! whose unknown fields are pruned, are not checked yet).
 //!
 //! Adding a kind: a line in [`super::kinds`] (its schema comes with it). A fix that kubectl
 //! needs in every schema goes in [`adjust`].
