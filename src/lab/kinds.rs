@@ -19,6 +19,7 @@ use k8s_openapi::api::{
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration;
+use k8s_openapi::schemars::{JsonSchema, Schema, SchemaGenerator};
 use k8s_openapi::{NamespaceResourceScope, Resource};
 
 /// What can be done with a kind.
@@ -71,9 +72,11 @@ pub struct Kind {
     pub subresources: &'static [&'static str],
     /// Spec changes bump `metadata.generation` (controllers track it).
     pub generation: bool,
+    /// Adds the type's `OpenAPI` schema (and those it uses) to a generator; gives its `$ref`.
+    pub schema: fn(&mut SchemaGenerator) -> Schema,
 }
 
-fn k<R: Resource + 'static>(
+fn k<R: Resource + JsonSchema + 'static>(
     short_names: &'static [&'static str],
     categories: &'static [&'static str],
     verbs: Verbs,
@@ -91,6 +94,7 @@ fn k<R: Resource + 'static>(
         verbs,
         subresources,
         generation,
+        schema: SchemaGenerator::subschema_for::<R>,
     }
 }
 

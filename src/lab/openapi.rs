@@ -1,16 +1,51 @@
-//! A minimal `/openapi/v3`: just enough for kubectl to see that the lab validates fields on the
-//! server, so `kubectl create -f` / `kubectl apply -f` send `fieldValidation=Strict` instead of
-//! downloading a full schema for client-side validation (which the lab does not have).
+//! `/openapi/v3`: the root (one document per group-version) and each group-version's document
+//! with the real schemas of its kinds, so `kubectl explain` prints what a v1.32 server's schemas
+//! make it print, and `kubectl create|apply` sees that the server validates fields.
 //!
-//! kubectl reads the root (`paths` → one document per group-version) and, in a group-version
-//! document, looks for a PATCH operation tagged with the object's group/version/kind
-//! (`x-kubernetes-group-version-kind`) that lists a `fieldValidation` query parameter. Each
-//! served resource gets one such operation. Like the recorded 1.24 server, the lab accepts the
-//! parameter and does not reject unknown fields.
+//! Where the schemas come from: k8s-openapi's `schemars` feature (the types' schemas with their
+//! field descriptions, as in the upstream `OpenAPI` spec), generated with `OpenAPI` 3 settings so
+//! that a `$ref` with a description becomes `allOf: [{$ref}]` as kube-apiserver serves it. To
+//! that the lab adds what the generated schemas leave out and kubectl reads:
+//! - `x-kubernetes-group-version-kind` on each kind and its list kind (kubectl finds a kind's
+//!   schema by it), and the list kinds themselves (`PodList`; descriptions are the lab's own);
+//! - `metadata` not required (k8s-openapi requires it because the Rust field is not optional);
+//! - one operation per resource carrying the kind and the `fieldValidation` parameter: kubectl
+//!   finds the kind of a resource there, and sends `fieldValidation=Strict` when it sees it.
+//!
+//! What is missing: k8s-openapi drops the upstream `enum` lists and the "Possible enum values"
+//! paragraphs of descriptions, so `kubectl explain` prints no `ENUM:`/`enum:` lines here.
+//!
+//! Built-in documents are built once, on the first request (about 150 ms in a debug build),
+//! never at lab start. Custom resources get theirs from the CRD's `openAPIV3Schema` on each
+//! request (the CRDs can change), with `apiVersion`, `kind` and `metadata` added as the real
+//! server adds them.
+//!
+//! [`unknown_fields`] checks an object against its kind's schema for `fieldValidation=Strict`
+//! (create and replace of built-in kinds; patches, `Warn`'s warning header and custom kinds,
+//! whose unknown fields are pruned, are not checked yet).
+//!
+//! Adding a kind: a line in [`super::kinds`] (its schema comes with it). A fix that kubectl
+//! needs in every schema goes in [`adjust`].
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
+use k8s_openapi::schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha512};
 
+use super::kinds::{self, Verbs};
 use super::resources::ResourceType;
+
+pub mod v2;
+
+const SCHEMAS: &str = "#/components/schemas/";
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+const LIST_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
+const METADATA_DOC: &str = "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+const LIST_METADATA_DOC: &str = "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds";
 
 fn gv_path(group: &str, version: &str) -> String {
     if group.is_empty() {
@@ -20,55 +55,441 @@ fn gv_path(group: &str, version: &str) -> String {
     }
 }
 
+/// A served document: its JSON text and the hash kubectl's cache keys it by.
+struct Doc {
+    json: String,
+    hash: String,
+}
+
+impl Doc {
+    fn new(doc: &Value) -> Self {
+        let json = doc.to_string();
+        let mut hash = String::with_capacity(128);
+        for b in Sha512::digest(json.as_bytes()) {
+            let _ = write!(hash, "{b:02X}");
+        }
+        Self { json, hash }
+    }
+}
+
+/// Every schema of the built-in kinds (by definition name) and their documents by path.
+struct BuiltIn {
+    schemas: Map<String, Value>,
+    docs: BTreeMap<String, Doc>,
+}
+
+fn built_in() -> &'static BuiltIn {
+    static BUILT: OnceLock<BuiltIn> = OnceLock::new();
+    BUILT.get_or_init(build)
+}
+
+/// One resource of a group-version document.
+struct Served<'a> {
+    group: &'a str,
+    version: &'a str,
+    kind: &'a str,
+    plural: &'a str,
+    namespaced: bool,
+    create_only: bool,
+    /// Definition name of its schema (`io.k8s.api.core.v1.Pod`).
+    schema: String,
+}
+
+fn build() -> BuiltIn {
+    let mut generator = SchemaGenerator::new(SchemaSettings::openapi3());
+    let table = kinds::table();
+    let mut served = Vec::new();
+    for k in &table {
+        let reference = (k.schema)(&mut generator);
+        let schema = reference
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix(SCHEMAS))
+            .unwrap_or_default()
+            .to_owned();
+        served.push(Served {
+            group: k.group,
+            version: k.version,
+            kind: k.kind,
+            plural: k.plural,
+            namespaced: k.namespaced,
+            create_only: k.verbs == Verbs::Create,
+            schema,
+        });
+    }
+    generator.subschema_for::<ObjectMeta>();
+    generator.subschema_for::<ListMeta>();
+    let mut schemas = generator.take_definitions(true);
+    for schema in schemas.values_mut() {
+        adjust(schema);
+    }
+    for s in &served {
+        add_kind(&mut schemas, s);
+    }
+    let mut paths: Vec<String> = Vec::new();
+    for s in &served {
+        let p = gv_path(s.group, s.version);
+        if !paths.contains(&p) {
+            paths.push(p);
+        }
+    }
+    let docs = paths
+        .into_iter()
+        .map(|path| {
+            let mine: Vec<&Served> = served
+                .iter()
+                .filter(|s| gv_path(s.group, s.version) == path)
+                .collect();
+            let doc = document(&path, &mine, &schemas, &Map::new());
+            (path, Doc::new(&doc))
+        })
+        .collect();
+    BuiltIn { schemas, docs }
+}
+
+/// What every generated schema needs to read as the API's own, in this schema and all it
+/// contains.
+fn adjust(schema: &mut Value) {
+    match schema {
+        Value::Object(obj) => {
+            // k8s-openapi requires `metadata` (a Rust field, never absent); the API does not.
+            if let Some(Value::Array(required)) = obj.get_mut("required") {
+                required.retain(|r| r != "metadata");
+                if required.is_empty() {
+                    obj.remove("required");
+                }
+            }
+            obj.values_mut().for_each(adjust);
+        }
+        Value::Array(items) => items.iter_mut().for_each(adjust),
+        _ => {}
+    }
+}
+
+fn gvk(group: &str, version: &str, kind: &str) -> Value {
+    json!([{"group": group, "kind": kind, "version": version}])
+}
+
+/// Tags a kind's schema with its group-version-kind and adds its list kind.
+fn add_kind(schemas: &mut Map<String, Value>, s: &Served) {
+    let Some(schema) = schemas.get_mut(&s.schema) else {
+        return;
+    };
+    schema["x-kubernetes-group-version-kind"] = gvk(s.group, s.version, s.kind);
+    if s.create_only {
+        return;
+    }
+    let list = list_schema(schema, s);
+    schemas.insert(format!("{}List", s.schema), list);
+}
+
+/// `<Kind>List`: apiVersion and kind as the kind has them, `items`, and list metadata.
+fn list_schema(kind_schema: &Value, s: &Served) -> Value {
+    let props = &kind_schema["properties"];
+    json!({
+        "description": format!("{}List is a list of {}.", s.kind, s.plural),
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "apiVersion": props["apiVersion"],
+            "kind": props["kind"],
+            "items": {
+                "description": format!("List of {}.", s.plural),
+                "type": "array",
+                "items": {"$ref": format!("{SCHEMAS}{}", s.schema)},
+            },
+            "metadata": {
+                "allOf": [{"$ref": format!("{SCHEMAS}{LIST_META}")}],
+                "description": LIST_METADATA_DOC,
+            },
+        },
+        "x-kubernetes-group-version-kind": gvk(s.group, s.version, &format!("{}List", s.kind)),
+    })
+}
+
+/// A group-version document: an operation per resource and the schemas its kinds use,
+/// found in `own` (custom kinds) or else `schemas`.
+fn document(
+    path: &str,
+    served: &[&Served],
+    schemas: &Map<String, Value>,
+    own: &Map<String, Value>,
+) -> Value {
+    let mut paths = Map::new();
+    let mut roots = Vec::new();
+    for s in served {
+        let (url, method) = match (s.create_only, s.namespaced) {
+            (true, true) => (
+                format!("/{path}/namespaces/{{namespace}}/{}", s.plural),
+                "post",
+            ),
+            (true, false) => (format!("/{path}/{}", s.plural), "post"),
+            (false, true) => (
+                format!("/{path}/namespaces/{{namespace}}/{}/{{name}}", s.plural),
+                "patch",
+            ),
+            (false, false) => (format!("/{path}/{}/{{name}}", s.plural), "patch"),
+        };
+        paths.insert(url, json!({ method: operation(method, s) }));
+        roots.push(s.schema.clone());
+        roots.push(format!("{}List", s.schema));
+    }
+    let mut components = Map::new();
+    let mut todo = roots;
+    while let Some(name) = todo.pop() {
+        if components.contains_key(&name) {
+            continue;
+        }
+        let Some(schema) = own.get(&name).or_else(|| schemas.get(&name)) else {
+            continue;
+        };
+        let mut refs = BTreeSet::new();
+        references(schema, &mut refs);
+        todo.extend(refs);
+        components.insert(name, schema.clone());
+    }
+    json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.32.4-runbook-lab"},
+        "paths": paths,
+        "components": {"schemas": components},
+    })
+}
+
+fn operation(method: &str, s: &Served) -> Value {
+    let action = if method == "post" { "post" } else { "patch" };
+    let verb = if method == "post" { "create" } else { "patch" };
+    let scope = if s.namespaced { "Namespaced" } else { "" };
+    json!({
+        "operationId": format!("{verb}{scope}{}", s.kind),
+        "x-kubernetes-action": action,
+        "x-kubernetes-group-version-kind": {"group": s.group, "version": s.version, "kind": s.kind},
+        "parameters": [
+            {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+            {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+            {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+            {"name": "force", "in": "query", "schema": {"type": "boolean", "uniqueItems": true}}
+        ],
+        "responses": {"200": {"description": "OK"}}
+    })
+}
+
+/// The definition names a schema refers to.
+fn references(schema: &Value, out: &mut BTreeSet<String>) {
+    match schema {
+        Value::Object(obj) => {
+            if let Some(name) = obj
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix(SCHEMAS))
+            {
+                out.insert(name.to_owned());
+            }
+            obj.values().for_each(|v| references(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| references(v, out)),
+        _ => {}
+    }
+}
+
+/// A custom resource's definition name: the group reversed, as the real server names it
+/// (`io.x-k8s.cluster.ipam.v1alpha1.IPClaim`).
+fn custom_name(group: &str, version: &str, kind: &str) -> String {
+    let reversed: Vec<&str> = group.split('.').rev().collect();
+    format!("{}.{version}.{kind}", reversed.join("."))
+}
+
+/// Custom kinds' schemas (with their list kinds) and their resources by group-version path.
+fn custom(crds: &[Value]) -> (Map<String, Value>, BTreeMap<String, Vec<Served<'_>>>) {
+    let type_meta = built_in()
+        .schemas
+        .get("io.k8s.api.core.v1.Pod")
+        .map(|p| p["properties"].clone())
+        .unwrap_or_default();
+    let mut own = Map::new();
+    let mut by_path: BTreeMap<String, Vec<Served>> = BTreeMap::new();
+    for crd in crds {
+        let spec = &crd["spec"];
+        let group = spec["group"].as_str().unwrap_or_default();
+        let kind = spec["names"]["kind"].as_str().unwrap_or_default();
+        let plural = spec["names"]["plural"].as_str().unwrap_or_default();
+        let namespaced = spec["scope"] == "Namespaced";
+        for v in spec["versions"].as_array().into_iter().flatten() {
+            let Some(version) = v["name"].as_str().filter(|_| v["served"] != false) else {
+                continue;
+            };
+            let name = custom_name(group, version, kind);
+            let mut schema = v["schema"]["openAPIV3Schema"].clone();
+            if !schema.is_object() {
+                schema = json!({"type": "object"});
+            }
+            if !schema["properties"].is_object() {
+                schema["properties"] = json!({});
+            }
+            schema["properties"]["apiVersion"] = type_meta["apiVersion"].clone();
+            schema["properties"]["kind"] = type_meta["kind"].clone();
+            schema["properties"]["metadata"] = json!({
+                "allOf": [{"$ref": format!("{SCHEMAS}{OBJECT_META}")}],
+                "description": METADATA_DOC,
+            });
+            schema["x-kubernetes-group-version-kind"] = gvk(group, version, kind);
+            let served = Served {
+                group,
+                version,
+                kind,
+                plural,
+                namespaced,
+                create_only: false,
+                schema: name.clone(),
+            };
+            own.insert(format!("{name}List"), list_schema(&schema, &served));
+            own.insert(name, schema);
+            by_path
+                .entry(gv_path(group, version))
+                .or_default()
+                .push(served);
+        }
+    }
+    (own, by_path)
+}
+
+/// Custom kinds' schemas by definition name.
+fn custom_schemas(crds: &[Value]) -> Map<String, Value> {
+    custom(crds).0
+}
+
+/// The documents of custom resources' group-versions, built from the CRDs.
+fn custom_docs(crds: &[Value]) -> BTreeMap<String, Doc> {
+    let (own, by_path) = custom(crds);
+    by_path
+        .into_iter()
+        .map(|(path, served)| {
+            let refs: Vec<&Served> = served.iter().collect();
+            let doc = document(&path, &refs, &built_in().schemas, &own);
+            (path, Doc::new(&doc))
+        })
+        .collect()
+}
+
 /// `/openapi/v3`: the group-versions and where their documents are.
-pub fn root(types: &[ResourceType]) -> Value {
+pub fn root(types: &[ResourceType], crds: &[Value]) -> Value {
+    let custom = custom_docs(crds);
+    let base = built_in();
     let mut paths = Map::new();
     for t in types {
         let p = gv_path(&t.group, &t.version);
-        paths.entry(p.clone()).or_insert_with(|| {
-            json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash=0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000")})
-        });
+        let Some(doc) = custom.get(&p).or_else(|| base.docs.get(&p)) else {
+            continue;
+        };
+        paths.entry(p.clone()).or_insert_with(
+            || json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={}", doc.hash)}),
+        );
     }
     json!({"paths": paths})
 }
 
-/// `/openapi/v3/<api/v1 | apis/group/version>`: one PATCH operation per resource, or None.
-pub fn group_version(types: &[ResourceType], path: &str) -> Option<Value> {
-    let mut paths = Map::new();
-    for t in types
-        .iter()
-        .filter(|t| gv_path(&t.group, &t.version) == path)
-    {
-        let url = if t.namespaced {
-            format!("/{path}/namespaces/{{namespace}}/{}/{{name}}", t.plural)
-        } else {
-            format!("/{path}/{}/{{name}}", t.plural)
-        };
-        paths.insert(
-            url,
-            json!({
-                "patch": {
-                    "operationId": format!("patch{}", t.kind),
-                    "x-kubernetes-action": "patch",
-                    "x-kubernetes-group-version-kind": {"group": t.group, "version": t.version, "kind": t.kind},
-                    "parameters": [
-                        {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
-                        {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
-                        {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
-                        {"name": "force", "in": "query", "schema": {"type": "boolean", "uniqueItems": true}}
-                    ],
-                    "responses": {"200": {"description": "OK"}}
+/// `/openapi/v3/<api/v1 | apis/group/version>`: the document's JSON text, or None.
+pub fn group_version(crds: &[Value], path: &str) -> Option<String> {
+    if let Some(doc) = built_in().docs.get(path) {
+        return Some(doc.json.clone());
+    }
+    custom_docs(crds).remove(path).map(|d| d.json)
+}
+
+/// The fields of a built-in kind's object that its schema does not have, as the real server's
+/// strict decoding names them (`spec.foo`, `spec.containers[0].bar`); empty for custom kinds
+/// (their unknown fields are pruned).
+pub fn unknown_fields(group: &str, version: &str, kind: &str, obj: &Value) -> Vec<String> {
+    let base = built_in();
+    let Some(schema) = base
+        .schemas
+        .values()
+        .find(|s| s["x-kubernetes-group-version-kind"] == gvk(group, version, kind))
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    unknown(&base.schemas, schema, obj, "", &mut out);
+    out
+}
+
+/// The schema a reference (`$ref` or `allOf: [{$ref}]`) names, or the schema itself.
+fn resolve<'a>(schemas: &'a Map<String, Value>, schema: &'a Value) -> &'a Value {
+    let reference = schema["$ref"]
+        .as_str()
+        .or_else(|| schema["allOf"][0]["$ref"].as_str());
+    reference
+        .and_then(|r| r.strip_prefix(SCHEMAS))
+        .and_then(|name| schemas.get(name))
+        .unwrap_or(schema)
+}
+
+fn unknown(
+    schemas: &Map<String, Value>,
+    schema: &Value,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    let schema = resolve(schemas, schema);
+    if schema["x-kubernetes-preserve-unknown-fields"] == true {
+        return;
+    }
+    match value {
+        Value::Object(obj) => {
+            let Some(props) = schema["properties"].as_object() else {
+                if schema["additionalProperties"].is_object() {
+                    for (k, v) in obj {
+                        let p = format!("{path}[{k}]");
+                        unknown(schemas, &schema["additionalProperties"], v, &p, out);
+                    }
                 }
-            }),
+                return;
+            };
+            for (k, v) in obj {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                match props.get(k) {
+                    Some(s) => unknown(schemas, s, v, &p, out),
+                    None => out.push(p),
+                }
+            }
+        }
+        Value::Array(items) if schema["items"].is_object() => {
+            for (i, v) in items.iter().enumerate() {
+                unknown(schemas, &schema["items"], v, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_named_by_their_path() {
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}},
+            "spec": {"foo": 1, "containers": [{"name": "c", "image": "i", "bar": true}]},
+        });
+        assert_eq!(
+            unknown_fields("", "v1", "Pod", &pod),
+            ["spec.containers[0].bar", "spec.foo"]
+        );
+        let fine = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "v"}});
+        assert!(unknown_fields("", "v1", "ConfigMap", &fine).is_empty());
+    }
+
+    #[test]
+    fn custom_names_reverse_the_group() {
+        assert_eq!(
+            custom_name("ipam.cluster.x-k8s.io", "v1alpha1", "IPClaim"),
+            "io.x-k8s.cluster.ipam.v1alpha1.IPClaim"
         );
     }
-    if paths.is_empty() {
-        return None;
-    }
-    Some(json!({
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.32.4-runbook-lab"},
-        "paths": paths,
-        "components": {"schemas": {}},
-    }))
 }

@@ -152,6 +152,8 @@ enum Reply {
     /// JSON with another `Content-Type` (aggregated discovery).
     Typed(StatusCode, &'static str, Value),
     Text(StatusCode, String),
+    /// 200 with another body type (`/openapi/v2` as protobuf).
+    Bytes(&'static str, Vec<u8>),
     Stream(Body),
     /// A `text/plain` body that stays open (`kubectl logs -f`).
     TextStream(Body),
@@ -377,6 +379,7 @@ fn encode_reply(reply: Reply, pretty: bool) -> Response {
             (status, ct, Body::from(bytes))
         }
         Reply::Text(status, s) => (status, "text/plain; charset=utf-8", Body::from(s)),
+        Reply::Bytes(ct, b) => (StatusCode::OK, ct, Body::from(b)),
         Reply::Stream(body) => (StatusCode::OK, "application/json", body),
         Reply::TextStream(body) => (StatusCode::OK, "text/plain", body),
     };
@@ -485,13 +488,21 @@ fn route(app: &Arc<App>, req: &Req) -> Result<Reply, ApiError> {
                 resources::api_group_list(&app.store.crds()),
             ))
         }
+        ["openapi", "v2"] if openapi::v2::wants_protobuf(&req.accept) => Ok(Reply::Bytes(
+            openapi::v2::PROTOBUF_ANSWER,
+            openapi::v2::protobuf(&app.store.crds()),
+        )),
+        ["openapi", "v2"] => Ok(Reply::Json(
+            StatusCode::OK,
+            openapi::v2::json(&app.store.crds()),
+        )),
         ["openapi", "v3"] => Ok(Reply::Json(
             StatusCode::OK,
-            openapi::root(&app.store.types()),
+            openapi::root(&app.store.types(), &app.store.crds()),
         )),
         ["openapi", "v3", rest @ ..] => {
-            Ok(openapi::group_version(&app.store.types(), &rest.join("/"))
-                .map_or_else(page_not_found, |doc| Reply::Json(StatusCode::OK, doc)))
+            Ok(openapi::group_version(&app.store.crds(), &rest.join("/"))
+                .map_or_else(page_not_found, |doc| Reply::Raw(StatusCode::OK, doc)))
         }
         ["api", "v1", rest @ ..] => resource_route(app, req, "", "v1", rest),
         ["apis", group] => {
@@ -653,6 +664,7 @@ fn object_route(
                     auth::review(&app.store, &req.who, rt, ns_str, obj)?,
                 ));
             }
+            strict_fields(req, rt, &obj)?;
             if req.param("dryRun") == Some("All") {
                 return Ok(Reply::Json(StatusCode::CREATED, obj));
             }
@@ -661,6 +673,7 @@ fn object_route(
         }
         (&Method::PUT, Some(name)) => {
             let obj = decode_body(req, rt)?;
+            strict_fields(req, rt, &obj)?;
             if dry_run(req) {
                 app.store.get(rt, ns_str, name)?;
                 return Ok(Reply::Json(StatusCode::OK, obj));
@@ -1103,6 +1116,28 @@ fn practice_only(sub: &str, name: &str) -> String {
     format!(
         "{what} to {name} is not possible in the practice cluster (runbook lab): its pods are simulated and no container runs"
     )
+}
+
+/// `fieldValidation=Strict`: a body with fields its kind's schema lacks is refused, as the real
+/// server's strict decoding refuses it.
+fn strict_fields(req: &Req, rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+    if req.param("fieldValidation") != Some("Strict") || rt.custom {
+        return Ok(());
+    }
+    let unknown = openapi::unknown_fields(&rt.group, &rt.version, &rt.kind, obj);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let fields: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    Err(ApiError::bad_request(format!(
+        "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+        fields.join(", "),
+        kind = rt.kind,
+        version = rt.version,
+    )))
 }
 
 fn decode_body(req: &Req, rt: &ResourceType) -> Result<Value, ApiError> {

@@ -20,6 +20,7 @@ mod lab_exchanges;
 mod lab_kinds;
 mod lab_kube_rs;
 mod lab_kubectl;
+mod lab_openapi;
 mod lab_restricted;
 mod lab_run;
 mod lab_scenarios;
