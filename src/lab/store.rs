@@ -149,6 +149,16 @@ pub struct Store {
     pub timing: Timing,
 }
 
+/// One page of a list (see [`Store::list_page_with`]).
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// `namespace/name` of the page's last object (where the next page starts).
+    pub last: Option<String>,
+    /// How many matching objects follow the page.
+    pub remaining: usize,
+    pub rv: u64,
+}
+
 /// What a DELETE answers: the object (pods, namespaces, objects with finalizers) or a Status.
 pub enum Deleted {
     Object(Value),
@@ -1182,14 +1192,29 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> (Vec<Value>, usize, u64) {
+        let page = self.list_page_with(rt, ns, selectors, after, limit, Value::clone);
+        (page.items, page.remaining, page.rv)
+    }
+
+    /// [`Store::list_page`] with each matching object made into what the reply needs (a
+    /// table row, say) while it is read, instead of copied whole first.
+    pub fn list_page_with<T>(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        selectors: (&LabelSelector, &FieldSelector),
+        after: Option<&str>,
+        limit: usize,
+        mut make: impl FnMut(&Value) -> T,
+    ) -> Page<T> {
         let (labels, fields) = selectors;
         let after = after.map(|a| a.split_once('/').unwrap_or(("", a)));
         let inner = self.lock();
         let key = rt.key();
         // Start right after the continue key (a range, not a scan from the first object: a
         // paged list of n objects costs n, not n²/limit).
-        let start = match (ns, after) {
-            (_, Some((a_ns, a_name))) => Bound::Excluded((
+        let start = match after {
+            Some((a_ns, a_name)) => Bound::Excluded((
                 key.clone(),
                 ns.unwrap_or(a_ns).to_owned(),
                 if ns.is_some_and(|n| n != a_ns) {
@@ -1198,25 +1223,32 @@ impl Store {
                     a_name.to_owned()
                 },
             )),
-            (_, None) => Bound::Included((key.clone(), ns.unwrap_or_default().to_owned(), String::new())),
+            None => Bound::Included((key.clone(), ns.unwrap_or_default().to_owned(), String::new())),
         };
         let everything = labels.is_empty() && fields.is_empty();
-        let mut items = Vec::new();
-        let mut remaining = 0;
-        for ((k, n, _), o) in inner.objects.range((start, Bound::Unbounded)) {
+        let mut page = Page {
+            items: Vec::new(),
+            last: None,
+            remaining: 0,
+            rv: inner.rv,
+        };
+        for ((k, n, name), o) in inner.objects.range((start, Bound::Unbounded)) {
             if *k != key || ns.is_some_and(|ns| ns != n) {
                 break;
             }
-            if !everything && (!labels.matches(&o["metadata"]["labels"]) || !fields.matches(rt, o)) {
+            if !everything
+                && (!labels.matches(&o["metadata"]["labels"]) || !fields.matches(rt, o))
+            {
                 continue;
             }
-            if limit == 0 || items.len() < limit {
-                items.push(o.clone());
+            if limit == 0 || page.items.len() < limit {
+                page.items.push(make(o));
+                page.last = Some(format!("{n}/{name}"));
             } else {
-                remaining += 1;
+                page.remaining += 1;
             }
         }
-        (items, remaining, inner.rv)
+        page
     }
 
     pub fn create(&self, rt: &ResourceType, ns: &str, obj: Value) -> Result<Value, ApiError> {
