@@ -165,12 +165,8 @@ fn write_string(out: &mut String, s: &str) {
             b'<' => "\\u003c",
             b'>' => "\\u003e",
             b'&' => "\\u0026",
-            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => {
-                "\\u2028"
-            }
-            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => {
-                "\\u2029"
-            }
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => "\\u2028",
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => "\\u2029",
             b if b < 0x20 => "",
             _ => continue,
         };
@@ -180,7 +176,11 @@ fn write_string(out: &mut String, s: &str) {
         } else {
             out.push_str(escape);
         }
-        plain = if escape.starts_with("\\u20") { i + 3 } else { i + 1 };
+        plain = if escape.starts_with("\\u20") {
+            i + 3
+        } else {
+            i + 1
+        };
     }
     out.push_str(&s[plain..]);
     out.push('"');

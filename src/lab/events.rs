@@ -307,13 +307,7 @@ fn node_failure(
     None
 }
 
-fn fire(
-    rule: &Rule,
-    obj: &Value,
-    old: Option<&Value>,
-    scheduler: &Value,
-    out: &mut Vec<Record>,
-) {
+fn fire(rule: &Rule, obj: &Value, old: Option<&Value>, scheduler: &Value, out: &mut Vec<Record>) {
     let owner = obj["metadata"]["ownerReferences"]
         .as_array()
         .and_then(|refs| refs.iter().find(|r| r["controller"] == true))

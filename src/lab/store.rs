@@ -290,7 +290,11 @@ impl Inner {
         .chain(self.event_writes.get(key).copied())
         .max();
         stamped
-            .or_else(|| ev["metadata"]["creationTimestamp"].as_str().and_then(parse_ts))
+            .or_else(|| {
+                ev["metadata"]["creationTimestamp"]
+                    .as_str()
+                    .and_then(parse_ts)
+            })
             .unwrap_or_else(now)
     }
 
@@ -1223,7 +1227,11 @@ impl Store {
                     a_name.to_owned()
                 },
             )),
-            None => Bound::Included((key.clone(), ns.unwrap_or_default().to_owned(), String::new())),
+            None => Bound::Included((
+                key.clone(),
+                ns.unwrap_or_default().to_owned(),
+                String::new(),
+            )),
         };
         let everything = labels.is_empty() && fields.is_empty();
         let mut page = Page {
@@ -1236,8 +1244,7 @@ impl Store {
             if *k != key || ns.is_some_and(|ns| ns != n) {
                 break;
             }
-            if !everything
-                && (!labels.matches(&o["metadata"]["labels"]) || !fields.matches(rt, o))
+            if !everything && (!labels.matches(&o["metadata"]["labels"]) || !fields.matches(rt, o))
             {
                 continue;
             }

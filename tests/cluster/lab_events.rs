@@ -200,7 +200,10 @@ fn events_k8s_io_is_a_second_view_of_the_same_events() {
     )
     .json();
     // BackOff, Pulled and Started, all about that pod.
-    let items = by_regarding["items"].as_array().cloned().unwrap_or_default();
+    let items = by_regarding["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(items.len(), 3, "{items:?}");
     assert!(
         items
@@ -388,7 +391,13 @@ fn cns_mapping_fix_lets_the_volume_attach_and_mongo_start() {
         reasons(&events_about(a, "hubble-system", "mongo-2")).contains(&"Started".to_owned())
     }));
     let phase = lab.kubectl_ok(&[
-        "get", "pod", "mongo-2", "-n", "hubble-system", "-o", "jsonpath={.status.phase}",
+        "get",
+        "pod",
+        "mongo-2",
+        "-n",
+        "hubble-system",
+        "-o",
+        "jsonpath={.status.phase}",
     ]);
     assert_eq!(phase, "Running");
 }
@@ -415,8 +424,14 @@ fn events_older_than_the_ttl_are_gone() {
         ],
     );
     let a = &lab.endpoint();
-    assert_eq!(get(a, "/api/v1/namespaces/default/events/old.1").status, 404);
-    assert_eq!(get(a, "/api/v1/namespaces/default/events/young.1").status, 200);
+    assert_eq!(
+        get(a, "/api/v1/namespaces/default/events/old.1").status,
+        404
+    );
+    assert_eq!(
+        get(a, "/api/v1/namespaces/default/events/young.1").status,
+        200
+    );
     let names: Vec<Value> = get(a, "/apis/events.k8s.io/v1/events").json()["items"]
         .as_array()
         .map(|l| l.iter().map(|e| e["metadata"]["name"].clone()).collect())
@@ -461,10 +476,15 @@ fn a_recorded_event_expires_after_its_last_update() {
     assert!(started.elapsed() >= Duration::from_secs(2), "expired early");
     let watch = get(
         a,
-        &format!("/api/v1/namespaces/default/events?watch=true&resourceVersion={rv}&timeoutSeconds=1"),
+        &format!(
+            "/api/v1/namespaces/default/events?watch=true&resourceVersion={rv}&timeoutSeconds=1"
+        ),
     );
     assert!(
-        watch.body.lines().any(|l| l.contains("\"DELETED\"") && l.contains("short")),
+        watch
+            .body
+            .lines()
+            .any(|l| l.contains("\"DELETED\"") && l.contains("short")),
         "{}",
         watch.body
     );
@@ -484,14 +504,20 @@ fn message_of(a: &Endpoint, name: &str, reason: &str) -> Option<String> {
         .and_then(|e| e["message"].as_str().map(str::to_owned))
 }
 
-/// A pod no node can take gets the scheduler's FailedScheduling, worded as the scheduler words
+/// A pod no node can take gets the scheduler's `FailedScheduling`, worded as the scheduler words
 /// it: each node counted under the first filter it fails, reasons sorted, the preemption tail.
 #[test]
 fn a_pod_that_cannot_be_placed_gets_failed_scheduling() {
     let lab = start(runbook::lab::PRACTICE);
     let a = &lab.endpoint();
     let post = |pod: &Value| {
-        send(a, "POST", "/api/v1/namespaces/default/pods", "application/json", pod);
+        send(
+            a,
+            "POST",
+            "/api/v1/namespaces/default/pods",
+            "application/json",
+            pod,
+        );
     };
     // Every node of the practice cluster is a tainted control plane.
     post(&unplaced("plain", &json!({})));
@@ -545,14 +571,20 @@ fn a_pod_that_cannot_be_placed_gets_failed_scheduling() {
         vec![json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})],
     );
     let e = &empty.endpoint();
-    send(e, "POST", "/api/v1/namespaces/default/pods", "application/json", &unplaced("lonely", &json!({})));
+    send(
+        e,
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        "application/json",
+        &unplaced("lonely", &json!({})),
+    );
     assert_eq!(
         message_of(e, "lonely", "FailedScheduling").as_deref(),
         Some("no nodes available to schedule pods")
     );
 }
 
-/// A running container that is not ready and has a readiness probe: the kubelet's Unhealthy,
+/// A running container that is not ready and has a readiness probe: the kubelet's `Unhealthy`,
 /// with the probe's own target in the message.
 #[test]
 fn a_running_unready_container_with_a_probe_is_unhealthy() {
@@ -563,7 +595,13 @@ fn a_running_unready_container_with_a_probe_is_unhealthy() {
         json!({"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10});
     p["status"]["podIP"] = json!("192.168.0.42");
     p["status"]["containerStatuses"][0]["ready"] = json!(false);
-    send(a, "POST", "/api/v1/namespaces/default/pods", "application/json", &p);
+    send(
+        a,
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        "application/json",
+        &p,
+    );
     let events = events_about(a, "default", "probed");
     let unhealthy = events.iter().find(|e| e["reason"] == "Unhealthy");
     let unhealthy = unhealthy.cloned().unwrap_or_default();
@@ -573,12 +611,27 @@ fn a_running_unready_container_with_a_probe_is_unhealthy() {
         "{events:?}"
     );
     assert_eq!(unhealthy["type"], "Warning");
-    assert_eq!(unhealthy["involvedObject"]["fieldPath"], "spec.containers{app}");
+    assert_eq!(
+        unhealthy["involvedObject"]["fieldPath"],
+        "spec.containers{app}"
+    );
     // A ready container, or one without a probe, is not reported.
-    send(a, "POST", "/api/v1/namespaces/default/pods", "application/json", &pod("fine", true));
+    send(
+        a,
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        "application/json",
+        &pod("fine", true),
+    );
     let mut unprobed = pod("unprobed", true);
     unprobed["status"]["containerStatuses"][0]["ready"] = json!(false);
-    send(a, "POST", "/api/v1/namespaces/default/pods", "application/json", &unprobed);
+    send(
+        a,
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        "application/json",
+        &unprobed,
+    );
     for name in ["fine", "unprobed"] {
         assert!(!reasons(&events_about(a, "default", name)).contains(&"Unhealthy".to_owned()));
     }
