@@ -113,6 +113,9 @@ pub struct LabOptions {
     /// decides: the kubeconfig gets a second context for it (`runbook-lab-trainee`), made
     /// current; `runbook-lab` stays the admin's.
     pub restricted_user: bool,
+    /// How long an Event lives after its last update (kube-apiserver's `--event-ttl`);
+    /// None: one hour, as a real server keeps them.
+    pub event_ttl: Option<std::time::Duration>,
 }
 
 /// Entry points.
@@ -311,6 +314,7 @@ fn build(
             options.timing.kubelet_delay,
         )),
     );
+    store.set_event_ttl(options.event_ttl.unwrap_or(store::EVENT_TTL));
     if scenario.id != EMPTY {
         // A plain-HTTP lab still publishes a CA bundle, as every cluster does.
         store.set_root_ca(ca_pem.unwrap_or(OPEN_LAB_CA));

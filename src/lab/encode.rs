@@ -7,7 +7,9 @@
 //!   alphabetically. [`KEY_ORDER`] lists the keys that go first; every other key follows in
 //!   alphabetical order. To fix an ordering, add the key to [`KEY_ORDER`] at the right place.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -63,9 +65,11 @@ const KEY_ORDER: &[&str] = &[
 ];
 
 fn rank(key: &str) -> usize {
-    KEY_ORDER
-        .iter()
-        .position(|k| *k == key)
+    static RANKS: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
+    RANKS
+        .get_or_init(|| KEY_ORDER.iter().enumerate().map(|(i, k)| (*k, i)).collect())
+        .get(key)
+        .copied()
         .unwrap_or(KEY_ORDER.len())
 }
 
@@ -147,24 +151,38 @@ fn write_value(out: &mut String, value: &Value, indent: Option<usize>, level: us
 
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    let bytes = s.as_bytes();
+    // Runs of bytes that need no escape are copied whole; every byte that starts an escape is
+    // ASCII or the first of U+2028 / U+2029 (E2 80 A8 / A9), so each cut is a char boundary.
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            b'<' => "\\u003c",
+            b'>' => "\\u003e",
+            b'&' => "\\u0026",
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => "\\u2028",
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => "\\u2029",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
         }
+        plain = if escape.starts_with("\\u20") {
+            i + 3
+        } else {
+            i + 1
+        };
     }
+    out.push_str(&s[plain..]);
     out.push('"');
 }
 
@@ -179,6 +197,15 @@ mod tests {
         assert_eq!(
             String::from_utf8_lossy(&compact(&v)),
             "{\"kind\":\"X\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"a\"},\"status\":{},\"cell\":\"\\u003cnone\\u003e\"}\n"
+        );
+    }
+
+    #[test]
+    fn strings_escape_like_go_around_plain_runs() {
+        let v = json!("a<b>&\"c\\d\n\u{1}é\u{2028}x\u{2029}");
+        assert_eq!(
+            String::from_utf8_lossy(&compact(&v)),
+            "\"a\\u003cb\\u003e\\u0026\\\"c\\\\d\\n\\u0001é\\u2028x\\u2029\"\n"
         );
     }
 

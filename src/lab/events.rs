@@ -13,6 +13,13 @@
 //!   converts between its two versions of one type (`regarding` = `involvedObject`, `note` =
 //!   `message`, `deprecatedCount` = `count`, ...).
 //!
+//! - Scheduling: a rule whose paths start with `scheduler.` sees what the scheduler's filters
+//!   would say of the pod ([`scheduling`]: node unschedulable, untolerated taints, including
+//!   the `not-ready` / `unreachable` taints of a node that is not Ready, and `nodeSelector`),
+//!   so `FailedScheduling` carries the scheduler's own message.
+//! - Expiry: Events go one hour after their last update, as with `--event-ttl` (see
+//!   [`super::store`]).
+//!
 //! To emit one more event on a transition, add a rule to `api/events.yaml`; a scenario's
 //! own story (a `FailedCreate` from `PodSecurity` admission) goes in its fixture as `v1` Events.
 
@@ -178,8 +185,16 @@ pub(crate) fn on_writes(inner: &mut Inner, writes: &[Arc<Event>]) {
         } else {
             w.old.as_ref()
         };
+        let mut scheduler = None;
         for rule in rules().iter().filter(|r| r.kind == kind) {
-            fire(rule, &w.object, old, &mut out);
+            let ctx = if rule.uses_scheduler() {
+                scheduler
+                    .get_or_insert_with(|| scheduling(inner, &w.object))
+                    .clone()
+            } else {
+                Value::Null
+            };
+            fire(rule, &w.object, old, &ctx, &mut out);
         }
     }
     for r in &out {
@@ -187,7 +202,112 @@ pub(crate) fn on_writes(inner: &mut Inner, writes: &[Arc<Event>]) {
     }
 }
 
-fn fire(rule: &Rule, obj: &Value, old: Option<&Value>, out: &mut Vec<Record>) {
+impl Rule {
+    /// Whether the rule reads what the scheduler would say (`scheduler.` paths).
+    fn uses_scheduler(&self) -> bool {
+        self.when.keys().any(|k| k.starts_with("scheduler."))
+            || self.message.contains("{scheduler.")
+    }
+}
+
+/// What the scheduler's filters say of `pod` against the nodes there are, as the context of
+/// the rules' `scheduler.` paths: `placeable` (some node passes) and `message` (the
+/// `FailedScheduling` message, in the scheduler's format). Each node fails on its first
+/// failing filter, in the default plugin order: unschedulable, taints, node selector.
+pub(crate) fn scheduling(inner: &Inner, pod: &Value) -> Value {
+    let nodes = inner
+        .find_type("nodes")
+        .map(|rt| inner.list(&rt, None))
+        .unwrap_or_default();
+    if nodes.is_empty() {
+        return json!({"placeable": false, "message": "no nodes available to schedule pods"});
+    }
+    let tolerations = pod["spec"]["tolerations"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let tolerated = |key: &str, value: &str, effect: &str| {
+        tolerations.iter().any(|t| {
+            let t_key = t["key"].as_str().unwrap_or_default();
+            let exists = t["operator"] == "Exists";
+            (t["effect"].as_str().is_none_or(str::is_empty) || t["effect"] == effect)
+                && ((exists && t_key.is_empty()) || t_key == key)
+                && (exists || t["value"].as_str().unwrap_or_default() == value)
+        })
+    };
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut fits = 0;
+    for node in &nodes {
+        let reason = node_failure(node, pod, &tolerated);
+        match reason {
+            Some(r) => *reasons.entry(r).or_default() += 1,
+            None => fits += 1,
+        }
+    }
+    if fits > 0 {
+        return json!({"placeable": true, "message": ""});
+    }
+    let n = nodes.len();
+    let mut counted: Vec<String> = reasons.iter().map(|(r, c)| format!("{c} {r}")).collect();
+    counted.sort();
+    json!({
+        "placeable": false,
+        "message": format!(
+            "0/{n} nodes are available: {}. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling.",
+            counted.join(", ")
+        ),
+    })
+}
+
+/// Why the scheduler's filters reject `node` for `pod` (None: it fits).
+fn node_failure(
+    node: &Value,
+    pod: &Value,
+    tolerated: &dyn Fn(&str, &str, &str) -> bool,
+) -> Option<String> {
+    if node["spec"]["unschedulable"] == true
+        && !tolerated("node.kubernetes.io/unschedulable", "", "NoSchedule")
+    {
+        return Some("node(s) were unschedulable".into());
+    }
+    let mut taints: Vec<(String, String, String)> = node["spec"]["taints"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|t| {
+            let field = |f: &str| t[f].as_str().unwrap_or_default().to_owned();
+            (field("key"), field("value"), field("effect"))
+        })
+        .collect();
+    // The node lifecycle controller taints a node that is not Ready.
+    let ready = at_path(node, "status.conditions[type=Ready].status").as_str();
+    let condition_taint = match ready {
+        Some("True") => None,
+        Some("False") => Some("node.kubernetes.io/not-ready"),
+        _ => Some("node.kubernetes.io/unreachable"),
+    };
+    if let Some(key) = condition_taint
+        && !taints.iter().any(|(k, _, _)| k == key)
+    {
+        taints.push((key.to_owned(), String::new(), "NoSchedule".to_owned()));
+    }
+    if let Some((key, value, _)) = taints.iter().find(|(key, value, effect)| {
+        (effect == "NoSchedule" || effect == "NoExecute") && !tolerated(key, value, effect)
+    }) {
+        return Some(format!("node(s) had untolerated taint {{{key}: {value}}}"));
+    }
+    let selector = pod["spec"]["nodeSelector"].as_object();
+    if selector.is_some_and(|sel| {
+        sel.iter()
+            .any(|(k, v)| node["metadata"]["labels"][k.as_str()] != *v)
+    }) {
+        return Some("node(s) didn't match Pod's node affinity/selector".into());
+    }
+    None
+}
+
+fn fire(rule: &Rule, obj: &Value, old: Option<&Value>, scheduler: &Value, out: &mut Vec<Record>) {
     let owner = obj["metadata"]["ownerReferences"]
         .as_array()
         .and_then(|refs| refs.iter().find(|r| r["controller"] == true))
@@ -217,13 +337,20 @@ fn fire(rule: &Rule, obj: &Value, old: Option<&Value>, out: &mut Vec<Record>) {
         }
     };
     for (item, prev) in items {
-        let ctx = json!({"object": obj, "item": item, "owner": owner});
+        // The spec of the container a status item is about.
+        let container = obj["spec"]["containers"]
+            .as_array()
+            .and_then(|l| l.iter().find(|c| c["name"] == item["name"]))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let ctx = json!({"object": obj, "item": item, "owner": owner, "container": container,
+            "scheduler": scheduler});
         if !holds(&rule.when, &ctx) {
             continue;
         }
         if let Some(old) = old {
-            let before =
-                json!({"object": old, "item": prev.unwrap_or(Value::Null), "owner": owner});
+            let before = json!({"object": old, "item": prev.unwrap_or(Value::Null),
+                "owner": owner, "container": container, "scheduler": scheduler});
             if holds(&rule.when, &before) {
                 continue;
             }
@@ -272,6 +399,7 @@ fn holds(when: &BTreeMap<String, String>, ctx: &Value) -> bool {
         let got = text(at_path(ctx, path));
         match (want.as_str(), want.strip_prefix('!')) {
             ("*", _) => got.is_some(),
+            ("-", _) => got.is_none(),
             (_, Some(not)) => got.as_deref() != Some(not),
             (w, None) => got.as_deref() == Some(w),
         }
@@ -316,7 +444,7 @@ fn fill(template: &str, ctx: &Value) -> String {
         let after = &rest[open + 1..];
         let path = after.find('}').map(|close| &after[..close]);
         let known = path.filter(|p| {
-            ["object.", "item.", "owner."]
+            ["object.", "item.", "owner.", "container.", "scheduler."]
                 .iter()
                 .any(|root| p.starts_with(root))
         });
@@ -464,7 +592,7 @@ mod tests {
         };
         let mut out = Vec::new();
         for rule in rules().iter().filter(|r| r.kind == "Pod") {
-            fire(rule, &pod(true), Some(&pod(false)), &mut out);
+            fire(rule, &pod(true), Some(&pod(false)), &Value::Null, &mut out);
         }
         let reasons: Vec<&str> = out.iter().map(|r| r.reason.as_str()).collect();
         assert_eq!(reasons, ["Pulled", "Created", "Started"]);
@@ -473,7 +601,7 @@ mod tests {
         assert_eq!(out[0].host, "node-1");
         let mut again = Vec::new();
         for rule in rules().iter().filter(|r| r.kind == "Pod") {
-            fire(rule, &pod(true), Some(&pod(true)), &mut again);
+            fire(rule, &pod(true), Some(&pod(true)), &Value::Null, &mut again);
         }
         assert!(again.is_empty(), "{again:?}");
     }

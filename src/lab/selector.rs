@@ -142,6 +142,11 @@ impl LabelSelector {
         Ok(Self { reqs })
     }
 
+    /// Whether the selector selects everything.
+    pub fn is_empty(&self) -> bool {
+        self.reqs.is_empty()
+    }
+
     pub fn matches(&self, labels: &Value) -> bool {
         self.reqs.iter().all(|(key, op)| {
             let v = labels.get(key).and_then(Value::as_str);
@@ -291,6 +296,11 @@ impl FieldSelector {
             terms.push((field, eq, value.trim().replace("\\,", ",")));
         }
         Ok(Self { terms })
+    }
+
+    /// Whether the selector selects everything.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
     }
 
     pub fn matches(&self, rt: &ResourceType, obj: &Value) -> bool {

@@ -1212,14 +1212,6 @@ fn list_doc(rt: &ResourceType, items: Vec<Value>, rv: u64, extra: Option<Value>)
     })
 }
 
-fn item_key(o: &Value) -> String {
-    format!(
-        "{}/{}",
-        o["metadata"]["namespace"].as_str().unwrap_or_default(),
-        o["metadata"]["name"].as_str().unwrap_or_default()
-    )
-}
-
 fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -1249,15 +1241,33 @@ fn list(app: &Arc<App>, req: &Req, rt: &ResourceType, ns: Option<&str>) -> Resul
         .param("limit")
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(0);
-    let (items, remaining, rv) =
-        app.store
-            .list_page(rt, ns, (&labels, &fields), after.as_deref(), limit);
-    let extra = (remaining > 0).then(|| {
-        let last = items.last().map(item_key).unwrap_or_default();
-        let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{last}\u{0}")});
-        let encoded = encode::compact(&token);
-        json!({"continue": b64(encoded.strip_suffix(b"\n").unwrap_or(&encoded)), "remainingItemCount": remaining})
-    });
+    let continued = |last: Option<String>, remaining: usize, rv: u64| {
+        (remaining > 0).then(|| {
+            let last = last.unwrap_or_default();
+            let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{last}\u{0}")});
+            let encoded = encode::compact(&token);
+            json!({"continue": b64(encoded.strip_suffix(b"\n").unwrap_or(&encoded)), "remainingItemCount": remaining})
+        })
+    };
+    let selectors = (&labels, &fields);
+    if req.wants_table() && req.param("includeObject") != Some("Object") {
+        // Rows are made as the objects are read: no copy of each whole object first.
+        let at = now();
+        let page = app
+            .store
+            .list_page_with(rt, ns, selectors, after.as_deref(), limit, |o| {
+                table::row(rt, o, at)
+            });
+        let extra = continued(page.last, page.remaining, page.rv);
+        let mut t = table::table_of_rows(rt, page.items, &page.rv.to_string(), extra.as_ref());
+        include_objects(req, rt, &mut t, &[]);
+        return Ok(Reply::Json(StatusCode::OK, t));
+    }
+    let page = app
+        .store
+        .list_page_with(rt, ns, selectors, after.as_deref(), limit, Value::clone);
+    let (items, rv) = (page.items, page.rv);
+    let extra = continued(page.last, page.remaining, rv);
     if req.wants_table() {
         let refs: Vec<&Value> = items.iter().collect();
         let mut t = table::table(rt, &refs, &rv.to_string(), extra.as_ref(), now());
@@ -1277,13 +1287,15 @@ fn include_objects(req: &Req, rt: &ResourceType, table: &mut Value, items: &[Val
     let Some(rows) = table["rows"].as_array_mut() else {
         return;
     };
-    for (row, item) in rows.iter_mut().zip(items) {
-        if mode == "None" {
+    if mode == "None" {
+        for row in rows.iter_mut() {
             if let Some(r) = row.as_object_mut() {
                 r.remove("object");
             }
-            continue;
         }
+        return;
+    }
+    for (row, item) in rows.iter_mut().zip(items) {
         let mut obj = item.clone();
         obj["kind"] = json!(rt.kind);
         obj["apiVersion"] = json!(rt.api_version());

@@ -14,16 +14,27 @@
 //! `namespace_delay` after its DELETE, with everything in it.
 //! To add server-side behaviour for a kind, extend [`Inner::defaults`] (create) or
 //! [`Store::delete`] (deletion).
+//!
+//! Events expire as kube-apiserver's `--event-ttl` makes them: [`EVENT_TTL`] (one hour, or
+//! the lab's `event_ttl`) after their last update. The last update is the latest of the
+//! Event's `lastTimestamp`, `eventTime` and `series.lastObservedTime` and, for an Event
+//! written after seeding, the time of that write (a seeded Event's story is told by its
+//! timestamps; `creationTimestamp` only counts when it has none of them). Expiry happens on
+//! access, not by a timer: every [`Store::lock`] compares the clock with the earliest expiry
+//! (one comparison when nothing is due) and, once it has passed, removes the expired Events
+//! with DELETED watch events, as the watch cache reports a TTL deletion. Tests shorten the
+//! TTL (`LabOptions::event_ttl`) or seed Events whose timestamps are older than it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::clock::{now, timestamp};
+use super::clock::{now, parse_ts, timestamp};
 use super::patch::{self, PatchType};
 use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
@@ -35,6 +46,11 @@ const HISTORY: usize = 10_000;
 const HISTORY_BYTES: usize = 32 * 1024 * 1024;
 /// Reaction rounds per write; guards against rules that keep triggering each other.
 const MAX_REACTION_ROUNDS: usize = 16;
+
+/// How long an Event lives after its last update: kube-apiserver's `--event-ttl` default.
+pub const EVENT_TTL: Duration = Duration::from_secs(60 * 60);
+/// The type key of the stored (`v1`) Events.
+const EVENTS: &str = "events";
 
 /// What a watch event says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +121,14 @@ pub(crate) struct Inner {
     pub(crate) engine: Option<Box<dyn Reactor>>,
     /// The store itself, for timers a reactor asks for ([`Inner::wake_after`]).
     me: Weak<Store>,
+    /// Events live this long after their last update.
+    event_ttl: TimeDelta,
+    /// When each Event written after seeding was last written.
+    event_writes: HashMap<Key, DateTime<Utc>>,
+    /// The earliest time an Event expires (None: no Events).
+    next_expiry: Option<DateTime<Utc>>,
+    /// Seeding: writes are not updates (a seeded Event's time is its timestamps').
+    seeding: bool,
 }
 
 /// What reacts to the store's writes, under the same lock: the scenario's
@@ -128,6 +152,16 @@ pub(crate) trait Reactor: Send + Sync + std::fmt::Debug {
 pub struct Store {
     inner: Mutex<Inner>,
     pub timing: Timing,
+}
+
+/// One page of a list (see [`Store::list_page_with`]).
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// `namespace/name` of the page's last object (where the next page starts).
+    pub last: Option<String>,
+    /// How many matching objects follow the page.
+    pub remaining: usize,
+    pub rv: u64,
 }
 
 /// What a DELETE answers: the object (pods, namespaces, objects with finalizers) or a Status.
@@ -225,7 +259,85 @@ impl Inner {
             self.history_start = e.rv;
         }
         self.bell.send_replace(self.rv);
+        if rt_key == EVENTS {
+            self.event_written(kind, object);
+        }
         self.pending.push(ev);
+    }
+
+    /// Keep the Events' expiry bookkeeping after a write to one of them.
+    fn event_written(&mut self, kind: EventKind, ev: &Value) {
+        let key = (
+            EVENTS.to_owned(),
+            meta_str(ev, "namespace").to_owned(),
+            meta_str(ev, "name").to_owned(),
+        );
+        if kind == EventKind::Deleted {
+            self.event_writes.remove(&key);
+            return;
+        }
+        if !self.seeding {
+            self.event_writes.insert(key.clone(), now());
+        }
+        let expiry = self.expiry(&key, ev);
+        self.next_expiry = Some(self.next_expiry.map_or(expiry, |t| t.min(expiry)));
+    }
+
+    /// When an Event was last updated (see the module doc).
+    fn last_update(&self, key: &Key, ev: &Value) -> DateTime<Utc> {
+        let stamped = [
+            &ev["lastTimestamp"],
+            &ev["eventTime"],
+            &ev["series"]["lastObservedTime"],
+        ]
+        .into_iter()
+        .filter_map(|v| v.as_str().and_then(parse_ts))
+        .chain(self.event_writes.get(key).copied())
+        .max();
+        stamped
+            .or_else(|| {
+                ev["metadata"]["creationTimestamp"]
+                    .as_str()
+                    .and_then(parse_ts)
+            })
+            .unwrap_or_else(now)
+    }
+
+    fn expiry(&self, key: &Key, ev: &Value) -> DateTime<Utc> {
+        self.last_update(key, ev)
+            .checked_add_signed(self.event_ttl)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// Remove the Events whose time is up (DELETED watch events), once the earliest expiry
+    /// has passed; otherwise one comparison.
+    fn expire_events(&mut self) {
+        let at = now();
+        if self.next_expiry.is_none_or(|t| at < t) {
+            return;
+        }
+        let mut doomed = Vec::new();
+        let mut next: Option<DateTime<Utc>> = None;
+        let start = (EVENTS.to_owned(), String::new(), String::new());
+        for (key, ev) in self
+            .objects
+            .range(start..)
+            .take_while(|((k, _, _), _)| k == EVENTS)
+        {
+            let expiry = self.expiry(key, ev);
+            if expiry <= at {
+                doomed.push(key.clone());
+            } else {
+                next = Some(next.map_or(expiry, |t| t.min(expiry)));
+            }
+        }
+        self.next_expiry = next;
+        for (_, ns, name) in doomed {
+            self.remove(EVENTS, &ns, &name);
+        }
+        // The removals just made are not someone's writes: nothing reacts to them, but the
+        // next write's reaction round must not see them either.
+        self.pending.clear();
     }
 
     pub(crate) fn find_type_by_kind(
@@ -992,6 +1104,10 @@ impl Store {
             root_ca: None,
             engine: Some(engine),
             me,
+            event_ttl: TimeDelta::hours(1),
+            event_writes: HashMap::new(),
+            next_expiry: None,
+            seeding: false,
         };
         inner.refresh_types();
         Self {
@@ -1010,10 +1126,22 @@ impl Store {
         inner.react();
     }
 
+    /// The state, with the Events whose time is up gone.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
+        let mut inner = self
+            .inner
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner.expire_events();
+        inner
+    }
+
+    /// Events live `ttl` after their last update from now on (default [`EVENT_TTL`]).
+    pub fn set_event_ttl(&self, ttl: Duration) {
+        let mut inner = self.lock();
+        inner.event_ttl = TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX);
+        // Recomputed at the next access.
+        inner.next_expiry = Some(DateTime::<Utc>::MIN_UTC);
     }
 
     /// Run the namespace controllers (the `default` service account, `kube-root-ca.crt`) with this CA
@@ -1025,6 +1153,7 @@ impl Store {
     /// Load seed objects (no events, no reactions); later watches start after them.
     pub fn seed(&self, objects: impl IntoIterator<Item = Value>) -> Result<(), ApiError> {
         let mut inner = self.lock();
+        inner.seeding = true;
         for obj in objects {
             // Seeding records no watch events: drop each one as it is made, so that a large
             // seed never holds a second copy of every object in the history.
@@ -1071,6 +1200,10 @@ impl Store {
             }
         }
         inner.link_events();
+        inner.seeding = false;
+        // Seeded Events already past their time never show.
+        inner.next_expiry = Some(DateTime::<Utc>::MIN_UTC);
+        inner.expire_events();
         inner.pending.clear();
         inner.history.clear();
         inner.history_bytes = 0;
@@ -1150,27 +1283,66 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> (Vec<Value>, usize, u64) {
+        let page = self.list_page_with(rt, ns, selectors, after, limit, Value::clone);
+        (page.items, page.remaining, page.rv)
+    }
+
+    /// [`Store::list_page`] with each matching object made into what the reply needs (a
+    /// table row, say) while it is read, instead of copied whole first.
+    pub fn list_page_with<T>(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        selectors: (&LabelSelector, &FieldSelector),
+        after: Option<&str>,
+        limit: usize,
+        mut make: impl FnMut(&Value) -> T,
+    ) -> Page<T> {
         let (labels, fields) = selectors;
         let after = after.map(|a| a.split_once('/').unwrap_or(("", a)));
         let inner = self.lock();
-        let mut items = Vec::new();
-        let mut remaining = 0;
-        for o in inner.list(rt, ns) {
-            if let Some(start) = after
-                && (meta_str(o, "namespace"), meta_str(o, "name")) <= start
+        let key = rt.key();
+        // Start right after the continue key (a range, not a scan from the first object: a
+        // paged list of n objects costs n, not n²/limit).
+        let start = match after {
+            Some((a_ns, a_name)) => Bound::Excluded((
+                key.clone(),
+                ns.unwrap_or(a_ns).to_owned(),
+                if ns.is_some_and(|n| n != a_ns) {
+                    String::new()
+                } else {
+                    a_name.to_owned()
+                },
+            )),
+            None => Bound::Included((
+                key.clone(),
+                ns.unwrap_or_default().to_owned(),
+                String::new(),
+            )),
+        };
+        let everything = labels.is_empty() && fields.is_empty();
+        let mut page = Page {
+            items: Vec::new(),
+            last: None,
+            remaining: 0,
+            rv: inner.rv,
+        };
+        for ((k, n, name), o) in inner.objects.range((start, Bound::Unbounded)) {
+            if *k != key || ns.is_some_and(|ns| ns != n) {
+                break;
+            }
+            if !everything && (!labels.matches(&o["metadata"]["labels"]) || !fields.matches(rt, o))
             {
                 continue;
             }
-            if !labels.matches(&o["metadata"]["labels"]) || !fields.matches(rt, o) {
-                continue;
-            }
-            if limit == 0 || items.len() < limit {
-                items.push(o.clone());
+            if limit == 0 || page.items.len() < limit {
+                page.items.push(make(o));
+                page.last = Some(format!("{n}/{name}"));
             } else {
-                remaining += 1;
+                page.remaining += 1;
             }
         }
-        (items, remaining, inner.rv)
+        page
     }
 
     pub fn create(&self, rt: &ResourceType, ns: &str, obj: Value) -> Result<Value, ApiError> {

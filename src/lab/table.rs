@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::clock::{age_str, human_duration, parse_ts};
 use super::printers;
@@ -66,24 +66,23 @@ pub fn column_definitions(rt: &ResourceType) -> Value {
 
 /// One table row (`cells` + `object` as `PartialObjectMetadata`).
 pub fn row(rt: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Value {
-    let mut r = json!({
-        "cells": cells(rt, obj, now),
-        "object": {
-            "kind": "PartialObjectMetadata",
-            "apiVersion": "meta.k8s.io/v1",
-            "metadata": obj["metadata"],
-        }
-    });
+    let mut partial = Map::new();
+    partial.insert("kind".into(), "PartialObjectMetadata".into());
+    partial.insert("apiVersion".into(), "meta.k8s.io/v1".into());
+    partial.insert("metadata".into(), obj["metadata"].clone());
+    let mut r = Map::new();
+    r.insert("cells".into(), cells(rt, obj, now));
+    r.insert("object".into(), Value::Object(partial));
     if rt.plural == "pods" && rt.group.is_empty() {
         let phase = obj["status"]["phase"].as_str().unwrap_or_default();
         if phase == "Failed" || phase == "Succeeded" {
-            r["conditions"] = json!([{
+            r.insert("conditions".into(), json!([{
                 "type": "Completed", "status": "True", "reason": phase,
                 "message": if phase == "Failed" { "The pod failed." } else { "The pod completed successfully." },
-            }]);
+            }]));
         }
     }
-    r
+    Value::Object(r)
 }
 
 /// A whole `Table` for a list of objects.
@@ -94,19 +93,32 @@ pub fn table(
     extra_meta: Option<&Value>,
     now: DateTime<Utc>,
 ) -> Value {
-    let mut metadata = json!({"resourceVersion": resource_version});
+    let rows = objs.iter().map(|o| row(rt, o, now)).collect();
+    table_of_rows(rt, rows, resource_version, extra_meta)
+}
+
+/// A whole `Table` from rows made with [`row`] (moved in: a table of 20,000 rows is not
+/// copied again).
+pub fn table_of_rows(
+    rt: &ResourceType,
+    rows: Vec<Value>,
+    resource_version: &str,
+    extra_meta: Option<&Value>,
+) -> Value {
+    let mut metadata = Map::new();
+    metadata.insert("resourceVersion".into(), resource_version.into());
     if let Some(Value::Object(m)) = extra_meta {
         for (k, v) in m {
-            metadata[k] = v.clone();
+            metadata.insert(k.clone(), v.clone());
         }
     }
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": metadata,
-        "columnDefinitions": column_definitions(rt),
-        "rows": objs.iter().map(|o| row(rt, o, now)).collect::<Vec<_>>(),
-    })
+    let mut t = Map::new();
+    t.insert("kind".into(), "Table".into());
+    t.insert("apiVersion".into(), "meta.k8s.io/v1".into());
+    t.insert("metadata".into(), Value::Object(metadata));
+    t.insert("columnDefinitions".into(), column_definitions(rt));
+    t.insert("rows".into(), Value::Array(rows));
+    Value::Object(t)
 }
 
 fn cells(rt: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Value {
@@ -423,17 +435,18 @@ fn event_cells(ev: &Value, now: DateTime<Utc>) -> Value {
     if let Some(host) = ev["source"]["host"].as_str().filter(|h| !h.is_empty()) {
         source = format!("{source}, {host}");
     }
-    json!([
-        last,
-        ev["type"].as_str().unwrap_or(""),
-        ev["reason"].as_str().unwrap_or(""),
-        object,
-        io["fieldPath"].as_str().unwrap_or(""),
-        source,
-        ev["message"].as_str().unwrap_or("").trim(),
-        first,
-        ev["count"].as_i64().unwrap_or(1),
-        ev["metadata"]["name"],
+    let text = |v: &Value| Value::from(v.as_str().unwrap_or_default());
+    Value::Array(vec![
+        last.into(),
+        text(&ev["type"]),
+        text(&ev["reason"]),
+        object.into(),
+        text(&io["fieldPath"]),
+        source.into(),
+        ev["message"].as_str().unwrap_or("").trim().into(),
+        first.into(),
+        ev["count"].as_i64().unwrap_or(1).into(),
+        ev["metadata"]["name"].clone(),
     ])
 }
 

@@ -277,8 +277,9 @@ fn lists_selectors_and_pagination() {
         0
     );
     assert_eq!(
+        // mgmt, auth, system (backup-stuck) and mongo-2 (cns-mapping)
         ok("/api/v1/namespaces/hubble-system/pods?labelSelector=app,!nothing,app!%3Dui"),
-        3
+        4
     );
     assert_eq!(ok("/api/v1/namespaces/nope/pods"), 0);
     let bad = |path: &str| {
