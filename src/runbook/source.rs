@@ -3,6 +3,7 @@
 //! Everything here keeps line numbers intact: a removed comment leaves its line breaks behind,
 //! so that every later diagnostic points at the line a user sees in an editor.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -10,9 +11,10 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use super::{Diagnostic, FrontMatter, Severity};
 
 /// Decodes a file's bytes: invalid UTF-8 is replaced, NUL bytes are dropped; each with a warning.
-pub fn decode(bytes: &[u8], path: &Path, warnings: &mut Vec<Diagnostic>) -> String {
+/// A valid file without NUL bytes (nearly every file) is borrowed, not copied.
+pub fn decode<'b>(bytes: &'b [u8], path: &Path, warnings: &mut Vec<Diagnostic>) -> Cow<'b, str> {
     let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
+        Ok(text) => Cow::Borrowed(text),
         Err(err) => {
             let valid = &bytes[..err.valid_up_to()];
             let line = 1 + String::from_utf8_lossy(valid).matches('\n').count();
@@ -23,11 +25,11 @@ pub fn decode(bytes: &[u8], path: &Path, warnings: &mut Vec<Diagnostic>) -> Stri
                 "invalid-utf8",
                 "the file is not valid UTF-8; invalid bytes are shown as \u{fffd}".to_owned(),
             ));
-            String::from_utf8_lossy(bytes).into_owned()
+            String::from_utf8_lossy(bytes)
         }
     };
-    if let Some(at) = text.find('\0') {
-        let line = 1 + text[..at].matches('\n').count();
+    if let Some(at) = memchr::memchr(0, text.as_bytes()) {
+        let line = 1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count();
         warnings.push(diag(
             path,
             line,
@@ -35,9 +37,26 @@ pub fn decode(bytes: &[u8], path: &Path, warnings: &mut Vec<Diagnostic>) -> Stri
             "nul-byte",
             "the file contains NUL bytes; they were skipped".to_owned(),
         ));
-        return text.replace('\0', "");
+        return Cow::Owned(text.replace('\0', ""));
     }
     text
+}
+
+/// The lines of `text` as [`str::lines`] splits them (`\n` or `\r\n`, no empty last line),
+/// found with `memchr` into a vector sized once.
+pub fn lines(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', bytes) {
+        let line = &text[start..end];
+        out.push(line.strip_suffix('\r').unwrap_or(line));
+        start = end + 1;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
 }
 
 /// Splits off YAML front matter (`---` on the first line up to the next `---` line). Returns the
@@ -428,6 +447,22 @@ mod tests {
                 super::super::check::from_front_matter(c, &lines, Path::new("t.md"), &mut warnings);
         }
         Some(front)
+    }
+
+    #[test]
+    fn lines_split_as_str_lines_does() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\r\nb",
+            "a\rb\r\n\r\n",
+            "\n\nx\r",
+            "é\n\r\nü\r\r\n",
+        ] {
+            assert_eq!(lines(text), text.lines().collect::<Vec<_>>(), "{text:?}");
+        }
     }
 
     #[test]
