@@ -273,7 +273,6 @@ impl<'p> Builder<'p> {
                     });
                     self.heading(lineno, *level, text, next);
                 }
-                Line::Fence(_) => {}
                 Line::Item {
                     indent,
                     ordered,
@@ -288,7 +287,8 @@ impl<'p> Builder<'p> {
                 }
                 Line::AdmonitionClose => self.close_callout(None),
                 Line::Tag(tag) => self.tag(lineno, tag),
-                Line::Import => {}
+                // Fences were taken above.
+                Line::Import | Line::Fence(_) => {}
                 Line::Blank => self.text(0, "", lineno),
                 Line::Text { indent, text } => self.text(*indent, text, lineno),
             }

@@ -257,7 +257,7 @@ enum Read {
     Tree(serde_yaml::Mapping),
 }
 
-/// The front matter read straight from serde_yaml's events into its fields: no
+/// The front matter read straight from `serde_yaml`'s events into its fields: no
 /// `serde_yaml::Value` tree for the known keys, and no second conversion out of one. It holds
 /// the same values [`known_keys`] would take out of the tree, or fails: a key that is not a
 /// string, a key given twice, a value of the wrong type, or a plain scalar that YAML reads as a
@@ -299,10 +299,10 @@ impl<'de> Visitor<'de> for DirectVisitor {
             ]
             .iter()
             .position(|k| *k == key);
-            if let Some(i) = known {
-                if std::mem::replace(&mut seen[i], true) {
-                    return Err(de::Error::custom("a key given twice"));
-                }
+            if let Some(i) = known
+                && std::mem::replace(&mut seen[i], true)
+            {
+                return Err(de::Error::custom("a key given twice"));
             }
             match key.as_str() {
                 "title" => front.title = map.next_value::<MaybeText>()?.0,
@@ -424,6 +424,7 @@ pub fn diag(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
