@@ -17,7 +17,7 @@ mod kind;
 mod line;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::LazyLock;
 
@@ -63,8 +63,7 @@ const MAX_RECENT_PROSE: usize = 2048;
 pub fn parse(bytes: &[u8], path: &Path) -> Runbook {
     let mut warnings = Vec::new();
     let text = source::decode(bytes, path, &mut warnings);
-    let mut lines: Vec<&str> = Vec::with_capacity(text.len() / 32 + 1);
-    lines.extend(text.lines());
+    let lines = source::lines(&text);
     let (front_matter, body) = source::front_matter(&lines, path, &mut warnings);
     let (items, issues) = line::lex(&lines, body);
     for issue in issues {
@@ -89,7 +88,8 @@ pub fn parse(bytes: &[u8], path: &Path) -> Runbook {
 
     let id = super::Runbook::id_for(path);
     let mut builder = Builder::new(path, &id, warnings);
-    builder.run(&items);
+    let mut items = items;
+    builder.run(&mut items);
     let Builder {
         scenarios,
         mut warnings,
@@ -249,7 +249,8 @@ impl<'p> Builder<'p> {
         }
     }
 
-    fn run(&mut self, items: &[(usize, Line<'_>)]) {
+    /// Reads the lexed lines in order; fences are moved out of `items` into their blocks.
+    fn run(&mut self, items: &mut [(usize, Line<'_>)]) {
         let headings: Vec<usize> = items
             .iter()
             .enumerate()
@@ -257,18 +258,21 @@ impl<'p> Builder<'p> {
             .map(|(i, _)| i)
             .collect();
         let mut next_heading = headings.iter().skip(1);
-        for (i, (lineno, item)) in items.iter().enumerate() {
-            let lineno = *lineno;
-            match item {
+        for i in 0..items.len() {
+            let lineno = items[i].0;
+            if let Line::Fence(fence) = &mut items[i].1 {
+                let fence = std::mem::take(fence);
+                self.fence(lineno, fence);
+                continue;
+            }
+            match &items[i].1 {
                 Line::Heading { level, text } => {
                     let next = next_heading.next().and_then(|&j| match &items[j].1 {
                         Line::Heading { level, text } => Some((*level, text.as_ref())),
                         _ => None,
                     });
-                    let _ = i;
                     self.heading(lineno, *level, text, next);
                 }
-                Line::Fence(fence) => self.fence(lineno, fence),
                 Line::Item {
                     indent,
                     ordered,
@@ -283,7 +287,8 @@ impl<'p> Builder<'p> {
                 }
                 Line::AdmonitionClose => self.close_callout(None),
                 Line::Tag(tag) => self.tag(lineno, tag),
-                Line::Import => {}
+                // Fences were taken above.
+                Line::Import | Line::Fence(_) => {}
                 Line::Blank => self.text(0, "", lineno),
                 Line::Text { indent, text } => self.text(*indent, text, lineno),
             }
@@ -716,7 +721,7 @@ impl<'p> Builder<'p> {
 
     // ---- fences ---------------------------------------------------------------------------
 
-    fn fence(&mut self, lineno: usize, fence: &Fence) {
+    fn fence(&mut self, lineno: usize, fence: Fence) {
         if let Some(nested) = fence.nested_fence_line {
             let mut d = diag(
                 self.path,
@@ -735,14 +740,6 @@ impl<'p> Builder<'p> {
             return;
         }
         let info = FenceInfo::parse(&fence.info);
-        let mut attributes: BTreeMap<String, String> = info.attributes.clone();
-        if let Some(label) = self
-            .tabs
-            .last()
-            .and_then(|t| t.label.clone().filter(|_| t.as_procedures.is_none()))
-        {
-            attributes.insert("tab".to_owned(), label);
-        }
         // Blocks in a procedure before its first step get a step of their own.
         let target = if target == Target::Procedure {
             let summary = self
@@ -815,11 +812,19 @@ impl<'p> Builder<'p> {
             && !context.command_before
             && !fence.code.trim().is_empty()
             && placeholder::find(&fence.code).is_empty();
+        let mut attributes = info.attributes;
+        if let Some(label) = self
+            .tabs
+            .last()
+            .and_then(|t| t.label.clone().filter(|_| t.as_procedures.is_none()))
+        {
+            attributes.insert("tab".to_owned(), label);
+        }
         blocks.push(Block {
             kind: decision.kind,
             language: info.language,
             line: lineno,
-            code: fence.code.clone(),
+            code: fence.code,
             attributes,
             highlight: info.highlight,
             close_call: decision.close_call,

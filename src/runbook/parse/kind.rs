@@ -417,7 +417,14 @@ impl Content {
             .lines()
             .map(str::trim_end)
             .filter(|l| !l.trim().is_empty());
-        let lines: Vec<&str> = all.by_ref().take(MAX_LINES_READ).collect();
+        // The lines read, on the stack: deciding a block allocates nothing for its content.
+        let mut read = [""; MAX_LINES_READ];
+        let mut n = 0;
+        for (slot, line) in read.iter_mut().zip(all.by_ref()) {
+            *slot = line;
+            n += 1;
+        }
+        let lines = &read[..n];
         let complete = all.next().is_none();
         let first = lines
             .iter()
@@ -429,7 +436,7 @@ impl Content {
                 ..Self::default()
             };
         };
-        let url = URL.as_ref().is_some_and(|re| re.is_match(first));
+        let url = is_url(first);
         let json = first.starts_with('{') || (first.starts_with('[') && !first.starts_with("[ "));
         let yaml_lines = lines.iter().filter(|l| is_yaml_key_line(l)).count();
         let nested = lines
@@ -437,17 +444,25 @@ impl Content {
             .any(|l| l.starts_with("  ") || l.starts_with("- "));
         Self {
             command: looks_like_command(first),
-            output: looks_like_output(code),
+            // The same first line `looks_like_output` would find: the code is read once.
+            output: output_shaped(first),
             url,
             json,
             yaml: lines.len() > 1 && nested && yaml_lines * 2 >= lines.len(),
-            lexes: lexes_as_shell(&lines, complete),
+            lexes: lexes_as_shell(lines, complete),
         }
     }
 }
 
-static URL: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^(https?|wss?|oci)://\S+$").ok());
+/// `https://...`, `wss://...` or `oci://...` and nothing else on the line (what
+/// `^(https?|wss?|oci)://\S+$` matches).
+fn is_url(line: &str) -> bool {
+    line.split_once("://").is_some_and(|(scheme, rest)| {
+        matches!(scheme, "http" | "https" | "ws" | "wss" | "oci")
+            && !rest.is_empty()
+            && !rest.contains(char::is_whitespace)
+    })
+}
 /// `key: value`, `key:` or `- key: value` (the key a plain word).
 fn is_yaml_key_line(line: &str) -> bool {
     let body = line.trim_start();
@@ -535,9 +550,9 @@ fn lexes_as_shell(lines: &[&str], complete: bool) -> bool {
 }
 
 static OUTPUT_SHAPES: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    // `Name:   value` is read by `labelled_value`: as a pattern, its `{0,40}` made this
+    // automaton's states many and every line costly.
     let shapes = [
-        // `Name:   value`, `Local time: Fri ...`, `Events:  <none>`
-        r"^[A-Za-z][A-Za-z0-9 _()./-]{0,40}:(\s|$)",
         // a table: words separated by runs of two or more spaces, and no shell syntax
         r#"^[^|&;<>$`'"\\]+\S {2,}\S[^|&;<>$`'"\\]*$"#,
         // `fs.file-max = 1000000` (sysctl)
@@ -571,6 +586,12 @@ pub fn looks_like_output(code: &str) -> bool {
     else {
         return false;
     };
+    output_shaped(first)
+}
+
+/// [`looks_like_output`] of a block whose first line (trimmed, not blank, no comment, no
+/// fence) is `first`.
+fn output_shaped(first: &str) -> bool {
     if first.starts_with("$ ") || first.starts_with("./") || first.starts_with("sudo ") {
         return false;
     }
@@ -578,7 +599,28 @@ pub fn looks_like_output(code: &str) -> bool {
     if ENV_PREFIX.as_ref().is_some_and(|re| re.is_match(first)) {
         return false;
     }
-    OUTPUT_SHAPES.as_ref().is_some_and(|re| re.is_match(first))
+    labelled_value(first) || OUTPUT_SHAPES.as_ref().is_some_and(|re| re.is_match(first))
+}
+
+/// `Name:   value`, `Local time: Fri ...`, `Events:  <none>`: a letter, up to 40 of
+/// `[A-Za-z0-9 _()./-]`, a colon, then white space or the end (the pattern
+/// `^[A-Za-z][A-Za-z0-9 _()./-]{0,40}:(\s|$)`, as a scan).
+fn labelled_value(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    if !bytes.first().is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let run = bytes[1..]
+        .iter()
+        .take(41)
+        .take_while(|b| b.is_ascii_alphanumeric() || b" _()./-".contains(b))
+        .count();
+    run <= 40
+        && bytes.get(1 + run) == Some(&b':')
+        && line[2 + run..]
+            .chars()
+            .next()
+            .is_none_or(char::is_whitespace)
 }
 
 static ENV_PREFIX: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -591,6 +633,56 @@ static ENV_PREFIX: LazyLock<Option<Regex>> = LazyLock::new(|| {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_as_the_pattern_read_them() {
+        let Ok(re) = Regex::new(r"^(https?|wss?|oci)://\S+$") else {
+            panic!("pattern")
+        };
+        for line in [
+            "https://example.com/a?b=c",
+            "http://10.0.0.1:8080",
+            "oci://registry/x:1",
+            "wss://h/p",
+            "ftp://h/p",
+            "https://",
+            "https://a b",
+            "https://a\u{a0}b",
+            "xhttps://a",
+            "http://a://b",
+            "see https://a",
+            "HTTPS://a",
+        ] {
+            assert_eq!(is_url(line), re.is_match(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn labelled_values_as_the_pattern_read_them() {
+        let Ok(re) = Regex::new(r"^[A-Za-z][A-Za-z0-9 _()./-]{0,40}:(\s|$)") else {
+            panic!("pattern")
+        };
+        let long = format!("A{}: x", "b".repeat(40));
+        let longer = format!("A{}: x", "b".repeat(41));
+        for line in [
+            "Name:   mgmt",
+            "Events:",
+            "Local time: Fri 2025-07-11",
+            "Status:\u{a0}ok",
+            "Status:x",
+            "kubectl get pods",
+            "a(b).c/d-e_f g:\tx",
+            ":x",
+            "1a: x",
+            "é: x",
+            "Aé: x",
+            "http://x",
+            &long,
+            &longer,
+        ] {
+            assert_eq!(labelled_value(line), re.is_match(line), "{line}");
+        }
+    }
 
     #[test]
     fn output_shapes() {

@@ -39,7 +39,7 @@ pub enum Line<'a> {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fence {
     pub indent: usize,
     pub info: String,
