@@ -28,7 +28,7 @@
 mod apps;
 mod gc;
 mod job;
-mod kubelet;
+pub(crate) mod kubelet;
 mod sets;
 
 use std::collections::{BTreeSet, HashSet};

@@ -7,7 +7,8 @@
 //!   `Started`, `BackOff`, `Killing`, `SuccessfulCreate`, `NodeNotReady`, ...) and records
 //!   `v1` Events through [`record`]. A repeat (same object, reason, message and component)
 //!   bumps `count` and `lastTimestamp` of the Event already there, as client-go's correlator
-//!   does; the Event's name is derived from those four, so the repeat is found by key.
+//!   does (the store keeps which Event each of those keys is); a new Event is named
+//!   `<object>.<unix nanoseconds in hex>`, as client-go names them, so names sort by time.
 //! - Views: Events are stored once, as `v1` Events; `events.k8s.io/v1` reads and writes the
 //!   same objects through [`to_events_api`] / [`from_events_api`], as the real server
 //!   converts between its two versions of one type (`regarding` = `involvedObject`, `note` =
@@ -24,7 +25,6 @@
 //! own story (a `FailedCreate` from `PodSecurity` admission) goes in its fixture as `v1` Events.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
@@ -109,19 +109,31 @@ pub(crate) fn record(inner: &mut Inner, r: &Record) {
         digest.update([0]);
     }
     let hash = digest.finalize();
-    let suffix = hash.iter().take(8).fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    });
-    let name = format!("{io_name}.{suffix}");
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&hash[..8]);
     let at = timestamp(now());
-    if let Some(old) = inner.get(&rt, &ns, &name).cloned() {
+    if let Some(old) = inner
+        .recorded
+        .get(&key)
+        .and_then(|name| inner.get(&rt, &ns, name))
+        .cloned()
+    {
         let mut ev = old;
         ev["count"] = json!(ev["count"].as_u64().unwrap_or(1) + 1);
         ev["lastTimestamp"] = json!(at);
         inner.put_internal(&rt.key(), ev);
         return;
     }
+    // Named as client-go's recorder names them, `<object>.<nanoseconds in hex>`: names grow
+    // with time, so a list (sorted by name) and describe's Events show what happened first,
+    // first, also within one second.
+    let mut nanos = now().timestamp_nanos_opt().unwrap_or_default();
+    let mut name = format!("{io_name}.{nanos:x}");
+    while inner.get(&rt, &ns, &name).is_some() {
+        nanos += 1;
+        name = format!("{io_name}.{nanos:x}");
+    }
+    inner.recorded.insert(key, name.clone());
     let mut source = json!({"component": r.component});
     if !r.host.is_empty() {
         source["host"] = json!(r.host);
@@ -212,99 +224,17 @@ impl Rule {
 
 /// What the scheduler's filters say of `pod` against the nodes there are, as the context of
 /// the rules' `scheduler.` paths: `placeable` (some node passes) and `message` (the
-/// `FailedScheduling` message, in the scheduler's format). Each node fails on its first
-/// failing filter, in the default plugin order: unschedulable, taints, node selector.
+/// `FailedScheduling` message, in the scheduler's format), from the lab's one filter
+/// ([`super::controllers::kubelet::feasible`]).
 pub(crate) fn scheduling(inner: &Inner, pod: &Value) -> Value {
-    let nodes = inner
+    let nodes: Vec<Value> = inner
         .find_type("nodes")
-        .map(|rt| inner.list(&rt, None))
+        .map(|rt| inner.list(&rt, None).into_iter().cloned().collect())
         .unwrap_or_default();
-    if nodes.is_empty() {
-        return json!({"placeable": false, "message": "no nodes available to schedule pods"});
+    match super::controllers::kubelet::feasible(pod, &nodes) {
+        Ok(_) => json!({"placeable": true, "message": ""}),
+        Err(message) => json!({"placeable": false, "message": message}),
     }
-    let tolerations = pod["spec"]["tolerations"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let tolerated = |key: &str, value: &str, effect: &str| {
-        tolerations.iter().any(|t| {
-            let t_key = t["key"].as_str().unwrap_or_default();
-            let exists = t["operator"] == "Exists";
-            (t["effect"].as_str().is_none_or(str::is_empty) || t["effect"] == effect)
-                && ((exists && t_key.is_empty()) || t_key == key)
-                && (exists || t["value"].as_str().unwrap_or_default() == value)
-        })
-    };
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-    let mut fits = 0;
-    for node in &nodes {
-        let reason = node_failure(node, pod, &tolerated);
-        match reason {
-            Some(r) => *reasons.entry(r).or_default() += 1,
-            None => fits += 1,
-        }
-    }
-    if fits > 0 {
-        return json!({"placeable": true, "message": ""});
-    }
-    let n = nodes.len();
-    let mut counted: Vec<String> = reasons.iter().map(|(r, c)| format!("{c} {r}")).collect();
-    counted.sort();
-    json!({
-        "placeable": false,
-        "message": format!(
-            "0/{n} nodes are available: {}. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling.",
-            counted.join(", ")
-        ),
-    })
-}
-
-/// Why the scheduler's filters reject `node` for `pod` (None: it fits).
-fn node_failure(
-    node: &Value,
-    pod: &Value,
-    tolerated: &dyn Fn(&str, &str, &str) -> bool,
-) -> Option<String> {
-    if node["spec"]["unschedulable"] == true
-        && !tolerated("node.kubernetes.io/unschedulable", "", "NoSchedule")
-    {
-        return Some("node(s) were unschedulable".into());
-    }
-    let mut taints: Vec<(String, String, String)> = node["spec"]["taints"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .map(|t| {
-            let field = |f: &str| t[f].as_str().unwrap_or_default().to_owned();
-            (field("key"), field("value"), field("effect"))
-        })
-        .collect();
-    // The node lifecycle controller taints a node that is not Ready.
-    let ready = at_path(node, "status.conditions[type=Ready].status").as_str();
-    let condition_taint = match ready {
-        Some("True") => None,
-        Some("False") => Some("node.kubernetes.io/not-ready"),
-        _ => Some("node.kubernetes.io/unreachable"),
-    };
-    if let Some(key) = condition_taint
-        && !taints.iter().any(|(k, _, _)| k == key)
-    {
-        taints.push((key.to_owned(), String::new(), "NoSchedule".to_owned()));
-    }
-    if let Some((key, value, _)) = taints.iter().find(|(key, value, effect)| {
-        (effect == "NoSchedule" || effect == "NoExecute") && !tolerated(key, value, effect)
-    }) {
-        return Some(format!("node(s) had untolerated taint {{{key}: {value}}}"));
-    }
-    let selector = pod["spec"]["nodeSelector"].as_object();
-    if selector.is_some_and(|sel| {
-        sel.iter()
-            .any(|(k, v)| node["metadata"]["labels"][k.as_str()] != *v)
-    }) {
-        return Some("node(s) didn't match Pod's node affinity/selector".into());
-    }
-    None
 }
 
 fn fire(rule: &Rule, obj: &Value, old: Option<&Value>, scheduler: &Value, out: &mut Vec<Record>) {

@@ -125,6 +125,9 @@ pub(crate) struct Inner {
     event_ttl: TimeDelta,
     /// When each Event written after seeding was last written.
     event_writes: HashMap<Key, DateTime<Utc>>,
+    /// The recorder's Events by what makes them one (object, reason, message, source): the
+    /// name of the Event a repeat counts on ([`crate::lab::events::record`]).
+    pub(crate) recorded: HashMap<[u8; 8], String>,
     /// The earliest time an Event expires (None: no Events).
     next_expiry: Option<DateTime<Utc>>,
     /// Seeding: writes are not updates (a seeded Event's time is its timestamps').
@@ -1106,6 +1109,7 @@ impl Store {
             me,
             event_ttl: TimeDelta::hours(1),
             event_writes: HashMap::new(),
+            recorded: HashMap::new(),
             next_expiry: None,
             seeding: false,
         };

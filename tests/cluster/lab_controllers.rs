@@ -698,6 +698,20 @@ fn without_a_node_that_fits_pods_wait_and_say_why() {
         events.contains("0/3 nodes are available: 3 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"),
         "{events}"
     );
+    // One FailedScheduling per pod, not one from the scheduler and one from the event rules.
+    let failed = items(
+        &lab,
+        &[
+            "get",
+            "events",
+            "-n",
+            "default",
+            "--field-selector",
+            "reason=FailedScheduling",
+        ],
+    );
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(failed.iter().all(|e| e["count"] == 1), "{failed:?}");
     // Untainting a node lets the scheduler place them.
     lab.kubectl_ok(&[
         "taint",
@@ -706,4 +720,36 @@ fn without_a_node_that_fits_pods_wait_and_say_why() {
         "node-role.kubernetes.io/control-plane:NoSchedule-",
     ]);
     rollout_status(&lab, "deployment/web", "default");
+    // A pod's Events list in the order they happened (names grow with time, as client-go
+    // names them), so describe's Events section reads as the story it is.
+    let pod = pods[0]["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let selector = format!("involvedObject.name={pod}");
+    let reasons: Vec<String> = items(
+        &lab,
+        &[
+            "get",
+            "events",
+            "-n",
+            "default",
+            "--field-selector",
+            &selector,
+        ],
+    )
+    .iter()
+    .filter_map(|e| e["reason"].as_str().map(str::to_owned))
+    .collect();
+    assert_eq!(
+        reasons,
+        [
+            "FailedScheduling",
+            "Scheduled",
+            "Pulled",
+            "Created",
+            "Started"
+        ],
+        "{reasons:?}"
+    );
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::{Ctx, active, name, namespace, record, uid};
+use super::{Ctx, active, name, namespace, uid};
 use crate::lab::clock::{now, timestamp};
 use crate::lab::store::{Inner, random_suffix};
 
@@ -39,15 +39,9 @@ pub(super) fn create(ctx: &mut Ctx, inner: &mut Inner, mut pod: Value) -> Option
                     "lastTransitionTime": at, "reason": "Unschedulable", "message": why}],
                 "qosClass": "BestEffort",
             });
+            // Its `FailedScheduling` Event comes from the events table's rule, which reads
+            // the same filter ([`feasible`]) for every pod without a node.
             let created = inner.create(&rt, &ns, pod).ok()?;
-            record(
-                inner,
-                &created,
-                "Warning",
-                "FailedScheduling",
-                why,
-                "default-scheduler",
-            );
             ctx.unscheduled
                 .push((ns, name(&created).to_owned(), uid(&created).to_owned()));
             Some(created)
@@ -173,20 +167,33 @@ pub(super) fn tolerated(tolerations: &Value, taint: &Value) -> bool {
     })
 }
 
-/// Why `node` cannot take `pod` (the scheduler's wording), or None when it can.
-pub(super) fn unfit(pod: &Value, node: &Value, ignore_unschedulable: bool) -> Option<String> {
+/// Why `node` cannot take `pod` (the scheduler's wording), or None when it can: the default
+/// profile's filters in their order, each node counted under its first failure —
+/// `NodeUnschedulable` (a DaemonSet's pods ignore it), `TaintToleration` (with the taint the
+/// node lifecycle controller puts on a node that is not Ready), then the node selector.
+/// The one filter of the lab: the scheduler below and the `FailedScheduling` event rule
+/// ([`crate::lab::events`]) both read it.
+pub(crate) fn unfit(pod: &Value, node: &Value, ignore_unschedulable: bool) -> Option<String> {
     if !ignore_unschedulable && node["spec"]["unschedulable"] == true {
-        return Some("node(s) were unschedulable".to_owned());
+        let taint = json!({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"});
+        if !tolerated(&pod["spec"]["tolerations"], &taint) {
+            return Some("node(s) were unschedulable".to_owned());
+        }
     }
-    if let Some(sel) = pod["spec"]["nodeSelector"].as_object()
-        && !sel.iter().all(|(k, v)| node["metadata"]["labels"][k] == *v)
-    {
-        return Some("node(s) didn't match Pod's node affinity/selector".to_owned());
-    }
-    let taints = node["spec"]["taints"]
+    let mut taints = node["spec"]["taints"]
         .as_array()
         .cloned()
         .unwrap_or_default();
+    let condition = match ready_status(node) {
+        Some("True") => None,
+        Some("False") => Some("node.kubernetes.io/not-ready"),
+        _ => Some("node.kubernetes.io/unreachable"),
+    };
+    if let Some(key) = condition
+        && !taints.iter().any(|t| t["key"] == key)
+    {
+        taints.push(json!({"key": key, "effect": "NoSchedule"}));
+    }
     for taint in &taints {
         if !matches!(taint["effect"].as_str(), Some("NoSchedule" | "NoExecute")) {
             continue;
@@ -199,35 +206,31 @@ pub(super) fn unfit(pod: &Value, node: &Value, ignore_unschedulable: bool) -> Op
             ));
         }
     }
+    if let Some(sel) = pod["spec"]["nodeSelector"].as_object()
+        && !sel.iter().all(|(k, v)| node["metadata"]["labels"][k] == *v)
+    {
+        return Some("node(s) didn't match Pod's node affinity/selector".to_owned());
+    }
     None
 }
 
-fn node_ready(node: &Value) -> bool {
-    node["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
+fn ready_status(node: &Value) -> Option<&str> {
+    node["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")?["status"]
+        .as_str()
 }
 
-/// The scheduler: a schedulable Ready node whose taints the pod tolerates, the one running the
-/// fewest pods; else the `FailedScheduling` message.
-fn pick_node(inner: &Inner, pod: &Value) -> Result<Value, String> {
-    let nodes: Vec<Value> = inner
-        .find_type("nodes")
-        .map(|rt| inner.list(&rt, None).into_iter().cloned().collect())
-        .unwrap_or_default();
+/// The nodes that can take `pod`, or the scheduler's `FailedScheduling` message when none can.
+pub(crate) fn feasible<'a>(pod: &Value, nodes: &'a [Value]) -> Result<Vec<&'a Value>, String> {
     if nodes.is_empty() {
         return Err("no nodes available to schedule pods".to_owned());
     }
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut fit = Vec::new();
-    for node in &nodes {
-        let why = if node_ready(node) {
-            unfit(pod, node, false)
-        } else {
-            Some("node(s) had untolerated taint {node.kubernetes.io/not-ready: }".to_owned())
-        };
-        match why {
+    for node in nodes {
+        match unfit(pod, node, false) {
             Some(w) => *reasons.entry(w).or_default() += 1,
             None => fit.push(node),
         }
@@ -240,6 +243,17 @@ fn pick_node(inner: &Inner, pod: &Value) -> Result<Value, String> {
             list.join(", ")
         ));
     }
+    Ok(fit)
+}
+
+/// The scheduler: a node [`feasible`] for the pod, the one running the fewest pods; else the
+/// `FailedScheduling` message.
+fn pick_node(inner: &Inner, pod: &Value) -> Result<Value, String> {
+    let nodes: Vec<Value> = inner
+        .find_type("nodes")
+        .map(|rt| inner.list(&rt, None).into_iter().cloned().collect())
+        .unwrap_or_default();
+    let fit = feasible(pod, &nodes)?;
     let mut load: BTreeMap<&str, usize> = BTreeMap::new();
     if let Some(rt) = inner.find_type("pods") {
         for p in inner.list(&rt, None) {
@@ -454,7 +468,9 @@ mod tests {
     use super::*;
 
     fn node(taints: &Value) -> Value {
-        json!({"metadata": {"name": "n1", "labels": {"kubernetes.io/os": "linux"}}, "spec": {"taints": taints}})
+        json!({"metadata": {"name": "n1", "labels": {"kubernetes.io/os": "linux"}},
+            "spec": {"taints": taints},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]}})
     }
 
     #[test]
@@ -476,6 +492,25 @@ mod tests {
         // PreferNoSchedule never keeps a pod off.
         let soft = node(&json!([{"key": "x", "effect": "PreferNoSchedule"}]));
         assert_eq!(unfit(&plain, &soft, false), None);
+        // A node that is not Ready carries the lifecycle controller's taint; one that stopped
+        // reporting, the unreachable one.
+        let mut not_ready = node(&json!([]));
+        not_ready["status"]["conditions"][0]["status"] = json!("False");
+        assert_eq!(
+            unfit(&plain, &not_ready, false).as_deref(),
+            Some("node(s) had untolerated taint {node.kubernetes.io/not-ready: }")
+        );
+        not_ready["status"]["conditions"][0]["status"] = json!("Unknown");
+        assert_eq!(
+            unfit(&plain, &not_ready, false).as_deref(),
+            Some("node(s) had untolerated taint {node.kubernetes.io/unreachable: }")
+        );
+        // Filters run in the scheduler's order: taints before the node selector.
+        let both = json!({"spec": {"nodeSelector": {"kubernetes.io/os": "windows"}}});
+        assert_eq!(
+            unfit(&both, &cp, false).as_deref(),
+            Some("node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }")
+        );
         let selector = json!({"spec": {"nodeSelector": {"kubernetes.io/os": "windows"}}});
         assert!(unfit(&selector, &node(&json!([])), false).is_some());
         let mut cordoned = node(&json!([]));
