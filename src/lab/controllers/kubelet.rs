@@ -169,7 +169,7 @@ pub(super) fn tolerated(tolerations: &Value, taint: &Value) -> bool {
 
 /// Why `node` cannot take `pod` (the scheduler's wording), or None when it can: the default
 /// profile's filters in their order, each node counted under its first failure —
-/// `NodeUnschedulable` (a DaemonSet's pods ignore it), `TaintToleration` (with the taint the
+/// `NodeUnschedulable` (a `DaemonSet`'s pods ignore it), `TaintToleration` (with the taint the
 /// node lifecycle controller puts on a node that is not Ready), then the node selector.
 /// The one filter of the lab: the scheduler below and the `FailedScheduling` event rule
 /// ([`crate::lab::events`]) both read it.
