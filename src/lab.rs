@@ -28,6 +28,7 @@ mod auth;
 mod clock;
 pub mod encode;
 pub mod events;
+pub mod fields;
 pub mod kinds;
 mod limit;
 pub mod openapi;
