@@ -10,6 +10,8 @@
 //!   defaults, graceful deletion, the namespace controllers;
 //! - [`events`]: the Events the stand-in controllers and kubelet record (rules in
 //!   `api/events.yaml`), one store served as `v1` and `events.k8s.io/v1`;
+//! - [`fields`]: `managedFields` and server-side apply; [`disruption`]: PodDisruptionBudget
+//!   status and the Eviction API;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
 //!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field
@@ -26,6 +28,7 @@
 
 mod auth;
 mod clock;
+pub mod disruption;
 pub mod encode;
 pub mod events;
 pub mod fields;

@@ -970,6 +970,23 @@ fn subresource(
         ("status", &Method::PATCH) if rt.status_subresource => {
             patch(app, req, rt, ns, name, Some("status"))
         }
+        ("eviction", &Method::POST) if rt.plural == "pods" && rt.group.is_empty() => {
+            let eviction = decode_body(
+                req,
+                &ResourceType {
+                    kind: "Eviction".into(),
+                    ..rt.clone()
+                },
+            )?;
+            if dry_run(req) {
+                app.store.get(rt, ns, name)?;
+                return Ok(Reply::Json(StatusCode::CREATED, eviction));
+            }
+            Ok(Reply::Json(
+                StatusCode::CREATED,
+                super::disruption::evict(&app.store, ns, name, &eviction)?,
+            ))
+        }
         // Nothing runs in the practice cluster: say so with a Status, as a real server refuses
         // an upgrade it cannot serve, instead of a 404 that reads like a missing pod.
         ("exec" | "attach" | "portforward", &Method::GET | &Method::POST)

@@ -184,3 +184,188 @@ fn server_side_apply_creates_what_is_absent_and_shares_equal_values() {
         stderr(&refused)
     );
 }
+
+/// A node of our own with two ReplicaSet pods (one with an emptyDir) and a DaemonSet pod,
+/// all Running and Ready, and a budget that keeps one `app=web` pod up.
+const DRAIN_SETUP: &str = r#"
+kubectl create -f - >/dev/null <<'YAML' || exit 1
+apiVersion: v1
+kind: Node
+metadata: {name: worker-9, labels: {kubernetes.io/hostname: worker-9}}
+status: {conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web-1, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: nginx}]}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: shop}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template: {metadata: {labels: {app: agent}}, spec: {containers: [{name: agent, image: busybox}]}}
+YAML
+pod() {
+  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: shop\n  labels: {app: %s}\n  ownerReferences: [{apiVersion: apps/v1, kind: %s, name: %s, uid: 0e7c5a43-51c1-4c52-9d84-3f0e6f1f2a%s, controller: true}]\nspec:\n  nodeName: worker-9\n  terminationGracePeriodSeconds: 1\n  containers: [{name: c, image: nginx}]\n%b' "$@" | kubectl create -f - >/dev/null || exit 1
+  kubectl patch pod "$1" -n shop --subresource=status --type=merge \
+    -p '{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}' >/dev/null || exit 1
+}
+pod web-1-a web ReplicaSet web-1 01 '  volumes: [{name: tmp, emptyDir: {}}]\n'
+pod web-1-b web ReplicaSet web-1 01 ''
+pod agent-x agent DaemonSet agent 02 ''
+kubectl create poddisruptionbudget web -n shop --selector=app=web --min-available=1 >/dev/null
+"#;
+
+#[test]
+fn budgets_show_a_computed_status() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = start(runbook::lab::PRACTICE);
+    let setup = lab.sh(DRAIN_SETUP);
+    assert!(setup.status.success(), "{}", stderr(&setup));
+    let status =
+        json_of(&lab, &["get", "pdb", "web", "-n", "shop", "-o", "json"])["status"].clone();
+    assert_eq!(status["currentHealthy"], 2, "{status}");
+    assert_eq!(status["desiredHealthy"], 1);
+    assert_eq!(status["disruptionsAllowed"], 1);
+    assert_eq!(status["expectedPods"], 2);
+    assert_eq!(status["conditions"][0]["reason"], "SufficientPods");
+    let table = lab.kubectl_ok(&["get", "pdb", "web", "-n", "shop", "--no-headers"]);
+    assert_eq!(
+        table.split_whitespace().take(4).collect::<Vec<_>>(),
+        ["web", "1", "N/A", "1"]
+    );
+    // A pod that stops being ready takes the spare disruption away.
+    lab.kubectl_ok(&[
+        "patch",
+        "pod",
+        "web-1-b",
+        "-n",
+        "shop",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"conditions":[{"type":"Ready","status":"False"}]}}"#,
+    ]);
+    let status =
+        json_of(&lab, &["get", "pdb", "web", "-n", "shop", "-o", "json"])["status"].clone();
+    assert_eq!(status["currentHealthy"], 1, "{status}");
+    assert_eq!(status["disruptionsAllowed"], 0);
+    assert_eq!(status["conditions"][0]["reason"], "InsufficientPods");
+}
+
+#[test]
+fn an_eviction_that_breaks_a_budget_is_refused_with_429() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = start(runbook::lab::PRACTICE);
+    let setup = lab.sh(DRAIN_SETUP);
+    assert!(setup.status.success(), "{}", stderr(&setup));
+    let evict = |pod: &str| {
+        let body = format!(
+            r#"{{"apiVersion":"policy/v1","kind":"Eviction","metadata":{{"name":"{pod}","namespace":"shop"}}}}"#
+        );
+        crate::lab_support::http::request(
+            lab.endpoint(),
+            "POST",
+            &format!("/api/v1/namespaces/shop/pods/{pod}/eviction"),
+            &[
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json"),
+            ],
+            body.as_bytes(),
+        )
+    };
+    let first = evict("web-1-a");
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.json()["status"], "Success");
+    let second = evict("web-1-b");
+    assert_eq!(second.status, 429, "{}", second.body);
+    let status = second.json();
+    assert_eq!(status["reason"], "TooManyRequests");
+    assert_eq!(
+        status["message"],
+        "Cannot evict pod as it would violate the pod's disruption budget."
+    );
+    assert_eq!(
+        status["details"]["causes"][0],
+        serde_json::json!({"reason": "DisruptionBudget",
+            "message": "The disruption budget web needs 1 healthy pods and has 1 currently"})
+    );
+    // A pod no budget covers goes at once; an unknown one is a 404.
+    assert_eq!(evict("agent-x").status, 201);
+    assert_eq!(evict("nope").status, 404);
+}
+
+#[test]
+fn drain_refuses_daemonset_pods_then_evicts_through_the_budget() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = start(runbook::lab::PRACTICE);
+    let setup = lab.sh(DRAIN_SETUP);
+    assert!(setup.status.success(), "{}", stderr(&setup));
+    let refused = lab.kubectl(&["drain", "worker-9"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(stdout(&refused), "node/worker-9 cordoned\n");
+    assert_eq!(
+        stderr(&refused),
+        "error: unable to drain node \"worker-9\" due to error: [cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): shop/agent-x, cannot delete Pods with local storage (use --delete-emptydir-data to override): shop/web-1-a], continuing command...\n\
+         There are pending nodes to be drained:\n worker-9\n\
+         cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): shop/agent-x\n\
+         cannot delete Pods with local storage (use --delete-emptydir-data to override): shop/web-1-a\n"
+    );
+    let node = json_of(&lab, &["get", "node", "worker-9", "-o", "json"]);
+    assert_eq!(node["spec"]["unschedulable"], true);
+    // The budget lets one web pod go; the other waits until the timeout.
+    let blocked = lab.kubectl(&[
+        "drain",
+        "worker-9",
+        "--ignore-daemonsets",
+        "--delete-emptydir-data",
+        "--timeout=3s",
+    ]);
+    assert_eq!(blocked.status.code(), Some(1), "{}", stderr(&blocked));
+    let err = stderr(&blocked);
+    assert!(
+        err.starts_with("Warning: ignoring DaemonSet-managed Pods: shop/agent-x\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.\n"),
+        "{err}"
+    );
+    assert!(err.contains("global timeout reached: 3s"), "{err}");
+    let left = lab.kubectl_ok(&["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"]);
+    assert_eq!(left.lines().count(), 1, "{left}");
+    // Without the budget the drain finishes; the DaemonSet pod stays.
+    lab.kubectl_ok(&["delete", "pdb", "web", "-n", "shop"]);
+    let drained = lab.kubectl(&[
+        "drain",
+        "worker-9",
+        "--ignore-daemonsets",
+        "--delete-emptydir-data",
+    ]);
+    assert!(drained.status.success(), "{}", stderr(&drained));
+    assert!(
+        stdout(&drained).ends_with("node/worker-9 drained\n"),
+        "{}",
+        stdout(&drained)
+    );
+    let pods = lab.kubectl_ok(&["get", "pods", "-n", "shop", "-o", "name"]);
+    assert_eq!(pods, "pod/agent-x\n");
+    assert_eq!(
+        lab.kubectl_ok(&["uncordon", "worker-9"]),
+        "node/worker-9 uncordoned\n"
+    );
+}
