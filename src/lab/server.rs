@@ -153,6 +153,8 @@ enum Reply {
     /// JSON with another `Content-Type` (aggregated discovery).
     Typed(StatusCode, &'static str, Value),
     Text(StatusCode, String),
+    /// A protobuf answer (see [`protobuf::encode`]).
+    Proto(StatusCode, Vec<u8>),
     Stream(Body),
     /// A `text/plain` body that stays open (`kubectl logs -f`).
     TextStream(Body),
@@ -358,6 +360,14 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
             e.to_status(),
         ),
     };
+    let reply = match reply {
+        // Protobuf where the client prefers it and the table covers the whole answer.
+        Reply::Json(code, v) if protobuf::preferred(&req.accept) => match protobuf::encode(&v) {
+            Some(bytes) => Reply::Proto(code, bytes),
+            None => Reply::Json(code, v),
+        },
+        other => other,
+    };
     encode_reply(reply, pretty)
 }
 
@@ -400,6 +410,7 @@ fn encode_reply(reply: Reply, pretty: bool) -> Response {
             (status, ct, Body::from(bytes))
         }
         Reply::Text(status, s) => (status, "text/plain; charset=utf-8", Body::from(s)),
+        Reply::Proto(status, bytes) => (status, protobuf::MEDIA_TYPE, Body::from(bytes)),
         Reply::Stream(body) => (StatusCode::OK, "application/json", body),
         Reply::TextStream(body) => (StatusCode::OK, "text/plain", body),
     };

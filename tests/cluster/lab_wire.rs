@@ -369,3 +369,112 @@ fn drain_refuses_daemonset_pods_then_evicts_through_the_budget() {
         "node/worker-9 uncordoned\n"
     );
 }
+
+/// True when `protoc` can be run; missing it fails under `CI` (`.ci/run` installs Debian's
+/// `protobuf-compiler`), else skips.
+fn protoc_available() -> bool {
+    let ok = std::process::Command::new("protoc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "protoc is not installed but CI is set: the protobuf answer tests must run"
+        );
+        eprintln!("skipping: protoc not found on PATH");
+    }
+    ok
+}
+
+/// `protoc --decode_raw` of a protobuf answer's message (after the `k8s\0` envelope magic).
+fn decode_raw(body: &[u8]) -> String {
+    use std::io::Write as _;
+    let inner = body
+        .strip_prefix(b"k8s\0")
+        .unwrap_or_else(|| panic!("no k8s envelope: {body:?}"));
+    let mut child = std::process::Command::new("protoc")
+        .arg("--decode_raw")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("protoc: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(inner)
+            .unwrap_or_else(|e| panic!("protoc stdin: {e}"));
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("protoc: {e}"));
+    assert!(out.status.success(), "protoc could not decode {body:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn protobuf_is_answered_where_asked_and_decodes_with_protoc() {
+    if !kubectl_available() || !protoc_available() {
+        return;
+    }
+    let lab = start(runbook::lab::PRACTICE);
+    lab.kubectl_ok(&["create", "configmap", "wire", "--from-literal=mode=safe"]);
+    let get = |path: &str, accept: &str| {
+        crate::lab_support::http::request(lab.endpoint(), "GET", path, &[("Accept", accept)], b"")
+    };
+    let proto_first = "application/vnd.kubernetes.protobuf,application/json";
+    let one = get("/api/v1/namespaces/default/configmaps/wire", proto_first);
+    assert_eq!(one.status, 200);
+    assert_eq!(
+        one.header("content-type"),
+        Some("application/vnd.kubernetes.protobuf")
+    );
+    let text = decode_raw(&one.raw);
+    // runtime.Unknown{typeMeta{apiVersion, kind}, raw: ConfigMap{metadata{name, namespace},
+    // data{mode: safe}}, contentEncoding, contentType}
+    assert!(text.starts_with("1 {\n  1: \"v1\"\n  2: \"ConfigMap\"\n}\n2 {\n  1 {\n    1: \"wire\"\n    3: \"default\"\n"), "{text}");
+    assert!(
+        text.contains("  2 {\n    1: \"mode\"\n    2: \"safe\"\n  }\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      1: \"kubectl-create\"\n      2: \"Update\"\n"),
+        "{text}"
+    );
+    // A list of config maps, and a Status for a missing one.
+    let list = get("/api/v1/namespaces/default/configmaps", proto_first);
+    assert_eq!(
+        list.header("content-type"),
+        Some("application/vnd.kubernetes.protobuf")
+    );
+    assert!(decode_raw(&list.raw).starts_with("1 {\n  1: \"v1\"\n  2: \"ConfigMapList\"\n}\n"));
+    let missing = get("/api/v1/namespaces/default/configmaps/nope", proto_first);
+    assert_eq!(missing.status, 404);
+    let status = decode_raw(&missing.raw);
+    assert!(status.contains("2: \"Status\""), "{status}");
+    assert!(
+        status.contains("3: \"configmaps \\\"nope\\\" not found\""),
+        "{status}"
+    );
+    assert!(status.contains("6: 404"), "{status}");
+    // JSON when JSON comes first, and for kinds the table does not cover (pods).
+    let json = get(
+        "/api/v1/namespaces/default/configmaps/wire",
+        "application/json",
+    );
+    assert_eq!(json.header("content-type"), Some("application/json"));
+    let pods = get("/api/v1/namespaces/kube-system/pods", proto_first);
+    assert_eq!(pods.header("content-type"), Some("application/json"));
+    assert_eq!(pods.json()["kind"], "PodList");
+    // kubectl reads the protobuf answers (describe asks for protobuf first).
+    let described = lab.kubectl_ok(&["describe", "configmap", "wire"]);
+    assert!(
+        described.starts_with("Name:         wire\nNamespace:    default\n"),
+        "{described}"
+    );
+    assert!(described.contains("mode:\n----\nsafe\n"), "{described}");
+    let again = lab.kubectl(&["create", "configmap", "wire"]);
+    assert_eq!(
+        stderr(&again),
+        "error: failed to create configmap: configmaps \"wire\" already exists\n"
+    );
+}
