@@ -10,7 +10,7 @@
 //!   defaults, graceful deletion, the namespace controllers;
 //! - [`events`]: the Events the stand-in controllers and kubelet record (rules in
 //!   `api/events.yaml`), one store served as `v1` and `events.k8s.io/v1`;
-//! - [`fields`]: `managedFields` and server-side apply; [`disruption`]: PodDisruptionBudget
+//! - [`fields`]: `managedFields` and server-side apply; [`disruption`]: `PodDisruptionBudget`
 //!   status and the Eviction API;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing

@@ -1,4 +1,4 @@
-//! PodDisruptionBudgets and the Eviction API, as the disruption controller and the `eviction`
+//! `PodDisruptionBudgets` and the Eviction API, as the disruption controller and the `eviction`
 //! subresource of a v1.32 server handle them: each budget's status (`currentHealthy`,
 //! `desiredHealthy`, `disruptionsAllowed`, `expectedPods`, the `DisruptionAllowed` condition)
 //! is recomputed from the pods its selector matches whenever a pod or a budget changes, and

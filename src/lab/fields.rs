@@ -5,12 +5,13 @@
 //! manager stopped applying when no one else owns them.
 //!
 //! No crate does structured-merge-diff in Rust, so this is the small subset the lab needs,
-//! without OpenAPI schemas: lists are associative, sets or atomic by field name
+//! without `OpenAPI` schemas: lists are associative, sets or atomic by field name
 //! ([`LIST_KEYS`], [`SET_LISTS`]); struct fields that a typed zero object already has
 //! ([`ZERO_PRESENT`]) are not claimed by a create. To key one more list, add its field name
 //! and merge keys to [`LIST_KEYS`].
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
 
@@ -42,7 +43,7 @@ const LIST_KEYS: &[(&str, &[&[&str]])] = &[
 /// Lists of scalars kept as sets (`v:` elements).
 const SET_LISTS: &[&str] = &["finalizers"];
 
-/// Whether the map `v` in field `field` is atomic: a LabelSelector (`+structType=atomic`).
+/// Whether the map `v` in field `field` is atomic: a `LabelSelector` (`+structType=atomic`).
 fn atomic_map(field: &str, v: &Value) -> bool {
     field == "selector"
         && v.as_object()
@@ -76,8 +77,8 @@ const SERVER_METADATA: &[&str] = &[
     "selfLink",
 ];
 
-/// A set of field paths in FieldsV1's shape: `member` says the path itself is in the set
-/// (FieldsV1's `"."`, or `{}` for a leaf), `children` are keyed `f:name`, `k:{..}`, `v:..`.
+/// A set of field paths in `FieldsV1`'s shape: `member` says the path itself is in the set
+/// (`FieldsV1`'s `"."`, or `{}` for a leaf), `children` are keyed `f:name`, `k:{..}`, `v:..`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldSet {
     member: bool,
@@ -435,10 +436,10 @@ impl Entry {
     fn describe(&self) -> String {
         let mut s = format!("{:?}", self.manager);
         if !self.subresource.is_empty() {
-            s.push_str(&format!(" with subresource {:?}", self.subresource));
+            let _ = write!(s, " with subresource {:?}", self.subresource);
         }
         if self.operation == "Update" {
-            s.push_str(&format!(" using {}", self.api_version));
+            let _ = write!(s, " using {}", self.api_version);
         }
         s
     }
@@ -548,14 +549,14 @@ pub fn record_update(old: &Value, new: &mut Value, who: &Writer, status_subresou
     } else {
         entries(old)
     };
-    let mut set = changed(old, new);
-    scope(&mut set, &who.subresource, status_subresource);
-    if !set.is_empty() {
+    let mut claimed = changed(old, new);
+    scope(&mut claimed, &who.subresource, status_subresource);
+    if !claimed.is_empty() {
         for e in &mut list {
-            e.set = e.set.minus(&set);
+            e.set = e.set.minus(&claimed);
         }
         if let Some(mine) = list.iter_mut().find(|e| e.is(who, "Update")) {
-            mine.set.union(&set);
+            mine.set.union(&claimed);
             mine.time = json!(who.time);
         } else {
             list.push(Entry {
@@ -564,7 +565,7 @@ pub fn record_update(old: &Value, new: &mut Value, who: &Writer, status_subresou
                 api_version: who.api_version.clone(),
                 time: json!(who.time),
                 subresource: who.subresource.clone(),
-                set,
+                set: claimed,
             });
         }
     }
@@ -707,11 +708,11 @@ pub fn path_string(path: &[String]) -> String {
             let pairs: Vec<String> = serde_json::from_str::<Map<String, Value>>(key)
                 .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect())
                 .unwrap_or_default();
-            s.push_str(&format!("[{}]", pairs.join(",")));
+            let _ = write!(s, "[{}]", pairs.join(","));
         } else if let Some(v) = e.strip_prefix("v:") {
-            s.push_str(&format!("[={v}]"));
+            let _ = write!(s, "[={v}]");
         } else if let Some(i) = e.strip_prefix("i:") {
-            s.push_str(&format!("[{i}]"));
+            let _ = write!(s, "[{i}]");
         }
     }
     s

@@ -354,17 +354,14 @@ fn encode_field(out: &mut Out, number: u64, ty: &str, v: &Value, depth: usize) -
         }
         "ios" => {
             let mut m = Out::default();
-            match v {
-                Value::String(text) => {
-                    m.int(1, 1);
-                    m.int(2, 0);
-                    m.bytes(3, text.as_bytes());
-                }
-                _ => {
-                    m.int(1, 0);
-                    m.int(2, v.as_i64()?);
-                    m.bytes(3, b"");
-                }
+            if let Value::String(text) = v {
+                m.int(1, 1);
+                m.int(2, 0);
+                m.bytes(3, text.as_bytes());
+            } else {
+                m.int(1, 0);
+                m.int(2, v.as_i64()?);
+                m.bytes(3, b"");
             }
             out.bytes(number, &m.0);
         }
@@ -390,17 +387,16 @@ fn encode_message(name: &str, obj: &Value, depth: usize) -> Option<Vec<u8>> {
         return None;
     }
     let list_fields: BTreeMap<u64, String>;
-    let fields = match schema().get(name) {
-        Some(f) => f,
-        None => {
-            let item = name.strip_suffix("List")?;
-            schema().get(item)?;
-            list_fields = BTreeMap::from([
-                (1, "metadata:ListMeta".to_owned()),
-                (2, format!("items:[{item}]")),
-            ]);
-            &list_fields
-        }
+    let fields = if let Some(f) = schema().get(name) {
+        f
+    } else {
+        let item = name.strip_suffix("List")?;
+        schema().get(item)?;
+        list_fields = BTreeMap::from([
+            (1, "metadata:ListMeta".to_owned()),
+            (2, format!("items:[{item}]")),
+        ]);
+        &list_fields
     };
     let mut present: Vec<(u64, &str, &Value)> = Vec::new();
     for (key, v) in obj.as_object()? {

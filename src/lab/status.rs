@@ -79,7 +79,7 @@ impl ApiError {
         Self::new(409, "Conflict", message).with_details(details)
     }
 
-    /// An eviction that a PodDisruptionBudget forbids: 429 with a `DisruptionBudget` cause.
+    /// An eviction that a `PodDisruptionBudget` forbids: 429 with a `DisruptionBudget` cause.
     pub fn disruption_budget(cause: impl Into<String>) -> Self {
         Self::new(
             429,

@@ -1,6 +1,6 @@
 //! Issue 13 §1-§2 on the wire, with the real kubectl: field ownership (`managedFields`) and
 //! server-side apply (conflicts, `--force-conflicts`, fields an applier drops), draining a
-//! node through the Eviction API with PodDisruptionBudgets, and protobuf answers.
+//! node through the Eviction API with `PodDisruptionBudgets`, and protobuf answers.
 
 use crate::lab_support::{TestLab, kubectl_available, start, stderr, stdout};
 use serde_json::Value;
@@ -185,7 +185,7 @@ fn server_side_apply_creates_what_is_absent_and_shares_equal_values() {
     );
 }
 
-/// A node of our own with two ReplicaSet pods (one with an emptyDir) and a DaemonSet pod,
+/// A node of our own with two `ReplicaSet` pods (one with an `emptyDir`) and a `DaemonSet` pod,
 /// all Running and Ready, and a budget that keeps one `app=web` pod up.
 const DRAIN_SETUP: &str = r#"
 kubectl create -f - >/dev/null <<'YAML' || exit 1
