@@ -959,11 +959,6 @@ mod tests {
         let v = json!({"f:data": {".": {}, "f:a": {}}, "f:spec": {"f:x": {}}});
         assert_eq!(FieldSet::from_v1(&v).to_v1(), v);
     }
-}
-
-#[cfg(test)]
-mod update_tests {
-    use super::*;
 
     #[test]
     fn a_label_keeps_the_appliers_entries() {

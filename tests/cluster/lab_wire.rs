@@ -318,13 +318,26 @@ fn drain_refuses_daemonset_pods_then_evicts_through_the_budget() {
     let refused = lab.kubectl(&["drain", "worker-9"]);
     assert_eq!(refused.status.code(), Some(1));
     assert_eq!(stdout(&refused), "node/worker-9 cordoned\n");
-    assert_eq!(
-        stderr(&refused),
-        "error: unable to drain node \"worker-9\" due to error: [cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): shop/agent-x, cannot delete Pods with local storage (use --delete-emptydir-data to override): shop/web-1-a], continuing command...\n\
-         There are pending nodes to be drained:\n worker-9\n\
-         cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): shop/agent-x\n\
-         cannot delete Pods with local storage (use --delete-emptydir-data to override): shop/web-1-a\n"
+    // kubectl lists the two refusals in either order.
+    let err = stderr(&refused);
+    let daemonset =
+        "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): shop/agent-x";
+    let local = "cannot delete Pods with local storage (use --delete-emptydir-data to override): shop/web-1-a";
+    let mut lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 5, "{err}");
+    assert!(
+        lines[0].starts_with("error: unable to drain node \"worker-9\" due to error: [")
+            && lines[0].ends_with("], continuing command...")
+            && lines[0].contains(daemonset)
+            && lines[0].contains(local),
+        "{err}"
     );
+    assert_eq!(
+        lines[1..3],
+        ["There are pending nodes to be drained:", " worker-9"]
+    );
+    lines[3..].sort_unstable();
+    assert_eq!(lines[3..], [daemonset, local]);
     let node = json_of(&lab, &["get", "node", "worker-9", "-o", "json"]);
     assert_eq!(node["spec"]["unschedulable"], true);
     // The budget lets one web pod go; the other waits until the timeout.
