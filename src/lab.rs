@@ -307,7 +307,9 @@ fn build(
     );
     let store = store::Store::new(
         options.timing,
-        Box::new(events::Recording(Box::new(engine))),
+        Box::new(disruption::Budgets(Box::new(events::Recording(Box::new(
+            engine,
+        ))))),
     );
     if scenario.id != EMPTY {
         // A plain-HTTP lab still publishes a CA bundle, as every cluster does.

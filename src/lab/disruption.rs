@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::clock::{now, timestamp};
 use super::selector::LabelSelector;
 use super::status::ApiError;
-use super::store::{Event, Inner, Store};
+use super::store::{Event, Inner, Reactor, Store};
 
 /// Controllers whose `spec.replicas` is a budget's expected scale: (owner kind, type key).
 const SCALED: &[(&str, &str)] = &[
@@ -184,6 +184,31 @@ pub(crate) fn status_of(inner: &Inner, pdb: &Value) -> Value {
         }
     }
     status
+}
+
+/// The disruption controller in front of the scenario's reactions: after the reactions to a
+/// write, the budgets its pods touch are recomputed (a [`Reactor`], so the store does not
+/// depend on this module).
+#[derive(Debug)]
+pub(crate) struct Budgets(pub Box<dyn Reactor>);
+
+impl Reactor for Budgets {
+    fn on_seeded(&mut self, inner: &Inner) {
+        self.0.on_seeded(inner);
+    }
+
+    fn on_events(&mut self, inner: &mut Inner, events: &[Arc<Event>]) {
+        self.0.on_events(inner, events);
+        on_events(inner, events);
+    }
+
+    fn logs_of(&self, pod: &Value, container: &str, previous: bool) -> String {
+        self.0.logs_of(pod, container, previous)
+    }
+
+    fn fixed(&self, inner: &Inner) -> bool {
+        self.0.fixed(inner)
+    }
 }
 
 /// After writes: recompute the budgets in the namespaces where pods or budgets changed.

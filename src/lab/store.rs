@@ -790,7 +790,6 @@ impl Inner {
                 engine.on_events(self, &events);
                 self.engine = Some(engine);
             }
-            super::disruption::on_events(self, &events);
         }
         self.pending.clear();
     }
