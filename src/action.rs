@@ -14,7 +14,7 @@ use crate::cluster::health::Health;
 use crate::drive::Needs;
 use crate::exec::runner::{Event as EngineEvent, Verdict};
 use crate::exec::vars::Vars;
-use crate::session::StepState;
+use crate::session::{StepEdit, StepState};
 
 /// A user command, the name users write in the config's `[keys]` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -489,4 +489,6 @@ pub struct RestoredStep {
     /// The end of its output.
     pub output: Vec<String>,
     pub note: String,
+    /// The user's text its last run ran in place of a block (secret values masked).
+    pub edit: Option<StepEdit>,
 }

@@ -626,6 +626,11 @@ impl App {
                     for (name, value) in &vars {
                         d.set_value(name, value.clone(), false);
                     }
+                    for s in &steps {
+                        if let Some(e) = s.edit.as_ref().filter(|e| state::edit::restorable(e)) {
+                            d.edit(s.index, e.block, Some(&e.code));
+                        }
+                    }
                     d.resume_recording(*recorder);
                 }
                 if self.active.as_ref() == Some(&key) {

@@ -39,7 +39,7 @@ use crate::exec::runner::{
 };
 use crate::exec::vars::Origin;
 use crate::runbook::{PlaceholderDoc, Runbook, Scenario, Section, Step};
-use crate::session::{Recorded, Recorder, SessionRecord, Store};
+use crate::session::{Recorded, Recorder, SessionRecord, StepEdit, Store};
 
 /// One step of a procedure, as both front ends number and show it.
 #[derive(Debug, Clone)]
@@ -668,6 +668,15 @@ impl Driver {
                 step: i,
                 text: e.notice(line, |t| vars.mask(t).into_owned()),
             });
+            if let Some(r) = host.recorder.as_deref_mut() {
+                r.set_edit(
+                    i,
+                    StepEdit {
+                        block: e.block,
+                        code: vars.mask(e.code().trim_end()).into_owned(),
+                    },
+                );
+            }
         }
         let before = kubeconfig_of(&self.runner.shell);
         let result = if let Some(c) = unconfirmed {

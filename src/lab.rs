@@ -10,6 +10,8 @@
 //!   defaults, graceful deletion, the namespace controllers;
 //! - [`events`]: the Events the stand-in controllers and kubelet record (rules in
 //!   `api/events.yaml`), one store served as `v1` and `events.k8s.io/v1`;
+//! - `controllers`: the workload controllers, scheduler, kubelet and garbage collector
+//!   (Deployment → `ReplicaSet` → Pod, `DaemonSet`, `StatefulSet`, Job), driven after each write;
 //! - [`fields`]: `managedFields` and server-side apply; [`disruption`]: `PodDisruptionBudget`
 //!   status and the Eviction API;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
@@ -28,6 +30,7 @@
 
 mod auth;
 mod clock;
+mod controllers;
 pub mod disruption;
 pub mod encode;
 pub mod events;
@@ -307,9 +310,12 @@ fn build(
     );
     let store = store::Store::new(
         options.timing,
-        Box::new(disruption::Budgets(Box::new(events::Recording(Box::new(
-            engine,
-        ))))),
+        Box::new(disruption::Budgets(Box::new(
+            controllers::Controllers::new(
+                Box::new(events::Recording(Box::new(engine))),
+                options.timing.kubelet_delay,
+            ),
+        ))),
     );
     if scenario.id != EMPTY {
         // A plain-HTTP lab still publishes a CA bundle, as every cluster does.

@@ -20,6 +20,7 @@ mod outline;
 mod parse;
 pub mod placeholder;
 mod source;
+mod summary;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,11 +28,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use bounds::{MAX_SHELL_NESTING, MAX_YAML_NESTING};
-pub use catalog::{BUNDLED_PREFIX, Catalog, LoadError, MAX_FILE_BYTES, Origin};
+pub use catalog::{BUNDLED_PREFIX, Catalog, Listing, LoadError, MAX_FILE_BYTES, Origin};
 pub use check::{Check, Read};
 pub use fence::{FenceInfo, JUDGING_ATTRIBUTES};
 pub use outline::outline;
 pub use parse::{Decision, Evidence, decide_kind, looks_like_output, parse, slug};
+pub use summary::{ScenarioSummary, Summary};
 
 /// One runbook file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -33,8 +33,8 @@ use crate::exec::process::Terminal;
 use crate::exec::runner::{Event, Host, Verdict};
 use crate::exec::vars::Vars;
 pub use store::{
-    CommandRecord, ContextInfo, OutputWriter, SessionRecord, Status, StepRecord, StepState, Store,
-    StoreError, VarRecord,
+    CommandRecord, ContextInfo, OutputWriter, SessionRecord, Status, StepEdit, StepRecord,
+    StepState, Store, StoreError, VarRecord,
 };
 
 /// Default bound of the output kept per step (head plus tail).
@@ -219,6 +219,15 @@ impl Recorder {
         }
     }
 
+    /// Step `step` runs the user's text in place of one of its blocks (already masked): kept
+    /// so that resuming the session puts the edit back.
+    pub fn set_edit(&mut self, step: usize, edit: StepEdit) {
+        if let Some(s) = self.record.steps.get_mut(step) {
+            s.edit = Some(edit);
+            self.log_step(step);
+        }
+    }
+
     /// The run stopped before its end (signal, terminal gone, quit while running).
     pub fn interrupt(&mut self) {
         self.output = None;
@@ -236,6 +245,7 @@ impl Recorder {
                 let step = self.record.step_mut(index, number, title);
                 keep_attempt(step, &dir);
                 step.mode = Some(mode);
+                step.edit = None;
                 step.state = StepState::Running;
                 step.verdict = None;
                 step.reasons.clear();

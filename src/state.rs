@@ -524,11 +524,22 @@ fn session_update(state: &mut State, action: Action) -> Vec<Effect> {
             for (name, value) in vars {
                 state.vars.set(&name, value, Origin::Prompt);
             }
+            let mut dropped = Vec::new();
             if let Some(s) = &mut state.scenario {
                 for r in steps {
                     s.set_status(r.index, Status::from_record(r.state, r.verdict));
                     if let Some(item) = s.items.get_mut(r.index) {
                         item.note = r.note;
+                        match r.edit {
+                            Some(e) if edit::restorable(&e) => {
+                                item.edit = Some(edit::Edit {
+                                    block: e.block,
+                                    code: e.code,
+                                });
+                            }
+                            Some(_) => dropped.push(item.number.clone()),
+                            None => {}
+                        }
                         item.output.lines = r
                             .output
                             .into_iter()
@@ -540,8 +551,15 @@ fn session_update(state: &mut State, action: Action) -> Vec<Effect> {
                     }
                 }
             }
-            state.message =
-                Some("resumed: secret values are asked again when a step needs them".to_owned());
+            state.message = Some(if dropped.is_empty() {
+                "resumed: secret values are asked again when a step needs them".to_owned()
+            } else {
+                format!(
+                    "resumed; the edit of step {} held a secret value and was not kept: \
+                     press e to type it again",
+                    dropped.join(", ")
+                )
+            });
         }
         Action::ReportWritten(result) => match result {
             Ok((path, text)) => {

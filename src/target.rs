@@ -14,7 +14,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::runbook::{Catalog, Runbook, Scenario};
+use crate::runbook::{Catalog, Listing, Runbook, Scenario};
 
 /// A user's mistake: what is wrong, and what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,15 +181,32 @@ pub fn pick_scenario(
 /// runbook in the fetch cache.
 pub fn load_catalog(paths: &[PathBuf], bundled: bool) -> Catalog {
     let mut catalog = Catalog::load_cached(paths, bundled);
-    if let Some(cache) = crate::fetch::cache::Cache::default_location() {
-        let max = crate::config::Config::load(crate::config::path().as_deref())
-            .ok()
-            .and_then(|c| c.fetch_max_bytes)
-            .unwrap_or(crate::fetch::DEFAULT_MAX_BYTES);
-        let fetched = cache.runbooks(max);
-        if !fetched.is_empty() {
-            catalog.add_fetched(fetched);
-        }
+    let fetched = fetched_files();
+    if !fetched.is_empty() {
+        catalog.add_fetched(fetched);
     }
     catalog
+}
+
+/// The same catalog as [`load_catalog`], as `runbook list` shows it: a warm catalog cache
+/// gives each runbook's summary without decoding the runbook.
+pub fn load_listing(paths: &[PathBuf], bundled: bool) -> Listing {
+    let mut listing = Listing::load_cached(paths, bundled);
+    let fetched = fetched_files();
+    if !fetched.is_empty() {
+        listing.add_fetched(fetched);
+    }
+    listing
+}
+
+/// Every runbook in the fetch cache: its file, bytes and origin.
+fn fetched_files() -> Vec<(PathBuf, Vec<u8>, crate::runbook::Fetched)> {
+    let Some(cache) = crate::fetch::cache::Cache::default_location() else {
+        return Vec::new();
+    };
+    let max = crate::config::Config::load(crate::config::path().as_deref())
+        .ok()
+        .and_then(|c| c.fetch_max_bytes)
+        .unwrap_or(crate::fetch::DEFAULT_MAX_BYTES);
+    cache.runbooks(max)
 }

@@ -196,6 +196,7 @@ pub fn spawn_resume(
                     .map(|t| t.lines().map(str::to_owned).collect())
                     .unwrap_or_default(),
                 note: step.notes.clone(),
+                edit: step.edit.clone(),
             })
             .collect();
         let vars = record

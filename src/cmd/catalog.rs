@@ -13,10 +13,12 @@ use crate::runbook::{Catalog, Runbook, Severity};
 use crate::sanitize::Sanitizer;
 
 pub fn list(args: &ListArgs) -> Result<ExitCode> {
-    let catalog = crate::target::load_catalog(&args.paths, !args.no_bundled);
-    let mut out = std::io::stdout().lock();
+    let listing = crate::target::load_listing(&args.paths, !args.no_bundled);
+    // One lock and one buffer for the whole listing: thousands of lines, one write each
+    // through the line-buffered stdout, cost more than building them.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.json {
-        let runbooks: Vec<_> = catalog
+        let runbooks: Vec<_> = listing
             .runbooks
             .iter()
             .map(|r| {
@@ -24,7 +26,7 @@ pub fn list(args: &ListArgs) -> Result<ExitCode> {
                     "id": r.id,
                     "path": r.path,
                     "title": r.title,
-                    "tags": r.front_matter.tags,
+                    "tags": r.tags,
                     "origin": r.fetched.as_ref().map(|f| json!({"url": f.url, "fetched_at": f.fetched_at})),
                     "scenarios": r.scenarios.iter().map(|s| json!({"id": s.id, "title": s.title})).collect::<Vec<_>>(),
                 })
@@ -33,23 +35,35 @@ pub fn list(args: &ListArgs) -> Result<ExitCode> {
         serde_json::to_writer(&mut out, &json!({ "runbooks": runbooks }))?;
         writeln!(out)?;
     } else {
+        use std::fmt::Write as _;
         let clean = Sanitizer::stdout();
-        for r in &catalog.runbooks {
-            let origin = r.fetched.as_ref().map_or_else(
-                || r.path.display().to_string(),
-                crate::fetch::describe_origin,
-            );
-            clean.write(&mut out, &format!("{}  {}  ({origin})\n", r.id, r.title))?;
+        // Each line is built in the same buffer and cleaned whole.
+        let mut line = String::with_capacity(256);
+        for r in &listing.runbooks {
+            line.clear();
+            match &r.fetched {
+                Some(f) => write!(
+                    line,
+                    "{}  {}  ({})",
+                    r.id,
+                    r.title,
+                    crate::fetch::describe_origin(f)
+                )?,
+                None => write!(line, "{}  {}  ({})", r.id, r.title, r.path.display())?,
+            }
+            line.push('\n');
+            clean.write(&mut out, &line)?;
             for s in &r.scenarios {
-                clean.write(&mut out, &format!("  {}  {}\n", s.id, s.title))?;
+                line.clear();
+                writeln!(line, "  {}  {}", s.id, s.title)?;
+                clean.write(&mut out, &line)?;
             }
         }
     }
+    out.flush()?;
+    drop(out);
     let clean = Sanitizer::stderr();
-    for err in catalog
-        .diagnostics()
-        .filter(|d| d.severity == Severity::Error)
-    {
+    for err in listing.errors() {
         eprintln!("{}", clean.clean(&err.to_string()));
     }
     Ok(ExitCode::SUCCESS)

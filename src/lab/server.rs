@@ -713,7 +713,11 @@ fn object_route(
         (&Method::DELETE, None) if dry_run(req) => list(app, req, rt, ns),
         (&Method::DELETE, Some(name)) => {
             let grace = grace_period(req);
-            match app.store.delete(rt, ns_str, name, grace)? {
+            let policy = propagation_policy(req);
+            match app
+                .store
+                .delete_with(rt, ns_str, name, grace, policy.as_deref())?
+            {
                 Deleted::Object(o) | Deleted::Status(o) => Ok(Reply::Json(StatusCode::OK, o)),
             }
         }
@@ -867,6 +871,20 @@ fn dry_run(req: &Req) -> bool {
             .ok()
             .and_then(|b| b["dryRun"].as_array().cloned())
             .is_some_and(|a| a.iter().any(|v| v == "All"))
+}
+
+/// `propagationPolicy` of a DELETE (query or `DeleteOptions` body); `orphanDependents: true`
+/// is the old spelling of `Orphan`.
+fn propagation_policy(req: &Req) -> Option<String> {
+    req.param("propagationPolicy")
+        .map(str::to_owned)
+        .or_else(|| {
+            let body = serde_json::from_slice::<Value>(&req.body).ok()?;
+            if body["orphanDependents"] == true {
+                return Some("Orphan".to_owned());
+            }
+            body["propagationPolicy"].as_str().map(str::to_owned)
+        })
 }
 
 fn grace_period(req: &Req) -> Option<i64> {

@@ -16,7 +16,7 @@
 //! [`Store::delete`] (deletion).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -104,6 +104,8 @@ pub(crate) struct Inner {
     /// empty lab, which mirrors the recorded server that ran none).
     root_ca: Option<String>,
     pub(crate) engine: Option<Box<dyn Reactor>>,
+    /// The store itself, for timers a reactor asks for ([`Inner::wake_after`]).
+    me: Weak<Store>,
 }
 
 /// What reacts to the store's writes, under the same lock: the scenario's
@@ -118,6 +120,9 @@ pub(crate) trait Reactor: Send + Sync + std::fmt::Debug {
     fn logs_of(&self, pod: &Value, container: &str, previous: bool) -> String;
     /// Whether the scenario's problem is gone.
     fn fixed(&self, inner: &Inner) -> bool;
+    /// A timer asked for with [`Inner::wake_after`] went off (time-based steps: a kubelet
+    /// starting a container).
+    fn on_tick(&mut self, _inner: &mut Inner) {}
 }
 
 /// The shared store; cheap to clone through `Arc`.
@@ -321,6 +326,7 @@ impl Inner {
                 }
             }
             ("", "pods") => pod_defaults(obj),
+            ("apps", plural) => apps_defaults(plural, obj),
             ("", "services") => service_defaults(obj, now),
             ("", "events") => {
                 for (k, v) in [
@@ -779,6 +785,21 @@ impl Inner {
         }
     }
 
+    /// Have the reactor's [`Reactor::on_tick`] called after `delay` (on the current tokio
+    /// runtime; without one, never), like the timers that finish graceful deletions.
+    pub(crate) fn wake_after(&self, delay: Duration) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = self.me.clone();
+        handle.spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Some(store) = store.upgrade() {
+                store.tick();
+            }
+        });
+    }
+
     /// Run scenario reactions on the writes since the last call.
     fn react(&mut self) {
         for _ in 0..MAX_REACTION_ROUNDS {
@@ -843,6 +864,52 @@ fn service_defaults(obj: &mut Value, _now: DateTime<Utc>) {
     }
     if obj["status"].is_null() {
         obj["status"] = json!({"loadBalancer": {}});
+    }
+}
+
+/// The API server's defaults for deployments, daemon sets and stateful sets
+/// (`SetDefaults_Deployment`, `SetDefaults_DaemonSet`, `SetDefaults_StatefulSet`): what
+/// `kubectl rollout status` and the controllers read.
+fn apps_defaults(plural: &str, obj: &mut Value) {
+    let defaults: &[(&str, Value)] = match plural {
+        "deployments" => &[
+            ("replicas", json!(1)),
+            (
+                "strategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+            ),
+            ("revisionHistoryLimit", json!(10)),
+            ("progressDeadlineSeconds", json!(600)),
+        ],
+        "daemonsets" => &[
+            (
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+            ),
+            ("revisionHistoryLimit", json!(10)),
+        ],
+        "statefulsets" => &[
+            ("replicas", json!(1)),
+            ("podManagementPolicy", json!("OrderedReady")),
+            (
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+            ),
+            ("revisionHistoryLimit", json!(10)),
+            (
+                "persistentVolumeClaimRetentionPolicy",
+                json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+            ),
+        ],
+        "replicasets" => &[("replicas", json!(1))],
+        _ => &[],
+    };
+    let spec = &mut obj["spec"];
+    for (k, v) in defaults {
+        // A protobuf body spells an unset strategy as an empty message.
+        if spec[*k].is_null() || spec[*k].as_object().is_some_and(serde_json::Map::is_empty) {
+            spec[*k] = v.clone();
+        }
     }
 }
 
@@ -940,6 +1007,15 @@ fn pod_defaults(obj: &mut Value) {
 impl Store {
     pub(crate) fn new(timing: Timing, engine: Box<dyn Reactor>) -> Arc<Self> {
         let (bell, _) = watch::channel(1);
+        Arc::new_cyclic(|me| Self::with_inner(timing, engine, bell, me.clone()))
+    }
+
+    fn with_inner(
+        timing: Timing,
+        engine: Box<dyn Reactor>,
+        bell: watch::Sender<u64>,
+        me: Weak<Self>,
+    ) -> Self {
         let mut inner = Inner {
             rv: 1,
             objects: BTreeMap::new(),
@@ -951,12 +1027,23 @@ impl Store {
             bell,
             root_ca: None,
             engine: Some(engine),
+            me,
         };
         inner.refresh_types();
-        Arc::new(Self {
+        Self {
             inner: Mutex::new(inner),
             timing,
-        })
+        }
+    }
+
+    /// A reactor's timer went off: let it take its time-based steps, then react to them.
+    fn tick(&self) {
+        let mut inner = self.lock();
+        if let Some(mut engine) = inner.engine.take() {
+            engine.on_tick(&mut inner);
+            inner.engine = Some(engine);
+        }
+        inner.react();
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -1253,13 +1340,48 @@ impl Store {
         name: &str,
         grace: Option<i64>,
     ) -> Result<Deleted, ApiError> {
+        self.delete_with(rt, ns, name, grace, None)
+    }
+
+    /// DELETE with a `propagationPolicy`: `Foreground` and `Orphan` hold the object with the
+    /// `foregroundDeletion` / `orphan` finalizer until the garbage collector (in
+    /// [`super::controllers`]) has dealt with its dependents; `Background` (or none) deletes it
+    /// and leaves the dependents to the collector.
+    pub fn delete_with(
+        self: &Arc<Self>,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        grace: Option<i64>,
+        propagation: Option<&str>,
+    ) -> Result<Deleted, ApiError> {
         let mut inner = self.lock();
-        let Some(obj) = inner.get(rt, ns, name).cloned() else {
+        let Some(mut obj) = inner.get(rt, ns, name).cloned() else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
+        };
+        let finalizer = match propagation {
+            Some("Foreground") => Some("foregroundDeletion"),
+            Some("Orphan") => Some("orphan"),
+            _ => None,
         };
         let now = now();
         let is_pod = rt.group.is_empty() && rt.plural == "pods";
         let is_ns = rt.group.is_empty() && rt.plural == "namespaces";
+        if let Some(f) = finalizer
+            && !is_pod
+            && !is_ns
+            && obj["metadata"]["deletionTimestamp"].is_null()
+        {
+            let list = obj["metadata"]["finalizers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if !list.iter().any(|x| x == f) {
+                let mut list = list;
+                list.push(json!(f));
+                obj["metadata"]["finalizers"] = json!(list);
+            }
+        }
         if obj["metadata"]["deletionTimestamp"].is_string() {
             // Already terminating: a force delete finishes it, anything else just reports it.
             if is_pod && grace == Some(0) {

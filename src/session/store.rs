@@ -271,6 +271,18 @@ pub struct StepRecord {
     /// Earlier runs of this step, oldest first: a re-run adds one instead of replacing it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+    /// The user's text its last run ran in place of one of its blocks (the TUI's `e`), secret
+    /// values masked; resuming the session puts it back on the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<StepEdit>,
+}
+
+/// The user's text for one block of a step.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepEdit {
+    /// Index of the block in the step.
+    pub block: usize,
+    pub code: String,
 }
 
 /// One earlier run of a step: what it ended as, when, under which mode, with its commands'

@@ -9,6 +9,8 @@
 //! through the same preflight (values, confirmation, gate) and the same session record, which
 //! notes "edited from the runbook" with the diff. Esc drops the editor and runs nothing. The
 //! edit stays on the step (moving between steps keeps it; Enter runs it again) until `E`.
+//! The session records the text a step last ran with, and resuming the session puts it back
+//! ([`restorable`]: unless it held a secret value, which the record masks).
 //!
 //! To edit one more kind of block, make the parser mark it `editable`; to add an editing key,
 //! map it to an [`InputRequest`] in [`command`] (and in `App::translate` if it is no letter).
@@ -56,6 +58,13 @@ impl PartialEq for Editor {
 }
 
 impl Eq for Editor {}
+
+/// Can a session's record of an edit be put back on its step when the session is resumed?
+/// Not when it held a secret value: the record has it masked, and the masked text must never
+/// run.
+pub fn restorable(edit: &crate::session::StepEdit) -> bool {
+    !edit.code.contains(crate::exec::vars::MASK)
+}
 
 /// The block `e` opens in a step: its first shell command or example the parser found
 /// editable.

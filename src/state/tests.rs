@@ -929,6 +929,7 @@ fn an_unfinished_session_is_offered_and_resumed_steps_come_back_never_as_passed_
                 verdict: Some(Verdict::Passed),
                 output: vec!["first line hi".to_owned()],
                 note: "looked fine".to_owned(),
+                edit: None,
             },
             RestoredStep {
                 index: 1,
@@ -936,6 +937,7 @@ fn an_unfinished_session_is_offered_and_resumed_steps_come_back_never_as_passed_
                 verdict: None,
                 output: Vec::new(),
                 note: String::new(),
+                edit: None,
             },
         ],
         vars: vec![("greeting".to_owned(), "hi".to_owned())],
@@ -957,6 +959,46 @@ fn an_unfinished_session_is_offered_and_resumed_steps_come_back_never_as_passed_
     }));
     assert!(cmd(&mut fresh, Command::Back).is_empty());
     assert!(fresh.dialog.is_none());
+}
+
+/// A resumed session brings a step's edit back, unless the record had to mask a secret
+/// value in it: that text must never run, and the user is told to type it again.
+#[test]
+fn a_resumed_edit_comes_back_unless_it_held_a_secret() {
+    let mut s = demo_state();
+    assert!(s.open("demo/demo"));
+    let step = |index: usize, code: String| RestoredStep {
+        index,
+        state: crate::session::StepState::Done,
+        verdict: Some(Verdict::Passed),
+        output: Vec::new(),
+        note: String::new(),
+        edit: Some(crate::session::StepEdit { block: 0, code }),
+    };
+    s.update(Action::Restored {
+        steps: vec![
+            step(0, "echo first line mine".to_owned()),
+            step(
+                1,
+                format!("curl -H 'Authorization: {}'", crate::exec::vars::MASK),
+            ),
+        ],
+        vars: Vec::new(),
+    });
+    let view = scenario(&s);
+    assert_eq!(
+        view.items[0].edit.as_ref().map(|e| e.code.as_str()),
+        Some("echo first line mine")
+    );
+    assert_eq!(view.items[1].edit, None);
+    let message = s.message.clone().unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "the edit of step {} held a secret",
+            view.items[1].number
+        )),
+        "{message}"
+    );
 }
 
 #[test]

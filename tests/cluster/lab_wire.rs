@@ -186,7 +186,8 @@ fn server_side_apply_creates_what_is_absent_and_shares_equal_values() {
 }
 
 /// A node of our own with two `ReplicaSet` pods (one with an `emptyDir`) and a `DaemonSet` pod,
-/// all Running and Ready, and a budget that keeps one `app=web` pod up.
+/// all Running and Ready, and a budget that keeps one `app=web` pod up. The set's template
+/// fits no node, so the replacements its controller makes for evicted pods stay Pending.
 const DRAIN_SETUP: &str = r#"
 kubectl create -f - >/dev/null <<'YAML' || exit 1
 apiVersion: v1
@@ -204,23 +205,28 @@ metadata: {name: web-1, namespace: shop}
 spec:
   replicas: 2
   selector: {matchLabels: {app: web}}
-  template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: nginx}]}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {nodeSelector: {lab: none}, containers: [{name: web, image: nginx}]}
 ---
 apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: agent, namespace: shop}
 spec:
   selector: {matchLabels: {app: agent}}
-  template: {metadata: {labels: {app: agent}}, spec: {containers: [{name: agent, image: busybox}]}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {nodeSelector: {lab: none}, containers: [{name: agent, image: busybox}]}
 YAML
 pod() {
-  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: shop\n  labels: {app: %s}\n  ownerReferences: [{apiVersion: apps/v1, kind: %s, name: %s, uid: 0e7c5a43-51c1-4c52-9d84-3f0e6f1f2a%s, controller: true}]\nspec:\n  nodeName: worker-9\n  terminationGracePeriodSeconds: 1\n  containers: [{name: c, image: nginx}]\n%b' "$@" | kubectl create -f - >/dev/null || exit 1
+  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: shop\n  labels: {app: %s}\n  ownerReferences: [{apiVersion: apps/v1, kind: %s, name: %s, uid: %s, controller: true}]\nspec:\n  nodeName: worker-9\n  terminationGracePeriodSeconds: 1\n  containers: [{name: c, image: nginx}]\n%b' "$@" | kubectl create -f - >/dev/null || exit 1
   kubectl patch pod "$1" -n shop --subresource=status --type=merge \
     -p '{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}' >/dev/null || exit 1
 }
-pod web-1-a web ReplicaSet web-1 01 '  volumes: [{name: tmp, emptyDir: {}}]\n'
-pod web-1-b web ReplicaSet web-1 01 ''
-pod agent-x agent DaemonSet agent 02 ''
+uid() { kubectl get "$1" "$2" -n shop -o jsonpath='{.metadata.uid}'; }
+pod web-1-a web ReplicaSet web-1 "$(uid rs web-1)" '  volumes: [{name: tmp, emptyDir: {}}]\n'
+pod web-1-b web ReplicaSet web-1 "$(uid rs web-1)" ''
+pod agent-x agent DaemonSet agent "$(uid ds agent)" ''
 kubectl create poddisruptionbudget web -n shop --selector=app=web --min-available=1 >/dev/null
 "#;
 
@@ -359,8 +365,21 @@ fn drain_refuses_daemonset_pods_then_evicts_through_the_budget() {
         "{err}"
     );
     assert!(err.contains("global timeout reached: 3s"), "{err}");
-    let left = lab.kubectl_ok(&["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"]);
-    assert_eq!(left.lines().count(), 1, "{left}");
+    let on_node = [
+        "get",
+        "pods",
+        "-n",
+        "shop",
+        "--field-selector=spec.nodeName=worker-9",
+        "-o",
+        "name",
+    ];
+    let left = lab.kubectl_ok(&on_node);
+    assert_eq!(
+        left.lines().filter(|l| l.contains("web-1-")).count(),
+        1,
+        "{left}"
+    );
     // Without the budget the drain finishes; the DaemonSet pod stays.
     lab.kubectl_ok(&["delete", "pdb", "web", "-n", "shop"]);
     let drained = lab.kubectl(&[
@@ -375,8 +394,7 @@ fn drain_refuses_daemonset_pods_then_evicts_through_the_budget() {
         "{}",
         stdout(&drained)
     );
-    let pods = lab.kubectl_ok(&["get", "pods", "-n", "shop", "-o", "name"]);
-    assert_eq!(pods, "pod/agent-x\n");
+    assert_eq!(lab.kubectl_ok(&on_node), "pod/agent-x\n");
     assert_eq!(
         lab.kubectl_ok(&["uncordon", "worker-9"]),
         "node/worker-9 uncordoned\n"

@@ -14,6 +14,7 @@ mod lab_api;
 mod lab_battery;
 mod lab_bounds;
 mod lab_cli;
+mod lab_controllers;
 mod lab_events;
 mod lab_exchanges;
 mod lab_kinds;

@@ -35,6 +35,19 @@ pub(crate) fn press(app: &mut Headless, command: Command) {
     app.send(Action::Command(command));
 }
 
+/// Starts the app on `options` and resumes the unfinished session it offers.
+pub(crate) async fn start_and_resume(options: Options) -> Headless {
+    let mut app = Headless::start(options, (80, 24)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        app.until(WAIT, |s| matches!(s.dialog, Some(Dialog::Resume(_))))
+            .await,
+        "{}",
+        app.screen()
+    );
+    press(&mut app, Command::Enter);
+    app
+}
+
 pub(crate) fn type_text(app: &mut Headless, text: &str) {
     for c in text.chars() {
         app.send(Action::Input(c));
@@ -199,16 +212,7 @@ async fn an_unfinished_session_is_offered_by_the_next_app_and_its_steps_come_bac
     );
     first.quit().await;
 
-    let mut second = Headless::start(options(data.path(), "demo/demo"), (80, 24))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        second
-            .until(WAIT, |s| matches!(s.dialog, Some(Dialog::Resume(_))))
-            .await,
-        "{}",
-        second.screen()
-    );
-    press(&mut second, Command::Enter);
+    let mut second = start_and_resume(options(data.path(), "demo/demo")).await;
     assert!(
         second
             .until(WAIT, |s| status(s, 0) == Some(Status::Passed))
@@ -269,13 +273,7 @@ async fn a_value_on_the_command_line_wins_over_the_resumed_sessions() {
 
     let mut opts = options(data.path(), "demo/demo");
     opts.vars = vec![("greeting".to_owned(), "from-the-command-line".to_owned())];
-    let mut second = Headless::start(opts, (80, 24)).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        second
-            .until(WAIT, |s| matches!(s.dialog, Some(Dialog::Resume(_))))
-            .await
-    );
-    press(&mut second, Command::Enter);
+    let mut second = start_and_resume(opts).await;
     assert!(
         second
             .until(WAIT, |s| status(s, 0) == Some(Status::Passed))

@@ -18,7 +18,7 @@ use runbook::state::{Dialog, State, Status, update};
 use runbook::ui::{self, Theme};
 use serde_json::Value;
 
-use crate::app::{options_in, press, session, status, type_text};
+use crate::app::{options_in, press, session, start_and_resume, status, type_text};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -206,6 +206,79 @@ async fn an_unchanged_edit_runs_the_block_as_written_and_says_so() {
         "{json}"
     );
     app.quit().await;
+}
+
+/// The edit is part of the session: the next app that resumes it has the edit back on its
+/// step, shown as edited, and Enter runs the user's text (no prompt for the placeholder the
+/// edit replaced).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_session_puts_the_edit_back_on_its_step() {
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut first =
+        Headless::start(options(data.path()), (80, 24)).unwrap_or_else(|e| panic!("{e}"));
+    press(&mut first, Command::Edit);
+    press(&mut first, Command::NodesLeft);
+    for _ in 0.."<pod-name>".len() {
+        first.send(Action::Backspace);
+    }
+    type_text(&mut first, "web-7");
+    press(&mut first, Command::Enter);
+    assert!(
+        first
+            .until(WAIT, |s| status(s, 0) == Some(Status::Passed)
+                && s.running().is_none()
+                && printed(s, 0, "logs of web-7"))
+            .await,
+        "{}",
+        first.screen()
+    );
+    first.quit().await;
+    let (_, json) = session(data.path());
+    assert_eq!(
+        json["steps"][0]["edit"]["code"], "echo \"logs of web-7\"",
+        "{json}"
+    );
+
+    let mut second = start_and_resume(options(data.path())).await;
+    assert!(
+        second
+            .until(WAIT, |s| s
+                .scenario
+                .as_ref()
+                .is_some_and(|v| v.items[0].edit.is_some()))
+            .await,
+        "{}",
+        second.screen()
+    );
+    assert!(second.screen().contains("edited"), "{}", second.screen());
+    // Run it again: the user's text runs, nothing is asked.
+    press(&mut second, Command::Enter);
+    assert!(
+        second
+            .until(WAIT, |s| s.running().is_none()
+                && session(data.path()).1["steps"][0]["attempts"]
+                    .as_array()
+                    .is_some_and(|a| a.len() == 1))
+            .await,
+        "{}",
+        second.screen()
+    );
+    assert!(
+        second.state().dialog.is_none(),
+        "{:?}",
+        second.state().dialog
+    );
+    let (folder, json) = session(data.path());
+    assert_eq!(
+        json["steps"][0]["commands"][0]["command"]
+            .as_str()
+            .map(str::trim_end),
+        Some("echo \"logs of web-7\""),
+        "{json}"
+    );
+    let out = std::fs::read_to_string(folder.join("step-001.out")).unwrap_or_default();
+    assert!(out.contains("logs of web-7"), "{out}");
+    second.quit().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

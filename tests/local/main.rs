@@ -26,6 +26,7 @@ mod exec_vars;
 mod exec_watchdog;
 mod layers;
 mod lint;
+mod listing;
 mod newcomer;
 mod palette_clusters_view;
 mod parse_fixtures;

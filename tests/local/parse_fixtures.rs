@@ -523,7 +523,7 @@ fn the_catalog_cache_is_used_while_path_size_and_mtime_match_and_racy_files_are_
 
     let cold = load();
     assert_eq!(title(&cold), "First Title");
-    let file = cache.path().join("catalog-v1.jsonl");
+    let file = cache.path().join(runbook::runbook::cache::FILE_NAME);
     let stored = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
     assert!(stored.contains("First Title"));
 

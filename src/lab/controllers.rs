@@ -1,0 +1,364 @@
+//! The controller room: the workload controllers, scheduler, kubelet and garbage collector a
+//! cluster runs, simulated (nothing is executed) so that the lab behaves over time.
+//!
+//! It owns:
+//! - [`apps`]: Deployment → `ReplicaSet` (rollouts, revisions, `rollout undo`/`restart`, scale)
+//!   and `ReplicaSet` → Pods, with ownerReferences and `pod-template-hash` as the real ones;
+//! - [`sets`]: `DaemonSet` (one pod per node whose taints the pod tolerates) and `StatefulSet`
+//!   (ordinal pods, created in order);
+//! - [`job`]: Job → pods that complete (`CronJob`'s Jobs are Jobs: `kubectl create job --from`);
+//! - [`kubelet`]: the scheduler's node choice and the kubelet's steps (Pending →
+//!   `ContainerCreating` → Running, → Succeeded for run-to-completion pods, Terminating → gone);
+//! - [`gc`]: garbage collection through ownerReferences (background, `Foreground`, `Orphan`).
+//!
+//! [`Controllers`] wraps the lab's reactor: after each write the store hands it the watch events
+//! (under the store's lock, like the event recorder); it lets the scenario reactions and the
+//! recorder go first, then reconciles every workload the events touch. Time-based steps use
+//! the store's timers ([`Inner::wake_after`]), so nothing polls.
+//!
+//! Workloads that came with a scenario fixture are the fixture's: their broken state and their
+//! `LabReaction` rules stand, and these controllers leave them (and their pods) alone; they only
+//! run what is created or changed through the API after the seed, plus garbage collection.
+//!
+//! To add a controller: a module with `reconcile(ctx, inner, obj)` for its kind, a line in
+//! [`Controllers::reconcile`], and (when its pods report to it) nothing more: a pod's change
+//! marks its controller owner for reconciling. Its Events go in `api/events.yaml` (section
+//! "controllers") when a rule can say them, else through [`record`].
+
+mod apps;
+mod gc;
+mod job;
+mod kubelet;
+mod sets;
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::clock::{now, timestamp};
+use super::events::{self, Record};
+use super::store::{Event, EventKind, Inner, Reactor};
+
+/// The kinds these controllers run.
+const WORKLOADS: &[&str] = &[
+    "Deployment",
+    "ReplicaSet",
+    "DaemonSet",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+];
+
+/// One object to reconcile: kind, namespace, name.
+type Ref = (String, String, String);
+
+/// The lab's reactor with the controllers behind it.
+#[derive(Debug)]
+pub(crate) struct Controllers {
+    inner: Box<dyn Reactor>,
+    ctx: Ctx,
+}
+
+/// What the controllers share: timing, the fixture's workloads, the kubelet's timers.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    /// How long a kubelet step takes.
+    delay: Duration,
+    /// uids of workloads seeded by the scenario (left to its reactions).
+    fixture: HashSet<String>,
+    /// Pods the kubelet moves along: when each is due, namespace, name, uid.
+    due: Vec<(Instant, String, String, String)>,
+    /// Pods of ours the scheduler found no node for: namespace, name, uid.
+    unscheduled: Vec<(String, String, String)>,
+}
+
+impl Controllers {
+    pub(crate) fn new(inner: Box<dyn Reactor>, delay: Duration) -> Self {
+        Self {
+            inner,
+            ctx: Ctx {
+                delay,
+                fixture: HashSet::new(),
+                due: Vec::new(),
+                unscheduled: Vec::new(),
+            },
+        }
+    }
+
+    fn reconcile(&mut self, inner: &mut Inner, (kind, ns, name): &Ref) {
+        let Some(obj) = get(inner, kind, ns, name) else {
+            return;
+        };
+        if self.ctx.fixture.contains(uid(&obj)) || obj["metadata"]["deletionTimestamp"].is_string()
+        {
+            return;
+        }
+        match kind.as_str() {
+            "Deployment" => apps::deployment(&mut self.ctx, inner, &obj),
+            "ReplicaSet" => apps::replica_set(&mut self.ctx, inner, &obj),
+            "DaemonSet" => sets::daemon_set(&mut self.ctx, inner, &obj),
+            "StatefulSet" => sets::stateful_set(&mut self.ctx, inner, &obj),
+            "Job" => job::job(&mut self.ctx, inner, &obj),
+            "CronJob" => job::cron_job(inner, &obj),
+            _ => {}
+        }
+    }
+}
+
+impl Reactor for Controllers {
+    fn on_seeded(&mut self, inner: &Inner) {
+        self.ctx.fixture = inner
+            .all()
+            .filter(|(_, o)| o["kind"].as_str().is_some_and(|k| WORKLOADS.contains(&k)))
+            .map(|(_, o)| uid(o).to_owned())
+            .collect();
+        self.ctx.due.clear();
+        self.ctx.unscheduled.clear();
+        self.inner.on_seeded(inner);
+    }
+
+    fn on_events(&mut self, inner: &mut Inner, events: &[Arc<Event>]) {
+        self.inner.on_events(inner, events);
+        let mut dirty: BTreeSet<Ref> = BTreeSet::new();
+        let mut node_changed = false;
+        for ev in events {
+            let obj = &ev.object;
+            let kind = obj["kind"].as_str().unwrap_or_default();
+            if kind.is_empty() || kind == "Event" {
+                continue;
+            }
+            gc::on_event(&mut self.ctx, inner, ev);
+            if WORKLOADS.contains(&kind) && ev.kind != EventKind::Deleted {
+                dirty.insert((kind.to_owned(), ev.namespace.clone(), name(obj).to_owned()));
+            }
+            if let Some(owner) = controller_of(obj)
+                && let Some(k) = owner["kind"].as_str()
+                && WORKLOADS.contains(&k)
+            {
+                dirty.insert((
+                    k.to_owned(),
+                    ev.namespace.clone(),
+                    owner["name"].as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+            node_changed |= kind == "Node";
+        }
+        if node_changed {
+            kubelet::retry_unscheduled(&mut self.ctx, inner);
+            if let Some(rt) = inner.find_type_by_kind(None, "DaemonSet") {
+                for ds in inner.list(&rt, None) {
+                    dirty.insert((
+                        "DaemonSet".to_owned(),
+                        namespace(ds).to_owned(),
+                        name(ds).to_owned(),
+                    ));
+                }
+            }
+        }
+        for r in &dirty {
+            self.reconcile(inner, r);
+        }
+    }
+
+    fn logs_of(&self, pod: &Value, container: &str, previous: bool) -> String {
+        self.inner.logs_of(pod, container, previous)
+    }
+
+    fn fixed(&self, inner: &Inner) -> bool {
+        self.inner.fixed(inner)
+    }
+
+    fn on_tick(&mut self, inner: &mut Inner) {
+        self.inner.on_tick(inner);
+        kubelet::on_tick(&mut self.ctx, inner);
+    }
+}
+
+impl Ctx {
+    /// Have the kubelet look at this pod again after one step.
+    fn later(&mut self, inner: &Inner, pod: &Value) {
+        self.due.push((
+            Instant::now() + self.delay,
+            namespace(pod).to_owned(),
+            name(pod).to_owned(),
+            uid(pod).to_owned(),
+        ));
+        inner.wake_after(self.delay);
+    }
+}
+
+fn name(obj: &Value) -> &str {
+    obj["metadata"]["name"].as_str().unwrap_or_default()
+}
+
+fn namespace(obj: &Value) -> &str {
+    obj["metadata"]["namespace"].as_str().unwrap_or_default()
+}
+
+fn uid(obj: &Value) -> &str {
+    obj["metadata"]["uid"].as_str().unwrap_or_default()
+}
+
+/// The ownerReference with `controller: true`.
+fn controller_of(obj: &Value) -> Option<&Value> {
+    obj["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find(|r| r["controller"] == true)
+}
+
+fn get(inner: &Inner, kind: &str, ns: &str, name: &str) -> Option<Value> {
+    let rt = inner.find_type_by_kind(None, kind)?;
+    inner.get(&rt, ns, name).cloned()
+}
+
+/// The type key of a kind (`replicasets.apps`).
+fn key_of(inner: &Inner, kind: &str) -> String {
+    inner
+        .find_type_by_kind(None, kind)
+        .map(|t| t.key())
+        .unwrap_or_default()
+}
+
+/// Objects of `kind` in `ns` whose controller is `owner`.
+fn owned(inner: &Inner, kind: &str, ns: &str, owner: &Value) -> Vec<Value> {
+    let Some(rt) = inner.find_type_by_kind(None, kind) else {
+        return Vec::new();
+    };
+    let owner_uid = uid(owner);
+    inner
+        .list(&rt, Some(ns))
+        .into_iter()
+        .filter(|o| controller_of(o).is_some_and(|r| r["uid"] == owner_uid))
+        .cloned()
+        .collect()
+}
+
+/// An ownerReference to `owner` as its controller.
+fn owner_ref(owner: &Value) -> Value {
+    json!({
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": true,
+        "blockOwnerDeletion": true,
+    })
+}
+
+/// Record an Event about `obj` (for what a rule in `api/events.yaml` cannot say).
+fn record(
+    inner: &mut Inner,
+    obj: &Value,
+    type_: &str,
+    reason: &str,
+    message: String,
+    component: &str,
+) {
+    events::record(
+        inner,
+        &Record {
+            involved: json!({
+                "kind": obj["kind"],
+                "namespace": obj["metadata"]["namespace"],
+                "name": obj["metadata"]["name"],
+                "uid": obj["metadata"]["uid"],
+                "apiVersion": obj["apiVersion"],
+                "resourceVersion": obj["metadata"]["resourceVersion"],
+            }),
+            type_: type_.to_owned(),
+            reason: reason.to_owned(),
+            message,
+            component: component.to_owned(),
+            host: String::new(),
+        },
+    );
+}
+
+/// Write `status` into the stored `obj` (no-op when it is unchanged).
+fn set_status(inner: &mut Inner, obj: &Value, status: Value) {
+    let Some(rt) = inner.find_type_by_kind(
+        obj["apiVersion"].as_str(),
+        obj["kind"].as_str().unwrap_or_default(),
+    ) else {
+        return;
+    };
+    let Some(mut current) = inner.get(&rt, namespace(obj), name(obj)).cloned() else {
+        return;
+    };
+    if current["status"] == status {
+        return;
+    }
+    current["status"] = status;
+    inner.put_internal(&rt.key(), current);
+}
+
+/// A condition, keeping the old one's times when nothing about it changed (and its
+/// transition time when only the reason or message did).
+fn condition(old: &Value, type_: &str, status: &str, reason: &str, message: &str) -> Value {
+    let prev = old["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == type_));
+    let at = json!(timestamp(now()));
+    match prev {
+        Some(p) if p["status"] == status && p["reason"] == reason && p["message"] == message => {
+            p.clone()
+        }
+        Some(p) if p["status"] == status => json!({
+            "type": type_, "status": status, "reason": reason, "message": message,
+            "lastUpdateTime": at, "lastTransitionTime": p["lastTransitionTime"],
+        }),
+        _ => json!({
+            "type": type_, "status": status, "reason": reason, "message": message,
+            "lastUpdateTime": at, "lastTransitionTime": at,
+        }),
+    }
+}
+
+/// The name suffix the real controllers derive from a pod template: FNV-32a of it, the
+/// decimal digits spelled in the alphabet of generated names (`rand.SafeEncodeString`).
+fn template_hash(template: &Value) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let text = template.to_string();
+    let mut h: u32 = 0x811c_9dc5;
+    for b in text.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h.to_string()
+        .bytes()
+        .map(|b| ALPHABET[usize::from(b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Whether a pod counts for its controller: not terminating, not finished.
+fn active(pod: &Value) -> bool {
+    pod["metadata"]["deletionTimestamp"].is_null()
+        && !matches!(
+            pod["status"]["phase"].as_str(),
+            Some("Succeeded" | "Failed")
+        )
+}
+
+/// Whether a pod is Running with every container ready.
+fn ready(pod: &Value) -> bool {
+    pod["status"]["phase"] == "Running"
+        && pod["metadata"]["deletionTimestamp"].is_null()
+        && pod["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+}
+
+/// A JSON number, or nothing when it is zero (`omitempty` counters).
+fn count(status: &mut Value, field: &str, n: usize) {
+    if n == 0 {
+        if let Some(m) = status.as_object_mut() {
+            m.remove(field);
+        }
+    } else {
+        status[field] = json!(n);
+    }
+}
