@@ -209,6 +209,10 @@ impl Reactor for Budgets {
     fn fixed(&self, inner: &Inner) -> bool {
         self.0.fixed(inner)
     }
+
+    fn on_tick(&mut self, inner: &mut Inner) {
+        self.0.on_tick(inner);
+    }
 }
 
 /// After writes: recompute the budgets in the namespaces where pods or budgets changed.
