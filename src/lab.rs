@@ -12,6 +12,8 @@
 //!   `api/events.yaml`), one store served as `v1` and `events.k8s.io/v1`;
 //! - `controllers`: the workload controllers, scheduler, kubelet and garbage collector
 //!   (Deployment → `ReplicaSet` → Pod, `DaemonSet`, `StatefulSet`, Job), driven after each write;
+//! - [`fields`]: `managedFields` and server-side apply; [`disruption`]: `PodDisruptionBudget`
+//!   status and the Eviction API;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
 //!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field
@@ -29,8 +31,10 @@
 mod auth;
 mod clock;
 mod controllers;
+pub mod disruption;
 pub mod encode;
 pub mod events;
+pub mod fields;
 pub mod kinds;
 mod limit;
 pub mod openapi;
@@ -309,10 +313,12 @@ fn build(
     );
     let store = store::Store::new(
         options.timing,
-        Box::new(controllers::Controllers::new(
-            Box::new(events::Recording(Box::new(engine))),
-            options.timing.kubelet_delay,
-        )),
+        Box::new(disruption::Budgets(Box::new(
+            controllers::Controllers::new(
+                Box::new(events::Recording(Box::new(engine))),
+                options.timing.kubelet_delay,
+            ),
+        ))),
     );
     store.set_event_ttl(options.event_ttl.unwrap_or(store::EVENT_TTL));
     if scenario.id != EMPTY {

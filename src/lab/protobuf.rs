@@ -1,13 +1,17 @@
-//! Kubernetes protobuf request bodies (`Content-Type: application/vnd.kubernetes.protobuf`), as
-//! kubectl sends them for `create namespace|configmap|secret|deployment|serviceaccount|job|
+//! Kubernetes protobuf (`application/vnd.kubernetes.protobuf`): request bodies, as kubectl
+//! sends them for `create namespace|configmap|secret|deployment|serviceaccount|job|
 //! cronjob|service|role|...` and `auth can-i|whoami`.
 //!
-//! Decision: the lab never *answers* in protobuf (kubectl always offers `application/json` as a
-//! fallback in `Accept`, and client-go takes JSON). A body is the envelope (`k8s\0` +
-//! `runtime.Unknown{typeMeta, raw}`) and, inside, the kind's message, decoded field by field
-//! with the field numbers in `api/protobuf.yaml`; fields not listed there are skipped. A kind
-//! without an entry is answered 415, so the client reports a clear error instead of creating a
-//! wrong object. To accept one more kind, add its messages to `api/protobuf.yaml`.
+//! A body is the envelope (`k8s\0` + `runtime.Unknown{typeMeta, raw}`) and, inside, the kind's
+//! message, decoded field by field with the field numbers in `api/protobuf.yaml`; fields not
+//! listed there are skipped. A kind without an entry is answered 415, so the client reports a
+//! clear error instead of creating a wrong object.
+//!
+//! Answers: when a request's `Accept` puts protobuf first ([`preferred`]), the answer is
+//! encoded with the same table ([`encode`]) if every field of the object (or list, or
+//! `Status`) has a number there; anything else is answered in JSON, which kubectl also
+//! accepts, so an object is never cut short. Tables and watches stay JSON. To accept or
+//! answer one more kind, add its messages to `api/protobuf.yaml`.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -144,6 +148,25 @@ fn message(name: &str, bytes: &[u8], depth: usize) -> Result<Value, ApiError> {
         let value = match ty {
             "s" => json!(string(p)?),
             "i" => json!(varint_value(raw)),
+            // Go ints without a pointer: zero means absent.
+            "i0" => match varint_value(raw) {
+                0 => continue,
+                n => json!(n),
+            },
+            "t" => match time_value(p) {
+                Some(t) => json!(t),
+                None => continue,
+            },
+            "fieldsv1" => {
+                let mut q = Reader::new(p);
+                let mut raw_json = Value::Null;
+                while let Some((n, pp)) = q.field() {
+                    if n == 1 {
+                        raw_json = serde_json::from_slice(pp).map_err(|_| bad())?;
+                    }
+                }
+                raw_json
+            }
             "b" => json!(varint_value(raw) != 0),
             "map" | "bytesmap" | "qmap" => {
                 let (k, v) = map_entry(p)?;
@@ -194,8 +217,8 @@ fn message(name: &str, bytes: &[u8], depth: usize) -> Result<Value, ApiError> {
             msg => message(msg, p, depth + 1)?,
         };
         // proto2 optional fields that are empty are still sent: keep JSON's shape by
-        // leaving out empty strings and empty metadata.
-        if value == json!("") {
+        // leaving out empty strings and empty messages (an empty selector means something).
+        if value == json!("") || (value == json!({}) && ty != "LabelSelector") {
             continue;
         }
         out.insert(json_name.to_owned(), value);
@@ -240,6 +263,191 @@ pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
     Ok(obj)
 }
 
+/// A `metav1.Time` message (`seconds`, `nanos`) as RFC 3339; None for the zero time.
+fn time_value(p: &[u8]) -> Option<String> {
+    let mut r = Reader::new(p);
+    let mut seconds = 0;
+    while let Some((n, _, raw)) = r.field_raw() {
+        if n == 1 {
+            seconds = varint_value(raw);
+        }
+    }
+    if seconds == 0 {
+        return None;
+    }
+    chrono::DateTime::from_timestamp(seconds, 0).map(super::clock::timestamp)
+}
+
+/// Protobuf bytes being written: tags, varints, length-delimited fields.
+#[derive(Default)]
+struct Out(Vec<u8>);
+
+impl Out {
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push(u8::try_from(v & 0x7f).unwrap_or(0) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(u8::try_from(v).unwrap_or(0));
+    }
+
+    fn int(&mut self, number: u64, v: i64) {
+        self.varint(number << 3);
+        self.varint(v.cast_unsigned());
+    }
+
+    fn bytes(&mut self, number: u64, b: &[u8]) {
+        self.varint((number << 3) | 2);
+        self.varint(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+}
+
+/// The `metav1.Time` message of an RFC 3339 timestamp.
+fn time_message(text: &str) -> Option<Vec<u8>> {
+    let t = super::clock::parse_ts(text)?;
+    let mut out = Out::default();
+    out.int(1, t.timestamp());
+    out.int(2, i64::from(t.timestamp_subsec_nanos()));
+    Some(out.0)
+}
+
+/// One field of type `ty` holding `v`; None when `v` does not fit the type or holds a field
+/// the schema lacks (the object is then answered as JSON, never cut short).
+fn encode_field(out: &mut Out, number: u64, ty: &str, v: &Value, depth: usize) -> Option<()> {
+    match ty {
+        "s" => out.bytes(number, v.as_str()?.as_bytes()),
+        "i" | "i0" => out.int(number, v.as_i64()?),
+        "b" => out.int(number, i64::from(v.as_bool()?)),
+        "t" => out.bytes(number, &time_message(v.as_str()?)?),
+        "fieldsv1" => {
+            let mut inner = Out::default();
+            let text = serde_json::to_vec(v).ok()?;
+            inner.bytes(1, &text);
+            out.bytes(number, &inner.0);
+        }
+        "map" | "bytesmap" | "qmap" => {
+            // Map entries go out sorted by key, as the generated Go code writes them.
+            let mut sorted: Vec<(&String, &Value)> = v.as_object()?.iter().collect();
+            sorted.sort_by_key(|(k, _)| *k);
+            for (k, val) in sorted {
+                let mut entry = Out::default();
+                entry.bytes(1, k.as_bytes());
+                let text = val.as_str()?;
+                match ty {
+                    "bytesmap" => {
+                        use base64::Engine as _;
+                        let raw = base64::engine::general_purpose::STANDARD
+                            .decode(text)
+                            .ok()?;
+                        entry.bytes(2, &raw);
+                    }
+                    "qmap" => {
+                        let mut q = Out::default();
+                        q.bytes(1, text.as_bytes());
+                        entry.bytes(2, &q.0);
+                    }
+                    _ => entry.bytes(2, text.as_bytes()),
+                }
+                out.bytes(number, &entry.0);
+            }
+        }
+        "ios" => {
+            let mut m = Out::default();
+            if let Value::String(text) = v {
+                m.int(1, 1);
+                m.int(2, 0);
+                m.bytes(3, text.as_bytes());
+            } else {
+                m.int(1, 0);
+                m.int(2, v.as_i64()?);
+                m.bytes(3, b"");
+            }
+            out.bytes(number, &m.0);
+        }
+        list if list.starts_with('[') => {
+            let inner = list.trim_matches(['[', ']']);
+            for item in v.as_array()? {
+                if inner == "s" {
+                    out.bytes(number, item.as_str()?.as_bytes());
+                } else {
+                    out.bytes(number, &encode_message(inner, item, depth + 1)?);
+                }
+            }
+        }
+        msg => out.bytes(number, &encode_message(msg, v, depth + 1)?),
+    }
+    Some(())
+}
+
+/// Encode `obj` as message `name`, fields in number order; `<Kind>List` is `ListMeta` plus
+/// the kind's items. None when a field of `obj` has no number in the schema.
+fn encode_message(name: &str, obj: &Value, depth: usize) -> Option<Vec<u8>> {
+    if depth > 32 {
+        return None;
+    }
+    let list_fields: BTreeMap<u64, String>;
+    let fields = if let Some(f) = schema().get(name) {
+        f
+    } else {
+        let item = name.strip_suffix("List")?;
+        schema().get(item)?;
+        list_fields = BTreeMap::from([
+            (1, "metadata:ListMeta".to_owned()),
+            (2, format!("items:[{item}]")),
+        ]);
+        &list_fields
+    };
+    let mut present: Vec<(u64, &str, &Value)> = Vec::new();
+    for (key, v) in obj.as_object()? {
+        if v.is_null() || (depth == 0 && (key == "apiVersion" || key == "kind")) {
+            continue;
+        }
+        let (number, spec) = fields
+            .iter()
+            .find(|(_, spec)| spec.split(':').next() == Some(key.as_str()))?;
+        let ty = spec.split_once(':').map_or("s", |(_, t)| t);
+        present.push((*number, ty, v));
+    }
+    present.sort_by_key(|(n, _, _)| *n);
+    let mut out = Out::default();
+    for (number, ty, v) in present {
+        encode_field(&mut out, number, ty, v, depth)?;
+    }
+    Some(out.0)
+}
+
+/// The protobuf answer for `obj` (envelope `k8s\0` + `runtime.Unknown{typeMeta, raw}`), when
+/// every field it holds has a number in `api/protobuf.yaml`; None: answer JSON.
+pub fn encode(obj: &Value) -> Option<Vec<u8>> {
+    let kind = obj["kind"].as_str()?;
+    let api_version = obj["apiVersion"].as_str()?;
+    let raw = encode_message(kind, obj, 0)?;
+    let mut type_meta = Out::default();
+    type_meta.bytes(1, api_version.as_bytes());
+    type_meta.bytes(2, kind.as_bytes());
+    let mut unknown = Out::default();
+    unknown.bytes(1, &type_meta.0);
+    unknown.bytes(2, &raw);
+    unknown.bytes(3, b"");
+    unknown.bytes(4, b"");
+    let mut body = b"k8s\0".to_vec();
+    body.extend_from_slice(&unknown.0);
+    Some(body)
+}
+
+/// Whether a request's `Accept` puts protobuf first (kubectl's typed clients send
+/// `application/vnd.kubernetes.protobuf,application/json`); Tables and watches stay JSON.
+pub fn preferred(accept: &str) -> bool {
+    let first = accept.split(',').next().unwrap_or_default();
+    let mut parts = first.split(';').map(str::trim);
+    parts.next() == Some(MEDIA_TYPE)
+        && parts.all(|p| !p.starts_with("as=") && !p.starts_with("stream="))
+}
+
+/// The media type of protobuf bodies.
+pub const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
+
 fn base64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -263,6 +471,79 @@ mod tests {
             obj,
             Some(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}}))
         );
+    }
+
+    /// A real v1.24 server's protobuf answer to `GET configmaps/vsphere-cloud-config`
+    /// (reference exchange 066), and its JSON answer to the same request (exchange 067).
+    const RECORDED_PB: &str = "azhzAAoPCgJ2MRIJQ29uZmlnTWFwEoECCr8BChR2c3BoZXJlLWNsb3VkLWNvbmZpZxIAGgtrdWJlLXN5c3RlbSIAKiRmMjJmM2Y1YS0yNjk5LTRlMjUtYTM5OS1jYzIzZmQ4N2IyODMyAjcxOABCCAj4mojYBhAAegCKAV0KDmt1YmVjdGwtY3JlYXRlEgZVcGRhdGUaAnYxIggI+JqI2AYQADIIRmllbGRzVjE6KQoneyJmOmRhdGEiOnsiLiI6e30sImY6dnNwaGVyZS5jb25mIjp7fX19QgASPQoMdnNwaGVyZS5jb25mEi1bR2xvYmFsXQppbnNlY3VyZS1mbGFnID0gInRydWUiCnBvcnQgPSAiNDQzIgoaACIA";
+    const RECORDED_JSON: &str = r#"{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"vsphere-cloud-config","namespace":"kube-system","uid":"f22f3f5a-2699-4e25-a399-cc23fd87b283","resourceVersion":"71","creationTimestamp":"2026-11-21T21:30:32Z","managedFields":[{"manager":"kubectl-create","operation":"Update","apiVersion":"v1","time":"2026-11-21T21:30:32Z","fieldsType":"FieldsV1","fieldsV1":{"f:data":{".":{},"f:vsphere.conf":{}}}}]},"data":{"vsphere.conf":"[Global]\ninsecure-flag = \"true\"\nport = \"443\"\n"}}"#;
+
+    fn recorded() -> (Vec<u8>, Value) {
+        use base64::Engine as _;
+        let pb = base64::engine::general_purpose::STANDARD
+            .decode(RECORDED_PB)
+            .unwrap_or_default();
+        let json = serde_json::from_str(RECORDED_JSON).unwrap_or_default();
+        (pb, json)
+    }
+
+    #[test]
+    fn a_real_servers_protobuf_answer_decodes_to_its_json_answer() {
+        let (pb, json) = recorded();
+        assert_eq!(decode(&pb).ok(), Some(json));
+    }
+
+    #[test]
+    fn encoded_answers_decode_back_to_the_same_object() {
+        let (_, json) = recorded();
+        let bytes = encode(&json);
+        assert!(bytes.as_ref().is_some_and(|b| b.starts_with(b"k8s\0")));
+        assert_eq!(bytes.and_then(|b| decode(&b).ok()), Some(json));
+    }
+
+    #[test]
+    fn a_small_config_map_encodes_to_hand_checked_bytes() {
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v"}});
+        let mut want = b"k8s\0".to_vec();
+        // Unknown.typeMeta {apiVersion "v1", kind "ConfigMap"}
+        want.extend_from_slice(&[0x0a, 0x0f, 0x0a, 0x02, b'v', b'1', 0x12, 0x09]);
+        want.extend_from_slice(b"ConfigMap");
+        // Unknown.raw: ConfigMap {metadata {name "a"}, data {"k": "v"}}
+        want.extend_from_slice(&[0x12, 0x0d, 0x0a, 0x03, 0x0a, 0x01, b'a']);
+        want.extend_from_slice(&[0x12, 0x06, 0x0a, 0x01, b'k', 0x12, 0x01, b'v']);
+        // Unknown.contentEncoding "", Unknown.contentType ""
+        want.extend_from_slice(&[0x1a, 0x00, 0x22, 0x00]);
+        assert_eq!(encode(&obj), Some(want));
+    }
+
+    #[test]
+    fn objects_with_fields_the_table_lacks_are_not_encoded() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+        assert_eq!(encode(&pod), None);
+        let odd =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "extra": 1});
+        assert_eq!(encode(&odd), None);
+        let list = json!({"apiVersion": "v1", "kind": "ConfigMapList", "metadata": {"resourceVersion": "5"},
+            "items": [{"metadata": {"name": "a"}}]});
+        assert!(encode(&list).is_some());
+        let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "configmaps \"x\" not found", "reason": "NotFound",
+            "details": {"name": "x", "kind": "configmaps"}, "code": 404});
+        assert_eq!(encode(&status).and_then(|b| decode(&b).ok()), Some(status));
+    }
+
+    #[test]
+    fn protobuf_is_answered_only_when_preferred() {
+        assert!(preferred(
+            "application/vnd.kubernetes.protobuf,application/json"
+        ));
+        assert!(!preferred(
+            "application/json,application/vnd.kubernetes.protobuf"
+        ));
+        assert!(!preferred(
+            "application/vnd.kubernetes.protobuf;stream=watch"
+        ));
+        assert!(!preferred(""));
     }
 
     #[test]

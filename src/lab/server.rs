@@ -25,6 +25,7 @@ use super::auth;
 use super::clock::now;
 use super::encode;
 use super::events;
+use super::fields::Writer;
 use super::limit::Bucket;
 use super::openapi;
 use super::patch::PatchType;
@@ -154,6 +155,8 @@ enum Reply {
     Text(StatusCode, String),
     /// 200 with another body type (`/openapi/v2` as protobuf).
     Bytes(&'static str, Vec<u8>),
+    /// A protobuf answer (see [`protobuf::encode`]).
+    Proto(StatusCode, Vec<u8>),
     Stream(Body),
     /// A `text/plain` body that stays open (`kubectl logs -f`).
     TextStream(Body),
@@ -168,6 +171,9 @@ struct Req {
     body: Bytes,
     /// Who sent it; anyone but the admin is checked against RBAC.
     who: auth::Identity,
+    /// The field manager its writes are recorded under (`fieldManager`, else the User-Agent's
+    /// first word).
+    manager: String,
 }
 
 impl Req {
@@ -186,6 +192,16 @@ impl Req {
 
     fn flag(&self, key: &str) -> bool {
         matches!(self.param(key), Some("true" | "1"))
+    }
+
+    /// Who writes `rt` (or its `subresource`) with this request, as `managedFields` records it.
+    fn writer(&self, rt: &ResourceType, subresource: &str) -> Writer {
+        Writer {
+            manager: self.manager.clone(),
+            api_version: rt.api_version(),
+            subresource: subresource.to_owned(),
+            time: super::clock::timestamp(now()),
+        }
     }
 
     fn wants_table(&self) -> bool {
@@ -310,10 +326,19 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
             );
         }
     };
+    let query = parse_query(parts.uri.query().unwrap_or_default());
+    let manager = Writer::manager_of(
+        query
+            .iter()
+            .find(|(k, _)| k == "fieldManager")
+            .map(|(_, v)| v.as_str()),
+        &header(header::USER_AGENT),
+    );
     let req = Req {
         method: parts.method.clone(),
         path: pct_decode(parts.uri.path(), false),
-        query: parse_query(parts.uri.query().unwrap_or_default()),
+        query,
+        manager,
         accept,
         content_type,
         body,
@@ -336,6 +361,14 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
             StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             e.to_status(),
         ),
+    };
+    let reply = match reply {
+        // Protobuf where the client prefers it and the table covers the whole answer.
+        Reply::Json(code, v) if protobuf::preferred(&req.accept) => match protobuf::encode(&v) {
+            Some(bytes) => Reply::Proto(code, bytes),
+            None => Reply::Json(code, v),
+        },
+        other => other,
     };
     encode_reply(reply, pretty)
 }
@@ -380,6 +413,7 @@ fn encode_reply(reply: Reply, pretty: bool) -> Response {
         }
         Reply::Text(status, s) => (status, "text/plain; charset=utf-8", Body::from(s)),
         Reply::Bytes(ct, b) => (StatusCode::OK, ct, Body::from(b)),
+        Reply::Proto(status, bytes) => (status, protobuf::MEDIA_TYPE, Body::from(bytes)),
         Reply::Stream(body) => (StatusCode::OK, "application/json", body),
         Reply::TextStream(body) => (StatusCode::OK, "text/plain", body),
     };
@@ -668,7 +702,7 @@ fn object_route(
             if req.param("dryRun") == Some("All") {
                 return Ok(Reply::Json(StatusCode::CREATED, obj));
             }
-            let created = app.store.create(rt, ns_str, obj)?;
+            let created = app.store.create_as(rt, ns_str, obj, &req.writer(rt, ""))?;
             Ok(Reply::Json(StatusCode::CREATED, created))
         }
         (&Method::PUT, Some(name)) => {
@@ -680,7 +714,8 @@ fn object_route(
             }
             Ok(Reply::Json(
                 StatusCode::OK,
-                app.store.update(rt, ns_str, name, obj, None)?,
+                app.store
+                    .update_as(rt, ns_str, name, obj, &req.writer(rt, ""))?,
             ))
         }
         (&Method::PATCH, Some(name)) => patch(app, req, rt, ns_str, name, None),
@@ -837,6 +872,7 @@ fn core_request(req: &Req) -> Req {
         content_type: req.content_type.clone(),
         body: req.body.clone(),
         who: req.who.clone(),
+        manager: req.manager.clone(),
     }
 }
 
@@ -883,34 +919,67 @@ fn patch(
     sub: Option<&str>,
 ) -> Result<Reply, ApiError> {
     let kind = PatchType::from_content_type(&req.content_type)?;
-    if dry_run(req) {
-        return match app.store.get(rt, ns, name) {
-            Ok(current) => Ok(Reply::Json(
-                StatusCode::OK,
-                super::patch::apply(&current, &req.body, kind)?,
-            )),
-            Err(_) if kind == PatchType::Apply => {
-                let mut obj: Value = serde_yaml::from_slice(&req.body)
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
-                obj["metadata"]["name"] = json!(name);
-                Ok(Reply::Json(StatusCode::CREATED, obj))
-            }
-            Err(e) => Err(e),
-        };
+    let who = req.writer(rt, sub.unwrap_or_default());
+    if kind == PatchType::Apply {
+        return apply(app, req, rt, (ns, name), &who);
     }
-    if kind == PatchType::Apply && app.store.get(rt, ns, name).is_err() {
-        let mut obj: Value =
-            serde_yaml::from_slice(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        obj["metadata"]["name"] = json!(name);
+    if dry_run(req) {
         return Ok(Reply::Json(
-            StatusCode::CREATED,
-            app.store.create(rt, ns, obj)?,
+            StatusCode::OK,
+            super::patch::apply(&app.store.get(rt, ns, name)?, &req.body, kind)?,
         ));
     }
     Ok(Reply::Json(
         StatusCode::OK,
-        app.store.patch(rt, ns, name, &req.body, kind, sub)?,
+        app.store.patch_as(rt, ns, name, &req.body, kind, &who)?,
     ))
+}
+
+/// Server-side apply (`application/apply-patch+yaml`): 201 when it created the object.
+fn apply(
+    app: &Arc<App>,
+    req: &Req,
+    rt: &ResourceType,
+    (ns, name): (&str, &str),
+    who: &Writer,
+) -> Result<Reply, ApiError> {
+    let mut config: Value =
+        serde_yaml::from_slice(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if !config.is_object() {
+        return Err(ApiError::bad_request(
+            "the body of the request was in an unknown format",
+        ));
+    }
+    if config["apiVersion"].as_str().is_none_or(str::is_empty)
+        || config["kind"].as_str().is_none_or(str::is_empty)
+    {
+        return Err(ApiError::bad_request("invalid object type: /, Kind="));
+    }
+    match config["metadata"]["name"].as_str() {
+        Some(n) if n != name => {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            )));
+        }
+        Some(_) => {}
+        None => config["metadata"]["name"] = json!(name),
+    }
+    if rt.namespaced {
+        config["metadata"]["namespace"] = json!(ns);
+    }
+    let (obj, created) = app.store.apply(
+        rt,
+        (ns, name),
+        &config,
+        who,
+        (req.flag("force"), dry_run(req)),
+    )?;
+    let code = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(Reply::Json(code, obj))
 }
 
 fn subresource(
@@ -936,11 +1005,29 @@ fn subresource(
             }
             Ok(Reply::Json(
                 StatusCode::OK,
-                app.store.update(rt, ns, name, obj, Some("status"))?,
+                app.store
+                    .update_as(rt, ns, name, obj, &req.writer(rt, "status"))?,
             ))
         }
         ("status", &Method::PATCH) if rt.status_subresource => {
             patch(app, req, rt, ns, name, Some("status"))
+        }
+        ("eviction", &Method::POST) if rt.plural == "pods" && rt.group.is_empty() => {
+            let eviction = decode_body(
+                req,
+                &ResourceType {
+                    kind: "Eviction".into(),
+                    ..rt.clone()
+                },
+            )?;
+            if dry_run(req) {
+                app.store.get(rt, ns, name)?;
+                return Ok(Reply::Json(StatusCode::CREATED, eviction));
+            }
+            Ok(Reply::Json(
+                StatusCode::CREATED,
+                super::disruption::evict(&app.store, ns, name, &eviction)?,
+            ))
         }
         // Nothing runs in the practice cluster: say so with a Status, as a real server refuses
         // an upgrade it cannot serve, instead of a 404 that reads like a missing pod.
@@ -1047,7 +1134,9 @@ fn scale(
     };
     let mut updated = current;
     updated["spec"]["replicas"] = json!(replicas);
-    let out = app.store.update(rt, ns, name, updated, None)?;
+    let out = app
+        .store
+        .update_as(rt, ns, name, updated, &req.writer(rt, "scale"))?;
     Ok(Reply::Json(StatusCode::OK, scale_of(&out)))
 }
 

@@ -73,6 +73,22 @@ impl ApiError {
         .with_details(details(name, group, plural))
     }
 
+    /// A server-side apply that would take fields another manager owns (`details.causes[]`
+    /// names each field and its manager).
+    pub fn apply_conflict(message: impl Into<String>, details: Value) -> Self {
+        Self::new(409, "Conflict", message).with_details(details)
+    }
+
+    /// An eviction that a `PodDisruptionBudget` forbids: 429 with a `DisruptionBudget` cause.
+    pub fn disruption_budget(cause: impl Into<String>) -> Self {
+        Self::new(
+            429,
+            "TooManyRequests",
+            "Cannot evict pod as it would violate the pod's disruption budget.",
+        )
+        .with_details(json!({"causes": [{"reason": "DisruptionBudget", "message": cause.into()}]}))
+    }
+
     pub fn service_unavailable(message: impl Into<String>) -> Self {
         Self::new(503, "ServiceUnavailable", message)
     }

@@ -35,6 +35,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::clock::{now, parse_ts, timestamp};
+use super::fields::{self, Writer};
 use super::patch::{self, PatchType};
 use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
@@ -584,7 +585,18 @@ impl Inner {
         &mut self,
         rt: &ResourceType,
         ns: &str,
+        obj: Value,
+    ) -> Result<Value, ApiError> {
+        self.create_as(rt, ns, obj, None)
+    }
+
+    /// [`Inner::create`], recording `who`'s fields in `managedFields` when given.
+    pub(crate) fn create_as(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
         mut obj: Value,
+        who: Option<&Writer>,
     ) -> Result<Value, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request("the object provided is unrecognized"));
@@ -630,6 +642,9 @@ impl Inner {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
         Self::defaults(rt, &mut obj, now());
+        if let Some(who) = who {
+            fields::record_create(&mut obj, who, rt.status_subresource);
+        }
         let rv = self.next_rv();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
         self.objects.insert(key, obj.clone());
@@ -677,8 +692,21 @@ impl Inner {
         rt: &ResourceType,
         ns: &str,
         name: &str,
+        obj: Value,
+        subresource: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        self.update_as(rt, ns, name, obj, subresource, None)
+    }
+
+    /// [`Inner::update`], recording what `who` changed in `managedFields` when given.
+    pub(crate) fn update_as(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
         mut obj: Value,
         subresource: Option<&str>,
+        who: Option<&Writer>,
     ) -> Result<Value, ApiError> {
         let key = (rt.key(), ns.to_owned(), name.to_owned());
         let Some(old) = self.objects.get(&key).cloned() else {
@@ -749,6 +777,14 @@ impl Inner {
             new["metadata"]["generation"] = json!(g + 1);
         }
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+        if let Some(who) = who {
+            fields::record_update(&old, &mut new, who, rt.status_subresource);
+        } else if new["metadata"]["managedFields"].is_null()
+            && let Some(kept) = old["metadata"].get("managedFields")
+        {
+            // Writers that do not say who they are (reactions, seeds) keep the record.
+            new["metadata"]["managedFields"] = kept.clone();
+        }
         if new == old {
             return Ok(old);
         }
@@ -1354,6 +1390,86 @@ impl Store {
         let out = inner.create(rt, ns, obj)?;
         inner.react();
         Ok(out)
+    }
+
+    /// A create by `who` (recorded in `managedFields`).
+    pub fn create_as(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        obj: Value,
+        who: &Writer,
+    ) -> Result<Value, ApiError> {
+        let mut inner = self.lock();
+        let out = inner.create_as(rt, ns, obj, Some(who))?;
+        inner.react();
+        Ok(out)
+    }
+
+    /// An update (PUT) by `who`, on the object or on `who.subresource`.
+    pub fn update_as(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        obj: Value,
+        who: &Writer,
+    ) -> Result<Value, ApiError> {
+        let sub = Some(who.subresource.as_str()).filter(|s| *s == "status");
+        let mut inner = self.lock();
+        let out = inner.update_as(rt, ns, name, obj, sub, Some(who))?;
+        inner.react();
+        Ok(out)
+    }
+
+    /// A JSON, merge or strategic patch by `who`.
+    pub fn patch_as(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        body: &[u8],
+        kind: PatchType,
+        who: &Writer,
+    ) -> Result<Value, ApiError> {
+        if rt.custom && kind == PatchType::Strategic {
+            return Err(ApiError::unsupported_patch_for_cr());
+        }
+        let sub = Some(who.subresource.as_str()).filter(|s| *s == "status");
+        let mut inner = self.lock();
+        let Some(current) = inner.get(rt, ns, name).cloned() else {
+            return Err(ApiError::not_found(&rt.group, &rt.plural, name));
+        };
+        let patched = patch::apply(&current, body, kind)?;
+        let out = inner.update_as(rt, ns, name, patched, sub, Some(who))?;
+        inner.react();
+        Ok(out)
+    }
+
+    /// Server-side apply of `config` (an `application/apply-patch+yaml` body, already
+    /// parsed) by `who`: creates the object when absent (`true` in the answer), else merges
+    /// by field ownership ([`fields::apply`]). `dry_run` answers without storing.
+    pub fn apply(
+        &self,
+        rt: &ResourceType,
+        (ns, name): (&str, &str),
+        config: &Value,
+        who: &Writer,
+        (force, dry_run): (bool, bool),
+    ) -> Result<(Value, bool), ApiError> {
+        let sub = Some(who.subresource.as_str()).filter(|s| *s == "status");
+        let mut inner = self.lock();
+        let live = inner.get(rt, ns, name).cloned();
+        let applied = fields::apply(live.as_ref(), config, who, force, rt.status_subresource)?;
+        if dry_run {
+            return Ok((applied.object, live.is_none()));
+        }
+        let out = match live {
+            None => inner.create_as(rt, ns, applied.object, None)?,
+            Some(_) => inner.update_as(rt, ns, name, applied.object, sub, None)?,
+        };
+        inner.react();
+        Ok((out, live.is_none()))
     }
 
     pub fn update(

@@ -641,8 +641,14 @@ fn protobuf_namespace_create_from_kubectl_bytes() {
         ],
         body,
     );
+    // Answered in protobuf, as the real server answers kubectl (reference exchange 081).
     assert_eq!(
-        (r.status, r.json()["metadata"]["name"].clone()),
+        r.header("content-type"),
+        Some("application/vnd.kubernetes.protobuf")
+    );
+    let created = runbook::lab::protobuf::decode(&r.raw).unwrap_or_default();
+    assert_eq!(
+        (r.status, created["metadata"]["name"].clone()),
         (201, json!("demo"))
     );
     let junk = request(

@@ -24,6 +24,7 @@ mod lab_openapi;
 mod lab_restricted;
 mod lab_run;
 mod lab_scenarios;
+mod lab_wire;
 mod nodes_ssh;
 mod palette_cli;
 mod palette_contract;

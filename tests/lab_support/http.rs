@@ -89,6 +89,8 @@ pub struct Resp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The body's bytes as sent (protobuf answers are not text).
+    pub raw: Vec<u8>,
 }
 
 impl Resp {
@@ -192,6 +194,7 @@ pub fn request(
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        raw: body,
     }
 }
 
