@@ -133,9 +133,12 @@ impl TestLab {
         self.sh_env(script, &[])
     }
 
+    /// [`Self::sh`] with extra variables. A script that hangs (a `kubectl drain` waiting on
+    /// an eviction forever, a watch) is killed with its process group after two minutes and
+    /// exits 124, so a test fails instead of holding CI.
     pub fn sh_env(&self, script: &str, vars: &[(String, String)]) -> Output {
-        let mut cmd = Command::new("bash");
-        cmd.args(["-c", script]);
+        let mut cmd = Command::new("timeout");
+        cmd.args(["--kill-after=5", "120", "bash", "-c", script]);
         self.env(&mut cmd);
         for (k, v) in vars {
             cmd.env(k, v);

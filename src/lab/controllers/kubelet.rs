@@ -169,12 +169,14 @@ pub(super) fn tolerated(tolerations: &Value, taint: &Value) -> bool {
 
 /// Why `node` cannot take `pod` (the scheduler's wording), or None when it can: the default
 /// profile's filters in their order, each node counted under its first failure —
-/// `NodeUnschedulable` (a `DaemonSet`'s pods ignore it), `TaintToleration` (with the taint the
-/// node lifecycle controller puts on a node that is not Ready), then the node selector.
+/// `NodeUnschedulable`, `TaintToleration` (with the taint the node lifecycle controller puts on
+/// a node that is not Ready), then the node selector. `daemon`: the `DaemonSet` controller's
+/// check, which ignores both what a cordon and what a node's readiness say (its pods tolerate
+/// them) and reads the node's own taints.
 /// The one filter of the lab: the scheduler below and the `FailedScheduling` event rule
 /// ([`crate::lab::events`]) both read it.
-pub(crate) fn unfit(pod: &Value, node: &Value, ignore_unschedulable: bool) -> Option<String> {
-    if !ignore_unschedulable && node["spec"]["unschedulable"] == true {
+pub(crate) fn unfit(pod: &Value, node: &Value, daemon: bool) -> Option<String> {
+    if !daemon && node["spec"]["unschedulable"] == true {
         let taint = json!({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"});
         if !tolerated(&pod["spec"]["tolerations"], &taint) {
             return Some("node(s) were unschedulable".to_owned());
@@ -185,6 +187,7 @@ pub(crate) fn unfit(pod: &Value, node: &Value, ignore_unschedulable: bool) -> Op
         .cloned()
         .unwrap_or_default();
     let condition = match ready_status(node) {
+        _ if daemon => None,
         Some("True") => None,
         Some("False") => Some("node.kubernetes.io/not-ready"),
         _ => Some("node.kubernetes.io/unreachable"),
@@ -505,6 +508,8 @@ mod tests {
             unfit(&plain, &not_ready, false).as_deref(),
             Some("node(s) had untolerated taint {node.kubernetes.io/unreachable: }")
         );
+        // The DaemonSet controller reads the node's own taints only.
+        assert_eq!(unfit(&plain, &not_ready, true), None);
         // Filters run in the scheduler's order: taints before the node selector.
         let both = json!({"spec": {"nodeSelector": {"kubernetes.io/os": "windows"}}});
         assert_eq!(
