@@ -12,6 +12,8 @@
 //!   `api/events.yaml`), one store served as `v1` and `events.k8s.io/v1`;
 //! - `controllers`: the workload controllers, scheduler, kubelet and garbage collector
 //!   (Deployment → `ReplicaSet` → Pod, `DaemonSet`, `StatefulSet`, Job), driven after each write;
+//!   `scheduler`: the filters that decide whether a node can take a pod (the scheduler, the
+//!   `DaemonSet` controller and the `FailedScheduling` event all read them);
 //! - [`fields`]: `managedFields` and server-side apply; [`disruption`]: `PodDisruptionBudget`
 //!   status and the Eviction API;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
@@ -44,6 +46,7 @@ pub mod protobuf;
 pub mod reaction;
 pub mod resources;
 pub mod scenario;
+mod scheduler;
 pub mod selector;
 pub mod server;
 pub mod status;

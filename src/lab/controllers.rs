@@ -28,7 +28,7 @@
 mod apps;
 mod gc;
 mod job;
-pub(crate) mod kubelet;
+mod kubelet;
 mod sets;
 
 use std::collections::{BTreeSet, HashSet};

@@ -225,13 +225,13 @@ impl Rule {
 /// What the scheduler's filters say of `pod` against the nodes there are, as the context of
 /// the rules' `scheduler.` paths: `placeable` (some node passes) and `message` (the
 /// `FailedScheduling` message, in the scheduler's format), from the lab's one filter
-/// ([`super::controllers::kubelet::feasible`]).
+/// ([`super::scheduler::feasible`]).
 pub(crate) fn scheduling(inner: &Inner, pod: &Value) -> Value {
     let nodes: Vec<Value> = inner
         .find_type("nodes")
         .map(|rt| inner.list(&rt, None).into_iter().cloned().collect())
         .unwrap_or_default();
-    match super::controllers::kubelet::feasible(pod, &nodes) {
+    match super::scheduler::feasible(pod, &nodes) {
         Ok(_) => json!({"placeable": true, "message": ""}),
         Err(message) => json!({"placeable": false, "message": message}),
     }

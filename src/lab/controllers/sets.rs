@@ -58,7 +58,7 @@ pub(super) fn daemon_set(ctx: &mut Ctx, inner: &mut Inner, ds: &Value) {
         .unwrap_or_default();
     let eligible: Vec<String> = nodes
         .iter()
-        .filter(|n| kubelet::unfit(&probe, n, true).is_none())
+        .filter(|n| crate::lab::scheduler::unfit(&probe, n, true).is_none())
         .map(|n| name(n).to_owned())
         .collect();
     let pods: Vec<Value> = owned(inner, "Pod", &ns, ds)
