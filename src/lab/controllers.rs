@@ -9,7 +9,9 @@
 //! - [`job`]: Job → pods that complete (`CronJob`'s Jobs are Jobs: `kubectl create job --from`);
 //! - [`kubelet`]: the scheduler's node choice and the kubelet's steps (Pending →
 //!   `ContainerCreating` → Running, → Succeeded for run-to-completion pods, Terminating → gone);
-//! - [`gc`]: garbage collection through ownerReferences (background, `Foreground`, `Orphan`).
+//! - [`gc`]: garbage collection through ownerReferences (background, `Foreground`, `Orphan`);
+//! - [`endpoints`]: Service → `Endpoints` and `EndpointSlice` from the pods its selector
+//!   matches.
 //!
 //! [`Controllers`] wraps the lab's reactor: after each write the store hands it the watch events
 //! (under the store's lock, like the event recorder); it lets the scenario reactions and the
@@ -26,6 +28,7 @@
 //! "controllers") when a rule can say them, else through [`record`].
 
 mod apps;
+mod endpoints;
 mod gc;
 mod job;
 mod kubelet;
@@ -123,6 +126,8 @@ impl Reactor for Controllers {
         self.inner.on_events(inner, events);
         let mut dirty: BTreeSet<Ref> = BTreeSet::new();
         let mut node_changed = false;
+        let mut services: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut pod_namespaces: BTreeSet<String> = BTreeSet::new();
         for ev in events {
             let obj = &ev.object;
             let kind = obj["kind"].as_str().unwrap_or_default();
@@ -130,6 +135,18 @@ impl Reactor for Controllers {
                 continue;
             }
             gc::on_event(&mut self.ctx, inner, ev);
+            match (kind, ev.kind) {
+                ("Service", EventKind::Deleted) => {
+                    endpoints::service_deleted(inner, &ev.namespace, name(obj));
+                }
+                ("Service", _) => {
+                    services.insert((ev.namespace.clone(), name(obj).to_owned()));
+                }
+                ("Pod", _) => {
+                    pod_namespaces.insert(ev.namespace.clone());
+                }
+                _ => {}
+            }
             if WORKLOADS.contains(&kind) && ev.kind != EventKind::Deleted {
                 dirty.insert((kind.to_owned(), ev.namespace.clone(), name(obj).to_owned()));
             }
@@ -159,6 +176,18 @@ impl Reactor for Controllers {
         }
         for r in &dirty {
             self.reconcile(inner, r);
+        }
+        if let Some(rt) = inner.find_type_by_kind(None, "Service") {
+            for ns in &pod_namespaces {
+                for svc in inner.list(&rt, Some(ns)) {
+                    services.insert((ns.clone(), name(svc).to_owned()));
+                }
+            }
+            for (ns, svc_name) in &services {
+                if let Some(svc) = inner.get(&rt, ns, svc_name).cloned() {
+                    endpoints::service(inner, &svc);
+                }
+            }
         }
     }
 

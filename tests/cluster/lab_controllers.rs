@@ -753,3 +753,88 @@ fn without_a_node_that_fits_pods_wait_and_say_why() {
         "{reasons:?}"
     );
 }
+
+/// A Service with a selector gets `Endpoints` and an `EndpointSlice` from the ready pods it
+/// selects, following a scale down, and both go with the Service.
+#[test]
+fn a_service_gets_endpoints_and_a_slice_from_its_ready_pods() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = lab();
+    lab.kubectl_ok(&["create", "namespace", "net"]);
+    lab.kubectl_ok(&[
+        "create",
+        "deployment",
+        "web",
+        "-n",
+        "net",
+        "--image=nginx",
+        "--replicas=2",
+        "--port=80",
+    ]);
+    lab.kubectl_ok(&[
+        "expose",
+        "deployment",
+        "web",
+        "-n",
+        "net",
+        "--port=8080",
+        "--target-port=80",
+    ]);
+    rollout_status(&lab, "deployment/web", "net");
+    let addresses = |lab: &TestLab| {
+        json_of(lab, &["get", "endpoints", "web", "-n", "net"])["subsets"][0]["addresses"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    until_ready(&lab, 2, addresses);
+    let ep = json_of(&lab, &["get", "endpoints", "web", "-n", "net"]);
+    assert_eq!(ep["subsets"][0]["ports"][0]["port"], 80, "{ep}");
+    assert_eq!(
+        ep["subsets"][0]["addresses"][0]["targetRef"]["kind"], "Pod",
+        "{ep}"
+    );
+    let slices = items(
+        &lab,
+        &[
+            "get",
+            "endpointslices",
+            "-n",
+            "net",
+            "-l",
+            "kubernetes.io/service-name=web",
+        ],
+    );
+    assert_eq!(slices.len(), 1, "{slices:?}");
+    assert_eq!(slices[0]["endpoints"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        slices[0]["metadata"]["ownerReferences"][0]["kind"],
+        "Service"
+    );
+    // describe reads both (it dereferences every slice port's name).
+    let described = lab.kubectl_ok(&["describe", "service", "web", "-n", "net"]);
+    assert!(described.contains(":80,"), "{described}");
+    lab.kubectl_ok(&["scale", "deployment", "web", "-n", "net", "--replicas=1"]);
+    until_ready(&lab, 1, addresses);
+    lab.kubectl_ok(&["delete", "service", "web", "-n", "net"]);
+    eventually("endpoints and slice gone", || {
+        let left = items(&lab, &["get", "endpoints,endpointslices", "-n", "net"]).len();
+        if left == 0 {
+            Ok(())
+        } else {
+            Err(format!("{left} left"))
+        }
+    });
+}
+
+fn until_ready(lab: &TestLab, want: usize, count: impl Fn(&TestLab) -> usize) {
+    eventually("endpoint addresses", || {
+        let n = count(lab);
+        if n == want {
+            Ok(())
+        } else {
+            Err(format!("{n} addresses"))
+        }
+    });
+}

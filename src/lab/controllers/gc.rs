@@ -15,7 +15,13 @@ use super::{Ctx, get, key_of, kubelet, name, namespace, uid};
 use crate::lab::store::{Event, EventKind, Inner};
 
 /// The kinds that have owners here: what the controllers make, and what fixtures own.
-const DEPENDENT_KINDS: &[&str] = &["Pod", "ReplicaSet", "Job", "ControllerRevision"];
+const DEPENDENT_KINDS: &[&str] = &[
+    "Pod",
+    "ReplicaSet",
+    "Job",
+    "ControllerRevision",
+    "EndpointSlice",
+];
 
 fn finalizers(obj: &Value) -> Vec<String> {
     obj["metadata"]["finalizers"]
