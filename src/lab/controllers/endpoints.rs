@@ -135,30 +135,27 @@ fn put_endpoints(inner: &mut Inner, svc: &Value, ns: &str, svc_name: &str, pods:
     } else {
         json!([subset])
     };
-    match inner.get(&rt, ns, svc_name).cloned() {
-        Some(mut old) => {
-            if old["subsets"] != subsets {
-                old["subsets"] = subsets;
-                if old["subsets"].is_null() {
-                    old.as_object_mut().map(|o| o.remove("subsets"));
-                }
-                inner.put_internal(&rt.key(), old);
+    if let Some(mut old) = inner.get(&rt, ns, svc_name).cloned() {
+        if old["subsets"] != subsets {
+            old["subsets"] = subsets;
+            if old["subsets"].is_null() {
+                old.as_object_mut().map(|o| o.remove("subsets"));
             }
+            inner.put_internal(&rt.key(), old);
         }
-        None => {
-            let mut obj = json!({
-                "apiVersion": "v1",
-                "kind": "Endpoints",
-                "metadata": {"name": svc_name, "namespace": ns, "labels": svc["metadata"]["labels"].clone()},
-            });
-            if obj["metadata"]["labels"].is_null() {
-                obj["metadata"].as_object_mut().map(|m| m.remove("labels"));
-            }
-            if !subsets.is_null() {
-                obj["subsets"] = subsets;
-            }
-            let _ = inner.create(&rt, ns, obj);
+    } else {
+        let mut obj = json!({
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": svc_name, "namespace": ns, "labels": svc["metadata"]["labels"].clone()},
+        });
+        if obj["metadata"]["labels"].is_null() {
+            obj["metadata"].as_object_mut().map(|m| m.remove("labels"));
         }
+        if !subsets.is_null() {
+            obj["subsets"] = subsets;
+        }
+        let _ = inner.create(&rt, ns, obj);
     }
 }
 
@@ -187,33 +184,30 @@ fn put_slice(inner: &mut Inner, svc: &Value, ns: &str, svc_name: &str, pods: &[V
         .into_iter()
         .find(|s| s["metadata"]["labels"]["kubernetes.io/service-name"] == svc_name)
         .cloned();
-    match existing {
-        Some(mut old) => {
-            if old["endpoints"] != json!(endpoints) || old["ports"] != json!(ports) {
-                old["endpoints"] = json!(endpoints);
-                old["ports"] = json!(ports);
-                inner.put_internal(&rt.key(), old);
-            }
+    if let Some(mut old) = existing {
+        if old["endpoints"] != json!(endpoints) || old["ports"] != json!(ports) {
+            old["endpoints"] = json!(endpoints);
+            old["ports"] = json!(ports);
+            inner.put_internal(&rt.key(), old);
         }
-        None => {
-            let obj = json!({
-                "apiVersion": "discovery.k8s.io/v1",
-                "kind": "EndpointSlice",
-                "metadata": {
-                    "name": format!("{svc_name}-{}", random_suffix(5)),
-                    "generateName": format!("{svc_name}-"),
-                    "namespace": ns,
-                    "labels": {
-                        "kubernetes.io/service-name": svc_name,
-                        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
-                    },
-                    "ownerReferences": [owner_ref(svc)],
+    } else {
+        let obj = json!({
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": format!("{svc_name}-{}", random_suffix(5)),
+                "generateName": format!("{svc_name}-"),
+                "namespace": ns,
+                "labels": {
+                    "kubernetes.io/service-name": svc_name,
+                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
                 },
-                "addressType": "IPv4",
-                "endpoints": endpoints,
-                "ports": ports,
-            });
-            let _ = inner.create(&rt, ns, obj);
-        }
+                "ownerReferences": [owner_ref(svc)],
+            },
+            "addressType": "IPv4",
+            "endpoints": endpoints,
+            "ports": ports,
+        });
+        let _ = inner.create(&rt, ns, obj);
     }
 }
