@@ -2,7 +2,7 @@
 //! command decode whole runbooks from the same cache: both must agree with a cold parse.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use runbook::runbook::cache::FILE_NAME;
 use runbook::runbook::{Catalog, Listing, Summary};
@@ -111,15 +111,8 @@ fn a_listing_reads_what_a_catalog_cached_and_sees_an_edit() {
 }
 
 fn runbook_cmd(data: &Path, cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbook"));
-    cmd.env("HOME", data)
-        .env("XDG_DATA_HOME", data.join("share"))
-        .env("XDG_CONFIG_HOME", data.join("config"))
-        .env("XDG_CACHE_HOME", data.join("cache"))
-        .env("RUNBOOK_DATA_DIR", data.join("runbook"))
-        .env("RUNBOOK_CACHE_DIR", cache)
-        .env("KUBECONFIG", data.join("no-kubeconfig"))
-        .stdin(Stdio::null());
+    let mut cmd = crate::isolated_runbook(data);
+    cmd.env("RUNBOOK_CACHE_DIR", cache);
     cmd
 }
 

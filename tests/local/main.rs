@@ -35,3 +35,17 @@ mod redact;
 mod sanitize;
 mod session;
 mod tui_snapshots;
+
+/// The real binary with its home, XDG folders, data folder and kubeconfig all under `data`:
+/// a run that reads nothing of the user's and leaves nothing behind, stdin closed.
+pub(crate) fn isolated_runbook(data: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"));
+    cmd.env("HOME", data)
+        .env("XDG_DATA_HOME", data.join("share"))
+        .env("XDG_CONFIG_HOME", data.join("config"))
+        .env("XDG_CACHE_HOME", data.join("cache"))
+        .env("RUNBOOK_DATA_DIR", data.join("runbook"))
+        .env("KUBECONFIG", data.join("no-kubeconfig"))
+        .stdin(std::process::Stdio::null());
+    cmd
+}

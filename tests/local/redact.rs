@@ -9,7 +9,9 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use crate::isolated_runbook;
 
 use runbook::session::redact::{self, Redactor};
 
@@ -653,18 +655,6 @@ fn secrets_inside_ordinary_output_are_found() {
 
 // --- The whole route: run, report, export, run --json --redact ----------------------------
 
-fn runbook(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbook"));
-    cmd.env("HOME", data)
-        .env("XDG_DATA_HOME", data.join("share"))
-        .env("XDG_CONFIG_HOME", data.join("config"))
-        .env("XDG_CACHE_HOME", data.join("cache"))
-        .env("RUNBOOK_DATA_DIR", data.join("runbook"))
-        .env("KUBECONFIG", data.join("no-kubeconfig"))
-        .stdin(Stdio::null());
-    cmd
-}
-
 fn output(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("runbook: {e}"))
 }
@@ -735,7 +725,11 @@ fn no_secret_leaves_through_any_route() {
         .collect();
     run_routes(&samples, data.path(), &file, &vars);
     report_routes(&samples, data.path());
-    let o = output(runbook(data.path()).args(["export", &file]).args(&vars));
+    let o = output(
+        isolated_runbook(data.path())
+            .args(["export", &file])
+            .args(&vars),
+    );
     assert!(o.status.success(), "{}", all(&o));
     leaked(&samples, "export", &String::from_utf8_lossy(&o.stdout));
 }
@@ -743,7 +737,7 @@ fn no_secret_leaves_through_any_route() {
 /// `run --json` shows a user their own output; `run --json --redact` and `run --redact` do not.
 fn run_routes(samples: &[Sample], data: &Path, file: &str, vars: &[String]) {
     let o = output(
-        runbook(data)
+        isolated_runbook(data)
             .args(["run", file, "--yes", "--json"])
             .args(vars),
     );
@@ -759,7 +753,7 @@ fn run_routes(samples: &[Sample], data: &Path, file: &str, vars: &[String]) {
         serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     }
     let o = output(
-        runbook(data)
+        isolated_runbook(data)
             .args(["run", file, "--yes", "--json", "--redact", "--no-session"])
             .args(vars),
     );
@@ -768,7 +762,7 @@ fn run_routes(samples: &[Sample], data: &Path, file: &str, vars: &[String]) {
     leaked(samples, "run --json --redact", &stream);
     assert!(stream.contains("‹redacted:"), "{stream}");
     let o = output(
-        runbook(data)
+        isolated_runbook(data)
             .args(["run", file, "--yes", "--redact", "--no-session"])
             .args(vars),
     );
@@ -795,7 +789,7 @@ fn report_routes(samples: &[Sample], data: &Path) {
         "the session keeps what ran"
     );
 
-    let o = output(runbook(data).args(["report", "last"]));
+    let o = output(isolated_runbook(data).args(["report", "last"]));
     assert!(o.status.success(), "{}", all(&o));
     let md = String::from_utf8_lossy(&o.stdout).into_owned();
     leaked(samples, "report (md)", &md);
@@ -807,7 +801,7 @@ fn report_routes(samples: &[Sample], data: &Path) {
         );
     }
     assert!(md.contains("## Redacted"), "{md}");
-    let o = output(runbook(data).args(["report", "last", "--format", "json"]));
+    let o = output(isolated_runbook(data).args(["report", "last", "--format", "json"]));
     let json = String::from_utf8_lossy(&o.stdout).into_owned();
     leaked(samples, "report (json)", &json);
     let value: serde_json::Value =
@@ -819,7 +813,11 @@ fn report_routes(samples: &[Sample], data: &Path) {
     );
     // The report written to a file, as `--output` and the TUI's `R` write it.
     let out = data.join("ticket.md");
-    let o = output(runbook(data).args(["report", "last", "--output"]).arg(&out));
+    let o = output(
+        isolated_runbook(data)
+            .args(["report", "last", "--output"])
+            .arg(&out),
+    );
     assert!(o.status.success(), "{}", all(&o));
     leaked(
         samples,
@@ -835,7 +833,7 @@ fn report_routes(samples: &[Sample], data: &Path) {
 
     // Each step's output file, scanned as a customer's log would be.
     let o = output(
-        runbook(data)
+        isolated_runbook(data)
             .args(["report", "--check"])
             .arg(store.dir().join("step-001.out")),
     );
@@ -865,7 +863,7 @@ fn a_palette_key_in_the_environment_is_removed_by_value() {
         cmd.env("PALETTE_API_KEY", key)
             .env("SPECTROCLOUD_APIKEY", "lemonorchards");
     };
-    let mut cmd = runbook(data.path());
+    let mut cmd = isolated_runbook(data.path());
     with_key(&mut cmd);
     let o = output(cmd.arg("run").arg(&file).args(["--yes", "--redact"]));
     assert!(o.status.success(), "{}", all(&o));
@@ -879,7 +877,7 @@ fn a_palette_key_in_the_environment_is_removed_by_value() {
         "{text}"
     );
 
-    let mut cmd = runbook(data.path());
+    let mut cmd = isolated_runbook(data.path());
     with_key(&mut cmd);
     let o = output(cmd.args(["report", "last"]));
     assert!(o.status.success(), "{}", all(&o));
@@ -887,7 +885,7 @@ fn a_palette_key_in_the_environment_is_removed_by_value() {
     assert!(!md.contains(key) && !md.contains("lemonorchards"), "{md}");
     assert!(md.contains("‹redacted:palette-api-key#1›"), "{md}");
     // Without the variable, the redactor cannot know the word is a key.
-    let o = output(runbook(data.path()).args(["report", "last"]));
+    let o = output(isolated_runbook(data.path()).args(["report", "last"]));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains(key),
         "{}",

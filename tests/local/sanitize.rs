@@ -6,7 +6,7 @@
 //! real terminal keeping colours in `tests/terminal/sanitize_tty.rs`.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 const ESC: char = '\u{1b}';
 
@@ -29,15 +29,8 @@ pub fn hostile_runbook() -> String {
 }
 
 fn runbook(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbook"));
-    cmd.env("HOME", data)
-        .env("XDG_DATA_HOME", data.join("share"))
-        .env("XDG_CONFIG_HOME", data.join("config"))
-        .env("XDG_CACHE_HOME", data.join("cache"))
-        .env("RUNBOOK_DATA_DIR", data.join("runbook"))
-        .env("KUBECONFIG", data.join("no-kubeconfig"))
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null());
+    let mut cmd = crate::isolated_runbook(data);
+    cmd.env_remove("NO_COLOR");
     cmd
 }
 
