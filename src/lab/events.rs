@@ -227,11 +227,7 @@ impl Rule {
 /// `FailedScheduling` message, in the scheduler's format), from the lab's one filter
 /// ([`super::scheduler::feasible`]).
 pub(crate) fn scheduling(inner: &Inner, pod: &Value) -> Value {
-    let nodes: Vec<Value> = inner
-        .find_type("nodes")
-        .map(|rt| inner.list(&rt, None).into_iter().cloned().collect())
-        .unwrap_or_default();
-    match super::scheduler::feasible(pod, &nodes) {
+    match super::scheduler::feasible(inner, pod) {
         Ok(_) => json!({"placeable": true, "message": ""}),
         Err(message) => json!({"placeable": false, "message": message}),
     }

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::store::Inner;
+
 /// Whether `tolerations` tolerate `taint`.
 pub(crate) fn tolerated(tolerations: &Value, taint: &Value) -> bool {
     tolerations.as_array().is_some_and(|ts| {
@@ -86,14 +88,19 @@ fn ready_status(node: &Value) -> Option<&str> {
         .as_str()
 }
 
-/// The nodes that can take `pod`, or the scheduler's `FailedScheduling` message when none can.
-pub(crate) fn feasible<'a>(pod: &Value, nodes: &'a [Value]) -> Result<Vec<&'a Value>, String> {
+/// The lab's nodes that can take `pod`, or the scheduler's `FailedScheduling` message when none
+/// can.
+pub(crate) fn feasible<'a>(inner: &'a Inner, pod: &Value) -> Result<Vec<&'a Value>, String> {
+    let nodes = inner
+        .find_type("nodes")
+        .map(|rt| inner.list(&rt, None))
+        .unwrap_or_default();
     if nodes.is_empty() {
         return Err("no nodes available to schedule pods".to_owned());
     }
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut fit = Vec::new();
-    for node in nodes {
+    for &node in &nodes {
         match unfit(pod, node, false) {
             Some(w) => *reasons.entry(w).or_default() += 1,
             None => fit.push(node),

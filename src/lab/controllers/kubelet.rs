@@ -149,11 +149,7 @@ pub(super) fn retry_unscheduled(ctx: &mut Ctx, inner: &mut Inner) {
 /// The scheduler: a node [`scheduler::feasible`] for the pod, the one running the fewest pods; else the
 /// `FailedScheduling` message.
 fn pick_node(inner: &Inner, pod: &Value) -> Result<Value, String> {
-    let nodes: Vec<Value> = inner
-        .find_type("nodes")
-        .map(|rt| inner.list(&rt, None).into_iter().cloned().collect())
-        .unwrap_or_default();
-    let fit = scheduler::feasible(pod, &nodes)?;
+    let fit = scheduler::feasible(inner, pod)?;
     let mut load: BTreeMap<&str, usize> = BTreeMap::new();
     if let Some(rt) = inner.find_type("pods") {
         for p in inner.list(&rt, None) {
