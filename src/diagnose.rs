@@ -104,13 +104,13 @@ pub struct Planned {
 pub fn plan(catalog: &Catalog) -> Vec<Planned> {
     let mut planned = Vec::new();
     for runbook in &catalog.runbooks {
-        for check in &runbook.front_matter.checks {
+        for check in &runbook.front_matter().checks {
             let Some(id) = check.scenario.as_deref() else {
                 continue;
             };
             let title = runbook
                 .scenario(id)
-                .map_or_else(|| runbook.title.clone(), |s| s.title.clone());
+                .map_or_else(|| runbook.title().to_owned(), |s| s.title.clone());
             planned.push(Planned {
                 check: check.clone(),
                 scenario: id.to_owned(),

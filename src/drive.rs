@@ -123,7 +123,7 @@ impl Procedure {
 
     /// Placeholder docs from the runbook's front matter.
     pub fn docs(&self) -> &BTreeMap<String, PlaceholderDoc> {
-        &self.runbook.front_matter.placeholders
+        &self.runbook.front_matter().placeholders
     }
 
     /// The URL a fetched runbook came from.

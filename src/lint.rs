@@ -39,7 +39,7 @@ struct Checked<'a> {
 
 /// Every finding for one runbook, sorted by position.
 pub fn lint_runbook(runbook: &Runbook, options: Options) -> Vec<Diagnostic> {
-    let mut findings = runbook.warnings.clone();
+    let mut findings = runbook.warnings().to_vec();
     let mut checked: Vec<Checked<'_>> = Vec::new();
     for scenario in &runbook.scenarios {
         let scenario_prose = with_callouts(scenario.summary.clone(), &scenario.callouts);
@@ -117,7 +117,7 @@ pub fn lint_runbook(runbook: &Runbook, options: Options) -> Vec<Diagnostic> {
 fn pick_hints(runbook: &Runbook) -> Vec<Diagnostic> {
     let text = std::fs::read_to_string(&runbook.path).unwrap_or_default();
     runbook
-        .front_matter
+        .front_matter()
         .placeholders
         .iter()
         .filter_map(|(name, doc)| {
@@ -144,7 +144,7 @@ fn pick_hints(runbook: &Runbook) -> Vec<Diagnostic> {
 /// Diagnose checks whose jq program does not compile, at the program's line.
 fn check_programs(runbook: &Runbook) -> Vec<Diagnostic> {
     runbook
-        .front_matter
+        .front_matter()
         .checks
         .iter()
         .filter_map(|check| {
@@ -185,7 +185,7 @@ fn collect_steps<'a>(step: &'a Step, outer: &str, out: &mut Vec<Checked<'a>>) {
 
 fn unexplained_placeholders(runbook: &Runbook, c: &Checked<'_>) -> Vec<Diagnostic> {
     let documented: HashSet<String> = runbook
-        .front_matter
+        .front_matter()
         .placeholders
         .keys()
         .map(|k| placeholder::normalise(k))

@@ -16,6 +16,7 @@ pub mod cache;
 mod catalog;
 pub mod check;
 mod fence;
+mod front;
 mod outline;
 mod parse;
 pub mod placeholder;
@@ -35,23 +36,19 @@ pub use outline::outline;
 pub use parse::{Decision, Evidence, decide_kind, looks_like_output, parse, slug};
 pub use summary::{ScenarioSummary, Summary};
 
-/// One runbook file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One runbook file. Its front matter, title and warnings are read on first use
+/// ([`Runbook::front_matter`], [`Runbook::title`], [`Runbook::warnings`]; see `front.rs`).
+#[derive(Debug, Clone)]
 pub struct Runbook {
     /// File stem, unique within a catalog (e.g. `enterprise-install`).
     pub id: String,
     /// Where it came from: a path on disk, or `bundled:NAME.md` for an embedded runbook.
     pub path: PathBuf,
-    pub title: String,
-    #[serde(default, skip_serializing_if = "FrontMatter::is_empty")]
-    pub front_matter: FrontMatter,
-    /// What is wrong with the file; loading went on regardless.
-    pub warnings: Vec<Diagnostic>,
     pub scenarios: Vec<Scenario>,
     /// Set for a runbook fetched from a URL (`runbook fetch`): where from, when, and whether
     /// its current content has been shown to the user.
-    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub fetched: Option<Fetched>,
+    lazy: front::Lazy,
 }
 
 /// Where a fetched runbook came from, and what of its current content the user has seen.

@@ -89,7 +89,7 @@ pub fn run(args: &FetchArgs) -> Result<ExitCode, Error> {
         };
         let parsed = crate::runbook::parse(&bytes, std::path::Path::new(&o.url));
         for d in parsed
-            .warnings
+            .warnings()
             .iter()
             .filter(|d| d.severity == Severity::Error)
         {

@@ -159,7 +159,7 @@ pub fn export(args: &ExportArgs) -> Result<ExitCode> {
         let (name, value) = crate::exec::vars::Vars::parse_assignment(assignment)?;
         vars.set(&name, value, crate::exec::vars::Origin::Cli);
     }
-    for (name, doc) in &runbook.front_matter.placeholders {
+    for (name, doc) in &runbook.front_matter().placeholders {
         if doc.secret {
             vars.mark_secret(name);
         }

@@ -108,7 +108,7 @@ impl Catalog {
     pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
         self.errors
             .iter()
-            .chain(self.runbooks.iter().flat_map(|r| r.warnings.iter()))
+            .chain(self.runbooks.iter().flat_map(|r| r.warnings().iter()))
     }
 }
 
@@ -224,7 +224,7 @@ impl Named for Runbook {
         for scenario in &mut self.scenarios {
             rename_scenario(&mut scenario.id, &self.id, &new);
         }
-        self.warnings.push(warning);
+        self.push_warning(warning);
         self.id = new;
     }
 }

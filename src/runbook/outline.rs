@@ -7,8 +7,8 @@ use super::{Block, Runbook, Step};
 /// Steps, callouts and blocks of every scenario, indented by depth.
 pub fn outline(runbook: &Runbook) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} ({})", runbook.title, runbook.path.display());
-    for w in &runbook.warnings {
+    let _ = writeln!(out, "{} ({})", runbook.title(), runbook.path.display());
+    for w in runbook.warnings() {
         let _ = writeln!(out, "  ! {w}");
     }
     for s in &runbook.scenarios {

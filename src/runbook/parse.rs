@@ -64,7 +64,10 @@ pub fn parse(bytes: &[u8], path: &Path) -> Runbook {
     let mut warnings = Vec::new();
     let text = source::decode(bytes, path, &mut warnings);
     let lines = source::lines(&text);
-    let (front_matter, body) = source::front_matter(&lines, path, &mut warnings);
+    let (front_end, body) = source::front_matter_end(&lines, path, &mut warnings);
+    let front_at = warnings.len();
+    // Kept as text: the YAML is read on first use (`front.rs`).
+    let yaml = front_end.map(|end| lines[1..=end].join("\n").into_boxed_str());
     let (items, issues) = line::lex(&lines, body);
     for issue in issues {
         warnings.push(match issue {
@@ -96,9 +99,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Runbook {
         first_heading,
         ..
     } = builder;
-    let mut front_matter = front_matter;
-    resolve_check_scenarios(&mut front_matter, &scenarios, path, &mut warnings);
-
+    let checks_at = warnings.len();
     if scenarios.is_empty() {
         warnings.push(diag(
             path,
@@ -110,67 +111,19 @@ pub fn parse(bytes: &[u8], path: &Path) -> Runbook {
                 .to_owned(),
         ));
     }
-    let title = front_matter
-        .title
-        .clone()
-        .or(first_heading)
-        .unwrap_or_else(|| id.clone());
+    let fallback_title = first_heading.unwrap_or_else(|| id.clone());
     Runbook {
         id,
         path: path.to_owned(),
-        title,
-        front_matter,
-        warnings,
         scenarios,
         fetched: None,
-    }
-}
-
-/// Turns each check's `scenario:` (a slug, a full id, or nothing in a one-scenario file) into
-/// the full scenario id; a check that points nowhere is reported and dropped.
-fn resolve_check_scenarios(
-    front_matter: &mut super::FrontMatter,
-    scenarios: &[super::Scenario],
-    path: &Path,
-    warnings: &mut Vec<super::Diagnostic>,
-) {
-    let checks = std::mem::take(&mut front_matter.checks);
-    for mut check in checks {
-        let found = match check.scenario.as_deref() {
-            None => match scenarios {
-                [only] => Ok(only.id.clone()),
-                _ => Err(format!(
-                    "this file has {} scenarios: say which one the check points to with `scenario:`",
-                    scenarios.len()
-                )),
-            },
-            Some(wanted) => scenarios
-                .iter()
-                .find(|s| s.id == wanted || s.id.rsplit_once('/').is_some_and(|(_, slug)| slug == wanted))
-                .map(|s| s.id.clone())
-                .ok_or_else(|| {
-                    let ids: Vec<&str> = scenarios.iter().map(|s| s.id.as_str()).collect();
-                    format!(
-                        "check points to scenario `{wanted}`, which this file does not have (it has: {})",
-                        ids.join(", ")
-                    )
-                }),
-        };
-        match found {
-            Ok(id) => {
-                check.scenario = Some(id);
-                front_matter.checks.push(check);
-            }
-            Err(message) => {
-                warnings.push(diag(
-                    path,
-                    check.line,
-                    Severity::Error,
-                    "bad-check",
-                    message,
-                ));
-            }
-        }
+        lazy: super::front::Lazy::pending(super::front::Pending {
+            yaml,
+            fallback_title,
+            warnings,
+            front_at,
+            checks_at,
+        }),
     }
 }
 

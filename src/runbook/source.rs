@@ -59,19 +59,29 @@ pub fn lines(text: &str) -> Vec<&str> {
     out
 }
 
-/// Splits off YAML front matter (`---` on the first line up to the next `---` line). Returns the
-/// parsed front matter and the index of the first body line.
-pub fn front_matter(
+/// Finds the YAML front matter (`---` on the first line up to the next `---` line) without
+/// reading it: the index of its last line (`None`: no front matter, or one never closed, which
+/// is reported) and the index of the first body line.
+pub fn front_matter_end(
     lines: &[&str],
     path: &Path,
     warnings: &mut Vec<Diagnostic>,
-) -> (FrontMatter, usize) {
+) -> (Option<usize>, usize) {
     let Some(end) = closing_line(lines, path, warnings) else {
         let body = usize::from(lines.first().map(|l| l.trim_end()) == Some("---"));
-        return (FrontMatter::default(), body);
+        return (None, body);
     };
-    let yaml_lines = &lines[1..=end];
-    let front = match yaml_mapping(yaml_lines, path, warnings) {
+    (Some(end), end + 2)
+}
+
+/// Reads the front matter's YAML lines (those between the `---`s) into its fields; what is
+/// wrong is reported with its line and loses only itself.
+pub fn read_front_matter(
+    yaml_lines: &[&str],
+    path: &Path,
+    warnings: &mut Vec<Diagnostic>,
+) -> FrontMatter {
+    match yaml_mapping(yaml_lines, path, warnings) {
         Some(Read::Direct(mut front, checks)) => {
             if let Some(checks) = checks {
                 front.checks = super::check::from_front_matter(checks, yaml_lines, path, warnings);
@@ -80,8 +90,7 @@ pub fn front_matter(
         }
         Some(Read::Tree(mapping)) => known_keys(mapping, yaml_lines, path, warnings),
         None => FrontMatter::default(),
-    };
-    (front, end + 2)
+    }
 }
 
 /// Index (in `lines`) of the line before the closing `---`, when the file opens with front

@@ -43,8 +43,8 @@ impl Summary {
         Self {
             id: runbook.id.clone(),
             path: runbook.path.clone(),
-            title: runbook.title.clone(),
-            tags: runbook.front_matter.tags.clone(),
+            title: runbook.title().to_owned(),
+            tags: runbook.front_matter().tags.clone(),
             scenarios: runbook
                 .scenarios
                 .iter()
@@ -54,7 +54,7 @@ impl Summary {
                 })
                 .collect(),
             errors: runbook
-                .warnings
+                .warnings()
                 .iter()
                 .filter(|d| d.severity == Severity::Error)
                 .cloned()

@@ -26,7 +26,7 @@ pub fn checklist(
     procedure: usize,
     values: &Vars,
 ) -> String {
-    let docs = &runbook.front_matter.placeholders;
+    let docs = &runbook.front_matter().placeholders;
     let is_secret = |name: &str| {
         placeholder::looks_secret(name)
             || docs.get(name).is_some_and(|d| d.secret)

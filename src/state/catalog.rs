@@ -60,7 +60,7 @@ impl CatalogView {
         let mut entries = Vec::new();
         for (ri, r) in runbooks.iter().enumerate() {
             let area = r
-                .front_matter
+                .front_matter()
                 .extra
                 .get("area")
                 .and_then(|v| v.as_str())
@@ -74,10 +74,10 @@ impl CatalogView {
                     }
                 }
                 let keywords = r
-                    .front_matter
+                    .front_matter()
                     .symptoms
                     .iter()
-                    .chain(&r.front_matter.tags)
+                    .chain(&r.front_matter().tags)
                     .chain([&s.title, &s.id])
                     .flat_map(|t| words(t))
                     .collect();
@@ -89,8 +89,8 @@ impl CatalogView {
                     id: s.id.clone(),
                     title: s.title.clone(),
                     area: area.clone(),
-                    tags: r.front_matter.tags.clone(),
-                    symptoms: r.front_matter.symptoms.clone(),
+                    tags: r.front_matter().tags.clone(),
+                    symptoms: r.front_matter().symptoms.clone(),
                     text,
                 });
             }

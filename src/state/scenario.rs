@@ -257,7 +257,7 @@ impl ScenarioView {
     }
 
     pub fn docs(&self) -> &BTreeMap<String, PlaceholderDoc> {
-        &self.runbook.front_matter.placeholders
+        &self.runbook.front_matter().placeholders
     }
 
     pub fn progress(&self) -> (usize, usize) {

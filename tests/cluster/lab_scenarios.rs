@@ -29,7 +29,7 @@ fn fill(code: &str, runbook: &Runbook, lab: &TestLab) -> String {
             return lab.kubeconfig().display().to_string();
         }
         runbook
-            .front_matter
+            .front_matter()
             .placeholders
             .get(name)
             .and_then(|p| p.example.clone())

@@ -27,7 +27,7 @@ fn check(bytes: &[u8]) {
     let json = serde_json::to_string(&r).unwrap_or_default();
     assert!(json.starts_with('{'));
     let lines = bytes.split(|&b| b == b'\n').count().max(1);
-    for w in &r.warnings {
+    for w in r.warnings() {
         assert!(
             w.line >= 1 && w.line <= lines + 1,
             "{w} beyond {lines} lines"
@@ -100,7 +100,7 @@ fn invalid_utf8_is_read_lossily_with_a_warning() {
         Path::new("latin1.md"),
     );
     assert_eq!(r.scenarios[0].title, "Caf\u{fffd}");
-    let w = &r.warnings[0];
+    let w = &r.warnings()[0];
     assert_eq!(
         (w.code, w.line, w.severity),
         ("invalid-utf8", 1, Severity::Warning)
@@ -114,7 +114,7 @@ fn nul_bytes_are_skipped_with_a_warning() {
         Path::new("nul.md"),
     );
     assert_eq!(r.scenarios[0].procedures[0].steps[0].text, "Step");
-    let w = &r.warnings[0];
+    let w = &r.warnings()[0];
     assert_eq!((w.code, w.line), ("nul-byte", 5));
 }
 
@@ -146,7 +146,7 @@ fn a_file_over_the_limit_is_refused_and_the_others_load() {
     let yaml = catalog
         .runbook("yaml")
         .unwrap_or_else(|| panic!("yaml.md did not load"));
-    assert_eq!(yaml.warnings[0].code, "front-matter");
+    assert_eq!(yaml.warnings()[0].code, "front-matter");
     assert_eq!(yaml.scenarios.len(), 1);
     assert!(
         catalog.runbook("backup-stuck").is_some(),
@@ -202,14 +202,14 @@ fn unterminated_fence_and_comment_are_reported_with_their_line() {
         Path::new("f.md"),
     );
     assert!(
-        r.warnings
+        r.warnings()
             .iter()
             .any(|w| w.code == "unterminated-fence" && w.line == 7)
     );
     assert_eq!(r.scenarios[0].procedures[0].steps[0].blocks[0].code, "ls\n");
     let r = parse(b"intro\n<!-- open\n## Scenario - B\n", Path::new("c.md"));
     assert!(
-        r.warnings
+        r.warnings()
             .iter()
             .any(|w| w.code == "unterminated-comment" && w.line == 2)
     );
@@ -246,10 +246,10 @@ fn substitutions_nested_far_past_the_bound_are_reported_and_never_run() {
     );
     let r = load_beside_a_plain_runbook("deep-subst.md", &text);
     let w = r
-        .warnings
+        .warnings()
         .iter()
         .find(|w| w.code == "too-deep")
-        .unwrap_or_else(|| panic!("{:?}", r.warnings));
+        .unwrap_or_else(|| panic!("{:?}", r.warnings()));
     assert_eq!((w.line, w.severity), (8, Severity::Error), "{w}");
     let block = &r.scenarios[0].procedures[0].steps[0].blocks[0];
     assert_eq!(block.kind, runbook::runbook::BlockKind::Example);
@@ -313,7 +313,7 @@ fn front_matter_nested_far_too_deep_is_reported_and_the_body_loads() {
         text.len()
     );
     let r = load_beside_a_plain_runbook("deep-yaml.md", &text);
-    let w = &r.warnings[0];
+    let w = &r.warnings()[0];
     assert_eq!(
         (w.code, w.line, w.severity),
         ("front-matter", 3, Severity::Error),

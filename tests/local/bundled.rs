@@ -18,7 +18,7 @@ fn every_bundled_runbook_loads_without_warnings() {
     assert!(catalog.runbooks.len() >= 21, "{}", catalog.runbooks.len());
     for r in &catalog.runbooks {
         assert_eq!(Catalog::origin(r), Origin::Bundled);
-        assert!(r.warnings.is_empty(), "{}: {:?}", r.id, r.warnings);
+        assert!(r.warnings().is_empty(), "{}: {:?}", r.id, r.warnings());
         assert_eq!(r.scenarios.len(), 1, "{}: one scenario per file", r.id);
         let s = &r.scenarios[0];
         assert!(!s.procedures.is_empty(), "{}", s.id);
@@ -54,7 +54,7 @@ fn scenarios_per_area_match_the_source_pages() {
 #[test]
 fn front_matter_carries_title_area_and_symptoms() {
     for r in &bundled().runbooks {
-        let fm = &r.front_matter;
+        let fm = &r.front_matter();
         assert!(fm.title.is_some() && fm.description.is_some(), "{}", r.id);
         assert!(fm.extra.contains_key("area"), "{}: area", r.id);
         assert!(!fm.symptoms.is_empty(), "{}: symptoms", r.id);
@@ -78,7 +78,7 @@ fn error_strings_users_paste_find_their_runbook() {
             .runbooks
             .iter()
             .filter(|r| {
-                r.front_matter
+                r.front_matter()
                     .symptoms
                     .iter()
                     .any(|s| s.to_lowercase().contains(&symptom.to_lowercase()))

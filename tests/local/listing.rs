@@ -44,7 +44,7 @@ fn a_warm_listing_and_a_warm_catalog_agree_with_a_cold_parse() {
     assert!(
         cold.runbooks
             .iter()
-            .flat_map(|r| &r.warnings)
+            .flat_map(runbook::runbook::Runbook::warnings)
             .any(|w| w.severity == runbook::runbook::Severity::Error),
         "the corpus should hold a runbook with an error"
     );

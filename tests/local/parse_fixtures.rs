@@ -52,7 +52,7 @@ fn a_longer_fence_is_one_block_and_info_lines_never_close() {
     assert_eq!(steps[1].blocks[0].code, "echo tilde\n");
     assert_eq!(steps[2].blocks[0].code, "```\nstill inside\n````\n");
     assert!(
-        r.warnings
+        r.warnings()
             .iter()
             .any(|w| w.code == "nested-fence" && w.line == 10)
     );
@@ -219,25 +219,68 @@ fn block_kinds() {
 fn plain_text_loads_with_zero_scenarios_and_a_warning() {
     let r = fixture("plain-text.txt");
     assert!(r.scenarios.is_empty());
-    assert_eq!(r.warnings.len(), 1);
-    assert_eq!(r.warnings[0].code, "no-scenarios");
-    assert_eq!(r.warnings[0].severity, Severity::Warning);
+    assert_eq!(r.warnings().len(), 1);
+    assert_eq!(r.warnings()[0].code, "no-scenarios");
+    assert_eq!(r.warnings()[0].severity, Severity::Warning);
 }
 
 #[test]
 fn bad_front_matter_is_reported_with_its_line_and_the_body_loads() {
     let r = fixture("bad-front-matter.md");
-    let w = &r.warnings[0];
+    // The YAML is read on first use, not by the parse...
+    assert!(!r.front_matter_read());
+    assert_eq!(r.scenarios.len(), 1);
+    assert!(!r.front_matter_read());
+    // ...and asking for the warnings reads it.
+    let w = &r.warnings()[0];
+    assert!(r.front_matter_read());
     assert_eq!((w.code, w.severity), ("front-matter", Severity::Error));
     assert!((2..=4).contains(&w.line), "{w}");
     assert_eq!(r.scenarios.len(), 1);
-    assert_eq!(r.title, "Still Loads");
+    assert_eq!(r.title(), "Still Loads");
+}
+
+#[test]
+fn a_catalog_and_lint_report_a_bad_front_matter_read_lazily() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mdx/bad-front-matter.md");
+    let catalog = Catalog::load(std::slice::from_ref(&path), false);
+    let found: Vec<_> = catalog
+        .diagnostics()
+        .filter(|d| d.code == "front-matter")
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!((2..=4).contains(&found[0].line), "{}", found[0]);
+    let r = fixture("bad-front-matter.md");
+    let lint = runbook::lint::lint_runbook(&r, runbook::lint::Options::default());
+    assert!(
+        lint.iter()
+            .any(|d| d.code == "front-matter" && d.line == found[0].line),
+        "{lint:?}"
+    );
+}
+
+#[test]
+fn a_lazy_front_matter_reads_like_an_eager_one() {
+    // The same file, read field by field in a different order, and through JSON (as the
+    // catalog cache stores it), gives the same front matter, title and warnings.
+    for name in ["unknown-keys.md", "bad-front-matter.md"] {
+        let a = fixture(name);
+        let b = fixture(name);
+        let title = b.title().to_owned();
+        let front = b.front_matter().clone();
+        assert_eq!(a.warnings(), b.warnings(), "{name}");
+        assert_eq!((a.title(), a.front_matter()), (title.as_str(), &front));
+        let json = serde_json::to_string(&a).unwrap_or_default();
+        let back: Runbook = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert!(back.front_matter_read());
+        assert_eq!(back, a, "{name}");
+    }
 }
 
 #[test]
 fn unknown_front_matter_keys_are_kept() {
     let r = fixture("unknown-keys.md");
-    let fm = &r.front_matter;
+    let fm = &r.front_matter();
     assert_eq!(fm.symptoms, ["Exhausted IP Pools"]);
     assert_eq!(fm.extra["sidebar_position"], serde_yaml::Value::from(60));
     assert!(fm.placeholders["token"].secret);
