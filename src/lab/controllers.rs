@@ -8,7 +8,8 @@
 //!   (ordinal pods, created in order);
 //! - [`job`]: Job → pods that complete (`CronJob`'s Jobs are Jobs: `kubectl create job --from`);
 //! - [`kubelet`]: the scheduler's node choice and the kubelet's steps (Pending →
-//!   `ContainerCreating` → Running, → Succeeded for run-to-completion pods, Terminating → gone);
+//!   `ContainerCreating` → Running, → Succeeded for run-to-completion pods, Terminating → gone),
+//!   for the pods of these controllers and for bare pods created through the API;
 //! - [`gc`]: garbage collection through ownerReferences (background, `Foreground`, `Orphan`);
 //! - [`endpoints`]: Service → `Endpoints` and `EndpointSlice` from the pods its selector
 //!   matches.
@@ -126,6 +127,7 @@ impl Reactor for Controllers {
         self.inner.on_events(inner, events);
         let mut dirty: BTreeSet<Ref> = BTreeSet::new();
         let mut node_changed = false;
+        let mut bare_pods = false;
         let mut services: BTreeSet<(String, String)> = BTreeSet::new();
         let mut pod_namespaces: BTreeSet<String> = BTreeSet::new();
         for ev in events {
@@ -142,8 +144,21 @@ impl Reactor for Controllers {
                 ("Service", _) => {
                     services.insert((ev.namespace.clone(), name(obj).to_owned()));
                 }
-                ("Pod", _) => {
+                ("Pod", kind) => {
                     pod_namespaces.insert(ev.namespace.clone());
+                    // A pod created through the API with no controller and no node (`kubectl
+                    // run`, a pod manifest) goes to the scheduler and the kubelet like ours.
+                    if kind == EventKind::Added
+                        && controller_of(obj).is_none()
+                        && obj["spec"]["nodeName"].as_str().is_none_or(str::is_empty)
+                    {
+                        self.ctx.unscheduled.push((
+                            ev.namespace.clone(),
+                            name(obj).to_owned(),
+                            uid(obj).to_owned(),
+                        ));
+                        bare_pods = true;
+                    }
                 }
                 _ => {}
             }
@@ -162,16 +177,16 @@ impl Reactor for Controllers {
             }
             node_changed |= kind == "Node";
         }
-        if node_changed {
+        if node_changed || bare_pods {
             kubelet::retry_unscheduled(&mut self.ctx, inner);
-            if let Some(rt) = inner.find_type_by_kind(None, "DaemonSet") {
-                for ds in inner.list(&rt, None) {
-                    dirty.insert((
-                        "DaemonSet".to_owned(),
-                        namespace(ds).to_owned(),
-                        name(ds).to_owned(),
-                    ));
-                }
+        }
+        if node_changed && let Some(rt) = inner.find_type_by_kind(None, "DaemonSet") {
+            for ds in inner.list(&rt, None) {
+                dirty.insert((
+                    "DaemonSet".to_owned(),
+                    namespace(ds).to_owned(),
+                    name(ds).to_owned(),
+                ));
             }
         }
         for r in &dirty {
