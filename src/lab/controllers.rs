@@ -35,9 +35,11 @@ mod job;
 mod kubelet;
 mod sets;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use serde_json::{Value, json};
 
@@ -76,6 +78,8 @@ pub(crate) struct Ctx {
     due: Vec<(Instant, String, String, String)>,
     /// Pods of ours the scheduler found no node for: namespace, name, uid.
     unscheduled: Vec<(String, String, String)>,
+    /// The next scheduled time each `CronJob` (by uid) has a timer for.
+    cron_wakes: HashMap<String, DateTime<Utc>>,
 }
 
 impl Controllers {
@@ -87,6 +91,7 @@ impl Controllers {
                 fixture: HashSet::new(),
                 due: Vec::new(),
                 unscheduled: Vec::new(),
+                cron_wakes: HashMap::new(),
             },
         }
     }
@@ -105,7 +110,7 @@ impl Controllers {
             "DaemonSet" => sets::daemon_set(&mut self.ctx, inner, &obj),
             "StatefulSet" => sets::stateful_set(&mut self.ctx, inner, &obj),
             "Job" => job::job(&mut self.ctx, inner, &obj),
-            "CronJob" => job::cron_job(inner, &obj),
+            "CronJob" => job::cron_job(&mut self.ctx, inner, &obj),
             _ => {}
         }
     }
@@ -217,10 +222,52 @@ impl Reactor for Controllers {
     fn on_tick(&mut self, inner: &mut Inner) {
         self.inner.on_tick(inner);
         kubelet::on_tick(&mut self.ctx, inner);
+        // CronJobs whose scheduled time has come.
+        let at = now();
+        let due: Vec<String> = self
+            .ctx
+            .cron_wakes
+            .iter()
+            .filter(|(_, t)| **t <= at)
+            .map(|(u, _)| u.clone())
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        for u in &due {
+            self.ctx.cron_wakes.remove(u);
+        }
+        if let Some(rt) = inner.find_type_by_kind(None, "CronJob") {
+            let crons: Vec<Ref> = inner
+                .list(&rt, None)
+                .into_iter()
+                .filter(|c| due.iter().any(|u| u == uid(c)))
+                .map(|c| {
+                    (
+                        "CronJob".to_owned(),
+                        namespace(c).to_owned(),
+                        name(c).to_owned(),
+                    )
+                })
+                .collect();
+            for r in &crons {
+                self.reconcile(inner, r);
+            }
+        }
     }
 }
 
 impl Ctx {
+    /// Wake the controllers at `next` for the `CronJob` `cron_uid` (once per time).
+    fn wake_cron(&mut self, inner: &Inner, cron_uid: &str, next: DateTime<Utc>, at: DateTime<Utc>) {
+        if self.cron_wakes.get(cron_uid) == Some(&next) {
+            return;
+        }
+        self.cron_wakes.insert(cron_uid.to_owned(), next);
+        let wait = (next - at).to_std().unwrap_or_default() + Duration::from_millis(20);
+        inner.wake_after(wait);
+    }
+
     /// Have the kubelet look at this pod again after one step.
     fn later(&mut self, inner: &Inner, pod: &Value) {
         self.due.push((

@@ -838,3 +838,80 @@ fn until_ready(lab: &TestLab, want: usize, count: impl Fn(&TestLab) -> usize) {
         }
     });
 }
+
+#[test]
+fn a_cron_job_makes_its_job_at_the_scheduled_minute() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = lab();
+    lab.kubectl_ok(&[
+        "create",
+        "cronjob",
+        "every",
+        "-n",
+        "default",
+        "--image=busybox:1.36",
+        "--schedule=* * * * *",
+        "--",
+        "date",
+    ]);
+    // The next minute boundary is at most a minute away: poll past it.
+    let deadline = Instant::now() + Duration::from_secs(75);
+    let job = loop {
+        let jobs = items(&lab, &["get", "jobs", "-n", "default"]);
+        if let Some(job) = jobs
+            .into_iter()
+            .find(|j| j["metadata"]["ownerReferences"][0]["name"] == "every")
+        {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "no Job from the CronJob in 75 s");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // Named after its scheduled time in minutes since the epoch, annotated with that time,
+    // which is the CronJob's lastScheduleTime.
+    let name = job["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let scheduled =
+        job["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+    let at = chrono::DateTime::parse_from_rfc3339(&scheduled)
+        .unwrap_or_else(|e| panic!("{scheduled}: {e}"));
+    assert_eq!(name, format!("every-{}", at.timestamp() / 60));
+    assert_eq!(at.timestamp() % 60, 0, "{scheduled}");
+    assert_eq!(job["metadata"]["ownerReferences"][0]["controller"], true);
+    let cron = eventually("lastScheduleTime", || {
+        let cron = json_of(&lab, &["get", "cronjob", "every", "-n", "default"]);
+        if cron["status"]["lastScheduleTime"] == scheduled.as_str() {
+            Ok(cron)
+        } else {
+            Err(cron["status"].to_string())
+        }
+    });
+    assert_eq!(cron["spec"]["schedule"], "* * * * *");
+    let events = lab.kubectl_ok(&[
+        "get",
+        "events",
+        "-n",
+        "default",
+        "--field-selector",
+        "involvedObject.name=every,reason=SuccessfulCreate",
+        "-o",
+        "jsonpath={.items[*].source.component}: {.items[*].message}",
+    ]);
+    assert_eq!(events, format!("cronjob-controller: Created job {name}"));
+    // Its Job runs like any other.
+    lab.kubectl_ok(&[
+        "wait",
+        "--for=condition=complete",
+        &format!("job/{name}"),
+        "-n",
+        "default",
+        "--timeout=20s",
+    ]);
+}

@@ -1,12 +1,27 @@
-//! The job controller: a Job gets the selector and labels the server gives it, runs up to
-//! `parallelism` pods at a time until `completions` of them have succeeded, then is
-//! `Complete` (with `SuccessCriteriaMet`, as v1.32 says it). A `CronJob`'s Job (`kubectl create
-//! job --from=cronjob/x`) is an ordinary Job owned by the `CronJob`.
+//! The job and cronjob controllers. A Job gets the selector and labels the server gives it,
+//! runs up to `parallelism` pods at a time until `completions` of them have succeeded, then
+//! is `Complete` (with `SuccessCriteriaMet`, as v1.32 says it).
+//!
+//! A `CronJob` makes a Job at each time its `schedule` names (standard five fields or
+//! `@hourly`-style, read by the `croner` crate, in UTC; `timeZone` is not honoured), named
+//! `<cronjob>-<minutes since the epoch>` and annotated with the scheduled time, as the real
+//! controller does: only the latest missed time runs, not before the `CronJob` existed, not
+//! past `startingDeadlineSeconds`, never while `suspend`ed; `concurrencyPolicy` `Forbid`
+//! skips a time while a Job runs, `Replace` deletes the running ones first. Finished Jobs
+//! beyond `successfulJobsHistoryLimit` (3) and `failedJobsHistoryLimit` (1) are deleted,
+//! oldest first. A timer wakes the controller at the next scheduled time. `kubectl create
+//! job --from=cronjob/x` makes an ordinary Job owned by the `CronJob`.
 
+use std::str::FromStr as _;
+
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
-use super::{Ctx, active, condition, key_of, kubelet, owned, ready, set_status, uid};
-use crate::lab::clock::{now, timestamp};
+use super::{
+    Ctx, active, condition, key_of, kubelet, name, namespace, owned, owner_ref, ready, record,
+    set_status, uid,
+};
+use crate::lab::clock::{now, parse_ts, timestamp};
 use crate::lab::store::Inner;
 
 fn spec_n(job: &Value, field: &str) -> usize {
@@ -112,22 +127,17 @@ pub(super) fn job(ctx: &mut Ctx, inner: &mut Inner, job: &Value) {
     set_status(inner, &job, status);
 }
 
-/// A `CronJob`'s status follows its Jobs: the running ones in `active`, the last success in
-/// `lastSuccessfulTime`. (Runs on its schedule are not simulated: `kubectl create job --from`
-/// starts one.)
-pub(super) fn cron_job(inner: &mut Inner, cron: &Value) {
+/// A `CronJob`: its Job for the latest scheduled time that is due, its history pruned, its
+/// status following its Jobs (the running ones in `active`, the last success in
+/// `lastSuccessfulTime`), and a timer for its next time.
+pub(super) fn cron_job(ctx: &mut Ctx, inner: &mut Inner, cron: &Value) {
     let ns = super::namespace(cron).to_owned();
+    let scheduled = run_schedule(ctx, inner, cron);
+    prune_history(inner, cron);
     let jobs = owned(inner, "Job", &ns, cron);
-    let done = |j: &Value| {
-        j["status"]["conditions"].as_array().is_some_and(|cs| {
-            cs.iter().any(|c| {
-                matches!(c["type"].as_str(), Some("Complete" | "Failed")) && c["status"] == "True"
-            })
-        })
-    };
     let active: Vec<Value> = jobs
         .iter()
-        .filter(|j| !done(j))
+        .filter(|j| !finished(j))
         .map(|j| {
             json!({"kind": "Job", "namespace": ns, "name": j["metadata"]["name"],
                    "uid": j["metadata"]["uid"], "apiVersion": "batch/v1",
@@ -153,5 +163,220 @@ pub(super) fn cron_job(inner: &mut Inner, cron: &Value) {
     if let Some(t) = last_success {
         status["lastSuccessfulTime"] = json!(t);
     }
+    if let Some(t) = scheduled {
+        status["lastScheduleTime"] = json!(timestamp(t));
+    }
     set_status(inner, cron, status);
+}
+
+/// A schedule's times around now: the latest one due, and the next.
+type Times = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The latest time of `schedule` in `(since, now]`, and the first after `now`; `Err` with
+/// the parser's message when the schedule does not parse.
+pub(crate) fn schedule_times(
+    schedule: &str,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Times, String> {
+    let cron = croner::Cron::from_str(schedule).map_err(|e| e.to_string())?;
+    let due = cron
+        .find_previous_occurrence(&now, true)
+        .ok()
+        .filter(|t| *t > since);
+    let next = cron.find_next_occurrence(&now, false).ok();
+    Ok((due, next))
+}
+
+/// Makes the Job of the latest due time, if any, and sets a timer for the next one. Returns
+/// the time it scheduled.
+fn run_schedule(ctx: &mut Ctx, inner: &mut Inner, cron: &Value) -> Option<DateTime<Utc>> {
+    let spec = &cron["spec"];
+    if spec["suspend"] == true {
+        return None;
+    }
+    let at = now();
+    let since = cron["status"]["lastScheduleTime"]
+        .as_str()
+        .or(cron["metadata"]["creationTimestamp"].as_str())
+        .and_then(parse_ts)
+        .unwrap_or(at);
+    let (due, next) =
+        schedule_times(spec["schedule"].as_str().unwrap_or_default(), since, at).ok()?;
+    if let Some(next) = next {
+        ctx.wake_cron(inner, uid(cron), next, at);
+    }
+    let due = due?;
+    if let Some(deadline) = spec["startingDeadlineSeconds"].as_i64()
+        && at - due > TimeDelta::seconds(deadline)
+    {
+        return None;
+    }
+    let ns = namespace(cron).to_owned();
+    let running: Vec<Value> = owned(inner, "Job", &ns, cron)
+        .into_iter()
+        .filter(|j| !finished(j))
+        .collect();
+    match spec["concurrencyPolicy"].as_str() {
+        Some("Forbid") if !running.is_empty() => return None,
+        Some("Replace") => {
+            for job in &running {
+                inner.remove(&key_of(inner, "Job"), &ns, name(job));
+                record(
+                    inner,
+                    cron,
+                    "Normal",
+                    "SuccessfulDelete",
+                    format!("Deleted job {}", name(job)),
+                    "cronjob-controller",
+                );
+            }
+        }
+        _ => {}
+    }
+    let job_name = format!("{}-{}", name(cron), due.timestamp() / 60);
+    let template = &spec["jobTemplate"];
+    let mut annotations = template["metadata"]["annotations"].clone();
+    if !annotations.is_object() {
+        annotations = json!({});
+    }
+    annotations["batch.kubernetes.io/cronjob-scheduled-timestamp"] = json!(timestamp(due));
+    let job = json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name,
+            "namespace": ns,
+            "labels": template["metadata"]["labels"],
+            "annotations": annotations,
+            "ownerReferences": [owner_ref(cron)],
+        },
+        "spec": template["spec"],
+    });
+    let rt = inner.find_type_by_kind(Some("batch/v1"), "Job")?;
+    inner.create(&rt, &ns, job).ok()?;
+    record(
+        inner,
+        cron,
+        "Normal",
+        "SuccessfulCreate",
+        format!("Created job {job_name}"),
+        "cronjob-controller",
+    );
+    Some(due)
+}
+
+fn finished(job: &Value) -> bool {
+    job["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter().any(|c| {
+            matches!(c["type"].as_str(), Some("Complete" | "Failed")) && c["status"] == "True"
+        })
+    })
+}
+
+/// Deletes finished Jobs beyond the history limits, oldest first.
+fn prune_history(inner: &mut Inner, cron: &Value) {
+    let ns = namespace(cron).to_owned();
+    let jobs = owned(inner, "Job", &ns, cron);
+    for (failed, limit_field, default) in [
+        (false, "successfulJobsHistoryLimit", 3),
+        (true, "failedJobsHistoryLimit", 1),
+    ] {
+        let limit = cron["spec"][limit_field]
+            .as_u64()
+            .map_or(default, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let mut done: Vec<&Value> = jobs
+            .iter()
+            .filter(|j| finished(j) && failed_job(j) == failed)
+            .collect();
+        done.sort_by_key(|j| {
+            j["status"]["startTime"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        });
+        let extra = done.len().saturating_sub(limit);
+        for job in done.into_iter().take(extra) {
+            inner.remove(&key_of(inner, "Job"), &ns, name(job));
+            record(
+                inner,
+                cron,
+                "Normal",
+                "SuccessfulDelete",
+                format!("Deleted job {}", name(job)),
+                "cronjob-controller",
+            );
+        }
+    }
+}
+
+fn failed_job(job: &Value) -> bool {
+    job["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Failed" && c["status"] == "True")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schedule_times;
+    use crate::lab::clock::parse_ts;
+
+    fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
+        parse_ts(s).unwrap_or_else(|| panic!("{s}"))
+    }
+
+    #[test]
+    fn a_schedule_gives_the_latest_due_time_and_the_next() {
+        let (due, next) = schedule_times(
+            "0 1 * * *",
+            t("2026-12-03T12:00:00Z"),
+            t("2026-12-04T01:30:00Z"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(due, Some(t("2026-12-04T01:00:00Z")));
+        assert_eq!(next, Some(t("2026-12-05T01:00:00Z")));
+        // Nothing is due when the last time is not after `since` (already run, or before the
+        // CronJob existed).
+        let (due, _) = schedule_times(
+            "0 1 * * *",
+            t("2026-12-04T01:00:00Z"),
+            t("2026-12-04T01:30:00Z"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(due, None);
+        // Only the latest of several missed times.
+        let (due, next) = schedule_times(
+            "*/15 * * * *",
+            t("2026-12-04T00:00:00Z"),
+            t("2026-12-04T01:20:00Z"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(due, Some(t("2026-12-04T01:15:00Z")));
+        assert_eq!(next, Some(t("2026-12-04T01:30:00Z")));
+        // The nicknames Kubernetes accepts.
+        let (_, next) = schedule_times(
+            "@hourly",
+            t("2026-12-04T00:00:00Z"),
+            t("2026-12-04T01:20:00Z"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(next, Some(t("2026-12-04T02:00:00Z")));
+        assert!(
+            schedule_times(
+                "61 * * * *",
+                t("2026-12-04T00:00:00Z"),
+                t("2026-12-04T01:20:00Z")
+            )
+            .is_err()
+        );
+        assert!(
+            schedule_times(
+                "not a schedule",
+                t("2026-12-04T00:00:00Z"),
+                t("2026-12-04T01:20:00Z")
+            )
+            .is_err()
+        );
+    }
 }
