@@ -16,6 +16,8 @@
 //!   `DaemonSet` controller and the `FailedScheduling` event all read them);
 //! - [`fields`]: `managedFields` and server-side apply; [`disruption`]: `PodDisruptionBudget`
 //!   status and the Eviction API;
+//! - admission on create: `limit_range` (`LimitRange` defaults and bounds for containers),
+//!   then `quota` (`ResourceQuota` counts and compute; the controllers keep `status.used`);
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
 //!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field
@@ -39,10 +41,12 @@ pub mod events;
 pub mod fields;
 pub mod kinds;
 mod limit;
+mod limit_range;
 pub mod openapi;
 pub mod patch;
 mod printers;
 pub mod protobuf;
+mod quota;
 pub mod reaction;
 pub mod resources;
 pub mod scenario;

@@ -133,6 +133,7 @@ impl Reactor for Controllers {
         let mut dirty: BTreeSet<Ref> = BTreeSet::new();
         let mut node_changed = false;
         let mut bare_pods = false;
+        let mut touched: BTreeSet<String> = BTreeSet::new();
         let mut services: BTreeSet<(String, String)> = BTreeSet::new();
         let mut pod_namespaces: BTreeSet<String> = BTreeSet::new();
         for ev in events {
@@ -142,6 +143,9 @@ impl Reactor for Controllers {
                 continue;
             }
             gc::on_event(&mut self.ctx, inner, ev);
+            if !ev.namespace.is_empty() {
+                touched.insert(ev.namespace.clone());
+            }
             match (kind, ev.kind) {
                 ("Service", EventKind::Deleted) => {
                     endpoints::service_deleted(inner, &ev.namespace, name(obj));
@@ -196,6 +200,9 @@ impl Reactor for Controllers {
         }
         for r in &dirty {
             self.reconcile(inner, r);
+        }
+        for ns in &touched {
+            recount_quotas(inner, ns);
         }
         if let Some(rt) = inner.find_type_by_kind(None, "Service") {
             for ns in &pod_namespaces {
@@ -254,6 +261,23 @@ impl Reactor for Controllers {
                 self.reconcile(inner, r);
             }
         }
+    }
+}
+
+/// The quota controller: each `ResourceQuota` in `ns` says what the namespace uses of it.
+fn recount_quotas(inner: &mut Inner, ns: &str) {
+    let quotas: Vec<Value> = inner
+        .objects_of("resourcequotas", "", ns)
+        .into_iter()
+        .cloned()
+        .collect();
+    for q in quotas {
+        let used = {
+            let objects = |plural: &str, group: &str| inner.objects_of(plural, group, ns);
+            super::quota::used(&q, &objects)
+        };
+        let status = json!({"hard": q["spec"]["hard"], "used": used});
+        set_status(inner, &q, status);
     }
 }
 

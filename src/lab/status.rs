@@ -188,6 +188,19 @@ impl ApiError {
         .with_details(json!({"retryAfterSeconds": 1}))
     }
 
+    /// An admission plugin's refusal: `pods "x" is forbidden: MESSAGE` (resource quota).
+    pub fn forbidden_by_admission(group: &str, plural: &str, name: &str, message: &str) -> Self {
+        Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{} \"{name}\" is forbidden: {message}",
+                qualified(group, plural)
+            ),
+        )
+        .with_details(details(name, group, plural))
+    }
+
     /// RBAC's refusal: `pods "x" is forbidden: User "u" cannot get resource "pods" in API
     /// group "" in the namespace "n"` (`at the cluster scope` without a namespace).
     pub fn forbidden(

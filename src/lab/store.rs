@@ -40,6 +40,7 @@ use super::patch::{self, PatchType};
 use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
+use super::{limit_range, quota};
 
 /// How many past events a watch can resume from...
 const HISTORY: usize = 10_000;
@@ -580,6 +581,36 @@ impl Inner {
         }
     }
 
+    /// The namespace's objects of `plural.group` (core when `group` is empty).
+    pub(crate) fn objects_of(&self, plural: &str, group: &str, ns: &str) -> Vec<&Value> {
+        let key = if group.is_empty() {
+            plural.to_owned()
+        } else {
+            format!("{plural}.{group}")
+        };
+        self.find_type(&key)
+            .map(|rt| self.list(&rt, Some(ns)))
+            .unwrap_or_default()
+    }
+
+    /// `ResourceQuota` admission ([`quota::admit`]) of one more object in `ns`.
+    fn admit_quota(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        obj: &Value,
+    ) -> Result<(), ApiError> {
+        let quotas = self.objects_of("resourcequotas", "", ns);
+        if quotas.is_empty() {
+            return Ok(());
+        }
+        let objects = |plural: &str, group: &str| self.objects_of(plural, group, ns);
+        quota::admit(&quotas, &rt.plural, &rt.group, obj, &objects).map_err(|message| {
+            ApiError::forbidden_by_admission(&rt.group, &rt.plural, name, &message)
+        })
+    }
+
     /// Create `obj` of type `rt` in `ns` (empty for cluster-scoped); the core of POST.
     pub(crate) fn create(
         &mut self,
@@ -642,6 +673,15 @@ impl Inner {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
         Self::defaults(rt, &mut obj, now());
+        if rt.namespaced && !self.seeding {
+            if rt.group.is_empty() && rt.plural == "pods" {
+                let ranges = self.objects_of("limitranges", "", ns);
+                limit_range::admit(&ranges, &mut obj).map_err(|message| {
+                    ApiError::forbidden_by_admission(&rt.group, &rt.plural, &name, &message)
+                })?;
+            }
+            self.admit_quota(rt, ns, &name, &obj)?;
+        }
         if let Some(who) = who {
             fields::record_create(&mut obj, who, rt.status_subresource);
         }

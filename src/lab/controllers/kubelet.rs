@@ -29,7 +29,7 @@ pub(super) fn create(ctx: &mut Ctx, inner: &mut Inner, mut pod: Value) -> Option
         Ok(node) => {
             pod["spec"]["nodeName"] = json!(name(&node));
             pod["status"] = starting(&pod, &node, &at);
-            let created = inner.create(&rt, &ns, pod).ok()?;
+            let created = create_or_say_why(inner, &rt, &ns, pod)?;
             ctx.later(inner, &created);
             Some(created)
         }
@@ -42,10 +42,54 @@ pub(super) fn create(ctx: &mut Ctx, inner: &mut Inner, mut pod: Value) -> Option
             });
             // Its `FailedScheduling` Event comes from the events table's rule, which reads
             // the same filter ([`scheduler::feasible`]) for every pod without a node.
-            let created = inner.create(&rt, &ns, pod).ok()?;
+            let created = create_or_say_why(inner, &rt, &ns, pod)?;
             ctx.unscheduled
                 .push((ns, name(&created).to_owned(), uid(&created).to_owned()));
             Some(created)
+        }
+    }
+}
+
+/// Store a controller's pod; when admission refuses it (a `ResourceQuota`), its controller
+/// records `FailedCreate` with the server's message, as the real controllers do.
+fn create_or_say_why(
+    inner: &mut Inner,
+    rt: &crate::lab::resources::ResourceType,
+    ns: &str,
+    pod: Value,
+) -> Option<Value> {
+    let pod_name = name(&pod).to_owned();
+    let owner = super::controller_of(&pod).cloned();
+    match inner.create(rt, ns, pod) {
+        Ok(created) => Some(created),
+        Err(e) => {
+            if let Some(owner) = owner
+                && let Some(kind) = owner["kind"].as_str()
+                && let Some(obj) =
+                    super::get(inner, kind, ns, owner["name"].as_str().unwrap_or_default())
+            {
+                let (message, component) = match kind {
+                    "StatefulSet" => (
+                        format!(
+                            "create Pod {pod_name} in StatefulSet {} failed error: {}",
+                            name(&obj),
+                            e.message
+                        ),
+                        "statefulset-controller",
+                    ),
+                    "DaemonSet" => (
+                        format!("Error creating: {}", e.message),
+                        "daemonset-controller",
+                    ),
+                    "Job" => (format!("Error creating: {}", e.message), "job-controller"),
+                    _ => (
+                        format!("Error creating: {}", e.message),
+                        "replicaset-controller",
+                    ),
+                };
+                super::record(inner, &obj, "Warning", "FailedCreate", message, component);
+            }
+            None
         }
     }
 }
