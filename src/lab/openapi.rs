@@ -400,6 +400,12 @@ pub fn group_version(crds: &[Value], path: &str) -> Option<String> {
 /// strict decoding names them (`spec.foo`, `spec.containers[0].bar`); empty for custom kinds
 /// (their unknown fields are pruned).
 pub fn unknown_fields(group: &str, version: &str, kind: &str, obj: &Value) -> Vec<String> {
+    drop_unknown_fields(group, version, kind, &mut obj.clone())
+}
+
+/// Removes from `obj` the fields [`unknown_fields`] names (what the server's decoding drops
+/// with `fieldValidation` `Warn` or `Ignore`), and returns their paths.
+pub fn drop_unknown_fields(group: &str, version: &str, kind: &str, obj: &mut Value) -> Vec<String> {
     let base = built_in();
     let Some(schema) = base
         .schemas
@@ -427,7 +433,7 @@ fn resolve<'a>(schemas: &'a Map<String, Value>, schema: &'a Value) -> &'a Value 
 fn unknown(
     schemas: &Map<String, Value>,
     schema: &Value,
-    value: &Value,
+    value: &mut Value,
     path: &str,
     out: &mut Vec<String>,
 ) {
@@ -439,27 +445,33 @@ fn unknown(
         Value::Object(obj) => {
             let Some(props) = schema["properties"].as_object() else {
                 if schema["additionalProperties"].is_object() {
-                    for (k, v) in obj {
+                    for (k, v) in obj.iter_mut() {
                         let p = format!("{path}[{k}]");
                         unknown(schemas, &schema["additionalProperties"], v, &p, out);
                     }
                 }
                 return;
             };
-            for (k, v) in obj {
+            let mut strangers = Vec::new();
+            for (k, v) in obj.iter_mut() {
                 let p = if path.is_empty() {
                     k.clone()
                 } else {
                     format!("{path}.{k}")
                 };
-                match props.get(k) {
-                    Some(s) => unknown(schemas, s, v, &p, out),
-                    None => out.push(p),
+                if let Some(s) = props.get(k) {
+                    unknown(schemas, s, v, &p, out);
+                } else {
+                    out.push(p);
+                    strangers.push(k.clone());
                 }
+            }
+            for k in strangers {
+                obj.remove(&k);
             }
         }
         Value::Array(items) if schema["items"].is_object() => {
-            for (i, v) in items.iter().enumerate() {
+            for (i, v) in items.iter_mut().enumerate() {
                 unknown(schemas, &schema["items"], v, &format!("{path}[{i}]"), out);
             }
         }

@@ -160,6 +160,9 @@ enum Reply {
     Stream(Body),
     /// A `text/plain` body that stays open (`kubectl logs -f`).
     TextStream(Body),
+    /// An answer with `Warning` headers (`fieldValidation=Warn`), which kubectl prints as
+    /// `Warning: ...`.
+    Warned(Vec<String>, Box<Reply>),
 }
 
 struct Req {
@@ -362,6 +365,10 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
             e.to_status(),
         ),
     };
+    let (reply, warnings) = match reply {
+        Reply::Warned(warnings, reply) => (*reply, warnings),
+        other => (other, Vec::new()),
+    };
     let reply = match reply {
         // Protobuf where the client prefers it and the table covers the whole answer.
         Reply::Json(code, v) if protobuf::preferred(&req.accept) => match protobuf::encode(&v) {
@@ -370,7 +377,15 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
         },
         other => other,
     };
-    encode_reply(reply, pretty)
+    let mut resp = encode_reply(reply, pretty);
+    for w in warnings {
+        // RFC 7234 warn-text: a quoted string, its quotes and backslashes escaped.
+        let text = w.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{text}\"")) {
+            resp.headers_mut().append("Warning", v);
+        }
+    }
+    resp
 }
 
 fn base_headers(headers: &mut HeaderMap, content_type: &'static str) {
@@ -416,6 +431,7 @@ fn encode_reply(reply: Reply, pretty: bool) -> Response {
         Reply::Proto(status, bytes) => (status, protobuf::MEDIA_TYPE, Body::from(bytes)),
         Reply::Stream(body) => (StatusCode::OK, "application/json", body),
         Reply::TextStream(body) => (StatusCode::OK, "text/plain", body),
+        Reply::Warned(_, reply) => return encode_reply(*reply, pretty),
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
@@ -691,32 +707,31 @@ fn object_route(
             if rt.namespaced && ns.is_none() {
                 return Err(ApiError::method_not_allowed());
             }
-            let obj = decode_body(req, rt)?;
+            let mut obj = decode_body(req, rt)?;
             if !rt.stored() {
                 return Ok(Reply::Json(
                     StatusCode::CREATED,
                     auth::review(&app.store, &req.who, rt, ns_str, obj)?,
                 ));
             }
-            strict_fields(req, rt, &obj)?;
+            let warnings = field_validation(req, rt, &mut obj)?;
             if req.param("dryRun") == Some("All") {
-                return Ok(Reply::Json(StatusCode::CREATED, obj));
+                return Ok(warned(warnings, Reply::Json(StatusCode::CREATED, obj)));
             }
             let created = app.store.create_as(rt, ns_str, obj, &req.writer(rt, ""))?;
-            Ok(Reply::Json(StatusCode::CREATED, created))
+            Ok(warned(warnings, Reply::Json(StatusCode::CREATED, created)))
         }
         (&Method::PUT, Some(name)) => {
-            let obj = decode_body(req, rt)?;
-            strict_fields(req, rt, &obj)?;
+            let mut obj = decode_body(req, rt)?;
+            let warnings = field_validation(req, rt, &mut obj)?;
             if dry_run(req) {
                 app.store.get(rt, ns_str, name)?;
-                return Ok(Reply::Json(StatusCode::OK, obj));
+                return Ok(warned(warnings, Reply::Json(StatusCode::OK, obj)));
             }
-            Ok(Reply::Json(
-                StatusCode::OK,
-                app.store
-                    .update_as(rt, ns_str, name, obj, &req.writer(rt, ""))?,
-            ))
+            let updated = app
+                .store
+                .update_as(rt, ns_str, name, obj, &req.writer(rt, ""))?;
+            Ok(warned(warnings, Reply::Json(StatusCode::OK, updated)))
         }
         (&Method::PATCH, Some(name)) => patch(app, req, rt, ns_str, name, None),
         (&Method::DELETE, Some(name)) if dry_run(req) => Ok(Reply::Json(
@@ -923,16 +938,21 @@ fn patch(
     if kind == PatchType::Apply {
         return apply(app, req, rt, (ns, name), &who);
     }
+    // What the patch makes of the object is what field validation reads.
+    let mut patched = super::patch::apply(&app.store.get(rt, ns, name)?, &req.body, kind)?;
+    let warnings = field_validation(req, rt, &mut patched)?;
     if dry_run(req) {
-        return Ok(Reply::Json(
-            StatusCode::OK,
-            super::patch::apply(&app.store.get(rt, ns, name)?, &req.body, kind)?,
-        ));
+        return Ok(warned(warnings, Reply::Json(StatusCode::OK, patched)));
     }
-    Ok(Reply::Json(
-        StatusCode::OK,
-        app.store.patch_as(rt, ns, name, &req.body, kind, &who)?,
-    ))
+    let drop_unknown = |obj: &mut Value| {
+        if !rt.custom {
+            openapi::drop_unknown_fields(&rt.group, &rt.version, &rt.kind, obj);
+        }
+    };
+    let stored = app
+        .store
+        .patch_as(rt, ns, name, (&req.body, kind), &who, &drop_unknown)?;
+    Ok(warned(warnings, Reply::Json(StatusCode::OK, stored)))
 }
 
 /// Server-side apply (`application/apply-patch+yaml`): 201 when it created the object.
@@ -1207,26 +1227,42 @@ fn practice_only(sub: &str, name: &str) -> String {
     )
 }
 
-/// `fieldValidation=Strict`: a body with fields its kind's schema lacks is refused, as the real
-/// server's strict decoding refuses it.
-fn strict_fields(req: &Req, rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
-    if req.param("fieldValidation") != Some("Strict") || rt.custom {
-        return Ok(());
+/// `fieldValidation`, as the real server applies it to a write: fields the kind's schema
+/// lacks are refused with `Strict` (strict decoding error), and otherwise dropped from `obj`:
+/// silently with `Ignore`, with one warning each with `Warn` (the server's default), which
+/// the caller returns as `Warning` headers ([`warned`]).
+fn field_validation(
+    req: &Req,
+    rt: &ResourceType,
+    obj: &mut Value,
+) -> Result<Vec<String>, ApiError> {
+    if rt.custom {
+        return Ok(Vec::new());
     }
-    let unknown = openapi::unknown_fields(&rt.group, &rt.version, &rt.kind, obj);
-    if unknown.is_empty() {
-        return Ok(());
-    }
-    let fields: Vec<String> = unknown
+    let mode = req.param("fieldValidation").unwrap_or("Warn");
+    let fields: Vec<String> = openapi::drop_unknown_fields(&rt.group, &rt.version, &rt.kind, obj)
         .iter()
         .map(|f| format!("unknown field \"{f}\""))
         .collect();
-    Err(ApiError::bad_request(format!(
-        "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
-        fields.join(", "),
-        kind = rt.kind,
-        version = rt.version,
-    )))
+    match mode {
+        "Ignore" => Ok(Vec::new()),
+        "Strict" if !fields.is_empty() => Err(ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+            fields.join(", "),
+            kind = rt.kind,
+            version = rt.version,
+        ))),
+        _ => Ok(fields),
+    }
+}
+
+/// `reply` with `warnings` as `Warning` headers (none: `reply` as it is).
+fn warned(warnings: Vec<String>, reply: Reply) -> Reply {
+    if warnings.is_empty() {
+        reply
+    } else {
+        Reply::Warned(warnings, Box::new(reply))
+    }
 }
 
 fn decode_body(req: &Req, rt: &ResourceType) -> Result<Value, ApiError> {

@@ -1462,15 +1462,16 @@ impl Store {
         Ok(out)
     }
 
-    /// A JSON, merge or strategic patch by `who`.
+    /// A JSON, merge or strategic patch by `who`; `clean` sees the patched object before it is
+    /// stored (the server drops fields the schema lacks there).
     pub fn patch_as(
         &self,
         rt: &ResourceType,
         ns: &str,
         name: &str,
-        body: &[u8],
-        kind: PatchType,
+        (body, kind): (&[u8], PatchType),
         who: &Writer,
+        clean: &dyn Fn(&mut Value),
     ) -> Result<Value, ApiError> {
         if rt.custom && kind == PatchType::Strategic {
             return Err(ApiError::unsupported_patch_for_cr());
@@ -1480,7 +1481,8 @@ impl Store {
         let Some(current) = inner.get(rt, ns, name).cloned() else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
         };
-        let patched = patch::apply(&current, body, kind)?;
+        let mut patched = patch::apply(&current, body, kind)?;
+        clean(&mut patched);
         let out = inner.update_as(rt, ns, name, patched, sub, Some(who))?;
         inner.react();
         Ok(out)
