@@ -10,6 +10,28 @@ use serde_json::{Value, json};
 
 use super::quota::parse_quantity;
 
+/// The API's defaults of a `LimitRange` being stored: for each `Container` item, `default`
+/// takes `max` where it has no entry, `defaultRequest` takes `default`, then `min`.
+pub(crate) fn defaults(range: &mut Value) {
+    let Some(items) = range["spec"]["limits"].as_array_mut() else {
+        return;
+    };
+    for item in items.iter_mut().filter(|i| i["type"] == "Container") {
+        for (to, from) in [
+            ("default", "max"),
+            ("defaultRequest", "default"),
+            ("defaultRequest", "min"),
+        ] {
+            let source = item[from].clone();
+            for (resource, value) in source.as_object().into_iter().flatten() {
+                if item[to][resource].is_null() {
+                    item[to][resource] = value.clone();
+                }
+            }
+        }
+    }
+}
+
 /// Fill in `pod`'s containers from `ranges` and check them; `Err` is the message after
 /// `pods "x" is forbidden: `.
 pub(crate) fn admit(ranges: &[&Value], pod: &mut Value) -> Result<(), String> {
@@ -147,6 +169,18 @@ mod tests {
         // Without a Container limit nothing changes.
         let mut plain = json!({"spec": {"containers": [{"name": "x"}]}});
         let before = plain.clone();
+        // Stored, a LimitRange's defaults come from max, default and min.
+        let mut stored = json!({"spec": {"limits": [{"type": "Container",
+            "max": {"cpu": "1", "memory": "1Gi"}, "default": {"cpu": "500m"}, "min": {"ephemeral-storage": "1Gi"}}]}});
+        defaults(&mut stored);
+        assert_eq!(
+            stored["spec"]["limits"][0]["default"],
+            json!({"cpu": "500m", "memory": "1Gi"})
+        );
+        assert_eq!(
+            stored["spec"]["limits"][0]["defaultRequest"],
+            json!({"cpu": "500m", "memory": "1Gi", "ephemeral-storage": "1Gi"})
+        );
         assert_eq!(
             admit(
                 &[&json!({"spec": {"limits": [{"type": "Pod", "max": {"cpu": "1"}}]}})],

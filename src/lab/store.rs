@@ -433,6 +433,7 @@ impl Inner {
             return;
         }
         match (rt.group.as_str(), rt.plural.as_str()) {
+            ("", "limitranges") => limit_range::defaults(obj),
             ("", "namespaces") => {
                 let name = meta_str(obj, "name").to_owned();
                 obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
