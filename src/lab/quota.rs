@@ -271,19 +271,24 @@ mod tests {
         assert_eq!(format_quantity("pods", 3000), "3");
     }
 
+    /// A namespace holding `pods` and nothing else.
+    fn only_pods<'a>(pods: &'a [&'a Value]) -> impl Fn(&str, &str) -> Vec<&'a Value> {
+        move |plural, _| {
+            if plural == "pods" {
+                pods.to_vec()
+            } else {
+                Vec::new()
+            }
+        }
+    }
+
     #[test]
     fn a_pod_over_its_quota_is_refused_with_the_servers_words() {
         let quota = json!({"metadata": {"name": "q"}, "spec": {"hard": {"pods": "2", "requests.cpu": "1"}}});
         let pod = |cpu: &str| json!({"spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}}}]}});
         let (a, b) = (pod("400m"), pod("400m"));
         let two = [&a, &b];
-        let objects = |plural: &str, _: &str| -> Vec<&Value> {
-            if plural == "pods" {
-                two.to_vec()
-            } else {
-                Vec::new()
-            }
-        };
+        let objects = only_pods(&two);
         let err = admit(&[&quota], "pods", "", &pod("100m"), &objects)
             .err()
             .unwrap_or_default();
@@ -292,13 +297,7 @@ mod tests {
             "exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2"
         );
         let one = [&a];
-        let objects = |plural: &str, _: &str| -> Vec<&Value> {
-            if plural == "pods" {
-                one.to_vec()
-            } else {
-                Vec::new()
-            }
-        };
+        let objects = only_pods(&one);
         let err = admit(&[&quota], "pods", "", &pod("700m"), &objects)
             .err()
             .unwrap_or_default();

@@ -326,57 +326,62 @@ mod tests {
         parse_ts(s).unwrap_or_else(|| panic!("{s}"))
     }
 
-    #[test]
-    fn a_schedule_gives_the_latest_due_time_and_the_next() {
-        let (due, next) = schedule_times(
+    /// schedule, since, now -> the due time and the next (`None`: nothing due).
+    const CASES: &[(&str, &str, &str, Option<&str>, &str)] = &[
+        (
             "0 1 * * *",
-            t("2026-12-03T12:00:00Z"),
-            t("2026-12-04T01:30:00Z"),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(due, Some(t("2026-12-04T01:00:00Z")));
-        assert_eq!(next, Some(t("2026-12-05T01:00:00Z")));
+            "2026-12-03T12:00:00Z",
+            "2026-12-04T01:30:00Z",
+            Some("2026-12-04T01:00:00Z"),
+            "2026-12-05T01:00:00Z",
+        ),
         // Nothing is due when the last time is not after `since` (already run, or before the
         // CronJob existed).
-        let (due, _) = schedule_times(
+        (
             "0 1 * * *",
-            t("2026-12-04T01:00:00Z"),
-            t("2026-12-04T01:30:00Z"),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(due, None);
+            "2026-12-04T01:00:00Z",
+            "2026-12-04T01:30:00Z",
+            None,
+            "2026-12-05T01:00:00Z",
+        ),
         // Only the latest of several missed times.
-        let (due, next) = schedule_times(
+        (
             "*/15 * * * *",
-            t("2026-12-04T00:00:00Z"),
-            t("2026-12-04T01:20:00Z"),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(due, Some(t("2026-12-04T01:15:00Z")));
-        assert_eq!(next, Some(t("2026-12-04T01:30:00Z")));
+            "2026-12-04T00:00:00Z",
+            "2026-12-04T01:20:00Z",
+            Some("2026-12-04T01:15:00Z"),
+            "2026-12-04T01:30:00Z",
+        ),
         // The nicknames Kubernetes accepts.
-        let (_, next) = schedule_times(
+        (
             "@hourly",
-            t("2026-12-04T00:00:00Z"),
-            t("2026-12-04T01:20:00Z"),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(next, Some(t("2026-12-04T02:00:00Z")));
-        assert!(
-            schedule_times(
-                "61 * * * *",
-                t("2026-12-04T00:00:00Z"),
-                t("2026-12-04T01:20:00Z")
-            )
-            .is_err()
-        );
-        assert!(
-            schedule_times(
-                "not a schedule",
-                t("2026-12-04T00:00:00Z"),
-                t("2026-12-04T01:20:00Z")
-            )
-            .is_err()
-        );
+            "2026-12-04T01:10:00Z",
+            "2026-12-04T01:20:00Z",
+            None,
+            "2026-12-04T02:00:00Z",
+        ),
+        (
+            "@daily",
+            "2026-12-03T01:10:00Z",
+            "2026-12-04T01:20:00Z",
+            Some("2026-12-04T00:00:00Z"),
+            "2026-12-05T00:00:00Z",
+        ),
+    ];
+
+    #[test]
+    fn a_schedule_gives_the_latest_due_time_and_the_next() {
+        for &(schedule, since, now, due, next) in CASES {
+            let got = schedule_times(schedule, t(since), t(now)).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                got,
+                (due.map(t), Some(t(next))),
+                "{schedule} since {since} at {now}"
+            );
+        }
+        for bad in ["61 * * * *", "not a schedule"] {
+            let at = t("2026-12-04T01:20:00Z");
+            assert!(schedule_times(bad, at, at).is_err(), "{bad}");
+        }
     }
 }
