@@ -14,7 +14,14 @@
 //!   50-130x a baseline of 50-130 ms, which says more about the floor than about the lab;
 //! - `kubectl_get_events_all_namespaces_20000_one_page` (`--chunk-size=0`, no throttling: the
 //!   lab's and kubectl's own work): 15x the baseline;
-//! - memory: 200 MiB more resident with 5,000 pods and 20,000 events seeded (dev profile).
+//! - memory: 200 MiB more resident with 5,000 pods and 20,000 events seeded (dev profile),
+//!   counted from before the seed's input objects are built (the lab consumes them).
+//!
+//! Latest figures (release, mimalloc, load 1.7-2.4, one run): start to ready 13.5 ms; baseline
+//! 57.6 ms; pods 490.8 ms (8.52x: kubectl's own decoding is about nine tenths of it, the lab's
+//! 11 round trips a median 47 ms per call in a second run with `-v=6`); events 7.06 s; one page
+//! 1.24 s (21.5x; the lab's answer a median 150 ms of it with `-v=6`); memory 136 MiB seeded,
+//! 157 MiB after the lists (debug: 145 and 159 MiB).
 //!
 //! Run: `cargo bench --bench lab` (`cargo test --bench lab -- kubectl` prints the memory
 //! figures without timing anything).
