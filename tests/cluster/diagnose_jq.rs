@@ -130,6 +130,10 @@ fn runaway_checks_are_stopped_the_next_one_matches_and_no_worker_is_left() {
         format!("cannot run: the jq program ran out of memory (limit {MEMORY_LIMIT_MIB} MiB)"),
         "{hungry}"
     );
+    // The cap holds from the worker's first allocation: 600 MB is refused, however much
+    // address space the allocator would reserve up front.
+    let over = find("runaway-checks/over-cap");
+    assert_eq!(over["error"], hungry["error"], "{over}");
     let present = find("runaway-checks/present");
     assert_eq!(present["matched"], true, "{present}");
     assert_eq!(present["evidence"][0], "namespace shop exists", "{present}");

@@ -3,7 +3,8 @@
 //! jaq cannot be interrupted inside one expression: `[range(1e9)]`, `"x" * 1e9` or a
 //! `reduce` that builds a huge array would run on, and allocate, for as long as they like. So
 //! `diagnose` evaluates them in a worker: the runbook binary again (`runbook __jq`, see
-//! [`main`]), which first caps its own address space at [`MEMORY_LIMIT_MIB`] (`RLIMIT_AS`), its
+//! [`main`]), started with its address space capped at [`MEMORY_LIMIT_MIB`] (`RLIMIT_AS`, set by
+//! `sh -c 'ulimit -v …; exec …'` so the allocator starts under it) and capping it again itself, its
 //! core dumps at 0, and before each check its CPU time at the check's limit plus
 //! [`CPU_MARGIN`] (`RLIMIT_CPU`, a backstop for a worker whose runbook is gone). Then it
 //! evaluates checks one after another, as the parent sends them:
@@ -315,8 +316,16 @@ struct Worker {
 
 impl Worker {
     fn start(program: &Path) -> Result<Self, String> {
-        let mut child = Command::new(program)
-            .arg(ARG)
+        // The cap is set before the worker starts, through the shell's `ulimit`, so that the
+        // allocator's first reservation already sees it: set only by the worker itself, after
+        // mimalloc had reserved a 1 GiB arena, the process was over its cap from the start and
+        // every later mapping (a thread stack, a huge allocation) failed. The worker sets it
+        // again (with the hard limit) once running.
+        let kib = MEMORY_LIMIT_MIB << 10;
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("ulimit -S -v {kib} 2>/dev/null; exec \"$0\" {ARG}"))
+            .arg(program)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
