@@ -115,7 +115,8 @@ fn live_pod(pod: &Value) -> bool {
 /// What one object of `plural.group` adds to `key`.
 fn demand(key: &str, plural: &str, group: &str, obj: &Value) -> Milli {
     if let Some((p, g)) = counts(key) {
-        return if p == plural && g == group { 1000 } else { 0 };
+        let counted = p == plural && g == group && (p != "pods" || !g.is_empty() || live_pod(obj));
+        return if counted { 1000 } else { 0 };
     }
     let Some((kind, what)) = compute(key) else {
         return 0;
@@ -132,26 +133,23 @@ fn containers(pod: &Value) -> impl Iterator<Item = &Value> {
     pod["spec"]["containers"].as_array().into_iter().flatten()
 }
 
-/// What the namespace's objects use of each of `quota`'s hard entries; `objects(plural,
-/// group)` lists the namespace's objects of a resource.
+/// What the namespace's objects use of `key`, in thousandths; `objects(plural, group)` lists
+/// the namespace's objects of a resource.
+fn usage<'a>(key: &str, objects: &dyn Fn(&str, &str) -> Vec<&'a Value>) -> Milli {
+    // A count entry counts its resource; a compute entry sums the pods'.
+    let (plural, group) = counts(key).unwrap_or(("pods", ""));
+    objects(plural, group)
+        .into_iter()
+        .map(|o| demand(key, plural, group, o))
+        .sum()
+}
+
+/// What the namespace's objects use of each of `quota`'s hard entries, as `status.used`
+/// writes it.
 pub(crate) fn used<'a>(quota: &Value, objects: &dyn Fn(&str, &str) -> Vec<&'a Value>) -> Value {
     let mut used = json!({});
-    for key in hard(quota).map(|(k, _)| k) {
-        let total: Milli = if let Some((plural, group)) = counts(key) {
-            let list = objects(plural, group);
-            let n = if plural == "pods" && group.is_empty() {
-                list.iter().filter(|p| live_pod(p)).count()
-            } else {
-                list.len()
-            };
-            Milli::try_from(n).unwrap_or(Milli::MAX) * 1000
-        } else {
-            objects("pods", "")
-                .into_iter()
-                .map(|p| demand(key, "pods", "", p))
-                .sum()
-        };
-        used[key] = json!(format_quantity(key, total));
+    for (key, _) in hard(quota) {
+        used[key] = json!(format_quantity(key, usage(key, objects)));
     }
     used
 }
@@ -208,10 +206,7 @@ pub(crate) fn admit<'a>(
             if want == 0 {
                 continue;
             }
-            let now = used(&json!({"spec": {"hard": {key: "0"}}}), objects)[key]
-                .as_str()
-                .and_then(parse_quantity)
-                .unwrap_or(0);
+            let now = usage(key, objects);
             if now + want > limit {
                 over.push((key, want, now, limit));
             }
