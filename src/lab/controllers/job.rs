@@ -64,10 +64,7 @@ pub(super) fn job(ctx: &mut Ctx, inner: &mut Inner, job: &Value) {
     let completions = spec_n(&job, "completions");
     let parallelism = spec_n(&job, "parallelism");
     let old = job["status"].clone();
-    let complete = old["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Complete" && c["status"] == "True")
-    });
+    let complete = has_condition(&job, &["Complete"]);
     let pods = owned(inner, "Pod", &ns, &job);
     let succeeded = pods
         .iter()
@@ -221,15 +218,7 @@ fn run_schedule(ctx: &mut Ctx, inner: &mut Inner, cron: &Value) -> Option<DateTi
         Some("Forbid") if !running.is_empty() => return None,
         Some("Replace") => {
             for job in &running {
-                inner.remove(&key_of(inner, "Job"), &ns, name(job));
-                record(
-                    inner,
-                    cron,
-                    "Normal",
-                    "SuccessfulDelete",
-                    format!("Deleted job {}", name(job)),
-                    "cronjob-controller",
-                );
+                delete_job(inner, cron, job);
             }
         }
         _ => {}
@@ -266,12 +255,31 @@ fn run_schedule(ctx: &mut Ctx, inner: &mut Inner, cron: &Value) -> Option<DateTi
     Some(due)
 }
 
-fn finished(job: &Value) -> bool {
+/// Whether `job` has a condition of one of `types` that is `True`.
+fn has_condition(job: &Value, types: &[&str]) -> bool {
     job["status"]["conditions"].as_array().is_some_and(|cs| {
         cs.iter().any(|c| {
-            matches!(c["type"].as_str(), Some("Complete" | "Failed")) && c["status"] == "True"
+            c["status"] == "True" && c["type"].as_str().is_some_and(|t| types.contains(&t))
         })
     })
+}
+
+fn finished(job: &Value) -> bool {
+    has_condition(job, &["Complete", "Failed"])
+}
+
+/// A `CronJob`'s Job deleted by the cronjob controller (its pods go with it, by garbage
+/// collection), with the event the controller records.
+fn delete_job(inner: &mut Inner, cron: &Value, job: &Value) {
+    inner.remove(&key_of(inner, "Job"), namespace(job), name(job));
+    record(
+        inner,
+        cron,
+        "Normal",
+        "SuccessfulDelete",
+        format!("Deleted job {}", name(job)),
+        "cronjob-controller",
+    );
 }
 
 /// Deletes finished Jobs beyond the history limits, oldest first.
@@ -297,24 +305,13 @@ fn prune_history(inner: &mut Inner, cron: &Value) {
         });
         let extra = done.len().saturating_sub(limit);
         for job in done.into_iter().take(extra) {
-            inner.remove(&key_of(inner, "Job"), &ns, name(job));
-            record(
-                inner,
-                cron,
-                "Normal",
-                "SuccessfulDelete",
-                format!("Deleted job {}", name(job)),
-                "cronjob-controller",
-            );
+            delete_job(inner, cron, job);
         }
     }
 }
 
 fn failed_job(job: &Value) -> bool {
-    job["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Failed" && c["status"] == "True")
-    })
+    has_condition(job, &["Failed"])
 }
 
 #[cfg(test)]
