@@ -68,24 +68,20 @@ fn create_or_say_why(
                 && let Some(obj) =
                     super::get(inner, kind, ns, owner["name"].as_str().unwrap_or_default())
             {
-                let (message, component) = match kind {
-                    "StatefulSet" => (
-                        format!(
-                            "create Pod {pod_name} in StatefulSet {} failed error: {}",
-                            name(&obj),
-                            e.message
-                        ),
-                        "statefulset-controller",
-                    ),
-                    "DaemonSet" => (
-                        format!("Error creating: {}", e.message),
-                        "daemonset-controller",
-                    ),
-                    "Job" => (format!("Error creating: {}", e.message), "job-controller"),
-                    _ => (
-                        format!("Error creating: {}", e.message),
-                        "replicaset-controller",
-                    ),
+                let component = match kind {
+                    "StatefulSet" => "statefulset-controller",
+                    "DaemonSet" => "daemonset-controller",
+                    "Job" => "job-controller",
+                    _ => "replicaset-controller",
+                };
+                let message = if kind == "StatefulSet" {
+                    format!(
+                        "create Pod {pod_name} in StatefulSet {} failed error: {}",
+                        name(&obj),
+                        e.message
+                    )
+                } else {
+                    format!("Error creating: {}", e.message)
                 };
                 super::record(inner, &obj, "Warning", "FailedCreate", message, component);
             }
