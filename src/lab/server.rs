@@ -938,20 +938,20 @@ fn patch(
     if kind == PatchType::Apply {
         return apply(app, req, rt, (ns, name), &who);
     }
-    // What the patch makes of the object is what field validation reads.
-    let mut patched = super::patch::apply(&app.store.get(rt, ns, name)?, &req.body, kind)?;
-    let warnings = field_validation(req, rt, &mut patched)?;
     if dry_run(req) {
+        let mut patched = super::patch::apply(&app.store.get(rt, ns, name)?, &req.body, kind)?;
+        let warnings = field_validation(req, rt, &mut patched)?;
         return Ok(warned(warnings, Reply::Json(StatusCode::OK, patched)));
     }
-    let drop_unknown = |obj: &mut Value| {
-        if !rt.custom {
-            openapi::drop_unknown_fields(&rt.group, &rt.version, &rt.kind, obj);
-        }
+    // Field validation reads what the patch makes of the object, under the store's lock.
+    let mut warnings = Vec::new();
+    let mut validate = |patched: &mut Value| {
+        warnings = field_validation(req, rt, patched)?;
+        Ok(())
     };
     let stored = app
         .store
-        .patch_as(rt, ns, name, (&req.body, kind), &who, &drop_unknown)?;
+        .patch_as(rt, ns, name, (&req.body, kind), &who, &mut validate)?;
     Ok(warned(warnings, Reply::Json(StatusCode::OK, stored)))
 }
 

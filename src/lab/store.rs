@@ -1463,8 +1463,8 @@ impl Store {
         Ok(out)
     }
 
-    /// A JSON, merge or strategic patch by `who`; `clean` sees the patched object before it is
-    /// stored (the server drops fields the schema lacks there).
+    /// A JSON, merge or strategic patch by `who`; `check` sees the patched object before it is
+    /// stored, and may refuse it or change it (the server's field validation).
     pub fn patch_as(
         &self,
         rt: &ResourceType,
@@ -1472,7 +1472,7 @@ impl Store {
         name: &str,
         (body, kind): (&[u8], PatchType),
         who: &Writer,
-        clean: &dyn Fn(&mut Value),
+        check: &mut dyn FnMut(&mut Value) -> Result<(), ApiError>,
     ) -> Result<Value, ApiError> {
         if rt.custom && kind == PatchType::Strategic {
             return Err(ApiError::unsupported_patch_for_cr());
@@ -1483,7 +1483,7 @@ impl Store {
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
         };
         let mut patched = patch::apply(&current, body, kind)?;
-        clean(&mut patched);
+        check(&mut patched)?;
         let out = inner.update_as(rt, ns, name, patched, sub, Some(who))?;
         inner.react();
         Ok(out)
