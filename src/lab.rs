@@ -18,6 +18,7 @@
 //!   status and the Eviction API;
 //! - admission on create: `limit_range` (`LimitRange` defaults and bounds for containers),
 //!   then `quota` (`ResourceQuota` counts and compute; the controllers keep `status.used`);
+//!   `cron` checks a `CronJob`'s schedule and time zone (and gives the controller its times);
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
 //!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field
@@ -35,6 +36,7 @@
 mod auth;
 mod clock;
 mod controllers;
+mod cron;
 pub mod disruption;
 pub mod encode;
 pub mod events;

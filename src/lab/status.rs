@@ -97,16 +97,23 @@ impl ApiError {
         Self::new(400, "BadRequest", message)
     }
 
-    /// 422 with one `details.causes[]` entry per `(field, reason, message)`.
+    /// 422 with one `details.causes[]` entry per `(field, reason, message)`; the message names
+    /// the kind qualified by its group (`CronJob.batch "x" is invalid: ...`), as the server's
+    /// `NewInvalid` does.
     pub fn invalid(kind: &str, group: &str, name: &str, causes: &[(String, &str, String)]) -> Self {
         let joined: Vec<String> = causes
             .iter()
             .map(|(field, _, msg)| format!("{field}: {msg}"))
             .collect();
-        let message = if joined.len() == 1 {
-            format!("{kind} \"{name}\" is invalid: {}", joined[0])
+        let qualified = if group.is_empty() {
+            kind.to_owned()
         } else {
-            format!("{kind} \"{name}\" is invalid: [{}]", joined.join(", "))
+            format!("{kind}.{group}")
+        };
+        let message = if joined.len() == 1 {
+            format!("{qualified} \"{name}\" is invalid: {}", joined[0])
+        } else {
+            format!("{qualified} \"{name}\" is invalid: [{}]", joined.join(", "))
         };
         let causes: Vec<Value> = causes
             .iter()

@@ -40,7 +40,7 @@ use super::patch::{self, PatchType};
 use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
-use super::{limit_range, quota};
+use super::{cron, limit_range, quota};
 
 /// How many past events a watch can resume from...
 const HISTORY: usize = 10_000;
@@ -575,10 +575,20 @@ impl Inner {
                 "Required value".to_owned(),
             ));
         }
+        causes.extend(Self::spec_problems(rt, obj));
         if causes.is_empty() {
             Ok(())
         } else {
             Err(ApiError::invalid(&rt.kind, &rt.group, name, &causes))
+        }
+    }
+
+    /// What a kind's own validation refuses in `spec`, on create and update alike.
+    fn spec_problems(rt: &ResourceType, obj: &Value) -> Vec<cron::Cause> {
+        if rt.group == "batch" && rt.plural == "cronjobs" {
+            cron::problems(&obj["spec"])
+        } else {
+            Vec::new()
         }
     }
 
@@ -769,6 +779,12 @@ impl Inner {
         let body_rv = meta_str(&obj, "resourceVersion");
         if !body_rv.is_empty() && body_rv != meta_str(&old, "resourceVersion") {
             return Err(ApiError::conflict(&rt.group, &rt.plural, name));
+        }
+        if subresource.is_none() {
+            let causes = Self::spec_problems(rt, &obj);
+            if !causes.is_empty() {
+                return Err(ApiError::invalid(&rt.kind, &rt.group, name, &causes));
+            }
         }
         let mut new = if subresource == Some("status") {
             let mut n = old.clone();

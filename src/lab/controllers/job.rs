@@ -3,7 +3,7 @@
 //! is `Complete` (with `SuccessCriteriaMet`, as v1.32 says it).
 //!
 //! A `CronJob` makes a Job at each time its `schedule` names (standard five fields or
-//! `@hourly`-style, read by the `croner` crate, in UTC; `timeZone` is not honoured), named
+//! `@hourly`-style, in its `timeZone` or UTC; what a schedule means is `lab::cron`'s), named
 //! `<cronjob>-<minutes since the epoch>` and annotated with the scheduled time, as the real
 //! controller does: only the latest missed time runs, not before the `CronJob` existed, not
 //! past `startingDeadlineSeconds`, never while `suspend`ed; `concurrencyPolicy` `Forbid`
@@ -11,8 +11,6 @@
 //! beyond `successfulJobsHistoryLimit` (3) and `failedJobsHistoryLimit` (1) are deleted,
 //! oldest first. A timer wakes the controller at the next scheduled time. `kubectl create
 //! job --from=cronjob/x` makes an ordinary Job owned by the `CronJob`.
-
-use std::str::FromStr as _;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
@@ -166,25 +164,6 @@ pub(super) fn cron_job(ctx: &mut Ctx, inner: &mut Inner, cron: &Value) {
     set_status(inner, cron, status);
 }
 
-/// A schedule's times around now: the latest one due, and the next.
-type Times = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
-/// The latest time of `schedule` in `(since, now]`, and the first after `now`; `Err` with
-/// the parser's message when the schedule does not parse.
-pub(crate) fn schedule_times(
-    schedule: &str,
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<Times, String> {
-    let cron = croner::Cron::from_str(schedule).map_err(|e| e.to_string())?;
-    let due = cron
-        .find_previous_occurrence(&now, true)
-        .ok()
-        .filter(|t| *t > since);
-    let next = cron.find_next_occurrence(&now, false).ok();
-    Ok((due, next))
-}
-
 /// Makes the Job of the latest due time, if any, and sets a timer for the next one. Returns
 /// the time it scheduled.
 fn run_schedule(ctx: &mut Ctx, inner: &mut Inner, cron: &Value) -> Option<DateTime<Utc>> {
@@ -198,8 +177,13 @@ fn run_schedule(ctx: &mut Ctx, inner: &mut Inner, cron: &Value) -> Option<DateTi
         .or(cron["metadata"]["creationTimestamp"].as_str())
         .and_then(parse_ts)
         .unwrap_or(at);
-    let (due, next) =
-        schedule_times(spec["schedule"].as_str().unwrap_or_default(), since, at).ok()?;
+    let (due, next) = crate::lab::cron::times(
+        spec["schedule"].as_str().unwrap_or_default(),
+        spec["timeZone"].as_str(),
+        since,
+        at,
+    )
+    .ok()?;
     if let Some(next) = next {
         ctx.wake_cron(inner, uid(cron), next, at);
     }
@@ -312,73 +296,4 @@ fn prune_history(inner: &mut Inner, cron: &Value) {
 
 fn failed_job(job: &Value) -> bool {
     has_condition(job, &["Failed"])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::schedule_times;
-    use crate::lab::clock::parse_ts;
-
-    fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
-        parse_ts(s).unwrap_or_else(|| panic!("{s}"))
-    }
-
-    /// schedule, since, now -> the due time and the next (`None`: nothing due).
-    const CASES: &[(&str, &str, &str, Option<&str>, &str)] = &[
-        (
-            "0 1 * * *",
-            "2026-12-03T12:00:00Z",
-            "2026-12-04T01:30:00Z",
-            Some("2026-12-04T01:00:00Z"),
-            "2026-12-05T01:00:00Z",
-        ),
-        // Nothing is due when the last time is not after `since` (already run, or before the
-        // CronJob existed).
-        (
-            "0 1 * * *",
-            "2026-12-04T01:00:00Z",
-            "2026-12-04T01:30:00Z",
-            None,
-            "2026-12-05T01:00:00Z",
-        ),
-        // Only the latest of several missed times.
-        (
-            "*/15 * * * *",
-            "2026-12-04T00:00:00Z",
-            "2026-12-04T01:20:00Z",
-            Some("2026-12-04T01:15:00Z"),
-            "2026-12-04T01:30:00Z",
-        ),
-        // The nicknames Kubernetes accepts.
-        (
-            "@hourly",
-            "2026-12-04T01:10:00Z",
-            "2026-12-04T01:20:00Z",
-            None,
-            "2026-12-04T02:00:00Z",
-        ),
-        (
-            "@daily",
-            "2026-12-03T01:10:00Z",
-            "2026-12-04T01:20:00Z",
-            Some("2026-12-04T00:00:00Z"),
-            "2026-12-05T00:00:00Z",
-        ),
-    ];
-
-    #[test]
-    fn a_schedule_gives_the_latest_due_time_and_the_next() {
-        for &(schedule, since, now, due, next) in CASES {
-            let got = schedule_times(schedule, t(since), t(now)).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(
-                got,
-                (due.map(t), Some(t(next))),
-                "{schedule} since {since} at {now}"
-            );
-        }
-        for bad in ["61 * * * *", "not a schedule"] {
-            let at = t("2026-12-04T01:20:00Z");
-            assert!(schedule_times(bad, at, at).is_err(), "{bad}");
-        }
-    }
 }
