@@ -260,6 +260,64 @@ fn item_element(kind: &ListKind, item: &Value) -> Option<String> {
     }
 }
 
+/// `path` as the field-validation walk writes it (`spec.containers[0].foo`, `data[key]`), in
+/// structured-merge-diff's notation over `obj` (`.spec.containers[name="c"].foo`): a keyed
+/// list's item by its merge keys, a set's by its value, as the server's apply errors name a
+/// field.
+pub(crate) fn typed_path(obj: &Value, path: &str) -> String {
+    let mut out = String::new();
+    let mut cur = Some(obj);
+    let mut field = "";
+    let mut rest = path;
+    while !rest.is_empty() {
+        let (segment, bracketed, tail) = if let Some(inner) = rest.strip_prefix('[') {
+            let end = inner.find(']').unwrap_or(inner.len());
+            (
+                &inner[..end],
+                true,
+                inner.get(end + 1..).unwrap_or_default(),
+            )
+        } else {
+            let body = rest.strip_prefix('.').unwrap_or(rest);
+            let end = body.find(['.', '[']).unwrap_or(body.len());
+            (&body[..end], false, &body[end..])
+        };
+        rest = tail;
+        let item = match (cur, bracketed) {
+            (Some(Value::Array(items)), true) => {
+                segment.parse::<usize>().ok().and_then(|i| items.get(i))
+            }
+            (Some(v), _) => v.get(segment),
+            (None, _) => None,
+        };
+        if let (Some(Value::Array(_)), Some(item)) = (cur, item) {
+            let element = match list_kind(field) {
+                ListKind::Keyed(alternatives) => alternatives
+                    .iter()
+                    .find(|keys| item.get(keys[0]).is_some())
+                    .map(|keys| {
+                        let mut keys: Vec<&str> = keys.to_vec();
+                        keys.sort_unstable();
+                        let pairs: Vec<String> = keys
+                            .iter()
+                            .filter_map(|k| item.get(*k).map(|v| format!("{k}={v}")))
+                            .collect();
+                        format!("[{}]", pairs.join(","))
+                    }),
+                ListKind::Set => Some(format!("[={item}]")),
+                ListKind::Atomic => None,
+            };
+            out.push_str(&element.unwrap_or_else(|| format!("[{segment}]")));
+        } else {
+            out.push('.');
+            out.push_str(segment);
+            field = segment;
+        }
+        cur = item;
+    }
+    out
+}
+
 /// The items of a keyed or set list by element (None: the list is atomic, or an item has no key).
 fn elements<'a>(field: &str, items: &'a [Value]) -> Option<Vec<(String, &'a Value)>> {
     let kind = list_kind(field);
@@ -980,5 +1038,27 @@ mod tests {
             "{}",
             new["metadata"]["managedFields"]
         );
+    }
+
+    #[test]
+    fn a_typed_path_names_list_items_by_their_merge_keys() {
+        let deploy = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "web", "ports": [{"containerPort": 80, "protocol": "TCP", "bogus": 1}]},
+        ]}}}, "metadata": {"finalizers": ["x"], "labels": {"a.b/c": "d"}}});
+        for (path, want) in [
+            (
+                "spec.template.spec.containers[0].foo",
+                r#".spec.template.spec.containers[name="web"].foo"#,
+            ),
+            (
+                "spec.template.spec.containers[0].ports[0].bogus",
+                r#".spec.template.spec.containers[name="web"].ports[containerPort=80,protocol="TCP"].bogus"#,
+            ),
+            ("metadata.finalizers[0]", r#".metadata.finalizers[="x"]"#),
+            ("metadata.labels[a.b/c]", ".metadata.labels.a.b/c"),
+            ("spec.nope", ".spec.nope"),
+        ] {
+            assert_eq!(typed_path(&deploy, path), want, "{path}");
+        }
     }
 }

@@ -987,6 +987,7 @@ fn apply(
     if rt.namespaced {
         config["metadata"]["namespace"] = json!(ns);
     }
+    typed_apply_config(rt, (ns, name), &config)?;
     let (obj, created) = app.store.apply(
         rt,
         (ns, name),
@@ -1000,6 +1001,37 @@ fn apply(
         StatusCode::OK
     };
     Ok(Reply::Json(code, obj))
+}
+
+/// An applied configuration must convert to the kind's typed form whatever `fieldValidation`
+/// says: a field the schema lacks fails the apply as structured-merge-diff words it.
+fn typed_apply_config(
+    rt: &ResourceType,
+    (ns, name): (&str, &str),
+    config: &Value,
+) -> Result<(), ApiError> {
+    if rt.custom {
+        return Ok(());
+    }
+    let errors: Vec<String> = openapi::unknown_fields(&rt.group, &rt.version, &rt.kind, config)
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: field not declared in schema",
+                super::fields::typed_path(config, p)
+            )
+        })
+        .collect();
+    let errors = match errors.as_slice() {
+        [] => return Ok(()),
+        [one] => one.clone(),
+        many => format!("errors:\n  {}", many.join("\n  ")),
+    };
+    let ns = if rt.namespaced { ns } else { "" };
+    Err(ApiError::unclassified(format!(
+        "failed to create typed patch object ({ns}/{name}; {}/{}, Kind={}): {errors}",
+        rt.group, rt.version, rt.kind
+    )))
 }
 
 fn subresource(

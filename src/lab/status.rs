@@ -93,6 +93,12 @@ impl ApiError {
         Self::new(503, "ServiceUnavailable", message)
     }
 
+    /// What the real server answers for an error its handlers did not turn into a `Status`:
+    /// 500 with no reason, which kubectl prints as `Error from server: <message>`.
+    pub fn unclassified(message: impl Into<String>) -> Self {
+        Self::new(500, "", message)
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", message)
     }
@@ -279,6 +285,12 @@ impl ApiError {
             "reason": self.reason,
             "code": self.code,
         });
+        if self.reason.is_empty() {
+            // `StatusReasonUnknown` is the empty string, which the server omits.
+            if let Some(m) = s.as_object_mut() {
+                m.remove("reason");
+            }
+        }
         if let Some(d) = &self.details {
             s["details"] = d.clone();
         }
