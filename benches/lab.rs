@@ -221,5 +221,171 @@ fn kubectl_get_pods(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(cache);
 }
 
-criterion_group!(benches, start_to_ready, kubectl_get_pods);
+/// One answer of the open lab, as bytes: (status line's code, content type, body).
+type Answer = (u16, String, Vec<u8>);
+
+/// `GET path` with `accept` from the plain-HTTP lab at `addr`, over HTTP/1.0 so the answer is
+/// delimited by the connection's end (no chunked framing to undo).
+fn fetch(addr: SocketAddr, path: &str, accept: &str) -> Answer {
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+    let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: lab\r\nAccept: {accept}\r\n\r\n");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(502);
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type").then(|| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "application/json".to_owned());
+    (code, content_type, raw.get(split + 4..).unwrap_or_default().to_vec())
+}
+
+/// A server that only replays: each `(path, Accept)` is fetched from `origin` once, then
+/// answered from memory with the same bytes, over keep-alive HTTP/1.1. kubectl against it
+/// costs what kubectl itself costs plus a server that does no work: the floor any API server
+/// meets at best. Returns the address it listens on.
+fn replay_server(origin: SocketAddr) -> SocketAddr {
+    use std::collections::HashMap;
+    use std::io::{BufRead as _, BufReader};
+    use std::sync::Mutex;
+    type Cache = Mutex<HashMap<(String, String), Arc<Answer>>>;
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let cache: Arc<Cache> = Arc::default();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let cache = Arc::clone(&cache);
+            std::thread::spawn(move || {
+                let mut out = conn.try_clone().unwrap_or_else(|e| panic!("{e}"));
+                let mut reader = BufReader::new(conn);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    let mut accept = String::new();
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if h.trim().is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = h.split_once(':')
+                            && k.eq_ignore_ascii_case("accept")
+                        {
+                            v.trim().clone_into(&mut accept);
+                        }
+                    }
+                    let key = (path, accept);
+                    let cached = cache.lock().ok().and_then(|c| c.get(&key).cloned());
+                    let answer = cached.unwrap_or_else(|| {
+                        let a = Arc::new(fetch(origin, &key.0, &key.1));
+                        if let Ok(mut c) = cache.lock() {
+                            c.insert(key, Arc::clone(&a));
+                        }
+                        a
+                    });
+                    let (code, content_type, body) = &*answer;
+                    let head = format!(
+                        "HTTP/1.1 {code} Replayed\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if out.write_all(head.as_bytes()).is_err() || out.write_all(body).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A kubeconfig for a plain-HTTP server at `addr`, without credentials.
+fn plain_kubeconfig(dir: &std::path::Path, name: &str, addr: SocketAddr) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'http://{addr}'}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
+    );
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+/// The same lists, each against a server that only replays the lab's own answers (the floor
+/// of any server: kubectl's own work) and against the lab over plain HTTP, so that what the
+/// lab adds reads as a ratio to that floor, apart from kubectl's own cost.
+fn kubectl_against_a_replay(c: &mut Criterion) {
+    if !kubectl_available() {
+        return;
+    }
+    let mut objects = many_pods(5000);
+    objects.extend(many_events(20_000));
+    let lab = Lab::start_blocking(LabOptions {
+        extra_objects: objects,
+        open: true,
+        ..LabOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let direct = plain_kubeconfig(dir.path(), "lab", lab.addr());
+    let replayed = plain_kubeconfig(dir.path(), "replay", replay_server(lab.addr()));
+    let cache = dir.path().join("cache");
+    let kubectl = |config: &std::path::Path, args: &[&str], min_lines: usize| {
+        let out = Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", config)
+            .env("KUBECACHEDIR", &cache)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= min_lines);
+    };
+    let lists: [(&str, &[&str], usize); 2] = [
+        ("get_pods_all_namespaces_5000", &["get", "pods", "-A"], 5001),
+        (
+            "get_events_all_namespaces_20000_one_page",
+            &["get", "events", "-A", "--chunk-size=0"],
+            20_001,
+        ),
+    ];
+    for config in [&direct, &replayed] {
+        kubectl(config, &["api-resources"], 10); // warm the discovery cache
+        for (_, args, lines) in &lists {
+            kubectl(config, args, *lines); // and the replay's answers
+        }
+    }
+    let mut group = c.benchmark_group("lab_vs_replay");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    for (name, args, lines) in lists {
+        group.bench_function(format!("{name}_replay"), |b| {
+            b.iter(|| kubectl(&replayed, args, lines));
+        });
+        group.bench_function(format!("{name}_lab_http"), |b| {
+            b.iter(|| kubectl(&direct, args, lines));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, start_to_ready, kubectl_get_pods, kubectl_against_a_replay);
 criterion_main!(benches);
