@@ -10,8 +10,7 @@
 //!   schema by it), and the list kinds themselves (`PodList`; descriptions are the lab's own);
 //! - `metadata` not required (k8s-openapi requires it because the Rust field is not optional);
 //! - one operation per resource carrying the kind and the `fieldValidation` parameter: kubectl
-//!   finds the kind of a resource there, and sends `fieldValidation=Strict` when it sees it.
-//!
+//!   finds the kind of a resource there, and sends `fieldValidation=Strict` when it sees it;
 //! - the upstream `enum` lists and the "Possible enum values:" paragraphs of descriptions, which
 //!   k8s-openapi drops: `api/enums.json` (written by `tools/enums.py` from the upstream Go
 //!   types) holds each enum field's values and their meanings, and [`add_enums`] puts them back
