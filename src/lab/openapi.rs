@@ -10,10 +10,11 @@
 //!   schema by it), and the list kinds themselves (`PodList`; descriptions are the lab's own);
 //! - `metadata` not required (k8s-openapi requires it because the Rust field is not optional);
 //! - one operation per resource carrying the kind and the `fieldValidation` parameter: kubectl
-//!   finds the kind of a resource there, and sends `fieldValidation=Strict` when it sees it.
-//!
-//! What is missing: k8s-openapi drops the upstream `enum` lists and the "Possible enum values"
-//! paragraphs of descriptions, so `kubectl explain` prints no `ENUM:`/`enum:` lines here.
+//!   finds the kind of a resource there, and sends `fieldValidation=Strict` when it sees it;
+//! - the upstream `enum` lists and the "Possible enum values:" paragraphs of descriptions, which
+//!   k8s-openapi drops: `api/enums.json` (written by `tools/enums.py` from the upstream Go
+//!   types) holds each enum field's values and their meanings, and [`add_enums`] puts them back
+//!   as the upstream generator writes them, so `kubectl explain` prints `ENUM:` and `enum:`.
 //!
 //! Built-in documents are built once, on the first request (about 150 ms in a debug build),
 //! never at lab start. Custom resources get theirs from the CRD's `openAPIV3Schema` on each
@@ -24,7 +25,8 @@
 //! (create and replace of built-in kinds; patches, `Warn`'s warning header and custom kinds,
 //! whose unknown fields are pruned, are not checked yet).
 //!
-//! Adding a kind: a line in [`super::kinds`] (its schema comes with it). A fix that kubectl
+//! Adding a kind: a line in [`super::kinds`] (its schema comes with it; its enums too once its
+//! package is in `tools/enums.py`'s list and the file is written again). A fix that kubectl
 //! needs in every schema goes in [`adjust`].
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +35,7 @@ use std::sync::OnceLock;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
 use k8s_openapi::schemars::generate::{SchemaGenerator, SchemaSettings};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha512};
 
@@ -123,6 +126,7 @@ fn build() -> BuiltIn {
     for schema in schemas.values_mut() {
         adjust(schema);
     }
+    add_enums(&mut schemas, &enums());
     for s in &served {
         add_kind(&mut schemas, s);
     }
@@ -145,6 +149,76 @@ fn build() -> BuiltIn {
         })
         .collect();
     BuiltIn { schemas, docs }
+}
+
+/// One enum field of `api/enums.json`: its values (in the upstream order) and what each means.
+#[derive(Debug, Deserialize)]
+struct EnumField {
+    values: Vec<String>,
+    #[serde(default)]
+    meanings: BTreeMap<String, String>,
+    /// Where a slice or map of the enum type has it: `items` or `values` (none: the field).
+    #[serde(default)]
+    on: Option<String>,
+}
+
+/// The enum fields by definition name and field name.
+type Enums = BTreeMap<String, BTreeMap<String, EnumField>>;
+
+fn enums() -> Enums {
+    serde_json::from_str(include_str!("api/enums.json")).unwrap_or_default()
+}
+
+/// Gives each enum field of `schemas` its `enum` and, on the field itself, the paragraph the
+/// upstream generator appends to its description.
+fn add_enums(schemas: &mut Map<String, Value>, enums: &Enums) {
+    for (definition, fields) in enums {
+        let Some(props) = schemas
+            .get_mut(definition)
+            .and_then(|s| s.get_mut("properties"))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (name, field) in fields {
+            let Some(prop) = props.get_mut(name) else {
+                continue;
+            };
+            let values = json!(field.values);
+            match field.on.as_deref() {
+                Some("items") if prop["items"].is_object() => prop["items"]["enum"] = values,
+                Some("values") if prop["additionalProperties"].is_object() => {
+                    prop["additionalProperties"]["enum"] = values;
+                }
+                None => {
+                    let mut text = prop["description"].as_str().unwrap_or_default().to_owned();
+                    if !text.is_empty() {
+                        text.push_str("\n\n");
+                    }
+                    text.push_str(&enum_paragraph(field));
+                    prop["description"] = json!(text);
+                    prop["enum"] = values;
+                }
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+/// "Possible enum values:" and a line per value, `"value"` quoted as Go quotes it, sorted, as
+/// kube-openapi's generator writes them.
+fn enum_paragraph(field: &EnumField) -> String {
+    let mut lines: Vec<String> = field
+        .values
+        .iter()
+        .map(|v| {
+            let quoted = serde_json::to_string(v).unwrap_or_default();
+            let meaning = field.meanings.get(v).map_or("", String::as_str);
+            format!(" - `{quoted}` {meaning}").trim_end().to_owned()
+        })
+        .collect();
+    lines.sort();
+    format!("Possible enum values:\n{}", lines.join("\n"))
 }
 
 /// What every generated schema needs to read as the API's own, in this schema and all it
@@ -495,6 +569,91 @@ mod tests {
         );
         let fine = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "v"}});
         assert!(unknown_fields("", "v1", "ConfigMap", &fine).is_empty());
+    }
+
+    #[test]
+    fn the_enum_data_covers_the_fields_trainees_explain() {
+        let enums = enums();
+        for (definition, field, values) in [
+            (
+                "io.k8s.api.core.v1.Container",
+                "imagePullPolicy",
+                &["Always", "IfNotPresent", "Never"][..],
+            ),
+            (
+                "io.k8s.api.core.v1.ServiceSpec",
+                "type",
+                &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"],
+            ),
+            (
+                "io.k8s.api.core.v1.PodSpec",
+                "restartPolicy",
+                &["Always", "Never", "OnFailure"],
+            ),
+            (
+                "io.k8s.api.apps.v1.DeploymentStrategy",
+                "type",
+                &["Recreate", "RollingUpdate"],
+            ),
+        ] {
+            let f = &enums[definition][field];
+            assert_eq!(f.values, values, "{definition}.{field}");
+            assert!(f.on.is_none(), "{definition}.{field}");
+        }
+        let pull = &enums["io.k8s.api.core.v1.Container"]["imagePullPolicy"];
+        assert!(pull.meanings["Never"].starts_with("means that kubelet never pulls an image"));
+    }
+
+    #[test]
+    fn enum_fields_read_as_the_upstream_spec_writes_them() {
+        let base = built_in();
+        let strategy = &base.schemas["io.k8s.api.apps.v1.DeploymentStrategy"]["properties"]["type"];
+        assert_eq!(strategy["enum"], json!(["Recreate", "RollingUpdate"]));
+        assert_eq!(
+            strategy["description"],
+            "Type of deployment. Can be \"Recreate\" or \"RollingUpdate\". Default is RollingUpdate.\n\n\
+             Possible enum values:\n \
+             - `\"Recreate\"` Kill all existing pods before creating new ones.\n \
+             - `\"RollingUpdate\"` Replace the old ReplicaSets by new one using rolling update i.e \
+             gradually scale down the old ReplicaSets and scale up the new one."
+        );
+        // Values without a comment upstream are listed bare, without a trailing space.
+        let restart = &base.schemas["io.k8s.api.core.v1.PodSpec"]["properties"]["restartPolicy"];
+        assert!(
+            restart["description"].as_str().is_some_and(|d| d.ends_with(
+                "\n\nPossible enum values:\n - `\"Always\"`\n - `\"Never\"`\n - `\"OnFailure\"`"
+            )),
+            "{restart}"
+        );
+        // A slice of an enum type has it on its items, and no paragraph.
+        let modes = &base.schemas["io.k8s.api.core.v1.PersistentVolumeClaimSpec"]["properties"]["accessModes"];
+        assert_eq!(modes["items"]["enum"][0], "ReadOnlyMany");
+        assert!(modes["enum"].is_null());
+        assert!(
+            !modes["description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Possible enum")
+        );
+        // Every field of the data whose definition is served has its enum.
+        let mut served = 0;
+        for (definition, fields) in enums() {
+            let Some(schema) = base.schemas.get(&definition) else {
+                continue;
+            };
+            for (name, field) in fields {
+                let prop = &schema["properties"][&name];
+                let at = match field.on.as_deref() {
+                    Some("items") => &prop["items"],
+                    Some("values") => &prop["additionalProperties"],
+                    _ => prop,
+                };
+                assert_eq!(at["enum"], json!(field.values), "{definition}.{name}");
+                served += 1;
+            }
+        }
+        eprintln!("{served} enum fields served");
+        assert!(served >= 80, "{served} enum fields served");
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! `components.schemas` hold each kind, its list kind and the types they use, tagged with
 //! `x-kubernetes-group-version-kind`, with an operation per resource that lists
 //! `fieldValidation`; and `/openapi/v2` as JSON or, as kubectl asks for it, gnostic protobuf.
-//! `kubectl explain`'s own output (v3 and `plaintext-openapiv2`) is in the battery
-//! (`lab_battery`).
+//! Enum fields carry the upstream `enum` and "Possible enum values:" paragraph, and the real
+//! kubectl prints them. More of `kubectl explain`'s own output (v3 and `plaintext-openapiv2`)
+//! is in the battery (`lab_battery`).
 
 use crate::lab_support::http::{Endpoint, get, request};
-use crate::lab_support::start;
+use crate::lab_support::{kubectl_available, start, stdout};
 use serde_json::{Value, json};
 
 fn gvk_of(schema: &Value) -> Option<&Value> {
@@ -170,4 +171,119 @@ fn openapi_v2_answers_json_or_the_protobuf_kubectl_asks_for() {
         &r.body[..8]
     );
     assert!(r.body.contains("io.k8s.api.apps.v1.Deployment"));
+}
+
+/// What kubectl 1.32 prints for `explain pod.spec.containers.imagePullPolicy` against a v1.32
+/// server: the `ENUM:` block from the schema's `enum`, then the description with the
+/// upstream "Possible enum values:" paragraph (kubectl wraps it at 80 columns).
+const IMAGE_PULL_POLICY: &str = "\
+KIND:       Pod
+VERSION:    v1
+
+FIELD: imagePullPolicy <string>
+ENUM:
+    Always
+    IfNotPresent
+    Never
+
+DESCRIPTION:
+    Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if
+    :latest tag is specified, or IfNotPresent otherwise. Cannot be updated. More
+    info: https://kubernetes.io/docs/concepts/containers/images#updating-images
+    
+    Possible enum values:
+     - `\"Always\"` means that kubelet always attempts to pull the latest image.
+    Container will fail If the pull fails.
+     - `\"IfNotPresent\"` means that kubelet pulls if the image isn't present on
+    disk. Container will fail if the image isn't present and the pull fails.
+     - `\"Never\"` means that kubelet never pulls an image, but only uses a local
+    image. Container will fail if the image isn't present
+    
+
+";
+
+#[test]
+fn kubectl_explain_prints_enum_values_and_their_meanings() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = start(runbook::lab::PRACTICE);
+    let explain = |args: &str| {
+        let args: Vec<&str> = std::iter::once("explain").chain(args.split(' ')).collect();
+        let out = lab.kubectl(&args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        stdout(&out)
+    };
+    assert_eq!(
+        explain("pod.spec.containers.imagePullPolicy"),
+        IMAGE_PULL_POLICY
+    );
+    for (field, block, meanings) in [
+        (
+            "svc.spec.type",
+            "FIELD: type <string>\nENUM:\n    ClusterIP\n    ExternalName\n    LoadBalancer\n    NodePort\n",
+            &[
+                " - `\"ClusterIP\"` means a service will only be accessible inside the cluster,\n",
+                " - `\"NodePort\"` means a service will be exposed on one port of every node,\n",
+            ][..],
+        ),
+        (
+            "pod.spec.restartPolicy",
+            "FIELD: restartPolicy <string>\nENUM:\n    Always\n    Never\n    OnFailure\n",
+            // Upstream's constants have no comments: the values stand alone.
+            &[
+                "    Possible enum values:\n     - `\"Always\"`\n     - `\"Never\"`\n     - `\"OnFailure\"`\n",
+            ],
+        ),
+        (
+            "deploy.spec.strategy.type",
+            "FIELD: type <string>\nENUM:\n    Recreate\n    RollingUpdate\n",
+            &[" - `\"Recreate\"` Kill all existing pods before creating new ones.\n"],
+        ),
+    ] {
+        let text = explain(field);
+        assert!(text.contains(block), "explain {field}:\n{text}");
+        for m in meanings {
+            assert!(text.contains(m), "explain {field} lacks {m:?}:\n{text}");
+        }
+    }
+    // The recursive view prints the values under the field.
+    let recursive = explain("pod.spec.containers --recursive");
+    assert!(
+        recursive.contains("  imagePullPolicy\t<string>\n  enum: Always, IfNotPresent, Never\n"),
+        "{recursive}"
+    );
+}
+
+#[test]
+fn openapi_v2_carries_the_enums_as_json_and_protobuf() {
+    let lab = start(runbook::lab::PRACTICE);
+    let to = &lab.endpoint();
+    let doc = get(to, "/openapi/v2").json();
+    let strategy =
+        &doc["definitions"]["io.k8s.api.apps.v1.DeploymentStrategy"]["properties"]["type"];
+    assert_eq!(strategy["enum"], json!(["Recreate", "RollingUpdate"]));
+    assert!(
+        strategy["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("\n\nPossible enum values:\n - `\"Recreate\"` Kill")),
+        "{strategy}"
+    );
+    let r = request(
+        to,
+        "GET",
+        "/openapi/v2",
+        &[(
+            "Accept",
+            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+        )],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    // Schema.enum (field 20, bytes: 0xa2 0x01) holding an Any whose yaml (field 2) is the value.
+    let recreate = b"\xa2\x01\x0b\x12\x09Recreate\n";
+    assert!(
+        r.raw.windows(recreate.len()).any(|w| w == recreate),
+        "no enum value Recreate in the protobuf document"
+    );
 }
