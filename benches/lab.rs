@@ -30,6 +30,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -228,7 +229,10 @@ type Answer = (u16, String, Vec<u8>);
 /// delimited by the connection's end (no chunked framing to undo).
 fn fetch(addr: SocketAddr, path: &str, accept: &str) -> Answer {
     let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
-    let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: lab\r\nAccept: {accept}\r\n\r\n");
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: lab\r\nAccept: {accept}\r\n\r\n"
+    );
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
     let split = raw
@@ -245,28 +249,36 @@ fn fetch(addr: SocketAddr, path: &str, accept: &str) -> Answer {
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-type").then(|| v.trim().to_owned())
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_owned())
         })
         .unwrap_or_else(|| "application/json".to_owned());
-    (code, content_type, raw.get(split + 4..).unwrap_or_default().to_vec())
+    (
+        code,
+        content_type,
+        raw.get(split + 4..).unwrap_or_default().to_vec(),
+    )
 }
 
 /// A server that only replays: each `(path, Accept)` is fetched from `origin` once, then
 /// answered from memory with the same bytes, over keep-alive HTTP/1.1. kubectl against it
 /// costs what kubectl itself costs plus a server that does no work: the floor any API server
-/// meets at best. Returns the address it listens on.
-fn replay_server(origin: SocketAddr) -> SocketAddr {
+/// meets at best. Returns the address it listens on, and how many answers it fetched and
+/// served (a replay that fetched on every request would measure the lab twice).
+fn replay_server(origin: SocketAddr) -> (SocketAddr, Arc<[AtomicUsize; 2]>) {
     use std::collections::HashMap;
     use std::io::{BufRead as _, BufReader};
     use std::sync::Mutex;
     type Cache = Mutex<HashMap<(String, String), Arc<Answer>>>;
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let cache: Arc<Cache> = Arc::default();
+    let counts: Arc<[AtomicUsize; 2]> = Arc::default();
+    let counted = Arc::clone(&counts);
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
             let cache = Arc::clone(&cache);
+            let counts = Arc::clone(&counted);
             std::thread::spawn(move || {
                 let mut out = conn.try_clone().unwrap_or_else(|e| panic!("{e}"));
                 let mut reader = BufReader::new(conn);
@@ -293,7 +305,9 @@ fn replay_server(origin: SocketAddr) -> SocketAddr {
                     }
                     let key = (path, accept);
                     let cached = cache.lock().ok().and_then(|c| c.get(&key).cloned());
+                    counts[1].fetch_add(1, Ordering::Relaxed);
                     let answer = cached.unwrap_or_else(|| {
+                        counts[0].fetch_add(1, Ordering::Relaxed);
                         let a = Arc::new(fetch(origin, &key.0, &key.1));
                         if let Ok(mut c) = cache.lock() {
                             c.insert(key, Arc::clone(&a));
@@ -312,7 +326,7 @@ fn replay_server(origin: SocketAddr) -> SocketAddr {
             });
         }
     });
-    addr
+    (addr, counts)
 }
 
 /// A kubeconfig for a plain-HTTP server at `addr`, without credentials.
@@ -342,7 +356,8 @@ fn kubectl_against_a_replay(c: &mut Criterion) {
     .unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let direct = plain_kubeconfig(dir.path(), "lab", lab.addr());
-    let replayed = plain_kubeconfig(dir.path(), "replay", replay_server(lab.addr()));
+    let (replay, counts) = replay_server(lab.addr());
+    let replayed = plain_kubeconfig(dir.path(), "replay", replay);
     let cache = dir.path().join("cache");
     let kubectl = |config: &std::path::Path, args: &[&str], min_lines: usize| {
         let out = Command::new("kubectl")
@@ -385,7 +400,17 @@ fn kubectl_against_a_replay(c: &mut Criterion) {
         });
     }
     group.finish();
+    eprintln!(
+        "replay: {} answers fetched from the lab, {} served",
+        counts[0].load(Ordering::Relaxed),
+        counts[1].load(Ordering::Relaxed)
+    );
 }
 
-criterion_group!(benches, start_to_ready, kubectl_get_pods, kubectl_against_a_replay);
+criterion_group!(
+    benches,
+    start_to_ready,
+    kubectl_get_pods,
+    kubectl_against_a_replay
+);
 criterion_main!(benches);

@@ -493,6 +493,93 @@ pub fn drop_unknown_fields(group: &str, version: &str, kind: &str, obj: &mut Val
     out
 }
 
+/// The order in which validation lists a field's supported values where it is not the enum's
+/// sorted order (the server's own lists, e.g. `validateRestartPolicy`).
+const SERVER_ORDER: &[(&str, &[&str])] = &[
+    ("restartPolicy", &["Always", "OnFailure", "Never"]),
+    (
+        "dnsPolicy",
+        &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"],
+    ),
+    (
+        "terminationMessagePolicy",
+        &["File", "FallbackToLogsOnError"],
+    ),
+    ("effect", &["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+];
+
+/// A value an enum field does not take: (path, value, the values the server supports).
+pub type Unsupported = (String, String, Vec<String>);
+
+/// The enum fields under a built-in kind's `spec` whose value is not one of the enum's, as
+/// validation refuses them (`spec.containers[0].imagePullPolicy: Unsupported value: ...`).
+/// Only fields that carry the enum themselves are checked; an empty value is left to the
+/// field's defaulting.
+pub fn unsupported_values(group: &str, version: &str, kind: &str, obj: &Value) -> Vec<Unsupported> {
+    let base = built_in();
+    let Some(schema) = base
+        .schemas
+        .values()
+        .find(|s| s["x-kubernetes-group-version-kind"] == gvk(group, version, kind))
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let spec = &resolve(&base.schemas, schema)["properties"]["spec"];
+    if spec.is_object() {
+        enum_misses(&base.schemas, spec, &obj["spec"], "spec", &mut out);
+    }
+    out
+}
+
+fn enum_misses(
+    schemas: &Map<String, Value>,
+    schema: &Value,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<Unsupported>,
+) {
+    let schema = resolve(schemas, schema);
+    if let Some(allowed) = schema["enum"].as_array() {
+        let Some(v) = value.as_str().filter(|v| !v.is_empty()) else {
+            return;
+        };
+        if !allowed.iter().any(|a| a == v) {
+            let field = path.rsplit('.').next().unwrap_or(path);
+            let supported = SERVER_ORDER.iter().find(|(f, _)| *f == field).map_or_else(
+                || {
+                    allowed
+                        .iter()
+                        .filter_map(|a| a.as_str().map(str::to_owned))
+                        .collect()
+                },
+                |(_, order)| order.iter().map(|&o| o.to_owned()).collect(),
+            );
+            out.push((path.to_owned(), v.to_owned(), supported));
+        }
+        return;
+    }
+    match value {
+        Value::Object(obj) => {
+            let Some(props) = schema["properties"].as_object() else {
+                return;
+            };
+            for (k, v) in obj {
+                if let Some(s) = props.get(k) {
+                    enum_misses(schemas, s, v, &format!("{path}.{k}"), out);
+                }
+            }
+        }
+        // Enums on a list's items are validated with the list's own rules: not here.
+        Value::Array(items) if resolve(schemas, &schema["items"])["enum"].is_null() => {
+            for (i, v) in items.iter().enumerate() {
+                enum_misses(schemas, &schema["items"], v, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The schema a reference (`$ref` or `allOf: [{$ref}]`) names, or the schema itself.
 fn resolve<'a>(schemas: &'a Map<String, Value>, schema: &'a Value) -> &'a Value {
     let reference = schema["$ref"]
@@ -569,6 +656,51 @@ mod tests {
         );
         let fine = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "v"}});
         assert!(unknown_fields("", "v1", "ConfigMap", &fine).is_empty());
+    }
+
+    #[test]
+    fn a_value_outside_an_enum_is_named_with_what_the_server_supports() {
+        let deploy = json!({"spec": {"strategy": {"type": "Rolling"}, "template": {"spec": {
+            "restartPolicy": "Sometimes",
+            "containers": [{"name": "c", "image": "i", "imagePullPolicy": "always",
+                            "ports": [{"containerPort": 80, "protocol": "TCP"}]}]}}},
+            "status": {"conditions": [{"type": "Whatever", "status": "True"}]}});
+        let got = unsupported_values("apps", "v1", "Deployment", &deploy);
+        let want: Vec<(&str, &str, &[&str])> = vec![
+            (
+                "spec.strategy.type",
+                "Rolling",
+                &["Recreate", "RollingUpdate"],
+            ),
+            (
+                "spec.template.spec.containers[0].imagePullPolicy",
+                "always",
+                &["Always", "IfNotPresent", "Never"],
+            ),
+            (
+                "spec.template.spec.restartPolicy",
+                "Sometimes",
+                &["Always", "OnFailure", "Never"],
+            ),
+        ];
+        let got: Vec<(&str, &str, Vec<&str>)> = got
+            .iter()
+            .map(|(p, v, s)| {
+                (
+                    p.as_str(),
+                    v.as_str(),
+                    s.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        let want: Vec<(&str, &str, Vec<&str>)> = want
+            .into_iter()
+            .map(|(p, v, s)| (p, v, s.to_vec()))
+            .collect();
+        assert_eq!(got, want);
+        let fine =
+            json!({"spec": {"type": "NodePort", "ports": [{"port": 80, "protocol": "UDP"}]}});
+        assert!(unsupported_values("", "v1", "Service", &fine).is_empty());
     }
 
     #[test]

@@ -1262,7 +1262,8 @@ fn practice_only(sub: &str, name: &str) -> String {
 /// `fieldValidation`, as the real server applies it to a write: fields the kind's schema
 /// lacks are refused with `Strict` (strict decoding error), and otherwise dropped from `obj`:
 /// silently with `Ignore`, with one warning each with `Warn` (the server's default), which
-/// the caller returns as `Warning` headers ([`warned`]).
+/// the caller returns as `Warning` headers ([`warned`]). Then an enum field outside its enum
+/// is refused with a 422 (`Unsupported value`).
 fn field_validation(
     req: &Req,
     rt: &ResourceType,
@@ -1276,16 +1277,37 @@ fn field_validation(
         .iter()
         .map(|f| format!("unknown field \"{f}\""))
         .collect();
-    match mode {
-        "Ignore" => Ok(Vec::new()),
-        "Strict" if !fields.is_empty() => Err(ApiError::bad_request(format!(
-            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
-            fields.join(", "),
-            kind = rt.kind,
-            version = rt.version,
-        ))),
-        _ => Ok(fields),
+    let warnings = match mode {
+        "Ignore" => Vec::new(),
+        "Strict" if !fields.is_empty() => {
+            return Err(ApiError::bad_request(format!(
+                "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+                fields.join(", "),
+                kind = rt.kind,
+                version = rt.version,
+            )));
+        }
+        _ => fields,
+    };
+    // Then validation, after decoding as on the real server: an enum field's value must be
+    // one the enum has.
+    let causes: Vec<(String, &str, String)> =
+        openapi::unsupported_values(&rt.group, &rt.version, &rt.kind, obj)
+            .into_iter()
+            .map(|(path, value, supported)| {
+                let supported: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
+                let message = format!(
+                    "Unsupported value: {value:?}: supported values: {}",
+                    supported.join(", ")
+                );
+                (path, "FieldValueNotSupported", message)
+            })
+            .collect();
+    if !causes.is_empty() {
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        return Err(ApiError::invalid(&rt.kind, &rt.group, name, &causes));
     }
+    Ok(warnings)
 }
 
 /// `reply` with `warnings` as `Warning` headers (none: `reply` as it is).
