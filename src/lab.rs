@@ -59,6 +59,7 @@ pub mod status;
 pub mod store;
 pub mod table;
 mod tls;
+mod tokens;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

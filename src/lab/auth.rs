@@ -50,6 +50,19 @@ impl Identity {
         }
     }
 
+    /// A service account, as its token authenticates it: `system:serviceaccount:NS:NAME`, in
+    /// `system:serviceaccounts` and its namespace's group.
+    pub fn service_account(namespace: &str, name: &str) -> Self {
+        Self {
+            user: format!("system:serviceaccount:{namespace}:{name}"),
+            groups: vec![
+                "system:serviceaccounts".to_owned(),
+                format!("system:serviceaccounts:{namespace}"),
+                "system:authenticated".to_owned(),
+            ],
+        }
+    }
+
     fn group_refs(&self) -> Vec<&str> {
         self.groups.iter().map(String::as_str).collect()
     }
@@ -158,6 +171,13 @@ fn subject_matches(s: &Value, user: &str, groups: &[&str]) -> bool {
     match s["kind"].as_str() {
         Some("User") => s["name"] == user,
         Some("Group") => s["name"].as_str().is_some_and(|g| groups.contains(&g)),
+        Some("ServiceAccount") => {
+            user == format!(
+                "system:serviceaccount:{}:{}",
+                s["namespace"].as_str().unwrap_or_default(),
+                s["name"].as_str().unwrap_or_default()
+            )
+        }
         _ => false,
     }
 }

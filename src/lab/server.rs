@@ -22,7 +22,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::auth;
-use super::clock::now;
+use super::clock::{now, timestamp};
 use super::encode;
 use super::events;
 use super::fields::Writer;
@@ -35,6 +35,7 @@ use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::store::{Deleted, Event, EventKind, Live, Store};
 use super::table;
+use super::tokens;
 
 /// Largest request body accepted (the real server's limit for most writes is 3 MiB).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -107,6 +108,8 @@ pub struct App {
     token: Option<String>,
     /// The restricted user's token, when the lab has one: its requests go through RBAC.
     restricted_token: Option<String>,
+    /// Signs the service account tokens it issues (`kubectl create token`) and reads them back.
+    issuer: tokens::Issuer,
 }
 
 impl App {
@@ -125,6 +128,7 @@ impl App {
             permits: Semaphore::new(BODY_PERMITS),
             token,
             restricted_token: None,
+            issuer: tokens::Issuer::fresh(),
         })
     }
 
@@ -141,7 +145,39 @@ impl App {
             permits: Semaphore::new(BODY_PERMITS),
             token,
             restricted_token: restricted,
+            issuer: tokens::Issuer::fresh(),
         })
+    }
+}
+
+impl App {
+    /// The service account a token this lab issued stands for, while the token is valid: not
+    /// expired, its account still there with the same uid, and the object it is bound to too.
+    fn service_account(&self, token: &str) -> Option<(auth::Identity, tokens::Claims)> {
+        if token.is_empty() {
+            return None;
+        }
+        let claims = self.issuer.verify(token, now())?;
+        let live_uid = |plural: &str, ns: &str, name: &str| {
+            let rt = self.store.resolve("", "v1", plural)?;
+            let obj = self.store.get(&rt, ns, name).ok()?;
+            obj["metadata"]["uid"].as_str().map(str::to_owned)
+        };
+        if live_uid("serviceaccounts", &claims.namespace, &claims.name)? != claims.uid {
+            return None;
+        }
+        if let Some((kind, name, uid)) = &claims.bound {
+            let (plural, ns) = match kind.as_str() {
+                "Pod" => ("pods", claims.namespace.as_str()),
+                "Secret" => ("secrets", claims.namespace.as_str()),
+                _ => ("nodes", ""),
+            };
+            if live_uid(plural, ns, name).as_ref() != Some(uid) {
+                return None;
+            }
+        }
+        let who = auth::Identity::service_account(&claims.namespace, &claims.name);
+        Some((who, claims))
     }
 }
 
@@ -288,15 +324,19 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
     // A static-token server answers a wrong token with a bare 401 Status; without one, only the
     // public health and version paths answer.
     let authorization = header(header::AUTHORIZATION);
-    let restricted = app
-        .restricted_token
-        .as_ref()
-        .is_some_and(|t| authorization.strip_prefix("Bearer ") == Some(t.as_str()));
-    if let Some(token) = &app.token
-        && !restricted
-        && authorization != format!("Bearer {token}")
-        && !(authorization.is_empty() && public_info(parts.uri.path()))
-    {
+    let bearer = authorization.strip_prefix("Bearer ").unwrap_or_default();
+    let who = if app.restricted_token.as_deref() == Some(bearer) {
+        Some(auth::Identity::restricted())
+    } else if let Some((account, _)) = app.service_account(bearer) {
+        Some(account)
+    } else if app.token.is_none() || app.token.as_deref() == Some(bearer) {
+        Some(auth::Identity::admin())
+    } else {
+        None
+    };
+    let Some(who) = who.or_else(|| {
+        (authorization.is_empty() && public_info(parts.uri.path())).then(auth::Identity::admin)
+    }) else {
         return encode_reply(
             Reply::Json(
                 StatusCode::UNAUTHORIZED,
@@ -304,7 +344,7 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
             ),
             pretty,
         );
-    }
+    };
     let accept = header(header::ACCEPT);
     let content_type = header(header::CONTENT_TYPE);
     let body = if parts.method == Method::GET || parts.method == Method::HEAD {
@@ -345,11 +385,7 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
         accept,
         content_type,
         body,
-        who: if restricted {
-            auth::Identity::restricted()
-        } else {
-            auth::Identity::admin()
-        },
+        who,
     };
     // A bug in a handler answers 500 instead of dropping the connection.
     let routed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| route(&app, &req)))
@@ -708,6 +744,9 @@ fn object_route(
                 return Err(ApiError::method_not_allowed());
             }
             let mut obj = decode_body(req, rt)?;
+            if rt.kind == "TokenReview" {
+                return Ok(Reply::Json(StatusCode::CREATED, token_review(app, obj)));
+            }
             if !rt.stored() {
                 return Ok(Reply::Json(
                     StatusCode::CREATED,
@@ -1003,6 +1042,124 @@ fn apply(
     Ok(Reply::Json(code, obj))
 }
 
+/// `kubectl create token`: a `TokenRequest` for service account `name`, answered with a
+/// token of its own ([`tokens`]) that authenticates as the account while it lives.
+fn token_request(
+    app: &Arc<App>,
+    req: &Req,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+) -> Result<Reply, ApiError> {
+    let account = app.store.get(rt, ns, name)?;
+    let kind = ResourceType {
+        kind: "TokenRequest".into(),
+        group: "authentication.k8s.io".into(),
+        version: "v1".into(),
+        ..rt.clone()
+    };
+    let mut request = decode_body(req, &kind)?;
+    let spec = &request["spec"];
+    if let Some((field, message)) = tokens::spec_problem(spec) {
+        let cause = (field.to_owned(), "FieldValueInvalid", message);
+        return Err(ApiError::invalid(&kind.kind, &kind.group, name, &[cause]));
+    }
+    let seconds = spec["expirationSeconds"]
+        .as_i64()
+        .unwrap_or(tokens::DEFAULT_SECONDS);
+    let audiences: Vec<String> = spec["audiences"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .filter(|a: &Vec<String>| !a.is_empty())
+        .unwrap_or_else(|| vec![tokens::ISSUER.to_owned()]);
+    // A bound token lives no longer than its object, which must exist now.
+    let bound_ref = &spec["boundObjectRef"];
+    let bound = match bound_ref["kind"].as_str() {
+        None => None,
+        Some(bound_kind) => {
+            let (plural, bound_ns) = match bound_kind {
+                "Pod" => ("pods", ns),
+                "Secret" => ("secrets", ns),
+                "Node" => ("nodes", ""),
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "cannot bind token to object of kind {other:?}: only Pod, Secret and Node"
+                    )));
+                }
+            };
+            let bound_name = bound_ref["name"].as_str().unwrap_or_default();
+            let bound_rt = app
+                .store
+                .resolve("", "v1", plural)
+                .ok_or_else(ApiError::unknown_resource)?;
+            let object = app.store.get(&bound_rt, bound_ns, bound_name)?;
+            let uid = object["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if bound_ref["uid"]
+                .as_str()
+                .is_some_and(|u| !u.is_empty() && u != uid)
+            {
+                return Err(ApiError::conflict("", plural, bound_name));
+            }
+            Some((bound_kind.to_owned(), bound_name.to_owned(), uid))
+        }
+    };
+    let at = now();
+    let (token, expires) = app.issuer.issue(
+        &tokens::Grant {
+            namespace: ns,
+            name,
+            uid: account["metadata"]["uid"].as_str().unwrap_or_default(),
+            audiences: &audiences,
+            seconds,
+            bound: bound
+                .as_ref()
+                .map(|(k, n, u)| (k.as_str(), n.as_str(), u.as_str())),
+        },
+        at,
+    );
+    request["apiVersion"] = json!("authentication.k8s.io/v1");
+    request["kind"] = json!("TokenRequest");
+    request["metadata"] =
+        json!({"name": name, "namespace": ns, "creationTimestamp": timestamp(at)});
+    request["spec"]["audiences"] = json!(audiences);
+    request["spec"]["expirationSeconds"] = json!(seconds);
+    if let Some((k, n, u)) = &bound {
+        request["spec"]["boundObjectRef"] =
+            json!({"kind": k, "apiVersion": "v1", "name": n, "uid": u});
+    }
+    request["status"] = json!({"token": token, "expirationTimestamp": timestamp(expires)});
+    Ok(Reply::Json(StatusCode::CREATED, request))
+}
+
+/// A `TokenReview`: a token this lab issued is its service account's, as the real
+/// authenticator answers; any other is not authenticated.
+fn token_review(app: &Arc<App>, mut review: Value) -> Value {
+    let token = review["spec"]["token"].as_str().unwrap_or_default();
+    review["status"] = match app.service_account(token) {
+        Some((who, claims)) => json!({
+            "authenticated": true,
+            "user": {
+                "username": who.user,
+                "uid": claims.uid,
+                "groups": who.groups,
+                "extra": {"authentication.kubernetes.io/credential-id": [format!("JTI={}", claims.id)]},
+            },
+            "audiences": claims.audiences,
+        }),
+        None => {
+            json!({"authenticated": false, "error": "[invalid bearer token, token lookup failed]"})
+        }
+    };
+    review
+}
+
 /// An applied configuration must convert to the kind's typed form whatever `fieldValidation`
 /// says: a field the schema lacks fails the apply as structured-merge-diff words it.
 fn typed_apply_config(
@@ -1063,6 +1220,9 @@ fn subresource(
         }
         ("status", &Method::PATCH) if rt.status_subresource => {
             patch(app, req, rt, ns, name, Some("status"))
+        }
+        ("token", &Method::POST) if rt.plural == "serviceaccounts" && rt.group.is_empty() => {
+            token_request(app, req, rt, ns, name)
         }
         ("eviction", &Method::POST) if rt.plural == "pods" && rt.group.is_empty() => {
             let eviction = decode_body(
