@@ -1,0 +1,297 @@
+//! Protobuf answers for the kinds kubectl's typed clients read (pods, nodes, workloads, events,
+//! budgets, endpoints, leases): every object each scenario's lab serves encodes with the field
+//! table (no JSON fallback) and decodes back to its JSON answer; protoc and kubectl read them.
+
+use std::time::{Duration, Instant};
+
+use runbook::lab::protobuf;
+use serde_json::{Value, json};
+
+use crate::lab_support::http::{Resp, request};
+use crate::lab_support::{TestLab, kubectl_available, start_with};
+
+const PROTO_FIRST: &str = "application/vnd.kubernetes.protobuf,application/json";
+
+/// The list paths of the kinds whose answers must be protobuf, with the kind of their items.
+const KINDS: &[(&str, &str, &str)] = &[
+    ("/api/v1/pods", "v1", "Pod"),
+    ("/api/v1/nodes", "v1", "Node"),
+    ("/api/v1/events", "v1", "Event"),
+    ("/api/v1/endpoints", "v1", "Endpoints"),
+    ("/apis/apps/v1/replicasets", "apps/v1", "ReplicaSet"),
+    ("/apis/apps/v1/deployments", "apps/v1", "Deployment"),
+    ("/apis/apps/v1/daemonsets", "apps/v1", "DaemonSet"),
+    ("/apis/apps/v1/statefulsets", "apps/v1", "StatefulSet"),
+    ("/apis/events.k8s.io/v1/events", "events.k8s.io/v1", "Event"),
+    (
+        "/apis/policy/v1/poddisruptionbudgets",
+        "policy/v1",
+        "PodDisruptionBudget",
+    ),
+    (
+        "/apis/discovery.k8s.io/v1/endpointslices",
+        "discovery.k8s.io/v1",
+        "EndpointSlice",
+    ),
+    (
+        "/apis/coordination.k8s.io/v1/leases",
+        "coordination.k8s.io/v1",
+        "Lease",
+    ),
+];
+
+/// Objects a real cluster holds that the scenario fixtures do not: a leader-election lease
+/// (MicroTime fields), a budget, a slice, a StatefulSet with a claim template and probes.
+fn extra_objects() -> Vec<Value> {
+    vec![
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "pb-controller", "namespace": "default"},
+            "spec": {"holderIdentity": "pb-controller-7d9f8c6b5d-q4z7m", "leaseDurationSeconds": 40,
+                "renewTime": "2026-12-04T21:16:27.123456Z"}}),
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": "pb-web", "namespace": "default"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "pb-web"}}}}),
+        json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "pb-web-abcde", "namespace": "default",
+                "labels": {"kubernetes.io/service-name": "pb-web"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.244.1.7"], "conditions": {"ready": true},
+                "nodeName": "worker-pb", "targetRef": {"kind": "Pod", "name": "pb-web-0",
+                "namespace": "default"}}],
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}),
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "pb-db", "namespace": "default"},
+            "spec": {"replicas": 1, "serviceName": "pb-db",
+                "selector": {"matchLabels": {"app": "pb-db"}},
+                "template": {"metadata": {"labels": {"app": "pb-db"}},
+                    "spec": {"containers": [{"name": "db", "image": "postgres:16",
+                        "readinessProbe": {"exec": {"command": ["pg_isready"]}, "periodSeconds": 5},
+                        "livenessProbe": {"tcpSocket": {"port": 5432}},
+                        "env": [{"name": "PGUSER", "valueFrom": {"configMapKeyRef": {"name": "pb-db", "key": "user"}}}],
+                        "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql"},
+                            {"name": "scratch", "mountPath": "/tmp"}],
+                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}],
+                        "volumes": [{"name": "scratch", "emptyDir": {}}]}},
+                "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                    "spec": {"accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": "1Gi"}}}}]}}),
+    ]
+}
+
+/// `value` without `null`s, empty strings and empty objects: Go writes a zero `Time` as `null`,
+/// an empty struct as `{}` and an empty string without `omitempty` as `""` in JSON; the lab's
+/// decoder leaves them out (a Go client reads the same zero values either way).
+fn without_zero_values(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, without_zero_values(v)))
+                .filter(|(_, v)| !v.is_null() && *v != json!({}) && *v != json!(""))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_zero_values).collect()),
+        other => other,
+    }
+}
+
+fn get(lab: &TestLab, path: &str, accept: &str) -> Resp {
+    request(lab.endpoint(), "GET", path, &[("Accept", accept)], b"")
+}
+
+/// Poll until the lab's resourceVersion holds still for a while (the controllers, scheduler and
+/// kubelet have made their ReplicaSets, pods and events), with a deadline.
+fn settle(lab: &TestLab) {
+    let rv = || {
+        get(lab, "/api/v1/events", "application/json").json()["metadata"]["resourceVersion"].clone()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = rv();
+    let mut still_since = Instant::now();
+    while still_since.elapsed() < Duration::from_millis(1500) {
+        assert!(Instant::now() < deadline, "the lab never settled");
+        std::thread::sleep(Duration::from_millis(100));
+        let now = rv();
+        if now != last {
+            last = now;
+            still_since = Instant::now();
+        }
+    }
+}
+
+/// Every object of every kind in [`KINDS`] encodes, decodes back to the same JSON, and the
+/// lab's list answer is protobuf that decodes to its JSON answer. Returns the objects checked.
+fn check_lab(lab: &TestLab, scenario: &str) -> usize {
+    let mut checked = 0;
+    for (path, api_version, kind) in KINDS {
+        let json_answer = get(lab, path, "application/json").json();
+        let items = json_answer["items"].as_array().cloned().unwrap_or_default();
+        for item in &items {
+            let mut obj = item.clone();
+            obj["apiVersion"] = json!(api_version);
+            obj["kind"] = json!(kind);
+            let name = obj["metadata"]["name"].clone();
+            let bytes = protobuf::encode(&obj)
+                .unwrap_or_else(|| panic!("{scenario}: {kind} {name} falls back to JSON: {obj}"));
+            let back = protobuf::decode(&bytes)
+                .unwrap_or_else(|e| panic!("{scenario}: {kind} {name} does not decode: {e:?}"));
+            assert_eq!(
+                without_zero_values(back),
+                without_zero_values(obj),
+                "{scenario}: {kind} {name} changed in the round trip"
+            );
+            checked += 1;
+        }
+        let answer = get(lab, path, PROTO_FIRST);
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/vnd.kubernetes.protobuf"),
+            "{scenario}: {path} answered {}",
+            answer.body
+        );
+        let decoded = protobuf::decode(&answer.raw)
+            .unwrap_or_else(|e| panic!("{scenario}: {path} list does not decode: {e:?}"));
+        assert_eq!(decoded["kind"], format!("{kind}List"));
+        assert_eq!(
+            decoded["items"].as_array().map_or(0, Vec::len),
+            items.len(),
+            "{scenario}: {path}"
+        );
+    }
+    checked
+}
+
+#[test]
+fn every_object_each_scenario_serves_is_answered_in_protobuf() {
+    let mut scenarios: Vec<String> = runbook::lab::scenario::list()
+        .unwrap_or_else(|e| panic!("scenarios: {e}"))
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    scenarios.push(runbook::lab::PRACTICE.to_owned());
+    let mut total = 0;
+    for scenario in &scenarios {
+        let lab = start_with(scenario, extra_objects());
+        settle(&lab);
+        total += check_lab(&lab, scenario);
+    }
+    // Seven scenarios and the practice lab, each with nodes, pods, workloads and events.
+    assert!(total > 150, "only {total} objects checked");
+}
+
+#[test]
+fn workloads_kubectl_creates_are_answered_in_protobuf() {
+    if !kubectl_available() {
+        return;
+    }
+    let mut seed =
+        vec![json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})];
+    seed.extend(extra_objects());
+    let lab = start_with(runbook::lab::EMPTY, seed);
+    lab.kubectl_ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+        "--replicas=2",
+    ]);
+    lab.kubectl_ok(&["create", "job", "once", "--image=busybox"]);
+    lab.kubectl_ok(&["scale", "deployment", "web", "--replicas=3"]);
+    settle(&lab);
+    assert!(check_lab(&lab, "empty + kubectl create") >= 8);
+}
+
+#[test]
+fn protoc_and_kubectl_read_the_pod_and_node_answers() {
+    if !kubectl_available() || !crate::lab_wire::protoc_available() {
+        return;
+    }
+    let lab = start_with("backup-stuck/restart-mgmt-pod", Vec::new());
+    settle(&lab);
+    let pod = get(
+        &lab,
+        "/api/v1/namespaces/hubble-system/pods/mgmt-f7f97f4fd-lds69",
+        PROTO_FIRST,
+    );
+    assert_eq!(
+        pod.header("content-type"),
+        Some("application/vnd.kubernetes.protobuf")
+    );
+    let text = crate::lab_wire::decode_raw(&pod.raw);
+    // runtime.Unknown{1 typeMeta, 2 raw: Pod{1 metadata{1 name, 3 namespace}, 2 spec, 3 status}}
+    assert!(
+        text.starts_with(
+            "1 {\n  1: \"v1\"\n  2: \"Pod\"\n}\n2 {\n  1 {\n    1: \"mgmt-f7f97f4fd-lds69\"\n"
+        ),
+        "{text}"
+    );
+    // PodSpec.containers (2) {name (1), image (2)}; PodStatus.phase (1), podIP (6).
+    assert!(
+        text.contains("  2 {\n    2 {\n      1: \"mgmt\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("  3 {\n    1: \"Running\"\n"), "{text}");
+    let pod_ip = lab.kubectl_ok(&[
+        "get",
+        "pod",
+        "-n",
+        "hubble-system",
+        "mgmt-f7f97f4fd-lds69",
+        "-o",
+        "jsonpath={.status.podIP}",
+    ]);
+    assert!(text.contains(&format!("    6: \"{pod_ip}\"\n")), "{text}");
+    let node = get(
+        &lab,
+        "/api/v1/nodes/spectro-mgmt-cluster-cp-43978-dw858",
+        PROTO_FIRST,
+    );
+    let text = crate::lab_wire::decode_raw(&node.raw);
+    // NodeStatus (3): capacity (1) entries {key, Quantity{string}}, nodeInfo (7) kernelVersion (4).
+    assert!(
+        text.contains("    1 {\n      1: \"cpu\"\n      2 {\n        1: \"8\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("    7 {\n"), "{text}");
+    assert!(text.contains("      4: \"5.15.0-130-generic\"\n"), "{text}");
+    // kubectl's typed clients (describe reads the object with protobuf first) read them.
+    let described = lab.kubectl_ok(&[
+        "describe",
+        "pod",
+        "-n",
+        "hubble-system",
+        "mgmt-f7f97f4fd-lds69",
+    ]);
+    for line in [
+        "Name:         mgmt-f7f97f4fd-lds69\n",
+        "Node:         spectro-mgmt-cluster-cp-43978-dw858/192.0.2.14\n",
+        "Status:       Running\n",
+        &format!("IP:           {pod_ip}\n"),
+        "Controlled By:  ReplicaSet/mgmt-f7f97f4fd\n",
+        "    Image:          gcr.io/spectro-images-public/release/hubble-mgmt:4.6.32\n",
+        "    State:          Running\n",
+        "    Ready:          True\n",
+        "    Restart Count:  0\n",
+        "  Ready             True \n",
+        "QoS Class:          BestEffort\n",
+        "Tolerations:        node.kubernetes.io/not-ready:NoExecute op=Exists for 300s\n",
+    ] {
+        assert!(
+            described.contains(line),
+            "{line:?} missing in:\n{described}"
+        );
+    }
+    let described = lab.kubectl_ok(&["describe", "node", "spectro-mgmt-cluster-cp-43978-dw858"]);
+    for line in [
+        "Taints:             node-role.kubernetes.io/control-plane:NoSchedule\n",
+        "  InternalIP:  192.0.2.14\n",
+        "  Kernel Version:             5.15.0-130-generic\n",
+        "  ephemeral-storage:  94580335255\n",
+        "  Ready            True    ",
+        "PodCIDR:                      192.168.2.0/24\n",
+    ] {
+        assert!(
+            described.contains(line),
+            "{line:?} missing in:\n{described}"
+        );
+    }
+}
