@@ -10,8 +10,14 @@
 //! Answers: when a request's `Accept` puts protobuf first ([`preferred`]), the answer is
 //! encoded with the same table ([`encode`]) if every field of the object (or list, or
 //! `Status`) has a number there; anything else is answered in JSON, which kubectl also
-//! accepts, so an object is never cut short. Tables and watches stay JSON. To accept or
-//! answer one more kind, add its messages to `api/protobuf.yaml`.
+//! accepts, so an object is never cut short. Tables stay JSON. Watches asking for protobuf
+//! first ([`watch_preferred`]) stream length-delimited `WatchEvent`s ([`watch_frame`]) when
+//! every object there is at the start encodes (JSON framing otherwise); an object met later
+//! that cannot be encoded ends the watch with `410 Expired`, and the client lists again.
+//!
+//! To accept or answer one more kind, add its messages to `api/protobuf.yaml`, taking each
+//! field's JSON name, pointer-ness and `json:",inline"` from k8s.io/api's `types.go` and its
+//! number and type from `generated.proto` (the table's header says how to write them).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -41,7 +41,7 @@ const KINDS: &[(&str, &str, &str)] = &[
 ];
 
 /// Objects a real cluster holds that the scenario fixtures do not: a leader-election lease
-/// (MicroTime fields), a budget, a slice, a StatefulSet with a claim template and probes.
+/// (`MicroTime` fields), a budget, a slice, a `StatefulSet` with a claim template and probes.
 fn extra_objects() -> Vec<Value> {
     vec![
         json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
@@ -99,7 +99,7 @@ fn get(lab: &TestLab, path: &str, accept: &str) -> Resp {
 }
 
 /// Poll until the lab's resourceVersion holds still for a while (the controllers, scheduler and
-/// kubelet have made their ReplicaSets, pods and events), with a deadline.
+/// kubelet have made their `ReplicaSets`, pods and events), with a deadline.
 fn settle(lab: &TestLab) {
     let rv = || {
         get(lab, "/api/v1/events", "application/json").json()["metadata"]["resourceVersion"].clone()
@@ -294,4 +294,257 @@ fn protoc_and_kubectl_read_the_pod_and_node_answers() {
             "{line:?} missing in:\n{described}"
         );
     }
+}
+
+/// A small protobuf reader for the test's own watch client: `(field, payload)` of each
+/// length-delimited field (other wire types are skipped).
+fn fields(mut buf: &[u8]) -> Vec<(u64, &[u8])> {
+    fn varint(buf: &mut &[u8]) -> u64 {
+        let mut out = 0;
+        for shift in (0..64).step_by(7) {
+            let Some((&b, rest)) = buf.split_first() else {
+                return out;
+            };
+            *buf = rest;
+            out |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        out
+    }
+    let mut out = Vec::new();
+    while !buf.is_empty() {
+        let tag = varint(&mut buf);
+        match tag & 7 {
+            0 => {
+                varint(&mut buf);
+            }
+            2 => {
+                let len = usize::try_from(varint(&mut buf)).unwrap_or(usize::MAX);
+                let (payload, rest) = buf.split_at(len.min(buf.len()));
+                out.push((tag >> 3, payload));
+                buf = rest;
+            }
+            other => panic!("unexpected wire type {other}"),
+        }
+    }
+    out
+}
+
+/// The events of a protobuf watch body: each frame a 4-byte big-endian length and a
+/// `metav1.WatchEvent{1 type, 2 RawExtension{1 raw}}` whose raw is an enveloped object.
+fn watch_events(mut body: &[u8]) -> Vec<(String, Value)> {
+    let mut events = Vec::new();
+    while !body.is_empty() {
+        let (len, rest) = body.split_at(4);
+        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let (frame, rest) = rest.split_at(len);
+        body = rest;
+        let mut kind = String::new();
+        let mut object = Value::Null;
+        for (n, payload) in fields(frame) {
+            match n {
+                1 => kind = String::from_utf8_lossy(payload).into_owned(),
+                2 => {
+                    for (m, raw) in fields(payload) {
+                        if m == 1 {
+                            assert!(raw.starts_with(b"k8s\0"), "object without envelope");
+                            object = protobuf::decode(raw)
+                                .unwrap_or_else(|e| panic!("watch object: {e:?}"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        events.push((kind, object));
+    }
+    events
+}
+
+#[test]
+fn watches_asked_in_protobuf_stream_length_delimited_watch_events() {
+    let class = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "thin"}, "provisioner": "csi.vsphere.vmware.com"});
+    let lab = start_with("backup-stuck/restart-mgmt-pod", vec![class]);
+    settle(&lab);
+    let path = "/api/v1/namespaces/hubble-system/pods";
+    let list = get(&lab, path, "application/json").json();
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let watch = |query: &str, accept: &str| {
+        get(
+            &lab,
+            &format!("{path}?watch=true&timeoutSeconds=1{query}"),
+            accept,
+        )
+    };
+    let answer = watch("", "application/vnd.kubernetes.protobuf;stream=watch");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/vnd.kubernetes.protobuf;stream=watch")
+    );
+    let events = watch_events(&answer.raw);
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(events.len(), items.len());
+    for ((kind, object), item) in events.iter().zip(&items) {
+        assert_eq!(kind, "ADDED");
+        let mut want = item.clone();
+        want["apiVersion"] = json!("v1");
+        want["kind"] = json!("Pod");
+        assert_eq!(
+            without_zero_values(object.clone()),
+            without_zero_values(want)
+        );
+    }
+    // What happens after a resourceVersion: the deleted pod and its replacement.
+    let deleted = lab.kubectl_ok(&[
+        "delete",
+        "pod",
+        "-n",
+        "hubble-system",
+        "mgmt-f7f97f4fd-lds69",
+        "--wait=false",
+    ]);
+    assert_eq!(deleted, "pod \"mgmt-f7f97f4fd-lds69\" deleted\n");
+    let later = watch(
+        &format!("&resourceVersion={rv}"),
+        "application/vnd.kubernetes.protobuf,application/json",
+    );
+    let events = watch_events(&later.raw);
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(k, o)| {
+            (
+                k.as_str(),
+                o["metadata"]["name"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        seen.iter()
+            .any(|(k, n)| *k == "MODIFIED" && *n == "mgmt-f7f97f4fd-lds69"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|(k, n)| *k == "ADDED"
+            && n.starts_with("mgmt-f7f97f4fd-")
+            && *n != "mgmt-f7f97f4fd-lds69"),
+        "{seen:?}"
+    );
+    // events.k8s.io/v1 Events stream with their own field numbers.
+    let new_events = get(
+        &lab,
+        "/apis/events.k8s.io/v1/namespaces/hubble-system/events?watch=true&timeoutSeconds=1",
+        "application/vnd.kubernetes.protobuf;stream=watch",
+    );
+    let events = watch_events(&new_events.raw);
+    assert!(!events.is_empty());
+    assert!(
+        events
+            .iter()
+            .all(|(_, o)| o["apiVersion"] == "events.k8s.io/v1"
+                && o["regarding"]["kind"].is_string())
+    );
+    // JSON where JSON comes first, and for kinds the table does not cover.
+    let json_watch = watch("", "application/json");
+    assert_eq!(json_watch.header("content-type"), Some("application/json"));
+    assert!(
+        json_watch
+            .body
+            .starts_with("{\"type\":\"ADDED\",\"object\":{"),
+        "{}",
+        json_watch.body
+    );
+    let classes = get(
+        &lab,
+        "/apis/storage.k8s.io/v1/storageclasses?watch=true&timeoutSeconds=1",
+        "application/vnd.kubernetes.protobuf;stream=watch",
+    );
+    assert_eq!(classes.header("content-type"), Some("application/json"));
+    assert!(
+        classes.body.contains("\"name\":\"thin\""),
+        "{}",
+        classes.body
+    );
+}
+
+#[test]
+fn kubectl_events_watches_in_protobuf_and_get_watches_in_json() {
+    if !kubectl_available() {
+        return;
+    }
+    let lab = start_with("backup-stuck/restart-mgmt-pod", Vec::new());
+    settle(&lab);
+    let out = lab.cache.path().join("events-w.out");
+    let log = lab.cache.path().join("events-w.err");
+    let spawn = |args: &[&str], out: &std::path::Path, err: &std::path::Path| {
+        std::process::Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", lab.kubeconfig())
+            .env("KUBECACHEDIR", lab.cache.path())
+            .env("HOME", lab.cache.path())
+            .stdout(std::fs::File::create(out).unwrap_or_else(|e| panic!("{e}")))
+            .stderr(std::fs::File::create(err).unwrap_or_else(|e| panic!("{e}")))
+            .spawn()
+            .unwrap_or_else(|e| panic!("kubectl: {e}"))
+    };
+    let wait_for = |file: &std::path::Path, what: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            if what(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "timed out; got:\n{text}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let mut events = spawn(&["events", "-n", "hubble-system", "-w", "-v=8"], &out, &log);
+    let watch_log = lab.cache.path().join("get-w.out");
+    let mut pods = spawn(
+        &["get", "pods", "-n", "hubble-system", "-w"],
+        &watch_log,
+        &lab.cache.path().join("get-w.err"),
+    );
+    wait_for(&log, &|t| t.contains("watch=true"));
+    wait_for(&watch_log, &|t| t.contains("mgmt-f7f97f4fd-lds69"));
+    lab.kubectl_ok(&[
+        "delete",
+        "pod",
+        "-n",
+        "hubble-system",
+        "mgmt-f7f97f4fd-lds69",
+        "--wait=false",
+    ]);
+    // kubectl's typed events client decodes the protobuf frames: the Killing event of the
+    // deleted pod and the ReplicaSet's SuccessfulCreate for its replacement.
+    let text = wait_for(&out, &|t| {
+        t.contains("Killing") && t.contains("SuccessfulCreate")
+    });
+    assert!(
+        text.lines()
+            .any(|l| l.contains("Killing") && l.contains("Pod/mgmt-f7f97f4fd-lds69")),
+        "{text}"
+    );
+    // `kubectl get -w` (Tables in JSON) still sees the replacement.
+    wait_for(&watch_log, &|t| {
+        t.lines()
+            .filter(|l| l.starts_with("mgmt-f7f97f4fd-"))
+            .count()
+            >= 3
+    });
+    let _ = events.kill();
+    let _ = pods.kill();
+    let _ = events.wait();
+    let _ = pods.wait();
+    // The watch was answered as a protobuf stream (-v=8 logs the response headers).
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        stderr.contains("Content-Type: application/vnd.kubernetes.protobuf;stream=watch"),
+        "{stderr}"
+    );
 }
