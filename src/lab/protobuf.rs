@@ -641,8 +641,8 @@ mod tests {
 
     #[test]
     fn objects_with_fields_the_table_lacks_are_not_encoded() {
-        let class = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-            "metadata": {"name": "p"}, "provisioner": "csi.vsphere.vmware.com"});
+        let class = json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
+            "metadata": {"name": "p"}, "handler": "runc"});
         assert_eq!(encode(&class), None);
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
             "spec": {"containers": [{"name": "c", "image": "i", "flavour": "odd"}]}});

@@ -38,10 +38,82 @@ const KINDS: &[(&str, &str, &str)] = &[
         "coordination.k8s.io/v1",
         "Lease",
     ),
+    ("/api/v1/services", "v1", "Service"),
+    ("/api/v1/configmaps", "v1", "ConfigMap"),
+    ("/api/v1/secrets", "v1", "Secret"),
+    ("/api/v1/namespaces", "v1", "Namespace"),
+    ("/api/v1/serviceaccounts", "v1", "ServiceAccount"),
+    ("/api/v1/limitranges", "v1", "LimitRange"),
+    ("/api/v1/resourcequotas", "v1", "ResourceQuota"),
+    (
+        "/api/v1/replicationcontrollers",
+        "v1",
+        "ReplicationController",
+    ),
+    (
+        "/api/v1/persistentvolumeclaims",
+        "v1",
+        "PersistentVolumeClaim",
+    ),
+    ("/api/v1/persistentvolumes", "v1", "PersistentVolume"),
+    ("/apis/batch/v1/jobs", "batch/v1", "Job"),
+    ("/apis/batch/v1/cronjobs", "batch/v1", "CronJob"),
+    (
+        "/apis/networking.k8s.io/v1/ingresses",
+        "networking.k8s.io/v1",
+        "Ingress",
+    ),
+    (
+        "/apis/networking.k8s.io/v1/ingressclasses",
+        "networking.k8s.io/v1",
+        "IngressClass",
+    ),
+    (
+        "/apis/networking.k8s.io/v1/networkpolicies",
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+    ),
+    (
+        "/apis/autoscaling/v2/horizontalpodautoscalers",
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+    ),
+    (
+        "/apis/storage.k8s.io/v1/storageclasses",
+        "storage.k8s.io/v1",
+        "StorageClass",
+    ),
+    (
+        "/apis/scheduling.k8s.io/v1/priorityclasses",
+        "scheduling.k8s.io/v1",
+        "PriorityClass",
+    ),
+    (
+        "/apis/rbac.authorization.k8s.io/v1/roles",
+        "rbac.authorization.k8s.io/v1",
+        "Role",
+    ),
+    (
+        "/apis/rbac.authorization.k8s.io/v1/rolebindings",
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+    ),
+    (
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+    ),
+    (
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+    ),
 ];
 
 /// Objects a real cluster holds that the scenario fixtures do not: a leader-election lease
-/// (`MicroTime` fields), a budget, a slice, a `StatefulSet` with a claim template and probes.
+/// (`MicroTime` fields), a budget, a slice, a `StatefulSet` with a claim template and probes,
+/// and one object of each further kind the table covers (in `pb-limits` where admission reads
+/// it).
 fn extra_objects() -> Vec<Value> {
     vec![
         json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
@@ -75,18 +147,82 @@ fn extra_objects() -> Vec<Value> {
                 "volumeClaimTemplates": [{"metadata": {"name": "data"},
                     "spec": {"accessModes": ["ReadWriteOnce"],
                         "resources": {"requests": {"storage": "1Gi"}}}}]}}),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "pb-limits"}}),
+        json!({"apiVersion": "v1", "kind": "LimitRange",
+            "metadata": {"name": "pb-defaults", "namespace": "pb-limits"},
+            "spec": {"limits": [{"type": "Container", "default": {"cpu": "500m"},
+                "defaultRequest": {"cpu": "100m"}, "max": {"memory": "2Gi"}}]}}),
+        json!({"apiVersion": "v1", "kind": "ResourceQuota",
+            "metadata": {"name": "pb-quota", "namespace": "pb-limits"},
+            "spec": {"hard": {"pods": "10", "requests.cpu": "4"}}}),
+        json!({"apiVersion": "v1", "kind": "ReplicationController",
+            "metadata": {"name": "pb-legacy", "namespace": "pb-limits"},
+            "spec": {"replicas": 0, "selector": {"app": "pb-legacy"},
+                "template": {"metadata": {"labels": {"app": "pb-legacy"}},
+                    "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}}}),
+        json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "pb-lb", "namespace": "default"},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "pb-web"},
+                "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+                "externalTrafficPolicy": "Local"},
+            "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pb-pv"},
+            "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Delete", "storageClassName": "pb-thin",
+                "csi": {"driver": "csi.vsphere.vmware.com", "volumeHandle": "0d1f-4e2a"}}}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "pb-data", "namespace": "default"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "pb-thin",
+                "resources": {"requests": {"storage": "1Gi"}}, "volumeName": "pb-pv"}}),
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "pb-thin"}, "provisioner": "csi.vsphere.vmware.com",
+            "parameters": {"storagepolicyname": "vSAN Default"}, "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true}),
+        json!({"apiVersion": "batch/v1", "kind": "CronJob",
+            "metadata": {"name": "pb-backup", "namespace": "default"},
+            "spec": {"schedule": "0 3 * * *", "suspend": true, "jobTemplate": {"spec": {
+                "template": {"spec": {"restartPolicy": "OnFailure",
+                    "containers": [{"name": "backup", "image": "busybox:1.36",
+                        "args": ["sh", "-c", "echo backup"]}]}}}}}}),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+            "metadata": {"name": "pb-nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}}),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "pb-web", "namespace": "default"},
+            "spec": {"ingressClassName": "pb-nginx",
+                "tls": [{"hosts": ["web.example.com"], "secretName": "pb-web-tls"}],
+                "rules": [{"host": "web.example.com", "http": {"paths": [{"path": "/",
+                    "pathType": "Prefix", "backend": {"service": {"name": "pb-lb",
+                    "port": {"name": "http"}}}}]}}]}}),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "pb-deny", "namespace": "default"},
+            "spec": {"podSelector": {"matchLabels": {"app": "pb-db"}}, "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "pb-web"}}}],
+                    "ports": [{"protocol": "TCP", "port": 5432}]}]}}),
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "pb-web", "namespace": "default"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                    "name": "pb-web"},
+                "minReplicas": 1, "maxReplicas": 5, "metrics": [{"type": "Resource",
+                    "resource": {"name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 80}}}]}}),
+        json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+            "metadata": {"name": "pb-critical"}, "value": 1_000_000,
+            "description": "for the lab's protobuf test"}),
     ]
 }
 
-/// `value` without `null`s, empty strings and empty objects: Go writes a zero `Time` as `null`,
-/// an empty struct as `{}` and an empty string without `omitempty` as `""` in JSON; the lab's
-/// decoder leaves them out (a Go client reads the same zero values either way).
+/// `value` without `null`s, empty strings, lists and objects: Go writes a zero `Time` as
+/// `null`, an empty struct as `{}` and an empty string without `omitempty` as `""` in JSON,
+/// and protobuf has no empty repeated field; the lab's decoder leaves them out (a Go client
+/// reads the same zero values either way).
 fn without_zero_values(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .map(|(k, v)| (k, without_zero_values(v)))
-                .filter(|(_, v)| !v.is_null() && *v != json!({}) && *v != json!(""))
+                .filter(|(_, v)| {
+                    !v.is_null() && *v != json!({}) && *v != json!("") && *v != json!([])
+                })
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(without_zero_values).collect()),
@@ -365,8 +501,8 @@ fn watch_events(mut body: &[u8]) -> Vec<(String, Value)> {
 
 #[test]
 fn watches_asked_in_protobuf_stream_length_delimited_watch_events() {
-    let class = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-        "metadata": {"name": "thin"}, "provisioner": "csi.vsphere.vmware.com"});
+    let class = json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
+        "metadata": {"name": "gvisor"}, "handler": "runsc"});
     let lab = start_with("backup-stuck/restart-mgmt-pod", vec![class]);
     settle(&lab);
     let path = "/api/v1/namespaces/hubble-system/pods";
@@ -461,12 +597,12 @@ fn watches_asked_in_protobuf_stream_length_delimited_watch_events() {
     );
     let classes = get(
         &lab,
-        "/apis/storage.k8s.io/v1/storageclasses?watch=true&timeoutSeconds=1",
+        "/apis/node.k8s.io/v1/runtimeclasses?watch=true&timeoutSeconds=1",
         "application/vnd.kubernetes.protobuf;stream=watch",
     );
     assert_eq!(classes.header("content-type"), Some("application/json"));
     assert!(
-        classes.body.contains("\"name\":\"thin\""),
+        classes.body.contains("\"name\":\"gvisor\""),
         "{}",
         classes.body
     );
