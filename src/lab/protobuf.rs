@@ -112,17 +112,18 @@ fn bad() -> ApiError {
     ApiError::bad_request("the object provided is unrecognized: malformed protobuf body")
 }
 
-fn map_entry(b: &[u8]) -> Result<(String, Value), ApiError> {
+/// A map entry's key and the bytes of its value (a string, bytes or a message).
+fn map_entry(b: &[u8]) -> Result<(String, &[u8]), ApiError> {
     let mut r = Reader::new(b);
-    let (mut k, mut v) = (String::new(), String::new());
+    let (mut k, mut v): (String, &[u8]) = (String::new(), &[]);
     while let Some((n, p)) = r.field() {
         match n {
             1 => k = string(p)?,
-            2 => v = string(p)?,
+            2 => v = p,
             _ => {}
         }
     }
-    Ok((k, Value::String(v)))
+    Ok((k, v))
 }
 
 type Schema = BTreeMap<String, BTreeMap<u64, String>>;
@@ -227,12 +228,12 @@ fn message(name: &str, bytes: &[u8], depth: usize) -> Result<Value, ApiError> {
                 raw_json
             }
             "b" => json!(varint_value(raw) != 0),
-            "map" | "bytesmap" | "qmap" => {
+            "map" | "bytesmap" | "qmap" | "tmap" => {
                 let (k, v) = map_entry(p)?;
                 let v = match ty {
-                    "bytesmap" => json!(base64(v.as_str().unwrap_or_default().as_bytes())),
+                    "bytesmap" => json!(base64(v)),
                     "qmap" => {
-                        let mut q = Reader::new(v.as_str().unwrap_or_default().as_bytes());
+                        let mut q = Reader::new(v);
                         let mut text = String::new();
                         while let Some((n, p)) = q.field() {
                             if n == 1 {
@@ -241,7 +242,8 @@ fn message(name: &str, bytes: &[u8], depth: usize) -> Result<Value, ApiError> {
                         }
                         json!(text)
                     }
-                    _ => v,
+                    "tmap" => time_value(v, false).map_or(Value::Null, Value::String),
+                    _ => json!(string(v)?),
                 };
                 let entry = out.entry(json_name.to_owned()).or_insert_with(|| json!({}));
                 entry[k] = v;
@@ -406,7 +408,7 @@ fn encode_field(out: &mut Out, number: u64, ty: &str, v: &Value, depth: usize) -
             inner.bytes(1, &text);
             out.bytes(number, &inner.0);
         }
-        "map" | "bytesmap" | "qmap" => {
+        "map" | "bytesmap" | "qmap" | "tmap" => {
             // Map entries go out sorted by key, as the generated Go code writes them.
             let mut sorted: Vec<(&String, &Value)> = v.as_object()?.iter().collect();
             sorted.sort_by_key(|(k, _)| *k);
@@ -427,6 +429,7 @@ fn encode_field(out: &mut Out, number: u64, ty: &str, v: &Value, depth: usize) -
                         q.bytes(1, text.as_bytes());
                         entry.bytes(2, &q.0);
                     }
+                    "tmap" => entry.bytes(2, &time_message(text)?),
                     _ => entry.bytes(2, text.as_bytes()),
                 }
                 out.bytes(number, &entry.0);
@@ -671,6 +674,13 @@ mod tests {
                 "volumes": [{"name": "scratch", "emptyDir": {}},
                     {"name": "cache", "emptyDir": {"sizeLimit": "1Gi"}}]}});
         assert_eq!(encode(&pod).and_then(|b| decode(&b).ok()), Some(pod));
+        let budget = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": "web"}, "status": {"disruptionsAllowed": 0,
+                "disruptedPods": {"web-1": "2026-12-04T21:16:27Z"}}});
+        assert_eq!(encode(&budget).and_then(|b| decode(&b).ok()), Some(budget));
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bin"},
+            "data": {"key": "/w==", "text": "aGk="}, "type": "Opaque"});
+        assert_eq!(encode(&secret).and_then(|b| decode(&b).ok()), Some(secret));
         let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": "n"}, "spec": {"renewTime": "2026-12-04T21:16:27.123456Z"}});
         assert_eq!(encode(&lease).and_then(|b| decode(&b).ok()), Some(lease));
@@ -711,7 +721,7 @@ mod tests {
                 let ty = ty.trim_matches(['[', ']']).trim_end_matches('*');
                 let scalar = [
                     "s", "i", "i0", "b", "b0", "t", "mt", "q", "ios", "map", "bytesmap", "qmap",
-                    "fieldsv1",
+                    "tmap", "fieldsv1",
                 ];
                 assert!(
                     scalar.contains(&ty) || schema().contains_key(ty),

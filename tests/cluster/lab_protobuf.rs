@@ -608,6 +608,48 @@ fn watches_asked_in_protobuf_stream_length_delimited_watch_events() {
     );
 }
 
+/// An object met later that the table cannot encode (the lab stores a number where a config
+/// map's data holds strings, which a real server refuses) ends a protobuf watch with an ERROR
+/// event, 410 Expired, so that the client lists again.
+#[test]
+fn a_protobuf_watch_meeting_an_object_it_cannot_encode_ends_with_410() {
+    let lab = start_with("backup-stuck/restart-mgmt-pod", Vec::new());
+    let maps = "/api/v1/namespaces/default/configmaps";
+    let map_rv = get(&lab, maps, "application/json").json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for map in [
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fine"}, "data": {"a": "b"}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "odd"}, "data": {"a": 1}}),
+    ] {
+        let body = map.to_string();
+        let created = request(
+            lab.endpoint(),
+            "POST",
+            maps,
+            &[
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json"),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let watched = get(
+        &lab,
+        &format!("{maps}?watch=true&timeoutSeconds=5&resourceVersion={map_rv}"),
+        "application/vnd.kubernetes.protobuf;stream=watch",
+    );
+    let events = watch_events(&watched.raw);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0].0, "ADDED");
+    assert_eq!(events[0].1["metadata"]["name"], "fine");
+    assert_eq!(events[1].0, "ERROR");
+    assert_eq!(events[1].1["kind"], "Status");
+    assert_eq!(events[1].1["code"], 410);
+}
+
 #[test]
 fn kubectl_events_watches_in_protobuf_and_get_watches_in_json() {
     if !kubectl_available() {
