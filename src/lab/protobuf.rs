@@ -15,9 +15,10 @@
 //! every object there is at the start encodes (JSON framing otherwise); an object met later
 //! that cannot be encoded ends the watch with `410 Expired`, and the client lists again.
 //!
-//! To accept or answer one more kind, add its messages to `api/protobuf.yaml`, taking each
-//! field's JSON name, pointer-ness and `json:",inline"` from k8s.io/api's `types.go` and its
-//! number and type from `generated.proto` (the table's header says how to write them).
+//! To accept or answer one more built-in kind, add it to `ROOTS` in `tools/protobuf.py` and
+//! run it: it writes the kind's messages into `api/protobuf.yaml`, each field's JSON name,
+//! pointer-ness and `json:",inline"` from k8s.io/api's `types.go` and its number and type
+//! from `generated.proto` (the table's header says how the entries read).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
