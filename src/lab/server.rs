@@ -1513,13 +1513,14 @@ impl WatchFilter {
         }
         error_line(e)
     }
+}
 
-    fn reply(&self, body: Body) -> Reply {
-        if self.proto {
-            Reply::ProtoStream(body)
-        } else {
-            Reply::Stream(body)
-        }
+/// A watch's body, as a protobuf or a JSON stream.
+fn stream_reply(proto: bool, body: Body) -> Reply {
+    if proto {
+        Reply::ProtoStream(body)
+    } else {
+        Reply::Stream(body)
     }
 }
 
@@ -1597,7 +1598,7 @@ fn watch_view(
             .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?;
         match app.store.watch_from(from) {
             Ok(bell) => (from, bell),
-            Err(e) => return Ok(filter.reply(Body::from(filter.error(&e)))),
+            Err(e) => return Ok(stream_reply(filter.proto, Body::from(filter.error(&e)))),
         }
     };
     let (tx, rx) = mpsc::channel::<Queued>(WATCH_QUEUE);
@@ -1614,12 +1615,7 @@ fn watch_view(
     let shutdown = app.shutdown.clone();
     tokio::spawn(watch.pump(bell, initial, timeout, shutdown));
     let stream = ReceiverStream::new(rx).map(|(bytes, _permit)| Ok::<_, Infallible>(bytes));
-    let body = Body::from_stream(stream);
-    Ok(if proto {
-        Reply::ProtoStream(body)
-    } else {
-        Reply::Stream(body)
-    })
+    Ok(stream_reply(proto, Body::from_stream(stream)))
 }
 
 fn error_line(e: &ApiError) -> Bytes {
