@@ -10,9 +10,17 @@
 //! Answers: when a request's `Accept` puts protobuf first ([`preferred`]), the answer is
 //! encoded with the same table ([`encode`]) if every field of the object (or list, or
 //! `Status`) has a number there; anything else is answered in JSON, which kubectl also
-//! accepts, so an object is never cut short. Tables and watches stay JSON. To accept or
-//! answer one more kind, add its messages to `api/protobuf.yaml`.
+//! accepts, so an object is never cut short. Tables stay JSON. Watches asking for protobuf
+//! first ([`watch_preferred`]) stream length-delimited `WatchEvent`s ([`watch_frame`]) when
+//! every object there is at the start encodes (JSON framing otherwise); an object met later
+//! that cannot be encoded ends the watch with `410 Expired`, and the client lists again.
+//!
+//! To accept or answer one more built-in kind, add it to `ROOTS` in `tools/protobuf.py` and
+//! run it: it writes the kind's messages into `api/protobuf.yaml`, each field's JSON name,
+//! pointer-ness and `json:",inline"` from k8s.io/api's `types.go` and its number and type
+//! from `generated.proto` (the table's header says how the entries read).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -105,24 +113,58 @@ fn bad() -> ApiError {
     ApiError::bad_request("the object provided is unrecognized: malformed protobuf body")
 }
 
-fn map_entry(b: &[u8]) -> Result<(String, Value), ApiError> {
+/// A map entry's key and the bytes of its value (a string, bytes or a message).
+fn map_entry(b: &[u8]) -> Result<(String, &[u8]), ApiError> {
     let mut r = Reader::new(b);
-    let (mut k, mut v) = (String::new(), String::new());
+    let (mut k, mut v): (String, &[u8]) = (String::new(), &[]);
     while let Some((n, p)) = r.field() {
         match n {
             1 => k = string(p)?,
-            2 => v = string(p)?,
+            2 => v = p,
             _ => {}
         }
     }
-    Ok((k, Value::String(v)))
+    Ok((k, v))
 }
 
 type Schema = BTreeMap<String, BTreeMap<u64, String>>;
 
+/// The JSON name of a field that holds an embedded Go struct (`json:",inline"`).
+const INLINE: &str = "..";
+
 fn schema() -> &'static Schema {
     static DOC: OnceLock<Schema> = OnceLock::new();
     DOC.get_or_init(|| serde_yaml::from_str(include_str!("api/protobuf.yaml")).unwrap_or_default())
+}
+
+/// The table entry of a top-level kind: `<apiVersion>.<Kind>` where two groups share a kind
+/// name (`events.k8s.io/v1.Event`), else `<Kind>`.
+fn kind_entry(api_version: &str, kind: &str) -> String {
+    let qualified = format!("{api_version}.{kind}");
+    let item = qualified.strip_suffix("List").unwrap_or(&qualified);
+    if schema().contains_key(&qualified) || schema().contains_key(item) {
+        qualified
+    } else {
+        kind.to_owned()
+    }
+}
+
+/// The fields of message `name`; `<Kind>List` is `ListMeta` plus the kind's items.
+fn fields_of(name: &str) -> Option<Cow<'static, BTreeMap<u64, String>>> {
+    if let Some(f) = schema().get(name) {
+        return Some(Cow::Borrowed(f));
+    }
+    let item = name.strip_suffix("List")?;
+    schema().get(item)?;
+    Some(Cow::Owned(BTreeMap::from([
+        (1, "metadata:ListMeta".to_owned()),
+        (2, format!("items:[{item}]")),
+    ])))
+}
+
+/// A field spec `jsonName:type` split in two (`s` when no type is given).
+fn split_spec(spec: &str) -> (&str, &str) {
+    spec.split_once(':').unwrap_or((spec, "s"))
 }
 
 fn varint_value(b: &[u8]) -> i64 {
@@ -135,28 +177,47 @@ fn message(name: &str, bytes: &[u8], depth: usize) -> Result<Value, ApiError> {
     if depth > 32 {
         return Err(bad());
     }
-    let fields = schema()
-        .get(name)
-        .ok_or_else(ApiError::unsupported_media_type)?;
+    let fields = fields_of(name).ok_or_else(ApiError::unsupported_media_type)?;
     let mut reader = Reader::new(bytes);
     let mut out = Map::new();
     while let Some((number, p, raw)) = reader.field_raw() {
         let Some(spec) = fields.get(&number) else {
             continue;
         };
-        let (json_name, ty) = spec.split_once(':').unwrap_or((spec.as_str(), "s"));
+        let (json_name, ty) = split_spec(spec);
+        // An embedded Go struct (`json:",inline"`): its fields sit beside ours in JSON.
+        if json_name == INLINE {
+            if let Value::Object(inner) = message(ty, p, depth + 1)? {
+                out.extend(inner);
+            }
+            continue;
+        }
         let value = match ty {
             "s" => json!(string(p)?),
             "i" => json!(varint_value(raw)),
-            // Go ints without a pointer: zero means absent.
+            // Go ints and bools without a pointer: zero means absent.
             "i0" => match varint_value(raw) {
                 0 => continue,
                 n => json!(n),
             },
-            "t" => match time_value(p) {
+            "b0" => match varint_value(raw) {
+                0 => continue,
+                _ => json!(true),
+            },
+            "t" | "mt" => match time_value(p, ty == "mt") {
                 Some(t) => json!(t),
                 None => continue,
             },
+            "q" => {
+                let mut q = Reader::new(p);
+                let mut text = String::new();
+                while let Some((n, pp)) = q.field() {
+                    if n == 1 {
+                        text = string(pp)?;
+                    }
+                }
+                json!(text)
+            }
             "fieldsv1" => {
                 let mut q = Reader::new(p);
                 let mut raw_json = Value::Null;
@@ -168,12 +229,12 @@ fn message(name: &str, bytes: &[u8], depth: usize) -> Result<Value, ApiError> {
                 raw_json
             }
             "b" => json!(varint_value(raw) != 0),
-            "map" | "bytesmap" | "qmap" => {
+            "map" | "bytesmap" | "qmap" | "tmap" => {
                 let (k, v) = map_entry(p)?;
                 let v = match ty {
-                    "bytesmap" => json!(base64(v.as_str().unwrap_or_default().as_bytes())),
+                    "bytesmap" => json!(base64(v)),
                     "qmap" => {
-                        let mut q = Reader::new(v.as_str().unwrap_or_default().as_bytes());
+                        let mut q = Reader::new(v);
                         let mut text = String::new();
                         while let Some((n, p)) = q.field() {
                             if n == 1 {
@@ -182,7 +243,8 @@ fn message(name: &str, bytes: &[u8], depth: usize) -> Result<Value, ApiError> {
                         }
                         json!(text)
                     }
-                    _ => v,
+                    "tmap" => time_value(v, false).map_or(Value::Null, Value::String),
+                    _ => json!(string(v)?),
                 };
                 let entry = out.entry(json_name.to_owned()).or_insert_with(|| json!({}));
                 entry[k] = v;
@@ -203,22 +265,31 @@ fn message(name: &str, bytes: &[u8], depth: usize) -> Result<Value, ApiError> {
             }
             list if list.starts_with('[') => {
                 let inner = list.trim_matches(['[', ']']);
-                let item = if inner == "s" {
-                    json!(string(p)?)
-                } else {
-                    message(inner, p, depth + 1)?
+                let items = match inner {
+                    "s" => vec![json!(string(p)?)],
+                    // Repeated integers: one varint per field, or packed in one payload.
+                    "i" if p.is_empty() => vec![json!(varint_value(raw))],
+                    "i" => {
+                        let mut q = Reader::new(p);
+                        std::iter::from_fn(|| q.varint())
+                            .map(|v| json!(v.cast_signed()))
+                            .collect()
+                    }
+                    msg => vec![message(msg, p, depth + 1)?],
                 };
                 let entry = out.entry(json_name.to_owned()).or_insert_with(|| json!([]));
                 if let Some(a) = entry.as_array_mut() {
-                    a.push(item);
+                    a.extend(items);
                 }
                 continue;
             }
-            msg => message(msg, p, depth + 1)?,
+            msg => message(msg.trim_end_matches('*'), p, depth + 1)?,
         };
         // proto2 optional fields that are empty are still sent: keep JSON's shape by
-        // leaving out empty strings and empty messages (an empty selector means something).
-        if value == json!("") || (value == json!({}) && ty != "LabelSelector") {
+        // leaving out empty strings and empty messages, but for a selector (empty means
+        // "everything") and a Go pointer (`Type*`: an empty `emptyDir: {}` means something).
+        if value == json!("") || (value == json!({}) && ty != "LabelSelector" && !ty.ends_with('*'))
+        {
             continue;
         }
         out.insert(json_name.to_owned(), value);
@@ -251,7 +322,7 @@ pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
     if kind.is_empty() || api_version.is_empty() {
         return Err(bad());
     }
-    let mut obj = message(&kind, raw, 0)?;
+    let mut obj = message(&kind_entry(&api_version, &kind), raw, 0)?;
     obj["apiVersion"] = json!(api_version);
     obj["kind"] = json!(kind);
     if !obj["metadata"].is_object() {
@@ -263,17 +334,24 @@ pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
     Ok(obj)
 }
 
-/// A `metav1.Time` message (`seconds`, `nanos`) as RFC 3339; None for the zero time.
-fn time_value(p: &[u8]) -> Option<String> {
+/// A `metav1.Time` message (`seconds`, `nanos`) as RFC 3339, or a `metav1.MicroTime` (`micro`)
+/// with six fractional digits as the real server writes it; None for the zero time.
+fn time_value(p: &[u8], micro: bool) -> Option<String> {
     let mut r = Reader::new(p);
-    let mut seconds = 0;
+    let (mut seconds, mut nanos) = (0, 0);
     while let Some((n, _, raw)) = r.field_raw() {
-        if n == 1 {
-            seconds = varint_value(raw);
+        match n {
+            1 => seconds = varint_value(raw),
+            2 => nanos = varint_value(raw),
+            _ => {}
         }
     }
     if seconds == 0 {
         return None;
+    }
+    if micro {
+        let t = chrono::DateTime::from_timestamp(seconds, u32::try_from(nanos).ok()?)?;
+        return Some(t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
     }
     chrono::DateTime::from_timestamp(seconds, 0).map(super::clock::timestamp)
 }
@@ -318,15 +396,20 @@ fn encode_field(out: &mut Out, number: u64, ty: &str, v: &Value, depth: usize) -
     match ty {
         "s" => out.bytes(number, v.as_str()?.as_bytes()),
         "i" | "i0" => out.int(number, v.as_i64()?),
-        "b" => out.int(number, i64::from(v.as_bool()?)),
-        "t" => out.bytes(number, &time_message(v.as_str()?)?),
+        "b" | "b0" => out.int(number, i64::from(v.as_bool()?)),
+        "t" | "mt" => out.bytes(number, &time_message(v.as_str()?)?),
+        "q" => {
+            let mut q = Out::default();
+            q.bytes(1, v.as_str()?.as_bytes());
+            out.bytes(number, &q.0);
+        }
         "fieldsv1" => {
             let mut inner = Out::default();
             let text = serde_json::to_vec(v).ok()?;
             inner.bytes(1, &text);
             out.bytes(number, &inner.0);
         }
-        "map" | "bytesmap" | "qmap" => {
+        "map" | "bytesmap" | "qmap" | "tmap" => {
             // Map entries go out sorted by key, as the generated Go code writes them.
             let mut sorted: Vec<(&String, &Value)> = v.as_object()?.iter().collect();
             sorted.sort_by_key(|(k, _)| *k);
@@ -347,6 +430,7 @@ fn encode_field(out: &mut Out, number: u64, ty: &str, v: &Value, depth: usize) -
                         q.bytes(1, text.as_bytes());
                         entry.bytes(2, &q.0);
                     }
+                    "tmap" => entry.bytes(2, &time_message(text)?),
                     _ => entry.bytes(2, text.as_bytes()),
                 }
                 out.bytes(number, &entry.0);
@@ -368,14 +452,17 @@ fn encode_field(out: &mut Out, number: u64, ty: &str, v: &Value, depth: usize) -
         list if list.starts_with('[') => {
             let inner = list.trim_matches(['[', ']']);
             for item in v.as_array()? {
-                if inner == "s" {
-                    out.bytes(number, item.as_str()?.as_bytes());
-                } else {
-                    out.bytes(number, &encode_message(inner, item, depth + 1)?);
+                match inner {
+                    "s" => out.bytes(number, item.as_str()?.as_bytes()),
+                    "i" => out.int(number, item.as_i64()?),
+                    msg => out.bytes(number, &encode_message(msg, item, depth + 1)?),
                 }
             }
         }
-        msg => out.bytes(number, &encode_message(msg, v, depth + 1)?),
+        msg => out.bytes(
+            number,
+            &encode_message(msg.trim_end_matches('*'), v, depth + 1)?,
+        ),
     }
     Some(())
 }
@@ -386,29 +473,35 @@ fn encode_message(name: &str, obj: &Value, depth: usize) -> Option<Vec<u8>> {
     if depth > 32 {
         return None;
     }
-    let list_fields: BTreeMap<u64, String>;
-    let fields = if let Some(f) = schema().get(name) {
-        f
-    } else {
-        let item = name.strip_suffix("List")?;
-        schema().get(item)?;
-        list_fields = BTreeMap::from([
-            (1, "metadata:ListMeta".to_owned()),
-            (2, format!("items:[{item}]")),
-        ]);
-        &list_fields
-    };
+    let fields = fields_of(name)?;
     let mut present: Vec<(u64, &str, &Value)> = Vec::new();
+    // Fields of embedded structs (`..:Type`), gathered into their own objects.
+    let mut inlined: BTreeMap<u64, (&str, Map<String, Value>)> = BTreeMap::new();
     for (key, v) in obj.as_object()? {
         if v.is_null() || (depth == 0 && (key == "apiVersion" || key == "kind")) {
             continue;
         }
-        let (number, spec) = fields
+        if let Some((number, spec)) = fields
             .iter()
-            .find(|(_, spec)| spec.split(':').next() == Some(key.as_str()))?;
-        let ty = spec.split_once(':').map_or("s", |(_, t)| t);
-        present.push((*number, ty, v));
+            .find(|(_, spec)| split_spec(spec).0 == key.as_str())
+        {
+            present.push((*number, split_spec(spec).1, v));
+            continue;
+        }
+        let (number, ty) = fields.iter().find_map(|(n, spec)| {
+            let (json_name, ty) = split_spec(spec);
+            let inner = schema().get(ty)?;
+            (json_name == INLINE && inner.values().any(|f| split_spec(f).0 == key.as_str()))
+                .then_some((*n, ty))
+        })?;
+        let entry = inlined.entry(number).or_insert((ty, Map::new()));
+        entry.1.insert(key.clone(), v.clone());
     }
+    let inlined: Vec<(u64, &str, Value)> = inlined
+        .into_iter()
+        .map(|(n, (ty, m))| (n, ty, Value::Object(m)))
+        .collect();
+    present.extend(inlined.iter().map(|(n, ty, v)| (*n, *ty, v)));
     present.sort_by_key(|(n, _, _)| *n);
     let mut out = Out::default();
     for (number, ty, v) in present {
@@ -422,7 +515,7 @@ fn encode_message(name: &str, obj: &Value, depth: usize) -> Option<Vec<u8>> {
 pub fn encode(obj: &Value) -> Option<Vec<u8>> {
     let kind = obj["kind"].as_str()?;
     let api_version = obj["apiVersion"].as_str()?;
-    let raw = encode_message(kind, obj, 0)?;
+    let raw = encode_message(&kind_entry(api_version, kind), obj, 0)?;
     let mut type_meta = Out::default();
     type_meta.bytes(1, api_version.as_bytes());
     type_meta.bytes(2, kind.as_bytes());
@@ -447,6 +540,40 @@ pub fn preferred(accept: &str) -> bool {
 
 /// The media type of protobuf bodies.
 pub const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
+
+/// The media type of a protobuf watch stream.
+pub const WATCH_MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf;stream=watch";
+
+/// Whether a watch request's `Accept` puts protobuf first: client-go's typed clients send
+/// `application/vnd.kubernetes.protobuf,application/json` (`kubectl events -w`), others
+/// `application/vnd.kubernetes.protobuf;stream=watch`. Tables stay JSON.
+pub fn watch_preferred(accept: &str) -> bool {
+    let first = accept.split(',').next().unwrap_or_default();
+    let mut parts = first.split(';').map(str::trim);
+    parts.next() == Some(MEDIA_TYPE) && parts.all(|p| !p.starts_with("as="))
+}
+
+/// Whether objects of this kind can be answered in protobuf at all (the table has the kind).
+pub fn knows_kind(api_version: &str, kind: &str) -> bool {
+    schema().contains_key(&kind_entry(api_version, kind))
+}
+
+/// One event of a protobuf watch stream, framed as apimachinery's `LengthDelimitedFramer`
+/// writes it: a 4-byte big-endian length, then a `metav1.WatchEvent{1 type, 2 object:
+/// runtime.RawExtension{1 raw}}` without envelope (the stream's `RawSerializer`), whose raw is
+/// the object's own enveloped encoding ([`encode`]). None when the object cannot be encoded.
+pub fn watch_frame(event_type: &str, obj: &Value) -> Option<Vec<u8>> {
+    let object = encode(obj)?;
+    let mut raw = Out::default();
+    raw.bytes(1, &object);
+    let mut event = Out::default();
+    event.bytes(1, event_type.as_bytes());
+    event.bytes(2, &raw.0);
+    let len = u32::try_from(event.0.len()).ok()?;
+    let mut frame = len.to_be_bytes().to_vec();
+    frame.extend_from_slice(&event.0);
+    Some(frame)
+}
 
 fn base64(bytes: &[u8]) -> String {
     use base64::Engine as _;
@@ -518,7 +645,11 @@ mod tests {
 
     #[test]
     fn objects_with_fields_the_table_lacks_are_not_encoded() {
-        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+        let class = json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
+            "metadata": {"name": "p"}, "handler": "runc"});
+        assert_eq!(encode(&class), None);
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "i", "flavour": "odd"}]}});
         assert_eq!(encode(&pod), None);
         let odd =
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "extra": 1});
@@ -530,6 +661,103 @@ mod tests {
             "message": "configmaps \"x\" not found", "reason": "NotFound",
             "details": {"name": "x", "kind": "configmaps"}, "code": 404});
         assert_eq!(encode(&status).and_then(|b| decode(&b).ok()), Some(status));
+    }
+
+    #[test]
+    fn inline_structs_pointers_quantities_and_micro_times_round_trip() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db-0"},
+            "spec": {"containers": [{"name": "db", "image": "postgres:16",
+                "env": [{"name": "USER", "valueFrom": {"configMapKeyRef": {"name": "db", "key": "user"}}}],
+                "readinessProbe": {"exec": {"command": ["pg_isready"]}, "periodSeconds": 5},
+                "resources": {"limits": {"memory": "1Gi"}},
+                "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}],
+                "securityContext": {"supplementalGroups": [1000, 2000]},
+                "volumes": [{"name": "scratch", "emptyDir": {}},
+                    {"name": "cache", "emptyDir": {"sizeLimit": "1Gi"}}]}});
+        assert_eq!(encode(&pod).and_then(|b| decode(&b).ok()), Some(pod));
+        let budget = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": "web"}, "status": {"disruptionsAllowed": 0,
+                "disruptedPods": {"web-1": "2026-12-04T21:16:27Z"}}});
+        assert_eq!(encode(&budget).and_then(|b| decode(&b).ok()), Some(budget));
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bin"},
+            "data": {"key": "/w==", "text": "aGk="}, "type": "Opaque"});
+        assert_eq!(encode(&secret).and_then(|b| decode(&b).ok()), Some(secret));
+        let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "n"}, "spec": {"renewTime": "2026-12-04T21:16:27.123456Z"}});
+        assert_eq!(encode(&lease).and_then(|b| decode(&b).ok()), Some(lease));
+    }
+
+    #[test]
+    fn events_of_both_groups_use_their_own_field_numbers() {
+        let core = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"},
+            "reason": "Scheduled"});
+        let new = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"name": "e"}, "reason": "Scheduled"});
+        let raw = |obj: &Value| {
+            let body = encode(obj).unwrap_or_default();
+            let mut r = Reader::new(body.strip_prefix(b"k8s\0").unwrap_or_default());
+            let mut inner = Vec::new();
+            while let Some((n, p)) = r.field() {
+                if n == 2 {
+                    inner = p.to_vec();
+                }
+            }
+            inner
+        };
+        // core/v1 Event.reason is field 3, events.k8s.io/v1 Event.reason field 7.
+        assert!(raw(&core).ends_with(&[
+            0x1a, 9, b'S', b'c', b'h', b'e', b'd', b'u', b'l', b'e', b'd'
+        ]));
+        assert!(raw(&new).ends_with(&[
+            0x3a, 9, b'S', b'c', b'h', b'e', b'd', b'u', b'l', b'e', b'd'
+        ]));
+        assert_eq!(encode(&new).and_then(|b| decode(&b).ok()), Some(new));
+    }
+
+    #[test]
+    fn every_message_the_table_names_has_an_entry() {
+        for (name, fields) in schema() {
+            for spec in fields.values() {
+                let (_, ty) = split_spec(spec);
+                let ty = ty.trim_matches(['[', ']']).trim_end_matches('*');
+                let scalar = [
+                    "s", "i", "i0", "b", "b0", "t", "mt", "q", "ios", "map", "bytesmap", "qmap",
+                    "tmap", "fieldsv1",
+                ];
+                assert!(
+                    scalar.contains(&ty) || schema().contains_key(ty),
+                    "{name}: {spec}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn watch_frames_are_length_prefixed_watch_events_around_enveloped_objects() {
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}});
+        let frame = watch_frame("ADDED", &obj).unwrap_or_default();
+        let object = encode(&obj).unwrap_or_default();
+        let mut want = Vec::new();
+        // WatchEvent.type "ADDED"
+        want.extend_from_slice(&[0x0a, 5]);
+        want.extend_from_slice(b"ADDED");
+        // WatchEvent.object: RawExtension{raw: the object as a GET answers it}
+        want.extend_from_slice(&[0x12, u8::try_from(object.len() + 2).unwrap_or(0), 0x0a]);
+        want.push(u8::try_from(object.len()).unwrap_or(0));
+        want.extend_from_slice(&object);
+        let len = u32::try_from(want.len()).unwrap_or(0).to_be_bytes();
+        assert_eq!(frame[..4], len);
+        assert_eq!(frame[4..], want[..]);
+        assert!(watch_preferred(
+            "application/vnd.kubernetes.protobuf;stream=watch"
+        ));
+        assert!(watch_preferred(
+            "application/vnd.kubernetes.protobuf,application/json"
+        ));
+        assert!(!watch_preferred("application/json"));
+        assert!(!watch_preferred(
+            "application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io"
+        ));
     }
 
     #[test]

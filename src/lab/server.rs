@@ -194,6 +194,8 @@ enum Reply {
     /// A protobuf answer (see [`protobuf::encode`]).
     Proto(StatusCode, Vec<u8>),
     Stream(Body),
+    /// A protobuf watch stream (see [`protobuf::watch_frame`]).
+    ProtoStream(Body),
     /// A `text/plain` body that stays open (`kubectl logs -f`).
     TextStream(Body),
     /// An answer with `Warning` headers (`fieldValidation=Warn`), which kubectl prints as
@@ -466,6 +468,7 @@ fn encode_reply(reply: Reply, pretty: bool) -> Response {
         Reply::Bytes(ct, b) => (StatusCode::OK, ct, Body::from(b)),
         Reply::Proto(status, bytes) => (status, protobuf::MEDIA_TYPE, Body::from(bytes)),
         Reply::Stream(body) => (StatusCode::OK, "application/json", body),
+        Reply::ProtoStream(body) => (StatusCode::OK, protobuf::WATCH_MEDIA_TYPE, body),
         Reply::TextStream(body) => (StatusCode::OK, "text/plain", body),
         Reply::Warned(_, reply) => return encode_reply(*reply, pretty),
     };
@@ -1650,6 +1653,9 @@ struct WatchFilter {
     table: bool,
     /// Objects go out as `events.k8s.io/v1` Events (the stored ones are `v1`).
     events_view: bool,
+    /// Events go out as protobuf frames (the client asked for protobuf first and every object
+    /// there was when the watch began could be encoded).
+    proto: bool,
 }
 
 impl WatchFilter {
@@ -1682,7 +1688,9 @@ impl WatchFilter {
         }
     }
 
-    fn line(&self, kind: &str, obj: &Value, first: &mut bool) -> Bytes {
+    /// One event as the stream writes it; a protobuf watch meeting an object the table cannot
+    /// encode ends with `410 Expired`, so the client lists again (in JSON) and watches anew.
+    fn line(&self, kind: &str, obj: &Value, first: &mut bool) -> Result<Bytes, ApiError> {
         let object = if self.table {
             let rv = obj["metadata"]["resourceVersion"]
                 .as_str()
@@ -1699,7 +1707,34 @@ impl WatchFilter {
         } else {
             obj.clone()
         };
-        Bytes::from(encode::compact(&json!({"type": kind, "object": object})))
+        if self.proto {
+            return protobuf::watch_frame(kind, &object)
+                .map(Bytes::from)
+                .ok_or_else(|| {
+                    ApiError::expired("the lab cannot encode this object as protobuf: list again")
+                });
+        }
+        Ok(Bytes::from(encode::compact(
+            &json!({"type": kind, "object": object}),
+        )))
+    }
+
+    /// The `ERROR` event that ends a watch.
+    fn error(&self, e: &ApiError) -> Bytes {
+        if self.proto {
+            return protobuf::watch_frame("ERROR", &e.to_status())
+                .map_or_else(|| error_line(e), Bytes::from);
+        }
+        error_line(e)
+    }
+}
+
+/// A watch's body, as a protobuf or a JSON stream.
+fn stream_reply(proto: bool, body: Body) -> Reply {
+    if proto {
+        Reply::ProtoStream(body)
+    } else {
+        Reply::Stream(body)
     }
 }
 
@@ -1726,14 +1761,24 @@ fn watch_view(
         // The deprecated single-object watch path means a metadata.name field selector.
         fields = FieldSelector::parse(&format!("metadata.name={name}"), rt)?;
     }
-    let filter = WatchFilter {
+    let table = req.wants_table();
+    let mut filter = WatchFilter {
         rt: rt.clone(),
         ns: ns.map(str::to_owned),
         labels,
         fields,
-        table: req.wants_table(),
+        table,
         events_view,
+        proto: false,
     };
+    let api_version = if events_view {
+        "events.k8s.io/v1".to_owned()
+    } else {
+        rt.api_version()
+    };
+    let wants_proto = !table
+        && protobuf::watch_preferred(&req.accept)
+        && protobuf::knows_kind(&api_version, &rt.kind);
     let timeout = req
         .param("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
@@ -1743,21 +1788,36 @@ fn watch_view(
     let mut initial: Vec<Bytes> = Vec::new();
     let (cursor, bell) = if rv.is_empty() || rv == "0" {
         let (objs, at, bell) = app.store.watch_now(rt, ns);
-        for o in objs.iter().filter(|o| filter.matches(o)) {
-            initial.push(filter.line("ADDED", o, &mut first));
+        let objs: Vec<&Value> = objs.iter().filter(|o| filter.matches(o)).collect();
+        // Protobuf when every object there is now encodes; JSON framing otherwise.
+        filter.proto = wants_proto;
+        let mut lines: Result<Vec<Bytes>, ApiError> = objs
+            .iter()
+            .map(|o| filter.line("ADDED", o, &mut first))
+            .collect();
+        if lines.is_err() {
+            filter.proto = false;
+            first = true;
+            lines = objs
+                .iter()
+                .map(|o| filter.line("ADDED", o, &mut first))
+                .collect();
         }
+        initial = lines?;
         (at, bell)
     } else {
+        filter.proto = wants_proto;
         let from: u64 = rv
             .parse()
             .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?;
         match app.store.watch_from(from) {
             Ok(bell) => (from, bell),
-            Err(e) => return Ok(Reply::Stream(Body::from(error_line(&e)))),
+            Err(e) => return Ok(stream_reply(filter.proto, Body::from(filter.error(&e)))),
         }
     };
     let (tx, rx) = mpsc::channel::<Queued>(WATCH_QUEUE);
     let budget = Arc::new(Semaphore::new(WATCH_BYTES));
+    let proto = filter.proto;
     let watch = Watch {
         store: Arc::clone(&app.store),
         tx,
@@ -1769,7 +1829,7 @@ fn watch_view(
     let shutdown = app.shutdown.clone();
     tokio::spawn(watch.pump(bell, initial, timeout, shutdown));
     let stream = ReceiverStream::new(rx).map(|(bytes, _permit)| Ok::<_, Infallible>(bytes));
-    Ok(Reply::Stream(Body::from_stream(stream)))
+    Ok(stream_reply(proto, Body::from_stream(stream)))
 }
 
 fn error_line(e: &ApiError) -> Bytes {
@@ -1834,7 +1894,10 @@ impl Watch {
             self.cursor = last.rv;
             for ev in events {
                 if let Some(kind) = self.filter.translate(&ev) {
-                    let line = self.filter.line(kind, &ev.object, &mut self.first);
+                    let line = self
+                        .filter
+                        .line(kind, &ev.object, &mut self.first)
+                        .map_err(Stop::Expired)?;
                     self.send(line).await?;
                 }
             }
@@ -1873,7 +1936,7 @@ impl Watch {
         };
         if let Stop::Expired(e) = stop {
             // Like the real server: one ERROR event with the 410 Status, then the end.
-            let line = error_line(&e);
+            let line = self.filter.error(&e);
             let want = u32::try_from(line.len()).unwrap_or(u32::MAX);
             let extra = Arc::new(Semaphore::new(line.len()));
             if let Ok(permit) = extra.acquire_many_owned(want).await {

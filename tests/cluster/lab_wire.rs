@@ -409,7 +409,7 @@ fn drain_refuses_daemonset_pods_then_evicts_through_the_budget() {
 
 /// True when `protoc` can be run; missing it fails under `CI` (`.ci/run` installs Debian's
 /// `protobuf-compiler`), else skips.
-fn protoc_available() -> bool {
+pub(crate) fn protoc_available() -> bool {
     let ok = std::process::Command::new("protoc")
         .arg("--version")
         .output()
@@ -425,7 +425,7 @@ fn protoc_available() -> bool {
 }
 
 /// `protoc --decode_raw` of a protobuf answer's message (after the `k8s\0` envelope magic).
-fn decode_raw(body: &[u8]) -> String {
+pub(crate) fn decode_raw(body: &[u8]) -> String {
     use std::io::Write as _;
     let inner = body
         .strip_prefix(b"k8s\0")
@@ -493,15 +493,18 @@ fn protobuf_is_answered_where_asked_and_decodes_with_protoc() {
         "{status}"
     );
     assert!(status.contains("6: 404"), "{status}");
-    // JSON when JSON comes first, and for kinds the table does not cover (pods).
+    // JSON when JSON comes first, and for kinds the table does not cover (custom resources).
     let json = get(
         "/api/v1/namespaces/default/configmaps/wire",
         "application/json",
     );
     assert_eq!(json.header("content-type"), Some("application/json"));
-    let pods = get("/api/v1/namespaces/kube-system/pods", proto_first);
-    assert_eq!(pods.header("content-type"), Some("application/json"));
-    assert_eq!(pods.json()["kind"], "PodList");
+    let pools = get(
+        "/apis/ipam.cluster.x-k8s.io/v1alpha1/namespaces/spectro-mgmt/ippools",
+        proto_first,
+    );
+    assert_eq!(pools.header("content-type"), Some("application/json"));
+    assert_eq!(pools.json()["kind"], "IPPoolList");
     // kubectl reads the protobuf answers (describe asks for protobuf first).
     let described = lab.kubectl_ok(&["describe", "configmap", "wire"]);
     assert!(

@@ -21,6 +21,7 @@ mod lab_kinds;
 mod lab_kube_rs;
 mod lab_kubectl;
 mod lab_openapi;
+mod lab_protobuf;
 mod lab_restricted;
 mod lab_run;
 mod lab_scenarios;

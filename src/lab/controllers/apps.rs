@@ -285,16 +285,20 @@ pub(super) fn deployment(_ctx: &mut Ctx, inner: &mut Inner, deploy: &Value) {
             if change_cause.is_string() {
                 annotations[CHANGE_CAUSE] = change_cause.clone();
             }
-            let rs = json!({
+            let mut rs = json!({
                 "apiVersion": "apps/v1",
                 "kind": "ReplicaSet",
                 "metadata": {
                     "name": rs_name, "namespace": ns, "labels": labels,
                     "annotations": annotations, "ownerReferences": [owner_ref(deploy)],
                 },
-                "spec": {"replicas": 0, "minReadySeconds": deploy["spec"]["minReadySeconds"].as_u64().unwrap_or(0),
-                         "selector": selector, "template": t},
+                "spec": {"replicas": 0, "selector": selector, "template": t},
             });
+            // Go's `int32` with `omitempty`: zero is left out, as the real controller's is.
+            let min_ready = deploy["spec"]["minReadySeconds"].as_u64().unwrap_or(0);
+            if min_ready > 0 {
+                rs["spec"]["minReadySeconds"] = json!(min_ready);
+            }
             let stored = inner
                 .find_type_by_kind(None, "ReplicaSet")
                 .and_then(|rt| inner.create(&rt, &ns, rs).ok());
