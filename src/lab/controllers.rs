@@ -155,11 +155,12 @@ impl Reactor for Controllers {
                 }
                 ("Pod", kind) => {
                     pod_namespaces.insert(ev.namespace.clone());
-                    // A pod created through the API with no controller and no node (`kubectl
-                    // run`, a pod manifest) goes to the scheduler and the kubelet like ours.
+                    // A pod created through the API with no controller (`kubectl run`, a pod
+                    // manifest) goes to the scheduler and the kubelet like ours; one that names
+                    // its node (`kubectl debug node/...`) straight to that node's kubelet.
                     if kind == EventKind::Added
                         && controller_of(obj).is_none()
-                        && obj["spec"]["nodeName"].as_str().is_none_or(str::is_empty)
+                        && obj["status"]["startTime"].is_null()
                     {
                         self.ctx.unscheduled.push((
                             ev.namespace.clone(),

@@ -21,11 +21,7 @@ pub(super) fn create(ctx: &mut Ctx, inner: &mut Inner, mut pod: Value) -> Option
     let rt = inner.find_type("pods")?;
     let ns = namespace(&pod).to_owned();
     let at = timestamp(now());
-    let node = match pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
-        Some(n) => super::get(inner, "Node", "", n).ok_or_else(String::new),
-        None => pick_node(inner, &pod),
-    };
-    match node {
+    match node_for(inner, &pod) {
         Ok(node) => {
             pod["spec"]["nodeName"] = json!(name(&node));
             pod["status"] = starting(&pod, &node, &at);
@@ -172,7 +168,7 @@ pub(super) fn retry_unscheduled(ctx: &mut Ctx, inner: &mut Inner) {
         if uid(&pod) != pod_uid || !active(&pod) {
             continue;
         }
-        match pick_node(inner, &pod) {
+        match node_for(inner, &pod) {
             Ok(node) => {
                 let at = timestamp(now());
                 let mut bound = pod.clone();
@@ -183,6 +179,15 @@ pub(super) fn retry_unscheduled(ctx: &mut Ctx, inner: &mut Inner) {
             }
             Err(_) => ctx.unscheduled.push((ns, pod_name, pod_uid)),
         }
+    }
+}
+
+/// The node a pod runs on: the one it names (`spec.nodeName` set by its author, as `kubectl
+/// debug node/...` does: the scheduler never sees it), else the scheduler's choice.
+fn node_for(inner: &Inner, pod: &Value) -> Result<Value, String> {
+    match pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+        Some(n) => super::get(inner, "Node", "", n).ok_or_else(String::new),
+        None => pick_node(inner, pod),
     }
 }
 
