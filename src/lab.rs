@@ -19,6 +19,7 @@
 //! - admission on create: `limit_range` (`LimitRange` defaults and bounds for containers),
 //!   then `quota` (`ResourceQuota` counts and compute; the controllers keep `status.used`);
 //!   `cron` checks a `CronJob`'s schedule and time zone (and gives the controller its times);
+//!   `priority` gives a pod its `PriorityClass`'s priority;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
 //!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field
@@ -47,6 +48,7 @@ mod limit_range;
 pub mod openapi;
 pub mod patch;
 mod printers;
+mod priority;
 pub mod protobuf;
 mod quota;
 pub mod reaction;

@@ -40,7 +40,7 @@ use super::patch::{self, PatchType};
 use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
-use super::{cron, limit_range, quota};
+use super::{cron, limit_range, priority, quota};
 
 /// How many past events a watch can resume from...
 const HISTORY: usize = 10_000;
@@ -682,6 +682,12 @@ impl Inner {
         let key = (rt.key(), ns.to_owned(), name.clone());
         if self.objects.contains_key(&key) {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
+        }
+        if rt.group.is_empty() && rt.plural == "pods" && !self.seeding {
+            let classes = self.objects_of("priorityclasses", "scheduling.k8s.io", "");
+            priority::admit(&classes, &mut obj).map_err(|message| {
+                ApiError::forbidden_by_admission(&rt.group, &rt.plural, &name, &message)
+            })?;
         }
         Self::defaults(rt, &mut obj, now());
         if rt.namespaced && !self.seeding {
