@@ -148,6 +148,23 @@ fn kubectl_available() -> bool {
     ok
 }
 
+/// Runs kubectl with `config` and discovery cache `cache`; it must succeed and print at least
+/// `min_lines` lines.
+fn kubectl_ok(config: &std::path::Path, cache: &std::path::Path, args: &[&str], min_lines: usize) {
+    let out = Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", config)
+        .env("KUBECACHEDIR", cache)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= min_lines);
+}
+
 /// Resident memory of this process, in KiB (Linux).
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -187,18 +204,7 @@ fn kubectl_get_pods(c: &mut Criterion) {
     let cache =
         std::env::temp_dir().join(format!("runbook-lab-bench-cache-{}", std::process::id()));
     let kubectl = |args: &[&str], min_lines: usize| {
-        let out = Command::new("kubectl")
-            .args(args)
-            .env("KUBECONFIG", lab.kubeconfig_path())
-            .env("KUBECACHEDIR", &cache)
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= min_lines);
+        kubectl_ok(lab.kubeconfig_path(), &cache, args, min_lines);
     };
     kubectl(&["api-resources"], 10); // warm the discovery cache
     let mut group = c.benchmark_group("lab");
@@ -385,18 +391,7 @@ fn kubectl_against_a_replay(_: &mut Criterion) {
     let replayed = plain_kubeconfig(dir.path(), "replay", replay);
     let cache = dir.path().join("cache");
     let kubectl = |config: &std::path::Path, args: &[&str], min_lines: usize| {
-        let out = Command::new("kubectl")
-            .args(args)
-            .env("KUBECONFIG", config)
-            .env("KUBECACHEDIR", &cache)
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= min_lines);
+        kubectl_ok(config, &cache, args, min_lines);
     };
     let lists: [(&str, &[&str], usize); 2] = [
         ("get_pods_all_namespaces_5000", &["get", "pods", "-A"], 5001),

@@ -477,15 +477,18 @@ pub fn unknown_fields(group: &str, version: &str, kind: &str, obj: &Value) -> Ve
     drop_unknown_fields(group, version, kind, &mut obj.clone())
 }
 
+/// The schema of a built-in kind, found by its group, version and kind.
+fn kind_schema<'a>(base: &'a BuiltIn, group: &str, version: &str, kind: &str) -> Option<&'a Value> {
+    base.schemas
+        .values()
+        .find(|s| s["x-kubernetes-group-version-kind"] == gvk(group, version, kind))
+}
+
 /// Removes from `obj` the fields [`unknown_fields`] names (what the server's decoding drops
 /// with `fieldValidation` `Warn` or `Ignore`), and returns their paths.
 pub fn drop_unknown_fields(group: &str, version: &str, kind: &str, obj: &mut Value) -> Vec<String> {
     let base = built_in();
-    let Some(schema) = base
-        .schemas
-        .values()
-        .find(|s| s["x-kubernetes-group-version-kind"] == gvk(group, version, kind))
-    else {
+    let Some(schema) = kind_schema(base, group, version, kind) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -517,11 +520,7 @@ pub type Unsupported = (String, String, Vec<String>);
 /// field's defaulting.
 pub fn unsupported_values(group: &str, version: &str, kind: &str, obj: &Value) -> Vec<Unsupported> {
     let base = built_in();
-    let Some(schema) = base
-        .schemas
-        .values()
-        .find(|s| s["x-kubernetes-group-version-kind"] == gvk(group, version, kind))
-    else {
+    let Some(schema) = kind_schema(base, group, version, kind) else {
         return Vec::new();
     };
     let mut out = Vec::new();

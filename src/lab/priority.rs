@@ -51,7 +51,11 @@ mod tests {
         let mut plain = json!({"spec": {}});
         admit(&classes, &mut plain).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            (&plain["spec"]["priorityClassName"], &plain["spec"]["priority"], &plain["spec"]["preemptionPolicy"]),
+            (
+                &plain["spec"]["priorityClassName"],
+                &plain["spec"]["priority"],
+                &plain["spec"]["preemptionPolicy"]
+            ),
             (&json!("batch"), &json!(100), &json!("Never"))
         );
         let mut typo = json!({"spec": {"priorityClassName": "system-critical"}});
@@ -61,6 +65,9 @@ mod tests {
         );
         let mut none = json!({"spec": {}});
         admit(&[&critical], &mut none).unwrap_or_else(|e| panic!("{e}"));
-        assert!(none["spec"]["priority"].is_null(), "left to the defaults (0)");
+        assert!(
+            none["spec"]["priority"].is_null(),
+            "left to the defaults (0)"
+        );
     }
 }

@@ -7,7 +7,7 @@
 //! kubectl prints them. More of `kubectl explain`'s own output (v3 and `plaintext-openapiv2`)
 //! is in the battery (`lab_battery`).
 
-use crate::lab_support::http::{Endpoint, get, request};
+use crate::lab_support::http::{Endpoint, Resp, get, request};
 use crate::lab_support::{kubectl_available, start, stdout};
 use serde_json::{Value, json};
 
@@ -149,16 +149,7 @@ fn openapi_v2_answers_json_or_the_protobuf_kubectl_asks_for() {
     assert!(doc["definitions"]["io.x-k8s.cluster.ipam.v1alpha1.IPClaim"].is_object());
     assert!(!doc.to_string().contains("#/components/schemas/"));
 
-    let r = request(
-        to,
-        "GET",
-        "/openapi/v2",
-        &[(
-            "Accept",
-            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
-        )],
-        b"",
-    );
+    let r = openapi_v2_protobuf(to);
     assert_eq!(r.status, 200);
     assert_eq!(
         r.header("Content-Type"),
@@ -269,7 +260,19 @@ fn openapi_v2_carries_the_enums_as_json_and_protobuf() {
             .is_some_and(|d| d.contains("\n\nPossible enum values:\n - `\"Recreate\"` Kill")),
         "{strategy}"
     );
-    let r = request(
+    let r = openapi_v2_protobuf(to);
+    assert_eq!(r.status, 200);
+    // Schema.enum (field 20, bytes: 0xa2 0x01) holding an Any whose yaml (field 2) is the value.
+    let recreate = b"\xa2\x01\x0b\x12\x09Recreate\n";
+    assert!(
+        r.raw.windows(recreate.len()).any(|w| w == recreate),
+        "no enum value Recreate in the protobuf document"
+    );
+}
+
+/// `GET /openapi/v2` as kubectl asks for it: gnostic protobuf.
+fn openapi_v2_protobuf(to: impl Into<Endpoint>) -> Resp {
+    request(
         to,
         "GET",
         "/openapi/v2",
@@ -278,12 +281,5 @@ fn openapi_v2_carries_the_enums_as_json_and_protobuf() {
             "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
         )],
         b"",
-    );
-    assert_eq!(r.status, 200);
-    // Schema.enum (field 20, bytes: 0xa2 0x01) holding an Any whose yaml (field 2) is the value.
-    let recreate = b"\xa2\x01\x0b\x12\x09Recreate\n";
-    assert!(
-        r.raw.windows(recreate.len()).any(|w| w == recreate),
-        "no enum value Recreate in the protobuf document"
-    );
+    )
 }
