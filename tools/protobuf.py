@@ -24,10 +24,11 @@ each message reachable from ROOTS:
   mt, Quantity q, IntOrString ios, map<string,string|bytes|Quantity|Time> map / bytesmap /
   qmap / tmap, repeated X [X], a message of the same API Name, `Name*` when Go holds it
   through a pointer (an empty message then stays `{}`), `..:Name` for an inlined struct;
-- a message of another group whose name a core or apps message has too is written
-  `<group>/<version>.Name` (events.k8s.io/v1.Event, discovery.k8s.io/v1.EndpointPort), and
-  so is a kind served in two versions (autoscaling/v2.HorizontalPodAutoscaler), so the
-  server never reads one version with the other's numbers.
+- a message of another group whose name a core or apps message, or a message of a third
+  package, has too is written `<group>/<version>.Name` (events.k8s.io/v1.Event,
+  discovery.k8s.io/v1.EndpointPort, autoscaling/v1.HorizontalPodAutoscalerSpec), and so is
+  a kind served in two versions (autoscaling/v2.HorizontalPodAutoscaler), so the server never
+  reads one version with the other's numbers.
 
 Fields it cannot map are listed on stderr and left out (an object holding one is answered in
 JSON). To answer one more kind in protobuf, add it to ROOTS (and its package to PACKAGES).
@@ -49,6 +50,7 @@ PACKAGES = {
     "discovery/v1": "discovery.k8s.io/v1",
     "coordination/v1": "coordination.k8s.io/v1",
     "networking/v1": "networking.k8s.io/v1",
+    "autoscaling/v1": "autoscaling/v1",
     "autoscaling/v2": "autoscaling/v2",
     "storage/v1": "storage.k8s.io/v1",
     "scheduling/v1": "scheduling.k8s.io/v1",
@@ -65,13 +67,14 @@ ROOTS = [
     "core/v1 ReplicationController", "core/v1 ResourceQuota", "core/v1 PersistentVolumeClaim",
     "core/v1 PersistentVolume", "batch/v1 Job", "batch/v1 CronJob", "networking/v1 Ingress",
     "networking/v1 IngressClass", "networking/v1 NetworkPolicy",
-    "autoscaling/v2 HorizontalPodAutoscaler", "storage/v1 StorageClass",
+    "autoscaling/v1 HorizontalPodAutoscaler", "autoscaling/v2 HorizontalPodAutoscaler",
+    "storage/v1 StorageClass",
     "scheduling/v1 PriorityClass", "rbac/v1 Role", "rbac/v1 ClusterRole", "rbac/v1 RoleBinding",
     "rbac/v1 ClusterRoleBinding",
 ]
 
 # Kinds another served version also has (autoscaling/v1 HorizontalPodAutoscaler).
-TWO_VERSIONS = {"autoscaling/v2 HorizontalPodAutoscaler"}
+TWO_VERSIONS = {"autoscaling/v1 HorizontalPodAutoscaler", "autoscaling/v2 HorizontalPodAutoscaler"}
 
 # apimachinery messages written by hand above the marker, by their proto name.
 META = {"ObjectMeta", "ListMeta", "LabelSelector", "Condition"}
@@ -139,10 +142,19 @@ def main():
         protos[pkg] = proto_messages(show(repo, tag, f"{pkg}/generated.proto"))
         gos[pkg] = go_structs(show(repo, tag, f"{pkg}/types.go"))
     shared = set(protos["core/v1"]) | set(protos["apps/v1"])
+    # How many of the other packages have a message of each name (autoscaling v1 and v2 both
+    # have HorizontalPodAutoscalerSpec, with other numbers).
+    others = {}
+    for pkg in PACKAGES:
+        if pkg not in ("core/v1", "apps/v1"):
+            for msg in protos[pkg]:
+                others[msg] = others.get(msg, 0) + 1
 
     def entry_name(pkg, msg):
         qualified = f"{pkg} {msg}" in TWO_VERSIONS
-        if qualified or (pkg not in ("core/v1", "apps/v1") and msg in shared):
+        if pkg not in ("core/v1", "apps/v1") and (msg in shared or others.get(msg, 0) > 1):
+            qualified = True
+        if qualified:
             return f"{PACKAGES[pkg]}.{msg}"
         return msg
 
