@@ -62,6 +62,7 @@ pub mod store;
 pub mod table;
 mod tls;
 mod tokens;
+mod versions;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -32,7 +32,6 @@ use serde_json::{Value, json};
 use sha2::Digest as _;
 
 use super::clock::{now, timestamp};
-use super::resources::ResourceType;
 use super::store::{Event, EventKind, Inner, Reactor};
 
 const RULES: &str = include_str!("api/events.yaml");
@@ -77,11 +76,6 @@ pub struct Record {
     pub message: String,
     pub component: String,
     pub host: String,
-}
-
-/// Whether `rt` is the `events.k8s.io/v1` view of the `v1` Events.
-pub fn is_view(rt: &ResourceType) -> bool {
-    rt.group == "events.k8s.io" && rt.plural == "events"
 }
 
 /// Record `r` as a `v1` Event (or count a repeat of one already there).

@@ -24,7 +24,6 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::auth;
 use super::clock::{now, timestamp};
 use super::encode;
-use super::events;
 use super::fields::Writer;
 use super::limit::Bucket;
 use super::openapi;
@@ -36,6 +35,7 @@ use super::status::ApiError;
 use super::store::{Deleted, Event, EventKind, Live, Store};
 use super::table;
 use super::tokens;
+use super::versions;
 
 /// Largest request body accepted (the real server's limit for most writes is 3 MiB).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -663,8 +663,8 @@ fn resource_route(
     if req.method == Method::GET && sub != Some("log") {
         check_accept(&req.accept)?;
     }
-    if events::is_view(&rt) {
-        return events_view(app, req, &rt, ns, name, sub);
+    if let Some(conv) = versions::view_of(&rt) {
+        return converted_view(app, req, (&rt, conv), ns, name, sub);
     }
     if let Some(sub) = sub {
         let name = name.unwrap_or_default();
@@ -800,36 +800,42 @@ fn object_route(
     }
 }
 
-/// `events.k8s.io/v1` Events: the stored `v1` Events, converted on the way in and out (the
-/// real server stores one type and serves both versions). Tables print the same columns for
-/// both, as the real printers do.
-fn events_view(
+/// A version served over another that is stored ([`versions`]: `events.k8s.io/v1` Events over
+/// `v1` ones, `autoscaling/v1` autoscalers over `autoscaling/v2` ones), converted on the way in
+/// and out, as the real server stores one version and serves them all. Tables print the same
+/// columns for each, as the real printers do.
+fn converted_view(
     app: &Arc<App>,
     req: &Req,
-    view: &ResourceType,
+    (view, conv): (&ResourceType, &'static versions::Conversion),
     ns: Option<&str>,
     name: Option<&str>,
     sub: Option<&str>,
 ) -> Result<Reply, ApiError> {
-    let Some(stored) = app.store.resolve("", "v1", "events") else {
+    let Some(stored) = app
+        .store
+        .resolve(conv.stored_group, conv.stored_version, conv.plural)
+    else {
         return Err(ApiError::unknown_resource());
     };
     if sub.is_some() {
         return Err(ApiError::unknown_resource());
     }
     let ns_str = ns.unwrap_or_default();
-    let req = &core_request(req);
-    let out = |v: Value| events::to_events_api(&v);
+    let req = &stored_request(req, conv);
+    let out = |v: Value| (conv.to_view)(&v);
     let current = |name: &str| {
         app.store
             .get(&stored, ns_str, name)
             .map_err(|_| ApiError::not_found(&view.group, &view.plural, name))
     };
-    let body = || decode_body(req, view).map(|b| events::from_events_api(&b));
+    let body = || decode_body(req, view).map(|b| (conv.from_view)(&b));
     match (&req.method, name) {
-        (&Method::GET, _) if req.flag("watch") => watch_view(app, req, &stored, ns, name, true),
+        (&Method::GET, _) if req.flag("watch") => {
+            watch_view(app, req, &stored, ns, name, Some(conv))
+        }
         (&Method::GET, None) => match list(app, req, &stored, ns)? {
-            Reply::Json(code, mut doc) if doc["kind"] == "EventList" => {
+            Reply::Json(code, mut doc) if doc["kind"] == format!("{}List", stored.kind) => {
                 doc["apiVersion"] = json!(view.api_version());
                 if let Some(items) = doc["items"].as_array_mut() {
                     for item in items {
@@ -854,7 +860,9 @@ fn events_view(
             }
             Ok(Reply::Json(
                 StatusCode::CREATED,
-                out(app.store.create(&stored, ns_str, obj)?),
+                out(app
+                    .store
+                    .create_as(&stored, ns_str, obj, &req.writer(view, ""))?),
             ))
         }
         (&Method::PUT, Some(name)) => {
@@ -865,7 +873,9 @@ fn events_view(
             }
             Ok(Reply::Json(
                 StatusCode::OK,
-                out(app.store.update(&stored, ns_str, name, obj, None)?),
+                out(app
+                    .store
+                    .update_as(&stored, ns_str, name, obj, &req.writer(view, ""))?),
             ))
         }
         (&Method::PATCH, Some(name)) => {
@@ -874,10 +884,12 @@ fn events_view(
             if dry_run(req) {
                 return Ok(Reply::Json(StatusCode::OK, patched));
             }
-            let obj = events::from_events_api(&patched);
+            let obj = (conv.from_view)(&patched);
             Ok(Reply::Json(
                 StatusCode::OK,
-                out(app.store.update(&stored, ns_str, name, obj, None)?),
+                out(app
+                    .store
+                    .update_as(&stored, ns_str, name, obj, &req.writer(view, ""))?),
             ))
         }
         (&Method::DELETE, Some(name)) => {
@@ -907,9 +919,9 @@ fn events_view(
     }
 }
 
-/// The request as the stored `v1` Events answer it: a field selector on `regarding.*` reads
-/// `involvedObject.*`.
-fn core_request(req: &Req) -> Req {
+/// The request as the stored version answers it: its field selector in the stored version's
+/// terms (`regarding.*` of `events.k8s.io/v1` reads `involvedObject.*`).
+fn stored_request(req: &Req, conv: &versions::Conversion) -> Req {
     Req {
         method: req.method.clone(),
         path: req.path.clone(),
@@ -918,7 +930,7 @@ fn core_request(req: &Req) -> Req {
             .iter()
             .map(|(k, v)| {
                 let v = if k == "fieldSelector" {
-                    events::selector_to_core(v)
+                    (conv.field_selector)(v)
                 } else {
                     v.clone()
                 };
@@ -1651,8 +1663,8 @@ struct WatchFilter {
     labels: LabelSelector,
     fields: FieldSelector,
     table: bool,
-    /// Objects go out as `events.k8s.io/v1` Events (the stored ones are `v1`).
-    events_view: bool,
+    /// Objects go out in a converted view's version (`events.k8s.io/v1` over stored `v1`).
+    view: Option<&'static versions::Conversion>,
     /// Events go out as protobuf frames (the client asked for protobuf first and every object
     /// there was when the watch began could be encoded).
     proto: bool,
@@ -1702,8 +1714,8 @@ impl WatchFilter {
             }
             *first = false;
             t
-        } else if self.events_view {
-            events::to_events_api(obj)
+        } else if let Some(conv) = self.view {
+            (conv.to_view)(obj)
         } else {
             obj.clone()
         };
@@ -1745,7 +1757,7 @@ fn watch_reply(
     ns: Option<&str>,
     name: Option<&str>,
 ) -> Result<Reply, ApiError> {
-    watch_view(app, req, rt, ns, name, false)
+    watch_view(app, req, rt, ns, name, None)
 }
 
 fn watch_view(
@@ -1754,7 +1766,7 @@ fn watch_view(
     rt: &ResourceType,
     ns: Option<&str>,
     name: Option<&str>,
-    events_view: bool,
+    view: Option<&'static versions::Conversion>,
 ) -> Result<Reply, ApiError> {
     let (labels, mut fields) = selectors(req, rt)?;
     if let Some(name) = name {
@@ -1768,14 +1780,10 @@ fn watch_view(
         labels,
         fields,
         table,
-        events_view,
+        view,
         proto: false,
     };
-    let api_version = if events_view {
-        "events.k8s.io/v1".to_owned()
-    } else {
-        rt.api_version()
-    };
+    let api_version = view.map_or_else(|| rt.api_version(), versions::Conversion::api_version);
     let wants_proto = !table
         && protobuf::watch_preferred(&req.accept)
         && protobuf::knows_kind(&api_version, &rt.kind);

@@ -429,6 +429,10 @@ impl Inner {
             batch_defaults(&rt.plural, obj);
             return;
         }
+        if rt.group == "autoscaling" && rt.plural == "horizontalpodautoscalers" {
+            autoscaler_defaults(obj);
+            return;
+        }
         if !rt.group.is_empty() && rt.group != "apps" && rt.group != "apiextensions.k8s.io" {
             return;
         }
@@ -1088,6 +1092,19 @@ fn apps_defaults(plural: &str, obj: &mut Value) {
         if spec[*k].is_null() || spec[*k].as_object().is_some_and(serde_json::Map::is_empty) {
             spec[*k] = v.clone();
         }
+    }
+}
+
+/// What the `autoscaling/v2` defaults give an autoscaler: one replica at least, and a CPU
+/// utilization target of 80% when it names no metric.
+fn autoscaler_defaults(obj: &mut Value) {
+    let spec = &mut obj["spec"];
+    if spec["minReplicas"].is_null() {
+        spec["minReplicas"] = json!(1);
+    }
+    if spec["metrics"].as_array().is_none_or(Vec::is_empty) {
+        spec["metrics"] = json!([{"type": "Resource", "resource": {"name": "cpu",
+            "target": {"type": "Utilization", "averageUtilization": 80}}}]);
     }
 }
 
