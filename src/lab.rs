@@ -20,6 +20,9 @@
 //!   then `quota` (`ResourceQuota` counts and compute; the controllers keep `status.used`);
 //!   `cron` checks a `CronJob`'s schedule and time zone (and gives the controller its times);
 //!   `priority` gives a pod its `PriorityClass`'s priority;
+//! - `versions`: kinds served in a version other than the stored one (`events.k8s.io/v1`
+//!   Events, `autoscaling/v1` autoscalers), converted on the way in and out; `tokens`: the
+//!   service account tokens `kubectl create token` gets and the identity they carry;
 //! - [`reaction`]: scenario behaviour (owners recreating pods, healing once the fix is applied);
 //! - [`server`]: HTTP routes and encodings, with [`table`] and `printers` (server-side printing
 //!   from `api/printers.yaml`), [`selector`], [`patch`], [`protobuf`] (request bodies, field
