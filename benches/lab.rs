@@ -21,10 +21,11 @@
 //! - memory: 200 MiB more resident with 5,000 pods and 20,000 events seeded (dev profile),
 //!   counted from before the seed's input objects are built (the lab consumes them).
 //!
-//! Latest figures (release, mimalloc, load 2-4 with other builds running): lists over the
-//! replay 1.01x (pods: replay 385.0 ms, lab over TLS 382.4 ms) and 1.23x (one page of events:
-//! 1,021.6 ms and 1,236.6 ms), over HTTP 1.01x and 1.20x; memory 143 MiB seeded, 146 MiB after
-//! the lists. Earlier (load 1.7-2.4): start to ready 13.5 ms; events paged 7.06 s.
+//! Latest figures (release, mimalloc, quiet machine, load 0.2-1): start to ready 6.97 ms;
+//! lists over the replay 1.01x (pods: replay 375.2 ms, lab over TLS 381.5 ms) and 1.17x (one
+//! page of events: 744.1 ms and 878.3 ms), over HTTP 1.03x and 1.18x (with other builds
+//! running, load 2-4: 1.01x and 1.23x); events paged 6.76 s; memory 144 MiB seeded, 160 MiB
+//! after the lists.
 //!
 //! Run: `cargo bench --bench lab` (`cargo test --bench lab -- kubectl` prints the memory
 //! figures without timing anything).
