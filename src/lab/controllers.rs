@@ -12,7 +12,9 @@
 //!   for the pods of these controllers and for bare pods created through the API;
 //! - [`gc`]: garbage collection through ownerReferences (background, `Foreground`, `Orphan`);
 //! - [`endpoints`]: Service → `Endpoints` and `EndpointSlice` from the pods its selector
-//!   matches.
+//!   matches;
+//! - [`hpa`]: the autoscaler controller on a cluster without metrics (its target's scale, and
+//!   the metrics it cannot read, said as the real one says it).
 //!
 //! [`Controllers`] wraps the lab's reactor: after each write the store hands it the watch events
 //! (under the store's lock, like the event recorder); it lets the scenario reactions and the
@@ -31,6 +33,7 @@
 mod apps;
 mod endpoints;
 mod gc;
+mod hpa;
 mod job;
 mod kubelet;
 mod sets;
@@ -55,6 +58,7 @@ const WORKLOADS: &[&str] = &[
     "StatefulSet",
     "Job",
     "CronJob",
+    "HorizontalPodAutoscaler",
 ];
 
 /// One object to reconcile: kind, namespace, name.
@@ -111,6 +115,7 @@ impl Controllers {
             "StatefulSet" => sets::stateful_set(&mut self.ctx, inner, &obj),
             "Job" => job::job(&mut self.ctx, inner, &obj),
             "CronJob" => job::cron_job(&mut self.ctx, inner, &obj),
+            "HorizontalPodAutoscaler" => hpa::autoscaler(inner, &obj),
             _ => {}
         }
     }
@@ -199,7 +204,28 @@ impl Reactor for Controllers {
                 ));
             }
         }
-        for r in &dirty {
+        // An autoscaler reads its target's scale: reconcile the autoscalers of a namespace
+        // whose workloads changed, after them.
+        let scaled: BTreeSet<String> = dirty
+            .iter()
+            .filter(|(k, ..)| k != "HorizontalPodAutoscaler")
+            .map(|(_, ns, _)| ns.clone())
+            .collect();
+        if let Some(rt) = inner.find_type_by_kind(None, "HorizontalPodAutoscaler") {
+            for ns in &scaled {
+                for hpa in inner.list(&rt, Some(ns)) {
+                    dirty.insert((
+                        "HorizontalPodAutoscaler".to_owned(),
+                        ns.clone(),
+                        name(hpa).to_owned(),
+                    ));
+                }
+            }
+        }
+        let (workloads, autoscalers): (Vec<&Ref>, Vec<&Ref>) = dirty
+            .iter()
+            .partition(|(k, ..)| k != "HorizontalPodAutoscaler");
+        for r in workloads.into_iter().chain(autoscalers) {
             self.reconcile(inner, r);
         }
         for ns in &touched {
