@@ -52,11 +52,7 @@ impl ResourceType {
     }
 
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        api_version(&self.group, &self.version)
     }
 
     /// Built-in API types carry `generation` only when they have a spec that controllers track.
@@ -219,7 +215,8 @@ pub fn group_doc(group: &str, versions: &[&str]) -> Value {
     json!({"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": vs, "preferredVersion": preferred})
 }
 
-fn api_version(group: &str, version: &str) -> String {
+/// `v1` for the core group, `group/version` for the others.
+pub(crate) fn api_version(group: &str, version: &str) -> String {
     if group.is_empty() {
         version.to_owned()
     } else {

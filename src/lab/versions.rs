@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 use super::events;
-use super::resources::ResourceType;
+use super::resources::{self, ResourceType};
 
 /// A served version converted to and from the stored one.
 pub(crate) struct Conversion {
@@ -32,11 +32,7 @@ pub(crate) struct Conversion {
 impl Conversion {
     /// The view's `apiVersion`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.to_owned()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        resources::api_version(self.group, self.version)
     }
 }
 
