@@ -54,7 +54,7 @@ impl Identity {
     /// `system:serviceaccounts` and its namespace's group.
     pub fn service_account(namespace: &str, name: &str) -> Self {
         Self {
-            user: format!("system:serviceaccount:{namespace}:{name}"),
+            user: service_account_user(namespace, name),
             groups: vec![
                 "system:serviceaccounts".to_owned(),
                 format!("system:serviceaccounts:{namespace}"),
@@ -167,15 +167,19 @@ fn rule_allows(rule: &Value, a: &Attributes) -> bool {
         && (names.is_empty() || names.contains(&a.name.as_str()))
 }
 
+/// The user name a service account authenticates as.
+pub(crate) fn service_account_user(namespace: &str, name: &str) -> String {
+    format!("system:serviceaccount:{namespace}:{name}")
+}
+
 fn subject_matches(s: &Value, user: &str, groups: &[&str]) -> bool {
     match s["kind"].as_str() {
         Some("User") => s["name"] == user,
         Some("Group") => s["name"].as_str().is_some_and(|g| groups.contains(&g)),
         Some("ServiceAccount") => {
-            user == format!(
-                "system:serviceaccount:{}:{}",
+            user == service_account_user(
                 s["namespace"].as_str().unwrap_or_default(),
-                s["name"].as_str().unwrap_or_default()
+                s["name"].as_str().unwrap_or_default(),
             )
         }
         _ => false,

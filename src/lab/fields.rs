@@ -244,20 +244,32 @@ fn list_kind(field: &str) -> ListKind {
 fn item_element(kind: &ListKind, item: &Value) -> Option<String> {
     match kind {
         ListKind::Keyed(alternatives) => {
-            let keys = alternatives
-                .iter()
-                .find(|keys| item.get(keys[0]).is_some())?;
-            let mut m = Map::new();
-            for k in *keys {
-                if let Some(v) = item.get(*k) {
-                    m.insert((*k).to_owned(), v.clone());
-                }
-            }
+            let m: Map<String, Value> = item_key(alternatives, item)?
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.clone()))
+                .collect();
             Some(format!("k:{}", Value::Object(m)))
         }
         ListKind::Set => Some(format!("v:{item}")),
         ListKind::Atomic => None,
     }
+}
+
+/// The merge keys that tell an item of a keyed list apart, with the item's values, sorted by
+/// key (None: the item lacks the first key of every alternative).
+fn item_key<'v>(
+    alternatives: &[&'static [&'static str]],
+    item: &'v Value,
+) -> Option<Vec<(&'static str, &'v Value)>> {
+    let keys = alternatives
+        .iter()
+        .find(|keys| item.get(keys[0]).is_some())?;
+    let mut pairs: Vec<(&'static str, &Value)> = keys
+        .iter()
+        .filter_map(|k| item.get(*k).map(|v| (*k, v)))
+        .collect();
+    pairs.sort_unstable_by_key(|(k, _)| *k);
+    Some(pairs)
 }
 
 /// `path` as the field-validation walk writes it (`spec.containers[0].foo`, `data[key]`), in
@@ -292,18 +304,11 @@ pub(crate) fn typed_path(obj: &Value, path: &str) -> String {
         };
         if let (Some(Value::Array(_)), Some(item)) = (cur, item) {
             let element = match list_kind(field) {
-                ListKind::Keyed(alternatives) => alternatives
-                    .iter()
-                    .find(|keys| item.get(keys[0]).is_some())
-                    .map(|keys| {
-                        let mut keys: Vec<&str> = keys.to_vec();
-                        keys.sort_unstable();
-                        let pairs: Vec<String> = keys
-                            .iter()
-                            .filter_map(|k| item.get(*k).map(|v| format!("{k}={v}")))
-                            .collect();
-                        format!("[{}]", pairs.join(","))
-                    }),
+                ListKind::Keyed(alternatives) => item_key(alternatives, item).map(|pairs| {
+                    let pairs: Vec<String> =
+                        pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    format!("[{}]", pairs.join(","))
+                }),
                 ListKind::Set => Some(format!("[={item}]")),
                 ListKind::Atomic => None,
             };

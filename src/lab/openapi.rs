@@ -21,9 +21,10 @@
 //! request (the CRDs can change), with `apiVersion`, `kind` and `metadata` added as the real
 //! server adds them.
 //!
-//! [`unknown_fields`] checks an object against its kind's schema for `fieldValidation=Strict`
-//! (create and replace of built-in kinds; patches, `Warn`'s warning header and custom kinds,
-//! whose unknown fields are pruned, are not checked yet).
+//! [`drop_unknown_fields`] checks a write of a built-in kind against its schema for
+//! `fieldValidation` (every create, update and patch; custom kinds' unknown fields are pruned
+//! instead), [`unknown_fields`] names them for server-side apply, and [`unsupported_values`]
+//! finds enum fields outside their values.
 //!
 //! Adding a kind: a line in [`super::kinds`] (its schema comes with it; its enums too once its
 //! package is in `tools/enums.py`'s list and the file is written again). A fix that kubectl

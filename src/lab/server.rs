@@ -148,9 +148,7 @@ impl App {
             issuer: tokens::Issuer::fresh(),
         })
     }
-}
 
-impl App {
     /// The service account a token this lab issued stands for, while the token is valid: not
     /// expired, its account still there with the same uid, and the object it is bound to too.
     fn service_account(&self, token: &str) -> Option<(auth::Identity, tokens::Claims)> {
@@ -167,10 +165,11 @@ impl App {
             return None;
         }
         if let Some((kind, name, uid)) = &claims.bound {
-            let (plural, ns) = match kind.as_str() {
-                "Pod" => ("pods", claims.namespace.as_str()),
-                "Secret" => ("secrets", claims.namespace.as_str()),
-                _ => ("nodes", ""),
+            let (plural, namespaced) = tokens::bound_resource(kind)?;
+            let ns = if namespaced {
+                claims.namespace.as_str()
+            } else {
+                ""
             };
             if live_uid(plural, ns, name).as_ref() != Some(uid) {
                 return None;
@@ -327,14 +326,16 @@ pub async fn handle(app: Arc<App>, bucket: &Bucket, request: Request) -> Respons
     // public health and version paths answer.
     let authorization = header(header::AUTHORIZATION);
     let bearer = authorization.strip_prefix("Bearer ").unwrap_or_default();
+    // The static tokens first (the admin's is every request of kubectl's own context); a
+    // service account token's signature is checked only when neither matches.
     let who = if app.restricted_token.as_deref() == Some(bearer) {
         Some(auth::Identity::restricted())
+    } else if app.token.as_deref() == Some(bearer) {
+        Some(auth::Identity::admin())
     } else if let Some((account, _)) = app.service_account(bearer) {
         Some(account)
-    } else if app.token.is_none() || app.token.as_deref() == Some(bearer) {
-        Some(auth::Identity::admin())
     } else {
-        None
+        app.token.is_none().then(auth::Identity::admin)
     };
     let Some(who) = who.or_else(|| {
         (authorization.is_empty() && public_info(parts.uri.path())).then(auth::Identity::admin)
@@ -1096,16 +1097,12 @@ fn token_request(
     let bound = match bound_ref["kind"].as_str() {
         None => None,
         Some(bound_kind) => {
-            let (plural, bound_ns) = match bound_kind {
-                "Pod" => ("pods", ns),
-                "Secret" => ("secrets", ns),
-                "Node" => ("nodes", ""),
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "cannot bind token to object of kind {other:?}: only Pod, Secret and Node"
-                    )));
-                }
+            let Some((plural, namespaced)) = tokens::bound_resource(bound_kind) else {
+                return Err(ApiError::bad_request(format!(
+                    "cannot bind token to object of kind {bound_kind:?}: only Pod, Secret and Node"
+                )));
             };
+            let bound_ns = if namespaced { ns } else { "" };
             let bound_name = bound_ref["name"].as_str().unwrap_or_default();
             let bound_rt = app
                 .store

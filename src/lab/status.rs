@@ -111,11 +111,7 @@ impl ApiError {
             .iter()
             .map(|(field, _, msg)| format!("{field}: {msg}"))
             .collect();
-        let qualified = if group.is_empty() {
-            kind.to_owned()
-        } else {
-            format!("{kind}.{group}")
-        };
+        let qualified = qualified(group, kind);
         let message = if joined.len() == 1 {
             format!("{qualified} \"{name}\" is invalid: {}", joined[0])
         } else {
@@ -298,11 +294,13 @@ impl ApiError {
     }
 }
 
-fn qualified(group: &str, plural: &str) -> String {
+/// A resource or kind named with its group, as the server's messages name it (`pods`,
+/// `deployments.apps`, `CronJob.batch`).
+fn qualified(group: &str, name: &str) -> String {
     if group.is_empty() {
-        plural.to_owned()
+        name.to_owned()
     } else {
-        format!("{plural}.{group}")
+        format!("{name}.{group}")
     }
 }
 

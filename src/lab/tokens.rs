@@ -24,6 +24,22 @@ pub const DEFAULT_SECONDS: i64 = 3600;
 /// The shortest life a request may ask for.
 pub const MIN_SECONDS: i64 = 600;
 
+/// The kinds a token can be bound to: kind, its `kubernetes.io` claim key, its core resource,
+/// and whether it lives in the token's namespace.
+const BOUND_KINDS: &[(&str, &str, &str, bool)] = &[
+    ("Pod", "pod", "pods", true),
+    ("Secret", "secret", "secrets", true),
+    ("Node", "node", "nodes", false),
+];
+
+/// The core resource of a kind a token can be bound to, and whether it is namespaced.
+pub fn bound_resource(kind: &str) -> Option<(&'static str, bool)> {
+    BOUND_KINDS
+        .iter()
+        .find(|(k, ..)| *k == kind)
+        .map(|&(_, _, plural, namespaced)| (plural, namespaced))
+}
+
 /// Signs and checks the lab's service account tokens.
 pub struct Issuer {
     key: [u8; 32],
@@ -73,8 +89,10 @@ impl Issuer {
             "namespace": grant.namespace,
             "serviceaccount": {"name": grant.name, "uid": grant.uid},
         });
-        if let Some((kind, name, uid)) = grant.bound {
-            k8s[kind.to_lowercase()] = json!({"name": name, "uid": uid});
+        if let Some((kind, name, uid)) = grant.bound
+            && let Some((_, key, ..)) = BOUND_KINDS.iter().find(|(k, ..)| *k == kind)
+        {
+            k8s[*key] = json!({"name": name, "uid": uid});
         }
         let claims = json!({
             "aud": grant.audiences,
@@ -84,7 +102,7 @@ impl Issuer {
             "jti": uuid::Uuid::new_v4().to_string(),
             "kubernetes.io": k8s,
             "nbf": now.timestamp(),
-            "sub": format!("system:serviceaccount:{}:{}", grant.namespace, grant.name),
+            "sub": super::auth::service_account_user(grant.namespace, grant.name),
         });
         let head = B64.encode(json!({"alg": "HS256", "kid": "runbook-lab"}).to_string());
         let body = B64.encode(claims.to_string());
@@ -109,13 +127,9 @@ impl Issuer {
         }
         let k8s = &claims["kubernetes.io"];
         let text = |v: &Value| v.as_str().map(str::to_owned);
-        let bound = ["pod", "secret", "node"].iter().find_map(|kind| {
-            let o = &k8s[*kind];
-            Some((
-                kind_name(kind).to_owned(),
-                text(&o["name"])?,
-                text(&o["uid"])?,
-            ))
+        let bound = BOUND_KINDS.iter().find_map(|(kind, key, ..)| {
+            let o = &k8s[*key];
+            Some(((*kind).to_owned(), text(&o["name"])?, text(&o["uid"])?))
         });
         Some(Claims {
             namespace: text(&k8s["namespace"])?,
@@ -128,15 +142,6 @@ impl Issuer {
                 .unwrap_or_default(),
             id: text(&claims["jti"])?,
         })
-    }
-}
-
-/// The kind a `kubernetes.io` claim key names.
-fn kind_name(key: &str) -> &'static str {
-    match key {
-        "pod" => "Pod",
-        "secret" => "Secret",
-        _ => "Node",
     }
 }
 
